@@ -1,0 +1,25 @@
+"""Public API of rules_oemimage: load everything from here.
+
+```
+load("@rules_oemimage//rules:defs.bzl", "feature_manifest", "mobile_package", "oem_image")
+```
+"""
+
+load(":providers.bzl", _FeatureManifestInfo = "FeatureManifestInfo", _ImageInfo = "ImageInfo", _PackageInfo = "PackageInfo", _WimInfo = "WimInfo")
+load("//rules/private:feature_manifest.bzl", _feature_manifest = "feature_manifest")
+load("//rules/private:merged_packages.bzl", _merged_packages = "merged_packages")
+load("//rules/private:mobile_package.bzl", _mobile_package = "mobile_package", _mobile_package_rule = "mobile_package_rule")
+load("//rules/private:oem_image.bzl", _oem_image = "oem_image")
+load("//rules/private:wim_image.bzl", _wim_image = "wim_image")
+
+mobile_package = _mobile_package
+mobile_package_rule = _mobile_package_rule
+feature_manifest = _feature_manifest
+merged_packages = _merged_packages
+oem_image = _oem_image
+wim_image = _wim_image
+
+PackageInfo = _PackageInfo
+FeatureManifestInfo = _FeatureManifestInfo
+ImageInfo = _ImageInfo
+WimInfo = _WimInfo

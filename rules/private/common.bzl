@@ -1,0 +1,65 @@
+"""Pieces shared by the rule implementations: the tool attribute and how actions run it."""
+
+load("//rules:providers.bzl", "PackageInfo")
+
+CPU_TYPES = ["arm", "x86", "arm64", "amd64"]
+
+PACKAGE_EXTENSIONS = [".spkg", ".cab", ".spkr"]
+
+TOOL_ATTRS = {
+    "_oemimage": attr.label(
+        # A label_flag, so a prebuilt tool can be swapped in with
+        # --@rules_oemimage//tools:oemimage=//my:tool without touching the rules.
+        default = Label("//tools:oemimage"),
+        executable = True,
+        cfg = "exec",
+        doc = "The oemimage tool the actions run.",
+    ),
+}
+
+def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message):
+    """Registers one action that runs `oemimage VERB`.
+
+    Args:
+      ctx: rule context (must have TOOL_ATTRS).
+      verb: the oemimage verb.
+      arguments: list of Args objects or strings, after the verb.
+      inputs: depset or list of input Files.
+      outputs: list of output Files.
+      mnemonic: action mnemonic.
+      progress_message: progress message.
+    """
+    verb_args = ctx.actions.args()
+    verb_args.add(verb)
+    ctx.actions.run(
+        executable = ctx.executable._oemimage,
+        arguments = [verb_args] + arguments,
+        inputs = inputs,
+        outputs = outputs,
+        mnemonic = mnemonic,
+        progress_message = progress_message,
+        # Only what the action declares: no host environment, so results are cacheable anywhere.
+        use_default_shell_env = False,
+        env = {"TZ": "UTC", "LC_ALL": "C"},
+    )
+
+def package_files(targets):
+    """Package files of a list of targets: PackageInfo.files where given, else their .spkg/.cab files.
+
+    Args:
+      targets: targets of a label_list attribute.
+
+    Returns:
+      list of depsets of Files.
+    """
+    out = []
+    for t in targets:
+        if PackageInfo in t:
+            out.append(t[PackageInfo].files)
+        else:
+            out.append(depset([
+                f
+                for f in t[DefaultInfo].files.to_list()
+                if f.basename.lower().endswith(tuple(PACKAGE_EXTENSIONS))
+            ]))
+    return out

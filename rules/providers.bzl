@@ -1,0 +1,57 @@
+"""Providers of rules_oemimage: the small descriptors that pass between rules.
+
+Every provider the rules return is defined here, so this file is the one place that documents
+what flows between `mobile_package`, `feature_manifest`, `merged_packages`, `oem_image` and
+`wim_image`. Descriptors carry identities and File references, never copies of big files.
+"""
+
+PackageInfo = provider(
+    doc = """A mobile package (.spkg) and its identity, so that no rule has to unpack a package
+to learn its name. Returned by `mobile_package`.""",
+    fields = {
+        "name": "Package name: `Owner.Component[.SubComponent]`, without satellite suffix.",
+        "owner": "Owner attribute of the package identity.",
+        "component": "Component of the package identity.",
+        "sub_component": "SubComponent of the package identity, or \"\".",
+        "partition": "Partition the package installs into (MainOS, EFIESP, Data, ...).",
+        "release_type": "`Production` or `Test`.",
+        "owner_type": "`Microsoft`, `OEM`, `SiliconVendor` or `MobileOperator`.",
+        "build_type": "`fre` or `chk`.",
+        "cpu": "CPU type: `arm`, `x86`, `arm64` or `amd64`.",
+        "version": "Version `a.b.c.d`.",
+        "file": "File: the main .spkg.",
+        "satellites": "dict: satellite suffix (`_Lang_xx`, `_RES_WxH`) -> File.",
+        "files": "depset of Files: the main .spkg and its satellites.",
+    },
+)
+
+FeatureManifestInfo = provider(
+    doc = """Feature manifests and the package files they may reference. Returned by
+`feature_manifest` and `merged_packages`, and taken by `oem_image` and `merged_packages`.
+
+The tools find a PackageFile of a manifest among `packages` by file name, case-insensitively,
+as Windows would; two candidates for one name is an error naming both.""",
+    fields = {
+        "fms": "depset of Files: feature manifest XML files, or directories of them (merged FMFileLists).",
+        "packages": "depset of Files: every .spkg/.cab the manifests may reference.",
+    },
+)
+
+ImageInfo = provider(
+    doc = "A full flash update image and the side files ImgGen writes next to it. Returned by `oem_image`.",
+    fields = {
+        "ffu": "File: the .ffu image.",
+        "side_files": "dict: suffix (`ImageApp.log`, `UpdateInput.xml`, `UpdateOutput.xml`, `UpdateHistory.xml`, `PackageList.xml`, `cat`) -> File.",
+        "oem_input": "File: the OEMInput XML the image was built from.",
+        "cpu": "CPU type the image was built for.",
+    },
+)
+
+WimInfo = provider(
+    doc = "A WIM captured from the MainOS partition of an image. Returned by `wim_image`.",
+    fields = {
+        "wim": "File: the .wim.",
+        "compression": "`none` or `xpress`.",
+        "ffu": "File: the FFU it was captured from.",
+    },
+)

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tests run from tools/docgen, under `go test` and under `bazel test` (whose runfiles hold
+// rules/ and docs/rules.md as data), so the repository root is two levels up.
+const repoRoot = "../.."
+
+func TestRulesDocUpToDate(t *testing.T) {
+	got, err := Generate(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile(filepath.Join(repoRoot, "docs", "rules.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != string(want) {
+		t.Errorf("docs/rules.md is stale: run 'go run ./tools/docgen' from the repository root")
+	}
+}
+
+func TestEveryRuleAndAttributeDocumented(t *testing.T) {
+	doc, err := Generate(repoRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"### mobile_package\n", "### mobile_package_rule\n", "### feature_manifest\n",
+		"### merged_packages\n", "### oem_image\n", "### wim_image\n",
+		"### PackageInfo\n", "### FeatureManifestInfo\n", "### ImageInfo\n", "### WimInfo\n",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("generated reference lacks %q", strings.TrimSpace(want))
+		}
+	}
+	// An attribute row with an empty description means a missing doc= in a rule.
+	for _, line := range strings.Split(doc, "\n") {
+		if strings.HasPrefix(line, "| `") && strings.HasSuffix(line, "|  |") {
+			t.Errorf("undocumented: %s", line)
+		}
+	}
+}
+
+func TestGenerateFixture(t *testing.T) {
+	root := t.TempDir()
+	write := func(rel, content string) {
+		p := filepath.Join(root, rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("rules/defs.bzl", `"""Module doc."""
+load("//rules/private:r.bzl", _r = "r", _m = "m")
+load(":p.bzl", _P = "P")
+r = _r
+m = _m
+P = _P
+`)
+	write("rules/p.bzl", `P = provider(doc = "A provider.", fields = {"a": "field a"})`)
+	write("rules/private/r.bzl", `
+def _impl(ctx):
+    fail("never run")
+
+r = rule(implementation = _impl, doc = """Rule doc
+    indented second line.""", attrs = {
+    "s": attr.string(default = "x", values = ["x", "y"], doc = "an | s"),
+    "l": attr.label(mandatory = True, doc = "a label"),
+    "_hidden": attr.label(default = Label("//x")),
+})
+
+def m(name, files = None, **kwargs):
+    """Macro doc."""
+    r(name = name, **kwargs)
+`)
+	doc, err := Generate(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"Module doc.",
+		"### r\n\nRule doc\nindented second line.",
+		"| `l` | label | required | a label |",
+		"| `s` | string | `\"x\"` | an \\| s One of \"x\", \"y\". |",
+		"m(name, files, **kwargs)",
+		"Macro doc.",
+		"| `a` | field a |",
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("missing %q in:\n%s", want, doc)
+		}
+	}
+	if strings.Contains(doc, "_hidden") {
+		t.Errorf("private attribute documented:\n%s", doc)
+	}
+}
+
+func TestGenerateErrors(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "rules"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "rules", "defs.bzl"), []byte(`load("@other//x:y.bzl", "z")`), 0o644)
+	if _, err := Generate(root); err == nil || !strings.Contains(err.Error(), "only labels of this repository") {
+		t.Errorf("external load: err = %v", err)
+	}
+	os.WriteFile(filepath.Join(root, "rules", "defs.bzl"), []byte("x = rule(attrs = {\"a\": 1})"), 0o644)
+	if _, err := Generate(root); err == nil || !strings.Contains(err.Error(), "not an attr") {
+		t.Errorf("bad attr: err = %v", err)
+	}
+}

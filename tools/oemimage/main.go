@@ -1,0 +1,174 @@
+// Command oemimage reimplements the Windows 10 Mobile imaging tools (ImgGen, FeatureMerger,
+// ImgToWIM, CustomizationGen, PkgGen) for Linux. Each Microsoft tool is one verb; the verbs
+// accept the documented command lines of the originals, so existing scripts keep working.
+//
+// Exit status: 0 success, 1 the input or the work failed, 2 bad usage or a verb that is not
+// implemented yet.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// verb is one subcommand. syntax is the documented command line of the original tool.
+type verb struct {
+	name     string
+	original string // the Microsoft tool this verb stands for, if any
+	syntax   string
+	summary  string
+	run      func(args []string, stdout, stderr io.Writer) error
+}
+
+// errNotImplemented marks verbs whose issue has not landed yet: they must fail, never fake output.
+var errNotImplemented = errors.New("not implemented yet")
+
+// usageError is bad usage: exit status 2, with the verb's syntax printed.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func notImplemented([]string, io.Writer, io.Writer) error { return errNotImplemented }
+
+var verbs = []verb{
+	{
+		name: "imggen", original: "ImgGen.cmd",
+		syntax:  "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer]",
+		summary: "build a full flash update (FFU) image and its side files from an OEMInput file",
+		run:     notImplemented,
+	},
+	{
+		name: "featuremerger", original: "FeatureMerger.exe",
+		syntax: "oemimage featuremerger InputFile OutputPackageDir OutputPackageVersion OutputFMDir /FMID:id " +
+			"/Languages:a;b /Resolutions:WxH;WxH /OwnerName:name /Variables:_cputype=arm;buildtype=fre " +
+			"[/OwnerType:OEM] [/MergePackageRootReplacement:path] [+|-Incremental] [+|-Compress]\n" +
+			"       oemimage featuremerger FMFileList.xml OutputPackageDir OutputPackageVersion OutputFMDir " +
+			"/InputFMDirPath:dir /Variables:_cputype=arm;buildtype=fre [...]",
+		summary: "merge the packages of feature manifests into WSPC-compliant packages and write the new FMs",
+		run:     notImplemented,
+	},
+	{
+		name: "imgtowim", original: "ImgToWIM.exe",
+		syntax:  "oemimage imgtowim <FFUFileName> <WIMFileName>",
+		summary: "capture the MainOS partition of an FFU image as a bootable WIM file",
+		run:     notImplemented,
+	},
+	{
+		name: "customizationgen", original: "CustomizationGen.cmd",
+		syntax:  "oemimage customizationgen OutputDirectory OEMInputXML MSPackageRoot OEMCustomizationXML OEMCustomizationVer",
+		summary: "turn a customization answer file into customization packages",
+		run:     notImplemented,
+	},
+	{
+		name: "pkggen", original: "PkgGen.exe",
+		syntax:  "oemimage pkggen project.pkg.xml [/config:file] [/output:dir] [/version:a.b.c.d] [/variables:name=value;...] [/cpu:arm]",
+		summary: "build .spkg packages from a package project file",
+		run:     notImplemented,
+	},
+	{
+		name:    "ffu",
+		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]",
+		summary: "inspect, verify or extract an FFU image",
+		run:     notImplemented,
+	},
+	{
+		name:    "resolve",
+		syntax:  "oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json]",
+		summary: "print the packages an OEMInput selects, with the reason for each",
+		run:     notImplemented,
+	},
+}
+
+func findVerb(name string) *verb {
+	for i := range verbs {
+		// Windows tools are case-insensitive; so are the verbs.
+		if strings.EqualFold(verbs[i].name, name) {
+			return &verbs[i]
+		}
+	}
+	return nil
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "/?", "-?", "help":
+		return true
+	}
+	return false
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: oemimage VERB [ARGS]")
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "verbs:")
+	for _, v := range verbs {
+		s := v.summary
+		if v.original != "" {
+			s += " (" + v.original + ")"
+		}
+		fmt.Fprintf(w, "  %-17s %s\n", v.name, s)
+	}
+	fmt.Fprintln(w, "")
+	fmt.Fprintln(w, "'oemimage help VERB' prints a verb's command line.")
+}
+
+func printVerbUsage(w io.Writer, v *verb) {
+	fmt.Fprintf(w, "usage: %s\n\n%s", v.syntax, v.summary)
+	if v.original != "" {
+		fmt.Fprintf(w, "; accepts the documented command line of %s", v.original)
+	}
+	fmt.Fprintln(w, ".")
+}
+
+// run is main without os.Exit, for tests.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		printUsage(stderr)
+		return 2
+	}
+	if isHelp(args[0]) {
+		if len(args) > 1 {
+			if v := findVerb(args[1]); v != nil {
+				printVerbUsage(stdout, v)
+				return 0
+			}
+			fmt.Fprintf(stderr, "oemimage: unknown verb %q\n", args[1])
+			return 2
+		}
+		printUsage(stdout)
+		return 0
+	}
+	v := findVerb(args[0])
+	if v == nil {
+		fmt.Fprintf(stderr, "oemimage: unknown verb %q\n\n", args[0])
+		printUsage(stderr)
+		return 2
+	}
+	if len(args) > 1 && isHelp(args[1]) {
+		printVerbUsage(stdout, v)
+		return 0
+	}
+	err := v.run(args[1:], stdout, stderr)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errNotImplemented):
+		fmt.Fprintf(stderr, "oemimage %s: not implemented yet\n", v.name)
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "oemimage %s: %s\n", v.name, ue.msg)
+		printVerbUsage(stderr, v)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "oemimage %s: %v\n", v.name, err)
+		return 1
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantStdout string
+		wantStderr string
+	}{
+		{"no args", nil, 2, "", "usage: oemimage VERB"},
+		{"help", []string{"help"}, 0, "imggen", ""},
+		{"help verb", []string{"help", "imgtowim"}, 0, "oemimage imgtowim <FFUFileName> <WIMFileName>", ""},
+		{"windows help switch", []string{"FeatureMerger", "/?"}, 0, "/InputFMDirPath:", ""},
+		{"unknown verb", []string{"imgburn"}, 2, "", `unknown verb "imgburn"`},
+		{"help unknown verb", []string{"help", "imgburn"}, 2, "", `unknown verb "imgburn"`},
+		// Until their issues land, verbs fail plainly with status 2 and write nothing.
+		{"imggen", []string{"imggen", "out.ffu", "OEMInput.xml", "kit"}, 2, "", "oemimage imggen: not implemented yet"},
+		{"featuremerger", []string{"featuremerger", "fm.xml", "out", "1.0.0.0", "fms"}, 2, "", "oemimage featuremerger: not implemented yet"},
+		{"imgtowim case-insensitive", []string{"ImgToWIM", "a.ffu", "a.wim"}, 2, "", "oemimage imgtowim: not implemented yet"},
+		{"customizationgen", []string{"customizationgen"}, 2, "", "oemimage customizationgen: not implemented yet"},
+		{"pkggen", []string{"pkggen", "x.pkg.xml"}, 2, "", "oemimage pkggen: not implemented yet"},
+		{"ffu", []string{"ffu", "info", "a.ffu"}, 2, "", "oemimage ffu: not implemented yet"},
+		{"resolve", []string{"resolve", "OEMInput.xml", "kit"}, 2, "", "oemimage resolve: not implemented yet"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tt.args, &stdout, &stderr)
+			if code != tt.wantCode {
+				t.Errorf("exit status = %d, want %d (stderr %q)", code, tt.wantCode, stderr.String())
+			}
+			if !strings.Contains(stdout.String(), tt.wantStdout) {
+				t.Errorf("stdout = %q, want it to contain %q", stdout.String(), tt.wantStdout)
+			}
+			if !strings.Contains(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr = %q, want it to contain %q", stderr.String(), tt.wantStderr)
+			}
+			if tt.wantStdout == "" && stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+}
+
+func TestEveryVerbDocumented(t *testing.T) {
+	seen := map[string]bool{}
+	for _, v := range verbs {
+		if seen[v.name] {
+			t.Errorf("verb %q listed twice", v.name)
+		}
+		seen[v.name] = true
+		if !strings.HasPrefix(v.syntax, "oemimage "+v.name) || v.summary == "" || v.run == nil {
+			t.Errorf("verb %q: syntax, summary and run must be set", v.name)
+		}
+	}
+	for _, want := range []string{"imggen", "featuremerger", "imgtowim", "customizationgen", "pkggen", "ffu", "resolve"} {
+		if !seen[want] {
+			t.Errorf("verb %q missing", want)
+		}
+	}
+}
