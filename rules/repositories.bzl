@@ -1,0 +1,44 @@
+"""Dependencies of rules_oemimage for WORKSPACE users.
+
+```
+# After declaring io_bazel_rules_go and bazel_gazelle:
+load("@rules_oemimage//rules:repositories.bzl", "rules_oemimage_dependencies")
+
+rules_oemimage_dependencies()  # before go_rules_dependencies()
+
+load("@io_bazel_rules_go//go:deps.bzl", "go_rules_dependencies")
+
+go_rules_dependencies()
+```
+
+Bzlmod users get the same modules from go.mod through MODULE.bazel.
+"""
+
+load("@bazel_gazelle//:deps.bzl", "go_repository")
+
+# Go modules of the tools, with the versions and sums of go.mod and go.sum
+# (tools/repocheck keeps them in step). golang.org/x/{sys,tools,xerrors} are also rules_go's
+# own dependencies: declared here first, go_rules_dependencies() does not fetch other copies.
+GO_MODULES = {
+    "golang.org/x/sys": ("org_golang_x_sys", "v0.43.0", "h1:Rlag2XtaFTxp19wS8MXlJwTvoh8ArU6ezoyFsMyCTNI="),
+    "golang.org/x/tools": ("org_golang_x_tools", "v0.1.11", "h1:loJ25fNOEhSXfHrpoGj91eCUThwdNX6u24rO1xnNteY="),
+    "golang.org/x/xerrors": ("org_golang_x_xerrors", "v0.0.0-20200804184101-5ec99f83aff1", "h1:go1bK/D/BFZV2I8cIQd1NKEZ+0owSTG1fDTci4IqFcE="),
+    "go.starlark.net": ("net_starlark_go", "v0.0.0-20260908191801-89a6a09411d5", "h1:X8HyonnLxrmAbdeMIEGEJVZ/yg6WykLZyAZmpCLSfMA="),
+}
+
+def rules_oemimage_dependencies():
+    """Declares the Go modules the oemimage tools need, unless already declared.
+
+    Call it before go_rules_dependencies().
+    """
+    for importpath, (name, version, sum) in GO_MODULES.items():
+        if native.existing_rule(name):
+            continue
+        go_repository(
+            name = name,
+            importpath = importpath,
+            version = version,
+            sum = sum,
+            build_naming_convention = "import_alias",
+            build_file_proto_mode = "disable_global",
+        )
