@@ -1,0 +1,106 @@
+"""Analysis tests of rules_oemimage, run from a consumer workspace: what each rule declares
+(outputs, providers, the oemimage command line), checked without running the tool."""
+
+load("@bazel_skylib//lib:unittest.bzl", "analysistest", "asserts")
+load("@rules_oemimage//rules:defs.bzl", "FeatureManifestInfo", "ImageInfo", "PackageInfo", "WimInfo")
+
+def _action(env, mnemonic):
+    actions = [a for a in analysistest.target_actions(env) if a.mnemonic == mnemonic]
+    asserts.equals(env, 1, len(actions), "actions with mnemonic " + mnemonic)
+    return actions[0] if actions else None
+
+def _basenames(files):
+    return sorted([f.basename for f in files])
+
+def _package_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[PackageInfo]
+    asserts.equals(env, ctx.attr.package_name, info.name)
+    asserts.equals(env, ctx.attr.spkg, info.file.basename)
+    asserts.equals(env, [ctx.attr.spkg], _basenames(target[DefaultInfo].files.to_list()))
+    action = _action(env, "OemPkgGen")
+    if action:
+        asserts.equals(env, "pkggen", action.argv[1])
+        asserts.true(env, "/version:" + ctx.attr.version in action.argv, "version passed: %s" % action.argv)
+        asserts.equals(env, [ctx.attr.spkg], _basenames(action.outputs.to_list()))
+    return analysistest.end(env)
+
+package_test = analysistest.make(_package_test_impl, attrs = {
+    "package_name": attr.string(),
+    "spkg": attr.string(),
+    "version": attr.string(default = "1.0.0.0"),
+})
+
+def _feature_manifest_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    info = analysistest.target_under_test(env)[FeatureManifestInfo]
+    asserts.equals(env, ctx.attr.fms, _basenames(info.fms.to_list()))
+    asserts.equals(env, ctx.attr.packages, _basenames(info.packages.to_list()))
+    return analysistest.end(env)
+
+feature_manifest_test = analysistest.make(_feature_manifest_test_impl, attrs = {
+    "fms": attr.string_list(),
+    "packages": attr.string_list(),
+})
+
+def _image_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ImageInfo]
+    name = target.label.name
+    asserts.equals(env, name + ".ffu", info.ffu.basename)
+    asserts.equals(env, [name + ".ffu"], _basenames(target[DefaultInfo].files.to_list()))
+    side = sorted([name + "." + s for s in ["ImageApp.log", "UpdateInput.xml", "UpdateOutput.xml", "UpdateHistory.xml", "PackageList.xml", "cat"]])
+    asserts.equals(env, side, _basenames(target[OutputGroupInfo].side_files.to_list()))
+    action = _action(env, "OemImgGen")
+    if action:
+        argv = action.argv
+        asserts.equals(env, "imggen", argv[1])
+
+        # ImgGen's positional arguments come last: OutputFile OEMInputXML MSPackageRoot.
+        asserts.equals(env, [info.ffu.path, info.oem_input.path, "MSPackages"], argv[-3:])
+        asserts.true(env, "/CPUType:arm" in argv, "cpu passed: %s" % argv)
+        for fm in ctx.attr.fm_args:
+            asserts.true(env, [a for a in argv if a.startswith("--fm=") and a.endswith(fm)] != [], "--fm=...%s in %s" % (fm, argv))
+        inputs = _basenames(action.inputs.to_list())
+        for p in ctx.attr.input_packages:
+            asserts.true(env, p in inputs, "%s is an input of ImgGen" % p)
+        asserts.equals(env, sorted([name + ".ffu"] + side), _basenames(action.outputs.to_list()))
+    return analysistest.end(env)
+
+image_test = analysistest.make(_image_test_impl, attrs = {
+    "fm_args": attr.string_list(),
+    "input_packages": attr.string_list(),
+})
+
+def _merged_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    asserts.true(env, FeatureManifestInfo in target, "merged_packages provides FeatureManifestInfo")
+    action = _action(env, "OemFeatureMerger")
+    if action:
+        for a in ctx.attr.expected_args:
+            asserts.true(env, a in action.argv, "%s in %s" % (a, action.argv))
+    return analysistest.end(env)
+
+merged_test = analysistest.make(_merged_test_impl, attrs = {"expected_args": attr.string_list()})
+
+def _wim_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[WimInfo]
+    asserts.equals(env, target.label.name + ".wim", info.wim.basename)
+    action = _action(env, "OemImgToWim")
+    if action:
+        asserts.equals(env, ["imgtowim", "--compression=xpress", info.ffu.path, info.wim.path], action.argv[1:])
+    return analysistest.end(env)
+
+wim_test = analysistest.make(_wim_test_impl)
+
+def _failure_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    asserts.expect_failure(env, ctx.attr.message)
+    return analysistest.end(env)
+
+failure_test = analysistest.make(_failure_test_impl, expect_failure = True, attrs = {"message": attr.string()})

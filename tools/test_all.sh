@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# tools/test_all.sh: every test of rules_oemimage, as CI runs it (.ci/run calls this).
+#   1. Go: gofmt, go vet, go test -race of every package.
+#   2. Bazel, root workspace: bazel test //... (Go tests, docs staleness).
+#   3. Bazel, examples/contoso (the ruleset as an external repository): analysis of every
+#      target and the rule analysis tests.
+# The first Bazel call runs the offline bootstrap if needed (tools/bazel).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+bazel=$root/tools/bazel
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# Every test line goes to a log too, for the closing count: Go packages and Bazel test targets.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Go from the bootstrap's SDK if there is no go on PATH (a fresh machine).
+if ! command -v go >/dev/null; then
+  "$bazel" --version >/dev/null # runs the bootstrap
+  export PATH=$root/.offline/go/bin:$PATH
+fi
+
+step "gofmt and go vet"
+unformatted=$(git ls-files '*.go' | xargs -r gofmt -l)
+if [ -n "$unformatted" ]; then
+  echo "not gofmt-formatted (run gofmt -w):"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+
+step "go test -race ./..."
+go test -race -count=1 ./... 2>&1 | tee -a "$log"
+
+step "bazel test //... (root workspace)"
+"$bazel" test //... 2>&1 | tee -a "$log"
+
+step "examples/contoso: analysis of every target, rule tests"
+cd examples/contoso
+"$bazel" build --nobuild //...
+"$bazel" test //tests/... 2>&1 | tee -a "$log"
+
+passed=$(grep -cE '^ok[[:space:]]+github.com/|^//.* PASSED in ' "$log" || true)
+failed=$(grep -cE '^FAIL|^//.* FAILED' "$log" || true)
+echo
+echo "tests: $passed passed, $failed failed"
+[ "$failed" = 0 ]
