@@ -40,6 +40,7 @@ def _merged_packages_impl(ctx):
         args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
     args.add_all(packages, format_each = "--package=%s")
     args.use_param_file("@%s", use_always = False)
+    args.set_param_file_format("multiline")
 
     inputs = depset(
         [ctx.file.fm_file_list] if ctx.file.fm_file_list else [],

@@ -34,6 +34,7 @@ def _oem_image_impl(ctx):
         args.add(ctx.attr.customization_version)
         inputs.append(ctx.file.customizations)
     args.use_param_file("@%s", use_always = False)
+    args.set_param_file_format("multiline")
 
     run_oemimage(
         ctx,

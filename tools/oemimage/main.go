@@ -123,8 +123,34 @@ func printVerbUsage(w io.Writer, v *verb) {
 	fmt.Fprintln(w, ".")
 }
 
+// expandParams replaces each @FILE argument by the lines of FILE: Bazel passes long command
+// lines this way (params files in "multiline" format, one argument per line).
+func expandParams(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		if len(a) < 2 || a[0] != '@' {
+			out = append(out, a)
+			continue
+		}
+		data, err := os.ReadFile(a[1:])
+		if err != nil {
+			return nil, fmt.Errorf("params file: %w", err)
+		}
+		text := strings.TrimSuffix(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+		if text != "" {
+			out = append(out, strings.Split(text, "\n")...)
+		}
+	}
+	return out, nil
+}
+
 // run is main without os.Exit, for tests.
 func run(args []string, stdout, stderr io.Writer) int {
+	args, err := expandParams(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "oemimage: %v\n", err)
+		return 2
+	}
 	if len(args) == 0 {
 		printUsage(stderr)
 		return 2
@@ -151,7 +177,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		printVerbUsage(stdout, v)
 		return 0
 	}
-	err := v.run(args[1:], stdout, stderr)
+	err = v.run(args[1:], stdout, stderr)
 	var ue usageError
 	switch {
 	case err == nil:

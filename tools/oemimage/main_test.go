@@ -2,6 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -64,5 +67,30 @@ func TestEveryVerbDocumented(t *testing.T) {
 		if !seen[want] {
 			t.Errorf("verb %q missing", want)
 		}
+	}
+}
+
+func TestExpandParams(t *testing.T) {
+	dir := t.TempDir()
+	params := filepath.Join(dir, "args.params")
+	if err := os.WriteFile(params, []byte("/CPUType:arm\r\n--package=a b.spkg\nout.ffu\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty.params")
+	os.WriteFile(empty, nil, 0o644)
+	got, err := expandParams([]string{"imggen", "@" + params, "@" + empty, "@", "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"imggen", "/CPUType:arm", "--package=a b.spkg", "out.ffu", "@", "x"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("expandParams = %q, want %q", got, want)
+	}
+	if _, err := expandParams([]string{"@" + filepath.Join(dir, "missing")}); err == nil {
+		t.Error("missing params file: no error")
+	}
+	var stderr bytes.Buffer
+	if code := run([]string{"@" + filepath.Join(dir, "missing")}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "params file") {
+		t.Errorf("missing params file: code %d, stderr %q", code, stderr.String())
 	}
 }
