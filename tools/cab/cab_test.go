@@ -1,0 +1,389 @@
+package cab
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// memFile is an io.WriteSeeker in memory.
+type memFile struct {
+	buf []byte
+	pos int64
+}
+
+func (m *memFile) Write(p []byte) (int, error) {
+	end := m.pos + int64(len(p))
+	if end > int64(len(m.buf)) {
+		m.buf = append(m.buf, make([]byte, end-int64(len(m.buf)))...)
+	}
+	copy(m.buf[m.pos:], p)
+	m.pos = end
+	return len(p), nil
+}
+
+func (m *memFile) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		m.pos = off
+	case io.SeekCurrent:
+		m.pos += off
+	case io.SeekEnd:
+		m.pos = int64(len(m.buf)) + off
+	}
+	return m.pos, nil
+}
+
+type entry struct {
+	name string
+	data []byte
+}
+
+func sources(entries []entry) []FileSource {
+	var out []FileSource
+	for _, e := range entries {
+		data := e.data
+		out = append(out, FileSource{Name: e.name, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
+			return io.NopCloser(bytes.NewReader(data)), nil
+		}})
+	}
+	return out
+}
+
+func write(t testing.TB, entries []entry, opt Options) []byte {
+	t.Helper()
+	var m memFile
+	n, err := Write(&m, sources(entries), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != int64(len(m.buf)) {
+		t.Fatalf("Write returned %d, wrote %d bytes", n, len(m.buf))
+	}
+	return m.buf
+}
+
+func readAll(t testing.TB, cabBytes []byte) map[string][]byte {
+	t.Helper()
+	r, err := NewReader(bytes.NewReader(cabBytes), int64(len(cabBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]byte{}
+	err = r.Walk(func(f *File, rd io.Reader) error {
+		b, err := io.ReadAll(rd)
+		got[f.Name] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+func randomBytes(seed int64, n int) []byte {
+	b := make([]byte, n)
+	rand.New(rand.NewSource(seed)).Read(b)
+	return b
+}
+
+// text is compressible content of n bytes.
+func text(n int) []byte {
+	line := []byte("Windows 10 Mobile package payload, synthetic and compressible.\r\n")
+	return bytes.Repeat(line, n/len(line)+1)[:n]
+}
+
+var roundTripCases = []struct {
+	name    string
+	entries []entry
+}{
+	{"one small file", []entry{{"man.dsm.xml", []byte("<Package/>")}}},
+	{"empty file", []entry{{"empty.txt", nil}, {"b.txt", []byte("b")}}},
+	{"exactly one block", []entry{{"block.bin", text(blockSize)}}},
+	{"block boundary inside a file", []entry{{"a", text(blockSize - 10)}, {"b", text(100)}, {"c", text(3*blockSize + 7)}}},
+	{"incompressible", []entry{{"random.bin", randomBytes(1, 5*blockSize+123)}}},
+	{"directories and UTF-8 name", []entry{{`Windows\System32\ntoskrnl.exe`, text(1000)}, {`Programs\Caméra\app.txt`, text(10)}}},
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, comp := range []Compression{None, MSZIP} {
+		for _, tc := range roundTripCases {
+			t.Run(comp.String()+"/"+tc.name, func(t *testing.T) {
+				got := readAll(t, write(t, tc.entries, Options{Compression: comp}))
+				if len(got) != len(tc.entries) {
+					t.Fatalf("read %d files, wrote %d", len(got), len(tc.entries))
+				}
+				for _, e := range tc.entries {
+					if !bytes.Equal(got[e.name], e.data) {
+						t.Errorf("%s: content differs (%d bytes read, %d written)", e.name, len(got[e.name]), len(e.data))
+					}
+				}
+			})
+		}
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	entries := []entry{{"a.txt", text(200000)}, {"b.bin", randomBytes(2, 70000)}}
+	for _, comp := range []Compression{None, MSZIP} {
+		first := write(t, entries, Options{Compression: comp, Workers: 1})
+		for _, workers := range []int{2, 8} {
+			if again := write(t, entries, Options{Compression: comp, Workers: workers}); !bytes.Equal(first, again) {
+				t.Errorf("%v: output with %d workers differs from 1 worker", comp, workers)
+			}
+		}
+	}
+}
+
+func TestModTime(t *testing.T) {
+	when := time.Date(2016, 8, 2, 13, 14, 16, 0, time.UTC)
+	b := write(t, []entry{{"a", []byte("x")}}, Options{ModTime: when})
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Files[0].ModTime; !got.Equal(when) {
+		t.Errorf("ModTime = %v, want %v", got, when)
+	}
+	b = write(t, []entry{{"a", []byte("x")}}, Options{})
+	r, _ = NewReader(bytes.NewReader(b), int64(len(b)))
+	if got := r.Files[0].ModTime; !got.Equal(DefaultModTime) {
+		t.Errorf("default ModTime = %v, want %v", got, DefaultModTime)
+	}
+}
+
+func TestReadFileCaseInsensitive(t *testing.T) {
+	b := write(t, []entry{{"a", text(40000)}, {"Man.Dsm.Xml", []byte("<Package/>")}}, Options{Compression: MSZIP})
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.ReadFile("man.dsm.xml")
+	if err != nil || string(got) != "<Package/>" {
+		t.Errorf("ReadFile = %q, %v", got, err)
+	}
+	if _, err := r.ReadFile("missing"); err == nil {
+		t.Error("ReadFile of a missing name: no error")
+	}
+}
+
+func TestPlanFolders(t *testing.T) {
+	big := int64(MaxFolderBytes / 2)
+	files := []FileSource{{Name: "a", Size: big}, {Name: "b", Size: big}, {Name: "c", Size: big}, {Name: "d", Size: 1}}
+	folders, err := plan(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(folders) != 2 || len(folders[0].files) != 2 || len(folders[1].files) != 2 {
+		t.Errorf("plan = %+v, want folders [a b] [c d]", folders)
+	}
+	for _, f := range folders {
+		if f.blocks > maxBlocks {
+			t.Errorf("folder of %d blocks", f.blocks)
+		}
+	}
+	if _, err := plan([]FileSource{{Name: "huge", Size: MaxFolderBytes + 1}}); err == nil {
+		t.Error("a file over the format's limit: no error")
+	}
+}
+
+func TestWriteErrors(t *testing.T) {
+	open := func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("abc")), nil }
+	tests := []struct {
+		name  string
+		files []FileSource
+		opt   Options
+		want  string
+	}{
+		{"duplicate name", []FileSource{{Name: "a.txt", Size: 3, Open: open}, {Name: "A.TXT", Size: 3, Open: open}}, Options{}, "given twice"},
+		{"escaping name", []FileSource{{Name: `..\evil`, Size: 3, Open: open}}, Options{}, "'..'"},
+		{"drive letter", []FileSource{{Name: `C:\x`, Size: 3, Open: open}}, Options{}, "drive letter"},
+		{"file shorter than its size", []FileSource{{Name: "a", Size: 5, Open: open}}, Options{}, "2 bytes short"},
+		{"file longer than its size", []FileSource{{Name: "a", Size: 2, Open: open}}, Options{Compression: MSZIP}, "longer than the size"},
+		{"LZX", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: LZX}, "not supported"},
+		{"bad level", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: MSZIP, Level: 12}, "expected 1 to 9"},
+		{"open error", []FileSource{{Name: "a", Size: 3, Open: func() (io.ReadCloser, error) { return nil, fmt.Errorf("boom") }}}, Options{Compression: MSZIP}, "a: boom"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Write(&memFile{}, tt.files, tt.opt)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	for _, good := range []string{"man.dsm.xml", `Windows\System32\a.dll`, "0_ntoskrn.exe", "a b"} {
+		if err := CheckName(good); err != nil {
+			t.Errorf("CheckName(%q) = %v", good, err)
+		}
+	}
+	for _, bad := range []string{"", `\abs`, `a\\b`, `a\..\b`, ".", "a/b", "C:x", "nul\x00", strings.Repeat("x", 256)} {
+		if err := CheckName(bad); err == nil {
+			t.Errorf("CheckName(%q): no error", bad)
+		}
+	}
+}
+
+func TestCorruptCabinets(t *testing.T) {
+	good := write(t, []entry{{"a.txt", text(100000)}}, Options{Compression: MSZIP})
+	folderAt := headerSize
+	dataAt := int(binary.LittleEndian.Uint32(good[folderAt:]))
+	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	tests := []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"truncated", good[:len(good)-10], "truncated"},
+		{"short", good[:20], "shorter than"},
+		{"bad signature", mutate(func(b []byte) []byte { b[0] = 'X'; return b }), "signature"},
+		{"flipped data byte", mutate(func(b []byte) []byte { b[dataAt+20] ^= 0xFF; return b }), "checksum"},
+		{"LZX folder", mutate(func(b []byte) []byte { binary.LittleEndian.PutUint16(b[folderAt+6:], 0x1503); return b }), "LZX compression not supported yet"},
+		{"Quantum folder", mutate(func(b []byte) []byte { binary.LittleEndian.PutUint16(b[folderAt+6:], 0x0702); return b }), "Quantum compression not supported yet"},
+		{"huge file count", mutate(func(b []byte) []byte { binary.LittleEndian.PutUint16(b[28:], 65535); return b }), "do not fit"},
+		{"multi-cabinet set", mutate(func(b []byte) []byte { binary.LittleEndian.PutUint16(b[30:], flagNextCab); return b }), "multi-cabinet"},
+		{"file beyond folder", mutate(func(b []byte) []byte {
+			coff := binary.LittleEndian.Uint32(b[16:])
+			binary.LittleEndian.PutUint32(b[coff:], 1<<30)
+			return b
+		}), "beyond"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := walkAll(tt.data)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func walkAll(data []byte) error {
+	r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return err
+	}
+	return r.Walk(func(f *File, rd io.Reader) error {
+		_, err := io.Copy(io.Discard, rd)
+		return err
+	})
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add(write(f, []entry{{"a.txt", text(3000)}, {"b", nil}}, Options{Compression: MSZIP}))
+	f.Add(write(f, []entry{{"a.txt", text(40000)}}, Options{}))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = walkAll(data) // must not panic or hang; errors are expected
+		if r, err := NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
+			for _, file := range r.Files {
+				_, _ = r.ReadFile(file.Name)
+			}
+		}
+	})
+}
+
+// checker finds an independent tool; tests that use one skip without it, unless
+// OEMIMAGE_REQUIRE_CHECKERS=1 (tools/test_all.sh), where a missing tool is a failure.
+func checker(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("OEMIMAGE_REQUIRE_CHECKERS") == "1" {
+			t.Fatalf("%s not found: the bootstrap (tools/bazel) installs it", name)
+		}
+		t.Skipf("%s not installed", name)
+	}
+	return p
+}
+
+func run(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestIndependentCheckers has cabextract and gcab, which nobody here wrote, read our cabinets.
+func TestIndependentCheckers(t *testing.T) {
+	cabextract := checker(t, "cabextract")
+	gcab := checker(t, "gcab")
+	entries := []entry{
+		{"man.dsm.xml", []byte("<Package/>")},
+		{"0_ntoskrn.exe", text(3*blockSize + 5)},
+		{"1_random.bin", randomBytes(3, 2*blockSize+9)},
+		{"2_empty.txt", nil},
+	}
+	for _, comp := range []Compression{None, MSZIP} {
+		t.Run(comp.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "test.cab")
+			if err := os.WriteFile(path, write(t, entries, Options{Compression: comp}), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out := run(t, dir, cabextract, "-t", path)
+			if !strings.Contains(out, "All done, no errors") {
+				t.Errorf("cabextract -t:\n%s", out)
+			}
+			list := run(t, dir, gcab, "-l", path)
+			for _, e := range entries {
+				if !strings.Contains(list, e.name) {
+					t.Errorf("gcab -l does not list %s:\n%s", e.name, list)
+				}
+			}
+			// Content as cabextract sees it.
+			out = filepath.Join(dir, "x")
+			run(t, dir, cabextract, "-q", "-d", out, path)
+			for _, e := range entries {
+				got, err := os.ReadFile(filepath.Join(out, e.name))
+				if err != nil || !bytes.Equal(got, e.data) {
+					t.Errorf("cabextract's %s differs (%v)", e.name, err)
+				}
+			}
+		})
+	}
+}
+
+// TestReadGcabOutput reads cabinets that gcab wrote, stored and MSZIP.
+func TestReadGcabOutput(t *testing.T) {
+	gcab := checker(t, "gcab")
+	dir := t.TempDir()
+	files := map[string][]byte{"a.txt": text(100000), "b.bin": randomBytes(4, 70000), "c.txt": []byte("c")}
+	var names []string
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, name)
+	}
+	for _, flags := range [][]string{{"-c"}, {"-c", "-z"}} {
+		t.Run(strings.Join(flags, " "), func(t *testing.T) {
+			args := append(append([]string{}, flags...), "out.cab")
+			run(t, dir, gcab, append(args, names...)...)
+			data, err := os.ReadFile(filepath.Join(dir, "out.cab"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := readAll(t, data)
+			for name, want := range files {
+				if !bytes.Equal(got[name], want) {
+					t.Errorf("%s: content differs (%d bytes read)", name, len(got[name]))
+				}
+			}
+		})
+	}
+}

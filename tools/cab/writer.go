@@ -1,0 +1,427 @@
+package cab
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// FileSource is a file to write into a cabinet. Size must be exact: the writer lays out every
+// header before it reads any content, and fails if a file yields another number of bytes.
+type FileSource struct {
+	Name       string // name in the cabinet, '\' between directories
+	Size       int64
+	Open       func() (io.ReadCloser, error)
+	ModTime    time.Time // zero: Options.ModTime
+	Attributes uint16    // AttrReadOnly, ...; AttrArchive when zero
+}
+
+// Options control Write. The zero value writes stored (uncompressed) data.
+type Options struct {
+	Compression Compression // None or MSZIP
+	Level       int         // deflate level 1-9 for MSZIP; 0 means 6
+	ModTime     time.Time   // stamp of files without their own; zero means DefaultModTime
+	SetID       uint16      // setID of the cabinet header
+	Workers     int         // parallel MSZIP compressors; 0 means GOMAXPROCS
+}
+
+type folderPlan struct {
+	files  []int // indexes into the file list
+	bytes  int64 // uncompressed bytes
+	blocks int
+}
+
+// plan assigns files to folders in order, starting a new folder when the current one would
+// exceed the 65535 blocks a folder can count.
+func plan(files []FileSource) ([]folderPlan, error) {
+	var folders []folderPlan
+	cur := folderPlan{}
+	for i, f := range files {
+		if f.Size < 0 || f.Size > MaxFolderBytes {
+			return nil, fmt.Errorf("%s: %d bytes; a cabinet file holds at most %d bytes", f.Name, f.Size, int64(MaxFolderBytes))
+		}
+		if cur.bytes+f.Size > MaxFolderBytes && len(cur.files) > 0 {
+			folders = append(folders, cur)
+			cur = folderPlan{}
+		}
+		cur.files = append(cur.files, i)
+		cur.bytes += f.Size
+	}
+	folders = append(folders, cur)
+	for i := range folders {
+		folders[i].blocks = int((folders[i].bytes + blockSize - 1) / blockSize)
+	}
+	return folders, nil
+}
+
+func validate(files []FileSource) error {
+	if len(files) > MaxFiles {
+		return fmt.Errorf("%d files; a cabinet holds at most %d", len(files), MaxFiles)
+	}
+	seen := make(map[string]string, len(files))
+	for _, f := range files {
+		if err := CheckName(f.Name); err != nil {
+			return err
+		}
+		// Windows extracts case-insensitively: two names differing only in case would collide.
+		key := strings.ToLower(f.Name)
+		if prev, ok := seen[key]; ok {
+			return fmt.Errorf("file name %q given twice (as %q)", f.Name, prev)
+		}
+		seen[key] = f.Name
+		if f.Open == nil {
+			return fmt.Errorf("%s: no content", f.Name)
+		}
+	}
+	return nil
+}
+
+// Write writes a cabinet holding files, in the given order, to w, and returns its size.
+// w must be positioned at the cabinet's start: the folder offsets are patched at the end.
+// The output depends only on the files, their order and opt.
+func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
+	if opt.Compression != None && opt.Compression != MSZIP {
+		return 0, fmt.Errorf("writing %v compression is not supported (use none or MSZIP)", opt.Compression)
+	}
+	if opt.Level == 0 {
+		opt.Level = 6
+	}
+	if opt.Level < 1 || opt.Level > 9 {
+		return 0, fmt.Errorf("MSZIP level %d: expected 1 to 9", opt.Level)
+	}
+	if opt.ModTime.IsZero() {
+		opt.ModTime = DefaultModTime
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	if err := validate(files); err != nil {
+		return 0, err
+	}
+	folders, err := plan(files)
+	if err != nil {
+		return 0, err
+	}
+
+	// Headers: CFHEADER, CFFOLDERs (offsets patched later), CFFILEs.
+	var hdr bytes.Buffer
+	coffFiles := headerSize + folderSize*len(folders)
+	put16 := func(v uint16) { binary.Write(&hdr, binary.LittleEndian, v) }
+	put32 := func(v uint32) { binary.Write(&hdr, binary.LittleEndian, v) }
+	hdr.WriteString(signature)
+	put32(0) // reserved1
+	put32(0) // cbCabinet, patched
+	put32(0) // reserved2
+	put32(uint32(coffFiles))
+	put32(0) // reserved3
+	hdr.WriteByte(versionMinor)
+	hdr.WriteByte(versionMajor)
+	put16(uint16(len(folders)))
+	put16(uint16(len(files)))
+	put16(0) // flags
+	put16(opt.SetID)
+	put16(0) // iCabinet
+	for _, fo := range folders {
+		put32(0) // coffCabStart, patched
+		put16(uint16(fo.blocks))
+		put16(uint16(opt.Compression))
+	}
+	for fi, fo := range folders {
+		var off int64
+		for _, i := range fo.files {
+			f := files[i]
+			mt := f.ModTime
+			if mt.IsZero() {
+				mt = opt.ModTime
+			}
+			date, tm := dosDateTime(mt)
+			attr := f.Attributes
+			if attr == 0 {
+				attr = AttrArchive
+			}
+			if !isASCII(f.Name) {
+				attr |= attrNameIsUTF
+			}
+			put32(uint32(f.Size))
+			put32(uint32(off))
+			put16(uint16(fi))
+			put16(date)
+			put16(tm)
+			put16(attr)
+			hdr.WriteString(f.Name)
+			hdr.WriteByte(0)
+			off += f.Size
+		}
+	}
+	if _, err := w.Write(hdr.Bytes()); err != nil {
+		return 0, err
+	}
+	pos := int64(hdr.Len())
+
+	starts := make([]int64, len(folders))
+	for fi, fo := range folders {
+		starts[fi] = pos
+		n, err := writeFolder(w, files, fo, opt)
+		if err != nil {
+			return 0, err
+		}
+		pos += n
+	}
+	if pos > MaxCabinet {
+		return 0, fmt.Errorf("the cabinet would be %d bytes; the format allows at most %d", pos, int64(MaxCabinet))
+	}
+
+	// Patch cbCabinet and each folder's coffCabStart.
+	var b [4]byte
+	binary.LittleEndian.PutUint32(b[:], uint32(pos))
+	if err := writeAt(w, 8, b[:]); err != nil {
+		return 0, err
+	}
+	for fi := range folders {
+		binary.LittleEndian.PutUint32(b[:], uint32(starts[fi]))
+		if err := writeAt(w, int64(headerSize+folderSize*fi), b[:]); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := w.Seek(pos, io.SeekStart); err != nil {
+		return 0, err
+	}
+	return pos, nil
+}
+
+func writeAt(w io.WriteSeeker, off int64, b []byte) error {
+	if _, err := w.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	_, err := w.Write(b)
+	return err
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// blockReader concatenates a folder's files and cuts them into 32 KiB blocks.
+type blockReader struct {
+	files []FileSource
+	idx   []int
+	cur   io.ReadCloser
+	name  string
+	want  int64 // bytes the current file must still give
+	next  int
+}
+
+func (br *blockReader) fill(buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		if br.cur == nil {
+			if br.next == len(br.idx) {
+				return n, nil
+			}
+			f := br.files[br.idx[br.next]]
+			br.next++
+			rc, err := f.Open()
+			if err != nil {
+				return n, fmt.Errorf("%s: %w", f.Name, err)
+			}
+			br.cur, br.name, br.want = rc, f.Name, f.Size
+		}
+		chunk := buf[n:]
+		if int64(len(chunk)) > br.want {
+			chunk = chunk[:br.want]
+		}
+		m, err := io.ReadFull(br.cur, chunk)
+		n += m
+		br.want -= int64(m)
+		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+			br.close()
+			return n, fmt.Errorf("%s: %w", br.name, err)
+		}
+		if br.want > 0 && err != nil {
+			name := br.name
+			br.close()
+			return n, fmt.Errorf("%s: ended %d bytes short of the size it was given (changed while writing?)", name, br.want)
+		}
+		if br.want == 0 {
+			// The file must end here: more bytes mean its size changed after the headers were written.
+			var one [1]byte
+			if k, _ := br.cur.Read(one[:]); k > 0 {
+				name := br.name
+				br.close()
+				return n, fmt.Errorf("%s: longer than the size it was given (changed while writing?)", name)
+			}
+			if err := br.close(); err != nil {
+				return n, err
+			}
+		}
+	}
+	return n, nil
+}
+
+func (br *blockReader) close() error {
+	if br.cur == nil {
+		return nil
+	}
+	err := br.cur.Close()
+	br.cur = nil
+	if err != nil {
+		return fmt.Errorf("%s: %w", br.name, err)
+	}
+	return nil
+}
+
+// writeFolder writes the CFDATA blocks of one folder and returns the bytes written.
+func writeFolder(w io.Writer, files []FileSource, fo folderPlan, opt Options) (int64, error) {
+	br := &blockReader{files: files, idx: fo.files}
+	defer br.close()
+	if opt.Compression == None {
+		return writeStored(w, br, fo.blocks)
+	}
+	return writeMSZIP(w, br, fo.blocks, opt)
+}
+
+func writeBlock(w io.Writer, data []byte, uncompressed int) (int64, error) {
+	var h [dataHeaderSize]byte
+	binary.LittleEndian.PutUint32(h[0:], dataChecksum(data, uncompressed))
+	binary.LittleEndian.PutUint16(h[4:], uint16(len(data)))
+	binary.LittleEndian.PutUint16(h[6:], uint16(uncompressed))
+	if _, err := w.Write(h[:]); err != nil {
+		return 0, err
+	}
+	if _, err := w.Write(data); err != nil {
+		return 0, err
+	}
+	return int64(dataHeaderSize + len(data)), nil
+}
+
+// storedDeflateSize is the size of n bytes as one final stored deflate block (RFC 1951 3.2.4).
+func storedDeflateSize(n int) int { return 5 + n }
+
+func appendStoredDeflate(b *bytes.Buffer, data []byte) {
+	n := uint16(len(data))
+	b.Write([]byte{0x01, byte(n), byte(n >> 8), byte(^n), byte(^n >> 8)}) // BFINAL=1, BTYPE=00
+	b.Write(data)
+}
+
+func writeStored(w io.Writer, br *blockReader, blocks int) (int64, error) {
+	buf := make([]byte, blockSize)
+	var total int64
+	for i := 0; i < blocks; i++ {
+		n, err := br.fill(buf)
+		if err != nil {
+			return 0, err
+		}
+		m, err := writeBlock(w, buf[:n], n)
+		if err != nil {
+			return 0, err
+		}
+		total += m
+	}
+	return total, nil
+}
+
+type job struct {
+	raw  []byte
+	n    int
+	out  bytes.Buffer
+	err  error
+	done chan struct{}
+}
+
+// writeMSZIP compresses blocks on opt.Workers goroutines and writes them in order. Each block
+// is a complete deflate stream without a preset dictionary: valid MSZIP (readers keep history,
+// writers need not use it), and what makes blocks independent, hence parallel.
+func writeMSZIP(w io.Writer, br *blockReader, blocks int, opt Options) (int64, error) {
+	jobs := make(chan *job)
+	ordered := make(chan *job, 2*opt.Workers)
+	pool := sync.Pool{New: func() any { return &job{raw: make([]byte, blockSize)} }}
+
+	var wg sync.WaitGroup
+	for i := 0; i < opt.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fw, _ := flate.NewWriter(io.Discard, opt.Level)
+			for j := range jobs {
+				j.out.Reset()
+				j.out.WriteString("CK")
+				fw.Reset(&j.out)
+				if _, err := fw.Write(j.raw[:j.n]); err != nil {
+					j.err = err
+				} else if err := fw.Close(); err != nil {
+					j.err = err
+				} else if j.out.Len() > 2+storedDeflateSize(j.n) {
+					// Incompressible data: Go's flate frames it in several stored blocks, which can
+					// exceed the MSZIP limit; one stored block of our own is smaller and always fits.
+					j.out.Reset()
+					j.out.WriteString("CK")
+					appendStoredDeflate(&j.out, j.raw[:j.n])
+				}
+				close(j.done)
+			}
+		}()
+	}
+
+	// The producer reads blocks in order; a read error stops it and travels as the last job.
+	stop := make(chan struct{})
+	go func() {
+		defer close(ordered)
+		defer close(jobs)
+		for i := 0; i < blocks; i++ {
+			j := pool.Get().(*job)
+			j.err, j.done = nil, make(chan struct{})
+			j.n, j.err = br.fill(j.raw)
+			if j.err != nil {
+				close(j.done)
+				select {
+				case ordered <- j:
+				case <-stop:
+				}
+				return
+			}
+			select {
+			case ordered <- j:
+			case <-stop:
+				return
+			}
+			jobs <- j
+		}
+	}()
+
+	var total int64
+	var werr error
+	for j := range ordered {
+		<-j.done
+		if werr == nil {
+			if j.err != nil {
+				werr = j.err
+				close(stop)
+			} else {
+				n, err := writeBlock(w, j.out.Bytes(), j.n)
+				if err != nil {
+					werr = err
+					close(stop)
+				}
+				total += n
+			}
+		}
+		pool.Put(j)
+	}
+	wg.Wait()
+	if werr != nil {
+		return 0, werr
+	}
+	return total, nil
+}
