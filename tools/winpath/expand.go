@@ -1,0 +1,211 @@
+// Package winpath handles the paths of the Windows imaging tools on a Linux host: $(var) and
+// %ENV% expansion as ImageApp does it, Windows paths (backslashes, drive letters) mapped to host
+// paths, case-insensitive file look-up as on Windows, and an index of package files found by
+// file name (the way Bazel hands packages to the tool).
+package winpath
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Names of the $(var) variables of the imaging tools, lower case (they match case-insensitively).
+const (
+	VarMSPackageRoot  = "mspackageroot"
+	VarDevice         = "device"
+	VarReleaseType    = "releasetype"
+	VarBuildType      = "buildtype"
+	VarCPUType        = "cputype"
+	VarBootUILanguage = "bootuilanguage"
+	VarBootLocale     = "bootlocale"
+	VarFMDirectory    = "fmdirectory"
+)
+
+// Expander expands $(var) variables, then %ENV% variables, as ImageApp's
+// ProcessOEMInputVariables does (a case-insensitive replace, then
+// Environment.ExpandEnvironmentVariables). Unknown variables are left in place, as the
+// original leaves them; Check reports them when a path is used.
+//
+// The environment comes from a map, never from the process, so that callers (and Bazel
+// actions, which see no host environment) decide what %VAR% means.
+type Expander struct {
+	vars map[string]string // lower-case name -> value
+	env  map[string]string // upper-case name -> value (Windows environment names ignore case)
+}
+
+// NewExpander returns an Expander for the given $(var) values and environment. Keys of both
+// maps match case-insensitively.
+func NewExpander(vars, env map[string]string) *Expander {
+	x := &Expander{vars: make(map[string]string, len(vars)), env: make(map[string]string, len(env))}
+	for k, v := range vars {
+		x.vars[strings.ToLower(k)] = v
+	}
+	for k, v := range env {
+		x.env[strings.ToUpper(k)] = v
+	}
+	return x
+}
+
+// With returns a copy of x with $(name) set to value (for per-language expansions such as
+// $(bootuilanguage)). x is unchanged.
+func (x *Expander) With(name, value string) *Expander {
+	y := &Expander{vars: make(map[string]string, len(x.vars)+1), env: x.env}
+	for k, v := range x.vars {
+		y.vars[k] = v
+	}
+	y.vars[strings.ToLower(name)] = value
+	return y
+}
+
+// Var returns the value of $(name) and whether it is set.
+func (x *Expander) Var(name string) (string, bool) {
+	v, ok := x.vars[strings.ToLower(name)]
+	return v, ok
+}
+
+// Env returns the value of %name% and whether it is set.
+func (x *Expander) Env(name string) (string, bool) {
+	v, ok := x.env[strings.ToUpper(name)]
+	return v, ok
+}
+
+// Expand replaces the known $(var) and %ENV% variables of s and leaves the others as they are.
+func (x *Expander) Expand(s string) string {
+	if strings.Contains(s, "$(") {
+		s = x.expandVars(s)
+	}
+	if strings.IndexByte(s, '%') >= 0 {
+		s = x.expandEnv(s)
+	}
+	return s
+}
+
+// ExpandStrict is Expand followed by Check: an error names the first variable left unexpanded.
+func (x *Expander) ExpandStrict(s string) (string, error) {
+	e := x.Expand(s)
+	if err := Check(e); err != nil {
+		return e, err
+	}
+	return e, nil
+}
+
+func (x *Expander) expandVars(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "$(")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i+2:], ')')
+		if j < 0 {
+			break
+		}
+		name := s[i+2 : i+2+j]
+		b.WriteString(s[:i])
+		if v, ok := x.vars[strings.ToLower(name)]; ok {
+			b.WriteString(v)
+		} else {
+			b.WriteString(s[i : i+3+j])
+		}
+		s = s[i+3+j:]
+	}
+	if b.Len() == 0 {
+		return s
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// expandEnv follows ExpandEnvironmentStrings: %NAME% is replaced when NAME is set; otherwise
+// "%NAME" is copied and the closing '%' may open the next reference.
+func (x *Expander) expandEnv(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(s, '%')
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i+1:], '%')
+		if j < 0 {
+			break
+		}
+		name := s[i+1 : i+1+j]
+		b.WriteString(s[:i])
+		if v, ok := x.env[strings.ToUpper(name)]; ok && name != "" {
+			b.WriteString(v)
+			s = s[i+2+j:]
+		} else {
+			b.WriteString(s[i : i+1+j])
+			s = s[i+1+j:]
+		}
+	}
+	b.WriteString(s)
+	return b.String()
+}
+
+// UnexpandedError is a $(var) or %ENV% reference left in a path that is being used.
+type UnexpandedError struct {
+	Ref  string // "$(name)" or "%NAME%"
+	Text string // the text that holds it
+}
+
+func (e *UnexpandedError) Error() string {
+	if strings.HasPrefix(e.Ref, "$(") {
+		return fmt.Sprintf("unknown variable %s in %q; expected one of %s", e.Ref, e.Text, strings.Join(KnownVars(), ", "))
+	}
+	return fmt.Sprintf("environment variable %s is not set (in %q); expected it in the environment", e.Ref, e.Text)
+}
+
+// KnownVars lists the $(var) names of the imaging tools, for messages.
+func KnownVars() []string {
+	v := []string{"$(mspackageroot)", "$(device)", "$(releasetype)", "$(buildtype)", "$(cputype)",
+		"$(bootuilanguage)", "$(bootlocale)", "$(FMDirectory)"}
+	sort.Strings(v)
+	return v
+}
+
+// Check reports the first $(var) or %ENV% reference left in s.
+func Check(s string) error {
+	if ref := firstRef(s); ref != "" {
+		return &UnexpandedError{Ref: ref, Text: s}
+	}
+	return nil
+}
+
+// firstRef finds "$(...)" or "%NAME%" where NAME is non-empty and holds no path separator or
+// white space: a lone '%' in a file name ("50%.txt") is not a reference.
+func firstRef(s string) string {
+	best, at := "", len(s)
+	if i := strings.Index(s, "$("); i >= 0 {
+		if j := strings.IndexByte(s[i:], ')'); j >= 0 {
+			best, at = s[i:i+j+1], i
+		}
+	}
+	for i := 0; i < len(s) && i < at; i++ {
+		if s[i] != '%' {
+			continue
+		}
+		j := strings.IndexByte(s[i+1:], '%')
+		if j < 0 {
+			break
+		}
+		name := s[i+1 : i+1+j]
+		if name != "" && !strings.ContainsAny(name, "\\/ \t\r\n") {
+			return s[i : i+j+2]
+		}
+	}
+	return best
+}
+
+// EnvMap turns "NAME=value" lines (os.Environ) into a map for NewExpander.
+func EnvMap(environ []string) map[string]string {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		// Windows keeps hidden "=C:=C:\" entries; a leading '=' is part of no usable name.
+		if i := strings.IndexByte(kv, '='); i > 0 {
+			m[kv[:i]] = kv[i+1:]
+		}
+	}
+	return m
+}
