@@ -1,0 +1,199 @@
+package spkg
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/cab"
+)
+
+// Payload is a file to put into a package.
+type Payload struct {
+	DevicePath string // \Windows\System32\a.dll
+	Size       int64
+	Open       func() (io.ReadCloser, error)
+	Attributes string // "ReadOnly Hidden ..." as in a package project; empty means Normal
+}
+
+// fileAttributes maps project/DSM attribute names to cabinet attribute bits.
+var fileAttributes = map[string]uint16{
+	"Normal": 0, "Archive": cab.AttrArchive, "Hidden": cab.AttrHidden, "ReadOnly": cab.AttrReadOnly,
+	"System": cab.AttrSystem, "Offline": 0, "Temporary": 0, "SparseFile": 0, "NotContentIndexed": 0,
+}
+
+// CheckAttributes validates a space-separated attribute list.
+func CheckAttributes(attrs string) error {
+	for _, a := range strings.Fields(attrs) {
+		if _, ok := fileAttributes[a]; !ok {
+			return fmt.Errorf("file attribute %q: expected Archive, Hidden, Offline, ReadOnly, System, Temporary, SparseFile or NotContentIndexed", a)
+		}
+	}
+	return nil
+}
+
+func cabAttributes(attrs string) uint16 {
+	var bits uint16
+	for _, a := range strings.Fields(attrs) {
+		bits |= fileAttributes[a]
+	}
+	return bits
+}
+
+// Write writes a package: m gives identity and properties (its Files are filled in here from
+// payload, in the given order), payload the files. It returns the manifest as written.
+//
+// content.cat is written empty: catalogs are generated with catalog signing, a later part of
+// the project (docs/formats.md).
+func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
+	m.Files = nil
+	var sources []cab.FileSource
+	for i, p := range payload {
+		if err := CheckAttributes(p.Attributes); err != nil {
+			return nil, fmt.Errorf("%s: %v", p.DevicePath, err)
+		}
+		name := cabName(p.DevicePath, i)
+		attrs := p.Attributes
+		if attrs == "" {
+			attrs = "Normal"
+		}
+		m.Files = append(m.Files, FileEntry{FileType: "Regular", DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
+		sources = append(sources, cab.FileSource{Name: name, Size: p.Size, Open: p.Open, Attributes: cabAttributes(p.Attributes)})
+	}
+	// The DSM and the catalog are files of the package too; the DSM cannot state its own size.
+	m.Files = append(m.Files,
+		FileEntry{FileType: "Manifest", DevicePath: m.ManifestPath(), CabPath: ManifestCabName, Attributes: "Normal"},
+		FileEntry{FileType: "Catalog", DevicePath: m.CatalogPath(), CabPath: CatalogCabName, Attributes: "Normal"},
+	)
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
+	}
+	dsm, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	meta := []cab.FileSource{
+		{Name: ManifestCabName, Size: int64(len(dsm)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(dsm)), nil }},
+		{Name: CatalogCabName, Size: 0, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(nil)), nil }},
+	}
+	if _, err := cab.Write(w, append(meta, sources...), opt); err != nil {
+		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
+	}
+	return &m, nil
+}
+
+// WriteFile writes a package to path through a temporary file in the same directory, so that
+// a failure leaves nothing at path.
+func WriteFile(path string, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".spkg-*")
+	if err != nil {
+		return nil, err
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	out, err := Write(tmp, m, payload, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return nil, err
+	}
+	done = true
+	return out, nil
+}
+
+// Package is an opened .spkg.
+type Package struct {
+	Manifest *Manifest
+	cab      *cab.Reader
+	f        *os.File
+	path     string
+}
+
+// Open opens a package file and reads and validates its manifest.
+func Open(path string) (*Package, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p, err := newPackage(f, st.Size(), path)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p.f = f
+	return p, nil
+}
+
+func newPackage(r io.ReaderAt, size int64, path string) (*Package, error) {
+	cr, err := cab.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	dsm, err := cr.ReadFile(ManifestCabName)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v (not a mobile package?)", path, err)
+	}
+	m, err := ParseManifest(dsm, path+`\`+ManifestCabName)
+	if err != nil {
+		return nil, err
+	}
+	for _, fe := range m.Files {
+		cf := cr.Lookup(fe.CabPath)
+		if cf == nil {
+			return nil, fmt.Errorf("%s: the manifest lists %s (cab path %s), which the cabinet does not hold", path, fe.DevicePath, fe.CabPath)
+		}
+		if fe.FileType == "Regular" && cf.Size != fe.FileSize {
+			return nil, fmt.Errorf("%s: %s is %d bytes in the cabinet, the manifest says %d", path, fe.DevicePath, cf.Size, fe.FileSize)
+		}
+	}
+	// Never drop a file silently: what the cabinet holds, the manifest must list.
+	listed := make(map[string]bool, len(m.Files))
+	for _, fe := range m.Files {
+		listed[strings.ToLower(fe.CabPath)] = true
+	}
+	for _, cf := range cr.Files {
+		if !listed[strings.ToLower(cf.Name)] {
+			return nil, fmt.Errorf("%s: the cabinet holds %s, which the manifest does not list", path, cf.Name)
+		}
+	}
+	return &Package{Manifest: m, cab: cr, path: path}, nil
+}
+
+// Close closes the package file.
+func (p *Package) Close() error {
+	if p.f == nil {
+		return nil
+	}
+	return p.f.Close()
+}
+
+// Walk calls fn for each file the manifest lists, in cabinet order, with its content.
+func (p *Package) Walk(fn func(fe FileEntry, r io.Reader) error) error {
+	byCab := make(map[string]FileEntry, len(p.Manifest.Files))
+	for _, fe := range p.Manifest.Files {
+		byCab[strings.ToLower(fe.CabPath)] = fe
+	}
+	return p.cab.Walk(func(f *cab.File, r io.Reader) error {
+		return fn(byCab[strings.ToLower(f.Name)], r) // Open checked that the manifest lists every file
+	})
+}
