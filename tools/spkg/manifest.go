@@ -82,9 +82,6 @@ func (m *Manifest) Validate() error {
 	if m.Partition == "" {
 		return fmt.Errorf("Partition is empty")
 	}
-	if m.Version == (Version{}) {
-		return fmt.Errorf("version 0.0.0.0: packages need a version")
-	}
 	devicePaths := map[string]bool{}
 	cabPaths := map[string]bool{}
 	for _, f := range m.Files {

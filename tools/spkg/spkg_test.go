@@ -194,8 +194,6 @@ func TestWriteErrors(t *testing.T) {
 	escaping := payload(map[string]string{`\Windows\..\..\evil.dll`: "x"})
 	badAttr := payload(map[string]string{`\a.txt`: "x"})
 	badAttr[0].Attributes = "Secret"
-	noVersion := testManifest()
-	noVersion.Version = Version{}
 	badRelease := testManifest()
 	badRelease.ReleaseType = "Beta"
 	tests := []struct {
@@ -207,7 +205,6 @@ func TestWriteErrors(t *testing.T) {
 		{"duplicate device path", testManifest(), dup, "listed twice"},
 		{"escaping device path", testManifest(), escaping, "stay inside its partition"},
 		{"bad attribute", testManifest(), badAttr, `file attribute "Secret"`},
-		{"version 0", noVersion, payload(testFiles), "version 0.0.0.0"},
 		{"bad release type", badRelease, payload(testFiles), `ReleaseType "Beta"`},
 	}
 	for _, tt := range tests {
