@@ -20,6 +20,7 @@ load("@bazel_gazelle//:deps.bzl", "go_repository")
 # (tools/repocheck keeps them in step). golang.org/x/{sys,tools,xerrors} are also rules_go's
 # own dependencies: declared here first, go_rules_dependencies() does not fetch other copies.
 GO_MODULES = {
+    "github.com/beevik/etree": ("com_github_beevik_etree", "v1.8.1", "h1:MchsAnqPGCGsfQezhwcouHPlAHlcAOqWpyCVZoyWfjU="),
     "golang.org/x/sys": ("org_golang_x_sys", "v0.43.0", "h1:Rlag2XtaFTxp19wS8MXlJwTvoh8ArU6ezoyFsMyCTNI="),
     "golang.org/x/tools": ("org_golang_x_tools", "v0.1.11", "h1:loJ25fNOEhSXfHrpoGj91eCUThwdNX6u24rO1xnNteY="),
     "golang.org/x/xerrors": ("org_golang_x_xerrors", "v0.0.0-20200804184101-5ec99f83aff1", "h1:go1bK/D/BFZV2I8cIQd1NKEZ+0owSTG1fDTci4IqFcE="),

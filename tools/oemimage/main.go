@@ -64,9 +64,10 @@ var verbs = []verb{
 	},
 	{
 		name: "pkggen", original: "PkgGen.exe",
-		syntax:  "oemimage pkggen project.pkg.xml [/config:file] [/output:dir] [/version:a.b.c.d] [/variables:name=value;...] [/cpu:arm]",
+		syntax: "oemimage pkggen project.pkg.xml [/output:dir] [/version:a.b.c.d] [/build:fre|chk] [/cpu:arm] " +
+			"[/language:a;b] [/resolution:WxH;WxH] [/config:PkgGen.cfg.xml] [/variables:name=value;...] [+|-compress] [+|-diagnostic]",
 		summary: "build .spkg packages from a package project file",
-		run:     notImplemented,
+		run:     runPkggen,
 	},
 	{
 		name:    "ffu",

@@ -28,7 +28,9 @@ func TestRun(t *testing.T) {
 		{"featuremerger", []string{"featuremerger", "fm.xml", "out", "1.0.0.0", "fms"}, 2, "", "oemimage featuremerger: not implemented yet"},
 		{"imgtowim case-insensitive", []string{"ImgToWIM", "a.ffu", "a.wim"}, 2, "", "oemimage imgtowim: not implemented yet"},
 		{"customizationgen", []string{"customizationgen"}, 2, "", "oemimage customizationgen: not implemented yet"},
-		{"pkggen", []string{"pkggen", "x.pkg.xml"}, 2, "", "oemimage pkggen: not implemented yet"},
+		{"pkggen missing project", []string{"pkggen", "x.pkg.xml"}, 1, "", "oemimage pkggen: open x.pkg.xml: no such file"},
+		{"pkggen usage", []string{"pkggen"}, 2, "", "expected one project file"},
+		{"pkggen unknown switch", []string{"pkggen", "x.pkg.xml", "/bogus:1"}, 2, "", "unknown switch /bogus"},
 		{"ffu", []string{"ffu", "info", "a.ffu"}, 2, "", "oemimage ffu: not implemented yet"},
 		{"resolve", []string{"resolve", "OEMInput.xml", "kit"}, 2, "", "oemimage resolve: not implemented yet"},
 	}

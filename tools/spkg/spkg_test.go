@@ -124,7 +124,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 var testFiles = map[string]string{
-	`\Programs\ContosoCamera\camera.exe`:  "camera app",
+	`\Programs\ContosoCamera\camera.exe`:   "camera app",
 	`\Programs\ContosoCamera\settings.xml`: "<Settings/>",
 	`\Windows\System32\contoso_camera.dll`: strings.Repeat("driver ", 10000),
 }

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/pkggen"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
+)
+
+var pkggenSpec = cmdSpec{
+	values:  []string{"output", "version", "build", "cpu", "language", "resolution", "config", "variables"},
+	toggles: []string{"compress", "diagnostic"},
+	flags:   []string{"expect"},
+}
+
+// runPkggen is `oemimage pkggen project.pkg.xml [/output:dir] [/version:a.b.c.d] [/build:fre|chk]
+// [/cpu:arm] [/language:a;b] [/resolution:WxH;...] [/config:file] [/variables:n=v;...]
+// [+|-compress] [+|-diagnostic] [--expect=Name.spkg ...]`.
+func runPkggen(args []string, stdout, stderr io.Writer) error {
+	c, err := parseCmdline(args, pkggenSpec)
+	if err != nil {
+		return err
+	}
+	if len(c.positional) != 1 {
+		return usageError{fmt.Sprintf("expected one project file, got %d arguments", len(c.positional))}
+	}
+	version, err := spkg.ParseVersion(c.value("version", "0.0.0.0"))
+	if err != nil {
+		return usageError{"/version: " + err.Error()}
+	}
+	vars, err := variables(c.value("variables", ""))
+	if err != nil {
+		return err
+	}
+	opt := pkggen.Options{
+		Version:     version,
+		BuildType:   c.value("build", "fre"),
+		CPU:         c.value("cpu", "arm"),
+		Languages:   list(c.value("language", "")),
+		Resolutions: list(c.value("resolution", "")),
+		Variables:   vars,
+		Config:      c.value("config", ""),
+		Env:         winpath.EnvMap(os.Environ()),
+		Compress:    c.toggle("compress", false),
+	}
+	pkgs, err := pkggen.Load(c.positional[0], opt)
+	if err != nil {
+		return err
+	}
+	if expect := c.flags["expect"]; expect != nil {
+		if err := checkExpected(pkgs, expect); err != nil {
+			return err
+		}
+	}
+	out := c.value("output", ".")
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	var written []string
+	for _, pk := range pkgs {
+		m, err := pkggen.Build(pk, out, opt)
+		if err != nil {
+			// No partial output: remove what this run wrote before the failure.
+			for _, w := range written {
+				os.Remove(w)
+			}
+			return err
+		}
+		path := filepath.Join(out, pk.FileName())
+		written = append(written, path)
+		if c.toggle("diagnostic", false) {
+			fmt.Fprintf(stdout, "%s: %s %s, %d files\n", path, m.Name(), m.Version, len(m.Files))
+			for _, f := range pk.Files {
+				fmt.Fprintf(stdout, "  %s <- %s\n", f.DevicePath, f.Source)
+			}
+		}
+	}
+	return nil
+}
+
+// checkExpected compares the packages a project produces with those the build declared.
+func checkExpected(pkgs []*pkggen.Package, expect []string) error {
+	want := map[string]bool{}
+	for _, e := range expect {
+		want[e] = true
+	}
+	var extra []string
+	for _, name := range pkggen.Names(pkgs) {
+		if !want[name] {
+			extra = append(extra, name)
+		}
+		delete(want, name)
+	}
+	var missing []string
+	for name := range want {
+		missing = append(missing, name)
+	}
+	sort.Strings(missing)
+	if len(extra) == 0 && len(missing) == 0 {
+		return nil
+	}
+	var msg []string
+	if len(missing) > 0 {
+		msg = append(msg, "expected but not produced: "+strings.Join(missing, ", "))
+	}
+	if len(extra) > 0 {
+		msg = append(msg, "produced but not expected: "+strings.Join(extra, ", "))
+	}
+	return fmt.Errorf("the project's packages differ from the ones declared (%s); check owner, component, sub_component, languages and resolutions", strings.Join(msg, "; "))
+}
