@@ -1,0 +1,133 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/resolve"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
+)
+
+// resolveArgs is the parsed command line of `oemimage resolve`.
+type resolveArgs struct {
+	oemInput, msPackageRoot string
+	cpu                     string
+	json                    bool
+	packages, fms           []string
+	coreFM                  string
+}
+
+// parseResolveArgs reads: OEMInput.xml MSPackageRoot [/CPUType:arm] [--json] [--package=PATH]...
+// [--fm=PATH]... [--core-fm=PATH], with the verbs' shared parser (switches.go): switches may
+// come anywhere and their names ignore case, as on Windows.
+func parseResolveArgs(args []string) (*resolveArgs, error) {
+	r := &resolveArgs{}
+	var rest []string
+	for _, a := range args {
+		if a == "--json" {
+			r.json = true
+			continue
+		}
+		rest = append(rest, a)
+	}
+	c, err := parseCmdline(rest, cmdSpec{values: []string{"CPUType"}, flags: []string{"package", "fm", "core-fm"}})
+	if err != nil {
+		return nil, err
+	}
+	if len(c.positional) != 2 {
+		return nil, usageError{fmt.Sprintf("expected OEMInput.xml and MSPackageRoot, got %d argument(s)", len(c.positional))}
+	}
+	r.oemInput, r.msPackageRoot = c.positional[0], c.positional[1]
+	r.cpu = strings.ToLower(c.value("CPUType", "arm"))
+	if !slices.Contains(resolve.CPUTypes, r.cpu) {
+		return nil, usageError{fmt.Sprintf("/CPUType:%s: expected one of %s", c.value("CPUType", ""), strings.Join(resolve.CPUTypes, ", "))}
+	}
+	for _, name := range []string{"package", "fm", "core-fm"} {
+		for _, v := range c.flags[name] {
+			if v == "" {
+				return nil, usageError{"--" + name + "= needs a path"}
+			}
+		}
+	}
+	if core := c.flags["core-fm"]; len(core) > 1 {
+		return nil, usageError{"--core-fm given twice"}
+	} else if len(core) == 1 {
+		r.coreFM = core[0]
+	}
+	r.packages, r.fms = c.flags["package"], c.flags["fm"]
+	return r, nil
+}
+
+// runResolve is `oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json]`: it prints
+// the packages the OEMInput selects, as UpdateInput.xml (reasons in comments) or JSON.
+//
+// Bazel adds --package=PATH (a package file, found by file name), --fm=PATH (a feature manifest,
+// matched by file name to AdditionalFMs) and --core-fm=PATH (the edition's core FM XML, until
+// the tool reads it from Microsoft.PhoneFM.spkg itself). Without --package, packages are looked
+// up on disk under their expanded paths (case-insensitively); without --fm, AdditionalFMs too.
+// %VAR% comes from the process environment, which Bazel actions keep empty.
+func runResolve(args []string, stdout, stderr io.Writer) error {
+	ra, err := parseResolveArgs(args)
+	if err != nil {
+		return err
+	}
+	o, err := manifest.ReadOEMInput(ra.oemInput)
+	if err != nil {
+		return err
+	}
+	in := resolve.Input{
+		OEMInput:      o,
+		CPUType:       ra.cpu,
+		MSPackageRoot: ra.msPackageRoot,
+		Env:           winpath.EnvMap(os.Environ()),
+	}
+	disk := resolve.NewDiskLocator(winpath.Mapper{})
+	if len(ra.fms) > 0 {
+		ix := winpath.NewIndex(ra.fms)
+		in.LoadFM = func(ref resolve.FMRef) (*manifest.FeatureManifest, error) {
+			name := winpath.Base(ref.Path)
+			if err := winpath.Check(name); err != nil {
+				return nil, err
+			}
+			p, err := ix.Lookup(name)
+			if err != nil {
+				return nil, fmt.Errorf("%v; expected it among the --fm files", err)
+			}
+			return manifest.ReadFeatureManifest(p)
+		}
+	} else {
+		in.LoadFM = func(ref resolve.FMRef) (*manifest.FeatureManifest, error) {
+			p, err := disk.Locate(ref.Path)
+			if err != nil {
+				return nil, err
+			}
+			return manifest.ReadFeatureManifest(p)
+		}
+	}
+	in.LoadCoreFM = func(ref resolve.CoreFMRef) (*manifest.FeatureManifest, error) {
+		if ra.coreFM == "" {
+			return nil, fmt.Errorf("the core feature manifest %s is inside %s, and reading packages is not wired into resolve yet; pass the FM XML with --core-fm=PATH", ref.FMName, ref.PackagePath)
+		}
+		if !strings.EqualFold(winpath.Base(ra.coreFM), ref.FMName) {
+			return nil, fmt.Errorf("--core-fm=%s: Product %q takes %s as its core feature manifest; expected a file of that name", ra.coreFM, ref.Product, ref.FMName)
+		}
+		return manifest.ReadFeatureManifest(ra.coreFM)
+	}
+	if len(ra.packages) > 0 {
+		in.Packages = resolve.IndexLocator{Index: winpath.NewIndex(ra.packages)}
+	} else {
+		in.Packages = disk
+	}
+	sel, err := resolve.Resolve(in)
+	if err != nil {
+		return err
+	}
+	if ra.json {
+		return sel.WriteJSON(stdout)
+	}
+	return sel.WriteUpdateInput(stdout)
+}
