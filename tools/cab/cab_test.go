@@ -387,3 +387,31 @@ func TestReadGcabOutput(t *testing.T) {
 		})
 	}
 }
+
+func benchmarkWrite(b *testing.B, comp Compression) {
+	data := append(text(8<<20), randomBytes(5, 8<<20)...)
+	entries := []entry{{"a.bin", data}}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		var m memFile
+		m.buf = make([]byte, 0, len(data)+len(data)/8)
+		if _, err := Write(&m, sources(entries), Options{Compression: comp}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkWriteStored(b *testing.B) { benchmarkWrite(b, None) }
+func BenchmarkWriteMSZIP(b *testing.B)  { benchmarkWrite(b, MSZIP) }
+
+func BenchmarkReadMSZIP(b *testing.B) {
+	data := append(text(8<<20), randomBytes(5, 8<<20)...)
+	c := write(b, []entry{{"a.bin", data}}, Options{Compression: MSZIP})
+	b.SetBytes(int64(len(data)))
+	for i := 0; i < b.N; i++ {
+		if err := walkAll(c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
