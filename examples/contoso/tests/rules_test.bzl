@@ -18,16 +18,21 @@ def _package_test_impl(ctx):
     info = target[PackageInfo]
     asserts.equals(env, ctx.attr.package_name, info.name)
     asserts.equals(env, ctx.attr.spkg, info.file.basename)
-    asserts.equals(env, [ctx.attr.spkg], _basenames(target[DefaultInfo].files.to_list()))
+    all_spkgs = sorted([ctx.attr.spkg] + ctx.attr.satellites)
+    asserts.equals(env, all_spkgs, _basenames(target[DefaultInfo].files.to_list()))
+    asserts.equals(env, sorted(ctx.attr.satellites), _basenames(info.satellites.values()))
     action = _action(env, "OemPkgGen")
     if action:
         asserts.equals(env, "pkggen", action.argv[1])
-        asserts.true(env, "/version:" + ctx.attr.version in action.argv, "version passed: %s" % action.argv)
-        asserts.equals(env, [ctx.attr.spkg], _basenames(action.outputs.to_list()))
+        for a in ["/version:" + ctx.attr.version] + ["--expect=" + s for s in all_spkgs] + ctx.attr.expected_args:
+            asserts.true(env, a in action.argv, "%s passed: %s" % (a, action.argv))
+        asserts.equals(env, all_spkgs, _basenames(action.outputs.to_list()))
     return analysistest.end(env)
 
 package_test = analysistest.make(_package_test_impl, attrs = {
+    "expected_args": attr.string_list(),
     "package_name": attr.string(),
+    "satellites": attr.string_list(),
     "spkg": attr.string(),
     "version": attr.string(default = "1.0.0.0"),
 })
