@@ -1,0 +1,147 @@
+package fat
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"unicode/utf16"
+)
+
+const shortChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'()-@^_`{}~"
+
+// checkName validates a long file name as Windows would accept it.
+func checkName(name string) error {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return fmt.Errorf("invalid file name %q", name)
+	case len(utf16Of(name)) > 255:
+		return fmt.Errorf("file name %q is longer than 255 characters", name)
+	case strings.HasSuffix(name, ".") || strings.HasSuffix(name, " "):
+		return fmt.Errorf("file name %q ends in '.' or ' ', which Windows drops", name)
+	}
+	for _, r := range name {
+		if r < 0x20 || strings.ContainsRune(`*?<>|":/\`, r) {
+			return fmt.Errorf("file name %q: character %q is not allowed", name, r)
+		}
+	}
+	return nil
+}
+
+func utf16Of(s string) []uint16 { return utf16.Encode([]rune(s)) }
+
+// shortName returns the 8.3 name for name, unique among used, and whether name needs long-name
+// entries (it does unless it is itself an upper-case 8.3 name).
+func shortName(name string, used map[string]bool) ([11]byte, bool) {
+	var out [11]byte
+	if s, ok := exact83(name); ok && !used[string(s[:])] {
+		return s, false
+	}
+	clean := func(s string) string {
+		var b strings.Builder
+		for _, r := range strings.ToUpper(s) {
+			switch {
+			case r == ' ' || r == '.':
+			case r < 0x80 && strings.ContainsRune(shortChars, r):
+				b.WriteRune(r)
+			default:
+				b.WriteByte('_')
+			}
+		}
+		return b.String()
+	}
+	stem, ext := strings.TrimLeft(name, "."), ""
+	if i := strings.LastIndexByte(stem, '.'); i > 0 {
+		stem, ext = stem[:i], stem[i+1:]
+	}
+	base, e := clean(stem), clean(ext)
+	if len(e) > 3 {
+		e = e[:3]
+	}
+	if base == "" {
+		base = "_"
+	}
+	for n := 1; ; n++ {
+		tail := fmt.Sprintf("~%d", n)
+		b := base
+		if len(b)+len(tail) > 8 {
+			b = b[:8-len(tail)]
+		}
+		copy(out[:], fmt.Sprintf("%-8s%-3s", b+tail, e))
+		if !used[string(out[:])] {
+			return out, true
+		}
+	}
+}
+
+// exact83 reports whether name is a valid upper-case 8.3 name, and its directory form.
+func exact83(name string) ([11]byte, bool) {
+	var out [11]byte
+	stem, ext, _ := strings.Cut(name, ".")
+	if stem == "" || len(stem) > 8 || len(ext) > 3 || strings.Contains(ext, ".") {
+		return out, false
+	}
+	for _, r := range stem + ext {
+		if r >= 0x80 || !strings.ContainsRune(shortChars, r) {
+			return out, false
+		}
+	}
+	copy(out[:], fmt.Sprintf("%-8s%-3s", stem, ext))
+	return out, true
+}
+
+func lfnChecksum(short [11]byte) byte {
+	var sum byte
+	for _, c := range short {
+		sum = (sum&1)<<7 + sum>>1 + c
+	}
+	return sum
+}
+
+// writeLFN writes the long-name entries of name before its short entry and returns the bytes
+// used: 13 UTF-16 units per entry, last part first.
+func writeLFN(buf []byte, name string, short [11]byte) int {
+	units := utf16Of(name)
+	n := (len(units) + 12) / 13
+	padded := make([]uint16, n*13)
+	for i := range padded {
+		switch {
+		case i < len(units):
+			padded[i] = units[i]
+		case i == len(units):
+			padded[i] = 0
+		default:
+			padded[i] = 0xFFFF
+		}
+	}
+	sum := lfnChecksum(short)
+	slots := [13]int{1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30}
+	for k := 0; k < n; k++ {
+		seq := n - k // entries run from the last part to the first
+		e := buf[k*dirEntrySize : (k+1)*dirEntrySize]
+		e[0] = byte(seq)
+		if k == 0 {
+			e[0] |= 0x40
+		}
+		e[11] = attrLFN
+		e[13] = sum
+		for j, off := range slots {
+			binary.LittleEndian.PutUint16(e[off:], padded[(seq-1)*13+j])
+		}
+	}
+	return n * dirEntrySize
+}
+
+// labelName is a volume label in directory-entry form: upper case, 11 characters.
+func labelName(label string) [11]byte {
+	var out [11]byte
+	var b strings.Builder
+	for _, r := range strings.ToUpper(label) {
+		if r < 0x80 && (strings.ContainsRune(shortChars, r) || r == ' ') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	copy(out[:], fmt.Sprintf("%-11.11s", b.String()))
+	return out
+}
