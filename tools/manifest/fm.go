@@ -461,7 +461,10 @@ func ParseFeatureManifest(file string, data []byte) (*FeatureManifest, error) {
 		d.errorf(root, "root element is <%s>; expected <FeatureManifest>", root.FullTag())
 		return nil, d.result()
 	}
-	d.checkNS(root)
+	if !d.checkNS(root) {
+		// Every element inherits the namespace: one message says it all.
+		return nil, d.result()
+	}
 	a := d.attrs(root, fmRootAttrs...)
 	fm.Revision, fm.SchemaVersion, fm.ID = a["Revision"], a["SchemaVersion"], a["ID"]
 	fm.OwnerName, fm.BuildID, fm.BuildInfo = a["OwnerName"], a["BuildID"], a["BuildInfo"]

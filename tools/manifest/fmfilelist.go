@@ -75,7 +75,10 @@ func ParseFMFileList(file string, data []byte) (*FMFileList, error) {
 		d.errorf(root, "root element is <%s>; expected <FMCollectionManifest>", root.FullTag())
 		return nil, d.result()
 	}
-	d.checkNS(root)
+	if !d.checkNS(root) {
+		// Every element inherits the namespace: one message says it all.
+		return nil, d.result()
+	}
 	l.Product = d.attrs(root, "Product")["Product"]
 	seen := once{}
 	for _, el := range d.children(root) {

@@ -118,7 +118,10 @@ func ParseOEMInput(file string, data []byte) (*OEMInput, error) {
 		d.errorf(root, "root element is <%s>; expected <OEMInput>", root.FullTag())
 		return nil, d.result()
 	}
-	d.checkNS(root)
+	if !d.checkNS(root) {
+		// Every element inherits the namespace: one message says it all.
+		return nil, d.result()
+	}
 	d.attrs(root)
 	seen := once{}
 	for _, el := range d.children(root) {
@@ -206,7 +209,7 @@ func (d *doc) attrsFor(el *etree.Element) {
 
 func (d *doc) nonEmpty(el *etree.Element, what string) string {
 	v := d.text(el)
-	if v == "" {
+	if v == "" && len(el.ChildElements()) == 0 {
 		d.errorf(el, "<%s> is empty; expected %s", el.Tag, what)
 	}
 	return v

@@ -397,7 +397,7 @@ func (d *doc) syntaxError(etreeErr error) *Error {
 					line = se.Line
 				}
 			}
-			return &Error{Pos: Pos{File: d.file, Line: line, Col: col}, Msg: "malformed XML: " + msg + "; expected well-formed XML"}
+			return &Error{Pos: Pos{File: d.file, Line: max(line, 1), Col: max(col, 1)}, Msg: "malformed XML: " + msg + "; expected well-formed XML"}
 		}
 		switch t.(type) {
 		case xml.StartElement:
