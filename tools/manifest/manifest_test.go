@@ -376,7 +376,9 @@ func fmDoc(body string) string {
 }
 
 func TestFeatureManifestErrors(t *testing.T) {
-	pf := func(attrs string) string { return `  <BasePackages><PackageFile Path="p" Name="a.spkg" ` + attrs + `/></BasePackages>` }
+	pf := func(attrs string) string {
+		return `  <BasePackages><PackageFile Path="p" Name="a.spkg" ` + attrs + `/></BasePackages>`
+	}
 	tests := []struct {
 		name, src string
 		want      []string
@@ -497,7 +499,9 @@ func TestEncodings(t *testing.T) {
 }
 
 func TestFMFileListErrors(t *testing.T) {
-	l := func(body string) string { return "<FMCollectionManifest " + ns + ">\n" + body + "\n</FMCollectionManifest>" }
+	l := func(body string) string {
+		return "<FMCollectionManifest " + ns + ">\n" + body + "\n</FMCollectionManifest>"
+	}
 	tests := []struct {
 		name, src string
 		want      []string
