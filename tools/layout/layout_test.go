@@ -1,0 +1,191 @@
+package layout
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+const v1 = `<?xml version="1.0" encoding="utf-8"?>
+<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate">
+  <Partitions>
+    <Partition><Name>EFIESP</Name><Type>{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}</Type><TotalSectors>65536</TotalSectors><FileSystem>FAT</FileSystem><Bootable>true</Bootable></Partition>
+    <Partition><Name>DPP</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><TotalSectors>16384</TotalSectors><FileSystem>FAT</FileSystem><RequiredToFlash>false</RequiredToFlash><UpdateType>Never</UpdateType></Partition>
+    <Partition><Name>MainOS</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><MinFreeSectors>65536</MinFreeSectors><FileSystem>FAT32</FileSystem></Partition>
+    <Partition><Name>Data</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><UseAllSpace>true</UseAllSpace><FileSystem>FAT32</FileSystem></Partition>
+    <Partition><Name>CrashDump</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><TotalSectors>8192</TotalSectors><ByteAlignment>0x10000</ByteAlignment></Partition>
+  </Partitions>
+  <SectorSize>512</SectorSize>
+  <ChunkSize>128</ChunkSize>
+  <DefaultPartitionByteAlignment>0x100000</DefaultPartitionByteAlignment>
+  <VersionTag>T1</VersionTag>
+</DeviceLayout>`
+
+const v2 = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate/v2">
+  <Stores><Store>
+    <Id>{00000000-0000-0000-0000-000000000001}</Id><StoreType>MainOSStore</StoreType><DevicePath>VenHw(860845C1-BE09-4355-8BC1-30D64FF8E63A)</DevicePath>
+    <SizeInSectors>4194304</SizeInSectors><OnlyAllocateDefinedGptEntries>false</OnlyAllocateDefinedGptEntries>
+    <Partitions>
+      <Partition><Name>MainOS</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><TotalSectors>1048576</TotalSectors><FileSystem>FAT32</FileSystem></Partition>
+    </Partitions>
+  </Store></Stores>
+  <SectorSize>512</SectorSize><ChunkSize>256</ChunkSize>
+</DeviceLayout>`
+
+func TestParseDeviceLayout(t *testing.T) {
+	d, err := ParseDeviceLayout("v1.xml", []byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Version != 1 || d.ChunkSizeKB != 128 || d.DefaultPartitionByteAlignment != 0x100000 || d.VersionTag != "T1" || len(d.Stores) != 1 {
+		t.Errorf("layout %+v", d)
+	}
+	dpp := d.Partition("dpp")
+	if dpp == nil || dpp.RequiredToFlash || dpp.UpdateType != "Never" || d.Partition("EFIESP").FileSystem != "FAT" {
+		t.Errorf("DPP %+v", dpp)
+	}
+	if !d.Partition("Data").UseAllSpace || d.Partition("MainOS").MinFreeSectors != 65536 || d.Partition("CrashDump").ByteAlignment != 0x10000 {
+		t.Error("partition fields not read")
+	}
+	d2, err := ParseDeviceLayout("v2.xml", []byte(v2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d2.Version != 2 || d2.Stores[0].SizeInSectors != 4194304 || d2.Stores[0].StoreType != "MainOSStore" || d2.MainStore() != d2.Stores[0] {
+		t.Errorf("v2 %+v %+v", d2, d2.Stores[0])
+	}
+}
+
+func TestExampleLayoutParses(t *testing.T) {
+	for _, f := range []string{"../../examples/contoso/soc/DeviceLayout.xml"} {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Skip("example not in this tree:", err)
+		}
+		if _, err := ParseDeviceLayout(f, data); err != nil {
+			t.Error(err)
+		}
+	}
+	data, err := os.ReadFile("../../examples/contoso/device/OEMDevicePlatform.xml")
+	if err == nil {
+		dp, err := ParseDevicePlatform("OEMDevicePlatform.xml", data)
+		if err != nil || dp.MinSectorCount == 0 || len(dp.DevicePlatformIDs) != 1 {
+			t.Errorf("%+v %v", dp, err)
+		}
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct{ name, xml, want string }{
+		{"malformed", "<DeviceLayout", "not well-formed"},
+		{"wrong root", `<Layout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"/>`, "root element"},
+		{"wrong namespace", `<DeviceLayout xmlns="urn:x"/>`, "namespace"},
+		{"unknown element", strings.Replace(v1, "<VersionTag>", "<Colour/><VersionTag>", 1), "DeviceLayout/Colour: unknown element"},
+		{"bad number", strings.Replace(v1, "<TotalSectors>65536", "<TotalSectors>lots", 1), `"lots" is not a non-negative number`},
+		{"bad bool", strings.Replace(v1, "<Bootable>true", "<Bootable>yes", 1), "expected true or false"},
+		{"bad file system", strings.Replace(v1, "<FileSystem>FAT</FileSystem><Bootable>", "<FileSystem>EXT4</FileSystem><Bootable>", 1), "expected NTFS, FAT or FAT32"},
+		{"no size", strings.Replace(v1, "<MinFreeSectors>65536</MinFreeSectors>", "", 1), "partition MainOS: expected TotalSectors, MinFreeSectors or UseAllSpace"},
+		{"two UseAllSpace", strings.Replace(v1, "<TotalSectors>8192</TotalSectors>", "<UseAllSpace>true</UseAllSpace>", 1), "2 UseAllSpace partitions"},
+		{"duplicate", strings.Replace(v1, "<Name>DPP</Name>", "<Name>efiesp</Name>", 1), "defined twice"},
+		{"bad alignment", strings.Replace(v1, "0x10000</ByteAlignment>", "0x10001</ByteAlignment>", 1), "not a power of two"},
+		{"bad chunk", strings.Replace(v1, "<ChunkSize>128", "<ChunkSize>2048", 1), "ChunkSize 2048"},
+		{"v1 stores", strings.Replace(v1, "<SectorSize>", "<Stores/><SectorSize>", 1), "belongs to v2"},
+		{"long name", strings.Replace(v1, "<Name>DPP</Name>", "<Name>"+strings.Repeat("x", 37)+"</Name>", 1), "36 characters"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseDeviceLayout("dl.xml", []byte(tt.xml))
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "dl.xml") {
+				t.Errorf("err = %v, want it to start with the file and contain %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseDevicePlatform(t *testing.T) {
+	const ns = `xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"`
+	dp, err := ParseDevicePlatform("p.xml", []byte(`<OEMDevicePlatform `+ns+`><MinSectorCount>2097152</MinSectorCount>
+<DevicePlatformIDs><ID>A.B.C</ID><ID>A.B.D</ID></DevicePlatformIDs><AdditionalMainOSFreeSectorsRequest>100</AdditionalMainOSFreeSectorsRequest>
+<CompressedPartitions><Name>MainOS</Name></CompressedPartitions><Rules/></OEMDevicePlatform>`))
+	if err != nil || dp.MinSectorCount != 2097152 || len(dp.DevicePlatformIDs) != 2 || dp.AdditionalMainOSFreeSectorsRequest != 100 || dp.CompressedPartitions[0] != "MainOS" {
+		t.Errorf("%+v %v", dp, err)
+	}
+	for xml, want := range map[string]string{
+		`<OEMDevicePlatform ` + ns + `><DevicePlatformID>X</DevicePlatformID></OEMDevicePlatform>`:                                  "MinSectorCount> is required",
+		`<OEMDevicePlatform ` + ns + `><MinSectorCount>1</MinSectorCount></OEMDevicePlatform>`:                                      "DevicePlatformID",
+		`<OEMDevicePlatform ` + ns + `><MinSectorCount>1</MinSectorCount><Bogus/></OEMDevicePlatform>`:                              "unknown element <Bogus>",
+		`<OEMDevicePlatform ` + ns + `><MinSectorCount>1</MinSectorCount><DevicePlatformID></DevicePlatformID></OEMDevicePlatform>`: "1 to 191",
+	} {
+		if _, err := ParseDevicePlatform("p.xml", []byte(xml)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	}
+}
+
+func TestPlace(t *testing.T) {
+	d, err := ParseDeviceLayout("v1.xml", []byte(v1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := func(name string) uint64 {
+		if name == "MainOS" {
+			return 100000
+		}
+		return 0
+	}
+	const disk = 2097152
+	plan, err := Place(d, d.Stores[0], disk, content, map[string]uint64{"mainos": 32768}, "seed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		name        string
+		first, last uint64
+	}{
+		{"EFIESP", 2048, 2048 + 65536 - 1},
+		{"DPP", 67584, 67584 + 16384 - 1},
+		{"MainOS", 83968, 83968 + 100000 + 65536 + 32768 - 1}, // DPP ends at 83967; 1 MiB = 2048 sectors
+		{"Data", 282624, 0},                                   // up to CrashDump, checked below
+		{"CrashDump", 2088832, 2088832 + 8192 - 1},
+	}
+	for i, w := range want {
+		p := plan.Partitions[i]
+		if p.Name != w.name || p.FirstLBA != w.first {
+			t.Errorf("%s at %d-%d, want %s at %d", p.Name, p.FirstLBA, p.LastLBA, w.name, w.first)
+		}
+		if w.name != "Data" && p.LastLBA != w.last {
+			t.Errorf("%s ends at %d, want %d", p.Name, p.LastLBA, w.last)
+		}
+	}
+	data, crash := plan.Partition("data"), plan.Partition("CrashDump")
+	if data.LastLBA+1 != crash.FirstLBA || crash.LastLBA > disk-34 {
+		t.Errorf("Data %d-%d, CrashDump %d-%d: Data must fill the gap", data.FirstLBA, data.LastLBA, crash.FirstLBA, crash.LastLBA)
+	}
+	if plan.Partition("MainOS").GUID != "A76B8CE2-0187-4C13-8FCA-8651C9B0620A" || plan.Partition("MainOS").Attributes&AttrNoDriveLetter != 0 {
+		t.Errorf("MainOS %+v", plan.Partition("MainOS"))
+	}
+	if plan.Partition("EFIESP").Attributes&AttrLegacyBootable == 0 || plan.Partition("DPP").Attributes&AttrNoDriveLetter == 0 {
+		t.Error("attributes not mapped")
+	}
+	again, _ := Place(d, d.Stores[0], disk, content, map[string]uint64{"mainos": 32768}, "seed")
+	other, _ := Place(d, d.Stores[0], disk, content, map[string]uint64{"mainos": 32768}, "other image")
+	if again.DiskGUID != plan.DiskGUID || again.Partition("Data").GUID != plan.Partition("Data").GUID {
+		t.Error("GUIDs differ for the same seed")
+	}
+	if other.DiskGUID == plan.DiskGUID || other.Partition("Data").GUID == plan.Partition("Data").GUID {
+		t.Error("GUIDs equal for different seeds")
+	}
+	if _, err := Place(d, d.Stores[0], 200000, content, nil, "seed"); err == nil || !strings.Contains(err.Error(), "raise MinSectorCount") {
+		t.Errorf("too small a disk: err = %v", err)
+	}
+}
+
+func TestGUID(t *testing.T) {
+	g := GUID("a", "b")
+	if len(g) != 36 || g[14] != '4' || !strings.ContainsAny(g[19:20], "89AB") {
+		t.Errorf("GUID = %s: want a version-4 RFC 4122 layout", g)
+	}
+	if GUID("a", "b") != g || GUID("ab") == g {
+		t.Error("GUID not stable or parts not separated")
+	}
+}
