@@ -54,10 +54,7 @@ func comment(text string) string {
 	for strings.Contains(text, "--") {
 		text = strings.ReplaceAll(text, "--", "- -")
 	}
-	if strings.HasSuffix(text, "-") {
-		text += " "
-	}
-	return " " + text + " "
+	return " " + text + " " // the trailing space keeps a final '-' from touching "-->"
 }
 
 type jsonSelection struct {

@@ -4,6 +4,7 @@
 package resolve
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -313,6 +314,10 @@ func Resolve(in Input) (*Selection, error) {
 		for _, p := range s.Packages {
 			host, err := in.Packages.Locate(p.Path)
 			if err != nil {
+				var ue *winpath.UnexpandedError
+				if errors.As(err, &ue) {
+					err = errors.New(ue.Reason()) // the message shows the path already
+				}
 				r := p.Reasons[0]
 				what := "package " + p.Name
 				if r.SatelliteOf != "" {

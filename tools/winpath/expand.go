@@ -157,6 +157,14 @@ func (e *UnexpandedError) Error() string {
 	return fmt.Sprintf("environment variable %s is not set (in %q); expected it in the environment", e.Ref, e.Text)
 }
 
+// Reason is Error without the text, for messages that show the text already.
+func (e *UnexpandedError) Reason() string {
+	if strings.HasPrefix(e.Ref, "$(") {
+		return fmt.Sprintf("unknown variable %s; expected one of %s", e.Ref, strings.Join(KnownVars(), ", "))
+	}
+	return fmt.Sprintf("environment variable %s is not set; expected it in the environment", e.Ref)
+}
+
 // KnownVars lists the $(var) names of the imaging tools, for messages.
 func KnownVars() []string {
 	v := []string{"$(mspackageroot)", "$(device)", "$(releasetype)", "$(buildtype)", "$(cputype)",

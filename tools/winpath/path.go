@@ -114,55 +114,66 @@ func (e *NotFoundError) Error() string {
 
 func (e *NotFoundError) Is(target error) bool { return target == fs.ErrNotExist }
 
-// Find returns the existing host path that matches hostPath case-insensitively.
+// Find returns the existing host path that matches hostPath case-insensitively. An exact name
+// wins; otherwise, where a directory holds several case variants of a name, each is tried: one
+// complete match is the answer, two are ambiguous.
 func (f *Finder) Find(hostPath string) (string, error) {
 	clean := filepath.Clean(hostPath)
 	if _, err := os.Lstat(clean); err == nil {
 		return clean, nil
 	}
-	cur := "."
+	start := "."
 	parts := strings.Split(clean, string(filepath.Separator))
 	if filepath.IsAbs(clean) {
-		cur = string(filepath.Separator)
+		start = string(filepath.Separator)
 		parts = parts[1:]
 	}
-	for _, part := range parts {
-		if part == "" || part == "." {
-			continue
+	var found []string
+	missing := ""
+	var walk func(cur string, parts []string)
+	walk = func(cur string, parts []string) {
+		for len(parts) > 0 && (parts[0] == "" || parts[0] == "." || parts[0] == "..") {
+			if parts[0] == ".." {
+				cur = filepath.Join(cur, "..")
+			}
+			parts = parts[1:]
 		}
-		if part == ".." {
-			cur = filepath.Join(cur, part)
-			continue
+		if len(parts) == 0 {
+			found = append(found, cur)
+			return
 		}
 		names, err := f.list(cur)
-		if err != nil {
-			return "", &NotFoundError{Path: hostPath, Missing: cur}
-		}
 		var matches []string
-		exact := ""
-		for _, n := range names {
-			if n == part {
-				exact = n
-			}
-			if strings.EqualFold(n, part) {
-				matches = append(matches, n)
+		if err == nil {
+			for _, n := range names {
+				if n == parts[0] {
+					matches = append([]string{n}, matches...) // the exact name first
+				} else if strings.EqualFold(n, parts[0]) {
+					matches = append(matches, n)
+				}
 			}
 		}
-		switch {
-		case exact != "":
-			cur = filepath.Join(cur, exact)
-		case len(matches) == 1:
-			cur = filepath.Join(cur, matches[0])
-		case len(matches) == 0:
-			return "", &NotFoundError{Path: hostPath, Missing: filepath.Join(cur, part)}
-		default:
-			for j := range matches {
-				matches[j] = filepath.Join(cur, matches[j])
+		if len(matches) == 0 && missing == "" {
+			missing = filepath.Join(cur, parts[0])
+		}
+		for i, m := range matches {
+			before := len(found)
+			walk(filepath.Join(cur, m), parts[1:])
+			// A branch through the exact name that reaches the file settles it, as the
+			// file system would; only failing exact branches fall back to case variants.
+			if len(found) > 1 || i == 0 && m == parts[0] && len(found) > before {
+				return
 			}
-			return "", fmt.Errorf("%s is ambiguous: %s differ only in letter case; expected one of them", hostPath, strings.Join(matches, " and "))
 		}
 	}
-	return cur, nil
+	walk(start, parts)
+	switch len(found) {
+	case 1:
+		return found[0], nil
+	case 0:
+		return "", &NotFoundError{Path: hostPath, Missing: missing}
+	}
+	return "", fmt.Errorf("%s is ambiguous: %s differ only in letter case; expected one of them", hostPath, strings.Join(found, " and "))
 }
 
 func (f *Finder) list(dir string) ([]string, error) {

@@ -190,6 +190,10 @@ func TestFinder(t *testing.T) {
 	mk("Retail/ARM/fre/Microsoft.MainOS.Production.spkg")
 	mk("Dup/a.spkg")
 	mk("Dup/A.SPKG")
+	mk("Kit/Retail/x.spkg")
+	mk("Kit/retail/ARM/fre/a.spkg")
+	mk("Two/x/a.spkg")
+	mk("Two/X/a.spkg")
 	f := NewFinder()
 	for _, tt := range []struct {
 		in, want, err string
@@ -198,6 +202,10 @@ func TestFinder(t *testing.T) {
 		{"Retail/ARM/fre/Microsoft.MainOS.Production.spkg", "Retail/ARM/fre/Microsoft.MainOS.Production.spkg", ""},
 		{"dup/a.spkg", "Dup/a.spkg", ""}, // an exact match wins
 		{"dup/A.spkg", "", "ambiguous"},
+		{"Kit/Retail/arm/fre/a.spkg", "Kit/retail/ARM/fre/a.spkg", ""}, // the exact "Retail" fails: try "retail"
+		{"two/Y/../x/A.spkg", "Two/x/a.spkg", ""},
+		{"two/z/../X/a.spkg", "Two/X/a.spkg", ""},
+		{"TWO/x/A.SPKG", "Two/x/a.spkg", ""}, // exact "x" wins
 		{"retail/x86/fre/a.spkg", "", "x86"},
 		{"nothing/a.spkg", "", "does not exist"},
 	} {
