@@ -1,0 +1,235 @@
+package imggen
+
+import (
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/oemimage/rules_oemimage/tools/fat"
+	"github.com/oemimage/rules_oemimage/tools/layout"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+)
+
+// noSync hides Sync from go-diskfs, which syncs after each GPT write: the disk is a temporary
+// file that is only useful once complete, so durability midway buys nothing but time.
+type noSync struct{ f *os.File }
+
+func (n noSync) Stat() (fs.FileInfo, error)                { return n.f.Stat() }
+func (n noSync) Read(b []byte) (int, error)                { return n.f.Read(b) }
+func (n noSync) ReadAt(b []byte, off int64) (int, error)   { return n.f.ReadAt(b, off) }
+func (n noSync) WriteAt(b []byte, off int64) (int, error)  { return n.f.WriteAt(b, off) }
+func (n noSync) Seek(off int64, whence int) (int64, error) { return n.f.Seek(off, whence) }
+func (n noSync) Close() error                              { return nil }
+
+// gptType converts a layout's partition type to a GPT type GUID.
+func gptType(p *layout.Partition) (gpt.Type, error) {
+	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
+	if len(t) != 36 || strings.Count(t, "-") != 4 {
+		return "", fmt.Errorf("partition %s: Type %q is not a GPT type GUID; MBR layouts are not supported", p.Name, p.Type)
+	}
+	return gpt.Type(t), nil
+}
+
+// writeGPT writes the protective MBR and both GPTs of plan to f.
+func writeGPT(f *os.File, plan *layout.Plan) error {
+	t := &gpt.Table{
+		LogicalSectorSize:  int(plan.SectorSize),
+		PhysicalSectorSize: int(plan.SectorSize),
+		ProtectiveMBR:      true,
+		GUID:               plan.DiskGUID,
+	}
+	for i, p := range plan.Partitions {
+		typ, err := gptType(p.Partition)
+		if err != nil {
+			return err
+		}
+		t.Partitions = append(t.Partitions, &gpt.Partition{
+			Index:      i + 1,
+			Start:      p.FirstLBA,
+			End:        p.LastLBA,
+			Size:       p.Sectors() * uint64(plan.SectorSize),
+			Type:       typ,
+			Name:       p.Name,
+			GUID:       p.GUID,
+			Attributes: p.Attributes,
+		})
+	}
+	if err := t.Write(noSync{f}, int64(plan.DiskSectors)*int64(plan.SectorSize)); err != nil {
+		return fmt.Errorf("writing the partition table: %v", err)
+	}
+	return nil
+}
+
+// volume is a partition being filled.
+type volume struct {
+	placed *layout.Placed
+	fs     *fat.Writer // nil for a raw partition
+	raw    bool        // a binary partition was written
+}
+
+// disk builds the raw disk image: partitions, file systems, package files.
+type disk struct {
+	f       *os.File
+	plan    *layout.Plan
+	volumes map[string]*volume // lower-case partition name
+	owners  map[string]string  // partition + "|" + upper-case device path -> package
+	extents []fat.Extent       // raw data written outside file systems
+}
+
+func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool) (*disk, error) {
+	size := int64(plan.DiskSectors) * int64(plan.SectorSize)
+	if err := f.Truncate(size); err != nil {
+		return nil, err
+	}
+	if err := writeGPT(f, plan); err != nil {
+		return nil, err
+	}
+	d := &disk{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	for _, p := range plan.Partitions {
+		v := &volume{placed: p}
+		d.volumes[strings.ToLower(p.Name)] = v
+		isDPP := strings.EqualFold(p.Name, "DPP")
+		switch p.FileSystem {
+		case "":
+			continue
+		case "NTFS":
+			return nil, fmt.Errorf("partition %s: FileSystem NTFS is not supported yet; use FAT32 in the device layout until NTFS support lands", p.Name)
+		}
+		if isDPP && !formatDPP {
+			continue // the device keeps its DPP: only FormatDPP formats it
+		}
+		opt := fat.Options{
+			SectorSize:  int(plan.SectorSize),
+			ClusterSize: int(p.ClusterSize),
+			Label:       p.Name,
+			VolumeID:    volumeID(seed, p.Name),
+		}
+		if p.FileSystem == "FAT32" {
+			opt.Type = fat.FAT32
+		}
+		w, err := fat.New(f, int64(p.FirstLBA)*int64(plan.SectorSize), int64(p.Sectors())*int64(plan.SectorSize), opt)
+		if err != nil {
+			return nil, fmt.Errorf("partition %s: %v", p.Name, err)
+		}
+		v.fs = w
+	}
+	return d, nil
+}
+
+func volumeID(seed, name string) uint32 {
+	g := layout.GUID("volume", seed, name)
+	var v uint32
+	fmt.Sscanf(g[:8], "%08X", &v)
+	return v
+}
+
+// install writes the files of one package into its partition.
+func (d *disk) install(file string, p *spkg.Package) error {
+	m := p.Manifest
+	v := d.volumes[strings.ToLower(m.Partition)]
+	if v == nil {
+		return fmt.Errorf("%s installs into partition %s, which the device layout does not define (it has %s)", file, m.Partition, d.partitionNames())
+	}
+	if m.IsBinaryPartition {
+		return d.installBinary(file, p, v)
+	}
+	if v.fs == nil {
+		return fmt.Errorf("%s installs files into partition %s, which has no file system in the device layout", file, v.placed.Name)
+	}
+	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
+		key := strings.ToLower(v.placed.Name) + "|" + strings.ToUpper(fe.DevicePath)
+		if other, ok := d.owners[key]; ok {
+			return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
+		}
+		d.owners[key] = file
+		if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fatAttributes(fe.Attributes)); err != nil {
+			return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
+		}
+		return nil
+	})
+}
+
+// addFile writes a file the imaging run itself makes (UpdateHistory.xml, ...).
+func (d *disk) addFile(partition, path string, data []byte) error {
+	v := d.volumes[strings.ToLower(partition)]
+	if v == nil || v.fs == nil {
+		return fmt.Errorf("partition %s with a file system is needed for %s", partition, path)
+	}
+	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), 0)
+}
+
+func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
+	if v.fs != nil || v.raw {
+		return fmt.Errorf("%s is a binary partition package for %s, which already has a file system or another binary package", file, v.placed.Name)
+	}
+	v.raw = true
+	capacity := int64(v.placed.Sectors()) * int64(d.plan.SectorSize)
+	offset := int64(v.placed.FirstLBA) * int64(d.plan.SectorSize)
+	wrote := false
+	err := p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
+		if fe.FileType != "BinaryPartition" {
+			return nil
+		}
+		if wrote {
+			return fmt.Errorf("%s holds more than one binary partition image", file)
+		}
+		wrote = true
+		if fe.FileSize > capacity {
+			return fmt.Errorf("%s: the %d-byte image does not fit partition %s (%d bytes)", file, fe.FileSize, v.placed.Name, capacity)
+		}
+		if _, err := io.CopyN(io.NewOffsetWriter(d.f, offset), r, fe.FileSize); err != nil {
+			return fmt.Errorf("%s: %v", file, err)
+		}
+		d.extents = append(d.extents, fat.Extent{Offset: offset, Length: fe.FileSize})
+		return nil
+	})
+	if err == nil && !wrote {
+		err = fmt.Errorf("%s is marked IsBinaryPartition but holds no BinaryPartition file", file)
+	}
+	return err
+}
+
+func fatAttributes(attrs string) byte {
+	var a byte
+	for _, s := range strings.Fields(attrs) {
+		switch s {
+		case "ReadOnly":
+			a |= fat.AttrReadOnly
+		case "Hidden":
+			a |= fat.AttrHidden
+		case "System":
+			a |= fat.AttrSystem
+		}
+	}
+	return a
+}
+
+func (d *disk) partitionNames() string {
+	var names []string
+	for _, p := range d.plan.Partitions {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// close finishes every file system and returns the extents that hold data, sorted.
+func (d *disk) close() ([]fat.Extent, error) {
+	ext := append([]fat.Extent(nil), d.extents...)
+	for _, p := range d.plan.Partitions {
+		v := d.volumes[strings.ToLower(p.Name)]
+		if v.fs == nil {
+			continue
+		}
+		e, err := v.fs.Close()
+		if err != nil {
+			return nil, fmt.Errorf("partition %s: %v", p.Name, err)
+		}
+		ext = append(ext, e...)
+	}
+	sort.Slice(ext, func(i, j int) bool { return ext[i].Offset < ext[j].Offset })
+	return ext, nil
+}
