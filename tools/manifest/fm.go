@@ -466,12 +466,12 @@ func ParseFeatureManifest(file string, data []byte) (*FeatureManifest, error) {
 		return nil, d.result()
 	}
 	a := d.attrs(root, fmRootAttrs...)
-	fm.Revision, fm.SchemaVersion, fm.ID = a["Revision"], a["SchemaVersion"], a["ID"]
-	fm.OwnerName, fm.BuildID, fm.BuildInfo = a["OwnerName"], a["BuildID"], a["BuildInfo"]
-	if v, ok := a["ReleaseType"]; ok && d.enumAttr(root, "ReleaseType", v, ReleaseProduction, ReleaseTest) {
+	fm.Revision, fm.SchemaVersion, fm.ID = a.v("Revision"), a.v("SchemaVersion"), a.v("ID")
+	fm.OwnerName, fm.BuildID, fm.BuildInfo = a.v("OwnerName"), a.v("BuildID"), a.v("BuildInfo")
+	if v, ok := a.get("ReleaseType"); ok && d.enumAttr(root, "ReleaseType", v, ReleaseProduction, ReleaseTest) {
 		fm.ReleaseType = v
 	}
-	if v, ok := a["OwnerType"]; ok && d.enumAttr(root, "OwnerType", v, "Microsoft", "OEM") {
+	if v, ok := a.get("OwnerType"); ok && d.enumAttr(root, "OwnerType", v, "Microsoft", "OEM") {
 		fm.OwnerType = v
 	}
 	fm.OSVersion = d.versionAttr(root, a, "OSVersion")
@@ -568,30 +568,35 @@ func (d *doc) featureIDs(el *etree.Element) []string {
 	return ids
 }
 
-func allowedAttrs(g Group) []string {
-	var base []string
-	switch g {
-	case GroupBootUI, GroupBootLocale:
-		return pkgFileAttrs
-	case GroupKeyboard, GroupSpeech:
-		return langPkgAttrs
-	default:
-		base = basePkgAttrs
+// groupAttrs is the attributes each group's PackageFile allows.
+var groupAttrs = func() map[Group][]string {
+	m := map[Group][]string{}
+	for _, g := range Groups {
+		var base []string
+		switch g {
+		case GroupBootUI, GroupBootLocale:
+			base = pkgFileAttrs
+		case GroupKeyboard, GroupSpeech:
+			base = langPkgAttrs
+		default:
+			base = basePkgAttrs
+		}
+		if s := g.selectorAttr(); s != "" {
+			base = append(append([]string(nil), base...), s)
+		}
+		m[g] = base
 	}
-	if s := g.selectorAttr(); s != "" {
-		return append(append([]string(nil), base...), s)
-	}
-	return base
-}
+	return m
+}()
 
 // packageFile parses the attributes of a PackageFile (or Boot*PackageFile) of group g.
 func (d *doc) packageFile(el *etree.Element, g Group) *PackageFile {
-	a := d.attrs(el, allowedAttrs(g)...)
+	a := d.attrs(el, groupAttrs[g]...)
 	p := &PackageFile{
 		Pos: d.elemPos(el), Group: g,
-		Path: a["Path"], LangPath: a["LangPath"], Name: strings.TrimSpace(a["Name"]), ID: strings.TrimSpace(a["ID"]),
-		Partition: a["Partition"], CPUType: a["CPUType"], PublicKey: a["PublicKey"],
-		Resolution: a["Resolution"], Language: a["Language"], Wow: a["Wow"], LangWow: a["LangWow"], ResWow: a["ResWow"],
+		Path: a.v("Path"), LangPath: a.v("LangPath"), Name: strings.TrimSpace(a.v("Name")), ID: strings.TrimSpace(a.v("ID")),
+		Partition: a.v("Partition"), CPUType: a.v("CPUType"), PublicKey: a.v("PublicKey"),
+		Resolution: a.v("Resolution"), Language: a.v("Language"), Wow: a.v("Wow"), LangWow: a.v("LangWow"), ResWow: a.v("ResWow"),
 	}
 	p.NoBasePackage = d.boolAttr(el, a, "NoBasePackage")
 	p.FeatureIdentifierPackage = d.boolAttr(el, a, "FeatureIdentifierPackage")
@@ -599,22 +604,22 @@ func (d *doc) packageFile(el *etree.Element, g Group) *PackageFile {
 	p.Version = d.versionAttr(el, a, "Version")
 	d.requireAttr(el, a, "Path", "the package's directory, e.g. $(mspackageroot)\\Retail\\$(cputype)\\$(buildtype)")
 	d.requireAttr(el, a, "Name", "the package's file name, e.g. Contoso.BaseOS.Settings.spkg")
-	if v, ok := a["CPUType"]; ok && !cpuListRE.MatchString(v) {
+	if v, ok := a.get("CPUType"); ok && !cpuListRE.MatchString(v) {
 		d.attrErrorf(el, "CPUType", "attribute CPUType of <%s> is %q; expected CPU types from x86, arm, amd64, arm64 separated by ';'", el.Tag, v)
 	}
 	for _, w := range []string{"Wow", "LangWow", "ResWow"} {
-		if v, ok := a[w]; ok && !cpuListRE.MatchString(v) {
+		if v, ok := a.get(w); ok && !cpuListRE.MatchString(v) {
 			d.attrErrorf(el, w, "attribute %s of <%s> is %q; expected \"*\" or CPU types separated by ';'", w, el.Tag, v)
 		}
 	}
-	if v, ok := a["Language"]; ok {
+	if v, ok := a.get("Language"); ok {
 		f, msg := ParseFilter(v, languageRE)
 		if msg != "" {
 			d.attrErrorf(el, "Language", "attribute Language of <%s> is %q; %s", el.Tag, v, msg)
 		}
 		p.LanguageFilter = f
 	}
-	if v, ok := a["Resolution"]; ok {
+	if v, ok := a.get("Resolution"); ok {
 		f, msg := ParseFilter(v, resolutionRE)
 		if msg != "" {
 			d.attrErrorf(el, "Resolution", "attribute Resolution of <%s> is %q; %s", el.Tag, v, msg)
@@ -689,9 +694,9 @@ func (d *doc) fmFeatures(el *etree.Element, fm *FeatureManifest) {
 
 func (d *doc) featureGroup(el *etree.Element) *FeatureGroup {
 	a := d.attrs(el, "Name", "FMID", "PublishingFeatureGroup", "GroupingType", "Constraint")
-	g := &FeatureGroup{Pos: d.elemPos(el), Name: a["Name"], FMID: a["FMID"], GroupingType: a["GroupingType"], Constraint: ConstraintZeroOrMore}
+	g := &FeatureGroup{Pos: d.elemPos(el), Name: a.v("Name"), FMID: a.v("FMID"), GroupingType: a.v("GroupingType"), Constraint: ConstraintZeroOrMore}
 	g.PublishingFeatureGroup = d.boolAttr(el, a, "PublishingFeatureGroup")
-	if v, ok := a["Constraint"]; ok && d.enumAttr(el, "Constraint", v, ConstraintOneOrMore, ConstraintZeroOrOne, ConstraintOneAndOnlyOne, ConstraintZeroOrMore) {
+	if v, ok := a.get("Constraint"); ok && d.enumAttr(el, "Constraint", v, ConstraintOneOrMore, ConstraintZeroOrOne, ConstraintOneAndOnlyOne, ConstraintZeroOrMore) {
 		g.Constraint = v
 	}
 	seen := once{}
@@ -724,9 +729,9 @@ func (d *doc) featureGroup(el *etree.Element) *FeatureGroup {
 
 func (d *doc) conditionalFeature(el *etree.Element) *ConditionalFeature {
 	a := d.attrs(el, "FeatureID", "FMID", "UpdateAction")
-	cf := &ConditionalFeature{Pos: d.elemPos(el), FMID: a["FMID"]}
+	cf := &ConditionalFeature{Pos: d.elemPos(el), FMID: a.v("FMID")}
 	cf.FeatureID = d.requireAttr(el, a, "FeatureID", "the feature the condition applies to")
-	if v, ok := a["UpdateAction"]; ok && d.enumAttr(el, "UpdateAction", v, "Install", "Remove", "NoUpdate") {
+	if v, ok := a.get("UpdateAction"); ok && d.enumAttr(el, "UpdateAction", v, "Install", "Remove", "NoUpdate") {
 		cf.UpdateAction = v
 	}
 	cf.Conditions, cf.ConditionSets = d.conditions(el)
@@ -740,15 +745,15 @@ func (d *doc) conditions(el *etree.Element) ([]*Condition, []*ConditionSet) {
 		switch c.Tag {
 		case "Condition":
 			a := d.attrs(c, "Type", "Operator", "Name", "Value", "RegistryKey", "RegistryKeyType", "FMID", "FeatureStatus")
-			x := &Condition{Pos: d.elemPos(c), Name: a["Name"], Value: a["Value"], RegistryKey: a["RegistryKey"],
-				RegistryKeyType: a["RegistryKeyType"], FMID: a["FMID"]}
+			x := &Condition{Pos: d.elemPos(c), Name: a.v("Name"), Value: a.v("Value"), RegistryKey: a.v("RegistryKey"),
+				RegistryKeyType: a.v("RegistryKeyType"), FMID: a.v("FMID")}
 			if v := d.requireAttr(c, a, "Type", "NameValuePair, Registry or Feature"); v != "" && d.enumAttr(c, "Type", v, "NameValuePair", "Registry", "Feature") {
 				x.Type = v
 			}
-			if v, ok := a["Operator"]; ok && d.enumAttr(c, "Operator", v, "GT", "GTE", "LT", "LTE", "EQ", "NEQ", "SET", "NOTSET") {
+			if v, ok := a.get("Operator"); ok && d.enumAttr(c, "Operator", v, "GT", "GTE", "LT", "LTE", "EQ", "NEQ", "SET", "NOTSET") {
 				x.Operator = v
 			}
-			if v, ok := a["FeatureStatus"]; ok && d.enumAttr(c, "FeatureStatus", v, "Installed", "NotInstalled") {
+			if v, ok := a.get("FeatureStatus"); ok && d.enumAttr(c, "FeatureStatus", v, "Installed", "NotInstalled") {
 				x.FeatureStatus = v
 			}
 			d.empty(c)
@@ -772,14 +777,18 @@ func (d *doc) conditions(el *etree.Element) ([]*Condition, []*ConditionSet) {
 // and CPU types: one of the two entries is dead or wrong. The same ID for two SOCs, devices or
 // CPU types is fine.
 func (d *doc) checkDuplicates(fm *FeatureManifest) {
-	first := map[string]*PackageFile{}
+	type key struct {
+		g            Group
+		sel, cpu, id string
+	}
+	first := map[key]*PackageFile{}
 	for _, g := range Groups {
 		for _, p := range fm.Packages(g) {
 			if p.Name == "" {
 				continue
 			}
-			key := strings.ToUpper(string(g) + "\x00" + p.Selector() + "\x00" + strings.ReplaceAll(p.CPUType, " ", "") + "\x00" + p.PkgID())
-			if q, ok := first[key]; ok {
+			k := key{g, strings.ToUpper(p.Selector()), strings.ToUpper(strings.ReplaceAll(p.CPUType, " ", "")), strings.ToUpper(p.PkgID())}
+			if q, ok := first[k]; ok {
 				what := g.Element()
 				if s := p.Selector(); s != "" {
 					what += " " + g.selectorAttr() + "=" + s
@@ -787,7 +796,7 @@ func (d *doc) checkDuplicates(fm *FeatureManifest) {
 				d.add(&Error{Pos: p.Pos, Msg: "duplicate package ID " + p.PkgID() + " in " + what + " (first at line " + strconv.Itoa(q.Pos.Line) + "); expected each package once per group"})
 				continue
 			}
-			first[key] = p
+			first[k] = p
 		}
 	}
 }

@@ -79,7 +79,7 @@ func ParseFMFileList(file string, data []byte) (*FMFileList, error) {
 		// Every element inherits the namespace: one message says it all.
 		return nil, d.result()
 	}
-	l.Product = d.attrs(root, "Product")["Product"]
+	l.Product = d.attrs(root, "Product").v("Product")
 	seen := once{}
 	for _, el := range d.children(root) {
 		if !seen.first(d, root, el) {
@@ -123,8 +123,8 @@ func ParseFMFileList(file string, data []byte) (*FMFileList, error) {
 				a := d.attrs(c, "FeatureID", "ID", "FMID", "Partition", "OwnerType", "FixUpAction", "FixUpActionValue")
 				d.empty(c)
 				l.FeatureIdentifierPackages = append(l.FeatureIdentifierPackages, &FeatureIdentifierPackage{
-					Pos: d.elemPos(c), FeatureID: a["FeatureID"], ID: a["ID"], FMID: a["FMID"], Partition: a["Partition"],
-					OwnerType: a["OwnerType"], FixUpAction: a["FixUpAction"], FixUpActionValue: a["FixUpActionValue"],
+					Pos: d.elemPos(c), FeatureID: a.v("FeatureID"), ID: a.v("ID"), FMID: a.v("FMID"), Partition: a.v("Partition"),
+					OwnerType: a.v("OwnerType"), FixUpAction: a.v("FixUpAction"), FixUpActionValue: a.v("FixUpActionValue"),
 				})
 			}
 		default:
@@ -154,16 +154,16 @@ func ParseFMFileList(file string, data []byte) (*FMFileList, error) {
 func (d *doc) fmEntry(el *etree.Element) *FMEntry {
 	a := d.attrs(el, fmEntryAttrs...)
 	d.empty(el)
-	f := &FMEntry{Pos: d.elemPos(el), MicrosoftFMGUID: a["MicrosoftFMGUID"], OwnerName: a["OwnerName"], CPUType: a["CPUType"]}
+	f := &FMEntry{Pos: d.elemPos(el), MicrosoftFMGUID: a.v("MicrosoftFMGUID"), OwnerName: a.v("OwnerName"), CPUType: a.v("CPUType")}
 	f.Path = d.requireAttr(el, a, "Path", "the feature manifest's path, e.g. $(FMDirectory)\\OEMSampleFM.xml")
 	f.ID = d.requireAttr(el, a, "ID", "a short FM ID (8 characters or less, e.g. Phone or Variant)")
-	if v, ok := a["ReleaseType"]; ok && d.enumAttr(el, "ReleaseType", v, ReleaseTest, ReleaseProduction) {
+	if v, ok := a.get("ReleaseType"); ok && d.enumAttr(el, "ReleaseType", v, ReleaseTest, ReleaseProduction) {
 		f.ReleaseType = v
 	}
-	if v, ok := a["OwnerType"]; ok && d.enumAttr(el, "OwnerType", v, "Microsoft", "OEM") {
+	if v, ok := a.get("OwnerType"); ok && d.enumAttr(el, "OwnerType", v, "Microsoft", "OEM") {
 		f.OwnerType = v
 	}
-	if v, ok := a["CPUType"]; ok && !cpuListRE.MatchString(v) {
+	if v, ok := a.get("CPUType"); ok && !cpuListRE.MatchString(v) {
 		d.attrErrorf(el, "CPUType", "attribute CPUType of <FM> is %q; expected CPU types from x86, arm, amd64, arm64 separated by ';'", v)
 	}
 	f.UserInstallable = d.boolAttr(el, a, "UserInstallable")

@@ -178,7 +178,7 @@ func ParseOEMInput(file string, data []byte) (*OEMInput, error) {
 		case "UserStoreMapData":
 			a := d.attrs(el, "SourceDir", "UserStoreDir")
 			d.children(el)
-			o.UserStoreMapData = &UserStoreMapData{SourceDir: a["SourceDir"], UserStoreDir: a["UserStoreDir"], Pos: d.elemPos(el)}
+			o.UserStoreMapData = &UserStoreMapData{SourceDir: a.v("SourceDir"), UserStoreDir: a.v("UserStoreDir"), Pos: d.elemPos(el)}
 		case "PackageFiles":
 			o.PackageFiles = d.list(el, "PackageFile", true)
 		case "InternalOptionalFeatures":

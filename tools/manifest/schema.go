@@ -25,16 +25,36 @@ func (d *doc) checkNS(el *etree.Element) bool {
 	return false
 }
 
-// attrs returns el's attributes by name after checking them against allowed. Namespace
-// declarations and qualified attributes (xsi:..., xml:...) are left alone, as an XSD with
-// anyAttribute-free types still lets them through the serializer the originals used.
-func (d *doc) attrs(el *etree.Element, allowed ...string) map[string]string {
-	out := make(map[string]string, len(el.Attr))
+// attrSet is an element's checked attributes. A slice: elements have few attributes, and a map
+// per element costs more than scanning them.
+type attrSet []etree.Attr
+
+// get returns attribute name's value and whether the element has it.
+func (a attrSet) get(name string) (string, bool) {
+	for i := range a {
+		if a[i].Key == name {
+			return a[i].Value, true
+		}
+	}
+	return "", false
+}
+
+// v returns attribute name's value, or "".
+func (a attrSet) v(name string) string {
+	v, _ := a.get(name)
+	return v
+}
+
+// attrs returns el's attributes after checking them against allowed. Namespace declarations and
+// qualified attributes (xsi:..., xml:...) are left alone, as the serializer the originals used
+// lets them through.
+func (d *doc) attrs(el *etree.Element, allowed ...string) attrSet {
+	out := make(attrSet, 0, len(el.Attr))
 	for _, a := range el.Attr {
 		if a.Space != "" || a.Key == "xmlns" {
 			continue
 		}
-		if _, dup := out[a.Key]; dup {
+		if _, dup := out.get(a.Key); dup {
 			d.attrErrorf(el, a.Key, "attribute %s appears twice on <%s>; expected it at most once", a.Key, el.Tag)
 			continue
 		}
@@ -49,7 +69,7 @@ func (d *doc) attrs(el *etree.Element, allowed ...string) map[string]string {
 			d.attrErrorf(el, a.Key, "unknown attribute %s on <%s>; expected %s%s", a.Key, el.Tag, oneOf(allowed), didYouMean(a.Key, allowed))
 			continue
 		}
-		out[a.Key] = a.Value
+		out = append(out, a)
 	}
 	return out
 }
@@ -152,8 +172,8 @@ func (d *doc) enumAttr(el *etree.Element, name, v string, values ...string) bool
 }
 
 // boolAttr parses an xs:boolean attribute.
-func (d *doc) boolAttr(el *etree.Element, a map[string]string, name string) bool {
-	v, ok := a[name]
+func (d *doc) boolAttr(el *etree.Element, a attrSet, name string) bool {
+	v, ok := a.get(name)
 	if !ok {
 		return false
 	}
@@ -168,8 +188,8 @@ func (d *doc) boolAttr(el *etree.Element, a map[string]string, name string) bool
 }
 
 // requireAttr reports a missing or empty required attribute.
-func (d *doc) requireAttr(el *etree.Element, a map[string]string, name, what string) string {
-	v, ok := a[name]
+func (d *doc) requireAttr(el *etree.Element, a attrSet, name, what string) string {
+	v, ok := a.get(name)
 	switch {
 	case !ok:
 		d.errorf(el, "<%s> has no %s attribute; expected %s", el.Tag, name, what)
@@ -181,8 +201,8 @@ func (d *doc) requireAttr(el *etree.Element, a map[string]string, name, what str
 
 var versionRE = regexp.MustCompile(`^\d{1,5}\.\d{1,5}\.\d{1,5}\.\d{1,5}$`)
 
-func (d *doc) versionAttr(el *etree.Element, a map[string]string, name string) string {
-	v, ok := a[name]
+func (d *doc) versionAttr(el *etree.Element, a attrSet, name string) string {
+	v, ok := a.get(name)
 	if ok && !versionRE.MatchString(v) {
 		d.attrErrorf(el, name, "attribute %s of <%s> is %q; expected a version a.b.c.d", name, el.Tag, v)
 	}

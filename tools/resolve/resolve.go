@@ -95,6 +95,9 @@ type Package struct {
 	Partition                string
 	FeatureIdentifierPackage bool
 	Reasons                  []Reason // the first is why the package got its place in the order
+
+	testWhy []string     // per reason: why it makes the package a Test package, or ""
+	alsoAt  []occurrence // the same file name selected from other paths
 }
 
 // GroupPackageFiles is the reason group of OEMInput PackageFiles.
@@ -288,7 +291,13 @@ func Resolve(in Input) (*Selection, error) {
 	// Stage 3: selection.
 	s := &Selection{OEMInput: o.File, Description: o.Description, Product: o.Product, CPUType: cpu,
 		BuildType: buildType, ReleaseType: o.ReleaseType}
-	sel := newSelector(o, cpu, x, msFeatures)
+	size := len(o.PackageFiles)
+	for _, l := range fms {
+		for _, g := range manifest.Groups {
+			size += len(l.fm.Packages(g))
+		}
+	}
+	sel := newSelector(o, cpu, x, msFeatures, size)
 	for _, l := range fms {
 		s.FMs = append(s.FMs, FMUse{File: l.fm.File, Role: l.role, ID: l.fm.ID, OwnerType: l.fm.OwnerType, ReleaseType: l.fm.ReleaseType})
 		sel.fm(l.fm)
@@ -300,7 +309,7 @@ func Resolve(in Input) (*Selection, error) {
 	s.Packages = sel.order
 	if o.ReleaseType == manifest.ReleaseProduction {
 		for _, p := range s.Packages {
-			if why, r := sel.testPackage(p); why != "" {
+			if why, r := testPackage(p); why != "" {
 				e.add(r.Source, "package %s is a Test package (%s); expected only Production packages in a Production image (ReleaseType at %s)", p.Name, why, o.PosOf("ReleaseType"))
 			}
 		}
@@ -327,7 +336,7 @@ func Resolve(in Input) (*Selection, error) {
 				continue
 			}
 			p.HostPath = host
-			for _, other := range sel.alsoAt[p] {
+			for _, other := range p.alsoAt {
 				h2, err := in.Packages.Locate(other.path)
 				if err == nil && h2 != host {
 					e.add(other.reason.Source, "package name %s is selected from two different files: %s (%s) and %s; expected one file per package name", p.Name, host, p.Reasons[0].Source, h2)

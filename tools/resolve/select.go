@@ -16,10 +16,8 @@ type selector struct {
 	kb, sp  []string // keyboard and speech languages
 	ms, oem map[string]bool
 
-	byName     map[string]*Package
-	order      []*Package
-	testReason map[*Package][]string // per reason: why it makes the package a Test package, or ""
-	alsoAt     map[*Package][]occurrence
+	byName map[string]*Package // upper-cased file name -> package
+	order  []*Package
 }
 
 // occurrence is a later selection of a package name from another path.
@@ -28,11 +26,12 @@ type occurrence struct {
 	reason Reason
 }
 
-func newSelector(o *manifest.OEMInput, cpu string, x *winpath.Expander, ms []manifest.Value) *selector {
+// newSelector returns a selector; size is about how many packages the FMs list.
+func newSelector(o *manifest.OEMInput, cpu string, x *winpath.Expander, ms []manifest.Value, size int) *selector {
 	s := &selector{o: o, cpu: cpu, x: x,
 		ui: texts(o.UILanguages), res: texts(o.Resolutions), kb: texts(o.KeyboardLanguages), sp: texts(o.SpeechLanguages),
 		ms: map[string]bool{}, oem: map[string]bool{},
-		byName: map[string]*Package{}, testReason: map[*Package][]string{}, alsoAt: map[*Package][]occurrence{},
+		byName: make(map[string]*Package, size), order: make([]*Package, 0, size),
 	}
 	for _, v := range ms {
 		s.ms[strings.ToUpper(v.Text)] = true
@@ -210,22 +209,22 @@ func (s *selector) add(pkg *Package, r Reason, why string) {
 			}
 		}
 		prev.Reasons = append(prev.Reasons, r)
-		s.testReason[prev] = append(s.testReason[prev], why)
+		prev.testWhy = append(prev.testWhy, why)
 		if !strings.EqualFold(prev.Path, pkg.Path) {
-			s.alsoAt[prev] = append(s.alsoAt[prev], occurrence{pkg.Path, r})
+			prev.alsoAt = append(prev.alsoAt, occurrence{pkg.Path, r})
 		}
 		return
 	}
 	pkg.Reasons = []Reason{r}
+	pkg.testWhy = []string{why}
 	s.byName[key] = pkg
 	s.order = append(s.order, pkg)
-	s.testReason[pkg] = []string{why}
 }
 
 // testPackage returns why p is a Test package: every reason it was selected for is a Test one
 // (a Production FM that lists the same file vouches for it).
-func (s *selector) testPackage(p *Package) (string, Reason) {
-	whys := s.testReason[p]
+func testPackage(p *Package) (string, Reason) {
+	whys := p.testWhy
 	for _, w := range whys {
 		if w == "" {
 			return "", Reason{}
