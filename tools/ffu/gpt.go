@@ -1,0 +1,186 @@
+package ffu
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"slices"
+)
+
+// The little of GPT (UEFI 2.x section 5.3) the writer needs: find the primary and backup tables,
+// check their CRCs, and build the flash-only table without some entries.
+
+const (
+	gptSignature     = "EFI PART"
+	gptMinHeaderSize = 92
+	gptNameBytes     = 72
+	gptMinEntrySize  = 128
+	gptMaxArrayBytes = 4 << 20
+	// The Microsoft tool reads and writes at least 16 KiB of entries
+	// (GuidPartitionTable.MIN_GPT_PARTITION_ARRAY_SIZE), whatever the header's count.
+	gptMinArrayBytes = 16384
+)
+
+// GPT is a GUID partition table as found on a disk.
+type GPT struct {
+	SectorSize     uint32
+	DiskGUID       string
+	HeaderLBA      uint64 // MyLBA
+	AlternateLBA   uint64
+	FirstUsableLBA uint64
+	LastUsableLBA  uint64
+	EntriesLBA     uint64
+	EntryCount     uint32
+	EntrySize      uint32
+	Entries        []GPTEntry // the used entries, in array order
+
+	header  []byte // the header sector
+	entries []byte // the entry array, EntryCount*EntrySize bytes
+}
+
+// GPTEntry is a used partition entry.
+type GPTEntry struct {
+	Index      int // position in the entry array
+	Name       string
+	TypeGUID   string
+	GUID       string
+	FirstLBA   uint64
+	LastLBA    uint64
+	Attributes uint64
+}
+
+// ReadGPT reads and checks the primary GPT (header at LBA 1) of a disk.
+func ReadGPT(r io.ReaderAt, diskSize int64, sectorSize uint32) (*GPT, error) {
+	return readGPT(r, diskSize, sectorSize, 1, "primary")
+}
+
+// ReadBackupGPT reads and checks the backup GPT (header at the last LBA).
+func ReadBackupGPT(r io.ReaderAt, diskSize int64, sectorSize uint32) (*GPT, error) {
+	if sectorSize == 0 || diskSize < int64(sectorSize) {
+		return nil, fmt.Errorf("backup GPT: disk of %d bytes has no last sector", diskSize)
+	}
+	return readGPT(r, diskSize, sectorSize, uint64(diskSize/int64(sectorSize))-1, "backup")
+}
+
+func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string) (*GPT, error) {
+	if ss < 512 || ss&(ss-1) != 0 {
+		return nil, fmt.Errorf("%s GPT: sector size %d is not a power of two of at least 512", which, ss)
+	}
+	sectors := uint64(diskSize / int64(ss))
+	if lba >= sectors {
+		return nil, fmt.Errorf("%s GPT: LBA %d is beyond the disk (%d sectors)", which, lba, sectors)
+	}
+	hdr := make([]byte, ss)
+	if _, err := r.ReadAt(hdr, int64(lba)*int64(ss)); err != nil {
+		return nil, fmt.Errorf("%s GPT: reading the header at LBA %d: %w", which, lba, err)
+	}
+	if string(hdr[:8]) != gptSignature {
+		return nil, fmt.Errorf("%s GPT: no %q signature at LBA %d", which, gptSignature, lba)
+	}
+	le := binary.LittleEndian
+	hsize := le.Uint32(hdr[12:])
+	if hsize < gptMinHeaderSize || hsize > ss {
+		return nil, fmt.Errorf("%s GPT at LBA %d: header size %d is outside %d..%d", which, lba, hsize, gptMinHeaderSize, ss)
+	}
+	if got, want := headerCRC(hdr[:hsize]), le.Uint32(hdr[16:]); got != want {
+		return nil, fmt.Errorf("%s GPT at LBA %d: header CRC32 %#08x, computed %#08x", which, lba, want, got)
+	}
+	g := &GPT{
+		SectorSize:     ss,
+		HeaderLBA:      le.Uint64(hdr[24:]),
+		AlternateLBA:   le.Uint64(hdr[32:]),
+		FirstUsableLBA: le.Uint64(hdr[40:]),
+		LastUsableLBA:  le.Uint64(hdr[48:]),
+		DiskGUID:       guidString(hdr[56:72]),
+		EntriesLBA:     le.Uint64(hdr[72:]),
+		EntryCount:     le.Uint32(hdr[80:]),
+		EntrySize:      le.Uint32(hdr[84:]),
+		header:         hdr,
+	}
+	if g.HeaderLBA != lba {
+		return nil, fmt.Errorf("%s GPT at LBA %d: header says it is at LBA %d", which, lba, g.HeaderLBA)
+	}
+	if g.EntrySize < gptMinEntrySize || g.EntrySize%8 != 0 {
+		return nil, fmt.Errorf("%s GPT at LBA %d: entry size %d (must be a multiple of 8, at least 128)", which, lba, g.EntrySize)
+	}
+	arrayBytes := uint64(g.EntryCount) * uint64(g.EntrySize)
+	if arrayBytes > gptMaxArrayBytes {
+		return nil, fmt.Errorf("%s GPT at LBA %d: %d entries of %d bytes is more than %d bytes", which, lba, g.EntryCount, g.EntrySize, gptMaxArrayBytes)
+	}
+	if g.EntriesLBA >= sectors || g.EntriesLBA*uint64(ss)+arrayBytes > uint64(diskSize) {
+		return nil, fmt.Errorf("%s GPT at LBA %d: entry array at LBA %d (%d bytes) is beyond the disk", which, lba, g.EntriesLBA, arrayBytes)
+	}
+	g.entries = make([]byte, arrayBytes)
+	if _, err := r.ReadAt(g.entries, int64(g.EntriesLBA)*int64(ss)); err != nil {
+		return nil, fmt.Errorf("%s GPT: reading the entry array at LBA %d: %w", which, g.EntriesLBA, err)
+	}
+	if got, want := crc32.ChecksumIEEE(g.entries), le.Uint32(hdr[88:]); got != want {
+		return nil, fmt.Errorf("%s GPT at LBA %d: entry array CRC32 %#08x, computed %#08x", which, lba, want, got)
+	}
+	for i := 0; i < int(g.EntryCount); i++ {
+		e := g.entries[i*int(g.EntrySize):]
+		if allZero(e[:16]) {
+			continue
+		}
+		g.Entries = append(g.Entries, GPTEntry{
+			Index:      i,
+			TypeGUID:   guidString(e[0:16]),
+			GUID:       guidString(e[16:32]),
+			FirstLBA:   le.Uint64(e[32:]),
+			LastLBA:    le.Uint64(e[40:]),
+			Attributes: le.Uint64(e[48:]),
+			Name:       utf16leString(e[56 : 56+gptNameBytes]),
+		})
+	}
+	return g, nil
+}
+
+// headerCRC is the CRC32 of a header with its CRC field taken as zero.
+func headerCRC(h []byte) uint32 {
+	c := bytes.Clone(h)
+	clear(c[16:20])
+	return crc32.ChecksumIEEE(c)
+}
+
+// withoutEntries returns the header sector and entry array of a copy of the table in which the
+// entries at the given indexes are zeroed, with both CRCs recomputed (the Microsoft tool's
+// RemoveEntry and FixCrcs: entries are cleared in place, not compacted).
+func (g *GPT) withoutEntries(indexes []int) (header, entries []byte) {
+	header, entries = bytes.Clone(g.header), bytes.Clone(g.entries)
+	for _, i := range indexes {
+		clear(entries[i*int(g.EntrySize) : (i+1)*int(g.EntrySize)])
+	}
+	le := binary.LittleEndian
+	le.PutUint32(header[88:], crc32.ChecksumIEEE(entries))
+	hsize := le.Uint32(header[12:])
+	le.PutUint32(header[16:], headerCRC(header[:hsize]))
+	return header, entries
+}
+
+// blocks returns the indexes (from the start of the disk) of the blocks the table occupies as
+// the Microsoft tool reads and writes it: the header sector (for the primary table also the
+// protective MBR at LBA 0) and at least 16 KiB of entries from the entry array's LBA.
+func (g *GPT) blocks(diskSize int64, blockSize int64) []uint32 {
+	ss := int64(g.SectorSize)
+	array := max(int64(g.EntryCount)*int64(g.EntrySize), gptMinArrayBytes)
+	hdrStart := int64(g.HeaderLBA) * ss
+	ranges := [][2]int64{{hdrStart, hdrStart + ss}, {int64(g.EntriesLBA) * ss, min(int64(g.EntriesLBA)*ss+array, diskSize)}}
+	if g.HeaderLBA == 1 {
+		ranges = append(ranges, [2]int64{0, ss})
+	}
+	var out []uint32
+	for _, r := range ranges {
+		for b := r[0] / blockSize; b*blockSize < r[1]; b++ {
+			out = append(out, uint32(b))
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func guidString(b []byte) string {
+	le := binary.LittleEndian
+	return fmt.Sprintf("%08x-%04x-%04x-%x-%x", le.Uint32(b[0:]), le.Uint16(b[4:]), le.Uint16(b[6:]), b[8:10], b[10:16])
+}

@@ -1,0 +1,778 @@
+package ffu
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf16"
+)
+
+// Image is what Write turns into an FFU: a raw disk that already holds its primary and backup
+// GPT and its file systems, which byte ranges of it hold data, and the manifest fields.
+type Image struct {
+	// Disk is the raw disk, DiskSize bytes (usually a sparse host file). Its size must be a
+	// multiple of the 128 KiB block size, as ImageApp requires of MinSectorCount.
+	Disk     io.ReaderAt
+	DiskSize int64
+	// SectorSize is the disk's sector size (512 or 4096), also [Store] SectorSize.
+	SectorSize uint32
+	// ChunkSizeKB is the hash chunk size in KB (DeviceLayout ChunkSize): 1..1024, 0 means 256.
+	ChunkSizeKB uint32
+
+	// [FullFlash]
+	Description      string
+	OSVersion        string
+	PlatformIDs      []string // DevicePlatformId0..n and the store header's szPlatformId
+	AntiTheftVersion string   // empty means "1.1", what ImageApp writes
+	RulesVersion     string   // written when not empty
+	RulesData        string   // written when not empty
+
+	Store StoreInfo // [Store]
+	// V2 writes store header v2 (NumOfStores, StoreIndex, StorePayloadSize, DevicePath), which
+	// ImageApp does when the DeviceLayout is v2.
+	V2 bool
+
+	// Partitions lists every partition of the GPT, in the order the manifest gives them (GPT
+	// order). RequiredToFlash=false partitions are left out of the flash-only GPT and their
+	// data goes to phase 3.
+	Partitions []Partition
+
+	// Allocated are the byte ranges of the disk that hold data (file-system metadata and
+	// allocated clusters). They are rounded out to whole blocks; only those blocks and the GPT
+	// blocks are stored. Blocks are never skipped because they hold zeros.
+	Allocated []Extent
+
+	// CatalogTime is the catalog's thisUpdate; zero means DefaultCatalogTime.
+	CatalogTime time.Time
+
+	blockSize int64 // tests only: 0 means BlockSize
+}
+
+// StoreInfo is the [Store] section.
+type StoreInfo struct {
+	// MinSectorCount is DiskSize/SectorSize; 0 fills it in, another value is an error.
+	MinSectorCount                uint64
+	StoreID                       string // StoreId, written when not empty
+	IsMainOSStore                 bool
+	DevicePath                    string // written when not empty; also the v2 store header's
+	OnlyAllocateDefinedGptEntries bool
+}
+
+// Partition is a partition of the disk with its manifest [Partition] fields.
+type Partition struct {
+	Name string
+	// FirstLBA and LastLBA must match the GPT entry of that name; both zero takes them from it.
+	FirstLBA, LastLBA uint64
+	RequiredToFlash   bool
+
+	Type              string // empty: the GPT entry's type GUID, "{...}"
+	ID                string // Id, written when not empty
+	Primary           string // written when not empty
+	FileSystem        string // written when not empty
+	ReadOnly          bool   // the flags are written (as True) only when set, as ImageApp does
+	Hidden            bool
+	AttachDriveLetter bool
+	Bootable          bool
+	UseAllSpace       bool   // "UseAllSpace = true" instead of TotalSectors and UsedSectors
+	TotalSectors      uint64 // 0: the partition's size in sectors
+	UsedSectors       uint64
+	ByteAlignment     uint32 // written when not zero, like the next two
+	ClusterSize       uint32
+	SectorAlignment   uint32
+}
+
+// Extent is a byte range of the disk.
+type Extent struct {
+	Offset, Length int64
+}
+
+// Result describes a written FFU.
+type Result struct {
+	Size      int64  // bytes of the FFU
+	Catalog   []byte // the catalog, also the <name>.cat side file
+	HashTable []byte
+	// Write descriptors (= payload blocks) per phase.
+	Phase1, Phase2, Phase3 int
+	PayloadBytes           int64
+}
+
+type sourceKind uint8
+
+const (
+	srcZero sourceKind = iota
+	srcDisk            // index is the disk block (from the start)
+	srcMem             // index is into plan.mem
+)
+
+type blockSource struct {
+	kind  sourceKind
+	index uint32
+}
+
+// plan is everything Write decides before it writes a byte.
+type plan struct {
+	bs, chunk                int64
+	manifest                 []byte
+	header                   StoreHeader
+	entries                  []BlockEntry
+	sources                  []blockSource
+	mem                      [][]byte
+	phase1, phase2, phase3   int
+	secRegion, imgRegion     int64
+	storeMeta, payload, body int64 // body: from the image header to EOF, chunk-aligned
+	catalogLen               int
+}
+
+// Write writes img as an FFU to w, from w's start. The security header, catalog and hash table
+// are written last, once the rest has been hashed.
+func Write(w io.WriteSeeker, img *Image) (*Result, error) {
+	p, err := img.plan()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	// The security region is written twice: zeros now so the file grows in order, the real
+	// bytes once the hash table is known.
+	if err := writeZeros(w, p.secRegion); err != nil {
+		return nil, err
+	}
+	hw := &chunkHasher{w: w, chunk: p.chunk, h: sha256.New(), table: make([]byte, 0, p.body/p.chunk*hashSize)}
+
+	region := make([]byte, p.imgRegion)
+	le := binary.LittleEndian
+	le.PutUint32(region[0:], imageHeaderSize)
+	copy(region[4:16], imageSignature)
+	le.PutUint32(region[16:], uint32(len(p.manifest)))
+	le.PutUint32(region[20:], uint32(p.chunk/1024))
+	copy(region[imageHeaderSize:], p.manifest)
+	if _, err := hw.Write(region); err != nil {
+		return nil, err
+	}
+
+	meta := make([]byte, 0, p.storeMeta)
+	meta = append(meta, p.header.encode()...)
+	meta = append(meta, encodeEntries(p.entries)...)
+	meta = meta[:p.storeMeta]
+	if _, err := hw.Write(meta); err != nil {
+		return nil, err
+	}
+
+	buf := make([]byte, p.bs)
+	for i, s := range p.sources {
+		switch s.kind {
+		case srcZero:
+			clear(buf)
+		case srcMem:
+			copy(buf, p.mem[s.index])
+		case srcDisk:
+			off := int64(s.index) * p.bs
+			if _, err := img.Disk.ReadAt(buf, off); err != nil {
+				return nil, fmt.Errorf("disk: reading block %d (offset %d) for write descriptor %d: %w", s.index, off, i, err)
+			}
+		}
+		if _, err := hw.Write(buf); err != nil {
+			return nil, err
+		}
+	}
+	if err := writeZeros(hw, p.body-p.imgRegion-p.storeMeta-p.payload); err != nil {
+		return nil, err
+	}
+	if hw.n != 0 || int64(len(hw.table)) != p.body/p.chunk*hashSize {
+		return nil, fmt.Errorf("ffu: internal error: %d hash bytes for %d chunks", len(hw.table), p.body/p.chunk)
+	}
+
+	catalog, err := BuildCatalog(hw.table, img.CatalogTime)
+	if err != nil {
+		return nil, err
+	}
+	if len(catalog) != p.catalogLen {
+		return nil, fmt.Errorf("ffu: internal error: catalog of %d bytes, %d planned", len(catalog), p.catalogLen)
+	}
+	sec := make([]byte, securityHeaderSize, securityHeaderSize+len(catalog)+len(hw.table))
+	le.PutUint32(sec[0:], securityHeaderSize)
+	copy(sec[4:16], securitySignature)
+	le.PutUint32(sec[16:], uint32(p.chunk/1024))
+	le.PutUint32(sec[20:], AlgSHA256)
+	le.PutUint32(sec[24:], uint32(len(catalog)))
+	le.PutUint32(sec[28:], uint32(len(hw.table)))
+	sec = append(append(sec, catalog...), hw.table...)
+	if _, err := w.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(sec); err != nil {
+		return nil, err
+	}
+	size := p.secRegion + p.body
+	if _, err := w.Seek(size, io.SeekStart); err != nil {
+		return nil, err
+	}
+	// A file that held something longer before is cut to the FFU's size.
+	if t, ok := w.(interface{ Truncate(int64) error }); ok {
+		if err := t.Truncate(size); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{
+		Size: size, Catalog: catalog, HashTable: hw.table,
+		Phase1: p.phase1, Phase2: p.phase2, Phase3: p.phase3,
+		PayloadBytes: p.payload,
+	}, nil
+}
+
+// WriteFile writes the FFU to a temporary file in path's directory and renames it to path once
+// complete; on error the temporary file is removed and path is left untouched.
+func WriteFile(path string, img *Image) (res *Result, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if res, err = Write(f, img); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err = f.Chmod(0o644); err != nil {
+		return nil, err
+	}
+	if err = f.Close(); err != nil {
+		return nil, err
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// chunkHasher passes writes through and appends the SHA-256 of every complete chunk to table.
+type chunkHasher struct {
+	w     io.Writer
+	chunk int64
+	h     hash.Hash
+	n     int64 // bytes of the current chunk hashed so far
+	table []byte
+}
+
+func (c *chunkHasher) Write(p []byte) (int, error) {
+	for rest := p; len(rest) > 0; {
+		k := min(int64(len(rest)), c.chunk-c.n)
+		c.h.Write(rest[:k])
+		c.n += k
+		rest = rest[k:]
+		if c.n == c.chunk {
+			c.table = c.h.Sum(c.table)
+			c.h.Reset()
+			c.n = 0
+		}
+	}
+	return c.w.Write(p)
+}
+
+var zeroBuf [64 << 10]byte
+
+func writeZeros(w io.Writer, n int64) error {
+	for n > 0 {
+		k := min(n, int64(len(zeroBuf)))
+		if _, err := w.Write(zeroBuf[:k]); err != nil {
+			return err
+		}
+		n -= k
+	}
+	return nil
+}
+
+// plan checks img, reads its GPTs and lays out the whole file.
+func (img *Image) plan() (*plan, error) {
+	p := &plan{bs: img.blockSize, chunk: int64(img.ChunkSizeKB) * 1024}
+	if p.bs == 0 {
+		p.bs = BlockSize
+	}
+	if img.ChunkSizeKB == 0 {
+		p.chunk = DefaultChunkSizeKB * 1024
+	}
+	if img.ChunkSizeKB > MaxChunkSizeKB {
+		return nil, fmt.Errorf("chunk size %d KB: the chunk size is 1..%d KB", img.ChunkSizeKB, MaxChunkSizeKB)
+	}
+	if img.Disk == nil {
+		return nil, errors.New("no disk")
+	}
+	ss := int64(img.SectorSize)
+	if ss < 512 || ss&(ss-1) != 0 || ss > p.bs {
+		return nil, fmt.Errorf("sector size %d: must be a power of two from 512 to the block size %d", ss, p.bs)
+	}
+	if img.DiskSize <= 0 || img.DiskSize%p.bs != 0 {
+		return nil, fmt.Errorf("disk size %d is not a positive multiple of the %d-byte block size (MinSectorCount must be a multiple of %d sectors)", img.DiskSize, p.bs, p.bs/ss)
+	}
+	nblocks := img.DiskSize / p.bs
+	if nblocks > math.MaxUint32 {
+		return nil, fmt.Errorf("disk size %d: more than 2^32 blocks", img.DiskSize)
+	}
+	sectors := uint64(img.DiskSize / ss)
+	if img.Store.MinSectorCount != 0 && img.Store.MinSectorCount != sectors {
+		return nil, fmt.Errorf("[Store] MinSectorCount %d does not match the disk: %d bytes are %d sectors", img.Store.MinSectorCount, img.DiskSize, sectors)
+	}
+	if sectors > math.MaxUint32 {
+		return nil, fmt.Errorf("disk of %d sectors: MinSectorCount is 32 bits", sectors)
+	}
+	if err := checkPlatformIDs(img.PlatformIDs); err != nil {
+		return nil, err
+	}
+
+	primary, err := ReadGPT(img.Disk, img.DiskSize, img.SectorSize)
+	if err != nil {
+		return nil, err
+	}
+	backup, err := ReadBackupGPT(img.Disk, img.DiskSize, img.SectorSize)
+	if err != nil {
+		return nil, err
+	}
+	if primary.AlternateLBA != backup.HeaderLBA {
+		return nil, fmt.Errorf("primary GPT: backup header LBA %d, but the disk's last LBA is %d", primary.AlternateLBA, backup.HeaderLBA)
+	}
+	if !bytes.Equal(primary.entries, backup.entries) {
+		return nil, fmt.Errorf("backup GPT entry array (LBA %d) differs from the primary one (LBA %d)", backup.EntriesLBA, primary.EntriesLBA)
+	}
+	parts, err := img.matchPartitions(primary)
+	if err != nil {
+		return nil, err
+	}
+	gptPrimary := primary.blocks(img.DiskSize, p.bs)
+	gptBackup := backup.blocks(img.DiskSize, p.bs)
+	gptBlocks := map[uint32]bool{}
+	for _, b := range gptPrimary {
+		gptBlocks[b] = true
+	}
+	for _, b := range gptBackup {
+		if gptBlocks[b] {
+			return nil, fmt.Errorf("disk of %d bytes is too small: block %d holds both the primary and the backup GPT", img.DiskSize, b)
+		}
+	}
+	for _, b := range gptBackup {
+		gptBlocks[b] = true
+	}
+	phase2Data, phase3Data, err := img.dataBlocks(parts, p.bs, gptBlocks)
+	if err != nil {
+		return nil, err
+	}
+
+	// Phase 1: zero blocks over the start and the end of the disk, wiping both GPTs; one
+	// entry per block with both locations, as GptDataEntryGenerator writes them.
+	add := func(src blockSource, locs ...DiskLocation) {
+		p.entries = append(p.entries, BlockEntry{Locations: locs})
+		p.sources = append(p.sources, src)
+	}
+	n1 := max(int64(BlockSize)/p.bs, 1)
+	for i := range uint32(n1) {
+		add(blockSource{kind: srcZero}, DiskLocation{DiskBegin, i}, DiskLocation{DiskEnd, i})
+	}
+	p.phase1 = len(p.entries)
+
+	// Phase 2: data of the RequiredToFlash partitions, then the flash-only GPT.
+	for _, b := range phase2Data {
+		add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
+	}
+	var drop []int
+	for i, part := range img.Partitions {
+		if !part.RequiredToFlash {
+			drop = append(drop, parts[i].Index)
+		}
+	}
+	hdr, ents := primary.withoutEntries(drop)
+	flashOnlyIndex := len(p.entries)
+	for _, b := range gptPrimary {
+		blk := make([]byte, p.bs)
+		off := int64(b) * p.bs
+		if _, err := img.Disk.ReadAt(blk, off); err != nil {
+			return nil, fmt.Errorf("disk: reading GPT block %d (offset %d): %w", b, off, err)
+		}
+		overlay(blk, off, hdr, int64(primary.HeaderLBA)*ss)
+		overlay(blk, off, ents, int64(primary.EntriesLBA)*ss)
+		add(blockSource{srcMem, uint32(len(p.mem))}, DiskLocation{DiskBegin, b})
+		p.mem = append(p.mem, blk)
+	}
+	p.phase2 = len(p.entries) - p.phase1
+
+	// Phase 3: data of the other partitions, the final primary GPT, the backup GPT counted
+	// from the end of the disk.
+	for _, b := range phase3Data {
+		add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
+	}
+	finalIndex := len(p.entries)
+	for _, b := range gptPrimary {
+		add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
+	}
+	for _, b := range gptBackup {
+		add(blockSource{srcDisk, b}, DiskLocation{DiskEnd, uint32(nblocks) - 1 - b})
+	}
+	p.phase3 = len(p.entries) - p.phase1 - p.phase2
+
+	if int64(len(p.entries)) > math.MaxUint32 {
+		return nil, fmt.Errorf("%d write descriptors: more than 2^32", len(p.entries))
+	}
+	p.header = StoreHeader{
+		MajorVersion: 1, FullFlashMajorVersion: 2,
+		PlatformIDs:          img.PlatformIDs,
+		BlockSize:            uint32(p.bs),
+		WriteDescriptorCount: uint32(len(p.entries)),
+		InitialTableIndex:    0, InitialTableCount: uint32(p.phase1),
+		FlashOnlyTableIndex: uint32(flashOnlyIndex), FlashOnlyTableCount: uint32(len(gptPrimary)),
+		FinalTableIndex: uint32(finalIndex), FinalTableCount: uint32(len(gptPrimary) + len(gptBackup)),
+	}
+	descLen := entriesSize(p.entries)
+	if descLen > math.MaxUint32 {
+		return nil, fmt.Errorf("write descriptors of %d bytes: more than 2^32", descLen)
+	}
+	p.header.WriteDescriptorLength = uint32(descLen)
+	p.payload = int64(len(p.entries)) * p.bs
+	if img.V2 {
+		units := utf16.Encode([]rune(img.Store.DevicePath))
+		if len(units) > math.MaxUint16 {
+			return nil, fmt.Errorf("[Store] DevicePath of %d UTF-16 units: at most %d", len(units), math.MaxUint16)
+		}
+		p.header.MajorVersion = 2
+		p.header.NumOfStores, p.header.StoreIndex = 1, 1
+		p.header.StorePayloadSize = uint64(p.payload)
+		p.header.DevicePath = img.Store.DevicePath
+	}
+
+	if p.manifest, err = img.manifest(primary, parts, sectors); err != nil {
+		return nil, err
+	}
+	if int64(len(p.manifest)) > math.MaxUint32 {
+		return nil, errors.New("manifest larger than 4 GiB")
+	}
+	p.imgRegion = roundUp(imageHeaderSize+int64(len(p.manifest)), p.chunk)
+	p.storeMeta = roundUp(int64(p.header.size())+descLen, p.bs)
+	p.body = roundUp(p.imgRegion+p.storeMeta+p.payload, p.chunk)
+	hashLen := p.body / p.chunk * hashSize
+	cat, err := BuildCatalog(make([]byte, hashLen), img.CatalogTime)
+	if err != nil {
+		return nil, err
+	}
+	p.catalogLen = len(cat)
+	if hashLen > math.MaxUint32 {
+		return nil, fmt.Errorf("hash table of %d bytes: more than 2^32", hashLen)
+	}
+	p.secRegion = roundUp(securityHeaderSize+int64(p.catalogLen)+hashLen, p.chunk)
+	return p, nil
+}
+
+// overlay copies src, which belongs at disk offset srcOff, into the part of blk (at blkOff)
+// it overlaps.
+func overlay(blk []byte, blkOff int64, src []byte, srcOff int64) {
+	lo, hi := max(blkOff, srcOff), min(blkOff+int64(len(blk)), srcOff+int64(len(src)))
+	if lo < hi {
+		copy(blk[lo-blkOff:hi-blkOff], src[lo-srcOff:hi-srcOff])
+	}
+}
+
+// matchPartitions pairs every Partition with its GPT entry by name, checks the LBAs, and checks
+// that every used GPT entry is listed.
+func (img *Image) matchPartitions(g *GPT) ([]GPTEntry, error) {
+	byName := map[string]GPTEntry{}
+	for _, e := range g.Entries {
+		if _, dup := byName[e.Name]; dup {
+			return nil, fmt.Errorf("primary GPT: two entries are called %q", e.Name)
+		}
+		byName[e.Name] = e
+	}
+	out := make([]GPTEntry, len(img.Partitions))
+	seen := map[string]bool{}
+	for i, part := range img.Partitions {
+		if part.Name == "" {
+			return nil, fmt.Errorf("partition %d has no name", i)
+		}
+		if seen[part.Name] {
+			return nil, fmt.Errorf("partition %q is listed twice", part.Name)
+		}
+		seen[part.Name] = true
+		e, ok := byName[part.Name]
+		if !ok {
+			return nil, fmt.Errorf("partition %q is not in the primary GPT", part.Name)
+		}
+		if (part.FirstLBA != 0 || part.LastLBA != 0) && (part.FirstLBA != e.FirstLBA || part.LastLBA != e.LastLBA) {
+			return nil, fmt.Errorf("partition %q: LBAs %d..%d, but GPT entry %d has %d..%d", part.Name, part.FirstLBA, part.LastLBA, e.Index, e.FirstLBA, e.LastLBA)
+		}
+		if e.LastLBA < e.FirstLBA || e.LastLBA >= uint64(img.DiskSize)/uint64(img.SectorSize) {
+			return nil, fmt.Errorf("partition %q: GPT entry %d has LBAs %d..%d, outside the disk", part.Name, e.Index, e.FirstLBA, e.LastLBA)
+		}
+		out[i] = e
+	}
+	for _, e := range g.Entries {
+		if !seen[e.Name] {
+			return nil, fmt.Errorf("GPT entry %d (%q) is not in Partitions", e.Index, e.Name)
+		}
+	}
+	sorted := slices.Clone(out)
+	slices.SortFunc(sorted, func(a, b GPTEntry) int { return compareU64(a.FirstLBA, b.FirstLBA) })
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i].FirstLBA <= sorted[i-1].LastLBA {
+			return nil, fmt.Errorf("partitions %q and %q overlap", sorted[i-1].Name, sorted[i].Name)
+		}
+	}
+	return out, nil
+}
+
+func compareU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// dataBlocks turns the allocated extents into the data blocks of phase 2 (RequiredToFlash
+// partitions in Partitions order, then allocated bytes outside every partition) and phase 3
+// (the other partitions). A block shared by partitions of both kinds is in both phases; a
+// block is in a phase once; GPT blocks are left out (the GPT phases write them whole).
+func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bool) (phase2, phase3 []uint32, err error) {
+	exts := make([]Extent, 0, len(img.Allocated))
+	for i, e := range img.Allocated {
+		if e.Offset < 0 || e.Length < 0 || e.Offset > img.DiskSize-e.Length {
+			return nil, nil, fmt.Errorf("allocated extent %d (offset %d, length %d) is outside the %d-byte disk", i, e.Offset, e.Length, img.DiskSize)
+		}
+		if e.Length > 0 {
+			exts = append(exts, e)
+		}
+	}
+	sort.Slice(exts, func(i, j int) bool { return exts[i].Offset < exts[j].Offset })
+	merged := exts[:0]
+	for _, e := range exts {
+		if n := len(merged); n > 0 && e.Offset <= merged[n-1].Offset+merged[n-1].Length {
+			last := &merged[n-1]
+			last.Length = max(last.Length, e.Offset+e.Length-last.Offset)
+			continue
+		}
+		merged = append(merged, e)
+	}
+
+	ss := int64(img.SectorSize)
+	type span struct {
+		start, end int64
+		part       int // index into img.Partitions
+	}
+	spans := make([]span, len(parts))
+	for i, e := range parts {
+		spans[i] = span{int64(e.FirstLBA) * ss, (int64(e.LastLBA) + 1) * ss, i}
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+
+	perPart := make([][]uint32, len(parts))
+	var outside []uint32
+	appendBlock := func(list []uint32, b uint32) []uint32 {
+		if gptBlocks[b] || (len(list) > 0 && list[len(list)-1] == b) {
+			return list
+		}
+		return append(list, b)
+	}
+	for _, e := range merged {
+		end := e.Offset + e.Length
+		for b := e.Offset / bs; b*bs < end; b++ {
+			lo, hi := max(e.Offset, b*bs), min(end, (b+1)*bs)
+			// Partitions are sorted and disjoint: walk those that overlap [lo, hi) and see
+			// whether they cover it.
+			covered := lo
+			k := sort.Search(len(spans), func(i int) bool { return spans[i].end > lo })
+			for ; k < len(spans) && spans[k].start < hi; k++ {
+				s := spans[k]
+				perPart[s.part] = appendBlock(perPart[s.part], uint32(b))
+				if s.start <= covered {
+					covered = max(covered, s.end)
+				}
+			}
+			if covered < hi {
+				outside = appendBlock(outside, uint32(b))
+			}
+		}
+	}
+	seen2, seen3 := map[uint32]bool{}, map[uint32]bool{}
+	for i, part := range img.Partitions {
+		list, seen := &phase2, seen2
+		if !part.RequiredToFlash {
+			list, seen = &phase3, seen3
+		}
+		for _, b := range perPart[i] {
+			if !seen[b] {
+				seen[b] = true
+				*list = append(*list, b)
+			}
+		}
+	}
+	for _, b := range outside {
+		if !seen2[b] {
+			seen2[b] = true
+			phase2 = append(phase2, b)
+		}
+	}
+	return phase2, phase3, nil
+}
+
+// checkPlatformIDs checks what the store header can hold: printable ASCII IDs, each followed by
+// a NUL, in 191 of szPlatformId's 192 bytes (ImageStoreHeader.Initialize).
+func checkPlatformIDs(ids []string) error {
+	if len(ids) == 0 {
+		return errors.New("no device platform ID")
+	}
+	n := 0
+	for i, id := range ids {
+		if id == "" {
+			return fmt.Errorf("device platform ID %d is empty", i)
+		}
+		for j := 0; j < len(id); j++ {
+			if id[j] < 0x20 || id[j] > 0x7E {
+				return fmt.Errorf("device platform ID %q: byte %#02x is not printable ASCII", id, id[j])
+			}
+		}
+		n += len(id) + 1
+	}
+	if n > platformIDBytes-1 {
+		return fmt.Errorf("device platform IDs take %d bytes with their NULs; the store header holds %d", n, platformIDBytes-1)
+	}
+	return nil
+}
+
+// iniValue makes a manifest value: surrounding spaces trimmed (readers drop them), non-ASCII
+// characters replaced by '?' as .NET's ASCIIEncoding in ImageApp does, control characters
+// (which would break the INI lines) refused.
+func iniValue(field, v string) (string, error) {
+	v = strings.TrimSpace(v)
+	var b strings.Builder
+	for _, r := range v {
+		switch {
+		case r < 0x20 || r == 0x7F:
+			return "", fmt.Errorf("manifest %s %q: control character %U", field, v, r)
+		case r > 0x7E:
+			b.WriteByte('?')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String(), nil
+}
+
+func boolString(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// manifest builds the INI text: [FullFlash], [Store], then a [Partition] per partition in
+// Partitions order, each section's keys sorted (byte order). ImageApp's key order is that of a
+// .NET Hashtable, i.e. unspecified; sorted keys make ours reproducible.
+func (img *Image) manifest(g *GPT, parts []GPTEntry, sectors uint64) ([]byte, error) {
+	var m Manifest
+	var err error
+	section := func(name string, kv map[string]string) {
+		if err != nil {
+			return
+		}
+		s := Section{Name: name}
+		keys := make([]string, 0, len(kv))
+		for k := range kv {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			v, e := iniValue(name+" "+k, kv[k])
+			if e != nil {
+				err = e
+				return
+			}
+			s.Keys = append(s.Keys, KeyValue{k, v})
+		}
+		m.Sections = append(m.Sections, s)
+	}
+
+	ff := map[string]string{"Version": "2.0", "AntiTheftVersion": img.AntiTheftVersion}
+	if ff["AntiTheftVersion"] == "" {
+		ff["AntiTheftVersion"] = "1.1"
+	}
+	for k, v := range map[string]string{"OSVersion": img.OSVersion, "Description": img.Description,
+		"RulesVersion": img.RulesVersion, "RulesData": img.RulesData} {
+		if v != "" {
+			ff[k] = v
+		}
+	}
+	for i, id := range img.PlatformIDs {
+		ff["DevicePlatformId"+strconv.Itoa(i)] = id
+	}
+	section("FullFlash", ff)
+
+	st := map[string]string{
+		"SectorSize":                    strconv.FormatUint(uint64(img.SectorSize), 10),
+		"MinSectorCount":                strconv.FormatUint(sectors, 10),
+		"IsMainOSStore":                 boolString(img.Store.IsMainOSStore),
+		"OnlyAllocateDefinedGptEntries": boolString(img.Store.OnlyAllocateDefinedGptEntries),
+	}
+	if img.Store.StoreID != "" {
+		st["StoreId"] = img.Store.StoreID
+	}
+	if img.Store.DevicePath != "" {
+		st["DevicePath"] = img.Store.DevicePath
+	}
+	section("Store", st)
+
+	for i, part := range img.Partitions {
+		e := parts[i]
+		kv := map[string]string{"Name": part.Name, "Type": part.Type}
+		if part.Type == "" {
+			kv["Type"] = "{" + e.TypeGUID + "}"
+		}
+		opt := map[string]string{"Id": part.ID, "Primary": part.Primary, "FileSystem": part.FileSystem}
+		for k, v := range opt {
+			if v != "" {
+				kv[k] = v
+			}
+		}
+		flags := map[string]bool{"ReadOnly": part.ReadOnly, "Hidden": part.Hidden,
+			"AttachDriveLetter": part.AttachDriveLetter, "Bootable": part.Bootable,
+			"RequiredToFlash": part.RequiredToFlash}
+		for k, v := range flags {
+			if v {
+				kv[k] = "True"
+			}
+		}
+		if part.UseAllSpace {
+			kv["UseAllSpace"] = "true" // lower case, as ImageApp writes it
+		} else {
+			total := part.TotalSectors
+			if total == 0 {
+				total = e.LastLBA - e.FirstLBA + 1
+			}
+			kv["TotalSectors"] = strconv.FormatUint(total, 10)
+			kv["UsedSectors"] = strconv.FormatUint(part.UsedSectors, 10)
+		}
+		nums := map[string]uint32{"ByteAlignment": part.ByteAlignment, "ClusterSize": part.ClusterSize,
+			"SectorAlignment": part.SectorAlignment}
+		for k, v := range nums {
+			if v != 0 {
+				kv[k] = strconv.FormatUint(uint64(v), 10)
+			}
+		}
+		section("Partition", kv)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m.Bytes(), nil
+}
