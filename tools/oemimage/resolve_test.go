@@ -119,7 +119,7 @@ func TestResolveXMLOutput(t *testing.T) {
 func TestResolveOnDisk(t *testing.T) {
 	root := t.TempDir()
 	files := map[string]string{
-		"kit/Retail/ARM/FRE/microsoft.mmos.core.spkg":        "",
+		"kit/Retail/ARM/FRE/microsoft.mmos.core.spkg":         "",
 		"kit/Retail/arm/fre/Microsoft.EFIESP.Production.spkg": "",
 		"kit/Retail/arm/fre/Microsoft.Release.Test.spkg":      "",
 		"oem/FMFiles/MyFM.xml": `<FeatureManifest xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate" ReleaseType="Test">
