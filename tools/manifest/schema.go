@@ -240,8 +240,8 @@ func didYouMean(got string, allowed []string) string {
 }
 
 func clip(s string) string {
-	if len(s) > 40 {
-		return s[:37] + "..."
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:37]) + "..."
 	}
 	return s
 }

@@ -482,7 +482,6 @@ func checkConstraints(e *errs, o *manifest.OEMInput, fms []loadedFM, ms []manife
 	walk = func(g *manifest.FeatureGroup, fm string) bool {
 		var on []string
 		var members []string
-		any := false
 		for _, id := range g.FeatureIDs {
 			members = append(members, id)
 			if set[strings.ToUpper(id)] {
@@ -496,7 +495,6 @@ func checkConstraints(e *errs, o *manifest.OEMInput, fms []loadedFM, ms []manife
 				on = append(on, name)
 			}
 		}
-		any = len(on) > 0
 		desc := fmt.Sprintf("feature group %s (Constraint %s)", groupName(g), g.Constraint)
 		switch g.Constraint {
 		case manifest.ConstraintOneOrMore:
@@ -516,7 +514,7 @@ func checkConstraints(e *errs, o *manifest.OEMInput, fms []loadedFM, ms []manife
 				e.add(g.Pos, "%s: %s selected by %s; expected exactly one of %s", desc, got, o.File, strings.Join(members, ", "))
 			}
 		}
-		return any
+		return len(on) > 0
 	}
 	for _, l := range fms {
 		for _, g := range l.fm.MSFeatureGroups {
