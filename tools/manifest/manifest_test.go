@@ -240,7 +240,11 @@ func TestParseFMFileListFull(t *testing.T) {
 }
 
 // Every XML file of the example workspace parses with the parser its root element calls for.
+// The example lives outside this package: `go test` sees it, a Bazel sandbox does not.
 func TestExamplesParse(t *testing.T) {
+	if _, err := os.Stat("../../examples/contoso"); err != nil {
+		t.Skip("examples/contoso is not visible from here (Bazel sandbox)")
+	}
 	files, _ := filepath.Glob("../../examples/contoso/*/*/*.xml")
 	more, _ := filepath.Glob("../../examples/contoso/*/*.xml")
 	files = append(files, more...)

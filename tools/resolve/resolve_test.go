@@ -525,7 +525,7 @@ func TestSameNameTwoFiles(t *testing.T) {
 // The ProductionOEMInput.xml sample of ImgGen's documentation (seed 000) against an
 // MSOptionalFeatures.xml shaped like the kit's.
 func TestSeed000ProductionOEMInput(t *testing.T) {
-	data, err := os.ReadFile("../manifest/testdata/seed000_ProductionOEMInput.xml")
+	data, err := os.ReadFile("testdata/seed000_ProductionOEMInput.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
