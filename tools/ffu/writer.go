@@ -57,7 +57,8 @@ type Image struct {
 	// CatalogTime is the catalog's thisUpdate; zero means DefaultCatalogTime.
 	CatalogTime time.Time
 
-	blockSize int64 // tests only: 0 means BlockSize
+	blockSize  int64 // tests only: 0 means BlockSize
+	wipeBlocks int   // tests only: phase 1 blocks; 0 means 128 KiB of blocks, as ImageApp
 }
 
 // StoreInfo is the [Store] section.
@@ -378,7 +379,10 @@ func (img *Image) plan() (*plan, error) {
 		p.entries = append(p.entries, BlockEntry{Locations: locs})
 		p.sources = append(p.sources, src)
 	}
-	n1 := max(int64(BlockSize)/p.bs, 1)
+	n1 := max(BlockSize/p.bs, 1)
+	if img.wipeBlocks > 0 {
+		n1 = int64(img.wipeBlocks)
+	}
 	for i := range uint32(n1) {
 		add(blockSource{kind: srcZero}, DiskLocation{DiskBegin, i}, DiskLocation{DiskEnd, i})
 	}
