@@ -17,7 +17,7 @@ TOOL_ATTRS = {
     ),
 }
 
-def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message):
+def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None):
     """Registers one action that runs `oemimage VERB`.
 
     Args:
@@ -28,8 +28,12 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
       outputs: list of output Files.
       mnemonic: action mnemonic.
       progress_message: progress message.
+      stdout: an output File that receives the verb's standard output (None: not kept).
     """
     verb_args = ctx.actions.args()
+    if stdout:
+        # Bazel 4's ctx.actions.run cannot redirect output: the tool does it (--stdout).
+        verb_args.add(stdout, format = "--stdout=%s")
     verb_args.add(verb)
     ctx.actions.run(
         executable = ctx.executable._oemimage,

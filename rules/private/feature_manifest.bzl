@@ -3,8 +3,23 @@
 load("//rules:providers.bzl", "FeatureManifestInfo")
 load(":common.bzl", "PACKAGE_EXTENSIONS", "package_files")
 
+def _check_unique_names(ctx):
+    """A PackageFile is matched by file name, case-insensitively: two candidates are an error."""
+    seen = {}
+    for target in ctx.attr.packages:
+        for f in package_files([target])[0].to_list():
+            key = f.basename.lower()
+            if key in seen and seen[key] != target.label:
+                fail("packages: %s is given by both %s and %s; a PackageFile is matched by file name, so it must be unique" % (
+                    f.basename,
+                    seen[key],
+                    target.label,
+                ))
+            seen[key] = target.label
+
 def _feature_manifest_impl(ctx):
     fm = ctx.file.src
+    _check_unique_names(ctx)
     packages = depset(transitive = package_files(ctx.attr.packages) + [
         d[FeatureManifestInfo].packages
         for d in ctx.attr.deps

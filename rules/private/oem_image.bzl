@@ -36,6 +36,29 @@ def _oem_image_impl(ctx):
     args.use_param_file("@%s", use_always = False)
     args.set_param_file_format("multiline")
 
+    # The selection first, with resolve's messages: a bad OEMInput or FM fails here, early and
+    # cheaply, and the selection (with the reason for each package) is an output of its own.
+    selection = ctx.actions.declare_file(ctx.label.name + ".selection.xml")
+    resolve_args = ctx.actions.args()
+    resolve_args.add(ctx.attr.cpu, format = "/CPUType:%s")
+    resolve_args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
+    resolve_args.add_all(packages, format_each = "--package=%s", expand_directories = False)
+    resolve_args.add(ctx.file.oem_input)
+    resolve_args.add("MSPackages")
+    resolve_args.use_param_file("@%s", use_always = False)
+    resolve_args.set_param_file_format("multiline")
+    run_oemimage(
+        ctx,
+        "resolve",
+        [resolve_args],
+        inputs = depset([ctx.file.oem_input], transitive = [fms, packages]),
+        outputs = [selection],
+        mnemonic = "OemResolve",
+        progress_message = "Resolving packages of %s" % ctx.label,
+        stdout = selection,
+    )
+    inputs.append(selection)
+
     run_oemimage(
         ctx,
         "imggen",
@@ -47,7 +70,7 @@ def _oem_image_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([ffu])),
-        OutputGroupInfo(side_files = depset(side.values())),
+        OutputGroupInfo(side_files = depset(side.values()), selection = depset([selection])),
         ImageInfo(ffu = ffu, side_files = side, oem_input = ctx.file.oem_input, cpu = ctx.attr.cpu),
     ]
 
@@ -57,7 +80,8 @@ oem_image = rule(
 
 The side files ImgGen writes (`<name>.ImageApp.log`, `.UpdateInput.xml`, `.UpdateOutput.xml`,
 `.UpdateHistory.xml`, `.PackageList.xml`, `.cat`) are in the `side_files` output group:
-`bazel build //images:retail --output_groups=+side_files`.""",
+`bazel build //images:retail --output_groups=+side_files`. The packages the OEMInput selects,
+with the reason for each (`oemimage resolve`), are in the `selection` output group.""",
     attrs = dict(TOOL_ATTRS, **{
         "oem_input": attr.label(mandatory = True, allow_single_file = [".xml"], doc = "The OEMInput XML."),
         "feature_manifests": attr.label_list(

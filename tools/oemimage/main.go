@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -79,7 +80,7 @@ var verbs = []verb{
 		name:    "resolve",
 		syntax:  "oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json]",
 		summary: "print the packages an OEMInput selects, with the reason for each",
-		run:     notImplemented,
+		run:     runResolve,
 	},
 }
 
@@ -151,6 +152,31 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "oemimage: %v\n", err)
 		return 2
+	}
+	// --stdout=FILE before the verb sends the verb's output to FILE, written whole or not at all
+	// (Bazel actions declare their outputs as files).
+	if len(args) > 0 && strings.HasPrefix(args[0], "--stdout=") {
+		path := strings.TrimPrefix(args[0], "--stdout=")
+		tmp, err := os.CreateTemp(filepath.Dir(path), ".stdout-*")
+		if err != nil {
+			fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
+			return 1
+		}
+		code := run(args[1:], tmp, stderr)
+		if err := tmp.Close(); err != nil && code == 0 {
+			fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
+			code = 1
+		}
+		if code == 0 {
+			if err := os.Rename(tmp.Name(), path); err != nil {
+				fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
+				code = 1
+			}
+		}
+		if code != 0 {
+			os.Remove(tmp.Name())
+		}
+		return code
 	}
 	if len(args) == 0 {
 		printUsage(stderr)

@@ -32,7 +32,7 @@ func TestRun(t *testing.T) {
 		{"pkggen usage", []string{"pkggen"}, 2, "", "expected one project file"},
 		{"pkggen unknown switch", []string{"pkggen", "x.pkg.xml", "/bogus:1"}, 2, "", "unknown switch /bogus"},
 		{"ffu", []string{"ffu", "info", "a.ffu"}, 2, "", "oemimage ffu: not implemented yet"},
-		{"resolve", []string{"resolve", "OEMInput.xml", "kit"}, 2, "", "oemimage resolve: not implemented yet"},
+		{"resolve missing OEMInput", []string{"resolve", "OEMInput.xml", "kit"}, 1, "", "oemimage resolve: open OEMInput.xml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -94,5 +94,25 @@ func TestExpandParams(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"@" + filepath.Join(dir, "missing")}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "params file") {
 		t.Errorf("missing params file: code %d, stderr %q", code, stderr.String())
+	}
+}
+
+func TestStdoutFlag(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "help.txt")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"--stdout=" + out, "help", "imgtowim"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil || !strings.Contains(string(data), "<WIMFileName>") || stdout.Len() != 0 {
+		t.Errorf("file %q (%v), stdout %q", data, err, stdout.String())
+	}
+	failed := filepath.Join(dir, "failed.txt")
+	if code := run([]string{"--stdout=" + failed, "imgburn"}, &stdout, &stderr); code == 0 {
+		t.Error("unknown verb succeeded")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a failed run left files behind: %v", entries)
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
@@ -62,12 +63,34 @@ func parseResolveArgs(args []string) (*resolveArgs, error) {
 	return r, nil
 }
 
+// loadCoreFM reads the edition's core feature manifest out of its package (ImageApp's
+// Microsoft.PhoneFM.spkg or Microsoft.MMOSFM.spkg), which must be owned by Microsoft.
+func loadCoreFM(packages resolve.Locator, ref resolve.CoreFMRef) (*manifest.FeatureManifest, error) {
+	path, err := packages.Locate(ref.PackagePath)
+	if err != nil {
+		return nil, fmt.Errorf("the core feature manifest of Product %q: %v", ref.Product, err)
+	}
+	p, err := spkg.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	if p.Manifest.OwnerType != "Microsoft" {
+		return nil, fmt.Errorf("%s: the core feature manifest's package must be owned by Microsoft (OwnerType %s)", ref.PackageName, p.Manifest.OwnerType)
+	}
+	data, err := p.ReadFile(ref.FMPath)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.ParseFeatureManifest(ref.PackageName+ref.FMPath, data)
+}
+
 // runResolve is `oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json]`: it prints
 // the packages the OEMInput selects, as UpdateInput.xml (reasons in comments) or JSON.
 //
-// Bazel adds --package=PATH (a package file, found by file name), --fm=PATH (a feature manifest,
-// matched by file name to AdditionalFMs) and --core-fm=PATH (the edition's core FM XML, until
-// the tool reads it from Microsoft.PhoneFM.spkg itself). Without --package, packages are looked
+// Bazel adds --package=PATH (a package file, found by file name) and --fm=PATH (a feature
+// manifest, matched by file name to AdditionalFMs). The core FM is read from its package;
+// --core-fm=PATH gives its XML directly instead. Without --package, packages are looked
 // up on disk under their expanded paths (case-insensitively); without --fm, AdditionalFMs too.
 // %VAR% comes from the process environment, which Bazel actions keep empty.
 func runResolve(args []string, stdout, stderr io.Writer) error {
@@ -108,19 +131,19 @@ func runResolve(args []string, stdout, stderr io.Writer) error {
 			return manifest.ReadFeatureManifest(p)
 		}
 	}
-	in.LoadCoreFM = func(ref resolve.CoreFMRef) (*manifest.FeatureManifest, error) {
-		if ra.coreFM == "" {
-			return nil, fmt.Errorf("the core feature manifest %s is inside %s, and reading packages is not wired into resolve yet; pass the FM XML with --core-fm=PATH", ref.FMName, ref.PackagePath)
-		}
-		if !strings.EqualFold(winpath.Base(ra.coreFM), ref.FMName) {
-			return nil, fmt.Errorf("--core-fm=%s: Product %q takes %s as its core feature manifest; expected a file of that name", ra.coreFM, ref.Product, ref.FMName)
-		}
-		return manifest.ReadFeatureManifest(ra.coreFM)
-	}
 	if len(ra.packages) > 0 {
 		in.Packages = resolve.IndexLocator{Index: winpath.NewIndex(ra.packages)}
 	} else {
 		in.Packages = disk
+	}
+	in.LoadCoreFM = func(ref resolve.CoreFMRef) (*manifest.FeatureManifest, error) {
+		if ra.coreFM != "" {
+			if !strings.EqualFold(winpath.Base(ra.coreFM), ref.FMName) {
+				return nil, fmt.Errorf("--core-fm=%s: Product %q takes %s as its core feature manifest; expected a file of that name", ra.coreFM, ref.Product, ref.FMName)
+			}
+			return manifest.ReadFeatureManifest(ra.coreFM)
+		}
+		return loadCoreFM(in.Packages, ref)
 	}
 	sel, err := resolve.Resolve(in)
 	if err != nil {

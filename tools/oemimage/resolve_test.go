@@ -4,10 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
 // A snapshot of the example workspace's XML (examples/contoso), so that these tests pin the
@@ -173,7 +177,7 @@ func TestResolveErrors(t *testing.T) {
 		{"empty flag", []string{retail, "kit", "--package="}, true, "--package= needs a path"},
 		{"two core FMs", []string{retail, "kit", core, core}, true, "--core-fm given twice"},
 		{"no core FM", append(append([]string{retail, "kit"}, contosoFMs...), pkgs...), false,
-			`RetailOEMInput.xml:3:1: core feature manifest: the core feature manifest MicrosoftPhoneFM.xml is inside kit\Merged\arm\fre\Microsoft.PhoneFM.spkg, and reading packages is not wired into resolve yet; pass the FM XML with --core-fm=PATH`},
+			`RetailOEMInput.xml:3:1: core feature manifest: the core feature manifest of Product "Windows Phone": no input file is named Microsoft.PhoneFM.spkg (case-insensitively)`},
 		{"wrong core FM", append(append([]string{retail, "kit", "--core-fm=" + contoso + "kit/fm/MMOSFM.xml"}, contosoFMs...), pkgs...), false,
 			`--core-fm=` + contoso + `kit/fm/MMOSFM.xml: Product "Windows Phone" takes MicrosoftPhoneFM.xml as its core feature manifest; expected a file of that name`},
 		{"missing OEMInput", []string{"nope.xml", "kit"}, false, "nope.xml"},
@@ -206,5 +210,62 @@ func TestResolveErrors(t *testing.T) {
 				t.Errorf("output on error: %s", out.String())
 			}
 		})
+	}
+}
+
+// corePackage writes the edition's core FM package as the kit has it.
+func corePackage(t *testing.T, dir, component, fm, ownerType string) string {
+	t.Helper()
+	data, err := os.ReadFile(contoso + "kit/fm/" + fm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := spkg.Manifest{
+		Identity:    spkg.Identity{Owner: "Microsoft", Component: component, Version: spkg.Version{Major: 10}},
+		ReleaseType: "Production", OwnerType: ownerType, BuildType: "Retail", CpuType: "ARM", Partition: "MainOS",
+	}
+	path := filepath.Join(dir, m.Name()+".spkg")
+	payload := []spkg.Payload{{DevicePath: `\Windows\ImageUpdate\FeatureManifest\Microsoft\` + fm, Size: int64(len(data)),
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}}
+	if _, err := spkg.WriteFile(path, m, payload, cab.Options{Compression: cab.MSZIP}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// The core FM is read from Microsoft.PhoneFM.spkg among the packages, as ImageApp reads it.
+func TestResolveCoreFMFromPackage(t *testing.T) {
+	dir, pkgs := contosoPackages(t)
+	pkgs = append(pkgs, "--package="+corePackage(t, dir, "PhoneFM", "MicrosoftPhoneFM.xml", "Microsoft"))
+	retail := contoso + "images/RetailOEMInput.xml"
+	var fromPackage, fromFlag bytes.Buffer
+	if err := runResolve(append(append([]string{retail, "MSPackages"}, contosoFMs...), pkgs...), &fromPackage, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := runResolve(append(append([]string{retail, "MSPackages", "--core-fm=" + contoso + "kit/fm/MicrosoftPhoneFM.xml"}, contosoFMs...), pkgs...), &fromFlag, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(fromPackage.String(), "Microsoft.MainOS.Production.spkg") {
+		t.Errorf("core FM packages missing:\n%s", fromPackage.String())
+	}
+	// The reasons name the FM's source; the selected package files must be the same.
+	files := func(s string) (out []string) {
+		for _, l := range strings.Split(s, "\n") {
+			if strings.Contains(l, "<PackageFile>") {
+				out = append(out, strings.TrimSpace(l))
+			}
+		}
+		return out
+	}
+	if a, b := files(fromPackage.String()), files(fromFlag.String()); strings.Join(a, "\n") != strings.Join(b, "\n") {
+		t.Errorf("from the package:\n%v\nfrom --core-fm:\n%v", a, b)
+	}
+
+	other := t.TempDir()
+	_, pkgs = contosoPackages(t)
+	pkgs = append(pkgs, "--package="+corePackage(t, other, "PhoneFM", "MicrosoftPhoneFM.xml", "OEM"))
+	err := runResolve(append(append([]string{retail, "MSPackages"}, contosoFMs...), pkgs...), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "must be owned by Microsoft") {
+		t.Errorf("OEM-owned core FM package: err = %v", err)
 	}
 }

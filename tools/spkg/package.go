@@ -197,3 +197,14 @@ func (p *Package) Walk(fn func(fe FileEntry, r io.Reader) error) error {
 		return fn(byCab[strings.ToLower(f.Name)], r) // Open checked that the manifest lists every file
 	})
 }
+
+// ReadFile returns the content of the file the manifest lists at devicePath (compared
+// case-insensitively, as on Windows).
+func (p *Package) ReadFile(devicePath string) ([]byte, error) {
+	for _, fe := range p.Manifest.Files {
+		if strings.EqualFold(fe.DevicePath, devicePath) {
+			return p.cab.ReadFile(fe.CabPath)
+		}
+	}
+	return nil, fmt.Errorf("%s: package %s has no file %s", p.path, p.Manifest.Name(), devicePath)
+}
