@@ -2,7 +2,6 @@ package ffu
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -491,26 +490,28 @@ func (rd *Reader) Verify() error {
 	}
 	chunk := rd.chunk()
 	n := int64(len(rd.hashTable) / hashSize)
-	buf := make([]byte, chunk)
-	h := sha256.New()
-	var sum []byte
-	for i := range n {
-		off := rd.ImageOffset + i*chunk
-		if off >= rd.size {
-			return formatErr("chunk %d (offset %d): missing, the file ends at %d: truncated (the hash table lists %d chunks)", i, off, rd.size, n)
-		}
-		if rd.size-off < chunk {
-			return formatErr("chunk %d (offset %d, %s): truncated, %d of %d bytes", i, off, rd.where(off), rd.size-off, chunk)
-		}
-		if err := rd.readAt(buf, off, fmt.Sprintf("chunk %d", i)); err != nil {
-			return err
-		}
-		h.Reset()
-		h.Write(buf)
-		sum = h.Sum(sum[:0])
-		if !bytes.Equal(sum, rd.hashTable[i*hashSize:(i+1)*hashSize]) {
+	// Hash the complete chunks the file has, then compare in order: the first bad chunk is
+	// reported before a truncation further on.
+	have := min(n, max(rd.size-rd.ImageOffset, 0)/chunk)
+	sums := make([]byte, have*hashSize)
+	fill := func(buf []byte, off int64) error {
+		return rd.readAt(buf, rd.ImageOffset+off, fmt.Sprintf("chunk %d", off/chunk))
+	}
+	if err := hashStream(have*chunk, chunk, sums, fill, nil); err != nil {
+		return err
+	}
+	for i := range have {
+		if !bytes.Equal(sums[i*hashSize:(i+1)*hashSize], rd.hashTable[i*hashSize:(i+1)*hashSize]) {
+			off := rd.ImageOffset + i*chunk
 			return formatErr("chunk %d (offset %d, %s): SHA-256 does not match the hash table", i, off, rd.where(off))
 		}
+	}
+	if have < n {
+		off := rd.ImageOffset + have*chunk
+		if off >= rd.size {
+			return formatErr("chunk %d (offset %d): missing, the file ends at %d: truncated (the hash table lists %d chunks)", have, off, rd.size, n)
+		}
+		return formatErr("chunk %d (offset %d, %s): truncated, %d of %d bytes", have, off, rd.where(off), rd.size-off, chunk)
 	}
 	if end := rd.ImageOffset + n*chunk; end < rd.size {
 		return formatErr("%d bytes after the last hashed chunk %d (offset %d) are not covered by the hash table", rd.size-end, n-1, end)

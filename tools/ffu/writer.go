@@ -2,11 +2,9 @@ package ffu
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"math"
 	"os"
@@ -151,8 +149,6 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 	if err := writeZeros(w, p.secRegion); err != nil {
 		return nil, err
 	}
-	hw := &chunkHasher{w: w, chunk: p.chunk, h: sha256.New(), table: make([]byte, 0, p.body/p.chunk*hashSize)}
-
 	region := make([]byte, p.imgRegion)
 	le := binary.LittleEndian
 	le.PutUint32(region[0:], imageHeaderSize)
@@ -160,57 +156,33 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 	le.PutUint32(region[16:], uint32(len(p.manifest)))
 	le.PutUint32(region[20:], uint32(p.chunk/1024))
 	copy(region[imageHeaderSize:], p.manifest)
-	if _, err := hw.Write(region); err != nil {
-		return nil, err
-	}
-
 	meta := make([]byte, 0, p.storeMeta)
 	meta = append(meta, p.header.encode()...)
 	meta = append(meta, encodeEntries(p.entries)...)
 	meta = meta[:p.storeMeta]
-	if _, err := hw.Write(meta); err != nil {
+
+	table := make([]byte, p.body/p.chunk*hashSize)
+	fill := func(buf []byte, off int64) error { return p.fill(buf, off, region, meta, img.Disk) }
+	sink := func(buf []byte) error { _, err := w.Write(buf); return err }
+	if err := hashStream(p.body, p.chunk, table, fill, sink); err != nil {
 		return nil, err
 	}
 
-	buf := make([]byte, p.bs)
-	for i, s := range p.sources {
-		switch s.kind {
-		case srcZero:
-			clear(buf)
-		case srcMem:
-			copy(buf, p.mem[s.index])
-		case srcDisk:
-			off := int64(s.index) * p.bs
-			if _, err := img.Disk.ReadAt(buf, off); err != nil {
-				return nil, fmt.Errorf("disk: reading block %d (offset %d) for write descriptor %d: %w", s.index, off, i, err)
-			}
-		}
-		if _, err := hw.Write(buf); err != nil {
-			return nil, err
-		}
-	}
-	if err := writeZeros(hw, p.body-p.imgRegion-p.storeMeta-p.payload); err != nil {
-		return nil, err
-	}
-	if hw.n != 0 || int64(len(hw.table)) != p.body/p.chunk*hashSize {
-		return nil, fmt.Errorf("ffu: internal error: %d hash bytes for %d chunks", len(hw.table), p.body/p.chunk)
-	}
-
-	catalog, err := BuildCatalog(hw.table, img.CatalogTime)
+	catalog, err := BuildCatalog(table, img.CatalogTime)
 	if err != nil {
 		return nil, err
 	}
 	if len(catalog) != p.catalogLen {
 		return nil, fmt.Errorf("ffu: internal error: catalog of %d bytes, %d planned", len(catalog), p.catalogLen)
 	}
-	sec := make([]byte, securityHeaderSize, securityHeaderSize+len(catalog)+len(hw.table))
+	sec := make([]byte, securityHeaderSize, securityHeaderSize+len(catalog)+len(table))
 	le.PutUint32(sec[0:], securityHeaderSize)
 	copy(sec[4:16], securitySignature)
 	le.PutUint32(sec[16:], uint32(p.chunk/1024))
 	le.PutUint32(sec[20:], AlgSHA256)
 	le.PutUint32(sec[24:], uint32(len(catalog)))
-	le.PutUint32(sec[28:], uint32(len(hw.table)))
-	sec = append(append(sec, catalog...), hw.table...)
+	le.PutUint32(sec[28:], uint32(len(table)))
+	sec = append(append(sec, catalog...), table...)
 	if _, err := w.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -228,7 +200,7 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 		}
 	}
 	return &Result{
-		Size: size, Catalog: catalog, HashTable: hw.table,
+		Size: size, Catalog: catalog, HashTable: table,
 		Phase1: p.phase1, Phase2: p.phase2, Phase3: p.phase3,
 		PayloadBytes: p.payload,
 	}, nil
@@ -262,28 +234,39 @@ func WriteFile(path string, img *Image) (res *Result, err error) {
 	return res, nil
 }
 
-// chunkHasher passes writes through and appends the SHA-256 of every complete chunk to table.
-type chunkHasher struct {
-	w     io.Writer
-	chunk int64
-	h     hash.Hash
-	n     int64 // bytes of the current chunk hashed so far
-	table []byte
-}
-
-func (c *chunkHasher) Write(p []byte) (int, error) {
-	for rest := p; len(rest) > 0; {
-		k := min(int64(len(rest)), c.chunk-c.n)
-		c.h.Write(rest[:k])
-		c.n += k
-		rest = rest[k:]
-		if c.n == c.chunk {
-			c.table = c.h.Sum(c.table)
-			c.h.Reset()
-			c.n = 0
+// fill produces the bytes [off, off+len(buf)) of the file from the image header on: the image
+// header region, the store metadata, the payload blocks from their sources, zeros to the end.
+func (p *plan) fill(buf []byte, off int64, region, meta []byte, disk io.ReaderAt) error {
+	payStart := p.imgRegion + p.storeMeta
+	for len(buf) > 0 {
+		var n int
+		switch {
+		case off < p.imgRegion:
+			n = copy(buf, region[off:])
+		case off < payStart:
+			n = copy(buf, meta[off-p.imgRegion:])
+		case off < payStart+p.payload:
+			k := (off - payStart) / p.bs
+			inner := (off - payStart) % p.bs
+			n = int(min(int64(len(buf)), p.bs-inner))
+			switch s := p.sources[k]; s.kind {
+			case srcZero:
+				clear(buf[:n])
+			case srcMem:
+				copy(buf[:n], p.mem[s.index][inner:])
+			case srcDisk:
+				doff := int64(s.index)*p.bs + inner
+				if _, err := disk.ReadAt(buf[:n], doff); err != nil {
+					return fmt.Errorf("disk: reading block %d (offset %d) for write descriptor %d: %w", s.index, doff, k, err)
+				}
+			}
+		default:
+			clear(buf)
+			n = len(buf)
 		}
+		buf, off = buf[n:], off+int64(n)
 	}
-	return c.w.Write(p)
+	return nil
 }
 
 var zeroBuf [64 << 10]byte
