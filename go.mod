@@ -9,6 +9,7 @@ require (
 )
 
 require (
+	github.com/elliotwutingfeng/asciiset v0.0.0-20260129054604-cfde2086bc57 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	golang.org/x/sys v0.43.0 // indirect
 )

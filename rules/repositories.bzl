@@ -21,6 +21,7 @@ load("@bazel_gazelle//:deps.bzl", "go_repository")
 # own dependencies: declared here first, go_rules_dependencies() does not fetch other copies.
 GO_MODULES = {
     "github.com/diskfs/go-diskfs": ("com_github_diskfs_go_diskfs", "v1.9.4", "h1:0j2d7eG4IjyxL6+ChWbDPocdBCF6HQ4HBWU2WDYWVnc="),
+    "github.com/elliotwutingfeng/asciiset": ("com_github_elliotwutingfeng_asciiset", "v0.0.0-20260129054604-cfde2086bc57", "h1:x5yxNrq8XffV/OoNUeFPM6hxHVi5OTspSTBxr/9pemg="),
     "github.com/google/uuid": ("com_github_google_uuid", "v1.6.0", "h1:NIvaJDMOsjHA8n1jAhLSgzrAzy1Hgr+hNrb57e+94F0="),
     "github.com/beevik/etree": ("com_github_beevik_etree", "v1.8.1", "h1:MchsAnqPGCGsfQezhwcouHPlAHlcAOqWpyCVZoyWfjU="),
     "golang.org/x/sys": ("org_golang_x_sys", "v0.43.0", "h1:Rlag2XtaFTxp19wS8MXlJwTvoh8ArU6ezoyFsMyCTNI="),

@@ -20,6 +20,9 @@ def _oem_image_impl(ctx):
 
     args = ctx.actions.args()
     args.add(ctx.attr.cpu, format = "/CPUType:%s")
+
+    # Durations would make the log differ from build to build.
+    args.add("--timings=false")
     args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
     args.add_all(packages, format_each = "--package=%s", expand_directories = False)
 

@@ -73,6 +73,7 @@ type node struct {
 	size     int64
 	first    uint32 // first cluster, 0 for empty files
 	clusters uint32
+	more     uint32 // FAT32 root: where its clusters after the first (cluster 2) continue
 	children []*node
 	index    map[string]*node // folded name -> child
 	shorts   map[string]bool  // short names used in this directory
@@ -124,7 +125,7 @@ func New(w io.WriterAt, offset, size int64, opt Options) (*Writer, error) {
 	} else if opt.Type != FAT32 && opt.Type != FAT16 && opt.Type != FAT12 {
 		return nil, fmt.Errorf("FAT type %d: expected 12, 16 or 32", opt.Type)
 	}
-	var lastErr error
+	var lastErr, err error
 	for _, t := range types {
 		if err := f.layout(t, totalSecs); err != nil {
 			lastErr = err
@@ -135,6 +136,14 @@ func New(w io.WriterAt, offset, size int64, opt Options) (*Writer, error) {
 		f.fat[1] = 0x0FFFFFFF
 		f.next = 2
 		f.root = &node{dir: true, index: map[string]*node{}, shorts: map[string]bool{}}
+		if t == FAT32 {
+			// The root directory starts at cluster 2, where readers that ignore the boot
+			// sector's root cluster (go-diskfs, some firmware) look for it; it grows later.
+			if f.root.first, err = f.allocate(1); err != nil {
+				return nil, err
+			}
+			f.root.clusters = 1
+		}
 		return f, nil
 	}
 	return nil, lastErr
@@ -359,7 +368,8 @@ func (f *Writer) Close() ([]Extent, error) {
 		return nil, fmt.Errorf("file system already closed")
 	}
 	f.closed = true
-	// Directories get their clusters after all file data, parents before children.
+	// Directories get their clusters after all file data, parents before children (the FAT32
+	// root's first cluster excepted).
 	if err := f.placeDirs(f.root, true); err != nil {
 		return nil, err
 	}
@@ -397,11 +407,23 @@ func (f *Writer) dirEntries(d *node, isRoot bool) int {
 
 func (f *Writer) placeDirs(d *node, isRoot bool) error {
 	bytes := int64(f.dirEntries(d, isRoot)) * dirEntrySize
-	if isRoot && f.typ != FAT32 {
+	switch {
+	case isRoot && f.typ != FAT32:
 		if bytes > int64(f.rootSecs*f.opt.SectorSize) {
 			return fmt.Errorf("the root directory holds %d entries, more than the %d of %v", bytes/dirEntrySize, fat16RootEntries, f.typ)
 		}
-	} else {
+	case isRoot:
+		// Cluster 2 is the root's already; chain more clusters after the data if needed.
+		n := uint32((bytes + f.clusterBytes() - 1) / f.clusterBytes())
+		if n > 1 {
+			more, err := f.allocate(n - 1)
+			if err != nil {
+				return fmt.Errorf("directories: %v", err)
+			}
+			f.fat[d.first] = more
+			d.more, d.clusters = more, n
+		}
+	default:
 		n := uint32((bytes + f.clusterBytes() - 1) / f.clusterBytes())
 		if n == 0 {
 			n = 1
@@ -491,6 +513,14 @@ func (f *Writer) writeDirs(d *node, parent *node) error {
 		full := make([]byte, int64(d.clusters)*f.clusterBytes())
 		copy(full, buf)
 		buf = full
+	}
+	if d.more != 0 {
+		// A FAT32 root that outgrew cluster 2: the rest of it is further on.
+		cb := f.clusterBytes()
+		if _, err := f.w.WriteAt(buf[cb:], f.clusterOffset(d.more)); err != nil {
+			return err
+		}
+		buf = buf[:cb]
 	}
 	if _, err := f.w.WriteAt(buf, off); err != nil {
 		return err

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	diskfile "github.com/diskfs/go-diskfs/backend/file"
+	"github.com/diskfs/go-diskfs/filesystem/fat32"
 )
 
 func tool(t *testing.T, name string) string {
@@ -259,5 +262,33 @@ func BenchmarkWrite(b *testing.B) {
 			b.Fatal(err)
 		}
 		img.Close()
+	}
+}
+
+// go-diskfs, the project's FAT reader, assumes the FAT32 root directory at cluster 2; a root
+// large enough to need more clusters must still read back.
+func TestGoDiskfsReadsFAT32(t *testing.T) {
+	files := testFiles()
+	for i := 0; i < 100; i++ {
+		files = append(files, file{fmt.Sprintf(`\RootFile%03d.txt`, i), []byte(fmt.Sprint(i))})
+	}
+	path, _ := build(t, 64<<20, Options{Type: FAT32}, files)
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fs, err := fat32.Read(diskfile.New(f, true), 64<<20, 0, 512)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fl := range files {
+		if len(fl.data) == 0 {
+			continue // go-diskfs cannot open an empty file (first cluster 0); tools/volume handles it
+		}
+		got, err := fs.ReadFile(strings.ReplaceAll(fl.path, `\`, "/"))
+		if err != nil || !bytes.Equal(got, fl.data) {
+			t.Errorf("go-diskfs reads %s: %v (%d bytes, want %d)", fl.path, err, len(got), len(fl.data))
+		}
 	}
 }

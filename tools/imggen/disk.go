@@ -7,6 +7,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/oemimage/rules_oemimage/tools/fat"
@@ -80,7 +81,7 @@ type disk struct {
 	extents []fat.Extent       // raw data written outside file systems
 }
 
-func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool) (*disk, error) {
+func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time) (*disk, error) {
 	size := int64(plan.DiskSectors) * int64(plan.SectorSize)
 	if err := f.Truncate(size); err != nil {
 		return nil, err
@@ -107,6 +108,7 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool) (*disk,
 			ClusterSize: int(p.ClusterSize),
 			Label:       p.Name,
 			VolumeID:    volumeID(seed, p.Name),
+			ModTime:     modTime,
 		}
 		if p.FileSystem == "FAT32" {
 			opt.Type = fat.FAT32

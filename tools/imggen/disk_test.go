@@ -104,7 +104,7 @@ func TestDiskInstallsPackages(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	dk, err := newDisk(f, plan, "test", false)
+	dk, err := newDisk(f, plan, "test", false, DefaultTime)
 	if err != nil {
 		t.Fatal(err)
 	}

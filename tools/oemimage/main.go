@@ -37,9 +37,10 @@ func notImplemented([]string, io.Writer, io.Writer) error { return errNotImpleme
 var verbs = []verb{
 	{
 		name: "imggen", original: "ImgGen.cmd",
-		syntax:  "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer]",
+		syntax: "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer] " +
+			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--timings=false]",
 		summary: "build a full flash update (FFU) image and its side files from an OEMInput file",
-		run:     notImplemented,
+		run:     runImggen,
 	},
 	{
 		name: "featuremerger", original: "FeatureMerger.exe",
@@ -74,7 +75,7 @@ var verbs = []verb{
 		name:    "ffu",
 		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]",
 		summary: "inspect, verify or extract an FFU image",
-		run:     notImplemented,
+		run:     runFFU,
 	},
 	{
 		name:    "resolve",

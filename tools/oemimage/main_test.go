@@ -24,14 +24,17 @@ func TestRun(t *testing.T) {
 		{"unknown verb", []string{"imgburn"}, 2, "", `unknown verb "imgburn"`},
 		{"help unknown verb", []string{"help", "imgburn"}, 2, "", `unknown verb "imgburn"`},
 		// Until their issues land, verbs fail plainly with status 2 and write nothing.
-		{"imggen", []string{"imggen", "out.ffu", "OEMInput.xml", "kit"}, 2, "", "oemimage imggen: not implemented yet"},
+		{"imggen missing OEMInput", []string{"imggen", "out.ffu", "OEMInput.xml", "kit"}, 1, "", "oemimage imggen: open OEMInput.xml"},
+		{"imggen customization", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0.0.0"}, 1, "", "customization packages are not implemented yet"},
+		{"imggen usage", []string{"imggen", "out.ffu"}, 2, "", "expected OutputFile OEMInputXML MSPackageRoot"},
 		{"featuremerger", []string{"featuremerger", "fm.xml", "out", "1.0.0.0", "fms"}, 2, "", "oemimage featuremerger: not implemented yet"},
 		{"imgtowim case-insensitive", []string{"ImgToWIM", "a.ffu", "a.wim"}, 2, "", "oemimage imgtowim: not implemented yet"},
 		{"customizationgen", []string{"customizationgen"}, 2, "", "oemimage customizationgen: not implemented yet"},
 		{"pkggen missing project", []string{"pkggen", "x.pkg.xml"}, 1, "", "oemimage pkggen: open x.pkg.xml: no such file"},
 		{"pkggen usage", []string{"pkggen"}, 2, "", "expected one project file"},
 		{"pkggen unknown switch", []string{"pkggen", "x.pkg.xml", "/bogus:1"}, 2, "", "unknown switch /bogus"},
-		{"ffu", []string{"ffu", "info", "a.ffu"}, 2, "", "oemimage ffu: not implemented yet"},
+		{"ffu missing file", []string{"ffu", "info", "a.ffu"}, 1, "", "open a.ffu"},
+		{"ffu usage", []string{"ffu", "extract", "a.ffu"}, 2, "", "extract needs FILE.ffu and OUTPUT"},
 		{"resolve missing OEMInput", []string{"resolve", "OEMInput.xml", "kit"}, 1, "", "oemimage resolve: open OEMInput.xml"},
 	}
 	for _, tt := range tests {

@@ -26,28 +26,41 @@ type resolveArgs struct {
 // [--fm=PATH]... [--core-fm=PATH], with the verbs' shared parser (switches.go): switches may
 // come anywhere and their names ignore case, as on Windows.
 func parseResolveArgs(args []string) (*resolveArgs, error) {
-	r := &resolveArgs{}
+	json := false
 	var rest []string
 	for _, a := range args {
 		if a == "--json" {
-			r.json = true
+			json = true
 			continue
 		}
 		rest = append(rest, a)
 	}
-	c, err := parseCmdline(rest, cmdSpec{values: []string{"CPUType"}, flags: []string{"package", "fm", "core-fm"}})
+	c, err := parseCmdline(rest, cmdSpec{values: []string{"CPUType"}, flags: selectionFlags})
 	if err != nil {
 		return nil, err
 	}
 	if len(c.positional) != 2 {
 		return nil, usageError{fmt.Sprintf("expected OEMInput.xml and MSPackageRoot, got %d argument(s)", len(c.positional))}
 	}
-	r.oemInput, r.msPackageRoot = c.positional[0], c.positional[1]
+	r, err := selectionArgs(c, c.positional[0], c.positional[1])
+	if err != nil {
+		return nil, err
+	}
+	r.json = json
+	return r, nil
+}
+
+// selectionFlags are the Bazel flags of every verb that selects packages.
+var selectionFlags = []string{"package", "fm", "core-fm"}
+
+// selectionArgs reads /CPUType: and the selection flags of a parsed command line.
+func selectionArgs(c *cmdline, oemInput, msPackageRoot string) (*resolveArgs, error) {
+	r := &resolveArgs{oemInput: oemInput, msPackageRoot: msPackageRoot}
 	r.cpu = strings.ToLower(c.value("CPUType", "arm"))
 	if !slices.Contains(resolve.CPUTypes, r.cpu) {
 		return nil, usageError{fmt.Sprintf("/CPUType:%s: expected one of %s", c.value("CPUType", ""), strings.Join(resolve.CPUTypes, ", "))}
 	}
-	for _, name := range []string{"package", "fm", "core-fm"} {
+	for _, name := range selectionFlags {
 		for _, v := range c.flags[name] {
 			if v == "" {
 				return nil, usageError{"--" + name + "= needs a path"}
@@ -98,9 +111,21 @@ func runResolve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := manifest.ReadOEMInput(ra.oemInput)
+	sel, _, err := resolveSelection(ra)
 	if err != nil {
 		return err
+	}
+	if ra.json {
+		return sel.WriteJSON(stdout)
+	}
+	return sel.WriteUpdateInput(stdout)
+}
+
+// resolveSelection selects the packages of ra's OEMInput (shared by resolve and imggen).
+func resolveSelection(ra *resolveArgs) (*resolve.Selection, *manifest.OEMInput, error) {
+	o, err := manifest.ReadOEMInput(ra.oemInput)
+	if err != nil {
+		return nil, nil, err
 	}
 	in := resolve.Input{
 		OEMInput:      o,
@@ -147,10 +172,7 @@ func runResolve(args []string, stdout, stderr io.Writer) error {
 	}
 	sel, err := resolve.Resolve(in)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if ra.json {
-		return sel.WriteJSON(stdout)
-	}
-	return sel.WriteUpdateInput(stdout)
+	return sel, o, nil
 }

@@ -208,3 +208,11 @@ func (p *Package) ReadFile(devicePath string) ([]byte, error) {
 	}
 	return nil, fmt.Errorf("%s: package %s has no file %s", p.path, p.Manifest.Name(), devicePath)
 }
+
+// InstalledBytes is the size of every file the package installs (its whole cabinet content).
+func (p *Package) InstalledBytes() (bytes int64, files int) {
+	for _, f := range p.cab.Files {
+		bytes += f.Size
+	}
+	return bytes, len(p.cab.Files)
+}

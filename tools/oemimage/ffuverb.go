@@ -1,0 +1,143 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/volume"
+)
+
+// runFFU is `oemimage ffu info|verify|extract FILE.ffu [OUTPUT]`.
+func runFFU(args []string, stdout, stderr io.Writer) error {
+	if len(args) < 2 {
+		return usageError{"expected info, verify or extract, and an FFU file"}
+	}
+	cmd, path := strings.ToLower(args[0]), args[1]
+	switch {
+	case cmd == "extract" && len(args) != 3:
+		return usageError{"extract needs FILE.ffu and OUTPUT (the raw disk, written as a sparse file)"}
+	case cmd != "extract" && len(args) != 2:
+		return usageError{fmt.Sprintf("%s takes one FFU file", cmd)}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	rd, err := ffu.Open(f, st.Size())
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	switch cmd {
+	case "verify":
+		if err := rd.Verify(); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		fmt.Fprintf(stdout, "%s: OK: catalog and %d chunk hashes of %d KB match\n", path, len(rd.HashTable())/32, rd.Security.ChunkSizeKB)
+		return nil
+	case "extract":
+		return extractFFU(rd, args[2])
+	case "info":
+		return ffuInfo(rd, path, stdout)
+	}
+	return usageError{fmt.Sprintf("unknown ffu command %q: expected info, verify or extract", args[0])}
+}
+
+func extractFFU(rd *ffu.Reader, out string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(out), ".extract-*")
+	if err != nil {
+		return err
+	}
+	if err := rd.Extract(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), out)
+}
+
+func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
+	fmt.Fprintf(w, "%s: %d bytes\n", path, rd.Size())
+	fmt.Fprintf(w, "security header: chunk %d KB, catalog %d bytes, hash table %d bytes\n", rd.Security.ChunkSizeKB, rd.Security.CatalogSize, rd.Security.HashTableSize)
+	fmt.Fprintf(w, "image header: manifest %d bytes\n", rd.Image.ManifestLength)
+	for i, s := range rd.Stores {
+		h := s.Header
+		fmt.Fprintf(w, "store %d: version %d.%d, block %d bytes, %d write descriptors, platform %s, disk %d bytes\n",
+			i+1, h.MajorVersion, h.MinorVersion, h.BlockSize, len(s.Entries), strings.Join(h.PlatformIDs, ", "), s.DiskSize)
+	}
+	fmt.Fprintf(w, "\nmanifest:\n%s", strings.ReplaceAll(string(rd.ManifestBytes()), "\r\n", "\n"))
+
+	// Partitions and packages come from the disk itself: extract it to a temporary sparse file.
+	tmp, err := os.CreateTemp("", "ffu-info-*.img")
+	if err != nil {
+		return err
+	}
+	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	if err := rd.Extract(tmp); err != nil {
+		return err
+	}
+	s := rd.Stores[0]
+	g, err := ffu.ReadGPT(tmp, s.DiskSize, s.SectorSize)
+	if err != nil {
+		return fmt.Errorf("%s: %v", path, err)
+	}
+	fmt.Fprintf(w, "partitions (GPT, disk %s):\n", g.DiskGUID)
+	var mainOS *ffu.GPTEntry
+	for i, e := range g.Entries {
+		fmt.Fprintf(w, "  %-12s %10d-%-10d %s %s\n", e.Name, e.FirstLBA, e.LastLBA, e.TypeGUID, e.GUID)
+		if strings.EqualFold(e.Name, "MainOS") {
+			mainOS = &g.Entries[i]
+		}
+	}
+	if mainOS == nil {
+		return nil
+	}
+	ss := int64(s.SectorSize)
+	vol, err := volume.OpenFAT32(tmp, int64(mainOS.FirstLBA)*ss, int64(mainOS.LastLBA-mainOS.FirstLBA+1)*ss, ss)
+	if err != nil {
+		fmt.Fprintf(w, "packages: MainOS is not a FAT32 volume (%v)\n", err)
+		return nil
+	}
+	history, err := vol.ReadFile(imggen.UpdateHistoryPath)
+	if err != nil {
+		fmt.Fprintf(w, "packages: no update history (%v)\n", err)
+		return nil
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(history); err != nil {
+		return fmt.Errorf("MainOS%s: %v", imggen.UpdateHistoryPath, err)
+	}
+	pkgs := doc.FindElements("//Package")
+	fmt.Fprintf(w, "packages (MainOS%s): %d\n", imggen.UpdateHistoryPath, len(pkgs))
+	for _, p := range pkgs {
+		v := p.FindElement("Identity/Version")
+		ver := ""
+		if v != nil {
+			ver = strings.Join([]string{v.SelectAttrValue("Major", "0"), v.SelectAttrValue("Minor", "0"), v.SelectAttrValue("QFE", "0"), v.SelectAttrValue("Build", "0")}, ".")
+		}
+		part := ""
+		if e := p.SelectElement("Partition"); e != nil {
+			part = e.Text()
+		}
+		id := ""
+		if e := p.SelectElement("PackageIdentity"); e != nil {
+			id = e.Text()
+		}
+		fmt.Fprintf(w, "  %-50s %-12s %s\n", id, ver, part)
+	}
+	return nil
+}

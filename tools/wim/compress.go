@@ -1,0 +1,43 @@
+package wim
+
+import "fmt"
+
+// chunkCompressor compresses chunks for one goroutine at a time. Writers keep one per
+// worker; a new format (LZX, the original ImgToWIM's default) plugs in through codecs.
+type chunkCompressor interface {
+	// Compress writes src compressed to dst, which holds bound(len(src)) bytes, and
+	// returns the compressed size, or 0 when compression would not make src smaller
+	// (the chunk is then stored as is, which every reader accepts).
+	Compress(dst, src []byte) int
+}
+
+// chunkDecompressor decodes one chunk into dst, whose length is the uncompressed size.
+type chunkDecompressor interface {
+	Decompress(dst, src []byte) error
+}
+
+type codec struct {
+	headerFlag      uint32
+	minChunk        int // chunk sizes are powers of two in [minChunk, maxChunk]
+	maxChunk        int
+	bound           func(n int) int
+	newCompressor   func(chunkSize int) chunkCompressor // nil: writing is not supported
+	newDecompressor func() chunkDecompressor            // nil: reading is not supported
+}
+
+var codecs = map[Compression]*codec{
+	XPRESS: {
+		headerFlag:      FlagCompressXPRESS,
+		minChunk:        4096,
+		maxChunk:        xpressMaxChunk,
+		bound:           xpressBound,
+		newCompressor:   func(n int) chunkCompressor { return newXPRESSCompressor(n) },
+		newDecompressor: func() chunkDecompressor { return new(xpressDecompressor) },
+	},
+	LZX:  {headerFlag: FlagCompressLZX, minChunk: 32768, maxChunk: 2 << 20},
+	LZMS: {headerFlag: FlagCompressLZMS, minChunk: 32768, maxChunk: 1 << 30},
+}
+
+func errUnsupported(c Compression, what string) error {
+	return fmt.Errorf("%s compression not supported yet (%s)", c, what)
+}

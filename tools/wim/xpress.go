@@ -1,0 +1,476 @@
+package wim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math/bits"
+)
+
+// XPRESS in WIM files is the "LZ77+Huffman" algorithm of [MS-XCA] 2.1, one independent
+// block per chunk: 256 bytes holding the 4-bit codeword lengths of 512 symbols (two per
+// byte, the even symbol in the low nibble), then a bitstream of little-endian 16-bit units
+// read from the high bit down, with literal bytes of long match lengths interleaved.
+// Symbols 0-255 are literals; 256+(log2(offset)<<4)+min(length-3, 15) are matches, followed
+// by the length bytes (if the low nibble is 15) and then log2(offset) offset bits.
+// The compressor ends the data with symbol 256, which WIMGAPI expects ([MS-XCA] 2.2.4).
+
+const (
+	xpressSymbols    = 512
+	xpressMaxCodeLen = 15
+	xpressMinMatch   = 3
+	xpressEOD        = 256
+	xpressMaxChunk   = 65536 // offsets are at most 65535, positions fit 16 bits
+
+	// Lazy parsing parameters: wimlib's for its default compression level 50 (greedy
+	// below 30, lazy to 59, near-optimal from 60), which is what `wimlib-imagex capture
+	// --compress=xpress` uses.
+	xpressSearchDepth = 46
+	xpressNiceLen     = 93
+
+	hash3Bits = 12
+	hash4Bits = 15
+
+	// The chunk is copied into a fixed array and indexes are masked, so that the compiler
+	// drops bounds checks in the match finder's inner loops (bytes past the chunk are
+	// never counted: every comparison is limited by the chunk's length).
+	winMask = 1<<17 - 1
+	winSize = winMask + 1 + 8
+)
+
+type window [winSize]byte
+
+func (w *window) load32(i int) uint32 {
+	j := i & winMask
+	return uint32(w[j]) | uint32(w[j+1])<<8 | uint32(w[j+2])<<16 | uint32(w[j+3])<<24
+}
+
+func (w *window) load64(i int) uint64 {
+	j := i & winMask
+	return uint64(w[j]) | uint64(w[j+1])<<8 | uint64(w[j+2])<<16 | uint64(w[j+3])<<24 |
+		uint64(w[j+4])<<32 | uint64(w[j+5])<<40 | uint64(w[j+6])<<48 | uint64(w[j+7])<<56
+}
+
+// matchLen returns how many bytes from i and j on are equal, at most limit.
+func (w *window) matchLen(i, j, limit int) int {
+	k := 0
+	for k+8 <= limit {
+		if x := w.load64(i+k) ^ w.load64(j+k); x != 0 {
+			return k + bits.TrailingZeros64(x)>>3
+		}
+		k += 8
+	}
+	for k < limit && w[(i+k)&winMask] == w[(j+k)&winMask] {
+		k++
+	}
+	return k
+}
+
+// xpressBound is the room Compress needs for n input bytes: the table, at most 15 bits
+// per literal (a match costs less per byte), and the final units.
+func xpressBound(n int) int { return 256 + 2*n + 8 }
+
+type xpressCompressor struct {
+	freqs     [xpressSymbols]uint32
+	lens      [xpressSymbols]uint8
+	codes     [xpressSymbols]uint16
+	items     []uint32 // literal: byte (<256); match: offset<<16 | (length-3)
+	nitems    int
+	extraBits int // offset bits of the parsed matches
+	lenBytes  int // extra length bytes of the parsed matches
+	hs        *huffScratch
+	win       *window
+
+	// Hash-chain match finder over one chunk, positions in 16 bits (half the cache
+	// footprint of 32). 0 means none, so position 0 is never a match source; the head
+	// tables are cleared per chunk, prev entries are always written before being read.
+	head3 *[1 << hash3Bits]uint16 // most recent position of each 3-byte hash
+	head4 *[1 << hash4Bits]uint16 // most recent position of each 4-byte hash
+	prev  *[xpressMaxChunk]uint16 // previous position with the same 4-byte hash
+}
+
+func newXPRESSCompressor(maxChunk int) *xpressCompressor {
+	maxChunk = min(maxChunk, xpressMaxChunk)
+	return &xpressCompressor{
+		items: make([]uint32, maxChunk),
+		hs:    newHuffScratch(xpressSymbols),
+		win:   new(window),
+		head3: new([1 << hash3Bits]uint16),
+		head4: new([1 << hash4Bits]uint16),
+		prev:  new([xpressMaxChunk]uint16),
+	}
+}
+
+// Compress compresses src (at most 64 KiB) into dst, which must hold xpressBound(len(src))
+// bytes, and returns the compressed size, or 0 when the result would not be smaller than
+// src: WIM stores such chunks as they are.
+func (c *xpressCompressor) Compress(dst, src []byte) int {
+	if len(src) <= 256+4 || len(src) > xpressMaxChunk {
+		return 0 // the Huffman table alone is 256 bytes
+	}
+	clear(c.head3[:])
+	clear(c.head4[:])
+	copy(c.win[:], src)
+	c.parse(src)
+	c.freqs[xpressEOD]++
+	huffmanLengths(c.freqs[:], xpressMaxCodeLen, c.lens[:], c.hs)
+	if c.encodedSize() >= len(src) {
+		return 0
+	}
+	return c.encode(dst)
+}
+
+func hash3(v uint32) uint32 { return (v << 8) * 0x9E3779B1 >> (32 - hash3Bits) }
+func hash4(v uint32) uint32 { return v * 0x1E35A7BD >> (32 - hash4Bits) }
+
+// insert enters position pos (which has at least 4 bytes after it) into the hash tables.
+func (c *xpressCompressor) insert(pos int) {
+	v := c.win.load32(pos)
+	c.head3[hash3(v)] = uint16(pos)
+	h := hash4(v)
+	c.prev[uint16(pos)] = c.head4[h]
+	c.head4[h] = uint16(pos)
+}
+
+// longestMatch enters pos into the hash tables and returns the longest match at pos longer
+// than bestLen, looking at no more than depth earlier positions, or bestLen and offset 0.
+func (c *xpressCompressor) longestMatch(n, pos, bestLen, depth int) (int, int) {
+	if n-pos < 4 {
+		return bestLen, 0
+	}
+	cur := c.win.load32(pos)
+	h3 := hash3(cur)
+	cand3 := c.head3[h3]
+	c.head3[h3] = uint16(pos)
+	h4 := hash4(cur)
+	cand4 := c.head4[h4]
+	c.prev[uint16(pos)] = cand4
+	c.head4[h4] = uint16(pos)
+	return c.search(n, pos, cur, cand3, cand4, bestLen, depth)
+}
+
+// search returns the longest match at pos longer than bestLen, given the previous
+// positions with the same 3-byte and 4-byte hashes (0: none), or bestLen and offset 0.
+func (c *xpressCompressor) search(n, pos int, cur uint32, cand3, cand uint16, bestLen, depth int) (int, int) {
+	w := c.win
+	maxLen := n - pos
+	nice := min(xpressNiceLen, maxLen)
+	bestOff := 0
+	if bestLen < 3 && cand3 != 0 {
+		if p := int(cand3); (w.load32(p)^cur)&0xFFFFFF == 0 {
+			bestLen, bestOff = 3, pos-p
+		}
+	}
+	if bestLen >= nice {
+		return bestLen, bestOff
+	}
+	prev := c.prev
+	if bestLen < 4 {
+		// Find the first candidate that matches 4 bytes.
+		for {
+			if cand == 0 || depth == 0 {
+				return bestLen, bestOff
+			}
+			p := int(cand)
+			cand = prev[cand]
+			depth--
+			if w.load32(p) == cur {
+				bestLen, bestOff = 4+w.matchLen(p+4, pos+4, maxLen-4), pos-p
+				if bestLen >= nice {
+					return bestLen, bestOff
+				}
+				break
+			}
+		}
+	}
+	// A longer match must also agree on the 4 bytes that end one byte past bestLen;
+	// checking those first rejects most candidates.
+	tail := w.load32(pos + bestLen - 3)
+	for ; cand != 0 && depth > 0; depth-- {
+		p := int(cand)
+		cand = prev[cand]
+		if w.load32(p+bestLen-3) != tail || w.load32(p) != cur {
+			continue
+		}
+		if l := 4 + w.matchLen(p+4, pos+4, maxLen-4); l > bestLen {
+			bestLen, bestOff = l, pos-p
+			if l >= nice {
+				break
+			}
+			tail = w.load32(pos + bestLen - 3)
+		}
+	}
+	return bestLen, bestOff
+}
+
+// skip enters count positions from pos on into the hash tables without searching.
+func (c *xpressCompressor) skip(n, pos, count int) {
+	end := min(pos+count, n-3)
+	for ; pos < end; pos++ {
+		c.insert(pos)
+	}
+}
+
+func (c *xpressCompressor) match(length, offset int) {
+	adj := uint32(length - xpressMinMatch)
+	log2 := bits.Len32(uint32(offset)) - 1
+	c.freqs[xpressEOD+uint32(log2)<<4+min(adj, 15)]++
+	c.extraBits += log2
+	if adj >= 15 {
+		c.lenBytes++
+		if adj >= 15+255 {
+			c.lenBytes += 2
+		}
+	}
+	c.items[c.nitems] = uint32(offset)<<16 | adj
+	c.nitems++
+}
+
+// parse chooses literals and matches with lazy evaluation (as wimlib's level 50): take the
+// longest match at a position unless the next position has a longer one; skip length-3
+// matches at large offsets, which cost more than three literals.
+func (c *xpressCompressor) parse(in []byte) {
+	c.freqs = [xpressSymbols]uint32{}
+	c.nitems, c.extraBits, c.lenBytes = 0, 0, 0
+	far3 := 4096
+	if len(in) <= 8192 {
+		far3 = 2048
+	}
+	n := len(in)
+	w := c.win
+	items := c.items[:n]
+	for pos := 0; pos < n; {
+		// Enter pos into the hash tables here, and search only if a table has an earlier
+		// position: most positions of incompressible data end here as literals.
+		var curLen, curOff int
+		if n-pos >= 4 {
+			cur := w.load32(pos)
+			h3 := hash3(cur)
+			cand3 := c.head3[h3]
+			c.head3[h3] = uint16(pos)
+			h4 := hash4(cur)
+			cand4 := c.head4[h4]
+			c.prev[uint16(pos)] = cand4
+			c.head4[h4] = uint16(pos)
+			if cand4 != 0 || cand3 != 0 {
+				curLen, curOff = c.search(n, pos, cur, cand3, cand4, xpressMinMatch-1, xpressSearchDepth)
+			}
+		}
+		pos++
+		if curLen < xpressMinMatch || curLen == xpressMinMatch && curOff >= far3 {
+			b := in[pos-1]
+			c.freqs[b]++
+			items[c.nitems] = uint32(b)
+			c.nitems++
+			continue
+		}
+		for {
+			if curLen >= xpressNiceLen {
+				c.match(curLen, curOff)
+				c.skip(n, pos, curLen-1)
+				pos += curLen - 1
+				break
+			}
+			nextLen, nextOff := c.longestMatch(n, pos, curLen, xpressSearchDepth/2)
+			pos++
+			if nextLen > curLen {
+				b := in[pos-2]
+				c.freqs[b]++
+				items[c.nitems] = uint32(b)
+				c.nitems++
+				curLen, curOff = nextLen, nextOff
+				continue
+			}
+			c.match(curLen, curOff)
+			c.skip(n, pos, curLen-2)
+			pos += curLen - 2
+			break
+		}
+	}
+}
+
+// encodedSize is the size encode will produce for the parsed items, computed from the
+// code lengths so that incompressible chunks are not encoded at all.
+func (c *xpressCompressor) encodedSize() int {
+	bits := c.extraBits
+	for s, f := range c.freqs {
+		bits += int(f) * int(c.lens[s])
+	}
+	// Units are flushed once more than 16 bits are pending; the last pending unit and
+	// one more are written at the end.
+	return xpressSymbols/2 + 2*((bits+15)/16) + 2 + c.lenBytes
+}
+
+// encode writes the Huffman table and the chosen items to dst and returns the size.
+func (c *xpressCompressor) encode(dst []byte) int {
+	canonicalCodes(c.lens[:], c.codes[:], xpressMaxCodeLen)
+	for i := 0; i < xpressSymbols/2; i++ {
+		dst[i] = c.lens[2*i] | c.lens[2*i+1]<<4
+	}
+	out := dst[xpressSymbols/2:]
+	lens, codes := &c.lens, &c.codes
+
+	// Bits fill 16-bit units whose places are reserved in advance: the unit being filled
+	// (nextBits) and the one after (nextBits2); literal length bytes go after both. This
+	// is where [MS-XCA]'s decoder, which holds 32 bits, finds them.
+	var bitbuf uint32
+	var bitcount uint
+	nextBits, nextBits2, nextByte := 0, 2, 4
+	put := func(v uint32, n uint) {
+		bitcount += n
+		bitbuf = bitbuf<<n | v
+		if bitcount > 16 {
+			bitcount -= 16
+			binary.LittleEndian.PutUint16(out[nextBits:], uint16(bitbuf>>bitcount))
+			nextBits, nextBits2 = nextBits2, nextByte
+			nextByte += 2
+		}
+	}
+	for _, it := range c.items[:c.nitems] {
+		if it < 256 {
+			put(uint32(codes[it]), uint(lens[it]))
+			continue
+		}
+		off := it >> 16
+		adj := it & 0xFFFF
+		log2 := uint(bits.Len32(off) - 1)
+		sym := xpressEOD + uint32(log2)<<4 + min(adj, 15)
+		put(uint32(codes[sym]), uint(lens[sym]))
+		if adj >= 15 {
+			b := min(adj-15, 255)
+			out[nextByte] = byte(b)
+			nextByte++
+			if b == 255 {
+				binary.LittleEndian.PutUint16(out[nextByte:], uint16(adj))
+				nextByte += 2
+			}
+		}
+		put(off&(1<<log2-1), log2)
+	}
+	put(uint32(codes[xpressEOD]), uint(lens[xpressEOD]))
+	binary.LittleEndian.PutUint16(out[nextBits:], uint16(bitbuf<<(16-bitcount)))
+	binary.LittleEndian.PutUint16(out[nextBits2:], 0)
+	return xpressSymbols/2 + nextByte
+}
+
+// xpressDecompressor decodes XPRESS chunks; its table is rebuilt for every chunk.
+type xpressDecompressor struct {
+	lens  [xpressSymbols]uint8
+	codes [xpressSymbols]uint16
+	// table maps the next 15 bits of input to symbol | codeword length<<9.
+	table [1 << xpressMaxCodeLen]uint16
+}
+
+func (d *xpressDecompressor) buildTable() error {
+	kraft := 0
+	for _, l := range d.lens {
+		if l != 0 {
+			kraft += 1 << (xpressMaxCodeLen - l)
+		}
+	}
+	if kraft != 1<<xpressMaxCodeLen {
+		if kraft == 0 {
+			return fmt.Errorf("XPRESS chunk: Huffman table has no codewords")
+		}
+		return fmt.Errorf("XPRESS chunk: Huffman codeword lengths do not form a complete code (Kraft sum %d/%d)", kraft, 1<<xpressMaxCodeLen)
+	}
+	canonicalCodes(d.lens[:], d.codes[:], xpressMaxCodeLen)
+	for s, l := range d.lens {
+		if l == 0 {
+			continue
+		}
+		start := int(d.codes[s]) << (xpressMaxCodeLen - l)
+		e := uint16(s) | uint16(l)<<9
+		t := d.table[start : start+1<<(xpressMaxCodeLen-l)]
+		for i := range t {
+			t[i] = e
+		}
+	}
+	return nil
+}
+
+// Decompress decodes src into dst, whose length is the chunk's uncompressed size. Like
+// wimlib (and [MS-XCA]'s decoder) it reads missing input as zero bits; the SHA-1 of the
+// blob catches such damage.
+func (d *xpressDecompressor) Decompress(dst, src []byte) error {
+	if len(src) < xpressSymbols/2 {
+		return fmt.Errorf("XPRESS chunk: %d bytes, shorter than its 256-byte Huffman table", len(src))
+	}
+	for i := 0; i < xpressSymbols/2; i++ {
+		d.lens[2*i] = src[i] & 15
+		d.lens[2*i+1] = src[i] >> 4
+	}
+	if err := d.buildTable(); err != nil {
+		return err
+	}
+	in := src[xpressSymbols/2:]
+	var bitbuf uint32 // next bits, left-aligned
+	var bitsleft uint
+	ip, op, n := 0, 0, len(dst)
+	for op < n {
+		if bitsleft < 15 {
+			if len(in)-ip >= 2 {
+				bitbuf |= uint32(binary.LittleEndian.Uint16(in[ip:])) << (16 - bitsleft)
+				ip += 2
+				bitsleft += 16
+			} else {
+				bitsleft = 32
+			}
+		}
+		e := d.table[bitbuf>>(32-xpressMaxCodeLen)]
+		l := uint(e >> 9)
+		bitbuf <<= l
+		bitsleft -= l
+		sym := e & 0x1FF
+		if sym < 256 {
+			dst[op] = byte(sym)
+			op++
+			continue
+		}
+		length := int(sym & 15)
+		log2 := uint(sym>>4) & 15
+		if bitsleft < 16 {
+			if len(in)-ip >= 2 {
+				bitbuf |= uint32(binary.LittleEndian.Uint16(in[ip:])) << (16 - bitsleft)
+				ip += 2
+				bitsleft += 16
+			} else {
+				bitsleft = 32
+			}
+		}
+		off := 1 << log2
+		if log2 > 0 {
+			off |= int(bitbuf >> (32 - log2))
+			bitbuf <<= log2
+			bitsleft -= log2
+		}
+		if length == 15 {
+			if ip < len(in) {
+				length += int(in[ip])
+				ip++
+			}
+			if length == 15+255 {
+				length = 0
+				if len(in)-ip >= 2 {
+					length = int(binary.LittleEndian.Uint16(in[ip:]))
+					ip += 2
+				}
+			}
+		}
+		length += xpressMinMatch
+		if off > op {
+			return fmt.Errorf("XPRESS chunk: match at output byte %d refers %d bytes back, before the chunk", op, off)
+		}
+		if length > n-op {
+			return fmt.Errorf("XPRESS chunk: match of %d bytes at output byte %d runs past the chunk's %d bytes", length, op, n)
+		}
+		if off >= length {
+			copy(dst[op:op+length], dst[op-off:])
+		} else {
+			for i := op; i < op+length; i++ {
+				dst[i] = dst[i-off]
+			}
+		}
+		op += length
+	}
+	return nil
+}
