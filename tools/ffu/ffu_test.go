@@ -564,3 +564,45 @@ func TestOpenRejects(t *testing.T) {
 		}
 	}
 }
+
+// Partitions not aligned to blocks: a block holding a partition boundary is stored once per
+// phase, in every phase of the partitions (and unpartitioned bytes) it holds.
+func TestUnalignedPartitions(t *testing.T) {
+	d := newTestDisk(t, 16<<20, 512, []testPart{
+		{"A", typeBasicData, 2048, 2300, true, 0},    // block 8
+		{"B", typeBasicData, 2301, 2600, true, 0},    // blocks 8-10
+		{"C", typeBasicData, 2601, 5000, false, 0},   // blocks 10-19
+		{"D", typeBasicData, 5101, 8000, true, 0},    // blocks 19-31, after a gap in block 19
+		{"E", typeBasicData, 20480, 20600, false, 0}, // block 80, no data
+	})
+	d.fill(t, 2048*512, (8001-2048)*512, 9, false)
+	b, _ := writeFFU(t, d.image(128, false))
+	r := openFFU(t, b)
+	if err := r.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	s := r.Stores[0]
+	got := map[int][]uint32{}
+	for k, e := range s.Entries {
+		ph := s.Phase(k)
+		if k == 0 || e.Locations[0].BlockIndex == 0 || e.Locations[0].Method == DiskEnd {
+			continue // phase 1 and GPT blocks
+		}
+		got[ph] = append(got[ph], e.Locations[0].BlockIndex)
+	}
+	want2 := []uint32{8, 9, 10, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31}
+	want3 := []uint32{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
+	if !slices.Equal(got[2], want2) || !slices.Equal(got[3], want3) {
+		t.Errorf("phase 2 blocks %v, want %v\nphase 3 blocks %v, want %v", got[2], want2, got[3], want3)
+	}
+	out, err := os.Create(filepath.Join(t.TempDir(), "x.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	if err := r.Extract(out); err != nil {
+		t.Fatal(err)
+	}
+	disk, _ := os.ReadFile(out.Name())
+	checkExtracted(t, d, disk)
+}

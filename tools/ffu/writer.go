@@ -358,13 +358,19 @@ func (img *Image) plan() (*plan, error) {
 
 	// Phase 1: zero blocks over the start and the end of the disk, wiping both GPTs; one
 	// entry per block with both locations, as GptDataEntryGenerator writes them.
-	add := func(src blockSource, locs ...DiskLocation) {
-		p.entries = append(p.entries, BlockEntry{Locations: locs})
-		p.sources = append(p.sources, src)
-	}
 	n1 := max(BlockSize/p.bs, 1)
 	if img.wipeBlocks > 0 {
 		n1 = int64(img.wipeBlocks)
+	}
+	total := int(n1) + len(phase2Data) + len(phase3Data) + 2*len(gptPrimary) + len(gptBackup)
+	p.entries = make([]BlockEntry, 0, total)
+	p.sources = make([]blockSource, 0, total)
+	locs := make([]DiskLocation, 0, total+int(n1)) // one array for all descriptors
+	add := func(src blockSource, l ...DiskLocation) {
+		start := len(locs)
+		locs = append(locs, l...)
+		p.entries = append(p.entries, BlockEntry{Locations: locs[start:len(locs):len(locs)]})
+		p.sources = append(p.sources, src)
 	}
 	for i := range uint32(n1) {
 		add(blockSource{kind: srcZero}, DiskLocation{DiskBegin, i}, DiskLocation{DiskEnd, i})
@@ -591,24 +597,36 @@ func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bo
 			}
 		}
 	}
-	seen2, seen3 := map[uint32]bool{}, map[uint32]bool{}
-	for i, part := range img.Partitions {
-		list, seen := &phase2, seen2
-		if !part.RequiredToFlash {
-			list, seen = &phase3, seen3
+	// Partitions are disjoint, so a block can be in two lists only if it holds a partition
+	// boundary: it is then the first or last block of a partition's list, and only those are
+	// remembered to keep each block once per phase.
+	edge := map[uint32]bool{}
+	for _, l := range perPart {
+		if len(l) > 0 {
+			edge[l[0]], edge[l[len(l)-1]] = true, true
 		}
+	}
+	seen := [2]map[uint32]bool{{}, {}} // phase 2, phase 3
+	add := func(list *[]uint32, ph int, b uint32) {
+		if edge[b] {
+			if seen[ph][b] {
+				return
+			}
+			seen[ph][b] = true
+		}
+		*list = append(*list, b)
+	}
+	for i, part := range img.Partitions {
 		for _, b := range perPart[i] {
-			if !seen[b] {
-				seen[b] = true
-				*list = append(*list, b)
+			if part.RequiredToFlash {
+				add(&phase2, 0, b)
+			} else {
+				add(&phase3, 1, b)
 			}
 		}
 	}
 	for _, b := range outside {
-		if !seen2[b] {
-			seen2[b] = true
-			phase2 = append(phase2, b)
-		}
+		add(&phase2, 0, b)
 	}
 	return phase2, phase3, nil
 }
