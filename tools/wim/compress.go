@@ -20,6 +20,7 @@ type codec struct {
 	headerFlag      uint32
 	minChunk        int // chunk sizes are powers of two in [minChunk, maxChunk]
 	maxChunk        int
+	minCompressed   int // no compressed chunk is shorter (XPRESS: its Huffman table)
 	bound           func(n int) int
 	newCompressor   func(chunkSize int) chunkCompressor // nil: writing is not supported
 	newDecompressor func() chunkDecompressor            // nil: reading is not supported
@@ -30,12 +31,13 @@ var codecs = map[Compression]*codec{
 		headerFlag:      FlagCompressXPRESS,
 		minChunk:        4096,
 		maxChunk:        xpressMaxChunk,
+		minCompressed:   xpressSymbols / 2,
 		bound:           xpressBound,
 		newCompressor:   func(n int) chunkCompressor { return newXPRESSCompressor(n) },
 		newDecompressor: func() chunkDecompressor { return new(xpressDecompressor) },
 	},
-	LZX:  {headerFlag: FlagCompressLZX, minChunk: 32768, maxChunk: 2 << 20},
-	LZMS: {headerFlag: FlagCompressLZMS, minChunk: 32768, maxChunk: 1 << 30},
+	LZX:  {headerFlag: FlagCompressLZX, minChunk: 32768, maxChunk: 2 << 20, minCompressed: 1},
+	LZMS: {headerFlag: FlagCompressLZMS, minChunk: 32768, maxChunk: 1 << 30, minCompressed: 1},
 }
 
 func errUnsupported(c Compression, what string) error {
