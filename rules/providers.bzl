@@ -44,6 +44,8 @@ ImageInfo = provider(
         "side_files": "dict: suffix (`ImageApp.log`, `UpdateInput.xml`, `UpdateOutput.xml`, `UpdateHistory.xml`, `PackageList.xml`, `cat`) -> File.",
         "oem_input": "File: the OEMInput XML the image was built from.",
         "cpu": "CPU type the image was built for.",
+        "packages": "depset of Files: every package the image could select from (its feature manifests', kit and PackageFiles).",
+        "selection": "File: the packages the OEMInput selects, with reasons (`oemimage resolve` output).",
     },
 )
 

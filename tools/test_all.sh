@@ -3,7 +3,8 @@
 #   1. Go: gofmt, go vet, go test -race of every package.
 #   2. Bazel, root workspace: bazel test //... (Go tests, docs staleness).
 #   3. Bazel, examples/contoso (the ruleset as an external repository): analysis of every
-#      target and the rule analysis tests.
+#      target, then every test there: rule analysis tests, and the images built and checked
+#      with sgdisk, fsck.fat and mtools (oem_image_test).
 # The first Bazel call runs the offline bootstrap if needed (tools/bazel).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,10 +37,10 @@ go test -race -count=1 ./... 2>&1 | tee -a "$log"
 step "bazel test //... (root workspace)"
 "$bazel" test --test_env=OEMIMAGE_REQUIRE_CHECKERS=1 //... 2>&1 | tee -a "$log"
 
-step "examples/contoso: analysis of every target, rule tests"
+step "examples/contoso: analysis of every target; images built and checked; rule tests"
 cd examples/contoso
 "$bazel" build --nobuild //...
-"$bazel" test //tests/... 2>&1 | tee -a "$log"
+"$bazel" test --build_tests_only //... 2>&1 | tee -a "$log"
 
 passed=$(grep -cE '^ok[[:space:]]+github.com/|^//.* PASSED in ' "$log" || true)
 failed=$(grep -cE '^FAIL|^//.* FAILED' "$log" || true)

@@ -74,7 +74,14 @@ def _oem_image_impl(ctx):
     return [
         DefaultInfo(files = depset([ffu])),
         OutputGroupInfo(side_files = depset(side.values()), selection = depset([selection])),
-        ImageInfo(ffu = ffu, side_files = side, oem_input = ctx.file.oem_input, cpu = ctx.attr.cpu),
+        ImageInfo(
+            ffu = ffu,
+            side_files = side,
+            oem_input = ctx.file.oem_input,
+            cpu = ctx.attr.cpu,
+            packages = packages,
+            selection = selection,
+        ),
     ]
 
 oem_image = rule(

@@ -151,6 +151,17 @@ func TestDiskInstallsPackages(t *testing.T) {
 			t.Errorf("sgdisk -p lacks %s:\n%s", p, names)
 		}
 	}
+	// A package's own DSM is installed with its content, though its FileEntry says 0 bytes.
+	mainPkg, err := spkg.Open(filepath.Join(dir, "Contoso.MainOS.spkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDSM, err := mainPkg.ReadFile(`\Windows\Packages\DsmFiles\Contoso.MainOS.dsm.xml`)
+	mainPkg.Close()
+	if err != nil || len(wantDSM) == 0 {
+		t.Fatalf("DSM of the package: %v", err)
+	}
+	mainFiles[`\Windows\Packages\DsmFiles\Contoso.MainOS.dsm.xml`] = string(wantDSM)
 	for part, files := range map[string]map[string]string{"MainOS": mainFiles, "EFIESP": efiFiles, "Data": {`\SharedData\DuShared\UpdateOutput.xml`: "<UpdateOSOutput/>"}} {
 		p := plan.Partition(part)
 		at := fmt.Sprintf("%s@@%d", img, p.FirstLBA*512)

@@ -187,14 +187,18 @@ func (p *Package) Close() error {
 	return p.f.Close()
 }
 
-// Walk calls fn for each file the manifest lists, in cabinet order, with its content.
+// Walk calls fn for each file the manifest lists, in cabinet order, with its content;
+// fe.FileSize is the content's size.
 func (p *Package) Walk(fn func(fe FileEntry, r io.Reader) error) error {
 	byCab := make(map[string]FileEntry, len(p.Manifest.Files))
 	for _, fe := range p.Manifest.Files {
 		byCab[strings.ToLower(fe.CabPath)] = fe
 	}
 	return p.cab.Walk(func(f *cab.File, r io.Reader) error {
-		return fn(byCab[strings.ToLower(f.Name)], r) // Open checked that the manifest lists every file
+		fe := byCab[strings.ToLower(f.Name)] // Open checked that the manifest lists every file
+		// The reader yields the cabinet's bytes: say how many (the DSM's own entry says 0).
+		fe.FileSize = f.Size
+		return fn(fe, r)
 	})
 }
 

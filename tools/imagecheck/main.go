@@ -1,0 +1,224 @@
+// Command imagecheck checks an FFU image with tools nobody in this project wrote, the way
+// oem_image_test runs it:
+//
+//	imagecheck IMAGE.ffu --package=PATH...
+//
+// It verifies the FFU's hashes, extracts the raw disk, runs `sgdisk -v` on it and `fsck.fat -n`
+// on every FAT partition, then reads the image's own UpdateHistory.xml and, for every package it
+// lists, checks with mtools (`mtype`) that each file of the package is at its device path with
+// the package's content. Exit status 0 when everything holds, 1 otherwise.
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+)
+
+func main() {
+	var image string
+	var pkgs []string
+	for _, a := range os.Args[1:] {
+		switch {
+		case strings.HasPrefix(a, "--package="):
+			pkgs = append(pkgs, strings.TrimPrefix(a, "--package="))
+		case image == "" && !strings.HasPrefix(a, "-"):
+			image = a
+		default:
+			image = ""
+			pkgs = nil
+			fmt.Fprintf(os.Stderr, "imagecheck: unexpected argument %q\n", a)
+			os.Exit(2)
+		}
+	}
+	if image == "" {
+		fmt.Fprintln(os.Stderr, "usage: imagecheck IMAGE.ffu --package=PATH...")
+		os.Exit(2)
+	}
+	if err := check(image, pkgs, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "imagecheck %s: %v\n", image, err)
+		os.Exit(1)
+	}
+}
+
+// tool finds a checker in PATH or the sbin directories that test environments leave out.
+func tool(name string) (string, error) {
+	for _, dir := range []string{"", "/usr/sbin/", "/sbin/", "/usr/bin/"} {
+		if p, err := exec.LookPath(dir + name); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found: install it (tools/bazel's bootstrap does)", name)
+}
+
+func run(name string, args ...string) (string, error) {
+	p, err := tool(name)
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(p, args...)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "MTOOLS_SKIP_CHECK=1")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out), nil
+}
+
+func check(image string, pkgs []string, w io.Writer) error {
+	f, err := os.Open(image)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	rd, err := ffu.Open(f, st.Size())
+	if err != nil {
+		return err
+	}
+	if err := rd.Verify(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "ffu: hashes verified (%d chunks)\n", len(rd.HashTable())/32)
+
+	dir, err := os.MkdirTemp("", "imagecheck-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	disk := filepath.Join(dir, "disk.img")
+	df, err := os.Create(disk)
+	if err != nil {
+		return err
+	}
+	defer df.Close()
+	if err := rd.Extract(df); err != nil {
+		return err
+	}
+	out, err := run("sgdisk", "-v", disk)
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(out, "No problems found") {
+		return fmt.Errorf("sgdisk -v reports problems:\n%s", out)
+	}
+	fmt.Fprintln(w, "sgdisk -v: no problems found")
+
+	s := rd.Stores[0]
+	g, err := ffu.ReadGPT(df, s.DiskSize, s.SectorSize)
+	if err != nil {
+		return err
+	}
+	ss := int64(s.SectorSize)
+	offsets := map[string]int64{}
+	for _, e := range g.Entries {
+		off, size := int64(e.FirstLBA)*ss, int64(e.LastLBA-e.FirstLBA+1)*ss
+		offsets[strings.ToLower(e.Name)] = off
+		if !isFAT(df, off) {
+			continue
+		}
+		// fsck.fat has no offset option: it checks a copy of the partition.
+		part := filepath.Join(dir, e.Name+".img")
+		if err := copyRange(df, part, off, size); err != nil {
+			return err
+		}
+		if _, err := run("fsck.fat", "-n", part); err != nil {
+			return fmt.Errorf("partition %s: %v", e.Name, err)
+		}
+		os.Remove(part)
+		fmt.Fprintf(w, "fsck.fat -n %s: clean\n", e.Name)
+	}
+
+	// The packages the image says it holds, and their files as mtools reads them.
+	mainOS, ok := offsets["mainos"]
+	if !ok {
+		return errors.New("no MainOS partition")
+	}
+	history, err := run("mtype", "-i", fmt.Sprintf("%s@@%d", disk, mainOS), "::"+strings.ReplaceAll(imggen.UpdateHistoryPath, `\`, "/"))
+	if err != nil {
+		return err
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(history); err != nil {
+		return fmt.Errorf("MainOS%s: %v", imggen.UpdateHistoryPath, err)
+	}
+	byName := map[string]string{}
+	for _, p := range pkgs {
+		byName[strings.ToLower(filepath.Base(p))] = p
+	}
+	listed := doc.FindElements("//Package/PackageFile")
+	if len(listed) == 0 {
+		return errors.New("the update history lists no package")
+	}
+	files := 0
+	for _, pf := range listed {
+		path, ok := byName[strings.ToLower(pf.Text())]
+		if !ok {
+			return fmt.Errorf("the image holds %s, which is not among the --package files", pf.Text())
+		}
+		p, err := spkg.Open(path)
+		if err != nil {
+			return err
+		}
+		part, ok := offsets[strings.ToLower(p.Manifest.Partition)]
+		if !ok {
+			p.Close()
+			return fmt.Errorf("%s installs into %s, which the disk lacks", pf.Text(), p.Manifest.Partition)
+		}
+		err = p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
+			want, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			got, err := run("mtype", "-i", fmt.Sprintf("%s@@%d", disk, part), "::"+strings.ReplaceAll(fe.DevicePath, `\`, "/"))
+			if err != nil {
+				return fmt.Errorf("%s: %v", pf.Text(), err)
+			}
+			if !bytes.Equal([]byte(got), want) {
+				return fmt.Errorf("%s: %s\\%s differs from the package's (%d bytes, want %d)", pf.Text(), p.Manifest.Partition, strings.TrimPrefix(fe.DevicePath, `\`), len(got), len(want))
+			}
+			files++
+			return nil
+		})
+		p.Close()
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(w, "mtype: %d files of %d packages at their device paths with their content\n", files, len(listed))
+	return nil
+}
+
+// isFAT reports whether the sector at off looks like a FAT boot sector.
+func isFAT(f *os.File, off int64) bool {
+	b := make([]byte, 512)
+	if _, err := f.ReadAt(b, off); err != nil {
+		return false
+	}
+	return b[510] == 0x55 && b[511] == 0xAA && (bytes.HasPrefix(b[54:], []byte("FAT1")) || bytes.HasPrefix(b[82:], []byte("FAT32")))
+}
+
+func copyRange(src *os.File, dst string, off, size int64) error {
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(src, off, size)); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
