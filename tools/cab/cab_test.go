@@ -415,3 +415,50 @@ func BenchmarkReadMSZIP(b *testing.B) {
 		}
 	}
 }
+
+// Folders of other cabinets are copied byte for byte, under new names, next to new files;
+// cabextract reads the result.
+func TestWriteWithRaw(t *testing.T) {
+	srcA := write(t, []entry{{"man.dsm.xml", []byte("<a/>")}, {"0_kernel.exe", text(100000)}, {"1_random.bin", randomBytes(7, 40000)}}, Options{Compression: MSZIP})
+	srcB := write(t, []entry{{"man.dsm.xml", []byte("<b/>")}, {"0_app.exe", text(5000)}}, Options{})
+	ra, _ := NewReader(bytes.NewReader(srcA), int64(len(srcA)))
+	rb, _ := NewReader(bytes.NewReader(srcB), int64(len(srcB)))
+	raw := func(r *Reader, rename map[string]string) RawFolder {
+		rf := RawFolder{From: r, Index: 0}
+		for _, f := range r.Files {
+			if n, ok := rename[f.Name]; ok {
+				rf.Files = append(rf.Files, RawFile{Name: n, Offset: f.Offset(), Size: f.Size})
+			}
+		}
+		return rf
+	}
+	var m memFile
+	_, err := WriteWithRaw(&m, sources([]entry{{"man.dsm.xml", []byte("<merged/>")}}), []RawFolder{
+		raw(ra, map[string]string{"0_kernel.exe": "0_kernel.exe", "1_random.bin": "1_random.bin"}),
+		raw(rb, map[string]string{"0_app.exe": "2_app.exe"}),
+	}, Options{Compression: MSZIP})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(t, m.buf)
+	want := map[string][]byte{"man.dsm.xml": []byte("<merged/>"), "0_kernel.exe": text(100000), "1_random.bin": randomBytes(7, 40000), "2_app.exe": text(5000)}
+	if len(got) != len(want) {
+		t.Errorf("files %d, want %d", len(got), len(want))
+	}
+	for name, data := range want {
+		if !bytes.Equal(got[name], data) {
+			t.Errorf("%s differs", name)
+		}
+	}
+	cabextract := checker(t, "cabextract")
+	path := filepath.Join(t.TempDir(), "merged.cab")
+	os.WriteFile(path, m.buf, 0o644)
+	if out := run(t, filepath.Dir(path), cabextract, "-t", path); !strings.Contains(out, "All done, no errors") {
+		t.Errorf("cabextract -t:\n%s", out)
+	}
+	// Two copies of one name are refused.
+	_, err = WriteWithRaw(&memFile{}, sources([]entry{{"2_app.exe", nil}}), []RawFolder{raw(rb, map[string]string{"0_app.exe": "2_app.exe"})}, Options{})
+	if err == nil || !strings.Contains(err.Error(), "given twice") {
+		t.Errorf("duplicate name: err = %v", err)
+	}
+}

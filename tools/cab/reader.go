@@ -333,3 +333,6 @@ func (cr *Reader) Lookup(name string) *File {
 }
 
 func equalFold(a, b string) bool { return bytes.EqualFold([]byte(a), []byte(b)) }
+
+// Offset is where the file's bytes start in its folder's uncompressed data (for RawFile).
+func (f *File) Offset() int64 { return f.offset }

@@ -83,10 +83,57 @@ func validate(files []FileSource) error {
 	return nil
 }
 
+// RawFolder is a folder of another cabinet copied byte for byte: its CFDATA blocks keep their
+// compression and checksums, so nothing is decompressed or compressed again. Files are the
+// parts of its data the new cabinet lists; bytes no file refers to are carried along unlisted.
+type RawFolder struct {
+	From  *Reader
+	Index int
+	Files []RawFile
+}
+
+// RawFile is a file of a RawFolder: Size bytes at Offset of the folder's uncompressed data.
+type RawFile struct {
+	Name       string
+	Offset     int64
+	Size       int64
+	ModTime    time.Time
+	Attributes uint16
+}
+
 // Write writes a cabinet holding files, in the given order, to w, and returns its size.
 // w must be positioned at the cabinet's start: the folder offsets are patched at the end.
 // The output depends only on the files, their order and opt.
 func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
+	return WriteWithRaw(w, files, nil, opt)
+}
+
+// folderExtent finds where the CFDATA blocks of folder i of r lie: walking the block headers
+// costs 8 bytes read per 32 KiB block.
+func folderExtent(r *Reader, i int) (start, length int64, err error) {
+	if r.dataExtra != 0 {
+		return 0, 0, fmt.Errorf("folders of a cabinet with per-block reserved bytes cannot be copied as they are")
+	}
+	f := r.Folders[i]
+	pos := f.start
+	var h [dataHeaderSize]byte
+	for b := 0; b < f.Blocks; b++ {
+		if pos+dataHeaderSize > r.size {
+			return 0, 0, formatErr("folder %d, block %d: past the end of the cabinet", i, b)
+		}
+		if _, err := r.r.ReadAt(h[:], pos); err != nil {
+			return 0, 0, err
+		}
+		pos += dataHeaderSize + int64(binary.LittleEndian.Uint16(h[4:]))
+		if pos > r.size {
+			return 0, 0, formatErr("folder %d, block %d: data past the end of the cabinet", i, b)
+		}
+	}
+	return f.start, pos - f.start, nil
+}
+
+// WriteWithRaw is Write with raw folders of other cabinets appended after the new ones.
+func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Options) (int64, error) {
 	if opt.Compression != None && opt.Compression != MSZIP {
 		return 0, fmt.Errorf("writing %v compression is not supported (use none or MSZIP)", opt.Compression)
 	}
@@ -102,17 +149,54 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	if opt.Workers <= 0 {
 		opt.Workers = runtime.GOMAXPROCS(0)
 	}
-	if err := validate(files); err != nil {
+	all := append([]FileSource(nil), files...)
+	for _, rf := range raws {
+		for _, f := range rf.Files {
+			// Stand-ins, so that names and counts are checked together with the new files.
+			all = append(all, FileSource{Name: f.Name, Size: f.Size, Open: func() (io.ReadCloser, error) { return nil, nil }})
+		}
+	}
+	if err := validate(all); err != nil {
 		return 0, err
 	}
 	folders, err := plan(files)
 	if err != nil {
 		return 0, err
 	}
+	if len(files) == 0 {
+		folders = nil
+	}
+	type rawPlan struct {
+		RawFolder
+		start, length int64
+	}
+	var rawPlans []rawPlan
+	for _, rf := range raws {
+		if rf.Index < 0 || rf.Index >= len(rf.From.Folders) {
+			return 0, fmt.Errorf("raw folder %d of a cabinet with %d folders", rf.Index, len(rf.From.Folders))
+		}
+		start, length, err := folderExtent(rf.From, rf.Index)
+		if err != nil {
+			return 0, err
+		}
+		capacity := int64(rf.From.Folders[rf.Index].Blocks) * blockSize
+		for _, f := range rf.Files {
+			if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > capacity {
+				return 0, fmt.Errorf("%s: bytes %d-%d are outside the copied folder's %d", f.Name, f.Offset, f.Offset+f.Size, capacity)
+			}
+		}
+		rawPlans = append(rawPlans, rawPlan{rf, start, length})
+	}
+	if len(folders)+len(rawPlans) == 0 {
+		folders = []folderPlan{{}}
+	}
+	if len(folders)+len(rawPlans) > 0xFFFF {
+		return 0, fmt.Errorf("%d folders; a cabinet holds at most 65535", len(folders)+len(rawPlans))
+	}
 
 	// Headers: CFHEADER, CFFOLDERs (offsets patched later), CFFILEs.
 	var hdr bytes.Buffer
-	coffFiles := headerSize + folderSize*len(folders)
+	coffFiles := headerSize + folderSize*(len(folders)+len(rawPlans))
 	put16 := func(v uint16) { binary.Write(&hdr, binary.LittleEndian, v) }
 	put32 := func(v uint32) { binary.Write(&hdr, binary.LittleEndian, v) }
 	hdr.WriteString(signature)
@@ -123,8 +207,8 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	put32(0) // reserved3
 	hdr.WriteByte(versionMinor)
 	hdr.WriteByte(versionMajor)
-	put16(uint16(len(folders)))
-	put16(uint16(len(files)))
+	put16(uint16(len(folders) + len(rawPlans)))
+	put16(uint16(len(all)))
 	put16(0) // flags
 	put16(opt.SetID)
 	put16(0) // iCabinet
@@ -133,31 +217,43 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 		put16(uint16(fo.blocks))
 		put16(uint16(opt.Compression))
 	}
+	for _, rp := range rawPlans {
+		f := rp.From.Folders[rp.Index]
+		put32(0) // coffCabStart, patched
+		put16(uint16(f.Blocks))
+		put16(uint16(f.Compression))
+	}
+	entry := func(name string, size, off int64, folder int, mt time.Time, attr uint16) {
+		if mt.IsZero() {
+			mt = opt.ModTime
+		}
+		date, tm := dosDateTime(mt)
+		if attr == 0 {
+			attr = AttrArchive
+		}
+		if !isASCII(name) {
+			attr |= attrNameIsUTF
+		}
+		put32(uint32(size))
+		put32(uint32(off))
+		put16(uint16(folder))
+		put16(date)
+		put16(tm)
+		put16(attr)
+		hdr.WriteString(name)
+		hdr.WriteByte(0)
+	}
 	for fi, fo := range folders {
 		var off int64
 		for _, i := range fo.files {
 			f := files[i]
-			mt := f.ModTime
-			if mt.IsZero() {
-				mt = opt.ModTime
-			}
-			date, tm := dosDateTime(mt)
-			attr := f.Attributes
-			if attr == 0 {
-				attr = AttrArchive
-			}
-			if !isASCII(f.Name) {
-				attr |= attrNameIsUTF
-			}
-			put32(uint32(f.Size))
-			put32(uint32(off))
-			put16(uint16(fi))
-			put16(date)
-			put16(tm)
-			put16(attr)
-			hdr.WriteString(f.Name)
-			hdr.WriteByte(0)
+			entry(f.Name, f.Size, off, fi, f.ModTime, f.Attributes)
 			off += f.Size
+		}
+	}
+	for ri, rp := range rawPlans {
+		for _, f := range rp.Files {
+			entry(f.Name, f.Size, f.Offset, len(folders)+ri, f.ModTime, f.Attributes)
 		}
 	}
 	if _, err := w.Write(hdr.Bytes()); err != nil {
@@ -165,10 +261,18 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	}
 	pos := int64(hdr.Len())
 
-	starts := make([]int64, len(folders))
+	starts := make([]int64, len(folders)+len(rawPlans))
 	for fi, fo := range folders {
 		starts[fi] = pos
 		n, err := writeFolder(w, files, fo, opt)
+		if err != nil {
+			return 0, err
+		}
+		pos += n
+	}
+	for ri, rp := range rawPlans {
+		starts[len(folders)+ri] = pos
+		n, err := io.Copy(w, io.NewSectionReader(rp.From.r, rp.start, rp.length))
 		if err != nil {
 			return 0, err
 		}
@@ -184,7 +288,7 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	if err := writeAt(w, 8, b[:]); err != nil {
 		return 0, err
 	}
-	for fi := range folders {
+	for fi := range starts {
 		binary.LittleEndian.PutUint32(b[:], uint32(starts[fi]))
 		if err := writeAt(w, int64(headerSize+folderSize*fi), b[:]); err != nil {
 			return 0, err
