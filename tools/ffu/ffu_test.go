@@ -606,3 +606,37 @@ func TestUnalignedPartitions(t *testing.T) {
 	disk, _ := os.ReadFile(out.Name())
 	checkExtracted(t, d, disk)
 }
+
+// DiskReader shows the same disk as Extract, without writing it.
+func TestDiskReader(t *testing.T) {
+	d := standardDisk(t, 512)
+	b, _ := writeFFU(t, d.image(256, true))
+	r := openFFU(t, b)
+	view, err := r.DiskReader(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := r.Stores[0]
+	extracted := make(memDisk, s.DiskSize)
+	if err := r.extractTo(0, extracted); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, s.DiskSize)
+	if n, err := view.ReadAt(got, 0); n != len(got) || err != nil {
+		t.Fatalf("ReadAt: %d, %v", n, err)
+	}
+	if !bytes.Equal(got, extracted) {
+		t.Fatal("DiskReader differs from Extract")
+	}
+	checkExtracted(t, d, got)
+	if n, err := view.ReadAt(make([]byte, 10), s.DiskSize-4); n != 4 || err == nil {
+		t.Errorf("read across the end: %d, %v", n, err)
+	}
+	g, err := ReadGPT(view, s.DiskSize, s.SectorSize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Entries) != 4 || g.Entries[3].Name != "Data" || g.Entries[1].Attributes != 0x8000000000000000 {
+		t.Errorf("GPT entries %+v", g.Entries)
+	}
+}

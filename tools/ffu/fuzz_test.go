@@ -85,6 +85,10 @@ func FuzzOpen(f *testing.F) {
 			if err := r.extractTo(i, boundedDisk{t, s.DiskSize}); err != nil {
 				t.Fatalf("extract store %d: %v", i+1, err)
 			}
+			if v, err := r.DiskReader(i); err == nil {
+				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
+			}
 		}
 	})
 }

@@ -58,6 +58,9 @@ func formatErr(format string, args ...any) error {
 
 // readAt reads exactly len(b) bytes at off, which the caller has checked lie in the file.
 func (rd *Reader) readAt(b []byte, off int64, what string) error {
+	if len(b) == 0 {
+		return nil // some ReaderAts (bytes.Reader) report EOF even for nothing at the end
+	}
 	if _, err := rd.r.ReadAt(b, off); err != nil {
 		return fmt.Errorf("reading %s at offset %d: %w", what, off, err)
 	}
@@ -562,4 +565,60 @@ func (rd *Reader) extractTo(s int, w io.WriterAt) error {
 		}
 	}
 	return nil
+}
+
+// DiskReader is a read-only view of store s's disk (0-based) as Extract would write it, read
+// from the payload on demand: for reading the final GPT or file systems of an image without
+// extracting it. Blocks that no write descriptor stores read as zeros. It needs a disk size that
+// is a multiple of the block size (as every image ImageApp writes), so that DISK_BEGIN and
+// DISK_END blocks line up.
+func (rd *Reader) DiskReader(s int) (io.ReaderAt, error) {
+	if s < 0 || s >= len(rd.Stores) {
+		return nil, fmt.Errorf("no store %d (the image has %d)", s+1, len(rd.Stores))
+	}
+	st := rd.Stores[s]
+	bs := int64(st.Header.BlockSize)
+	if st.DiskSize%bs != 0 {
+		return nil, fmt.Errorf("store %d: disk of %d bytes is not a multiple of the %d-byte block: extract it instead", s+1, st.DiskSize, bs)
+	}
+	v := &diskView{rd: rd, st: st, bs: bs, blocks: map[int64]int64{}}
+	for k, e := range st.Entries {
+		for _, l := range e.Locations {
+			off, _ := l.Offset(st.DiskSize, st.Header.BlockSize)
+			v.blocks[off/bs] = int64(k) // later descriptors win, as in Extract
+		}
+	}
+	return v, nil
+}
+
+type diskView struct {
+	rd     *Reader
+	st     *Store
+	bs     int64
+	blocks map[int64]int64 // disk block -> write descriptor
+}
+
+func (v *diskView) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("negative offset %d", off)
+	}
+	n := 0
+	for n < len(p) && off < v.st.DiskSize {
+		inner := off % v.bs
+		k := int(min(int64(len(p)-n), v.bs-inner, v.st.DiskSize-off))
+		if d, ok := v.blocks[off/v.bs]; ok {
+			src := v.st.PayloadOffset + d*v.bs + inner
+			if err := v.rd.readAt(p[n:n+k], src, fmt.Sprintf("block of write descriptor %d", d)); err != nil {
+				return n, err
+			}
+		} else {
+			clear(p[n : n+k])
+		}
+		n += k
+		off += int64(k)
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
 }
