@@ -50,7 +50,7 @@ var verbs = []verb{
 			"       oemimage featuremerger FMFileList.xml OutputPackageDir OutputPackageVersion OutputFMDir " +
 			"/InputFMDirPath:dir /Variables:_cputype=arm;buildtype=fre [...]",
 		summary: "merge the packages of feature manifests into WSPC-compliant packages and write the new FMs",
-		run:     notImplemented,
+		run:     runFeatureMerger,
 	},
 	{
 		name: "imgtowim", original: "ImgToWIM.exe",

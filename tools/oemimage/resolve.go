@@ -72,7 +72,13 @@ func selectionArgs(c *cmdline, oemInput, msPackageRoot string) (*resolveArgs, er
 	} else if len(core) == 1 {
 		r.coreFM = core[0]
 	}
-	r.packages, r.fms = c.flags["package"], c.flags["fm"]
+	var err error
+	if r.packages, err = expandDirs(c.flags["package"]); err != nil {
+		return nil, err
+	}
+	if r.fms, err = expandDirs(c.flags["fm"]); err != nil {
+		return nil, err
+	}
 	return r, nil
 }
 
