@@ -510,6 +510,16 @@ func TestOpenRejects(t *testing.T) {
 	le := binary.LittleEndian
 	put32 := func(off int64, v uint32) func([]byte) { return func(b []byte) { le.PutUint32(b[off:], v) } }
 	put16 := func(off int64, v uint16) func([]byte) { return func(b []byte) { le.PutUint16(b[off:], v) } }
+	// inManifest replaces old by new (same length) in the manifest.
+	inManifest := func(old, new string) func([]byte) {
+		return func(b []byte) {
+			i := bytes.Index(r.ManifestBytes(), []byte(old))
+			if i < 0 || len(old) != len(new) {
+				t.Fatalf("manifest edit %q -> %q", old, new)
+			}
+			copy(b[r.ImageOffset+imageHeaderSize+int64(i):], new)
+		}
+	}
 	for _, tc := range []struct {
 		name   string
 		change func([]byte)
@@ -548,6 +558,10 @@ func TestOpenRejects(t *testing.T) {
 		{"DISK_BEGIN beyond", put32(w+12, 256), "DISK_BEGIN 256 is beyond the disk"},
 		{"DISK_END beyond", put32(w+20, 1000), "DISK_END 1000 is beyond the disk"},
 		{"update type", put32(s, 7), "update type 7"},
+		{"no MinSectorCount", inManifest("MinSectorCount", "MinSectorCoun "), "writes at DISK_END, but the manifest gives no MinSectorCount"},
+		{"sector size", inManifest("= 512\r\n", "= 500\r\n"), `SectorSize "500"`},
+		{"no store section", inManifest("[Store]", "[Stora]"), "0 [Store] sections for 1 store headers"},
+		{"small disk", inManifest("= 65536\r\n", "= 16384\r\n"), "is beyond the disk (8388608 bytes, 64 blocks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := bytes.Clone(good)
