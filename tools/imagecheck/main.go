@@ -26,12 +26,14 @@ import (
 )
 
 func main() {
-	var image string
+	var image, other string
 	var pkgs []string
 	for _, a := range os.Args[1:] {
 		switch {
 		case strings.HasPrefix(a, "--package="):
 			pkgs = append(pkgs, strings.TrimPrefix(a, "--package="))
+		case strings.HasPrefix(a, "--same-files-as="):
+			other = strings.TrimPrefix(a, "--same-files-as=")
 		case image == "" && !strings.HasPrefix(a, "-"):
 			image = a
 		default:
@@ -42,8 +44,20 @@ func main() {
 		}
 	}
 	if image == "" {
-		fmt.Fprintln(os.Stderr, "usage: imagecheck IMAGE.ffu --package=PATH...")
+		fmt.Fprintln(os.Stderr, "usage: imagecheck IMAGE.ffu --package=PATH... | imagecheck IMAGE.ffu --same-files-as=OTHER.ffu")
 		os.Exit(2)
+	}
+	if other != "" {
+		if err := sameFiles(image, other, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "imagecheck %s: %v\n", image, err)
+			os.Exit(1)
+		}
+		return
+	}
+	pkgs, err := expandDirs(pkgs)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
 	}
 	if err := check(image, pkgs, os.Stdout); err != nil {
 		fmt.Fprintf(os.Stderr, "imagecheck %s: %v\n", image, err)
@@ -221,4 +235,26 @@ func copyRange(src *os.File, dst string, off, size int64) error {
 		return err
 	}
 	return out.Close()
+}
+
+// expandDirs replaces each directory (a Bazel tree artifact of merged packages) by its files.
+func expandDirs(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	return out, nil
 }
