@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -299,6 +300,12 @@ func TestDeterministic(t *testing.T) {
 	c, _ := writeFFU(t, img)
 	if !bytes.Equal(a, c) {
 		t.Fatal("the order of Allocated changes the output")
+	}
+	// Nor does the number of hashing goroutines.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	e, _ := writeFFU(t, d.image(128, false))
+	if !bytes.Equal(a, e) {
+		t.Fatal("GOMAXPROCS=1 changes the output")
 	}
 }
 
