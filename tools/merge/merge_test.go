@@ -219,7 +219,11 @@ func TestMergeErrors(t *testing.T) {
 		{"FMID too long", func(t *testing.T, dir string, o *Options) *manifest.FeatureManifest { o.FMID = "Phone1234"; return nil }, "1 to 8"},
 		{"production FMID", func(t *testing.T, dir string, o *Options) *manifest.FeatureManifest { o.FMID = "Custom"; return nil }, "Phone or Variant"},
 		{"bad cpu", func(t *testing.T, dir string, o *Options) *manifest.FeatureManifest { o.CPU = "mips"; return nil }, "_cputype"},
-		{"cpu mismatch", func(t *testing.T, dir string, o *Options) *manifest.FeatureManifest { o.CPU = "x86"; o.ReleaseType = "test"; return nil }, "built for CPU ARM"},
+		{"cpu mismatch", func(t *testing.T, dir string, o *Options) *manifest.FeatureManifest {
+			o.CPU = "x86"
+			o.ReleaseType = "test"
+			return nil
+		}, "built for CPU ARM"},
 		{"test package in production", func(t *testing.T, dir string, o *Options) *manifest.FeatureManifest {
 			writePkg(t, dir, pkgSpec{comp: "BaseOS", sub: "Settings", release: "Test", files: map[string]string{`\a.txt`: "a"}})
 			return nil
