@@ -58,7 +58,7 @@ type Result struct {
 var fmidPattern = regexp.MustCompile(`^[0-9A-Za-z_\-]{1,8}$`)
 
 // StateFile records, in OutputPackageDir, what each merged package was made from, so that
-// +Incremental can tell which to remake.
+// +Incremental can tell which to remake; only +Incremental runs write and read it.
 const StateFile = "FeatureMerger.state.json"
 
 // Groups FeatureMerger leaves unmerged: their packages are copied and listed as they are.
@@ -220,16 +220,19 @@ func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir str
 	for _, b := range buckets {
 		name := b.name(opt) + ".spkg"
 		path := filepath.Join(outPkgDir, name)
-		digest, err := m.digest(b)
-		if err != nil {
-			return nil, err
-		}
-		newState[name] = digest
-		if opt.Incremental && state[name] == digest {
-			if _, err := os.Stat(path); err == nil {
-				res.Kept = append(res.Kept, name)
-				res.Merged = append(res.Merged, path)
-				continue
+		if opt.Incremental {
+			// Hashing every source costs a read of it: only +Incremental pays for it.
+			digest, err := m.digest(b)
+			if err != nil {
+				return nil, err
+			}
+			newState[name] = digest
+			if state[name] == digest {
+				if _, err := os.Stat(path); err == nil {
+					res.Kept = append(res.Kept, name)
+					res.Merged = append(res.Merged, path)
+					continue
+				}
 			}
 		}
 		if err := m.write(b, path); err != nil {
@@ -248,8 +251,10 @@ func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir str
 			res.PassThrough = append(res.PassThrough, dst)
 		}
 	}
-	if err := saveState(outPkgDir, newState); err != nil {
-		return nil, err
+	if opt.Incremental {
+		if err := saveState(outPkgDir, newState); err != nil {
+			return nil, err
+		}
 	}
 
 	// The new FM: the merged packages in the groups their sources came from, then the packages

@@ -187,8 +187,10 @@ func TestMerge(t *testing.T) {
 func TestMergeDeterministicAndIncremental(t *testing.T) {
 	_, fm, locate := fixture(t)
 	a, b := t.TempDir(), t.TempDir()
+	o := options()
+	o.Incremental = true // writes the state file, compared below too
 	for _, out := range []string{a, b} {
-		if _, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), options()); err != nil {
+		if _, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), o); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -199,8 +201,6 @@ func TestMergeDeterministicAndIncremental(t *testing.T) {
 			t.Errorf("%s differs between two merges", name)
 		}
 	}
-	o := options()
-	o.Incremental = true
 	res, err := Merge(fm, locate, filepath.Join(a, "pkgs"), filepath.Join(a, "fms"), o)
 	if err != nil {
 		t.Fatal(err)
