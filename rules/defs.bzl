@@ -10,7 +10,7 @@ load("//rules/private:feature_manifest.bzl", _feature_manifest = "feature_manife
 load("//rules/private:merged_packages.bzl", _merged_packages = "merged_packages")
 load("//rules/private:mobile_package.bzl", _mobile_package = "mobile_package", _mobile_package_rule = "mobile_package_rule")
 load("//rules/private:oem_image.bzl", _oem_image = "oem_image")
-load("//rules/private:oem_image_test.bzl", _oem_image_test = "oem_image_test")
+load("//rules/private:oem_image_test.bzl", _oem_image_test = "oem_image_test", _wim_image_test = "wim_image_test")
 load("//rules/private:wim_image.bzl", _wim_image = "wim_image")
 
 mobile_package = _mobile_package
@@ -20,6 +20,7 @@ merged_packages = _merged_packages
 oem_image = _oem_image
 oem_image_test = _oem_image_test
 wim_image = _wim_image
+wim_image_test = _wim_image_test
 
 PackageInfo = _PackageInfo
 FeatureManifestInfo = _FeatureManifestInfo

@@ -1,6 +1,6 @@
 """oem_image_test: checks an image with tools nobody in this project wrote."""
 
-load("//rules:providers.bzl", "ImageInfo")
+load("//rules:providers.bzl", "ImageInfo", "WimInfo")
 
 def _shell_quote(s):
     return "'" + s.replace("'", "'\\''") + "'"
@@ -36,6 +36,34 @@ building from merged packages must preserve.""",
     attrs = {
         "image": attr.label(mandatory = True, providers = [ImageInfo], doc = "The `oem_image` to check."),
         "same_files_as": attr.label(providers = [ImageInfo], doc = "Another `oem_image` that must hold the same device files."),
+        "_imagecheck": attr.label(
+            default = Label("//tools/imagecheck"),
+            executable = True,
+            cfg = "target",
+        ),
+    },
+)
+
+def _wim_image_test_impl(ctx):
+    info = ctx.attr.wim[WimInfo]
+    tool = _shell_quote(ctx.executable._imagecheck.short_path)
+    script = ctx.actions.declare_file(ctx.label.name + ".sh")
+    ctx.actions.write(script, "#!/bin/sh\nexec %s %s %s\n" % (
+        tool,
+        _shell_quote(info.ffu.short_path),
+        _shell_quote("--wim=" + info.wim.short_path),
+    ), is_executable = True)
+    runfiles = ctx.runfiles(files = [info.ffu, info.wim]).merge(ctx.attr._imagecheck[DefaultInfo].default_runfiles)
+    return [DefaultInfo(executable = script, runfiles = runfiles)]
+
+wim_image_test = rule(
+    implementation = _wim_image_test_impl,
+    test = True,
+    doc = """Checks a `wim_image` with wimlib-imagex (Debian's wimtools): `verify`, `info` (one image,
+boot index 1) and `apply`, whose files must be exactly those of the MainOS partition of the FFU
+it was captured from, names and content.""",
+    attrs = {
+        "wim": attr.label(mandatory = True, providers = [WimInfo], doc = "The `wim_image` to check."),
         "_imagecheck": attr.label(
             default = Label("//tools/imagecheck"),
             executable = True,

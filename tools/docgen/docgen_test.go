@@ -32,7 +32,7 @@ func TestEveryRuleAndAttributeDocumented(t *testing.T) {
 	}
 	for _, want := range []string{
 		"### mobile_package\n", "### mobile_package_rule\n", "### feature_manifest\n",
-		"### merged_packages\n", "### oem_image\n", "### oem_image_test\n", "### wim_image\n",
+		"### merged_packages\n", "### oem_image\n", "### oem_image_test\n", "### wim_image\n", "### wim_image_test\n",
 		"### PackageInfo\n", "### FeatureManifestInfo\n", "### ImageInfo\n", "### WimInfo\n",
 	} {
 		if !strings.Contains(doc, want) {

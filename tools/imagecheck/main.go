@@ -26,12 +26,14 @@ import (
 )
 
 func main() {
-	var image, other string
+	var image, other, wimPath string
 	var pkgs []string
 	for _, a := range os.Args[1:] {
 		switch {
 		case strings.HasPrefix(a, "--package="):
 			pkgs = append(pkgs, strings.TrimPrefix(a, "--package="))
+		case strings.HasPrefix(a, "--wim="):
+			wimPath = strings.TrimPrefix(a, "--wim=")
 		case strings.HasPrefix(a, "--same-files-as="):
 			other = strings.TrimPrefix(a, "--same-files-as=")
 		case image == "" && !strings.HasPrefix(a, "-"):
@@ -44,8 +46,15 @@ func main() {
 		}
 	}
 	if image == "" {
-		fmt.Fprintln(os.Stderr, "usage: imagecheck IMAGE.ffu --package=PATH... | imagecheck IMAGE.ffu --same-files-as=OTHER.ffu")
+		fmt.Fprintln(os.Stderr, "usage: imagecheck IMAGE.ffu --package=PATH... | IMAGE.ffu --same-files-as=OTHER.ffu | IMAGE.ffu --wim=MAINOS.wim")
 		os.Exit(2)
+	}
+	if wimPath != "" {
+		if err := checkWIM(image, wimPath, os.Stdout); err != nil {
+			fmt.Fprintf(os.Stderr, "imagecheck %s: %v\n", wimPath, err)
+			os.Exit(1)
+		}
+		return
 	}
 	if other != "" {
 		if err := sameFiles(image, other, os.Stdout); err != nil {

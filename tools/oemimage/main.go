@@ -54,9 +54,9 @@ var verbs = []verb{
 	},
 	{
 		name: "imgtowim", original: "ImgToWIM.exe",
-		syntax:  "oemimage imgtowim <FFUFileName> <WIMFileName>",
+		syntax:  "oemimage imgtowim <FFUFileName> <WIMFileName> [--compression=xpress|none]",
 		summary: "capture the MainOS partition of an FFU image as a bootable WIM file",
-		run:     notImplemented,
+		run:     runImgToWIM,
 	},
 	{
 		name: "customizationgen", original: "CustomizationGen.cmd",
