@@ -30,5 +30,5 @@ measure "featuremerger" "$work/oemimage" featuremerger "$work/def/fm/BenchFM.xml
   /FMID:Phone /OwnerName:Bench "/Variables:_cputype=arm;buildtype=fre;releasetype=production" "--package=$work/def/packages"
 measure "imggen ($disk GiB layout)" "$work/oemimage" imggen "$work/bench.ffu" "$work/def/OEMInput.xml" MSPackages \
   "--package=$work/def/packages" "--fm=$work/def/fm" --timings=false
-ls -l "$work/bench.ffu" | awk '{ printf "FFU: %d bytes\n", $5 }'
+echo "FFU: $(stat -c %s "$work/bench.ffu") bytes"
 "$work/oemimage" ffu verify "$work/bench.ffu"

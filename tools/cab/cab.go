@@ -82,8 +82,16 @@ var DefaultModTime, _ = time.Parse(time.RFC3339, defaultModTime)
 // the 1-3 trailing bytes are combined with the first of them in the high position.
 func checksum(b []byte, seed uint32) uint32 {
 	csum := seed
+	// XOR 8 bytes at a time: the two halves of the 64-bit XOR are the XORs of the even and
+	// odd 32-bit words, which fold into the same checksum.
+	var wide uint64
+	n8 := len(b) / 8
+	for i := 0; i < n8; i++ {
+		wide ^= binary.LittleEndian.Uint64(b[8*i:])
+	}
+	csum ^= uint32(wide) ^ uint32(wide>>32)
 	n := len(b) / 4
-	for i := 0; i < n; i++ {
+	for i := 2 * n8; i < n; i++ {
 		csum ^= binary.LittleEndian.Uint32(b[4*i:])
 	}
 	var ul uint32

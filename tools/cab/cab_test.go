@@ -462,3 +462,31 @@ func TestWriteWithRaw(t *testing.T) {
 		t.Errorf("duplicate name: err = %v", err)
 	}
 }
+
+// The 8-bytes-at-a-time checksum equals the format's definition, 4 bytes at a time.
+func TestChecksumWide(t *testing.T) {
+	slow := func(b []byte, seed uint32) uint32 {
+		csum := seed
+		n := len(b) / 4
+		for i := 0; i < n; i++ {
+			csum ^= binary.LittleEndian.Uint32(b[4*i:])
+		}
+		var ul uint32
+		rest := b[4*n:]
+		switch len(rest) {
+		case 3:
+			ul = uint32(rest[0])<<16 | uint32(rest[1])<<8 | uint32(rest[2])
+		case 2:
+			ul = uint32(rest[0])<<8 | uint32(rest[1])
+		case 1:
+			ul = uint32(rest[0])
+		}
+		return csum ^ ul
+	}
+	data := randomBytes(9, 100)
+	for n := 0; n <= len(data); n++ {
+		if got, want := checksum(data[:n], 0x12345678), slow(data[:n], 0x12345678); got != want {
+			t.Fatalf("checksum of %d bytes = %#x, want %#x", n, got, want)
+		}
+	}
+}

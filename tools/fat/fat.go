@@ -77,6 +77,7 @@ type node struct {
 	children []*node
 	index    map[string]*node // folded name -> child
 	shorts   map[string]bool  // short names used in this directory
+	tails    map[string]int   // last numeric tail given per 8.3 basis
 }
 
 // Writer builds one file system in the region [offset, offset+size) of w.
@@ -96,6 +97,7 @@ type Writer struct {
 	root     *node
 	closed   bool
 	modTime  time.Time
+	buf      []byte // copy buffer of AddFile
 }
 
 // DefaultModTime is the timestamp of entries when none is given: fixed, for reproducible images.
@@ -135,7 +137,7 @@ func New(w io.WriterAt, offset, size int64, opt Options) (*Writer, error) {
 		f.fat[0] = 0x0FFFFF00 | 0xF8 // media descriptor: fixed disk
 		f.fat[1] = 0x0FFFFFFF
 		f.next = 2
-		f.root = &node{dir: true, index: map[string]*node{}, shorts: map[string]bool{}}
+		f.root = &node{dir: true, index: map[string]*node{}, shorts: map[string]bool{}, tails: map[string]int{}}
 		if t == FAT32 {
 			// The root directory starts at cluster 2, where readers that ignore the boot
 			// sector's root cluster (go-diskfs, some firmware) look for it; it grows later.
@@ -302,9 +304,9 @@ func (d *node) add(name string, dir bool) (*node, error) {
 	}
 	n := &node{name: name, dir: dir}
 	if dir {
-		n.index, n.shorts = map[string]*node{}, map[string]bool{}
+		n.index, n.shorts, n.tails = map[string]*node{}, map[string]bool{}, map[string]int{}
 	}
-	n.short, n.lfn = shortName(name, d.shorts)
+	n.short, n.lfn = shortName(name, d.shorts, d.tails)
 	d.shorts[string(n.short[:])] = true
 	d.children = append(d.children, n)
 	d.index[strings.ToUpper(name)] = n
@@ -345,7 +347,13 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error 
 	if size > 0 {
 		// Stream the content to its clusters; the slack of the last cluster stays as it is.
 		sw := io.NewOffsetWriter(f.w, f.clusterOffset(first))
-		written, err := io.CopyN(sw, r, size)
+		if f.buf == nil {
+			f.buf = make([]byte, 1<<20) // large writes: a syscall per MiB, not per 32 KiB
+		}
+		written, err := io.CopyBuffer(sw, io.LimitReader(r, size), f.buf)
+		if err == nil && written < size {
+			err = io.ErrUnexpectedEOF
+		}
 		if err != nil {
 			return fmt.Errorf("%s: %d of %d bytes: %v", path, written, size, err)
 		}

@@ -214,7 +214,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestShortNames(t *testing.T) {
-	used := map[string]bool{}
+	used, tails := map[string]bool{}, map[string]int{}
 	tests := []struct {
 		name, want string
 		lfn        bool
@@ -229,7 +229,7 @@ func TestShortNames(t *testing.T) {
 		{"Caméra.txt", "CAM_RA~1TXT", true},
 	}
 	for _, tt := range tests {
-		got, lfn := shortName(tt.name, used)
+		got, lfn := shortName(tt.name, used, tails)
 		used[string(got[:])] = true
 		if string(got[:]) != tt.want || lfn != tt.lfn {
 			t.Errorf("shortName(%q) = %q %v, want %q %v", tt.name, got, lfn, tt.want, tt.lfn)

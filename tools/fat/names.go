@@ -3,6 +3,7 @@ package fat
 import (
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 )
@@ -29,9 +30,16 @@ func checkName(name string) error {
 
 func utf16Of(s string) []uint16 { return utf16.Encode([]rune(s)) }
 
+func pad(s string, n int) string {
+	if len(s) >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-len(s))
+}
+
 // shortName returns the 8.3 name for name, unique among used, and whether name needs long-name
 // entries (it does unless it is itself an upper-case 8.3 name).
-func shortName(name string, used map[string]bool) ([11]byte, bool) {
+func shortName(name string, used map[string]bool, tails map[string]int) ([11]byte, bool) {
 	var out [11]byte
 	if s, ok := exact83(name); ok && !used[string(s[:])] {
 		return s, false
@@ -60,17 +68,24 @@ func shortName(name string, used map[string]bool) ([11]byte, bool) {
 	if base == "" {
 		base = "_"
 	}
-	for n := 1; ; n++ {
-		tail := fmt.Sprintf("~%d", n)
+	// Numeric tails count up from where this basis last stopped (tails), so that a
+	// directory of many similar names costs one try per name, not one per earlier name.
+	key := base + "." + e
+	n := tails[key]
+	for {
+		n++
+		tail := "~" + strconv.Itoa(n)
 		b := base
 		if len(b)+len(tail) > 8 {
 			b = b[:8-len(tail)]
 		}
-		copy(out[:], fmt.Sprintf("%-8s%-3s", b+tail, e))
+		copy(out[:], pad(b+tail, 8)+pad(e, 3))
 		if !used[string(out[:])] {
-			return out, true
+			break
 		}
 	}
+	tails[key] = n
+	return out, true
 }
 
 // exact83 reports whether name is a valid upper-case 8.3 name, and its directory form.

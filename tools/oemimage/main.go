@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 )
 
@@ -224,5 +225,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func main() {
+	// OEMIMAGE_CPUPROFILE=FILE writes a CPU profile of the run (go tool pprof FILE), for
+	// finding where a slow build spends its time.
+	if path := os.Getenv("OEMIMAGE_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if err := pprof.StartCPUProfile(f); err == nil {
+				code := run(os.Args[1:], os.Stdout, os.Stderr)
+				pprof.StopCPUProfile()
+				f.Close()
+				os.Exit(code)
+			}
+		}
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
