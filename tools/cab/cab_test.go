@@ -7,11 +7,12 @@ import (
 	"io"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 )
 
 // memFile is an io.WriteSeeker in memory.
@@ -293,35 +294,10 @@ func FuzzReader(f *testing.F) {
 	})
 }
 
-// checker finds an independent tool; tests that use one skip without it, unless
-// OEMIMAGE_REQUIRE_CHECKERS=1 (tools/test_all.sh), where a missing tool is a failure.
-func checker(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("OEMIMAGE_REQUIRE_CHECKERS") == "1" {
-			t.Fatalf("%s not found: the bootstrap (tools/bazel) installs it", name)
-		}
-		t.Skipf("%s not installed", name)
-	}
-	return p
-}
-
-func run(t *testing.T, dir, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
 // TestIndependentCheckers has cabextract and gcab, which nobody here wrote, read our cabinets.
 func TestIndependentCheckers(t *testing.T) {
-	cabextract := checker(t, "cabextract")
-	gcab := checker(t, "gcab")
+	cabextract := checker.Find(t, "cabextract")
+	gcab := checker.Find(t, "gcab")
 	entries := []entry{
 		{"man.dsm.xml", []byte("<Package/>")},
 		{"0_ntoskrn.exe", text(3*blockSize + 5)},
@@ -335,11 +311,11 @@ func TestIndependentCheckers(t *testing.T) {
 			if err := os.WriteFile(path, write(t, entries, Options{Compression: comp}), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			out := run(t, dir, cabextract, "-t", path)
+			out := checker.Run(t, dir, cabextract, "-t", path)
 			if !strings.Contains(out, "All done, no errors") {
 				t.Errorf("cabextract -t:\n%s", out)
 			}
-			list := run(t, dir, gcab, "-l", path)
+			list := checker.Run(t, dir, gcab, "-l", path)
 			for _, e := range entries {
 				if !strings.Contains(list, e.name) {
 					t.Errorf("gcab -l does not list %s:\n%s", e.name, list)
@@ -347,7 +323,7 @@ func TestIndependentCheckers(t *testing.T) {
 			}
 			// Content as cabextract sees it.
 			out = filepath.Join(dir, "x")
-			run(t, dir, cabextract, "-q", "-d", out, path)
+			checker.Run(t, dir, cabextract, "-q", "-d", out, path)
 			for _, e := range entries {
 				got, err := os.ReadFile(filepath.Join(out, e.name))
 				if err != nil || !bytes.Equal(got, e.data) {
@@ -360,7 +336,7 @@ func TestIndependentCheckers(t *testing.T) {
 
 // TestReadGcabOutput reads cabinets that gcab wrote, stored and MSZIP.
 func TestReadGcabOutput(t *testing.T) {
-	gcab := checker(t, "gcab")
+	gcab := checker.Find(t, "gcab")
 	dir := t.TempDir()
 	files := map[string][]byte{"a.txt": text(100000), "b.bin": randomBytes(4, 70000), "c.txt": []byte("c")}
 	var names []string
@@ -373,7 +349,7 @@ func TestReadGcabOutput(t *testing.T) {
 	for _, flags := range [][]string{{"-c"}, {"-c", "-z"}} {
 		t.Run(strings.Join(flags, " "), func(t *testing.T) {
 			args := append(append([]string{}, flags...), "out.cab")
-			run(t, dir, gcab, append(args, names...)...)
+			checker.Run(t, dir, gcab, append(args, names...)...)
 			data, err := os.ReadFile(filepath.Join(dir, "out.cab"))
 			if err != nil {
 				t.Fatal(err)
@@ -450,10 +426,10 @@ func TestWriteWithRaw(t *testing.T) {
 			t.Errorf("%s differs", name)
 		}
 	}
-	cabextract := checker(t, "cabextract")
+	cabextract := checker.Find(t, "cabextract")
 	path := filepath.Join(t.TempDir(), "merged.cab")
 	os.WriteFile(path, m.buf, 0o644)
-	if out := run(t, filepath.Dir(path), cabextract, "-t", path); !strings.Contains(out, "All done, no errors") {
+	if out := checker.Run(t, filepath.Dir(path), cabextract, "-t", path); !strings.Contains(out, "All done, no errors") {
 		t.Errorf("cabextract -t:\n%s", out)
 	}
 	// Two copies of one name are refused.
@@ -488,5 +464,35 @@ func TestChecksumWide(t *testing.T) {
 		if got, want := checksum(data[:n], 0x12345678), slow(data[:n], 0x12345678); got != want {
 			t.Fatalf("checksum of %d bytes = %#x, want %#x", n, got, want)
 		}
+	}
+}
+
+// Every level writes blocks whose Huffman codes are complete, which libmspack (cabextract)
+// requires; level 1 on this data made incomplete distance codes before completeCodes.
+func TestMSZIPBlocksCompleteAtEveryLevel(t *testing.T) {
+	entries := []entry{{"mixed.bin", append(text(300000), randomBytes(11, 200000)...)}, {"short.txt", []byte("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab")}}
+	cabextract := checker.Find(t, "cabextract")
+	for level := 1; level <= 9; level++ {
+		data := write(t, entries, Options{Compression: MSZIP, Level: level})
+		path := filepath.Join(t.TempDir(), "l.cab")
+		os.WriteFile(path, data, 0o644)
+		if out := checker.Run(t, "", cabextract, "-t", path); !strings.Contains(out, "All done, no errors") {
+			t.Errorf("level %d: cabextract -t:\n%s", level, out)
+		}
+	}
+}
+
+func TestCompleteCodes(t *testing.T) {
+	var b bytes.Buffer
+	appendStoredDeflate(&b, []byte("stored"))
+	if err := completeCodes(b.Bytes()); err != nil {
+		t.Errorf("stored block: %v", err)
+	}
+	// A fixed-Huffman final block holding only end-of-block: 3 header bits 1,01 then 7 zero bits.
+	if err := completeCodes([]byte{0x03, 0x00}); err != nil {
+		t.Errorf("fixed block: %v", err)
+	}
+	if err := completeCodes([]byte{0x07}); err == nil {
+		t.Error("block type 3: no error")
 	}
 }

@@ -26,7 +26,7 @@ type FileSource struct {
 // Options control Write. The zero value writes stored (uncompressed) data.
 type Options struct {
 	Compression Compression // None or MSZIP
-	Level       int         // deflate level 1-9 for MSZIP; 0 means 6
+	Level       int         // deflate level 1-9 for MSZIP; 0 means 4 (docs/formats.md)
 	ModTime     time.Time   // stamp of files without their own; zero means DefaultModTime
 	SetID       uint16      // setID of the cabinet header
 	Workers     int         // parallel MSZIP compressors; 0 means GOMAXPROCS
@@ -138,7 +138,9 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 		return 0, fmt.Errorf("writing %v compression is not supported (use none or MSZIP)", opt.Compression)
 	}
 	if opt.Level == 0 {
-		opt.Level = 6
+		// Level 4: Go's deflate at 6 ran at half of zlib's speed (gcab -z) for 1% smaller
+		// output; at 4 it is faster than zlib per core and within 5% of gcab's size.
+		opt.Level = 4
 	}
 	if opt.Level < 1 || opt.Level > 9 {
 		return 0, fmt.Errorf("MSZIP level %d: expected 1 to 9", opt.Level)
@@ -410,6 +412,34 @@ func writeBlock(w io.Writer, data []byte, uncompressed int) (int64, error) {
 	return int64(dataHeaderSize + len(data)), nil
 }
 
+// compressBlock compresses j.raw[:j.n] into j.out as an MSZIP block ("CK" + deflate): with the
+// first writer whose output every MSZIP reader accepts, else as one stored deflate block.
+func compressBlock(j *job, writers []*flate.Writer) error {
+	for _, fw := range writers {
+		j.out.Reset()
+		j.out.WriteString("CK")
+		fw.Reset(&j.out)
+		if _, err := fw.Write(j.raw[:j.n]); err != nil {
+			return err
+		}
+		if err := fw.Close(); err != nil {
+			return err
+		}
+		if j.out.Len() > 2+storedDeflateSize(j.n) {
+			break // incompressible: stored is smaller
+		}
+		if completeCodes(j.out.Bytes()[2:]) == nil {
+			return nil
+		}
+	}
+	// Go's flate frames incompressible data in several stored blocks, which can exceed the
+	// MSZIP limit; one stored block of our own is smaller and always fits.
+	j.out.Reset()
+	j.out.WriteString("CK")
+	appendStoredDeflate(&j.out, j.raw[:j.n])
+	return nil
+}
+
 // storedDeflateSize is the size of n bytes as one final stored deflate block (RFC 1951 3.2.4).
 func storedDeflateSize(n int) int { return 5 + n }
 
@@ -457,22 +487,20 @@ func writeMSZIP(w io.Writer, br *blockReader, blocks int, opt Options) (int64, e
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			fw, _ := flate.NewWriter(io.Discard, opt.Level)
-			for j := range jobs {
-				j.out.Reset()
-				j.out.WriteString("CK")
-				fw.Reset(&j.out)
-				if _, err := fw.Write(j.raw[:j.n]); err != nil {
-					j.err = err
-				} else if err := fw.Close(); err != nil {
-					j.err = err
-				} else if j.out.Len() > 2+storedDeflateSize(j.n) {
-					// Incompressible data: Go's flate frames it in several stored blocks, which can
-					// exceed the MSZIP limit; one stored block of our own is smaller and always fits.
-					j.out.Reset()
-					j.out.WriteString("CK")
-					appendStoredDeflate(&j.out, j.raw[:j.n])
+			// The levels to try, in order: a block whose codes a strict reader would refuse
+			// (completeCodes) is compressed again at the next level, and stored at last.
+			levels := []int{opt.Level}
+			for _, l := range []int{6, 9, 1} {
+				if l != opt.Level {
+					levels = append(levels, l)
 				}
+			}
+			writers := make([]*flate.Writer, len(levels))
+			for i, l := range levels {
+				writers[i], _ = flate.NewWriter(io.Discard, l)
+			}
+			for j := range jobs {
+				j.err = compressBlock(j, writers)
 				close(j.done)
 			}
 		}()
