@@ -22,12 +22,13 @@ const (
 	xpressMaxChunk   = 65536 // offsets are at most 65535, positions fit 16 bits
 
 	// Lazy parsing parameters: wimlib's for its default compression level 50 (greedy
-	// below 30, lazy to 59, near-optimal from 60), which is what `wimlib-imagex capture
-	// --compress=xpress` uses.
+	// below 30, lazy to 59, near-optimal from 60), which `wimlib-imagex capture
+	// --compress=xpress` uses: look at up to 46 earlier positions (23 for the lazy look
+	// one position ahead) and take a match of 93 bytes at once.
 	xpressSearchDepth = 46
 	xpressNiceLen     = 93
 
-	hash3Bits = 12
+	hash3Bits = 12 // length-3 matches only pay at small offsets; a small table will do
 	hash4Bits = 15
 
 	// The chunk is copied into a fixed array and indexes are masked, so that the compiler
@@ -35,6 +36,9 @@ const (
 	// never counted: every comparison is limited by the chunk's length).
 	winMask = 1<<17 - 1
 	winSize = winMask + 1 + 8
+
+	// encode's output, which holds at most 2 bytes per input byte (see xpressBound).
+	outMask = 1<<17 - 1
 )
 
 type window [winSize]byte
@@ -69,6 +73,7 @@ func (w *window) matchLen(i, j, limit int) int {
 // per literal (a match costs less per byte), and the final units.
 func xpressBound(n int) int { return 256 + 2*n + 8 }
 
+// xpressCompressor holds its tables by value: one base register reaches them all.
 type xpressCompressor struct {
 	freqs     [xpressSymbols]uint32
 	lens      [xpressSymbols]uint8
@@ -78,25 +83,21 @@ type xpressCompressor struct {
 	extraBits int // offset bits of the parsed matches
 	lenBytes  int // extra length bytes of the parsed matches
 	hs        *huffScratch
-	win       *window
 
 	// Hash-chain match finder over one chunk, positions in 16 bits (half the cache
 	// footprint of 32). 0 means none, so position 0 is never a match source; the head
 	// tables are cleared per chunk, prev entries are always written before being read.
-	head3 *[1 << hash3Bits]uint16 // most recent position of each 3-byte hash
-	head4 *[1 << hash4Bits]uint16 // most recent position of each 4-byte hash
-	prev  *[xpressMaxChunk]uint16 // previous position with the same 4-byte hash
+	head3 [1 << hash3Bits]uint16 // most recent position of each 3-byte hash
+	head4 [1 << hash4Bits]uint16 // most recent position of each 4-byte hash
+	prev  [xpressMaxChunk]uint16 // previous position with the same 4-byte hash
+	win   window
+	out   [outMask + 2]byte
 }
 
 func newXPRESSCompressor(maxChunk int) *xpressCompressor {
-	maxChunk = min(maxChunk, xpressMaxChunk)
 	return &xpressCompressor{
-		items: make([]uint32, maxChunk),
+		items: make([]uint32, min(maxChunk, xpressMaxChunk)),
 		hs:    newHuffScratch(xpressSymbols),
-		win:   new(window),
-		head3: new([1 << hash3Bits]uint16),
-		head4: new([1 << hash4Bits]uint16),
-		prev:  new([xpressMaxChunk]uint16),
 	}
 }
 
@@ -104,11 +105,11 @@ func newXPRESSCompressor(maxChunk int) *xpressCompressor {
 // bytes, and returns the compressed size, or 0 when the result would not be smaller than
 // src: WIM stores such chunks as they are.
 func (c *xpressCompressor) Compress(dst, src []byte) int {
-	if len(src) <= 256+4 || len(src) > xpressMaxChunk {
+	if len(src) <= 256+4 || len(src) > len(c.items) {
 		return 0 // the Huffman table alone is 256 bytes
 	}
-	clear(c.head3[:])
-	clear(c.head4[:])
+	c.head3 = [1 << hash3Bits]uint16{}
+	c.head4 = [1 << hash4Bits]uint16{}
 	copy(c.win[:], src)
 	c.parse(src)
 	c.freqs[xpressEOD]++
@@ -121,15 +122,6 @@ func (c *xpressCompressor) Compress(dst, src []byte) int {
 
 func hash3(v uint32) uint32 { return (v << 8) * 0x9E3779B1 >> (32 - hash3Bits) }
 func hash4(v uint32) uint32 { return v * 0x1E35A7BD >> (32 - hash4Bits) }
-
-// insert enters position pos (which has at least 4 bytes after it) into the hash tables.
-func (c *xpressCompressor) insert(pos int) {
-	v := c.win.load32(pos)
-	c.head3[hash3(v)] = uint16(pos)
-	h := hash4(v)
-	c.prev[uint16(pos)] = c.head4[h]
-	c.head4[h] = uint16(pos)
-}
 
 // longestMatch enters pos into the hash tables and returns the longest match at pos longer
 // than bestLen, looking at no more than depth earlier positions, or bestLen and offset 0.
@@ -151,7 +143,8 @@ func (c *xpressCompressor) longestMatch(n, pos, bestLen, depth int) (int, int) {
 // search returns the longest match at pos longer than bestLen, given the previous
 // positions with the same 3-byte and 4-byte hashes (0: none), or bestLen and offset 0.
 func (c *xpressCompressor) search(n, pos int, cur uint32, cand3, cand uint16, bestLen, depth int) (int, int) {
-	w := c.win
+	w := &c.win
+	prev := &c.prev
 	maxLen := n - pos
 	nice := min(xpressNiceLen, maxLen)
 	bestOff := 0
@@ -163,66 +156,62 @@ func (c *xpressCompressor) search(n, pos int, cur uint32, cand3, cand uint16, be
 	if bestLen >= nice {
 		return bestLen, bestOff
 	}
-	prev := c.prev
 	if bestLen < 4 {
 		// Find the first candidate that matches 4 bytes.
+		var p int
 		for {
 			if cand == 0 || depth == 0 {
 				return bestLen, bestOff
 			}
-			p := int(cand)
+			p = int(cand)
 			cand = prev[cand]
 			depth--
 			if w.load32(p) == cur {
-				bestLen, bestOff = 4+w.matchLen(p+4, pos+4, maxLen-4), pos-p
-				if bestLen >= nice {
-					return bestLen, bestOff
-				}
 				break
 			}
 		}
+		bestLen, bestOff = 4+w.matchLen(p+4, pos+4, maxLen-4), pos-p
+		if bestLen >= nice {
+			return bestLen, bestOff
+		}
 	}
-	// A longer match must also agree on the 4 bytes that end one byte past bestLen;
-	// checking those first rejects most candidates.
-	tail := w.load32(pos + bestLen - 3)
-	for ; cand != 0 && depth > 0; depth-- {
-		p := int(cand)
-		cand = prev[cand]
-		if w.load32(p+bestLen-3) != tail || w.load32(p) != cur {
-			continue
+	for {
+		// A longer match must also agree on the 4 bytes that end one byte past bestLen;
+		// checking those first rejects most candidates. The inner loop has no calls, so
+		// its values stay in registers.
+		tail := w.load32(pos + bestLen - 3)
+		off := bestLen - 3
+		var p int
+		for {
+			if cand == 0 || depth == 0 {
+				return bestLen, bestOff
+			}
+			p = int(cand)
+			cand = prev[cand]
+			depth--
+			if w.load32(p+off) == tail && w.load32(p) == cur {
+				break
+			}
 		}
 		if l := 4 + w.matchLen(p+4, pos+4, maxLen-4); l > bestLen {
 			bestLen, bestOff = l, pos-p
 			if l >= nice {
-				break
+				return bestLen, bestOff
 			}
-			tail = w.load32(pos + bestLen - 3)
 		}
 	}
-	return bestLen, bestOff
 }
 
 // skip enters count positions from pos on into the hash tables without searching.
 func (c *xpressCompressor) skip(n, pos, count int) {
 	end := min(pos+count, n-3)
 	for ; pos < end; pos++ {
-		c.insert(pos)
+		v := c.win.load32(pos)
+		c.head3[hash3(v)] = uint16(pos)
+		h := hash4(v)
+		c.prev[uint16(pos)] = c.head4[h]
+		c.head4[h] = uint16(pos)
 	}
-}
-
-func (c *xpressCompressor) match(length, offset int) {
-	adj := uint32(length - xpressMinMatch)
-	log2 := bits.Len32(uint32(offset)) - 1
-	c.freqs[xpressEOD+uint32(log2)<<4+min(adj, 15)]++
-	c.extraBits += log2
-	if adj >= 15 {
-		c.lenBytes++
-		if adj >= 15+255 {
-			c.lenBytes += 2
-		}
-	}
-	c.items[c.nitems] = uint32(offset)<<16 | adj
-	c.nitems++
 }
 
 // parse chooses literals and matches with lazy evaluation (as wimlib's level 50): take the
@@ -230,20 +219,20 @@ func (c *xpressCompressor) match(length, offset int) {
 // matches at large offsets, which cost more than three literals.
 func (c *xpressCompressor) parse(in []byte) {
 	c.freqs = [xpressSymbols]uint32{}
-	c.nitems, c.extraBits, c.lenBytes = 0, 0, 0
 	far3 := 4096
 	if len(in) <= 8192 {
 		far3 = 2048
 	}
 	n := len(in)
-	w := c.win
 	items := c.items[:n]
+	freqs := &c.freqs
+	ni, extra := 0, 0 // items; offset bits and length bytes<<32 of the matches
 	for pos := 0; pos < n; {
 		// Enter pos into the hash tables here, and search only if a table has an earlier
 		// position: most positions of incompressible data end here as literals.
 		var curLen, curOff int
 		if n-pos >= 4 {
-			cur := w.load32(pos)
+			cur := c.win.load32(pos)
 			h3 := hash3(cur)
 			cand3 := c.head3[h3]
 			c.head3[h3] = uint16(pos)
@@ -251,21 +240,27 @@ func (c *xpressCompressor) parse(in []byte) {
 			cand4 := c.head4[h4]
 			c.prev[uint16(pos)] = cand4
 			c.head4[h4] = uint16(pos)
-			if cand4 != 0 || cand3 != 0 {
+			if cand4 != 0 {
 				curLen, curOff = c.search(n, pos, cur, cand3, cand4, xpressMinMatch-1, xpressSearchDepth)
+			} else if cand3 != 0 && (c.win.load32(int(cand3))^cur)&0xFFFFFF == 0 {
+				curLen, curOff = xpressMinMatch, pos-int(cand3)
 			}
 		}
 		pos++
 		if curLen < xpressMinMatch || curLen == xpressMinMatch && curOff >= far3 {
 			b := in[pos-1]
-			c.freqs[b]++
-			items[c.nitems] = uint32(b)
-			c.nitems++
+			freqs[b]++
+			items[ni] = uint32(b)
+			ni++
 			continue
 		}
 		for {
 			if curLen >= xpressNiceLen {
-				c.match(curLen, curOff)
+				sym, it, x := matchItem(curLen, curOff)
+				freqs[sym]++
+				items[ni] = it
+				ni++
+				extra += x
 				c.skip(n, pos, curLen-1)
 				pos += curLen - 1
 				break
@@ -274,18 +269,38 @@ func (c *xpressCompressor) parse(in []byte) {
 			pos++
 			if nextLen > curLen {
 				b := in[pos-2]
-				c.freqs[b]++
-				items[c.nitems] = uint32(b)
-				c.nitems++
+				freqs[b]++
+				items[ni] = uint32(b)
+				ni++
 				curLen, curOff = nextLen, nextOff
 				continue
 			}
-			c.match(curLen, curOff)
+			sym, it, x := matchItem(curLen, curOff)
+			freqs[sym]++
+			items[ni] = it
+			ni++
+			extra += x
 			c.skip(n, pos, curLen-2)
 			pos += curLen - 2
 			break
 		}
 	}
+	c.nitems, c.extraBits, c.lenBytes = ni, extra&(1<<32-1), extra>>32
+}
+
+// matchItem returns a match's symbol, its item, and its offset bits plus its length
+// bytes<<32.
+func matchItem(length, offset int) (uint32, uint32, int) {
+	adj := uint32(length - xpressMinMatch)
+	log2 := bits.Len32(uint32(offset)) - 1
+	x := log2
+	if adj >= 15 {
+		x += 1 << 32
+		if adj >= 15+255 {
+			x += 2 << 32
+		}
+	}
+	return xpressEOD + uint32(log2)<<4 + min(adj, 15), uint32(offset)<<16 | adj, x
 }
 
 // encodedSize is the size encode will produce for the parsed items, computed from the
@@ -306,50 +321,76 @@ func (c *xpressCompressor) encode(dst []byte) int {
 	for i := 0; i < xpressSymbols/2; i++ {
 		dst[i] = c.lens[2*i] | c.lens[2*i+1]<<4
 	}
-	out := dst[xpressSymbols/2:]
 	lens, codes := &c.lens, &c.codes
+	o := &c.out // masked indexes: no bounds checks
 
 	// Bits fill 16-bit units whose places are reserved in advance: the unit being filled
-	// (nextBits) and the one after (nextBits2); literal length bytes go after both. This
-	// is where [MS-XCA]'s decoder, which holds 32 bits, finds them.
-	var bitbuf uint32
+	// (nb) and the one after (nb2); literal length bytes go after both (nbyte). This is
+	// where [MS-XCA]'s decoder, which holds 32 bits, finds them. A unit is written once
+	// more than 16 bits are pending; writing a symbol and its offset bits together gives
+	// the same units, as long as no length byte comes between them.
+	var bitbuf uint64
 	var bitcount uint
-	nextBits, nextBits2, nextByte := 0, 2, 4
-	put := func(v uint32, n uint) {
-		bitcount += n
-		bitbuf = bitbuf<<n | v
-		if bitcount > 16 {
-			bitcount -= 16
-			binary.LittleEndian.PutUint16(out[nextBits:], uint16(bitbuf>>bitcount))
-			nextBits, nextBits2 = nextBits2, nextByte
-			nextByte += 2
-		}
-	}
+	nb, nb2, nbyte := 0, 2, 4
 	for _, it := range c.items[:c.nitems] {
 		if it < 256 {
-			put(uint32(codes[it]), uint(lens[it]))
+			bitbuf = bitbuf<<lens[it] | uint64(codes[it])
+			bitcount += uint(lens[it])
+			if bitcount > 16 {
+				bitcount -= 16
+				v := uint16(bitbuf >> bitcount)
+				o[nb&outMask], o[(nb+1)&outMask] = byte(v), byte(v>>8)
+				nb, nb2 = nb2, nbyte
+				nbyte += 2
+			}
 			continue
 		}
 		off := it >> 16
 		adj := it & 0xFFFF
 		log2 := uint(bits.Len32(off) - 1)
 		sym := xpressEOD + uint32(log2)<<4 + min(adj, 15)
-		put(uint32(codes[sym]), uint(lens[sym]))
+		bitbuf = bitbuf<<lens[sym] | uint64(codes[sym])
+		bitcount += uint(lens[sym])
 		if adj >= 15 {
+			if bitcount > 16 {
+				bitcount -= 16
+				v := uint16(bitbuf >> bitcount)
+				o[nb&outMask], o[(nb+1)&outMask] = byte(v), byte(v>>8)
+				nb, nb2 = nb2, nbyte
+				nbyte += 2
+			}
 			b := min(adj-15, 255)
-			out[nextByte] = byte(b)
-			nextByte++
+			o[nbyte&outMask] = byte(b)
+			nbyte++
 			if b == 255 {
-				binary.LittleEndian.PutUint16(out[nextByte:], uint16(adj))
-				nextByte += 2
+				o[nbyte&outMask], o[(nbyte+1)&outMask] = byte(adj), byte(adj>>8)
+				nbyte += 2
 			}
 		}
-		put(off&(1<<log2-1), log2)
+		bitbuf = bitbuf<<log2 | uint64(off&(1<<log2-1))
+		bitcount += log2
+		for bitcount > 16 {
+			bitcount -= 16
+			v := uint16(bitbuf >> bitcount)
+			o[nb&outMask], o[(nb+1)&outMask] = byte(v), byte(v>>8)
+			nb, nb2 = nb2, nbyte
+			nbyte += 2
+		}
 	}
-	put(uint32(codes[xpressEOD]), uint(lens[xpressEOD]))
-	binary.LittleEndian.PutUint16(out[nextBits:], uint16(bitbuf<<(16-bitcount)))
-	binary.LittleEndian.PutUint16(out[nextBits2:], 0)
-	return xpressSymbols/2 + nextByte
+	bitbuf = bitbuf<<lens[xpressEOD] | uint64(codes[xpressEOD])
+	bitcount += uint(lens[xpressEOD])
+	if bitcount > 16 {
+		bitcount -= 16
+		v := uint16(bitbuf >> bitcount)
+		o[nb&outMask], o[(nb+1)&outMask] = byte(v), byte(v>>8)
+		nb, nb2 = nb2, nbyte
+		nbyte += 2
+	}
+	v := uint16(bitbuf << (16 - bitcount))
+	o[nb&outMask], o[(nb+1)&outMask] = byte(v), byte(v>>8)
+	o[nb2&outMask], o[(nb2+1)&outMask] = 0, 0
+	copy(dst[xpressSymbols/2:], o[:nbyte])
+	return xpressSymbols/2 + nbyte
 }
 
 // xpressDecompressor decodes XPRESS chunks; its table is rebuilt for every chunk.
