@@ -830,3 +830,30 @@ func FuzzOpen(f *testing.F) {
 		_ = r.Verify()
 	})
 }
+
+// BenchmarkWriter writes 16 MiB of mixed files, one in ten a duplicate, through the
+// whole writer.
+func BenchmarkWriter(b *testing.B) {
+	var entries []entry
+	total := 0
+	for i := 0; total < 16<<20; i++ {
+		seed := int64(i)
+		if i%10 == 9 {
+			seed = int64(i - 5)
+		}
+		data := mixed(seed, 4096<<(seed%8))
+		entries = append(entries, file(strings.Repeat("d/", i%5)+"f"+string(rune('a'+i%26))+strings.Repeat("x", i/26), data))
+		total += len(data)
+	}
+	for _, comp := range []Compression{None, XPRESS} {
+		b.Run(comp.String(), func(b *testing.B) {
+			b.SetBytes(int64(total))
+			var m memFile
+			for i := 0; i < b.N; i++ {
+				m = memFile{b: m.b[:0]}
+				writeEntries(b, &m, entries, Options{Compression: comp})
+			}
+			b.ReportMetric(float64(len(m.b))/float64(total)*100, "%size")
+		})
+	}
+}

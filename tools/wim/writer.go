@@ -9,6 +9,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf16"
 )
@@ -105,9 +106,10 @@ type Writer struct {
 	workQ  chan *job
 	writeQ chan op
 	wg     sync.WaitGroup
-	outErr error // set by the output goroutine
-	outEnd int64 // end of the written data, set by the output goroutine
-	maxEnd int64 // furthest byte ever written, set by the output goroutine
+	outErr error       // set by the output goroutine
+	failed atomic.Bool // the output goroutine hit an error: stop adding
+	outEnd int64       // end of the written data, set by the output goroutine
+	maxEnd int64       // furthest byte ever written, set by the output goroutine
 	closed bool
 }
 
@@ -233,11 +235,15 @@ func (w *Writer) AddDir(path string, attrs uint32) error {
 
 // AddFile adds a file of size bytes read from r, which must yield exactly size bytes.
 // attrs are FILE_ATTRIBUTE_* flags; 0 means AttrNormal. Contents already in the WIM
-// (same SHA-1) are stored once. If reading r fails, the file is not added, the error is
-// returned and the Writer stays usable.
+// (same SHA-1) are stored once. If reading r fails, the file is not added (directories
+// its path implied stay), the error is returned and the Writer stays usable. Errors
+// writing the output are reported by a later AddFile or by Close.
 func (w *Writer) AddFile(path string, size int64, r io.Reader, attrs uint32) error {
 	if w.err != nil {
 		return w.err
+	}
+	if w.failed.Load() {
+		return errors.New("output failed; Close reports the error")
 	}
 	switch {
 	case size < 0:
@@ -399,6 +405,9 @@ func (w *Writer) drain(o *output) {
 		}
 	}
 	for op := range w.writeQ {
+		if o.err != nil && !w.failed.Load() {
+			w.failed.Store(true)
+		}
 		switch op.kind {
 		case opWhole:
 			for _, j := range op.jobs {
