@@ -5,40 +5,14 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	diskfile "github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 )
-
-func tool(t *testing.T, name string) string {
-	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin/", "/sbin/"} {
-		if p, err := exec.LookPath(dir + name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("OEMIMAGE_REQUIRE_CHECKERS") == "1" {
-		t.Fatalf("%s not found: the bootstrap (tools/bazel) installs it", name)
-	}
-	t.Skipf("%s not installed", name)
-	return ""
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	// mtools reads non-ASCII names in the locale's charset; Bazel runs tests with none.
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "MTOOLS_SKIP_CHECK=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 type file struct {
 	path string
@@ -102,9 +76,9 @@ func mpath(p string) string { return "::" + strings.ReplaceAll(p, `\`, "/") }
 
 // TestCheckers has fsck.fat and mtools, which nobody here wrote, check the file systems.
 func TestCheckers(t *testing.T) {
-	fsck := tool(t, "fsck.fat")
-	mtype := tool(t, "mtype")
-	mdir := tool(t, "mdir")
+	fsck := checker.Find(t, "fsck.fat")
+	mtype := checker.Find(t, "mtype")
+	mdir := checker.Find(t, "mdir")
 	tests := []struct {
 		name string
 		size int64
@@ -120,22 +94,22 @@ func TestCheckers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			files := testFiles()
 			path, _ := build(t, tt.size, tt.opt, files)
-			out := run(t, fsck, "-n", "-v", path)
+			out := checker.Run(t, "", fsck, "-n", "-v", path)
 			if !strings.Contains(out, fmt.Sprintf("2 FATs, %d bit entries", tt.want)) {
 				t.Errorf("fsck.fat does not see FAT%d:\n%s", tt.want, out)
 			}
 			for _, f := range files {
-				got := run(t, mtype, "-i", path, mpath(f.path))
+				got := checker.Run(t, "", mtype, "-i", path, mpath(f.path))
 				if got != string(f.data) {
 					t.Errorf("mtype %s: %d bytes, want %d", f.path, len(got), len(f.data))
 				}
 			}
-			listing := run(t, mdir, "-i", path, "::/Programs/Contoso Camera")
+			listing := checker.Run(t, "", mdir, "-i", path, "::/Programs/Contoso Camera")
 			if !strings.Contains(listing, "Camera App.exe") {
 				t.Errorf("mdir lacks the long name:\n%s", listing)
 			}
 			if tt.opt.Label != "" {
-				root := run(t, mdir, "-i", path, "::/")
+				root := checker.Run(t, "", mdir, "-i", path, "::/")
 				if !strings.Contains(root, "Volume in drive : is "+strings.ToUpper(tt.opt.Label)) {
 					t.Errorf("label %q missing:\n%s", tt.opt.Label, root)
 				}
@@ -171,9 +145,9 @@ func TestExtentsCoverData(t *testing.T) {
 	if err := os.WriteFile(path, masked, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	mtype := tool(t, "mtype")
+	mtype := checker.Find(t, "mtype")
 	for _, f := range files[:5] {
-		if got := run(t, mtype, "-i", path, mpath(f.path)); got != string(f.data) {
+		if got := checker.Run(t, "", mtype, "-i", path, mpath(f.path)); got != string(f.data) {
 			t.Errorf("%s differs once data outside the extents is dropped", f.path)
 		}
 	}

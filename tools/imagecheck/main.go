@@ -20,9 +20,10 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
-	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"github.com/oemimage/rules_oemimage/tools/volume"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 func main() {
@@ -63,7 +64,7 @@ func main() {
 		}
 		return
 	}
-	pkgs, err := expandDirs(pkgs)
+	pkgs, err := winpath.ExpandDirs(pkgs)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -99,38 +100,13 @@ func run(name string, args ...string) (string, error) {
 }
 
 func check(image string, pkgs []string, w io.Writer) error {
-	f, err := os.Open(image)
+	im, err := volume.OpenImage(image, true)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	rd, err := ffu.Open(f, st.Size())
-	if err != nil {
-		return err
-	}
-	if err := rd.Verify(); err != nil {
-		return err
-	}
-	fmt.Fprintf(w, "ffu: hashes verified (%d chunks)\n", len(rd.HashTable())/32)
-
-	dir, err := os.MkdirTemp("", "imagecheck-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	disk := filepath.Join(dir, "disk.img")
-	df, err := os.Create(disk)
-	if err != nil {
-		return err
-	}
-	defer df.Close()
-	if err := rd.Extract(df); err != nil {
-		return err
-	}
+	defer im.Close()
+	fmt.Fprintf(w, "ffu: hashes verified (%d chunks)\n", len(im.FFU.HashTable())/32)
+	disk := im.Disk().Name()
 	out, err := run("sgdisk", "-v", disk)
 	if err != nil {
 		return err
@@ -140,22 +116,22 @@ func check(image string, pkgs []string, w io.Writer) error {
 	}
 	fmt.Fprintln(w, "sgdisk -v: no problems found")
 
-	s := rd.Stores[0]
-	g, err := ffu.ReadGPT(df, s.DiskSize, s.SectorSize)
+	dir, err := os.MkdirTemp("", "imagecheck-")
 	if err != nil {
 		return err
 	}
-	ss := int64(s.SectorSize)
+	defer os.RemoveAll(dir)
 	offsets := map[string]int64{}
-	for _, e := range g.Entries {
-		off, size := int64(e.FirstLBA)*ss, int64(e.LastLBA-e.FirstLBA+1)*ss
+	for i := range im.GPT.Entries {
+		e := &im.GPT.Entries[i]
+		off, size := im.Extent(e)
 		offsets[strings.ToLower(e.Name)] = off
-		if !isFAT(df, off) {
+		if !im.IsFAT(e) {
 			continue
 		}
 		// fsck.fat has no offset option: it checks a copy of the partition.
 		part := filepath.Join(dir, e.Name+".img")
-		if err := copyRange(df, part, off, size); err != nil {
+		if err := copyRange(im.Disk(), part, off, size); err != nil {
 			return err
 		}
 		if _, err := run("fsck.fat", "-n", part); err != nil {
@@ -225,15 +201,6 @@ func check(image string, pkgs []string, w io.Writer) error {
 	return nil
 }
 
-// isFAT reports whether the sector at off looks like a FAT boot sector.
-func isFAT(f *os.File, off int64) bool {
-	b := make([]byte, 512)
-	if _, err := f.ReadAt(b, off); err != nil {
-		return false
-	}
-	return b[510] == 0x55 && b[511] == 0xAA && (bytes.HasPrefix(b[54:], []byte("FAT1")) || bytes.HasPrefix(b[82:], []byte("FAT32")))
-}
-
 func copyRange(src *os.File, dst string, off, size int64) error {
 	out, err := os.Create(dst)
 	if err != nil {
@@ -244,26 +211,4 @@ func copyRange(src *os.File, dst string, off, size int64) error {
 		return err
 	}
 	return out.Close()
-}
-
-// expandDirs replaces each directory (a Bazel tree artifact of merged packages) by its files.
-func expandDirs(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if !e.IsDir() {
-				out = append(out, filepath.Join(p, e.Name()))
-			}
-		}
-	}
-	return out, nil
 }

@@ -4,11 +4,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 
-	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -24,40 +22,18 @@ func packagingRecord(path string) bool {
 
 // deviceFiles lists partition\path -> SHA-256 of every file of every FAT32 partition.
 func deviceFiles(image string) (map[string]string, error) {
-	f, err := os.Open(image)
+	im, err := volume.OpenImage(image, false)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	rd, err := ffu.Open(f, st.Size())
-	if err != nil {
-		return nil, err
-	}
-	tmp, err := os.CreateTemp("", "imagecheck-*.img")
-	if err != nil {
-		return nil, err
-	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	if err := rd.Extract(tmp); err != nil {
-		return nil, err
-	}
-	s := rd.Stores[0]
-	g, err := ffu.ReadGPT(tmp, s.DiskSize, s.SectorSize)
-	if err != nil {
-		return nil, err
-	}
+	defer im.Close()
 	out := map[string]string{}
-	ss := int64(s.SectorSize)
-	for _, e := range g.Entries {
-		off, size := int64(e.FirstLBA)*ss, int64(e.LastLBA-e.FirstLBA+1)*ss
-		if !isFAT(tmp, off) {
+	for i := range im.GPT.Entries {
+		e := &im.GPT.Entries[i]
+		if !im.IsFAT(e) {
 			continue
 		}
-		vol, err := volume.OpenFAT32(tmp, off, size, ss)
+		vol, err := im.FAT32(e)
 		if err != nil {
 			continue // FAT12/16 partitions (EFIESP) are checked by fsck.fat and mtype instead
 		}

@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -83,50 +82,26 @@ func checkWIM(image, wimPath string, w io.Writer) error {
 
 // mainOSFiles reads every file (and, as path\, directory) of the image's MainOS.
 func mainOSFiles(image string, out map[string][]byte) error {
-	f, err := os.Open(image)
+	im, err := volume.OpenImage(image, false)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	st, err := f.Stat()
+	defer im.Close()
+	mainOS := im.Partition("MainOS")
+	if mainOS == nil {
+		return fmt.Errorf("%s has no MainOS partition", image)
+	}
+	vol, err := im.FAT32(mainOS)
 	if err != nil {
 		return err
 	}
-	rd, err := ffu.Open(f, st.Size())
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp("", "imagecheck-*.img")
-	if err != nil {
-		return err
-	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	if err := rd.Extract(tmp); err != nil {
-		return err
-	}
-	s := rd.Stores[0]
-	g, err := ffu.ReadGPT(tmp, s.DiskSize, s.SectorSize)
-	if err != nil {
-		return err
-	}
-	ss := int64(s.SectorSize)
-	for _, e := range g.Entries {
-		if !strings.EqualFold(e.Name, "MainOS") {
-			continue
+	return vol.Walk(func(en volume.Entry, r io.Reader) error {
+		if en.Dir {
+			out[en.Path+`\`] = nil
+			return nil
 		}
-		vol, err := volume.OpenFAT32(tmp, int64(e.FirstLBA)*ss, int64(e.LastLBA-e.FirstLBA+1)*ss, ss)
-		if err != nil {
-			return err
-		}
-		return vol.Walk(func(en volume.Entry, r io.Reader) error {
-			if en.Dir {
-				out[en.Path+`\`] = nil
-				return nil
-			}
-			b, err := io.ReadAll(r)
-			out[en.Path] = b
-			return err
-		})
-	}
-	return fmt.Errorf("%s has no MainOS partition", image)
+		b, err := io.ReadAll(r)
+		out[en.Path] = b
+		return err
+	})
 }

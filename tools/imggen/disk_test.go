@@ -4,42 +4,16 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/layout"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
-
-func checker(t *testing.T, name string) string {
-	t.Helper()
-	for _, dir := range []string{"", "/usr/sbin/", "/sbin/"} {
-		if p, err := exec.LookPath(dir + name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv("OEMIMAGE_REQUIRE_CHECKERS") == "1" {
-		t.Fatalf("%s not found: the bootstrap (tools/bazel) installs it", name)
-	}
-	t.Skipf("%s not installed", name)
-	return ""
-}
-
-func run(t *testing.T, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	// mtools reads non-ASCII names in the locale's charset; Bazel runs tests with none.
-	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "MTOOLS_SKIP_CHECK=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
 
 const testLayout = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate">
   <Partitions>
@@ -86,9 +60,9 @@ func sortedKeys(m map[string]string) []string {
 }
 
 func TestDiskInstallsPackages(t *testing.T) {
-	sgdisk := checker(t, "sgdisk")
-	fsck := checker(t, "fsck.fat")
-	mtype := checker(t, "mtype")
+	sgdisk := checker.Find(t, "sgdisk")
+	fsck := checker.Find(t, "fsck.fat")
+	mtype := checker.Find(t, "mtype")
 	dir := t.TempDir()
 	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(testLayout))
 	if err != nil {
@@ -142,10 +116,10 @@ func TestDiskInstallsPackages(t *testing.T) {
 	if len(ext) == 0 {
 		t.Fatal("no extents")
 	}
-	if out := run(t, sgdisk, "-v", img); !strings.Contains(out, "No problems found") {
+	if out := checker.Run(t, "", sgdisk, "-v", img); !strings.Contains(out, "No problems found") {
 		t.Errorf("sgdisk -v:\n%s", out)
 	}
-	names := run(t, sgdisk, "-p", img)
+	names := checker.Run(t, "", sgdisk, "-p", img)
 	for _, p := range []string{"EFIESP", "PLAT", "MainOS", "Data"} {
 		if !strings.Contains(names, p) {
 			t.Errorf("sgdisk -p lacks %s:\n%s", p, names)
@@ -166,7 +140,7 @@ func TestDiskInstallsPackages(t *testing.T) {
 		p := plan.Partition(part)
 		at := fmt.Sprintf("%s@@%d", img, p.FirstLBA*512)
 		for path, want := range files {
-			if got := run(t, mtype, "-i", at, "::"+strings.ReplaceAll(path, `\`, "/")); got != want {
+			if got := checker.Run(t, "", mtype, "-i", at, "::"+strings.ReplaceAll(path, `\`, "/")); got != want {
 				t.Errorf("%s %s = %q, want %q", part, path, got, want)
 			}
 		}
@@ -177,6 +151,6 @@ func TestDiskInstallsPackages(t *testing.T) {
 		io.Copy(dst, io.NewSectionReader(src, int64(p.FirstLBA)*512, int64(p.Sectors())*512))
 		src.Close()
 		dst.Close()
-		run(t, fsck, "-n", part)
+		checker.Run(t, "", fsck, "-n", part)
 	}
 }

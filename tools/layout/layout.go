@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/xmlpath"
 )
 
 // Namespaces of DeviceLayout v1 and v2 and of OEMDevicePlatform.
@@ -104,32 +105,8 @@ type parser struct {
 
 func (p *parser) fail(el *etree.Element, format string, args ...any) {
 	if p.err == nil {
-		p.err = fmt.Errorf("%s: %s: %s", p.file, elementPath(el), fmt.Sprintf(format, args...))
+		p.err = fmt.Errorf("%s: %s: %s", p.file, xmlpath.Of(el), fmt.Sprintf(format, args...))
 	}
-}
-
-// elementPath names an element by its ancestry and position among same-named siblings.
-func elementPath(el *etree.Element) string {
-	var parts []string
-	for e := el; e != nil && e.Tag != ""; e = e.Parent() {
-		name := e.Tag
-		if parent := e.Parent(); parent != nil && parent.Tag != "" {
-			n, idx := 0, 0
-			for _, sib := range parent.ChildElements() {
-				if sib.Tag == e.Tag {
-					n++
-					if sib == e {
-						idx = n
-					}
-				}
-			}
-			if n > 1 {
-				name = fmt.Sprintf("%s[%d]", name, idx)
-			}
-		}
-		parts = append([]string{name}, parts...)
-	}
-	return strings.Join(parts, "/")
 }
 
 func (p *parser) text(el *etree.Element) string { return strings.TrimSpace(el.Text()) }

@@ -71,11 +71,11 @@ func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 		Vars:                   vars,
 		Env:                    winpath.EnvMap(os.Environ()),
 	}
-	pkgFiles, err := expandDirs(c.flags["package"])
+	pkgFiles, err := winpath.ExpandDirs(c.flags["package"])
 	if err != nil {
 		return err
 	}
-	fmFiles, err := expandDirs(c.flags["fm"])
+	fmFiles, err := winpath.ExpandDirs(c.flags["fm"])
 	if err != nil {
 		return err
 	}
@@ -164,27 +164,4 @@ func values(v []manifest.Value) []string {
 
 func report(w io.Writer, res *merge.Result) {
 	fmt.Fprintf(w, "%s: %d merged packages (%d up to date), %d passed through\n", filepath.Base(res.FM), len(res.Merged), len(res.Kept), len(res.PassThrough))
-}
-
-// expandDirs replaces each directory among paths by the files in it (Bazel passes tree
-// artifacts, such as merged_packages' outputs, as directories), sorted.
-func expandDirs(paths []string) ([]string, error) {
-	var out []string
-	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil || !st.IsDir() {
-			out = append(out, p)
-			continue
-		}
-		entries, err := os.ReadDir(p)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range entries {
-			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-				out = append(out, filepath.Join(p, e.Name()))
-			}
-		}
-	}
-	return out, nil
 }

@@ -81,33 +81,21 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nmanifest:\n%s", strings.ReplaceAll(string(rd.ManifestBytes()), "\r\n", "\n"))
 
-	// Partitions and packages come from the disk itself: extract it to a temporary sparse file.
-	tmp, err := os.CreateTemp("", "ffu-info-*.img")
+	// Partitions and packages come from the disk itself.
+	im, err := volume.OpenImage(path, false)
 	if err != nil {
 		return err
 	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	if err := rd.Extract(tmp); err != nil {
-		return err
-	}
-	s := rd.Stores[0]
-	g, err := ffu.ReadGPT(tmp, s.DiskSize, s.SectorSize)
-	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
-	}
-	fmt.Fprintf(w, "partitions (GPT, disk %s):\n", g.DiskGUID)
-	var mainOS *ffu.GPTEntry
-	for i, e := range g.Entries {
+	defer im.Close()
+	fmt.Fprintf(w, "partitions (GPT, disk %s):\n", im.GPT.DiskGUID)
+	for _, e := range im.GPT.Entries {
 		fmt.Fprintf(w, "  %-12s %10d-%-10d %s %s\n", e.Name, e.FirstLBA, e.LastLBA, e.TypeGUID, e.GUID)
-		if strings.EqualFold(e.Name, "MainOS") {
-			mainOS = &g.Entries[i]
-		}
 	}
+	mainOS := im.Partition("MainOS")
 	if mainOS == nil {
 		return nil
 	}
-	ss := int64(s.SectorSize)
-	vol, err := volume.OpenFAT32(tmp, int64(mainOS.FirstLBA)*ss, int64(mainOS.LastLBA-mainOS.FirstLBA+1)*ss, ss)
+	vol, err := im.FAT32(mainOS)
 	if err != nil {
 		fmt.Fprintf(w, "packages: MainOS is not a FAT32 volume (%v)\n", err)
 		return nil

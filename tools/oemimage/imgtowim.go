@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 	"github.com/oemimage/rules_oemimage/tools/wim"
@@ -45,50 +44,16 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "Reading the image file: %s\n", in)
-	f, err := os.Open(in)
+	im, err := volume.OpenImage(in, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("%v; no WIM written", err)
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
+	defer im.Close()
+	mainOS := im.Partition("MainOS")
+	if mainOS == nil || im.Partition("EFIESP") == nil {
+		return fmt.Errorf("%s: the image needs MainOS and EFIESP partitions (has %s)", in, im.Names())
 	}
-	rd, err := ffu.Open(f, st.Size())
-	if err != nil {
-		return fmt.Errorf("%s: %v", in, err)
-	}
-	if err := rd.Verify(); err != nil {
-		return fmt.Errorf("%s: %v; no WIM written", in, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".imgtowim-*.img")
-	if err != nil {
-		return err
-	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
-	if err := rd.Extract(tmp); err != nil {
-		return err
-	}
-	s := rd.Stores[0]
-	g, err := ffu.ReadGPT(tmp, s.DiskSize, s.SectorSize)
-	if err != nil {
-		return fmt.Errorf("%s: %v", in, err)
-	}
-	var mainOS *ffu.GPTEntry
-	efiesp := false
-	for i, e := range g.Entries {
-		switch strings.ToLower(e.Name) {
-		case "mainos":
-			mainOS = &g.Entries[i]
-		case "efiesp":
-			efiesp = true
-		}
-	}
-	if mainOS == nil || !efiesp {
-		return fmt.Errorf("%s: the image needs MainOS and EFIESP partitions (has %s)", in, partitionNames(g))
-	}
-	ss := int64(s.SectorSize)
-	vol, err := volume.OpenFAT32(tmp, int64(mainOS.FirstLBA)*ss, int64(mainOS.LastLBA-mainOS.FirstLBA+1)*ss, ss)
+	vol, err := im.FAT32(mainOS)
 	if err != nil {
 		return fmt.Errorf("%s: MainOS: %v", in, err)
 	}
@@ -112,7 +77,7 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 			os.Remove(wf.Name())
 		}
 	}()
-	h := sha256.Sum256(rd.HashTable()) // the WIM's GUID follows the FFU's content
+	h := sha256.Sum256(im.FFU.HashTable()) // the WIM's GUID follows the FFU's content
 	var guid [16]byte
 	copy(guid[:], h[:])
 	w, err := wim.NewWriter(wf, wim.Options{Compression: comp, GUID: guid, Time: when, Name: "MainOS", Description: "MainOS of " + filepath.Base(in)})
@@ -144,12 +109,4 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	done = true
 	fmt.Fprintln(stdout, "WIM creation complete.")
 	return nil
-}
-
-func partitionNames(g *ffu.GPT) string {
-	var n []string
-	for _, e := range g.Entries {
-		n = append(n, e.Name)
-	}
-	return strings.Join(n, ", ")
 }

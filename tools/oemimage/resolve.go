@@ -73,10 +73,10 @@ func selectionArgs(c *cmdline, oemInput, msPackageRoot string) (*resolveArgs, er
 		r.coreFM = core[0]
 	}
 	var err error
-	if r.packages, err = expandDirs(c.flags["package"]); err != nil {
+	if r.packages, err = winpath.ExpandDirs(c.flags["package"]); err != nil {
 		return nil, err
 	}
-	if r.fms, err = expandDirs(c.flags["fm"]); err != nil {
+	if r.fms, err = winpath.ExpandDirs(c.flags["fm"]); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -20,6 +20,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
+	"github.com/oemimage/rules_oemimage/tools/xmlpath"
 )
 
 // Namespace of package project files.
@@ -90,32 +91,7 @@ type project struct {
 }
 
 func (p *project) errorf(el *etree.Element, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %s", p.path, elementPath(el), fmt.Sprintf(format, args...))
-}
-
-// elementPath names an element by its ancestry and position, e.g.
-// Package/Components/OSComponent[1]/Files[2]/File[3].
-func elementPath(el *etree.Element) string {
-	var parts []string
-	for e := el; e != nil && e.Tag != ""; e = e.Parent() {
-		name := e.Tag
-		if parent := e.Parent(); parent != nil && parent.Tag != "" {
-			n, idx := 0, 0
-			for _, sib := range parent.ChildElements() {
-				if sib.Tag == e.Tag {
-					n++
-					if sib == e {
-						idx = n
-					}
-				}
-			}
-			if n > 1 {
-				name = fmt.Sprintf("%s[%d]", name, idx)
-			}
-		}
-		parts = append([]string{name}, parts...)
-	}
-	return strings.Join(parts, "/")
+	return fmt.Errorf("%s: %s: %s", p.path, xmlpath.Of(el), fmt.Sprintf(format, args...))
 }
 
 // Load reads a project file and returns the packages it produces: the neutral package first,
@@ -463,7 +439,7 @@ func readConfig(path string, vars map[string]string) error {
 	for _, m := range doc.FindElements("//Macro") {
 		id := m.SelectAttrValue("Id", "")
 		if id == "" {
-			return fmt.Errorf("/config: %s: %s without Id", path, elementPath(m))
+			return fmt.Errorf("/config: %s: %s without Id", path, xmlpath.Of(m))
 		}
 		vars[id] = m.SelectAttrValue("Value", "")
 	}

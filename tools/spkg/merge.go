@@ -1,7 +1,6 @@
 package spkg
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"strings"
@@ -59,20 +58,9 @@ func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options
 			raws = append(raws, *folders[f])
 		}
 	}
-	m.Files = append(m.Files,
-		FileEntry{FileType: "Manifest", DevicePath: m.ManifestPath(), CabPath: ManifestCabName, Attributes: "Normal"},
-		FileEntry{FileType: "Catalog", DevicePath: m.CatalogPath(), CabPath: CatalogCabName, Attributes: "Normal"},
-	)
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
-	}
-	dsm, err := m.Marshal()
+	meta, err := m.finish()
 	if err != nil {
 		return nil, err
-	}
-	meta := []cab.FileSource{
-		{Name: ManifestCabName, Size: int64(len(dsm)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(dsm)), nil }},
-		{Name: CatalogCabName, Size: 0, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(nil)), nil }},
 	}
 	if _, err := cab.WriteWithRaw(w, meta, raws, opt); err != nil {
 		return nil, fmt.Errorf("package %s: %v", m.Name(), err)

@@ -63,7 +63,19 @@ func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*M
 		m.Files = append(m.Files, FileEntry{FileType: "Regular", DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
 		sources = append(sources, cab.FileSource{Name: name, Size: p.Size, Open: p.Open, Attributes: cabAttributes(p.Attributes)})
 	}
-	// The DSM and the catalog are files of the package too; the DSM cannot state its own size.
+	meta, err := m.finish()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cab.Write(w, append(meta, sources...), opt); err != nil {
+		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
+	}
+	return &m, nil
+}
+
+// finish adds the DSM and the catalog to m's files (they are files of the package too; the DSM
+// cannot state its own size), validates m, and returns the two as cabinet sources.
+func (m *Manifest) finish() ([]cab.FileSource, error) {
 	m.Files = append(m.Files,
 		FileEntry{FileType: "Manifest", DevicePath: m.ManifestPath(), CabPath: ManifestCabName, Attributes: "Normal"},
 		FileEntry{FileType: "Catalog", DevicePath: m.CatalogPath(), CabPath: CatalogCabName, Attributes: "Normal"},
@@ -75,14 +87,10 @@ func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*M
 	if err != nil {
 		return nil, err
 	}
-	meta := []cab.FileSource{
+	return []cab.FileSource{
 		{Name: ManifestCabName, Size: int64(len(dsm)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(dsm)), nil }},
 		{Name: CatalogCabName, Size: 0, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(nil)), nil }},
-	}
-	if _, err := cab.Write(w, append(meta, sources...), opt); err != nil {
-		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
-	}
-	return &m, nil
+	}, nil
 }
 
 // WriteFile writes a package to path through a temporary file in the same directory, so that

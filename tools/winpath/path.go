@@ -194,3 +194,27 @@ func (f *Finder) list(dir string) ([]string, error) {
 	f.dirs[dir] = names
 	return names, nil
 }
+
+// ExpandDirs replaces each directory among paths by the files directly in it, sorted (Bazel
+// hands tree artifacts, such as merged packages, over as directories); hidden files are left
+// out. Other paths are kept as they are.
+func ExpandDirs(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil || !st.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if !e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				out = append(out, filepath.Join(p, e.Name()))
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,110 @@
+package volume
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/ffu"
+)
+
+// Image is an FFU opened for reading its partitions: the disk is extracted (sparse, only the
+// stored blocks) into a temporary file that Close removes.
+type Image struct {
+	Path       string
+	FFU        *ffu.Reader
+	GPT        *ffu.GPT
+	SectorSize int64
+	file, disk *os.File
+}
+
+// OpenImage opens the FFU at path; with verify, its hashes must check out first.
+func OpenImage(path string, verify bool) (im *Image, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	im = &Image{Path: path, file: f}
+	defer func() {
+		if err != nil {
+			im.Close()
+		}
+	}()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if im.FFU, err = ffu.Open(f, st.Size()); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	if verify {
+		if err := im.FFU.Verify(); err != nil {
+			return nil, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	if im.disk, err = os.CreateTemp("", "oemimage-disk-*.img"); err != nil {
+		return nil, err
+	}
+	if err := im.FFU.Extract(im.disk); err != nil {
+		return nil, err
+	}
+	s := im.FFU.Stores[0]
+	im.SectorSize = int64(s.SectorSize)
+	if im.GPT, err = ffu.ReadGPT(im.disk, s.DiskSize, s.SectorSize); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return im, nil
+}
+
+// Close closes the FFU and removes the extracted disk.
+func (im *Image) Close() {
+	if im.disk != nil {
+		im.disk.Close()
+		os.Remove(im.disk.Name())
+	}
+	im.file.Close()
+}
+
+// Disk is the extracted raw disk.
+func (im *Image) Disk() *os.File { return im.disk }
+
+// Partition finds a GPT entry by name, case-insensitively; nil if there is none.
+func (im *Image) Partition(name string) *ffu.GPTEntry {
+	for i, e := range im.GPT.Entries {
+		if strings.EqualFold(e.Name, name) {
+			return &im.GPT.Entries[i]
+		}
+	}
+	return nil
+}
+
+// Extent is where a partition lies on the disk, in bytes.
+func (im *Image) Extent(e *ffu.GPTEntry) (offset, size int64) {
+	return int64(e.FirstLBA) * im.SectorSize, int64(e.LastLBA-e.FirstLBA+1) * im.SectorSize
+}
+
+// IsFAT reports whether a partition starts with a FAT boot sector.
+func (im *Image) IsFAT(e *ffu.GPTEntry) bool {
+	off, _ := im.Extent(e)
+	b := make([]byte, 512)
+	if _, err := im.disk.ReadAt(b, off); err != nil {
+		return false
+	}
+	return b[510] == 0x55 && b[511] == 0xAA && (bytes.HasPrefix(b[54:], []byte("FAT1")) || bytes.HasPrefix(b[82:], []byte("FAT32")))
+}
+
+// FAT32 opens a partition's FAT32 file system.
+func (im *Image) FAT32(e *ffu.GPTEntry) (*FAT, error) {
+	off, size := im.Extent(e)
+	return OpenFAT32(im.disk, off, size, im.SectorSize)
+}
+
+// Names lists the partitions, for messages.
+func (im *Image) Names() string {
+	var n []string
+	for _, e := range im.GPT.Entries {
+		n = append(n, e.Name)
+	}
+	return strings.Join(n, ", ")
+}
