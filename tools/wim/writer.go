@@ -101,7 +101,7 @@ type Writer struct {
 	blobs  map[[20]byte]*blob
 	order  []*blob // file contents in file order
 	meta   *blob
-	err    error // sticky: output failed or Close was called
+	err    error // sticky, set by Close
 	free   chan *job
 	workQ  chan *job
 	writeQ chan op
@@ -114,6 +114,7 @@ type Writer struct {
 }
 
 // NewWriter starts a WIM on out, which should be empty: it is written from offset 0.
+// Close must be called, also after errors: it stops the writer's goroutines.
 func NewWriter(out Output, opt Options) (*Writer, error) {
 	w := &Writer{out: out, opt: opt, blobs: map[[20]byte]*blob{}}
 	switch opt.Compression {
@@ -180,6 +181,8 @@ func NewWriter(out Output, opt Options) (*Writer, error) {
 	return w, nil
 }
 
+// lookup resolves path to its parent directory (creating directories it implies), its last
+// name and the entry of that name if there is one; for the root: nil, nil, the root.
 func (w *Writer) lookup(path string) (*node, []uint16, *node, error) {
 	names, err := splitPath(path)
 	if err != nil {
