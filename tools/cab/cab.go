@@ -1,12 +1,13 @@
 // Package cab reads and writes Microsoft Cabinet files ([MS-CAB]), the container of mobile
-// packages (.spkg): stored and MSZIP compression, several folders, deterministic bytes.
+// packages (.spkg): stored, MSZIP and LZX compression (tools/lzx), several folders,
+// deterministic bytes.
 //
 // Existing Go code was looked at first (abemedia/go-cabinet: reader and writer without
 // checksums on write or parallel compression; secDre4mer/go-cab and google/go-cabfile: readers
 // only). This package is written for the project's needs instead: byte-for-byte deterministic
 // output, streaming with bounded memory, MSZIP blocks compressed in parallel, every header
-// size checked against the file before anything is allocated, and plain errors for LZX and
-// Quantum, which come in a later issue. See docs/formats.md.
+// size checked against the file before anything is allocated, and a plain error for Quantum.
+// See docs/formats.md and docs/lzx.md.
 package cab
 
 import (
@@ -41,6 +42,12 @@ func (c Compression) String() string {
 	return fmt.Sprintf("unknown(%#x)", uint16(c))
 }
 
+// LZXWindow is the typeCompress of LZX with a window of 2^bits bytes (15 to 21).
+func LZXWindow(bits int) Compression { return LZX | Compression(bits)<<8 }
+
+// WindowBits is the window order an LZX typeCompress names (bits 8-12).
+func (c Compression) WindowBits() int { return int(c>>8) & 0x1F }
+
 // Format limits ([MS-CAB] 2.1 and 2.3).
 const (
 	blockSize      = 32768                  // uncompressed bytes of one CFDATA block
@@ -54,6 +61,7 @@ const (
 	fileFixedSize  = 16                     // CFFILE before the name
 	dataHeaderSize = 8                      // CFDATA before the data
 	maxMSZIPData   = blockSize + 12         // cbData limit for an MSZIP block
+	maxLZXData     = blockSize + 6144       // cbData limit for an LZX block (libmspack's)
 	signature      = "MSCF"                 // CFHEADER signature
 	flagPrevCab    = 0x0001                 // cfhdrPREV_CABINET
 	flagNextCab    = 0x0002                 // cfhdrNEXT_CABINET

@@ -9,6 +9,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/lzx"
 )
 
 // File is a file entry of a cabinet.
@@ -148,8 +150,6 @@ const continuedFrom = 0xFFFD // iFolder values marking files continued from or t
 // unsupported is the error for a folder whose compression this package cannot decode.
 func unsupported(c Compression) error {
 	switch c & 0xF {
-	case LZX:
-		return errors.New("LZX compression not supported yet")
 	case Quantum:
 		return errors.New("Quantum compression not supported yet")
 	}
@@ -219,16 +219,27 @@ type folderReader struct {
 	block   int
 	buf     []byte // decoded bytes of the current block not yet read
 	history []byte // MSZIP: the previous block's output, the next block's dictionary
+	lzx     *lzx.CABDecoder
+	lzxOut  []byte
 	raw     []byte
 	out     bytes.Buffer
 }
 
 func (cr *Reader) openFolder(i int) (*folderReader, error) {
 	f := cr.Folders[i]
-	if c := f.Compression & 0xF; c != None && c != MSZIP {
+	fr := &folderReader{ra: &readAhead{r: cr.r, end: cr.size}, cr: cr, index: i, f: f, pos: f.start, raw: make([]byte, 0, maxLZXData)}
+	switch f.Compression & 0xF {
+	case None, MSZIP:
+	case LZX:
+		d, err := lzx.NewCABDecoder(f.Compression.WindowBits())
+		if err != nil {
+			return nil, formatErr("folder %d: %v", i, err)
+		}
+		fr.lzx = d
+	default:
 		return nil, unsupported(f.Compression)
 	}
-	return &folderReader{ra: &readAhead{r: cr.r, end: cr.size}, cr: cr, index: i, f: f, pos: f.start, raw: make([]byte, 0, maxMSZIPData)}, nil
+	return fr, nil
 }
 
 func (fr *folderReader) Read(p []byte) (int, error) {
@@ -258,7 +269,7 @@ func (fr *folderReader) next() error {
 	csum := le.Uint32(h[0:])
 	cbData := int(le.Uint16(h[4:]))
 	cbUncomp := int(le.Uint16(h[6:]))
-	if cbUncomp > blockSize || cbData > maxMSZIPData {
+	if cbUncomp > blockSize || cbData > maxLZXData {
 		return formatErr("%s: %d bytes decoding to %d, over the format's limits", where(), cbData, cbUncomp)
 	}
 	dataAt := fr.pos + dataHeaderSize + int64(fr.cr.dataExtra)
@@ -295,6 +306,15 @@ func (fr *folderReader) next() error {
 		fr.buf = fr.out.Bytes()
 		// The next block may refer to this one's output: keep it as history (32 KiB window).
 		fr.history = append(fr.history[:0], fr.buf...)
+	case LZX:
+		if fr.lzxOut == nil {
+			fr.lzxOut = make([]byte, blockSize)
+		}
+		out := fr.lzxOut[:cbUncomp]
+		if err := fr.lzx.Decode(out, raw); err != nil {
+			return formatErr("%s: %v", where(), err)
+		}
+		fr.buf = out
 	}
 	fr.pos = dataAt + int64(cbData)
 	fr.block++

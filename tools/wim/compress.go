@@ -1,6 +1,10 @@
 package wim
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/oemimage/rules_oemimage/tools/lzx"
+)
 
 // chunkCompressor compresses chunks for one goroutine at a time. Writers keep one per
 // worker; a new format (LZX, the original ImgToWIM's default) plugs in through codecs.
@@ -22,8 +26,8 @@ type codec struct {
 	maxChunk        int
 	minCompressed   int // no compressed chunk is shorter (XPRESS: its Huffman table)
 	bound           func(n int) int
-	newCompressor   func(chunkSize int) chunkCompressor // nil: writing is not supported
-	newDecompressor func() chunkDecompressor            // nil: reading is not supported
+	newCompressor   func(chunkSize int) chunkCompressor   // nil: writing is not supported
+	newDecompressor func(chunkSize int) chunkDecompressor // nil: reading is not supported
 }
 
 var codecs = map[Compression]*codec{
@@ -34,12 +38,29 @@ var codecs = map[Compression]*codec{
 		minCompressed:   xpressSymbols / 2,
 		bound:           xpressBound,
 		newCompressor:   func(n int) chunkCompressor { return newXPRESSCompressor(n) },
-		newDecompressor: func() chunkDecompressor { return new(xpressDecompressor) },
+		newDecompressor: func(int) chunkDecompressor { return new(xpressDecompressor) },
 	},
-	LZX:  {headerFlag: FlagCompressLZX, minChunk: 32768, maxChunk: 2 << 20, minCompressed: 1},
+	LZX: {
+		headerFlag:    FlagCompressLZX,
+		minChunk:      32768,
+		maxChunk:      2 << 20,
+		minCompressed: 1,
+		newDecompressor: func(n int) chunkDecompressor {
+			d, err := lzx.NewWIMDecoder(n)
+			if err != nil {
+				return failingDecompressor{err}
+			}
+			return d
+		},
+	},
 	LZMS: {headerFlag: FlagCompressLZMS, minChunk: 32768, maxChunk: 1 << 30, minCompressed: 1},
 }
 
 func errUnsupported(c Compression, what string) error {
 	return fmt.Errorf("%s compression not supported yet (%s)", c, what)
 }
+
+// failingDecompressor reports a chunk size its codec cannot use (the header check makes it rare).
+type failingDecompressor struct{ err error }
+
+func (f failingDecompressor) Decompress(dst, src []byte) error { return f.err }

@@ -225,7 +225,7 @@ func newChunkReader(r io.ReaderAt, res Resource, chunk int64, c *codec, what str
 		return nil, fmt.Errorf("%s: chunk table: %w", what, err)
 	}
 	cr := &chunkReader{r: r, what: what, data: res.Offset + tsize, usize: res.UncompressedSize, chunk: chunk,
-		dec: c.newDecompressor(), minComp: c.minCompressed}
+		dec: c.newDecompressor(int(chunk)), minComp: c.minCompressed}
 	cr.offs = make([]int64, n+1)
 	for i := int64(1); i < n; i++ {
 		if entry == 8 {

@@ -7,7 +7,7 @@
 // The Writer writes one image, with no compression or XPRESS (LZ77+Huffman) in chunks of
 // 32 KiB, deterministically: the same tree gives the same bytes. The Reader reads the header,
 // blob table, XML and directory trees of any single-part WIM and the content of uncompressed
-// and XPRESS resources (LZX and LZMS are reported as unsupported), and verifies the integrity
+// XPRESS and LZX resources (LZMS is reported as unsupported), and verifies the integrity
 // table and every blob's SHA-1. docs/wim.md describes what the writer writes and why.
 package wim
 
@@ -23,7 +23,7 @@ type Compression int
 const (
 	None   Compression = iota // stored
 	XPRESS                    // LZ77+Huffman ([MS-XCA] 2.1), chunks of up to 64 KiB
-	LZX                       // read: not supported yet; write: not supported yet
+	LZX                       // tools/lzx, chunks of 32 KiB to 2 MiB; read only for now
 	LZMS                      // read: not supported yet; write: not supported yet
 )
 

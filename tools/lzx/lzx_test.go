@@ -1,0 +1,162 @@
+package lzx
+
+import (
+	"bytes"
+	"encoding/binary"
+	"math/rand"
+	"strings"
+	"testing"
+)
+
+// uncompressedStream builds a CAB LZX stream of one uncompressed block by hand.
+func uncompressedStream(data []byte, e8 uint32) []byte {
+	var w bitWriter
+	if e8 != 0 {
+		w.put(1, 1)
+		w.put(e8>>16, 16)
+		w.put(e8&0xFFFF, 16)
+	} else {
+		w.put(0, 1)
+	}
+	w.put(blockUncompressed, 3)
+	w.put(uint32(len(data))>>8, 16)
+	w.put(uint32(len(data))&0xFF, 8)
+	w.alignUncompressed()
+	for i := 0; i < 3; i++ {
+		w.out = binary.LittleEndian.AppendUint32(w.out, 1)
+	}
+	w.out = append(w.out, data...)
+	if len(data)%2 == 1 {
+		w.out = append(w.out, 0)
+	}
+	return w.out
+}
+
+func TestE8RoundTrip(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	for _, n := range []int{0, 5, 10, 11, 100, 32768} {
+		data := make([]byte, n)
+		for i := range data {
+			if r.Intn(3) == 0 {
+				data[i] = 0xE8
+			} else {
+				data[i] = byte(r.Intn(256))
+			}
+		}
+		for _, pos := range []int64{0, 32768, 1 << 29} {
+			for _, size := range []int32{wimFileSize, 1 << 20, 100} {
+				b := bytes.Clone(data)
+				e8Encode(b, pos, size)
+				e8Decode(b, pos, size)
+				if !bytes.Equal(b, data) {
+					t.Errorf("n=%d pos=%d size=%d: round trip differs", n, pos, size)
+				}
+			}
+		}
+	}
+}
+
+func TestCABUncompressedBlock(t *testing.T) {
+	for _, n := range []int{1, 2, 11, 32767, 32768} {
+		data := bytes.Repeat([]byte("abcdefg\xE8"), n/8+1)[:n]
+		d, err := NewCABDecoder(16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, n)
+		if err := d.Decode(got, uncompressedStream(data, 0)); err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		if !bytes.Equal(got, data) {
+			t.Errorf("n=%d: decoded bytes differ", n)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	valid := uncompressedStream([]byte("hello"), 0)
+	for _, tc := range []struct {
+		name string
+		wim  bool
+		src  []byte
+		n    int
+		want string
+	}{
+		{"CAB empty", false, nil, 5, "input ends"},
+		{"CAB truncated", false, valid[:len(valid)-3], 5, "truncated"},
+		{"CAB block type 0", false, []byte{0, 0, 0, 0}, 5, "block type 0"},
+		{"CAB frame too big", false, valid, FrameSize + 1, "over the 32768"},
+		{"CAB more output than block", false, valid, 8, "input ends"},
+		{"WIM empty", true, nil, 100, "LZX chunk"},
+		{"WIM block type 7", true, []byte{0xF0, 0xFF, 0xFF, 0xFF}, 100, "block type 7"},
+		{"WIM garbage", true, bytes.Repeat([]byte{0x5A}, 40), 1000, "LZX chunk"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dst := make([]byte, tc.n)
+			var err error
+			if tc.wim {
+				d, _ := NewWIMDecoder(32768)
+				err = d.Decompress(dst, tc.src)
+			} else {
+				d, _ := NewCABDecoder(15)
+				err = d.Decode(dst, tc.src)
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := NewCABDecoder(22); err == nil || !strings.Contains(err.Error(), "2^22") {
+		t.Errorf("window 22: %v", err)
+	}
+	if _, err := NewWIMDecoder(4096); err == nil || !strings.Contains(err.Error(), "chunk size 4096") {
+		t.Errorf("chunk 4096: %v", err)
+	}
+}
+
+// FuzzDecodeCAB decodes arbitrary bytes as the frames of a CAB folder: it must never panic.
+// The first byte picks the window, the next two the frame size.
+func FuzzDecodeCAB(f *testing.F) {
+	f.Add(append([]byte{0, 0x80, 0x00}, uncompressedStream([]byte("hello, world"), 0)...))
+	f.Add(append([]byte{6, 0x00, 0x01}, uncompressedStream(bytes.Repeat([]byte{0xE8, 1, 2, 3, 4}, 60), 1000)...))
+	for _, seed := range fuzzSeeds(false) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 3 {
+			return
+		}
+		d, err := NewCABDecoder(MinWindowBits + int(b[0])%7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := int(binary.BigEndian.Uint16(b[1:]))%FrameSize + 1
+		src := b[3:]
+		dst := make([]byte, n)
+		for frame := 0; frame < 4 && len(src) > 0; frame++ {
+			k := min(len(src), len(src)/2+1)
+			if d.Decode(dst, src[:k]) != nil {
+				return
+			}
+			src = src[k:]
+		}
+	})
+}
+
+// FuzzDecodeWIM decodes arbitrary bytes as a WIM chunk: it must never panic.
+func FuzzDecodeWIM(f *testing.F) {
+	for _, seed := range fuzzSeeds(true) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < 2 {
+			return
+		}
+		d, err := NewWIMDecoder(32768 << (b[0] % 3))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := make([]byte, int(b[1])*200+1)
+		_ = d.Decompress(dst, b[2:])
+	})
+}
