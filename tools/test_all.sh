@@ -5,6 +5,7 @@
 #   3. Bazel, examples/contoso (the ruleset as an external repository): analysis of every
 #      target, then every test there: rule analysis tests, and the images built and checked
 #      with sgdisk, fsck.fat and mtools (oem_image_test).
+#   4. Build properties (tests/build_properties.sh): reproducible, incremental, remote-cached.
 # The first Bazel call runs the offline bootstrap if needed (tools/bazel).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -42,7 +43,11 @@ cd examples/contoso
 "$bazel" build --nobuild //...
 "$bazel" test --build_tests_only //... 2>&1 | tee -a "$log"
 
-passed=$(grep -cE '^ok[[:space:]]+github.com/|^//.* PASSED in ' "$log" || true)
+cd "$root"
+step "build properties: reproducible, incremental, remote cache"
+tests/build_properties.sh 2>&1 | tee -a "$log"
+
+passed=$(grep -cE '^ok[[:space:]]+github.com/|^//.* PASSED in |^PROPERTY OK ' "$log" || true)
 failed=$(grep -cE '^FAIL|^//.* FAILED' "$log" || true)
 echo
 echo "tests: $passed passed, $failed failed"
