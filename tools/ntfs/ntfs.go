@@ -75,12 +75,12 @@ func (e *ErrExists) Error() string { return e.Path + " already exists" }
 // System file records; user files start at 24, after the records Windows keeps for $MFT's
 // own extension records.
 const (
-	recMFT, recMFTMirr, recLogFile, recVolume, recAttrDef, recRoot = 0, 1, 2, 3, 4, 5
+	recMFT, recMFTMirr, recLogFile, recVolume, recAttrDef, recRoot  = 0, 1, 2, 3, 4, 5
 	recBitmap, recBoot, recBadClus, recSecure, recUpCase, recExtend = 6, 7, 8, 9, 10, 11
-	firstUserRecord = 24
-	indexBlock      = 4096
-	bootBytes       = 8192
-	copyBuffer      = 1 << 20
+	firstUserRecord                                                 = 24
+	indexBlock                                                      = 4096
+	bootBytes                                                       = 8192
+	copyBuffer                                                      = 1 << 20
 )
 
 type node struct {
