@@ -2,7 +2,10 @@ package ntfs
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -198,5 +201,165 @@ func TestShortNames(t *testing.T) {
 	want := []string{".", "A_B~1.TXT", "CAM_RA~1.JPE", "CONTOS~1.XML", "CONTOS~2.XML", "PROFIL~1", "PROGRA~1", "PROGRA~2", "README"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("ntfsls -x: %q, want %q", got, want)
+	}
+}
+
+// TestLargeDirectory puts 10,000 entries of mixed case into one directory: a B-tree of index
+// blocks three levels deep, which ntfs-3g must list completely and search by name (48 names
+// spread over the directory; each ntfscat takes a while).
+func TestLargeDirectory(t *testing.T) {
+	ls := checker.Find(t, "ntfsls")
+	cat := checker.Find(t, "ntfscat")
+	var files []file
+	cases := []string{"file", "File", "FILE", "fïle", "Ωfile"}
+	for i := 0; i < 10000; i++ {
+		files = append(files, file{fmt.Sprintf(`\big\%s%05d.dat`, cases[i%len(cases)], i*7919%10000), []byte(fmt.Sprint(i))})
+	}
+	path, _ := build(t, 64<<20, Options{}, files)
+	ntfsfix(t, path)
+	got := strings.Fields(checker.Run(t, "", ls, "-p", "/big", path))
+	want := []string{"."}
+	for _, f := range files {
+		want = append(want, strings.TrimPrefix(f.path, `\big\`))
+	}
+	// ntfsls reads index blocks in disk order, not tree order: compare sets; ntfscat's lookups
+	// below walk the tree, and fail if it is out of order.
+	sort.Strings(got)
+	sort.Strings(want)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("ntfsls lists %d entries, want %d", len(got), len(want))
+	}
+	for i := 0; i < len(files); i += 211 {
+		f := files[i]
+		if got := checker.Run(t, "", cat, path, strings.ReplaceAll(f.path, `\`, "/")); got != string(f.data) {
+			t.Errorf("ntfscat %s: %q, want %q", f.path, got, f.data)
+		}
+	}
+}
+
+func sha(t *testing.T, path string) [32]byte {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(b)
+}
+
+// TestDeterministic writes the same tree twice and expects the same bytes; the derived serial
+// follows the tree.
+func TestDeterministic(t *testing.T) {
+	files := testFiles()
+	a, extA := build(t, 64<<20, Options{}, files)
+	b, extB := build(t, 64<<20, Options{}, files)
+	if sha(t, a) != sha(t, b) || !reflect.DeepEqual(extA, extB) {
+		t.Fatal("two writes of one tree differ")
+	}
+	c, _ := build(t, 64<<20, Options{}, files[1:])
+	serial := func(p string) uint64 {
+		img, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return le.Uint64(img[72:])
+	}
+	if serial(a) == serial(c) {
+		t.Error("the derived serial does not change with the tree")
+	}
+	d, _ := build(t, 64<<20, Options{Serial: 0x1122334455667788}, files)
+	if serial(d) != 0x1122334455667788 {
+		t.Errorf("serial %#x, want the caller's", serial(d))
+	}
+}
+
+// TestExtents: the extents cover the data and leave the free space out, so an FFU stays sparse.
+func TestExtents(t *testing.T) {
+	const size = 256 << 20
+	_, ext := build(t, size, Options{}, testFiles())
+	var total int64
+	for _, e := range ext {
+		total += e.Length
+	}
+	if total > 16<<20 || ext[len(ext)-1].Offset != size-512 {
+		t.Errorf("extents %v: %d bytes; want under 16 MiB ending in the backup boot sector", ext, total)
+	}
+}
+
+type shortReader struct{ n int }
+
+func (r *shortReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	k := min(len(p), r.n)
+	r.n -= k
+	return k, nil
+}
+
+type failWriter struct{}
+
+func (failWriter) WriteAt([]byte, int64) (int, error) { return 0, errors.New("disk on fire") }
+
+func TestErrors(t *testing.T) {
+	newVol := func(t *testing.T) *Writer {
+		img, err := os.Create(filepath.Join(t.TempDir(), "img"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { img.Close() })
+		w, err := New(img, 0, 8<<20, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.AddFile(`\dir\a.txt`, 1, strings.NewReader("a"), 0); err != nil {
+			t.Fatal(err)
+		}
+		return w
+	}
+	tests := []struct {
+		name string
+		do   func(w *Writer) error
+		want string
+	}{
+		{"exists", func(w *Writer) error { return w.AddFile(`\dir\a.txt`, 0, nil, 0) }, `\dir\a.txt already exists`},
+		{"exists in another case", func(w *Writer) error { return w.AddFile(`\DIR\A.TXT`, 0, nil, 0) }, `already exists`},
+		{"system file", func(w *Writer) error { return w.AddFile(`\$MFT`, 0, nil, 0) }, `already exists`},
+		{"into a system file", func(w *Writer) error { return w.AddFile(`\$Extend\x`, 0, nil, 0) }, `\$Extend is not a directory`},
+		{"file as directory", func(w *Writer) error { return w.Mkdir(`\dir\a.txt\b`) }, `\dir\a.txt is not a directory`},
+		{"bad name", func(w *Writer) error { return w.AddFile(`\dir\a?b`, 0, nil, 0) }, `character '?' is not allowed`},
+		{"trailing dot", func(w *Writer) error { return w.AddFile(`\dir\a.`, 0, nil, 0) }, `ends in '.'`},
+		{"no name", func(w *Writer) error { return w.AddFile(`\`, 0, nil, 0) }, `no file name`},
+		{"short read", func(w *Writer) error { return w.AddFile(`\b`, 10000, &shortReader{5000}, 0) }, `\b: reading bytes 0-10000 of 10000: unexpected EOF`},
+		{"short resident read", func(w *Writer) error { return w.AddFile(`\b`, 10, &shortReader{5}, 0) }, `\b: reading 10 bytes: unexpected EOF`},
+		{"volume full", func(w *Writer) error { return w.AddFile(`\big`, 9<<20, &shortReader{9 << 20}, 0) }, `\big (9437184 bytes): volume full`},
+		{"closed", func(w *Writer) error { w.Close(); return w.AddFile(`\c`, 0, nil, 0) }, `volume already closed`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.do(newVol(t))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error with %q", err, tt.want)
+			}
+		})
+	}
+	news := []struct {
+		name string
+		size int64
+		opt  Options
+		want string
+	}{
+		{"sector size", 8 << 20, Options{SectorSize: 520}, "sector size 520"},
+		{"cluster size", 8 << 20, Options{ClusterSize: 3000}, "cluster size 3000"},
+		{"cluster below sector", 8 << 20, Options{SectorSize: 4096, ClusterSize: 2048}, "cluster size 2048"},
+		{"too small", 100 << 10, Options{}, "too small"},
+		{"label", 8 << 20, Options{Label: strings.Repeat("x", 33)}, "longer than 32"},
+		{"write error", 8 << 20, Options{}, "disk on fire"},
+	}
+	for _, tt := range news {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(failWriter{}, 0, tt.size, tt.opt)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error with %q", err, tt.want)
+			}
+		})
 	}
 }
