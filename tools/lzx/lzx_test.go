@@ -117,8 +117,8 @@ func TestDecodeErrors(t *testing.T) {
 // FuzzDecodeCAB decodes arbitrary bytes as the frames of a CAB folder: it must never panic.
 // The first byte picks the window, the next two the frame size.
 func FuzzDecodeCAB(f *testing.F) {
-	f.Add(append([]byte{0, 0x80, 0x00}, uncompressedStream([]byte("hello, world"), 0)...))
-	f.Add(append([]byte{6, 0x00, 0x01}, uncompressedStream(bytes.Repeat([]byte{0xE8, 1, 2, 3, 4}, 60), 1000)...))
+	f.Add(append([]byte{0, 0x00, 11}, uncompressedStream([]byte("hello, world"), 0)...))
+	f.Add(append([]byte{6, 0x01, 0x2B}, uncompressedStream(bytes.Repeat([]byte{0xE8, 1, 2, 3, 4}, 60), 1000)...))
 	for _, seed := range fuzzSeeds(false) {
 		f.Add(seed)
 	}
@@ -130,7 +130,7 @@ func FuzzDecodeCAB(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := int(binary.BigEndian.Uint16(b[1:]))%FrameSize + 1
+		n := int(binary.BigEndian.Uint16(b[1:]))%FrameSize + 1 // as the seeds store it
 		src := b[3:]
 		dst := make([]byte, n)
 		for frame := 0; frame < 4 && len(src) > 0; frame++ {
@@ -149,14 +149,124 @@ func FuzzDecodeWIM(f *testing.F) {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) < 2 {
+		if len(b) < 3 {
 			return
 		}
-		d, err := NewWIMDecoder(32768 << (b[0] % 3))
+		chunk := 32768 << (b[0] % 3)
+		d, err := NewWIMDecoder(chunk)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dst := make([]byte, int(b[1])*200+1)
-		_ = d.Decompress(dst, b[2:])
+		n := int(binary.BigEndian.Uint16(b[1:])) + 1
+		if n > chunk {
+			n = chunk
+		}
+		_ = d.Decompress(make([]byte, n), b[3:])
 	})
+}
+
+func testData() map[string][]byte {
+	r := rand.New(rand.NewSource(7))
+	words := strings.Fields("the quick brown fox jumps over a lazy dog LZX window frame block tree offset \xE8\x00\x10\x00\x00")
+	var text []byte
+	for len(text) < 300000 {
+		text = append(text, words[r.Intn(len(words))]...)
+		text = append(text, ' ')
+	}
+	random := make([]byte, 100000)
+	r.Read(random)
+	code := make([]byte, 0, 200000)
+	for len(code) < 200000 {
+		if r.Intn(3) == 0 {
+			v := int32(r.Intn(4000) - 2000)
+			code = append(code, 0xE8, byte(v), byte(v>>8), byte(v>>16), byte(v>>24))
+		} else {
+			code = append(code, byte(r.Intn(40)))
+		}
+	}
+	return map[string][]byte{
+		"empty": nil, "one": {0xE8}, "small": []byte("abcabcabcabcabcabc"),
+		"text": text, "random": random, "code": code, "zeros": make([]byte, 150000),
+		"mixed": append(append(append([]byte{}, text[:70000]...), random[:50000]...), text[1000:90000]...),
+	}
+}
+
+func TestSlotOf(t *testing.T) {
+	for f := uint32(0); f < 1<<21+1<<17; f += 1 + f/1000 {
+		want := 0
+		for s := 0; s <= maxSlots; s++ {
+			if slotBase[s] <= f {
+				want = s
+			}
+		}
+		if got := slotOf(f); got != want {
+			t.Fatalf("slotOf(%d) = %d, want %d", f, got, want)
+		}
+	}
+}
+
+func TestWIMRoundTrip(t *testing.T) {
+	for name, data := range testData() {
+		for _, chunk := range []int{32768, 1 << 16, 1 << 21} {
+			for _, level := range []Level{Fast, Strong} {
+				enc, err := NewWIMEncoder(chunk, level)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dec, _ := NewWIMDecoder(chunk)
+				var in, out int
+				for off := 0; off < len(data); off += chunk {
+					src := data[off:min(off+chunk, len(data))]
+					dst := make([]byte, Bound(len(src)))
+					n := enc.Compress(dst, src)
+					in += len(src)
+					if n == 0 {
+						out += len(src)
+						continue
+					}
+					out += n
+					got := make([]byte, len(src))
+					if err := dec.Decompress(got, dst[:n]); err != nil {
+						t.Fatalf("%s chunk %d level %d at %d: %v", name, chunk, level, off, err)
+					}
+					if !bytes.Equal(got, src) {
+						t.Fatalf("%s chunk %d level %d at %d: round trip differs", name, chunk, level, off)
+					}
+				}
+				t.Logf("%s chunk %d level %d: %d -> %d", name, chunk, level, in, out)
+			}
+		}
+	}
+}
+
+func TestCABRoundTrip(t *testing.T) {
+	data := testData()
+	// One folder of everything, so that matches reach across frames and the window slides.
+	var all []byte
+	for _, k := range []string{"text", "code", "random", "zeros", "mixed", "text", "small"} {
+		all = append(all, data[k]...)
+	}
+	for bits := MinWindowBits; bits <= MaxWindowBits; bits++ {
+		for _, level := range []Level{Fast, Strong} {
+			enc, err := NewCABEncoder(bits, level)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec, _ := NewCABDecoder(bits)
+			out := 0
+			for off := 0; off < len(all); off += FrameSize {
+				frame := all[off:min(off+FrameSize, len(all))]
+				payload := enc.Encode(frame)
+				out += len(payload)
+				got := make([]byte, len(frame))
+				if err := dec.Decode(got, payload); err != nil {
+					t.Fatalf("window 2^%d level %d frame %d: %v", bits, level, off/FrameSize, err)
+				}
+				if !bytes.Equal(got, frame) {
+					t.Fatalf("window 2^%d level %d frame %d: round trip differs", bits, level, off/FrameSize)
+				}
+			}
+			t.Logf("window 2^%d level %d: %d -> %d", bits, level, len(all), out)
+		}
+	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -17,7 +16,7 @@ import (
 
 const deviceLayoutPath = `\Windows\ImageUpdate\DeviceLayout.xml`
 
-// runImgToWIM is `oemimage imgtowim <FFUFileName> <WIMFileName> [--compression=none|xpress]`:
+// runImgToWIM is `oemimage imgtowim <FFUFileName> <WIMFileName> [--compression=lzx|xpress|none]`:
 // ImgToWIM's command line. It captures the MainOS partition of the FFU as the WIM's one,
 // bootable image, after checking the FFU's hashes and, as the original does, that the image
 // has MainOS, EFIESP and \Windows\ImageUpdate\DeviceLayout.xml.
@@ -30,16 +29,16 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("expected <FFUFileName> <WIMFileName>, got %d argument(s)", len(c.positional))}
 	}
 	in, out := c.positional[0], c.positional[1]
-	comp := wim.XPRESS
+	comp := wim.LZX // the original ImgToWIM's compression
 	if v := c.flags["compression"]; len(v) > 0 {
 		switch strings.ToLower(v[len(v)-1]) {
 		case "none":
 			comp = wim.None
 		case "xpress":
+			comp = wim.XPRESS
 		case "lzx":
-			return errors.New("--compression=lzx: LZX compression not supported yet; use xpress or none")
 		default:
-			return usageError{"--compression= takes none or xpress"}
+			return usageError{"--compression= takes lzx, xpress or none"}
 		}
 	}
 

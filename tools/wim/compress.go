@@ -45,6 +45,14 @@ var codecs = map[Compression]*codec{
 		minChunk:      32768,
 		maxChunk:      2 << 20,
 		minCompressed: 1,
+		bound:         lzx.Bound,
+		newCompressor: func(n int) chunkCompressor {
+			c, err := lzx.NewWIMEncoder(n, lzx.Strong)
+			if err != nil {
+				panic(err) // NewWriter checked the chunk size
+			}
+			return c
+		},
 		newDecompressor: func(n int) chunkDecompressor {
 			d, err := lzx.NewWIMDecoder(n)
 			if err != nil {

@@ -72,3 +72,21 @@ func TestReadWimlibLZX(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteLZX writes LZX WIMs at several chunk sizes: wimlib-imagex (an independent
+// decoder) must verify and apply them, and our reader must read them back.
+func TestWriteLZX(t *testing.T) {
+	entries := lzxEntries()
+	for _, chunk := range []int{0, 65536, 1 << 21} {
+		t.Run(fmt.Sprint(chunk), func(t *testing.T) {
+			b := writeWIM(t, entries, Options{Compression: LZX, ChunkSize: chunk})
+			got, r := readTree(t, b)
+			if r.Compression != LZX {
+				t.Errorf("compression %v", r.Compression)
+			}
+			diffTrees(t, "our reader", got, want(entries))
+			wimlibCheck(t, b, want(entries))
+			t.Logf("chunk %d: %d bytes", chunk, len(b))
+		})
+	}
+}

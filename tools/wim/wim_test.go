@@ -322,7 +322,7 @@ var roundTripCases = []struct {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, comp := range []Compression{None, XPRESS} {
+	for _, comp := range []Compression{None, XPRESS, LZX} {
 		for _, tt := range roundTripCases {
 			t.Run(comp.String()+"/"+tt.name, func(t *testing.T) {
 				b := writeWIM(t, tt.entries, Options{Compression: comp, Name: tt.name, Description: "round trip"})
@@ -378,7 +378,7 @@ func checkHeader(t *testing.T, r *Reader, comp Compression, size int64) {
 	if end := h.Integrity.Offset + h.Integrity.SizeInWIM; end != size {
 		t.Errorf("integrity table ends at %d, file has %d bytes", end, size)
 	}
-	if want := int64(0); comp == XPRESS {
+	if want := int64(0); comp == XPRESS || comp == LZX {
 		want = defaultChunkSize
 		if int64(h.ChunkSize) != want {
 			t.Errorf("chunk size %d", h.ChunkSize)
@@ -461,7 +461,7 @@ func TestNoTruncate(t *testing.T) {
 func TestDeterministic(t *testing.T) {
 	entries := roundTripCases[7].entries // duplicates, buffered and streamed
 	entries = append(entries, roundTripCases[11].entries...)
-	for _, comp := range []Compression{None, XPRESS} {
+	for _, comp := range []Compression{None, XPRESS, LZX} {
 		a := writeWIM(t, entries, Options{Compression: comp, Workers: 1})
 		b := writeWIM(t, entries, Options{Compression: comp, Workers: 5})
 		f, err := os.Create(filepath.Join(t.TempDir(), "x.wim"))
@@ -679,7 +679,7 @@ func TestWriterErrors(t *testing.T) {
 		{"directory attribute on file", func(w *Writer) error { return w.AddFile("a", 0, strings.NewReader(""), AttrDirectory) }, "directory attribute"},
 		{"reparse point", func(w *Writer) error { return w.AddDir("j", AttrReparsePoint) }, "reparse points are not supported"},
 	}
-	for _, comp := range []Compression{None, XPRESS} {
+	for _, comp := range []Compression{None, XPRESS, LZX} {
 		for _, tt := range tests {
 			t.Run(comp.String()+"/"+tt.name, func(t *testing.T) {
 				var m memFile
@@ -712,7 +712,7 @@ func TestNewWriterErrors(t *testing.T) {
 		opt  Options
 		want string
 	}{
-		{Options{Compression: LZX}, "LZX compression not supported yet"},
+		{Options{Compression: LZX, ChunkSize: 4096}, "LZX chunks are a power of two from 32768"},
 		{Options{Compression: LZMS}, "LZMS compression not supported yet"},
 		{Options{Compression: 9}, "unknown compression"},
 		{Options{Compression: XPRESS, ChunkSize: 1000}, "power of two"},
@@ -737,7 +737,7 @@ func TestNewWriterErrors(t *testing.T) {
 // TestVerifyDetectsDamage flips bytes in a written WIM: Open or Verify must fail.
 func TestVerifyDetectsDamage(t *testing.T) {
 	entries := []entry{file("a.txt", text(17, 70000)), file("b.bin", randomBytes(18, 40000))}
-	for _, comp := range []Compression{None, XPRESS} {
+	for _, comp := range []Compression{None, XPRESS, LZX} {
 		b := writeWIM(t, entries, Options{Compression: comp})
 		r, _ := Open(bytes.NewReader(b), int64(len(b)))
 		targets := map[string]int64{
@@ -831,7 +831,7 @@ func BenchmarkWriter(b *testing.B) {
 		entries = append(entries, file(strings.Repeat("d/", i%5)+"f"+string(rune('a'+i%26))+strings.Repeat("x", i/26), data))
 		total += len(data)
 	}
-	for _, comp := range []Compression{None, XPRESS} {
+	for _, comp := range []Compression{None, XPRESS, LZX} {
 		b.Run(comp.String(), func(b *testing.B) {
 			b.SetBytes(int64(total))
 			var m memFile

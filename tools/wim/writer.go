@@ -26,8 +26,10 @@ type Output interface {
 // Options control a Writer. The zero value writes an uncompressed WIM stamped with
 // DefaultTime and a GUID derived from the content.
 type Options struct {
-	Compression Compression // None or XPRESS
-	ChunkSize   int         // XPRESS chunk size: a power of two from 4096 to 65536; 0 means 32768
+	Compression Compression // None, XPRESS or LZX
+	// Chunk size: a power of two, 4096 to 65536 for XPRESS, 32768 to 2 MiB for LZX; 0 means
+	// 32768 (what Windows reads).
+	ChunkSize int
 	// GUID of the WIM. The zero GUID means: derived from the image (SHA-1 of the
 	// metadata resource and the blob table), so equal trees get equal GUIDs.
 	GUID [16]byte
@@ -42,7 +44,7 @@ type Options struct {
 	// accepts and applies as the target directory's defaults.
 	SecurityDescriptor []byte
 
-	Workers int // parallel XPRESS compressors; 0 means GOMAXPROCS. The output does not depend on it.
+	Workers int // parallel chunk compressors; 0 means GOMAXPROCS. The output does not depend on it.
 }
 
 const (
@@ -120,16 +122,16 @@ func NewWriter(out Output, opt Options) (*Writer, error) {
 	switch opt.Compression {
 	case None:
 		w.chunk = defaultChunkSize
-	case XPRESS:
-		w.codec = codecs[XPRESS]
+	case XPRESS, LZX:
+		w.codec = codecs[opt.Compression]
 		w.chunk = opt.ChunkSize
 		if w.chunk == 0 {
 			w.chunk = defaultChunkSize
 		}
 		if w.chunk < w.codec.minChunk || w.chunk > w.codec.maxChunk || w.chunk&(w.chunk-1) != 0 {
-			return nil, fmt.Errorf("chunk size %d: XPRESS chunks are a power of two from %d to %d bytes", w.chunk, w.codec.minChunk, w.codec.maxChunk)
+			return nil, fmt.Errorf("chunk size %d: %v chunks are a power of two from %d to %d bytes", w.chunk, opt.Compression, w.codec.minChunk, w.codec.maxChunk)
 		}
-	case LZX, LZMS:
+	case LZMS:
 		return nil, errUnsupported(opt.Compression, "writing")
 	default:
 		return nil, fmt.Errorf("unknown compression %v", opt.Compression)

@@ -1,0 +1,217 @@
+package lzx
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Level picks the encoder's effort.
+type Level int
+
+const (
+	Fast   Level = 1 // short hash chains: for packages (the original's "FastLZX")
+	Strong Level = 2 // long hash chains, lazier matching: for WIM files
+)
+
+type params struct {
+	depth int // hash chain candidates examined
+	nice  int // a match this long ends the search
+	lazy  int // a match this long is taken without looking one byte further
+}
+
+func levelParams(l Level) params {
+	if l == Strong {
+		return params{depth: 48, nice: 96, lazy: 64}
+	}
+	return params{depth: 8, nice: 32, lazy: 16}
+}
+
+// item is a literal (length 0: the byte at the current position) or a match.
+type item struct {
+	length uint32
+	off    uint32
+}
+
+const (
+	hashBits = 16
+	noPos    = -1
+)
+
+// matcher finds matches in buf with hash chains of 3-byte prefixes.
+type matcher struct {
+	buf    []byte
+	head   []int32
+	prev   []int32 // prev[p]: the previous position with p's hash, or noPos
+	maxOff int
+	p      params
+	next   int // the next position to insert
+}
+
+func (m *matcher) reset(maxOff int, p params) {
+	if m.head == nil {
+		m.head = make([]int32, 1<<hashBits)
+	}
+	for i := range m.head {
+		m.head[i] = noPos
+	}
+	m.maxOff, m.p, m.next = maxOff, p, 0
+}
+
+func hash3(b []byte) uint32 {
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
+	return (v * 0x9E3779B1) >> (32 - hashBits)
+}
+
+// insert adds position i (i+3 <= len(buf)) to the chains.
+func (m *matcher) insert(i int) {
+	h := hash3(m.buf[i:])
+	m.prev[i] = m.head[h]
+	m.head[h] = int32(i)
+}
+
+func matchLen(b []byte, a, c, max int) int {
+	n := 0
+	for n+8 <= max {
+		x := binary.LittleEndian.Uint64(b[a+n:]) ^ binary.LittleEndian.Uint64(b[c+n:])
+		if x != 0 {
+			return n + bits.TrailingZeros64(x)/8
+		}
+		n += 8
+	}
+	for n < max && b[a+n] == b[c+n] {
+		n++
+	}
+	return n
+}
+
+// matchCost estimates a match's bits beyond its length: its main symbol and offset bits.
+func matchCost(off uint32, r *[3]uint32) int {
+	if off == r[0] {
+		return 6
+	}
+	if off == r[1] || off == r[2] {
+		return 8
+	}
+	return 10 + int(extraBits[slotOf(off+2)])
+}
+
+// score is what a match saves over literals, in estimated bits.
+func score(length int, off uint32, r *[3]uint32) int {
+	return length*8 - matchCost(off, r)
+}
+
+// best finds the best-scoring match at i, with history from lo, ending by end.
+func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
+	max := end - i
+	if max > maxMatch {
+		max = maxMatch
+	}
+	bestLen, bestOff, bestScore := 0, uint32(0), 0
+	if max < minMatch {
+		return 0, 0, 0
+	}
+	b := m.buf
+	for k := 0; k < 3; k++ {
+		o := int(r[k])
+		if i-o < lo || o > m.maxOff {
+			continue
+		}
+		if l := matchLen(b, i, i-o, max); l >= minMatch {
+			if s := score(l, uint32(o), r); s > bestScore {
+				bestLen, bestOff, bestScore = l, uint32(o), s
+			}
+		}
+	}
+	if max < 3 || bestLen >= m.p.nice || bestLen >= max {
+		return bestLen, bestOff, bestScore
+	}
+	limit := i - m.maxOff
+	if limit < lo {
+		limit = lo
+	}
+	c := int(m.prev[i])
+	for d := m.p.depth; c >= limit && d > 0; d-- {
+		if b[c+bestLen] == b[i+bestLen] || bestLen < 3 {
+			if l := matchLen(b, i, c, max); l >= 3 {
+				if s := score(l, uint32(i-c), r); s > bestScore {
+					bestLen, bestOff, bestScore = l, uint32(i-c), s
+					if l >= m.p.nice || l >= max {
+						break
+					}
+				}
+			}
+		}
+		c = int(m.prev[c])
+	}
+	return bestLen, bestOff, bestScore
+}
+
+// updateR applies a match's offset to the recent offsets, as the decoder will.
+func updateR(r *[3]uint32, off uint32) {
+	switch off {
+	case r[0]:
+	case r[1]:
+		r[0], r[1] = r[1], r[0]
+	case r[2]:
+		r[0], r[2] = r[2], r[0]
+	default:
+		r[2], r[1], r[0] = r[1], r[0], off
+	}
+}
+
+// parse appends the items of buf[start:end] to items: lazy matching with the recent offsets
+// in mind. Positions from lo may be matched. Every position before end with three bytes
+// after it goes into the hash chains.
+func (m *matcher) parse(items []item, lo, start, end int, r *[3]uint32) []item {
+	insertTo := len(m.buf) - 2 // positions with a full 3-byte hash
+	if m.next < start {
+		m.next = start
+	}
+	ins := func(_, to int) {
+		if to > insertTo {
+			to = insertTo
+		}
+		for ; m.next < to; m.next++ {
+			m.insert(m.next)
+		}
+	}
+	i := start
+	ins(i, i+1)
+	for i < end {
+		l, off, s := m.best(i, lo, end, r)
+		if s <= 0 {
+			items = append(items, item{})
+			i++
+			ins(i, i+1)
+			continue
+		}
+		// Lazy evaluation: a better match one byte on makes this byte a literal.
+		for l < m.p.lazy && i+1 < end {
+			ins(i+1, i+2)
+			l2, off2, s2 := m.best(i+1, lo, end, r)
+			if s2 <= s+8 {
+				break
+			}
+			items = append(items, item{})
+			i++
+			l, off, s = l2, off2, s2
+		}
+		items = append(items, item{length: uint32(l), off: off})
+		updateR(r, off)
+		ins(i+1, i+l+1)
+		i += l
+	}
+	return items
+}
+
+// slotOf is the position slot of a formatted offset (offset + 2).
+func slotOf(f uint32) int {
+	if f < 4 {
+		return int(f)
+	}
+	if f >= 1<<18 {
+		return 36 + int((f-1<<18)>>17)
+	}
+	n := bits.Len32(f) - 1
+	return 2*n + int(f>>(n-1)&1)
+}

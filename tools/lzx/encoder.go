@@ -1,0 +1,151 @@
+package lzx
+
+// WIMEncoder compresses WIM chunks, one at a time (keep one per goroutine).
+type WIMEncoder struct {
+	bits  int
+	p     params
+	m     matcher
+	e     blockEncoder
+	w     bitWriter
+	buf   []byte
+	items []item
+}
+
+// NewWIMEncoder returns an encoder for chunks of chunkSize bytes (a power of two from 2^15
+// to 2^21: the window).
+func NewWIMEncoder(chunkSize int, level Level) (*WIMEncoder, error) {
+	bits, err := WIMWindowBits(chunkSize)
+	if err != nil {
+		return nil, err
+	}
+	return &WIMEncoder{bits: bits, p: levelParams(level)}, nil
+}
+
+// Bound is the room Compress needs in dst for n bytes of input.
+func Bound(n int) int { return n + 64 }
+
+// Compress compresses src (at most the chunk size) into dst, which holds Bound(len(src))
+// bytes, and returns the compressed size, or 0 when that would not be smaller than src (the
+// chunk is then stored as it is).
+func (c *WIMEncoder) Compress(dst, src []byte) int {
+	if len(src) == 0 || len(src) > 1<<c.bits {
+		return 0
+	}
+	c.buf = append(c.buf[:0], src...)
+	e8Encode(c.buf, 0, wimFileSize)
+	c.m.buf = c.buf
+	if cap(c.m.prev) < len(c.buf) {
+		c.m.prev = make([]int32, 1<<c.bits)
+	}
+	c.m.prev = c.m.prev[:len(c.buf)]
+	c.m.reset(1<<c.bits-3, c.p)
+	c.e.reset(c.bits, true)
+	r := [3]uint32{1, 1, 1}
+	c.items = c.m.parse(c.items[:0], 0, 0, len(c.buf), &r)
+	c.w = bitWriter{out: c.w.out[:0]}
+	// Blocks of about 32 KiB: each has its own trees.
+	start, pos, first := 0, 0, 0
+	for i, it := range c.items {
+		pos += max(int(it.length), 1)
+		if pos-start >= FrameSize || i == len(c.items)-1 {
+			c.e.writeBlock(&c.w, c.buf[start:], c.items[first:i+1])
+			first, start = i+1, pos
+			if len(c.w.out) >= len(src) {
+				return 0
+			}
+		}
+	}
+	c.w.align()
+	if len(c.w.out) >= len(src) || len(c.w.out) > len(dst) {
+		return 0
+	}
+	return copy(dst, c.w.out)
+}
+
+// CABEncoder compresses the frames of one CAB folder in order, each into the payload of
+// one CFDATA block. Each frame is one LZX block (or an uncompressed block when that is
+// smaller), ending on a 16-bit boundary as CAB readers expect.
+type CABEncoder struct {
+	bits   int
+	m      matcher
+	e      blockEncoder
+	w      bitWriter
+	buf    []byte // E8-translated history (up to the window) and the current frame
+	items  []item
+	r      [3]uint32 // recent offsets as the parse sees them
+	frames int
+	total  int64
+}
+
+// NewCABEncoder returns an encoder for a folder with a window of 2^windowBits bytes.
+func NewCABEncoder(windowBits int, level Level) (*CABEncoder, error) {
+	if err := checkWindow(windowBits); err != nil {
+		return nil, err
+	}
+	window := 1 << windowBits
+	c := &CABEncoder{bits: windowBits, buf: make([]byte, 0, 2*window+FrameSize), r: [3]uint32{1, 1, 1}}
+	c.m.prev = make([]int32, cap(c.buf))
+	c.m.reset(window-3, levelParams(level))
+	c.e.reset(windowBits, false)
+	return c, nil
+}
+
+// Encode compresses the next frame (1 to 32768 bytes; only a folder's last frame may be
+// shorter than 32768) and returns the CFDATA payload, valid until the next call.
+func (c *CABEncoder) Encode(frame []byte) []byte {
+	if len(frame) == 0 || len(frame) > FrameSize {
+		panic("lzx: CAB frame of a size other than 1 to 32768 bytes")
+	}
+	window := 1 << c.bits
+	if len(c.buf)+len(frame) > cap(c.buf) {
+		c.slide(len(c.buf) - window)
+	}
+	start := len(c.buf)
+	c.buf = append(c.buf, frame...)
+	if c.frames < e8Frames {
+		e8Encode(c.buf[start:], c.total, wimFileSize)
+	}
+	c.m.buf = c.buf
+	c.items = c.m.parse(c.items[:0], 0, start, len(c.buf), &c.r)
+
+	c.w = bitWriter{out: c.w.out[:0]}
+	if c.frames == 0 {
+		// E8 translation on, with the translation size Windows uses for WIM files.
+		c.w.put(1, 1)
+		c.w.put(wimFileSize>>16, 16)
+		c.w.put(wimFileSize&0xFFFF, 16)
+	}
+	mark, acc, n := len(c.w.out), c.w.acc, c.w.n
+	prevMain, prevLength := c.e.prevMain, c.e.prevLength
+	c.e.writeBlock(&c.w, c.buf[start:], c.items)
+	if len(c.w.out)-mark > len(frame)+16 {
+		// Incompressible: store it. The block header carries the recent offsets the
+		// matches left; the trees' lengths stay those of the last compressed block.
+		c.w.out, c.w.acc, c.w.n = c.w.out[:mark], acc, n
+		c.e.prevMain, c.e.prevLength = prevMain, prevLength
+		c.e.writeUncompressed(&c.w, c.buf[start:])
+	}
+	c.w.align()
+	c.frames++
+	c.total += int64(len(frame))
+	return c.w.out
+}
+
+// slide drops the first shift bytes of the history.
+func (c *CABEncoder) slide(shift int) {
+	n := copy(c.buf, c.buf[shift:])
+	c.buf = c.buf[:n]
+	adj := func(v int32) int32 {
+		if v < int32(shift) {
+			return noPos
+		}
+		return v - int32(shift)
+	}
+	for i, v := range c.m.head {
+		c.m.head[i] = adj(v)
+	}
+	for i := 0; i < n; i++ {
+		c.m.prev[i] = adj(c.m.prev[i+shift])
+	}
+	c.m.next = max(c.m.next-shift, 0)
+}

@@ -1,0 +1,115 @@
+package lzx
+
+import "slices"
+
+// huffScratch is reusable working memory of huffmanLengths.
+type huffScratch struct {
+	keys   []uint64
+	syms   []int
+	weight []uint64
+	parent []int32
+	depth  []uint8
+}
+
+// huffmanLengths sets lens to the codeword lengths of a Huffman code for freqs with no
+// codeword longer than maxLen. The code is always complete (libmspack refuses incomplete
+// codes): with fewer than two used symbols, symbols 0 and 1 fill it. Ties break by symbol,
+// so the result depends on freqs alone.
+func huffmanLengths(freqs []uint32, maxLen int, lens []uint8, s *huffScratch) {
+	clear(lens)
+	keys := s.keys[:0]
+	for sym, f := range freqs {
+		if f != 0 {
+			keys = append(keys, uint64(f)<<16|uint64(sym))
+		}
+	}
+	s.keys = keys
+	if len(keys) < 2 {
+		lens[0], lens[1] = 1, 1
+		if len(keys) == 1 && keys[0]&0xFFFF > 1 {
+			lens[keys[0]&0xFFFF], lens[1] = 1, 0
+		}
+		return
+	}
+	slices.Sort(keys)
+	n := len(keys)
+	syms := slices.Grow(s.syms[:0], n)[:n]
+	weight := slices.Grow(s.weight[:0], 2*n)[:2*n-1]
+	parent := slices.Grow(s.parent[:0], 2*n)[:2*n-1]
+	for i, k := range keys {
+		syms[i] = int(k & 0xFFFF)
+		weight[i] = k >> 16
+	}
+	// Two queues: leaves in weight order, and internal nodes, made in weight order.
+	leaf, inner := 0, n
+	for next := n; next < 2*n-1; next++ {
+		var pick [2]int
+		for k := range pick {
+			if leaf < n && (inner >= next || weight[leaf] <= weight[inner]) {
+				pick[k] = leaf
+				leaf++
+			} else {
+				pick[k] = inner
+				inner++
+			}
+		}
+		weight[next] = weight[pick[0]] + weight[pick[1]]
+		parent[pick[0]], parent[pick[1]] = int32(next), int32(next)
+	}
+	depth := slices.Grow(s.depth[:0], 2*n)[:2*n-1]
+	depth[2*n-2] = 0
+	var count [64]int
+	for i := 2*n - 3; i >= 0; i-- {
+		d := depth[parent[i]] + 1
+		if d > 63 {
+			d = 63 // unreachable with 32-bit frequencies and at most 656 symbols
+		}
+		depth[i] = d
+		if i < n {
+			count[d]++
+		}
+	}
+	// Limit lengths as JPEG's Annex K.3 does: it keeps the Kraft sum at exactly 1.
+	for l := 63; l > maxLen; l-- {
+		for count[l] > 0 {
+			j := l - 2
+			for count[j] == 0 {
+				j--
+			}
+			count[l] -= 2
+			count[l-1]++
+			count[j+1] += 2
+			count[j]--
+		}
+	}
+	// The most frequent symbols (the end of keys) get the shortest codewords.
+	i := n - 1
+	for l := 1; l <= maxLen; l++ {
+		for c := count[l]; c > 0; c-- {
+			lens[syms[i]] = uint8(l)
+			i--
+		}
+	}
+	s.syms, s.weight, s.parent, s.depth = syms, weight, parent, depth
+}
+
+// canonicalCodes assigns the codewords of a canonical Huffman code with the given lengths.
+func canonicalCodes(lens []uint8, codes []uint16) {
+	var count [maxCodeLen + 2]int
+	for _, l := range lens {
+		count[l]++
+	}
+	count[0] = 0
+	var next [maxCodeLen + 2]int
+	code := 0
+	for l := 1; l <= maxCodeLen; l++ {
+		code = (code + count[l-1]) << 1
+		next[l] = code
+	}
+	for s, l := range lens {
+		if l != 0 {
+			codes[s] = uint16(next[l])
+			next[l]++
+		}
+	}
+}
