@@ -115,7 +115,7 @@ var roundTripCases = []struct {
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, comp := range []Compression{None, MSZIP} {
+	for _, comp := range []Compression{None, MSZIP, LZX} {
 		for _, tc := range roundTripCases {
 			t.Run(comp.String()+"/"+tc.name, func(t *testing.T) {
 				got := readAll(t, write(t, tc.entries, Options{Compression: comp}))
@@ -134,7 +134,7 @@ func TestRoundTrip(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	entries := []entry{{"a.txt", text(200000)}, {"b.bin", randomBytes(2, 70000)}}
-	for _, comp := range []Compression{None, MSZIP} {
+	for _, comp := range []Compression{None, MSZIP, LZX} {
 		first := write(t, entries, Options{Compression: comp, Workers: 1})
 		for _, workers := range []int{2, 8} {
 			if again := write(t, entries, Options{Compression: comp, Workers: workers}); !bytes.Equal(first, again) {
@@ -209,7 +209,9 @@ func TestWriteErrors(t *testing.T) {
 		{"drive letter", []FileSource{{Name: `C:\x`, Size: 3, Open: open}}, Options{}, "drive letter"},
 		{"file shorter than its size", []FileSource{{Name: "a", Size: 5, Open: open}}, Options{}, "2 bytes short"},
 		{"file longer than its size", []FileSource{{Name: "a", Size: 2, Open: open}}, Options{Compression: MSZIP}, "longer than the size"},
-		{"LZX", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: LZX}, "not supported"},
+		{"Quantum", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: Quantum}, "not supported"},
+		{"LZX window 2^22", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: LZXWindow(22)}, "expected 2^15 to 2^21"},
+		{"MSZIP with a window", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: MSZIP | 0x1500}, "only LZX takes a window"},
 		{"bad level", []FileSource{{Name: "a", Size: 3, Open: open}}, Options{Compression: MSZIP, Level: 12}, "expected 1 to 9"},
 		{"open error", []FileSource{{Name: "a", Size: 3, Open: func() (io.ReadCloser, error) { return nil, fmt.Errorf("boom") }}}, Options{Compression: MSZIP}, "a: boom"},
 	}
@@ -305,7 +307,7 @@ func TestIndependentCheckers(t *testing.T) {
 		{"1_random.bin", randomBytes(3, 2*blockSize+9)},
 		{"2_empty.txt", nil},
 	}
-	for _, comp := range []Compression{None, MSZIP} {
+	for _, comp := range []Compression{None, MSZIP, LZX} {
 		t.Run(comp.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "test.cab")

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/lzx"
 )
 
 // FileSource is a file to write into a cabinet. Size must be exact: the writer lays out every
@@ -26,7 +28,7 @@ type FileSource struct {
 
 // Options control Write. The zero value writes stored (uncompressed) data.
 type Options struct {
-	Compression Compression // None or MSZIP
+	Compression Compression // None, MSZIP, or LZX (window 2^21) or LZXWindow(15..21)
 	Level       int         // deflate level 1-9 for MSZIP; 0 means 4 (docs/formats.md)
 	ModTime     time.Time   // stamp of files without their own; zero means DefaultModTime
 	SetID       uint16      // setID of the cabinet header
@@ -135,8 +137,20 @@ func folderExtent(r *Reader, i int) (start, length int64, err error) {
 
 // WriteWithRaw is Write with raw folders of other cabinets appended after the new ones.
 func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Options) (int64, error) {
-	if opt.Compression != None && opt.Compression != MSZIP {
-		return 0, fmt.Errorf("writing %v compression is not supported (use none or MSZIP)", opt.Compression)
+	switch opt.Compression & 0xF {
+	case None, MSZIP:
+		if opt.Compression>>4 != 0 {
+			return 0, fmt.Errorf("compression %#x: only LZX takes a window size", uint16(opt.Compression))
+		}
+	case LZX:
+		if opt.Compression == LZX {
+			opt.Compression = LZXWindow(defaultLZXWindow)
+		}
+		if b := opt.Compression.WindowBits(); b < 15 || b > 21 || opt.Compression&^0x1FFF != 0 || opt.Compression&0xF0 != 0 {
+			return 0, fmt.Errorf("LZX window of 2^%d bytes (typeCompress %#x): expected 2^15 to 2^21", b, uint16(opt.Compression))
+		}
+	default:
+		return 0, fmt.Errorf("writing %v compression is not supported (use none, MSZIP or LZX)", opt.Compression)
 	}
 	if opt.Level == 0 {
 		// Level 4: Go's deflate at 6 ran at half of zlib's speed (gcab -z) for 1% smaller
@@ -410,10 +424,42 @@ func (br *blockReader) close() error {
 func writeFolder(w io.Writer, files []FileSource, fo folderPlan, opt Options) (int64, error) {
 	br := &blockReader{files: files, idx: fo.files}
 	defer br.close()
-	if opt.Compression == None {
+	switch opt.Compression & 0xF {
+	case None:
 		return writeStored(w, br, fo.blocks)
+	case LZX:
+		return writeLZX(w, br, fo.blocks, opt.Compression.WindowBits())
 	}
 	return writeMSZIP(w, br, fo.blocks, opt)
+}
+
+// defaultLZXWindow is the window of plain LZX: 2 MiB, as Microsoft's packages use.
+const defaultLZXWindow = 21
+
+// writeLZX compresses a folder as one LZX stream, a frame per CFDATA block. The stream is
+// sequential (every frame may refer to the frames before it), so a folder takes one core.
+func writeLZX(w io.Writer, br *blockReader, blocks, windowBits int) (int64, error) {
+	enc, err := lzx.NewCABEncoder(windowBits, lzx.Fast)
+	if err != nil {
+		return 0, err
+	}
+	buf := make([]byte, blockSize)
+	var total int64
+	for i := 0; i < blocks; i++ {
+		n, err := br.fill(buf)
+		if err != nil {
+			return 0, err
+		}
+		if n == 0 {
+			return 0, fmt.Errorf("folder data ends at block %d of %d", i, blocks)
+		}
+		m, err := writeBlock(w, enc.Encode(buf[:n]), n)
+		if err != nil {
+			return 0, err
+		}
+		total += m
+	}
+	return total, nil
 }
 
 func writeBlock(w io.Writer, data []byte, uncompressed int) (int64, error) {
