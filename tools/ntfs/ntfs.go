@@ -566,7 +566,9 @@ func (f *Writer) shortNames(d *node) {
 			continue
 		}
 		base, ext := shortBasis(c.name)
-		k := base + "." + ext
+		// Names sharing the first six characters compete for the same tails: count per prefix,
+		// so that a large directory does not search from ~1 every time.
+		k := base[:min(len(base), 6)] + "." + ext
 		for n := tails[k] + 1; ; n++ {
 			s := shortName(base, ext, n)
 			if !used[s] {
