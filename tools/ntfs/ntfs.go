@@ -77,10 +77,16 @@ func (e *ErrExists) Error() string { return e.Path + " already exists" }
 const (
 	recMFT, recMFTMirr, recLogFile, recVolume, recAttrDef, recRoot  = 0, 1, 2, 3, 4, 5
 	recBitmap, recBoot, recBadClus, recSecure, recUpCase, recExtend = 6, 7, 8, 9, 10, 11
-	firstUserRecord                                                 = 24
-	indexBlock                                                      = 4096
-	bootBytes                                                       = 8192
-	copyBuffer                                                      = 1 << 20
+)
+
+const (
+	firstUserRecord = 24
+	indexBlock      = 4096
+	bootBytes       = 8192
+	copyBuffer      = 1 << 20
+	// Index bitmaps of more blocks (512, some 15,000 names) are non-resident, so that no
+	// directory is too large for its MFT record.
+	maxResidentIndexBitmap = 64
 )
 
 type node struct {
@@ -105,6 +111,8 @@ type node struct {
 	idxRuns []run
 	idxSize int64
 	idxBmp  []byte
+	// clusters of idxBmp when it is too large for the record
+	idxBmpRuns []run
 }
 
 // Writer builds one NTFS volume in the region [offset, offset+size) of w.
@@ -673,6 +681,15 @@ func (f *Writer) index(d *node) error {
 	for i := range blocks {
 		d.idxBmp[i/8] |= 1 << (i % 8)
 	}
+	// A large bitmap moves out of the record, which would otherwise limit the directory's size.
+	if len(d.idxBmp) > maxResidentIndexBitmap {
+		if d.idxBmpRuns, err = f.allocate((int64(len(d.idxBmp)) + f.cs - 1) / f.cs); err != nil {
+			return fmt.Errorf("ntfs: directory %s index bitmap: %v", f.path(d), err)
+		}
+		if err := f.writeRuns(d.idxBmpRuns, d.idxBmp); err != nil {
+			return err
+		}
+	}
 	d.root = indexRoot(atFileName, 1, indexBlock, cpb, true, endEntries(nil, int64(top)*vcnPerBlock))
 	return nil
 }
@@ -924,7 +941,9 @@ func (f *Writer) record(n *node) ([]byte, error) {
 			err = r.resident(atIndexRoot, "$I30", n.root, false)
 			if err == nil && n.idxRuns != nil {
 				nonres(atIndexAlloc, "$I30", n.idxRuns, n.idxSize)
-				if err == nil {
+				if n.idxBmpRuns != nil {
+					nonres(atBitmap, "$I30", n.idxBmpRuns, int64(len(n.idxBmp)))
+				} else if err == nil {
 					err = r.resident(atBitmap, "$I30", n.idxBmp, false)
 				}
 			}

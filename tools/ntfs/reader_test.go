@@ -105,6 +105,17 @@ func TestReaderLargeDirectory(t *testing.T) {
 			t.Fatalf("Stat %s (entry %d): %+v %v", f.path, i, fi, err)
 		}
 	}
+	dirInfo, err := v.Stat(`\big`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs, err := v.record(dirInfo.Record)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b := find(attrs, atBitmap, "$I30"); b == nil || b.resident {
+		t.Error("the index bitmap of 10,000 entries (over 512 blocks) should be non-resident")
+	}
 	list, err := v.ReadDir(`\big`)
 	if err != nil {
 		t.Fatal(err)
