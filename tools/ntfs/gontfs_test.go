@@ -15,8 +15,24 @@ import (
 // TestGoNTFS has Velocidex's go-ntfs, a reader written without this package in mind, list the
 // tree and read every file.
 func TestGoNTFS(t *testing.T) {
+	tests := []struct {
+		name string
+		size int64
+		opt  Options
+	}{
+		{"4K clusters", 64 << 20, Options{}},
+		{"512-byte clusters", 64 << 20, Options{ClusterSize: 512}},
+		{"64K clusters", 256 << 20, Options{ClusterSize: 64 << 10}},
+		{"4K sectors", 64 << 20, Options{SectorSize: 4096}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) { goNTFS(t, tt.size, tt.opt) })
+	}
+}
+
+func goNTFS(t *testing.T, size int64, opt Options) {
 	files := testFiles()
-	path, _ := build(t, 64<<20, Options{}, files)
+	path, _ := build(t, size, opt, files)
 	img, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
