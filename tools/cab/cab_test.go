@@ -287,6 +287,7 @@ func walkAll(data []byte) error {
 func FuzzReader(f *testing.F) {
 	f.Add(write(f, []entry{{"a.txt", text(3000)}, {"b", nil}}, Options{Compression: MSZIP}))
 	f.Add(write(f, []entry{{"a.txt", text(40000)}}, Options{}))
+	f.Add(write(f, []entry{{"a.txt", text(3000)}, {"c.dll", x86ish(2, 5000)}}, Options{Compression: LZXWindow(15)}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = walkAll(data) // must not panic or hang; errors are expected
 		if r, err := NewReader(bytes.NewReader(data), int64(len(data))); err == nil {

@@ -36,9 +36,9 @@ func (e *blockEncoder) reset(windowBits int, wim bool) {
 		r: [3]uint32{1, 1, 1}, scratch: e.scratch, syms: e.syms[:0]}
 }
 
-// writeBlock encodes items, whose literals are the bytes of data from its start, as one
-// verbatim or aligned offset block, whichever is smaller.
-func (e *blockEncoder) writeBlock(w *bitWriter, data []byte, items []item) {
+// tally turns items into coded symbols (applying the recent offsets, which it advances),
+// counts them and makes the main and length codes. It returns the bytes the items cover.
+func (e *blockEncoder) tally(data []byte, items []item) int {
 	clear(e.mainFreq[:])
 	clear(e.lengthFreq[:])
 	clear(e.alignedFreq[:])
@@ -83,10 +83,16 @@ func (e *blockEncoder) writeBlock(w *bitWriter, data []byte, items []item) {
 		pos += int(it.length)
 	}
 	e.syms = syms
-	size := pos
-
 	huffmanLengths(e.mainFreq[:e.mainSyms], maxCodeLen, e.mainLens[:e.mainSyms], &e.scratch)
 	huffmanLengths(e.lengthFreq[:], maxCodeLen, e.lengthLens[:], &e.scratch)
+	return pos
+}
+
+// writeBlock encodes items, whose literals are the bytes of data from its start, as one
+// verbatim or aligned offset block, whichever is smaller.
+func (e *blockEncoder) writeBlock(w *bitWriter, data []byte, items []item) {
+	size := e.tally(data, items)
+	syms := e.syms
 	huffmanLengths(e.alignedFreq[:], 7, e.alignedLens[:], &e.scratch)
 	// Aligned offset blocks code the low 3 offset bits with their own tree (24 bits to send).
 	var verbatimBits, alignedBits int

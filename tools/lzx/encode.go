@@ -14,14 +14,15 @@ const (
 )
 
 type params struct {
-	depth int // hash chain candidates examined
-	nice  int // a match this long ends the search
-	lazy  int // a match this long is taken without looking one byte further
+	depth  int // hash chain candidates examined
+	nice   int // a match this long ends the search
+	lazy   int // a match this long is taken without looking one byte further
+	passes int // optimal parsing passes after the lazy one (WIM only)
 }
 
 func levelParams(l Level) params {
 	if l == Strong {
-		return params{depth: 48, nice: 96, lazy: 64}
+		return params{depth: 200, nice: 258, lazy: 64, passes: 2}
 	}
 	return params{depth: 8, nice: 32, lazy: 16}
 }

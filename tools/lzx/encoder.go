@@ -3,7 +3,11 @@ package lzx
 // WIMEncoder compresses WIM chunks, one at a time (keep one per goroutine).
 type WIMEncoder struct {
 	bits  int
+	level Level
 	p     params
+	cm    costModel
+	nodes []node
+	cands []cand
 	m     matcher
 	e     blockEncoder
 	w     bitWriter
@@ -18,7 +22,7 @@ func NewWIMEncoder(chunkSize int, level Level) (*WIMEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &WIMEncoder{bits: bits, p: levelParams(level)}, nil
+	return &WIMEncoder{bits: bits, level: level, p: levelParams(level)}, nil
 }
 
 // Bound is the room Compress needs in dst for n bytes of input.
@@ -42,6 +46,14 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 	c.e.reset(c.bits, true)
 	r := [3]uint32{1, 1, 1}
 	c.items = c.m.parse(c.items[:0], 0, 0, len(c.buf), &r)
+	for pass := 0; pass < c.p.passes; pass++ {
+		// The previous parse's statistics price the symbols of the next, optimal one.
+		c.e.tally(c.buf, c.items)
+		c.cm.set(&c.e, c.e.mainSyms)
+		c.e.reset(c.bits, true)
+		c.m.reset(1<<c.bits-3, c.p)
+		c.items, c.nodes, c.cands = c.m.optimalParse(c.items[:0], c.nodes, &c.cm, c.cands)
+	}
 	c.w = bitWriter{out: c.w.out[:0]}
 	// Blocks of about 32 KiB: each has its own trees.
 	start, pos, first := 0, 0, 0

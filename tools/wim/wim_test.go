@@ -483,8 +483,8 @@ func TestDeterministic(t *testing.T) {
 // TestCompressesLikeWimlib compares the XPRESS output size with wimlib's for the same tree.
 func TestCompressesLikeWimlib(t *testing.T) {
 	wimlib := checker(t, "wimlib-imagex")
-	entries := []entry{file("mixed.bin", mixed(11, 4<<20)), file("text.txt", text(12, 1<<20)), file("random.bin", randomBytes(13, 1<<20))}
-	ours := writeWIM(t, entries, Options{Compression: XPRESS})
+	entries := []entry{file("mixed.bin", mixed(11, 4<<20)), file("text.txt", text(12, 1<<20)), file("random.bin", randomBytes(13, 1<<20)),
+		file("code.exe", x86ish(14, 1<<20))}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	for _, e := range entries {
@@ -494,16 +494,23 @@ func TestCompressesLikeWimlib(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	theirs := filepath.Join(dir, "wimlib.wim")
-	run(t, wimlib, "capture", src, theirs, "--compress=xpress", "--threads=1")
-	st, err := os.Stat(theirs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ratio := float64(len(ours)) / float64(st.Size())
-	t.Logf("ours %d bytes, wimlib %d bytes (%.4f)", len(ours), st.Size(), ratio)
-	if ratio > 1.05 {
-		t.Errorf("XPRESS output is %.1f%% larger than wimlib's", 100*(ratio-1))
+	for _, tc := range []struct {
+		comp     Compression
+		flag     string
+		maxRatio float64
+	}{{XPRESS, "xpress", 1.05}, {LZX, "lzx", 1.05}} {
+		ours := writeWIM(t, entries, Options{Compression: tc.comp})
+		theirs := filepath.Join(dir, tc.flag+".wim")
+		run(t, wimlib, "capture", src, theirs, "--compress="+tc.flag, "--threads=1")
+		st, err := os.Stat(theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ratio := float64(len(ours)) / float64(st.Size())
+		t.Logf("%v: ours %d bytes, wimlib %d bytes (%.4f)", tc.comp, len(ours), st.Size(), ratio)
+		if ratio > tc.maxRatio {
+			t.Errorf("%v output is %.1f%% larger than wimlib's", tc.comp, 100*(ratio-1))
+		}
 	}
 }
 

@@ -18,8 +18,8 @@ import (
 )
 
 func main() {
-	compress := flag.String("compress", "none", "none or xpress")
-	workers := flag.Int("workers", 0, "XPRESS compressors; 0 means one per core")
+	compress := flag.String("compress", "none", "none, xpress or lzx")
+	workers := flag.Int("workers", 0, "chunk compressors; 0 means one per core")
 	name := flag.String("name", "", "image name (default: DIR's base name)")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to this file")
 	flag.Parse()
@@ -51,6 +51,8 @@ func capture(dir, out, compress string, workers int, name string) error {
 	case "none":
 	case "xpress":
 		opt.Compression = wim.XPRESS
+	case "lzx":
+		opt.Compression = wim.LZX
 	default:
 		return fmt.Errorf("unknown compression %q", compress)
 	}
