@@ -6,6 +6,10 @@
 //	err = w.AddFile(`\Windows\System32\a.dll`, size, r, ntfs.AttrArchive)
 //	extents, err := w.Close() // the byte ranges of the image that hold data
 //
+// Differences from package fat a caller bridging both needs to know: attr is a uint32 of
+// FILE_ATTRIBUTE_* bits (AttrReadOnly, AttrHidden, AttrSystem, AttrArchive have fat's values),
+// and Extent is this package's own type with fat.Extent's fields.
+//
 // Each file's data is copied once from its io.Reader straight to contiguous clusters as it
 // arrives (files of up to ~600 bytes stay resident in their MFT record); the MFT, directory
 // indexes, $Bitmap and boot sectors follow at Close, so memory grows with the number of files,
