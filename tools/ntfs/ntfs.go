@@ -62,12 +62,13 @@ type Extent struct{ Offset, Length int64 }
 
 // File attribute bits (FILE_ATTRIBUTE_*).
 const (
-	AttrReadOnly     = 0x01
-	AttrHidden       = 0x02
-	AttrSystem       = 0x04
-	AttrDirectory    = 0x10
-	AttrArchive      = 0x20
-	attrIndexPresent = 0x10000000 // FILE_NAME of directories
+	AttrReadOnly         = 0x01
+	AttrHidden           = 0x02
+	AttrSystem           = 0x04
+	AttrDirectory        = 0x10
+	AttrArchive          = 0x20
+	attrIndexPresent     = 0x10000000 // FILE_NAME of directories
+	attrViewIndexPresent = 0x20000000 // files with other indexes than $I30
 )
 
 // ErrExists is returned by AddFile and Mkdir for a path already in the volume, or one that
@@ -245,6 +246,9 @@ func New(w io.WriterAt, offset, size int64, opt Options) (*Writer, error) {
 			size: s.size, parent: f.root, rec: s.rec, seq: uint16(s.rec), ns: nsWin32DOS, sys: true}
 		if s.rec == recMFT {
 			n.seq = 1
+		}
+		if s.rec == recSecure {
+			n.attr |= attrViewIndexPresent // its $SDH and $SII, as Windows marks it
 		}
 		if s.dir {
 			n.children = map[string]*node{}
