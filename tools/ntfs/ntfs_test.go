@@ -60,6 +60,20 @@ func ntfsfix(t *testing.T, path string) {
 	}
 }
 
+// deepCheck has ntfs-3g account for every cluster (a dry run of ntfsresize compares $Bitmap
+// with every runlist) and audit $Secure (ntfssecaudit: $SDS, its mirror, $SII, $SDH, hashes).
+func deepCheck(t *testing.T, path string, size int64) {
+	t.Helper()
+	out := checker.Run(t, "", checker.Find(t, "ntfsresize"), "--no-action", "--force", "--size", fmt.Sprint(size*3/4), path)
+	if !strings.Contains(out, "The read-only test run ended successfully") || strings.Contains(out, "accounting") {
+		t.Errorf("ntfsresize --no-action:\n%s", out)
+	}
+	out = checker.Run(t, "", checker.Find(t, "ntfssecaudit"), "-a", path)
+	if !strings.Contains(out, "No errors were found") {
+		t.Errorf("ntfssecaudit -a:\n%s", out)
+	}
+}
+
 // TestEmptyVolume has ntfs-3g check freshly formatted volumes of several geometries.
 func TestEmptyVolume(t *testing.T) {
 	info := checker.Find(t, "ntfsinfo")
@@ -79,6 +93,7 @@ func TestEmptyVolume(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path, _ := build(t, tt.size, tt.opt, nil)
 			ntfsfix(t, path)
+			deepCheck(t, path, tt.size)
 			out := checker.Run(t, "", info, "-m", path)
 			for _, w := range tt.want {
 				if !strings.Contains(out, w) {
@@ -181,6 +196,18 @@ func TestTree(t *testing.T) {
 					t.Errorf("ntfscat %s: %d bytes differ from the %d written", f.path, len(got), len(f.data))
 				}
 			}
+			deepCheck(t, path, tt.size)
+			// ntfs-3g can change the volume: a new MFT record, an entry in a B-tree of ours.
+			src := filepath.Join(t.TempDir(), "added.txt")
+			if err := os.WriteFile(src, []byte("added by ntfscp"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			checker.Run(t, "", checker.Find(t, "ntfscp"), "-f", path, src, "/Windows/Packages/DsmFiles/Added.txt")
+			if got := checker.Run(t, "", cat, path, "/Windows/Packages/DsmFiles/Added.txt"); got != "added by ntfscp" {
+				t.Errorf("ntfscat of the file ntfscp added: %q", got)
+			}
+			ntfsfix(t, path)
+			deepCheck(t, path, tt.size)
 		})
 	}
 }
@@ -217,6 +244,7 @@ func TestLargeDirectory(t *testing.T) {
 	}
 	path, _ := build(t, 64<<20, Options{}, files)
 	ntfsfix(t, path)
+	deepCheck(t, path, 64<<20)
 	got := strings.Fields(checker.Run(t, "", ls, "-p", "/big", path))
 	want := []string{"."}
 	for _, f := range files {
