@@ -22,7 +22,7 @@ type params struct {
 
 func levelParams(l Level) params {
 	if l == Strong {
-		return params{depth: 200, nice: 258, lazy: 64, passes: 2}
+		return params{depth: 24, nice: 48, lazy: 64, passes: 1}
 	}
 	return params{depth: 8, nice: 32, lazy: 16}
 }
@@ -38,11 +38,14 @@ const (
 	noPos    = -1
 )
 
-// matcher finds matches in buf with hash chains of 3-byte prefixes.
+// matcher finds matches in buf with hash chains of 4-byte prefixes, and the nearest earlier
+// position with the same 3-byte prefix for the short matches the chains miss.
 type matcher struct {
 	buf    []byte
 	head   []int32
-	prev   []int32 // prev[p]: the previous position with p's hash, or noPos
+	prev   []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
+	head3  []int32
+	near   []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
 	maxOff int
 	p      params
 	next   int // the next position to insert
@@ -51,21 +54,30 @@ type matcher struct {
 func (m *matcher) reset(maxOff int, p params) {
 	if m.head == nil {
 		m.head = make([]int32, 1<<hashBits)
+		m.head3 = make([]int32, 1<<hash3Bits)
 	}
 	for i := range m.head {
 		m.head[i] = noPos
 	}
+	for i := range m.head3 {
+		m.head3[i] = noPos
+	}
 	m.maxOff, m.p, m.next = maxOff, p, 0
 }
 
-func hash3(b []byte) uint32 {
-	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-	return (v * 0x9E3779B1) >> (32 - hashBits)
-}
+const hash3Bits = 14
 
 // insert adds position i (i+3 <= len(buf)) to the chains.
 func (m *matcher) insert(i int) {
-	h := hash3(m.buf[i:])
+	b := m.buf[i:]
+	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
+	h3 := (v * 0x9E3779B1) >> (32 - hash3Bits)
+	m.near[i] = m.head3[h3]
+	m.head3[h3] = int32(i)
+	if len(b) > 3 {
+		v |= uint32(b[3]) << 24
+	}
+	h := (v * 0x1E35A7BD) >> (32 - hashBits)
 	m.prev[i] = m.head[h]
 	m.head[h] = int32(i)
 }
@@ -129,6 +141,16 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	limit := i - m.maxOff
 	if limit < lo {
 		limit = lo
+	}
+	if c := int(m.near[i]); c >= limit && bestLen < 3 {
+		if l := matchLen(b, i, c, max); l >= 3 {
+			if s := score(l, uint32(i-c), r); s > bestScore {
+				bestLen, bestOff, bestScore = l, uint32(i-c), s
+				if l >= max {
+					return bestLen, bestOff, bestScore
+				}
+			}
+		}
 	}
 	c := int(m.prev[i])
 	for d := m.p.depth; c >= limit && d > 0; d-- {

@@ -8,6 +8,7 @@ type WIMEncoder struct {
 	cm    costModel
 	nodes []node
 	cands []cand
+	at    []int32
 	m     matcher
 	e     blockEncoder
 	w     bitWriter
@@ -40,19 +41,25 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 	c.m.buf = c.buf
 	if cap(c.m.prev) < len(c.buf) {
 		c.m.prev = make([]int32, 1<<c.bits)
+		c.m.near = make([]int32, 1<<c.bits)
 	}
-	c.m.prev = c.m.prev[:len(c.buf)]
+	c.m.prev, c.m.near = c.m.prev[:len(c.buf)], c.m.near[:len(c.buf)]
 	c.m.reset(1<<c.bits-3, c.p)
 	c.e.reset(c.bits, true)
 	r := [3]uint32{1, 1, 1}
-	c.items = c.m.parse(c.items[:0], 0, 0, len(c.buf), &r)
+	if c.p.passes > 0 {
+		c.at, c.cands = c.m.findAll(c.at, c.cands)
+		// A first, greedy pass over the candidates prices the symbols of the first optimal one.
+		c.items = c.greedy(c.items[:0])
+	} else {
+		c.items = c.m.parse(c.items[:0], 0, 0, len(c.buf), &r)
+	}
 	for pass := 0; pass < c.p.passes; pass++ {
 		// The previous parse's statistics price the symbols of the next, optimal one.
 		c.e.tally(c.buf, c.items)
 		c.cm.set(&c.e, c.e.mainSyms)
 		c.e.reset(c.bits, true)
-		c.m.reset(1<<c.bits-3, c.p)
-		c.items, c.nodes, c.cands = c.m.optimalParse(c.items[:0], c.nodes, &c.cm, c.cands)
+		c.items, c.nodes = c.m.optimalParse(c.items[:0], c.nodes, &c.cm, c.at, c.cands)
 	}
 	c.w = bitWriter{out: c.w.out[:0]}
 	// Blocks of about 32 KiB: each has its own trees.
@@ -97,6 +104,7 @@ func NewCABEncoder(windowBits int, level Level) (*CABEncoder, error) {
 	window := 1 << windowBits
 	c := &CABEncoder{bits: windowBits, buf: make([]byte, 0, 2*window+FrameSize), r: [3]uint32{1, 1, 1}}
 	c.m.prev = make([]int32, cap(c.buf))
+	c.m.near = make([]int32, cap(c.buf))
 	c.m.reset(window-3, levelParams(level))
 	c.e.reset(windowBits, false)
 	return c, nil
@@ -156,8 +164,28 @@ func (c *CABEncoder) slide(shift int) {
 	for i, v := range c.m.head {
 		c.m.head[i] = adj(v)
 	}
+	for i, v := range c.m.head3 {
+		c.m.head3[i] = adj(v)
+	}
 	for i := 0; i < n; i++ {
 		c.m.prev[i] = adj(c.m.prev[i+shift])
+		c.m.near[i] = adj(c.m.near[i+shift])
 	}
 	c.m.next = max(c.m.next-shift, 0)
+}
+
+// greedy parses with the longest candidate at each position, for first statistics.
+func (c *WIMEncoder) greedy(items []item) []item {
+	for i := 0; i < len(c.buf); {
+		cs := c.cands[c.at[i]:c.at[i+1]]
+		if len(cs) == 0 {
+			items = append(items, item{})
+			i++
+			continue
+		}
+		best := cs[len(cs)-1]
+		items = append(items, item{length: uint32(best.len), off: uint32(best.off)})
+		i += best.len
+	}
+	return items
 }

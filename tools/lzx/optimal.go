@@ -47,9 +47,8 @@ type node struct {
 
 type cand struct{ len, off int }
 
-// candidates lists the hash chain matches at i with strictly increasing lengths.
+// candidates appends the hash chain matches at i, with strictly increasing lengths.
 func (m *matcher) candidates(out []cand, i, end int) []cand {
-	out = out[:0]
 	max := min(end-i, maxMatch)
 	if max < 3 {
 		return out
@@ -57,6 +56,15 @@ func (m *matcher) candidates(out []cand, i, end int) []cand {
 	b := m.buf
 	limit := max0(i - m.maxOff)
 	best := 2
+	if c := int(m.near[i]); c >= limit {
+		if l := matchLen(b, i, c, max); l >= 3 {
+			out = append(out, cand{l, i - c})
+			best = l
+			if l >= max {
+				return out
+			}
+		}
+	}
 	c := int(m.prev[i])
 	for d := m.p.depth; c >= limit && d > 0; d-- {
 		if b[c+best] == b[i+best] {
@@ -80,8 +88,33 @@ func max0(v int) int {
 	return v
 }
 
-// optimalParse returns the items of buf[0:n] (one WIM chunk) under the cost model.
-func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, cands []cand) ([]item, []node, []cand) {
+// findAll indexes buf and lists every position's hash chain candidates once, for all the
+// optimal passes: cands[at[i]:at[i+1]] are position i's. After a match of nice length or
+// more, the positions it covers get none (as they would rarely be worth them).
+func (m *matcher) findAll(at []int32, cands []cand) ([]int32, []cand) {
+	n := len(m.buf)
+	at = append(at[:0], 0)
+	cands = cands[:0]
+	insertTo := n - 2
+	skipTo := 0
+	for i := 0; i < n; i++ {
+		if i < insertTo {
+			m.insert(i)
+		}
+		if i >= skipTo {
+			start := len(cands)
+			cands = m.candidates(cands, i, n)
+			if k := len(cands); k > start && cands[k-1].len >= m.p.nice {
+				skipTo = i + cands[k-1].len
+			}
+		}
+		at = append(at, int32(len(cands)))
+	}
+	return at, cands
+}
+
+// optimalParse returns the items of buf (one WIM chunk) under the cost model.
+func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, at []int32, cands []cand) ([]item, []node) {
 	n := len(m.buf)
 	if cap(nodes) < n+1 {
 		nodes = make([]node, n+1)
@@ -92,13 +125,7 @@ func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, cands 
 	}
 	nodes[0] = node{r: [3]uint32{1, 1, 1}}
 	b := m.buf
-	insertTo := n - 2
-	m.next = 0
 	for i := 0; i < n; i++ {
-		if i < insertTo {
-			m.insert(i)
-			m.next = i + 1
-		}
 		cur := nodes[i]
 		if c := cur.cost + cm.main[b[i]]; c < nodes[i+1].cost {
 			nodes[i+1] = node{cost: c, r: cur.r}
@@ -107,6 +134,9 @@ func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, cands 
 		if max < minMatch {
 			continue
 		}
+		// Each match only prices the lengths the ones before it did not reach: a recent
+		// offset is cheaper than a new one for the same length, almost always.
+		covered := minMatch - 1
 		longest := 0
 		for k := 0; k < 3; k++ {
 			o := int(cur.r[k])
@@ -114,37 +144,33 @@ func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, cands 
 				continue
 			}
 			l := matchLen(b, i, i-o, max)
-			longest = maxInt(longest, l)
-			for ln := minMatch; ln <= l; ln++ {
+			for ln := covered + 1; ln <= l; ln++ {
 				if c := cur.cost + cm.match(ln, k); c < nodes[i+ln].cost {
 					r := cur.r
 					r[0], r[k] = r[k], r[0]
 					nodes[i+ln] = node{cost: c, len: uint32(ln), off: uint32(o), r: r}
 				}
 			}
+			covered = maxInt(covered, l)
 		}
-		cands = m.candidates(cands, i, n)
-		prev := minMatch
-		for _, cd := range cands {
+		longest = covered
+		for _, cd := range cands[at[i]:at[i+1]] {
+			if cd.len <= covered {
+				continue
+			}
 			slot := slotOf(uint32(cd.off) + 2)
-			for ln := prev + 1; ln <= cd.len; ln++ {
+			for ln := covered + 1; ln <= cd.len; ln++ {
 				if c := cur.cost + cm.match(ln, slot); c < nodes[i+ln].cost {
 					r := cur.r
 					updateR(&r, uint32(cd.off))
 					nodes[i+ln] = node{cost: c, len: uint32(ln), off: uint32(cd.off), r: r}
 				}
 			}
-			prev = cd.len
-			longest = maxInt(longest, cd.len)
+			covered = cd.len
+			longest = cd.len
 		}
-		// A very long match is taken as it is: the positions it covers are only indexed.
-		if longest >= m.p.nice && nodes[i+longest].len == uint32(longest) && nodes[i+longest].cost != ^uint32(0) {
-			for j := i + 1; j < i+longest; j++ {
-				if j < insertTo {
-					m.insert(j)
-				}
-				nodes[j].cost = ^uint32(0) - 1 // not a place to arrive at any more
-			}
+		// A match of nice length is taken as it is when it is the cheapest way there.
+		if longest >= m.p.nice && nodes[i+longest].len == uint32(longest) {
 			i += longest - 1
 		}
 	}
@@ -162,7 +188,7 @@ func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, cands 
 	for a, z := start, len(items)-1; a < z; a, z = a+1, z-1 {
 		items[a], items[z] = items[z], items[a]
 	}
-	return items, nodes, cands
+	return items, nodes
 }
 
 func maxInt(a, b int) int {
