@@ -2,6 +2,7 @@ package lzx
 
 import (
 	"encoding/binary"
+	"math"
 	"math/bits"
 )
 
@@ -9,8 +10,9 @@ import (
 type Level int
 
 const (
-	Fast   Level = 1 // short hash chains: for packages (the original's "FastLZX")
-	Strong Level = 2 // long hash chains, lazier matching: for WIM files
+	Fast   Level = 1 // short hash chains, lazy matching: for packages (the original's "FastLZX")
+	Strong Level = 2 // long hash chains, lazy matching: for WIM files
+	Best   Level = 3 // near-optimal parsing (WIM only): about 0.9% smaller, 3-4x slower than Strong
 )
 
 type params struct {
@@ -21,10 +23,15 @@ type params struct {
 }
 
 func levelParams(l Level) params {
-	if l == Strong {
-		return params{depth: 24, nice: 48, lazy: 64, passes: 1}
+	// Measured on bench/lzx_vs_wimlib.sh's tree (docs/lzx.md): deeper chains stop paying
+	// beyond these depths.
+	switch l {
+	case Strong:
+		return params{depth: 256, nice: 258, lazy: 128}
+	case Best:
+		return params{depth: 64, nice: 258, lazy: 258, passes: 1}
 	}
-	return params{depth: 8, nice: 32, lazy: 16}
+	return params{depth: 32, nice: 64, lazy: 32}
 }
 
 // item is a literal (length 0: the byte at the current position) or a match.
@@ -41,14 +48,16 @@ const (
 // matcher finds matches in buf with hash chains of 4-byte prefixes, and the nearest earlier
 // position with the same 3-byte prefix for the short matches the chains miss.
 type matcher struct {
-	buf    []byte
-	head   []int32
-	prev   []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
-	head3  []int32
-	near   []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
-	maxOff int
-	p      params
-	next   int // the next position to insert
+	buf     []byte
+	head    []int32
+	prev    []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
+	head3   []int32
+	near    []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
+	maxOff  int
+	p       params
+	next    int      // the next position to insert
+	lit     []uint32 // literal cost prefix sums of the data being parsed (priceLiterals)
+	litBase int
 }
 
 func (m *matcher) reset(maxOff int, p params) {
@@ -108,9 +117,33 @@ func matchCost(off uint32, r *[3]uint32) int {
 	return 10 + int(extraBits[slotOf(off+2)])
 }
 
-// score is what a match saves over literals, in estimated bits.
-func score(length int, off uint32, r *[3]uint32) int {
-	return length*8 - matchCost(off, r)
+// score is what a match at i saves over literals, in sixteenths of estimated bits.
+func (m *matcher) score(i, length int, off uint32, r *[3]uint32) int {
+	return int(m.lit[i+length-m.litBase]-m.lit[i-m.litBase]) - 16*matchCost(off, r)
+}
+
+// priceLiterals sets the literal costs of buf[start:end] from its own byte histogram:
+// lit[k] is the cost of the bytes from start to start+k, in sixteenths of bits.
+func (m *matcher) priceLiterals(start, end int) {
+	var hist [256]uint32
+	for _, b := range m.buf[start:end] {
+		hist[b]++
+	}
+	var cost [256]uint32
+	total := float64(end - start)
+	for b, h := range hist {
+		if h > 0 {
+			c := 16 * math.Log2(total/float64(h))
+			cost[b] = uint32(min(max(c, 16), 15*16))
+		}
+	}
+	m.lit = append(m.lit[:0], 0)
+	var sum uint32
+	for _, b := range m.buf[start:end] {
+		sum += cost[b]
+		m.lit = append(m.lit, sum)
+	}
+	m.litBase = start
 }
 
 // best finds the best-scoring match at i, with history from lo, ending by end.
@@ -130,7 +163,7 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 			continue
 		}
 		if l := matchLen(b, i, i-o, max); l >= minMatch {
-			if s := score(l, uint32(o), r); s > bestScore {
+			if s := m.score(i, l, uint32(o), r); s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(o), s
 			}
 		}
@@ -144,7 +177,7 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	}
 	if c := int(m.near[i]); c >= limit && bestLen < 3 {
 		if l := matchLen(b, i, c, max); l >= 3 {
-			if s := score(l, uint32(i-c), r); s > bestScore {
+			if s := m.score(i, l, uint32(i-c), r); s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(i-c), s
 				if l >= max {
 					return bestLen, bestOff, bestScore
@@ -156,7 +189,7 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	for d := m.p.depth; c >= limit && d > 0; d-- {
 		if b[c+bestLen] == b[i+bestLen] || bestLen < 3 {
 			if l := matchLen(b, i, c, max); l >= 3 {
-				if s := score(l, uint32(i-c), r); s > bestScore {
+				if s := m.score(i, l, uint32(i-c), r); s > bestScore {
 					bestLen, bestOff, bestScore = l, uint32(i-c), s
 					if l >= m.p.nice || l >= max {
 						break
@@ -198,6 +231,7 @@ func (m *matcher) parse(items []item, lo, start, end int, r *[3]uint32) []item {
 			m.insert(m.next)
 		}
 	}
+	m.priceLiterals(start, end)
 	i := start
 	ins(i, i+1)
 	for i < end {

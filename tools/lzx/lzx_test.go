@@ -208,7 +208,7 @@ func TestSlotOf(t *testing.T) {
 func TestWIMRoundTrip(t *testing.T) {
 	for name, data := range testData() {
 		for _, chunk := range []int{32768, 1 << 16, 1 << 21} {
-			for _, level := range []Level{Fast, Strong} {
+			for _, level := range []Level{Fast, Strong, Best} {
 				enc, err := NewWIMEncoder(chunk, level)
 				if err != nil {
 					t.Fatal(err)
