@@ -105,7 +105,12 @@ func TestFileAbove4GiB(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := make([]byte, 8)
-	if _, err := f.ReadAt(b, 64*stampEvery); err != nil || le.Uint64(b) != 64*stampEvery {
-		t.Errorf("reader at 4 GiB: %x %v", b, err)
+	if _, err := f.ReadAt(b, 63*stampEvery); err != nil || le.Uint64(b) != 63*stampEvery {
+		t.Errorf("reader at 4032 MiB: %x %v", b, err)
+	}
+	// The last 5 bytes: the start of the stamp at 4 GiB, then the end of the file.
+	clear(b)
+	if n, err := f.ReadAt(b, 64*stampEvery); n != 5 || err != io.EOF || le.Uint64(b) != 64*stampEvery {
+		t.Errorf("reader at 4 GiB: %d bytes %x %v, want 5 bytes of the stamp and EOF", n, b[:n], err)
 	}
 }
