@@ -182,7 +182,11 @@ func (v *Volume) parseRecord(b []byte, n uint64) ([]attr, error) {
 			if le.Uint16(a[12:])&0xC001 != 0 {
 				return nil, fmt.Errorf("ntfs: MFT record %d: attribute 0x%X is compressed, encrypted or sparse-flagged", n, typ)
 			}
-			runs, err := decodeRuns(a[le.Uint16(a[32:]):])
+			mp := int(le.Uint16(a[32:]))
+			if mp > length {
+				return nil, fmt.Errorf("ntfs: MFT record %d: attribute 0x%X: runlist at %d of %d bytes", n, typ, mp, length)
+			}
+			runs, err := decodeRuns(a[mp:])
 			if err != nil {
 				return nil, fmt.Errorf("ntfs: MFT record %d: attribute 0x%X: %v", n, typ, err)
 			}
@@ -253,8 +257,11 @@ type dirEntry struct {
 // entries parses the index entries of a node (after the index header at hdr); child < 0 for
 // entries without a sub-node.
 func parseEntries(b []byte, hdr int) (ents []dirEntry, children []int64, err error) {
+	if hdr+8 > len(b) {
+		return nil, nil, errors.New("index header past the end")
+	}
 	start, end := hdr+int(le.Uint32(b[hdr:])), hdr+int(le.Uint32(b[hdr+4:]))
-	if end > len(b) {
+	if start < hdr || end > len(b) || start > end {
 		return nil, nil, fmt.Errorf("index header: entries end at %d of %d bytes", end, len(b))
 	}
 	for off := start; off+16 <= end; {
@@ -272,6 +279,9 @@ func parseEntries(b []byte, hdr int) (ents []dirEntry, children []int64, err err
 				return nil, nil, fmt.Errorf("index entry at %d: key of %d bytes", off, keyLen)
 			}
 			k := b[off+16 : off+16+keyLen]
+			if 66+2*int(k[64]) > keyLen {
+				return nil, nil, fmt.Errorf("index entry at %d: name of %d characters in a %d-byte key", off, k[64], keyLen)
+			}
 			e.name, e.ns, e.key = getUTF16(k[66:], int(k[64])), k[65], k
 		}
 		ents, children = append(ents, e), append(children, child)
@@ -412,7 +422,7 @@ func (v *Volume) info(e dirEntry) (FileInfo, error) {
 		fi.ModTime = fromNT(le.Uint64(si.value[8:]))
 	}
 	for _, a := range attrs {
-		if a.typ == atFileName && len(a.value) >= 66 {
+		if a.typ == atFileName && len(a.value) >= 66 && len(a.value) >= 66+2*int(a.value[64]) {
 			name := string(utf16.Decode(getUTF16(a.value[66:], int(a.value[64]))))
 			switch a.value[65] {
 			case nsDOS:
