@@ -38,7 +38,16 @@ const (
 const (
 	recInUse     = 0x01
 	recDirectory = 0x02
+	recInExtend  = 0x04 // "IS_4" in ntfs-3g: set on $Extend's files
 	recViewIndex = 0x08
+)
+
+// Collation rules of view indexes.
+const (
+	collationULong        = 0x10
+	collationSID          = 0x11
+	collationSecurityHash = 0x12
+	collationULongs       = 0x13
 )
 
 // Index entry flags.

@@ -27,8 +27,8 @@
 // SYSTEM and Administrators full control, Users read and execute, inherited by files and
 // subdirectories. Short (8.3) names are made as Windows makes them on a volume with 8.3
 // generation on: none for names that are legal 8.3 names, BASIS~n.EXT otherwise (n counts up,
-// without Windows' hashed tails after ~4). $Extend is an empty directory; Windows creates
-// $ObjId, $Quota and $Reparse in it on first mount.
+// without Windows' hashed tails after ~4). $Extend holds $ObjId, $Quota and $Reparse as
+// mkntfs makes them, quota tracking off.
 //
 // Open reads such a volume back (tests, and imgtowim capturing an NTFS MainOS).
 package ntfs
@@ -82,10 +82,11 @@ func (e *ErrExists) Error() string { return e.Path + " already exists" }
 const (
 	recMFT, recMFTMirr, recLogFile, recVolume, recAttrDef, recRoot  = 0, 1, 2, 3, 4, 5
 	recBitmap, recBoot, recBadClus, recSecure, recUpCase, recExtend = 6, 7, 8, 9, 10, 11
+	recQuota, recObjID, recReparse                                  = 24, 25, 26 // in $Extend, as mkntfs and Windows number them
 )
 
 const (
-	firstUserRecord = 24
+	firstUserRecord = 27
 	indexBlock      = 4096
 	bootBytes       = 8192
 	copyBuffer      = 1 << 20
@@ -133,7 +134,7 @@ type Writer struct {
 	t          uint64
 	root       *node
 	extend     *node
-	sys        [16]*node
+	sys        [firstUserRecord]*node
 	bootRuns   []run
 	logRuns    []run
 	logSize    int64
@@ -239,22 +240,26 @@ func New(w io.WriterAt, offset, size int64, opt Options) (*Writer, error) {
 		{recBoot, "$Boot", false, bootBytes}, {recBadClus, "$BadClus", false, 0},
 		{recSecure, "$Secure", false, 0}, {recUpCase, "$UpCase", false, int64(len(up))},
 		{recExtend, "$Extend", true, 0},
+		{recQuota, "$Quota", false, 0}, {recObjID, "$ObjId", false, 0}, {recReparse, "$Reparse", false, 0},
 	}
 	f.sys[recRoot] = f.root
 	for _, s := range sys {
 		n := &node{name: s.name, u16: utf16.Encode([]rune(s.name)), dir: s.dir, attr: AttrHidden | AttrSystem,
 			size: s.size, parent: f.root, rec: s.rec, seq: uint16(s.rec), ns: nsWin32DOS, sys: true}
-		if s.rec == recMFT {
+		if s.rec == recMFT || s.rec >= 16 {
 			n.seq = 1
 		}
-		if s.rec == recSecure {
-			n.attr |= attrViewIndexPresent // its $SDH and $SII, as Windows marks it
+		if s.rec == recSecure || s.rec >= 16 {
+			n.attr |= attrViewIndexPresent // their other indexes ($SDH, $SII, $O, $Q, $R), as Windows marks them
 		}
 		if s.dir {
 			n.children = map[string]*node{}
 		}
 		f.sys[s.rec] = n
-		f.root.children[upperKey(n.u16)] = n
+		if s.rec >= 16 {
+			n.parent = f.sys[recExtend]
+		}
+		n.parent.children[upperKey(n.u16)] = n
 	}
 	f.extend = f.sys[recExtend]
 	return f, nil
@@ -527,7 +532,7 @@ func (f *Writer) Close() ([]Extent, error) {
 	}
 	bmp := make([]byte, mftBmp)
 	for i := int64(0); i < f.nrec; i++ {
-		if i < 16 || i >= firstUserRecord {
+		if i < 16 || f.sys[min(i, firstUserRecord-1)] != nil || i >= firstUserRecord && i < firstUserRecord+int64(len(order)) {
 			bmp[i/8] |= 1 << (i % 8)
 		}
 	}
@@ -840,7 +845,7 @@ func (f *Writer) writeMFT(order []*node) error {
 		var rec []byte
 		var err error
 		switch {
-		case i < 16 && f.sys[i] != nil:
+		case i < firstUserRecord && f.sys[i] != nil:
 			rec, err = f.record(f.sys[i])
 		case i < firstUserRecord || i >= firstUserRecord+int64(len(order)):
 			seq := uint16(0)
@@ -881,6 +886,9 @@ func (f *Writer) record(n *node) ([]byte, error) {
 	}
 	if n.rec == recSecure {
 		flags |= recViewIndex
+	}
+	if n.rec >= 16 && n.sys {
+		flags |= recViewIndex | recInExtend
 	}
 	names := f.names(n)
 	r := newRecord(f.recSize, n.rec, n.seq, flags, uint16(len(names)))
@@ -936,13 +944,23 @@ func (f *Writer) record(n *node) ([]byte, error) {
 	case recSecure:
 		nonres(atData, "$SDS", f.sdsRuns, f.sdsSize)
 		if err == nil {
-			err = r.resident(atIndexRoot, "$SDH", indexRoot(0, 0x12, indexBlock, f.clustersPerIndexBlock(), false, endEntries(f.sdh, -1)), false)
+			err = r.resident(atIndexRoot, "$SDH", indexRoot(0, collationSecurityHash, indexBlock, f.clustersPerIndexBlock(), false, endEntries(f.sdh, -1)), false)
 		}
 		if err == nil {
-			err = r.resident(atIndexRoot, "$SII", indexRoot(0, 0x10, indexBlock, f.clustersPerIndexBlock(), false, endEntries(f.sii, -1)), false)
+			err = r.resident(atIndexRoot, "$SII", indexRoot(0, collationULong, indexBlock, f.clustersPerIndexBlock(), false, endEntries(f.sii, -1)), false)
 		}
 	case recUpCase:
 		nonres(atData, "", f.upRuns, 2*int64(len(upcase)))
+	case recQuota:
+		o, q := f.quotaEntries()
+		err = r.resident(atIndexRoot, "$O", indexRoot(0, collationSID, indexBlock, f.clustersPerIndexBlock(), false, endEntries(o, -1)), false)
+		if err == nil {
+			err = r.resident(atIndexRoot, "$Q", indexRoot(0, collationULong, indexBlock, f.clustersPerIndexBlock(), false, endEntries(q, -1)), false)
+		}
+	case recObjID:
+		err = r.resident(atIndexRoot, "$O", indexRoot(0, collationULongs, indexBlock, f.clustersPerIndexBlock(), false, endEntries(nil, -1)), false)
+	case recReparse:
+		err = r.resident(atIndexRoot, "$R", indexRoot(0, collationULongs, indexBlock, f.clustersPerIndexBlock(), false, endEntries(nil, -1)), false)
 	default:
 		switch {
 		case n.dir:

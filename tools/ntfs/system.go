@@ -186,3 +186,41 @@ func logFileSize(volume, cluster int64) int64 {
 	}
 	return (n + cluster - 1) / cluster * cluster
 }
+
+// Quota owner IDs: 1 holds the volume's default limits, 0x100 is the first owner, here
+// Administrators, who own every file (quota tracking is off: no file is charged).
+const (
+	quotaDefaultOwner = 1
+	quotaAdminsOwner  = 0x100
+)
+
+// quotaEntries returns $Quota's index entries: $O maps owner SIDs to owner IDs, $Q holds a
+// quota control entry per owner ID (version 2, default limits, no threshold or limit).
+func (f *Writer) quotaEntries() (o, q []byte) {
+	control := func(owner uint32, sid []byte) []byte {
+		data := make([]byte, 48+len(sid))
+		le.PutUint32(data[0:], 2)
+		le.PutUint32(data[4:], 1) // QUOTA_FLAG_DEFAULT_LIMITS
+		le.PutUint64(data[16:], f.t)
+		le.PutUint64(data[24:], ^uint64(0)) // threshold: none
+		le.PutUint64(data[32:], ^uint64(0)) // limit: none
+		copy(data[48:], sid)
+		e := make([]byte, align8(20+len(data)))
+		le.PutUint16(e[0:], 20) // data offset
+		le.PutUint16(e[2:], uint16(len(data)))
+		le.PutUint16(e[8:], uint16(len(e)))
+		le.PutUint16(e[10:], 4)
+		le.PutUint32(e[16:], owner)
+		copy(e[20:], data)
+		return e
+	}
+	q = append(control(quotaDefaultOwner, nil), control(quotaAdminsOwner, sidAdmins)...)
+	o = make([]byte, align8(16+len(sidAdmins)+8))
+	le.PutUint16(o[0:], uint16(16+len(sidAdmins))) // data offset
+	le.PutUint16(o[2:], 4)                         // data length: the owner ID
+	le.PutUint16(o[8:], uint16(len(o)))
+	le.PutUint16(o[10:], uint16(len(sidAdmins)))
+	copy(o[16:], sidAdmins)
+	le.PutUint32(o[16+len(sidAdmins):], quotaAdminsOwner)
+	return o, q
+}
