@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# LZX benchmark, in one run on one tree (tools/wim/internal/wimgen: text-like and random runs):
+#   bench/lzx_vs_wimlib.sh [TOTAL_MIB] [ROUNDS]    (default 256 MiB, best of 3 rounds)
+# WIM: tools/wim's LZX writer (tools/wim/internal/wimcapture) against wimlib-imagex capture
+# --compress=LZX, both with one thread per core. CAB: tools/cab's LZX (window 2^21, the
+# default, and 2^15) against its MSZIP, all files in one cabinet (tools/lzx/internal/cabdir).
+# Prints wall time, MB/s of input, CPU time, output size and peak RSS of each configuration's
+# best round, the ratios, and what wimlib-imagex verify and cabextract -t say of our files.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+total=${1:-256}
+runs=${2:-3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+command -v wimlib-imagex >/dev/null || { echo "wimlib-imagex not found (apt-get install wimtools)" >&2; exit 1; }
+command -v cabextract >/dev/null || { echo "cabextract not found (apt-get install cabextract)" >&2; exit 1; }
+go build -o "$work/wimgen" ./tools/wim/internal/wimgen
+go build -o "$work/wimcapture" ./tools/wim/internal/wimcapture
+go build -o "$work/cabdir" ./tools/lzx/internal/cabdir
+"$work/wimgen" "$work/data" "$total"
+bytes=$(find "$work/data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
+threads=$(nproc)
+echo "data: $(find "$work/data" -type f | wc -l) files, $bytes bytes; $threads cores; $(wimlib-imagex --version | head -1)"
+find "$work/data" -type f -exec cat {} + >/dev/null # warm the page cache for everyone alike
+
+configs=()
+declare -A cmd secs cpu size rss
+add() { # add KEY OUT COMMAND...
+  local key=$1; shift
+  configs+=("$key"); cmd[$key]="$*"
+}
+add "wimlib LZX" "$work/wl.wim" wimlib-imagex capture "$work/data" "$work/wl.wim" --compress=LZX --threads="$threads"
+add "tools/wim LZX" "$work/ours.wim" "$work/wimcapture" -compress lzx "$work/data" "$work/ours.wim"
+add "tools/cab MSZIP" "$work/mszip.cab" "$work/cabdir" -compress mszip "$work/mszip.cab" "$work/data"
+add "tools/cab LZX 2^21" "$work/lzx21.cab" "$work/cabdir" -compress lzx "$work/lzx21.cab" "$work/data"
+add "tools/cab LZX 2^15" "$work/lzx15.cab" "$work/cabdir" -compress lzx:15 "$work/lzx15.cab" "$work/data"
+# Every round runs every configuration once, so that a slow moment of a shared machine hits
+# all of them alike; each configuration's best round is reported.
+for round in $(seq "$runs"); do
+  for key in "${configs[@]}"; do
+    set -- ${cmd[$key]}
+    out=$1; shift
+    rm -f "$out"
+    sync
+    /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
+    read -r s u y r <"$work/time"
+    if [ -z "${secs[$key]:-}" ] || awk -v a="$s" -v b="${secs[$key]}" 'BEGIN { exit !(a < b) }'; then
+      secs[$key]=$s; rss[$key]=$r
+    fi
+    u=$(awk -v u="$u" -v y="$y" 'BEGIN { print u + y }')
+    if [ -z "${cpu[$key]:-}" ] || awk -v a="$u" -v b="${cpu[$key]}" 'BEGIN { exit !(a < b) }'; then
+      cpu[$key]=$u
+    fi
+    size[$key]=$(stat -c %s "$out")
+  done
+done
+for key in "${configs[@]}"; do
+  awk -v l="$key" -v s="${secs[$key]}" -v c="${cpu[$key]}" -v b="$bytes" -v o="${size[$key]}" -v r="${rss[$key]}" \
+    'BEGIN { printf "%-20s %6.2f s %6.1f MB/s  cpu %6.2f s  out %10d bytes (%5.1f%%)  peak RSS %6.1f MiB\n", l, s, b/s/1e6, c, o, 100*o/b, r/1024 }'
+done
+echo
+awk -v o="${secs[tools/wim LZX]}" -v w="${secs[wimlib LZX]}" -v oc="${cpu[tools/wim LZX]}" -v wc="${cpu[wimlib LZX]}" \
+    -v os="${size[tools/wim LZX]}" -v ws="${size[wimlib LZX]}" \
+  'BEGIN { printf "WIM LZX ours/wimlib: wall %.2fx, cpu %.2fx, size %.4f\n", o/w, oc/wc, os/ws }'
+for k in "tools/cab LZX 2^21" "tools/cab LZX 2^15"; do
+  awk -v k="$k" -v o="${secs[$k]}" -v m="${secs[tools/cab MSZIP]}" -v os="${size[$k]}" -v ms="${size[tools/cab MSZIP]}" \
+    'BEGIN { printf "%s / MSZIP: wall %.2fx, size %.4f\n", k, o/m, os/ms }'
+done
+wimlib-imagex verify "$work/ours.wim" 2>&1 | tail -1
+for c in lzx21 lzx15; do
+  echo "$c.cab: $(cabextract -t "$work/$c.cab" | tail -1)"
+done
