@@ -3,10 +3,10 @@
 //
 //	imagecheck IMAGE.ffu --package=PATH...
 //
-// It verifies the FFU's hashes, extracts the raw disk, runs `sgdisk -v` on it and `fsck.fat -n`
-// on every FAT partition, then reads the image's own UpdateHistory.xml and, for every package it
-// lists, checks with mtools (`mtype`) that each file of the package is at its device path with
-// the package's content. Exit status 0 when everything holds, 1 otherwise.
+// It verifies the FFU's hashes, extracts the raw disk, runs `sgdisk -v` on it, `fsck.fat -n`
+// on every FAT partition and `ntfsfix -n` on every NTFS one, then reads the image's own
+// UpdateHistory.xml and, for every package it lists, checks with mtools (`mtype`) or ntfs-3g
+// (`ntfscat`) that each file of the package is at its device path with the package's content. Exit status 0 when everything holds, 1 otherwise.
 package main
 
 import (
@@ -121,11 +121,31 @@ func check(image string, pkgs []string, w io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	offsets := map[string]int64{}
+	// cat returns a file of a partition as a checker nobody here wrote reads it: mtype for FAT,
+	// ntfscat (on a copy of the partition, ntfs-3g has no offset option) for NTFS.
+	cat := map[string]func(devicePath string) (string, error){}
 	for i := range im.GPT.Entries {
 		e := &im.GPT.Entries[i]
 		off, size := im.Extent(e)
-		offsets[strings.ToLower(e.Name)] = off
+		name := strings.ToLower(e.Name)
+		if im.IsNTFS(e) {
+			part := filepath.Join(dir, e.Name+".ntfs")
+			if err := copyRange(im.Disk(), part, off, size); err != nil {
+				return err
+			}
+			if _, err := run("ntfsfix", "-n", part); err != nil {
+				return fmt.Errorf("partition %s: %v", e.Name, err)
+			}
+			fmt.Fprintf(w, "ntfsfix -n %s: clean\n", e.Name)
+			cat[name] = func(p string) (string, error) {
+				return run("ntfscat", part, strings.ReplaceAll(p, `\`, "/"))
+			}
+			continue
+		}
+		at := fmt.Sprintf("%s@@%d", disk, off)
+		cat[name] = func(p string) (string, error) {
+			return run("mtype", "-i", at, "::"+strings.ReplaceAll(p, `\`, "/"))
+		}
 		if !im.IsFAT(e) {
 			continue
 		}
@@ -142,11 +162,11 @@ func check(image string, pkgs []string, w io.Writer) error {
 	}
 
 	// The packages the image says it holds, and their files as mtools reads them.
-	mainOS, ok := offsets["mainos"]
+	mainOS, ok := cat["mainos"]
 	if !ok {
 		return errors.New("no MainOS partition")
 	}
-	history, err := run("mtype", "-i", fmt.Sprintf("%s@@%d", disk, mainOS), "::"+strings.ReplaceAll(imggen.UpdateHistoryPath, `\`, "/"))
+	history, err := mainOS(imggen.UpdateHistoryPath)
 	if err != nil {
 		return err
 	}
@@ -172,7 +192,7 @@ func check(image string, pkgs []string, w io.Writer) error {
 		if err != nil {
 			return err
 		}
-		part, ok := offsets[strings.ToLower(p.Manifest.Partition)]
+		read, ok := cat[strings.ToLower(p.Manifest.Partition)]
 		if !ok {
 			p.Close()
 			return fmt.Errorf("%s installs into %s, which the disk lacks", pf.Text(), p.Manifest.Partition)
@@ -182,7 +202,7 @@ func check(image string, pkgs []string, w io.Writer) error {
 			if err != nil {
 				return err
 			}
-			got, err := run("mtype", "-i", fmt.Sprintf("%s@@%d", disk, part), "::"+strings.ReplaceAll(fe.DevicePath, `\`, "/"))
+			got, err := read(fe.DevicePath)
 			if err != nil {
 				return fmt.Errorf("%s: %v", pf.Text(), err)
 			}
@@ -197,7 +217,7 @@ func check(image string, pkgs []string, w io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "mtype: %d files of %d packages at their device paths with their content\n", files, len(listed))
+	fmt.Fprintf(w, "mtype/ntfscat: %d files of %d packages at their device paths with their content\n", files, len(listed))
 	return nil
 }
 

@@ -30,10 +30,10 @@ func deviceFiles(image string) (map[string]string, error) {
 	out := map[string]string{}
 	for i := range im.GPT.Entries {
 		e := &im.GPT.Entries[i]
-		if !im.IsFAT(e) {
+		if !im.IsFAT(e) && !im.IsNTFS(e) {
 			continue
 		}
-		vol, err := im.FAT32(e)
+		vol, err := im.Volume(e)
 		if err != nil {
 			continue // FAT12/16 partitions (EFIESP) are checked by fsck.fat and mtype instead
 		}

@@ -91,7 +91,7 @@ func mainOSFiles(image string, out map[string][]byte) error {
 	if mainOS == nil {
 		return fmt.Errorf("%s has no MainOS partition", image)
 	}
-	vol, err := im.FAT32(mainOS)
+	vol, err := im.Volume(mainOS)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/layout"
+	"github.com/oemimage/rules_oemimage/tools/ntfs"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -65,11 +66,44 @@ func writeGPT(f *os.File, plan *layout.Plan) error {
 	return nil
 }
 
+// fileSystem is a partition's file system being written: FAT (tools/fat) or NTFS (tools/ntfs).
+type fileSystem interface {
+	AddFile(path string, size int64, r io.Reader, attrs string) error
+	Used() int64
+	Close() ([]fat.Extent, error)
+	Name() string
+}
+
+type fatFS struct{ w *fat.Writer }
+
+func (f fatFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
+	return f.w.AddFile(path, size, r, fatAttributes(attrs))
+}
+func (f fatFS) Used() int64                  { return f.w.Used() }
+func (f fatFS) Close() ([]fat.Extent, error) { return f.w.Close() }
+func (f fatFS) Name() string                 { return f.w.Type().String() }
+
+type ntfsFS struct{ w *ntfs.Writer }
+
+func (n ntfsFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
+	return n.w.AddFile(path, size, r, uint32(fatAttributes(attrs))) // the attribute bits agree
+}
+func (n ntfsFS) Used() int64  { return n.w.Used() }
+func (n ntfsFS) Name() string { return "NTFS" }
+func (n ntfsFS) Close() ([]fat.Extent, error) {
+	ext, err := n.w.Close()
+	out := make([]fat.Extent, len(ext))
+	for i, e := range ext {
+		out[i] = fat.Extent{Offset: e.Offset, Length: e.Length}
+	}
+	return out, err
+}
+
 // volume is a partition being filled.
 type volume struct {
 	placed *layout.Placed
-	fs     *fat.Writer // nil for a raw partition
-	raw    bool        // a binary partition was written
+	fs     fileSystem // nil for a raw partition
+	raw    bool       // a binary partition was written
 }
 
 // disk builds the raw disk image: partitions, file systems, package files.
@@ -94,14 +128,26 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 		v := &volume{placed: p}
 		d.volumes[strings.ToLower(p.Name)] = v
 		isDPP := strings.EqualFold(p.Name, "DPP")
-		switch p.FileSystem {
-		case "":
+		if p.FileSystem == "" {
 			continue
-		case "NTFS":
-			return nil, fmt.Errorf("partition %s: FileSystem NTFS is not supported yet; use FAT32 in the device layout until NTFS support lands", p.Name)
 		}
 		if isDPP && !formatDPP {
 			continue // the device keeps its DPP: only FormatDPP formats it
+		}
+		offset, size := int64(p.FirstLBA)*int64(plan.SectorSize), int64(p.Sectors())*int64(plan.SectorSize)
+		if p.FileSystem == "NTFS" {
+			w, err := ntfs.New(f, offset, size, ntfs.Options{
+				SectorSize:  int(plan.SectorSize),
+				ClusterSize: int(p.ClusterSize),
+				Label:       p.Name,
+				Serial:      uint64(volumeID(seed, p.Name))<<32 | uint64(volumeID(seed, p.Name+"/high")),
+				ModTime:     modTime,
+			})
+			if err != nil {
+				return nil, fmt.Errorf("partition %s: %v", p.Name, err)
+			}
+			v.fs = ntfsFS{w}
+			continue
 		}
 		opt := fat.Options{
 			SectorSize:  int(plan.SectorSize),
@@ -113,11 +159,11 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 		if p.FileSystem == "FAT32" {
 			opt.Type = fat.FAT32
 		}
-		w, err := fat.New(f, int64(p.FirstLBA)*int64(plan.SectorSize), int64(p.Sectors())*int64(plan.SectorSize), opt)
+		w, err := fat.New(f, offset, size, opt)
 		if err != nil {
 			return nil, fmt.Errorf("partition %s: %v", p.Name, err)
 		}
-		v.fs = w
+		v.fs = fatFS{w}
 	}
 	return d, nil
 }
@@ -148,7 +194,7 @@ func (d *disk) install(file string, p *spkg.Package) error {
 			return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
 		}
 		d.owners[key] = file
-		if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fatAttributes(fe.Attributes)); err != nil {
+		if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
 			return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
 		}
 		return nil
@@ -161,7 +207,7 @@ func (d *disk) addFile(partition, path string, data []byte) error {
 	if v == nil || v.fs == nil {
 		return fmt.Errorf("partition %s with a file system is needed for %s", partition, path)
 	}
-	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), 0)
+	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), "")
 }
 
 func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {

@@ -154,3 +154,60 @@ func TestDiskInstallsPackages(t *testing.T) {
 		checker.Run(t, "", fsck, "-n", part)
 	}
 }
+
+// MainOS and Data are NTFS on real devices: the same install, read back by ntfs-3g.
+func TestDiskInstallsPackagesNTFS(t *testing.T) {
+	sgdisk := checker.Find(t, "sgdisk")
+	ntfsfix := checker.Find(t, "ntfsfix")
+	ntfscat := checker.Find(t, "ntfscat")
+	dir := t.TempDir()
+	xml := strings.ReplaceAll(testLayout, "<FileSystem>FAT32</FileSystem>", "<FileSystem>NTFS</FileSystem>")
+	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(xml))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := layout.Place(d, d.Stores[0], 1<<20, func(string) uint64 { return 2048 }, nil, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := filepath.Join(dir, "disk.img")
+	f, err := os.Create(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dk, err := newDisk(f, plan, "test", false, DefaultTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mainFiles := map[string]string{`\Windows\System32\ntoskrnl.exe`: "kernel", `\Programs\Contoso Camera\app.exe`: "camera"}
+	name, p := makePackage(t, dir, "Contoso", "MainOS", "MainOS", mainFiles)
+	if err := dk.install(name, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := dk.addFile("Data", `\SharedData\DuShared\UpdateOutput.xml`, []byte("<UpdateOSOutput/>")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dk.close(); err != nil {
+		t.Fatal(err)
+	}
+	if out := checker.Run(t, "", sgdisk, "-v", img); !strings.Contains(out, "No problems found") {
+		t.Errorf("sgdisk -v:\n%s", out)
+	}
+	for part, files := range map[string]map[string]string{"MainOS": mainFiles, "Data": {`\SharedData\DuShared\UpdateOutput.xml`: "<UpdateOSOutput/>"}} {
+		p := plan.Partition(part)
+		// ntfs-3g has no offset option: check a copy of the partition.
+		copyPath := filepath.Join(dir, part+".ntfs")
+		src, _ := os.Open(img)
+		dst, _ := os.Create(copyPath)
+		io.Copy(dst, io.NewSectionReader(src, int64(p.FirstLBA)*512, int64(p.Sectors())*512))
+		src.Close()
+		dst.Close()
+		checker.Run(t, "", ntfsfix, "-n", copyPath)
+		for path, want := range files {
+			if got := checker.Run(t, "", ntfscat, copyPath, strings.ReplaceAll(path, `\`, "/")); got != want {
+				t.Errorf("%s %s = %q, want %q", part, path, got, want)
+			}
+		}
+	}
+}

@@ -205,7 +205,7 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 	}
 	for _, p := range plan.Partitions {
 		if v := d.volumes[strings.ToLower(p.Name)]; v.fs != nil {
-			log.printf("partition %s: %v, %d MiB of files", p.Name, v.fs.Type(), v.fs.Used()>>20)
+			log.printf("partition %s: %s, %d MiB of files", p.Name, v.fs.Name(), v.fs.Used()>>20)
 		}
 	}
 	log.step("installing packages", t)

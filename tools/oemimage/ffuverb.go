@@ -95,9 +95,9 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 	if mainOS == nil {
 		return nil
 	}
-	vol, err := im.FAT32(mainOS)
+	vol, err := im.Volume(mainOS)
 	if err != nil {
-		fmt.Fprintf(w, "packages: MainOS is not a FAT32 volume (%v)\n", err)
+		fmt.Fprintf(w, "packages: MainOS has no readable file system (%v)\n", err)
 		return nil
 	}
 	history, err := vol.ReadFile(imggen.UpdateHistoryPath)

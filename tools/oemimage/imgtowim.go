@@ -52,7 +52,7 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	if mainOS == nil || im.Partition("EFIESP") == nil {
 		return fmt.Errorf("%s: the image needs MainOS and EFIESP partitions (has %s)", in, im.Names())
 	}
-	vol, err := im.FAT32(mainOS)
+	vol, err := im.Volume(mainOS)
 	if err != nil {
 		return fmt.Errorf("%s: MainOS: %v", in, err)
 	}

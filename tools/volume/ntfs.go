@@ -1,0 +1,72 @@
+package volume
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/ntfs"
+)
+
+// Reader is what the image tools read from a partition, whatever its file system.
+type Reader interface {
+	ReadFile(devicePath string) ([]byte, error)
+	Walk(fn func(e Entry, r io.Reader) error) error
+}
+
+// NTFS is a read-only NTFS volume (tools/ntfs).
+type NTFS struct{ v *ntfs.Volume }
+
+// OpenNTFS reads the NTFS volume of size bytes at offset in disk.
+func OpenNTFS(disk *os.File, offset, size int64) (*NTFS, error) {
+	v, err := ntfs.Open(disk, offset, size)
+	if err != nil {
+		return nil, fmt.Errorf("NTFS volume at byte %d: %v", offset, err)
+	}
+	return &NTFS{v}, nil
+}
+
+// ReadFile returns a file's content.
+func (n *NTFS) ReadFile(devicePath string) ([]byte, error) {
+	f, err := n.v.OpenFile(devicePath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", devicePath, err)
+	}
+	return io.ReadAll(f)
+}
+
+// Walk calls fn for every entry, parents before children.
+func (n *NTFS) Walk(fn func(e Entry, r io.Reader) error) error {
+	return n.v.Walk(func(path string, fi ntfs.FileInfo) error {
+		e := Entry{Path: path, Dir: fi.IsDir(), Size: fi.Size}
+		if e.Dir {
+			return fn(e, nil)
+		}
+		f, err := n.v.OpenFile(path)
+		if err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		return fn(e, io.LimitReader(f, fi.Size))
+	})
+}
+
+// IsNTFS reports whether a partition starts with an NTFS boot sector.
+func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {
+	off, _ := im.Extent(e)
+	b := make([]byte, 11)
+	if _, err := im.disk.ReadAt(b, off); err != nil {
+		return false
+	}
+	return bytes.Equal(b[3:11], []byte("NTFS    "))
+}
+
+// Volume opens a partition's file system, NTFS or FAT32.
+func (im *Image) Volume(e *ffu.GPTEntry) (Reader, error) {
+	off, size := im.Extent(e)
+	if im.IsNTFS(e) {
+		return OpenNTFS(im.disk, off, size)
+	}
+	return OpenFAT32(im.disk, off, size, im.SectorSize)
+}
