@@ -385,10 +385,16 @@ func benchmarkWrite(b *testing.B, comp Compression) {
 func BenchmarkWriteStored(b *testing.B) { benchmarkWrite(b, None) }
 func BenchmarkWriteMSZIP(b *testing.B)  { benchmarkWrite(b, MSZIP) }
 
-func BenchmarkReadMSZIP(b *testing.B) {
+func BenchmarkWriteLZX(b *testing.B)   { benchmarkWrite(b, LZX) }
+func BenchmarkWriteLZX15(b *testing.B) { benchmarkWrite(b, LZXWindow(15)) }
+func BenchmarkReadMSZIP(b *testing.B)  { benchmarkRead(b, MSZIP) }
+func BenchmarkReadLZX(b *testing.B)    { benchmarkRead(b, LZX) }
+
+func benchmarkRead(b *testing.B, comp Compression) {
 	data := append(text(8<<20), randomBytes(5, 8<<20)...)
-	c := write(b, []entry{{"a.bin", data}}, Options{Compression: MSZIP})
+	c := write(b, []entry{{"a.bin", data}}, Options{Compression: comp})
 	b.SetBytes(int64(len(data)))
+	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := walkAll(c); err != nil {
 			b.Fatal(err)

@@ -41,29 +41,32 @@ type item struct {
 }
 
 const (
-	hashBits = 16
-	noPos    = -1
+	noPos = -1
 )
 
 // matcher finds matches in buf with hash chains of 4-byte prefixes, and the nearest earlier
 // position with the same 3-byte prefix for the short matches the chains miss.
 type matcher struct {
-	buf     []byte
-	head    []int32
-	prev    []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
-	head3   []int32
-	near    []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
-	maxOff  int
-	p       params
-	next    int      // the next position to insert
-	lit     []uint32 // literal cost prefix sums of the data being parsed (priceLiterals)
-	litBase int
+	buf      []byte
+	head     []int32 // 2^hashBits chain heads
+	hashBits uint
+	prev     []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
+	head3    []int32
+	near     []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
+	maxOff   int
+	p        params
+	next     int      // the next position to insert
+	lit      []uint32 // literal cost prefix sums of the data being parsed (priceLiterals)
+	litBase  int
 }
 
 func (m *matcher) reset(maxOff int, p params) {
 	if m.head == nil {
-		m.head = make([]int32, 1<<hashBits)
-		m.head3 = make([]int32, 1<<hash3Bits)
+		// About as many heads as window positions (up to 2^20): chains through data
+		// that does not repeat stay short.
+		m.hashBits = uint(min(max(bits.Len(uint(maxOff)), 15), 20))
+		m.head = make([]int32, 1<<m.hashBits)
+		m.head3 = make([]int32, 1<<(m.hashBits-2))
 	}
 	for i := range m.head {
 		m.head[i] = noPos
@@ -74,19 +77,17 @@ func (m *matcher) reset(maxOff int, p params) {
 	m.maxOff, m.p, m.next = maxOff, p, 0
 }
 
-const hash3Bits = 14
-
 // insert adds position i (i+3 <= len(buf)) to the chains.
 func (m *matcher) insert(i int) {
 	b := m.buf[i:]
 	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
-	h3 := (v * 0x9E3779B1) >> (32 - hash3Bits)
+	h3 := (v * 0x9E3779B1) >> (32 - (m.hashBits - 2))
 	m.near[i] = m.head3[h3]
 	m.head3[h3] = int32(i)
 	if len(b) > 3 {
 		v |= uint32(b[3]) << 24
 	}
-	h := (v * 0x1E35A7BD) >> (32 - hashBits)
+	h := (v * 0x1E35A7BD) >> (32 - m.hashBits)
 	m.prev[i] = m.head[h]
 	m.head[h] = int32(i)
 }
