@@ -112,6 +112,8 @@ port=$((20000 + RANDOM % 20000))
 remote_pid=$!
 for _ in $(seq 50); do grep -q "Starting gRPC server" "$work/remote.log" 2>/dev/null && break; sleep 0.2; done
 cache=(--remote_cache="grpc://127.0.0.1:$port")
+# Bazel uploads only what it executes: checkout a's outputs are up to date, so clean them first.
+bz a clean >/dev/null 2>&1
 bz a build "${targets[@]}" "${cache[@]}" >"$work/r1.log" 2>&1 || { tail -30 "$work/r1.log"; fail "build uploading to the cache"; }
 bz a clean --expunge >/dev/null 2>&1
 all_hits() { # all_hits LOG: every action that ran was a remote cache hit
