@@ -20,7 +20,7 @@ func packagingRecord(path string) bool {
 		p == `\shareddata\dushared\updateoutput.xml`
 }
 
-// deviceFiles lists partition\path -> SHA-256 of every file of every FAT32 partition.
+// deviceFiles lists partition\path -> SHA-256 of every file of every FAT32 and NTFS partition.
 func deviceFiles(image string) (map[string]string, error) {
 	im, err := volume.OpenImage(image, false)
 	if err != nil {
