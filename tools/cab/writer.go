@@ -428,7 +428,7 @@ func writeFolder(w io.Writer, files []FileSource, fo folderPlan, opt Options) (i
 	case None:
 		return writeStored(w, br, fo.blocks)
 	case LZX:
-		return writeLZX(w, br, fo.blocks, opt.Compression.WindowBits())
+		return writeLZX(w, br, fo.blocks, opt)
 	}
 	return writeMSZIP(w, br, fo.blocks, opt)
 }
@@ -436,28 +436,29 @@ func writeFolder(w io.Writer, files []FileSource, fo folderPlan, opt Options) (i
 // defaultLZXWindow is the window of plain LZX: 2 MiB, as Microsoft's packages use.
 const defaultLZXWindow = 21
 
-// writeLZX compresses a folder as one LZX stream, a frame per CFDATA block. The stream is
-// sequential (every frame may refer to the frames before it), so a folder takes one core.
-func writeLZX(w io.Writer, br *blockReader, blocks, windowBits int) (int64, error) {
-	enc, err := lzx.NewCABEncoder(windowBits, lzx.Fast)
+// writeLZX compresses a folder as one LZX stream, a frame per CFDATA block. Segments of the
+// folder are parsed on opt.Workers goroutines; the bytes do not depend on their number.
+func writeLZX(w io.Writer, br *blockReader, blocks int, opt Options) (int64, error) {
+	var total int64
+	read, written := 0, 0 // read belongs to the reading goroutine, written to this one
+	next := func(buf []byte) (int, error) {
+		if read == blocks {
+			return 0, nil
+		}
+		read++
+		return br.fill(buf)
+	}
+	err := lzx.EncodeCABFolder(opt.Compression.WindowBits(), lzx.Fast, opt.Workers, next, func(payload []byte, n int) error {
+		m, err := writeBlock(w, payload, n)
+		total += m
+		written++
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	buf := make([]byte, blockSize)
-	var total int64
-	for i := 0; i < blocks; i++ {
-		n, err := br.fill(buf)
-		if err != nil {
-			return 0, err
-		}
-		if n == 0 {
-			return 0, fmt.Errorf("folder data ends at block %d of %d", i, blocks)
-		}
-		m, err := writeBlock(w, enc.Encode(buf[:n]), n)
-		if err != nil {
-			return 0, err
-		}
-		total += m
+	if written != blocks {
+		return 0, fmt.Errorf("folder data ends at block %d of %d", written, blocks)
 	}
 	return total, nil
 }

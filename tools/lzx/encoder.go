@@ -87,8 +87,7 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 type CABEncoder struct {
 	bits   int
 	m      matcher
-	e      blockEncoder
-	w      bitWriter
+	bw     cabBlockWriter
 	buf    []byte // E8-translated history (up to the window) and the current frame
 	items  []item
 	r      [3]uint32 // recent offsets as the parse sees them
@@ -106,7 +105,7 @@ func NewCABEncoder(windowBits int, level Level) (*CABEncoder, error) {
 	c.m.prev = make([]int32, cap(c.buf))
 	c.m.near = make([]int32, cap(c.buf))
 	c.m.reset(window-3, levelParams(level))
-	c.e.reset(windowBits, false)
+	c.bw.e.reset(windowBits, false)
 	return c, nil
 }
 
@@ -128,27 +127,10 @@ func (c *CABEncoder) Encode(frame []byte) []byte {
 	c.m.buf = c.buf
 	c.items = c.m.parse(c.items[:0], 0, start, len(c.buf), &c.r)
 
-	c.w = bitWriter{out: c.w.out[:0]}
-	if c.frames == 0 {
-		// E8 translation on, with the translation size Windows uses for WIM files.
-		c.w.put(1, 1)
-		c.w.put(wimFileSize>>16, 16)
-		c.w.put(wimFileSize&0xFFFF, 16)
-	}
-	mark, acc, n := len(c.w.out), c.w.acc, c.w.n
-	prevMain, prevLength := c.e.prevMain, c.e.prevLength
-	c.e.writeBlock(&c.w, c.buf[start:], c.items)
-	if len(c.w.out)-mark > len(frame)+16 {
-		// Incompressible: store it. The block header carries the recent offsets the
-		// matches left; the trees' lengths stay those of the last compressed block.
-		c.w.out, c.w.acc, c.w.n = c.w.out[:mark], acc, n
-		c.e.prevMain, c.e.prevLength = prevMain, prevLength
-		c.e.writeUncompressed(&c.w, c.buf[start:])
-	}
-	c.w.align()
+	out := c.bw.frame(c.buf[start:], c.items)
 	c.frames++
 	c.total += int64(len(frame))
-	return c.w.out
+	return out
 }
 
 // slide drops the first shift bytes of the history.

@@ -270,3 +270,55 @@ func TestCABRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestEncodeCABFolder checks the parallel folder encoder: the same bytes for any number of
+// workers, and a stream the decoder reads back.
+func TestEncodeCABFolder(t *testing.T) {
+	d := testData()
+	var all []byte
+	for _, k := range []string{"text", "code", "random", "zeros", "mixed", "text", "code", "text", "small"} {
+		all = append(all, d[k]...)
+	}
+	for _, size := range []int{0, 1, FrameSize, 40 * FrameSize, len(all)} {
+		data := all[:size]
+		for _, bits := range []int{15, 21} {
+			var first [][]byte
+			for _, workers := range []int{1, 2, 5} {
+				pos := 0
+				next := func(b []byte) (int, error) {
+					n := copy(b, data[pos:])
+					pos += n
+					return n, nil
+				}
+				var got [][]byte
+				err := EncodeCABFolder(bits, Fast, workers, next, func(p []byte, n int) error {
+					got = append(got, bytes.Clone(p))
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if workers == 1 {
+					first = got
+					dec, _ := NewCABDecoder(bits)
+					for i, p := range got {
+						want := data[i*FrameSize : min((i+1)*FrameSize, len(data))]
+						out := make([]byte, len(want))
+						if err := dec.Decode(out, p); err != nil || !bytes.Equal(out, want) {
+							t.Fatalf("size %d window %d frame %d: %v / equal %v", size, bits, i, err, bytes.Equal(out, want))
+						}
+					}
+					continue
+				}
+				if len(got) != len(first) {
+					t.Fatalf("size %d window %d workers %d: %d frames, want %d", size, bits, workers, len(got), len(first))
+				}
+				for i := range got {
+					if !bytes.Equal(got[i], first[i]) {
+						t.Fatalf("size %d window %d workers %d: frame %d differs", size, bits, workers, i)
+					}
+				}
+			}
+		}
+	}
+}
