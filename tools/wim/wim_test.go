@@ -802,6 +802,7 @@ func FuzzOpen(f *testing.F) {
 	f.Add(writeWIM(f, []entry{file("a.txt", []byte("hello")), dir("d"), file("d/e", nil)}, Options{}))
 	f.Add(writeWIM(f, []entry{file("a.txt", text(1, 3000)), file("b/c", text(1, 3000))}, Options{Compression: XPRESS, ChunkSize: 4096}))
 	f.Add(writeWIM(f, []entry{file("r", randomBytes(2, 5000)), file("t", text(3, 9000))}, Options{Compression: XPRESS, ChunkSize: 4096, SecurityDescriptor: testSecurityDescriptor()}))
+	f.Add(writeWIM(f, []entry{file("c.exe", x86ish(4, 5000)), file("t", text(5, 9000))}, Options{Compression: LZX}))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := Open(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
