@@ -82,7 +82,9 @@ echo "$p" | grep -qE '^INFO: [0-9]+ process(es)?: [0-9]+ internal\.$' || fail "t
 # keep theirs.
 mtimes() { (cd "$(bz a info bazel-bin 2>/dev/null)" && find images kit oem soc device -type f -printf '%T@ %p\n' | sort -k2); }
 mtimes >"$work/before"
-echo "changed" >>"$work/ws_a/examples/contoso/oem/payload/diagnostics.txt"
+changed=$work/ws_a/examples/contoso/oem/payload/diagnostics.txt
+cp "$changed" "$work/diagnostics.orig"
+echo "changed" >>"$changed"
 bz a build "${targets[@]}" >"$work/inc.log" 2>&1 || { tail -30 "$work/inc.log"; fail "incremental build"; }
 p=$(processes "$work/inc.log")
 echo "after the change: $p"
@@ -100,6 +102,7 @@ for unrelated in kit/ soc/ device/ oem/settings oem/camera oem/contoso_fm_merged
 done
 echo "$ran" | grep -q 'images/test.ffu' || fail "images/test.ffu, which holds the package, was not rebuilt"
 echo "PROPERTY OK incremental: only the changed package and what depends on it ran; no-op ran no action"
+cp "$work/diagnostics.orig" "$changed" # the checkouts agree again for the remote-cache checks
 
 # Remote cache: bazel-remote from its Go module, on loopback.
 step "remote cache: bazel-remote on 127.0.0.1"
