@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tools/test_all.sh: every test of rules_oemimage, as CI runs it (.ci/run calls this).
-#   1. Go: gofmt, go vet, go test -race of every package.
+#   1. Go: gofmt, go vet, go test -race of every package, every fuzz target for a bounded time.
 #   2. Bazel, root workspace: bazel test //... (Go tests, docs staleness).
 #   3. Bazel, examples/contoso (the ruleset as an external repository): analysis of every
 #      target, then every test there: rule analysis tests, and the images built and checked
@@ -34,6 +34,27 @@ go vet ./...
 
 step "go test -race ./..."
 go test -race -count=1 ./... 2>&1 | tee -a "$log"
+
+# Every fuzz target (parsers of untrusted bytes and XML), for a bounded time each: new inputs
+# beyond the seed corpus, so a crash found here fails CI. OEMIMAGE_FUZZTIME=0 skips this. Not
+# much shorter: go test -fuzz first replays its cached corpus, and fails with "context deadline
+# exceeded" if that takes longer than the fuzz time.
+fuzztime=${OEMIMAGE_FUZZTIME:-20s}
+if [ "$fuzztime" != 0 ]; then
+  step "go test -fuzz, $fuzztime per target"
+  git ls-files 'tools/*_test.go' | xargs grep -H '^func Fuzz' | sed -E 's|^(.*)/[^/]*:func (Fuzz[A-Za-z0-9]*).*|\1 \2|' | sort -u |
+    while read -r dir target; do
+      echo "fuzz ./$dir $target"
+      go test -run '^$' -fuzz "^$target\$" -fuzztime "$fuzztime" "./$dir" 2>&1 | grep -vE '^fuzz: elapsed' | tee -a "$log"
+    done
+fi
+
+step "BUILD files in step with the Go sources (gazelle -mode=diff)"
+gazelle_diff=$("$bazel" run //:gazelle -- -mode=diff 2>/dev/null || true)
+if echo "$gazelle_diff" | grep -q '^--- '; then
+  echo "$gazelle_diff"; echo "BUILD files are stale: run tools/bazel run //:gazelle"; exit 1
+fi
+echo "ok"
 
 step "bazel test //... (root workspace)"
 "$bazel" test --test_env=OEMIMAGE_REQUIRE_CHECKERS=1 //... 2>&1 | tee -a "$log"

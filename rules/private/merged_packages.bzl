@@ -81,6 +81,6 @@ satellites) and `<name>/fms`.""",
         "owner_type": attr.string(default = "OEM", values = ["OEM", "SiliconVendor", "MobileOperator", "Microsoft"], doc = "/OwnerType:"),
         "cpu": attr.string(default = "arm", doc = "Default for the `_cputype` variable."),
         "variables": attr.string_dict(doc = "/Variables: e.g. `{\"releasetype\": \"production\"}`; `_cputype`, `buildtype` (fre) and `releasetype` (test) have defaults."),
-        "compress": attr.bool(default = True, doc = "+Compress (MSZIP) or -Compress (stored) for what the merge writes."),
+        "compress": attr.bool(default = True, doc = "+Compress (LZX, as the original) or -Compress (stored) for what the merge writes; the sources' compressed data is copied as it is."),
     }),
 )

@@ -165,7 +165,7 @@ name is the package name, which is how feature manifests find the package. Prefe
         "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CpuType."),
         "version": attr.string(default = "1.0.0.0", doc = "Version a.b.c.d."),
         "binary_partition": attr.bool(doc = "The package is a binary partition image (IsBinaryPartition); not supported by pkggen yet."),
-        "compress": attr.bool(doc = "+compress: MSZIP instead of stored data, as PkgGen's +compress."),
+        "compress": attr.bool(doc = "+compress: LZX (window 2^21, the original's FastLZX) instead of stored data, as PkgGen's +compress."),
         "language": attr.string(doc = "Culture of this package, when it is itself a language satellite (`_Lang_xx`)."),
         "resolution": attr.string(doc = "Resolution of this package, when it is itself a resolution satellite (`_RES_WxH`)."),
         "files": attr.label_keyed_string_dict(

@@ -31,9 +31,9 @@ Manufacturing OS images booted from RAM.""",
     attrs = dict(TOOL_ATTRS, **{
         "image": attr.label(mandatory = True, providers = [ImageInfo], doc = "An `oem_image` target."),
         "compression": attr.string(
-            default = "xpress",
-            values = ["none", "xpress"],
-            doc = "Resource compression. The original's LZX comes with LZX support.",
+            default = "lzx",
+            values = ["lzx", "none", "xpress"],
+            doc = "Resource compression: LZX by default, as ImgToWIM's.",
         ),
     }),
 )

@@ -33,7 +33,7 @@ type Options struct {
 	CPU         string   // _cputype: arm, x86, arm64, amd64
 	BuildType   string   // buildtype: fre or chk
 	ReleaseType string   // releasetype: test or production
-	Compress    bool     // +Compress: MSZIP for what the merge writes
+	Compress    bool     // +Compress: LZX for what the merge writes (sources' folders are copied as they are)
 	// PackageRootReplacement is written as the Path of the new FM's PackageFiles
 	// (/MergePackageRootReplacement); empty writes OutputPackageDir.
 	PackageRootReplacement string
@@ -430,7 +430,7 @@ func (m *merger) write(b *bucket, path string) error {
 	}
 	comp := cab.None
 	if m.opt.Compress {
-		comp = cab.MSZIP
+		comp = cab.LZX // the original's FastLZX
 	}
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".merge-*")
 	if err != nil {

@@ -55,7 +55,7 @@ var verbs = []verb{
 	},
 	{
 		name: "imgtowim", original: "ImgToWIM.exe",
-		syntax:  "oemimage imgtowim <FFUFileName> <WIMFileName> [--compression=xpress|none]",
+		syntax:  "oemimage imgtowim <FFUFileName> <WIMFileName> [--compression=lzx|xpress|none]",
 		summary: "capture the MainOS partition of an FFU image as a bootable WIM file",
 		run:     runImgToWIM,
 	},

@@ -464,7 +464,7 @@ func Build(pk *Package, outDir string, opt Options) (*spkg.Manifest, error) {
 	}
 	comp := cab.None
 	if opt.Compress {
-		comp = cab.MSZIP
+		comp = cab.LZX // the original's FastLZX (Package.DefaultCompressionType)
 	}
 	return spkg.WriteFile(filepath.Join(outDir, pk.FileName()), pk.Manifest, payload, cab.Options{Compression: comp})
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -266,5 +268,28 @@ func TestBuildWritesReadablePackages(t *testing.T) {
 			t.Errorf("compress=%v: manifest %+v", compress, p.Manifest.Files[0])
 		}
 		p.Close()
+		// +compress is the original's FastLZX: LZX folders with a 2 MiB window, which
+		// cabextract (libmspack) must accept.
+		path := filepath.Join(out, "Contoso.Apps.Camera.spkg")
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, _ := f.Stat()
+		cr, err := cab.NewReader(f, st.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := cab.None
+		if compress {
+			want = cab.LZXWindow(21)
+		}
+		for i, fo := range cr.Folders {
+			if fo.Compression != want {
+				t.Errorf("compress=%v: folder %d compression %#x, want %#x", compress, i, uint16(fo.Compression), uint16(want))
+			}
+		}
+		f.Close()
+		checker.Run(t, "", checker.Find(t, "cabextract"), "-t", path)
 	}
 }

@@ -98,7 +98,7 @@ def _wim_test_impl(ctx):
     asserts.equals(env, target.label.name + ".wim", info.wim.basename)
     action = _action(env, "OemImgToWim")
     if action:
-        asserts.equals(env, ["imgtowim", "--compression=xpress", info.ffu.path, info.wim.path], action.argv[1:])
+        asserts.equals(env, ["imgtowim", "--compression=lzx", info.ffu.path, info.wim.path], action.argv[1:])
     return analysistest.end(env)
 
 wim_test = analysistest.make(_wim_test_impl)
