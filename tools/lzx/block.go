@@ -1,5 +1,7 @@
 package lzx
 
+import "github.com/oemimage/rules_oemimage/tools/internal/huffman"
+
 // blockEncoder writes LZX blocks and keeps the state that runs across them: the recent
 // offsets and the previous code lengths the next trees are sent as deltas of.
 type blockEncoder struct {
@@ -19,7 +21,7 @@ type blockEncoder struct {
 	mainCodes   [maxMainSyms]uint16
 	lengthCodes [numLengthSyms]uint16
 	alignedCode [numAligned]uint16
-	scratch     huffScratch
+	scratch     huffman.Scratch
 	syms        []preSym // symbols of the match sequence after the recent offsets are applied
 }
 
@@ -83,8 +85,8 @@ func (e *blockEncoder) tally(data []byte, items []item) int {
 		pos += int(it.length)
 	}
 	e.syms = syms
-	huffmanLengths(e.mainFreq[:e.mainSyms], maxCodeLen, e.mainLens[:e.mainSyms], &e.scratch)
-	huffmanLengths(e.lengthFreq[:], maxCodeLen, e.lengthLens[:], &e.scratch)
+	huffman.Lengths(e.mainFreq[:e.mainSyms], maxCodeLen, e.mainLens[:e.mainSyms], &e.scratch)
+	huffman.Lengths(e.lengthFreq[:], maxCodeLen, e.lengthLens[:], &e.scratch)
 	return pos
 }
 
@@ -93,7 +95,7 @@ func (e *blockEncoder) tally(data []byte, items []item) int {
 func (e *blockEncoder) writeBlock(w *bitWriter, data []byte, items []item) {
 	size := e.tally(data, items)
 	syms := e.syms
-	huffmanLengths(e.alignedFreq[:], 7, e.alignedLens[:], &e.scratch)
+	huffman.Lengths(e.alignedFreq[:], 7, e.alignedLens[:], &e.scratch)
 	// Aligned offset blocks code the low 3 offset bits with their own tree (24 bits to send).
 	var verbatimBits, alignedBits int
 	for s, f := range e.alignedFreq {
@@ -112,15 +114,15 @@ func (e *blockEncoder) writeBlock(w *bitWriter, data []byte, items []item) {
 		for _, l := range e.alignedLens {
 			w.put(uint32(l), 3)
 		}
-		canonicalCodes(e.alignedLens[:], e.alignedCode[:])
+		huffman.Codes(e.alignedLens[:], e.alignedCode[:])
 	}
 	e.writeLengths(w, e.mainLens[:numChars], e.prevMain[:numChars])
 	e.writeLengths(w, e.mainLens[numChars:e.mainSyms], e.prevMain[numChars:e.mainSyms])
 	e.writeLengths(w, e.lengthLens[:], e.prevLength[:])
 	copy(e.prevMain[:], e.mainLens[:])
 	copy(e.prevLength[:], e.lengthLens[:])
-	canonicalCodes(e.mainLens[:e.mainSyms], e.mainCodes[:])
-	canonicalCodes(e.lengthLens[:], e.lengthCodes[:])
+	huffman.Codes(e.mainLens[:e.mainSyms], e.mainCodes[:])
+	huffman.Codes(e.lengthLens[:], e.lengthCodes[:])
 
 	for _, ps := range syms {
 		w.put(uint32(e.mainCodes[ps.main]), uint(e.mainLens[ps.main]))
@@ -213,8 +215,8 @@ func (e *blockEncoder) writeLengths(w *bitWriter, lens, prev []uint8) {
 	}
 	var plens [numPretree]uint8
 	var pcodes [numPretree]uint16
-	huffmanLengths(freq[:], 15, plens[:], &e.scratch)
-	canonicalCodes(plens[:], pcodes[:])
+	huffman.Lengths(freq[:], 15, plens[:], &e.scratch)
+	huffman.Codes(plens[:], pcodes[:])
 	for _, l := range plens {
 		w.put(uint32(l), 4)
 	}

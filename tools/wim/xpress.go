@@ -3,6 +3,7 @@ package wim
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/oemimage/rules_oemimage/tools/internal/huffman"
 	"math/bits"
 )
 
@@ -82,7 +83,7 @@ type xpressCompressor struct {
 	nitems    int
 	extraBits int // offset bits of the parsed matches
 	lenBytes  int // extra length bytes of the parsed matches
-	hs        *huffScratch
+	hs        *huffman.Scratch
 
 	// Hash-chain match finder over one chunk, positions in 16 bits (half the cache
 	// footprint of 32). 0 means none, so position 0 is never a match source; the head
@@ -97,7 +98,7 @@ type xpressCompressor struct {
 func newXPRESSCompressor(maxChunk int) *xpressCompressor {
 	return &xpressCompressor{
 		items: make([]uint32, min(maxChunk, xpressMaxChunk)),
-		hs:    newHuffScratch(xpressSymbols),
+		hs:    new(huffman.Scratch),
 	}
 }
 
@@ -113,7 +114,7 @@ func (c *xpressCompressor) Compress(dst, src []byte) int {
 	copy(c.win[:], src)
 	c.parse(src)
 	c.freqs[xpressEOD]++
-	huffmanLengths(c.freqs[:], xpressMaxCodeLen, c.lens[:], c.hs)
+	huffman.Lengths(c.freqs[:], xpressMaxCodeLen, c.lens[:], c.hs)
 	if c.encodedSize() >= len(src) {
 		return 0
 	}
@@ -317,7 +318,7 @@ func (c *xpressCompressor) encodedSize() int {
 
 // encode writes the Huffman table and the chosen items to dst and returns the size.
 func (c *xpressCompressor) encode(dst []byte) int {
-	canonicalCodes(c.lens[:], c.codes[:], xpressMaxCodeLen)
+	huffman.Codes(c.lens[:], c.codes[:])
 	for i := 0; i < xpressSymbols/2; i++ {
 		dst[i] = c.lens[2*i] | c.lens[2*i+1]<<4
 	}
@@ -414,7 +415,7 @@ func (d *xpressDecompressor) buildTable() error {
 		}
 		return fmt.Errorf("XPRESS chunk: Huffman codeword lengths do not form a complete code (Kraft sum %d/%d)", kraft, 1<<xpressMaxCodeLen)
 	}
-	canonicalCodes(d.lens[:], d.codes[:], xpressMaxCodeLen)
+	huffman.Codes(d.lens[:], d.codes[:])
 	for s, l := range d.lens {
 		if l == 0 {
 			continue

@@ -130,33 +130,6 @@ func TestXPRESSAllLengths(t *testing.T) {
 	}
 }
 
-func TestHuffmanLengthLimit(t *testing.T) {
-	// Fibonacci frequencies make an unlimited Huffman code 40+ bits deep.
-	freqs := make([]uint32, xpressSymbols)
-	a, b := uint32(1), uint32(1)
-	for i := 0; i < 45; i++ {
-		freqs[i*3] = a
-		a, b = b, a+b
-	}
-	var lens [xpressSymbols]uint8
-	huffmanLengths(freqs, xpressMaxCodeLen, lens[:], newHuffScratch(xpressSymbols))
-	kraft := 0
-	for s, l := range lens {
-		if l > xpressMaxCodeLen {
-			t.Fatalf("symbol %d: length %d > %d", s, l, xpressMaxCodeLen)
-		}
-		if (l == 0) != (freqs[s] == 0) {
-			t.Fatalf("symbol %d: length %d for frequency %d", s, l, freqs[s])
-		}
-		if l != 0 {
-			kraft += 1 << (xpressMaxCodeLen - l)
-		}
-	}
-	if kraft != 1<<xpressMaxCodeLen {
-		t.Fatalf("Kraft sum %d, want %d", kraft, 1<<xpressMaxCodeLen)
-	}
-}
-
 func TestXPRESSDecompressBad(t *testing.T) {
 	valid := make([]byte, xpressBound(32768))
 	src := text(9, 32768)

@@ -1,9 +1,12 @@
-package lzx
+// Package huffman builds the length-limited canonical Huffman codes that LZX (tools/lzx) and
+// XPRESS (tools/wim) encoders write: one implementation, so both formats' codes are complete
+// and deterministic in the same way.
+package huffman
 
 import "slices"
 
-// huffScratch is reusable working memory of huffmanLengths.
-type huffScratch struct {
+// Scratch is reusable working memory of Lengths; the zero value is ready to use.
+type Scratch struct {
 	keys   []uint64
 	syms   []int
 	weight []uint64
@@ -11,11 +14,11 @@ type huffScratch struct {
 	depth  []uint8
 }
 
-// huffmanLengths sets lens to the codeword lengths of a Huffman code for freqs with no
-// codeword longer than maxLen. The code is always complete (libmspack refuses incomplete
+// Lengths sets lens to the codeword lengths of a Huffman code for freqs with no codeword
+// longer than maxLen (at most 63). The code is always complete (libmspack refuses incomplete
 // codes): with fewer than two used symbols, symbols 0 and 1 fill it. Ties break by symbol,
 // so the result depends on freqs alone.
-func huffmanLengths(freqs []uint32, maxLen int, lens []uint8, s *huffScratch) {
+func Lengths(freqs []uint32, maxLen int, lens []uint8, s *Scratch) {
 	clear(lens)
 	keys := s.keys[:0]
 	for sym, f := range freqs {
@@ -93,16 +96,18 @@ func huffmanLengths(freqs []uint32, maxLen int, lens []uint8, s *huffScratch) {
 	s.syms, s.weight, s.parent, s.depth = syms, weight, parent, depth
 }
 
-// canonicalCodes assigns the codewords of a canonical Huffman code with the given lengths.
-func canonicalCodes(lens []uint8, codes []uint16) {
-	var count [maxCodeLen + 2]int
+// Codes assigns canonical codewords for lens (lengths up to 16): shorter codewords first, and
+// among codewords of one length, increasing with the symbol ([MS-XCA] 2.1.4.1, the LZX
+// specification 2.2, as DEFLATE).
+func Codes(lens []uint8, codes []uint16) {
+	var count [18]int
 	for _, l := range lens {
 		count[l]++
 	}
 	count[0] = 0
-	var next [maxCodeLen + 2]int
+	var next [18]int
 	code := 0
-	for l := 1; l <= maxCodeLen; l++ {
+	for l := 1; l <= 16; l++ {
 		code = (code + count[l-1]) << 1
 		next[l] = code
 	}
