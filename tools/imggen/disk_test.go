@@ -59,12 +59,10 @@ func sortedKeys(m map[string]string) []string {
 	return keys
 }
 
-func TestDiskInstallsPackages(t *testing.T) {
-	sgdisk := checker.Find(t, "sgdisk")
-	fsck := checker.Find(t, "fsck.fat")
-	mtype := checker.Find(t, "mtype")
-	dir := t.TempDir()
-	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(testLayout))
+// newTestDisk places layoutXML (1 MiB per package) and opens img for newDisk.
+func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *disk) {
+	t.Helper()
+	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(layoutXML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,16 +70,46 @@ func TestDiskInstallsPackages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := filepath.Join(dir, "disk.img")
 	f, err := os.Create(img)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
+	t.Cleanup(func() { f.Close() })
 	dk, err := newDisk(f, plan, "test", false, DefaultTime)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return plan, dk
+}
+
+// copyPartition copies partition p of img to dst, for checkers without an offset option.
+func copyPartition(t *testing.T, img string, p *layout.Placed, dst string) string {
+	t.Helper()
+	src, err := os.Open(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, io.NewSectionReader(src, int64(p.FirstLBA)*512, int64(p.Sectors())*512)); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dst
+}
+
+func TestDiskInstallsPackages(t *testing.T) {
+	sgdisk := checker.Find(t, "sgdisk")
+	fsck := checker.Find(t, "fsck.fat")
+	mtype := checker.Find(t, "mtype")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	plan, dk := newTestDisk(t, testLayout, img)
 	mainFiles := map[string]string{`\Windows\System32\ntoskrnl.exe`: "kernel", `\Programs\Contoso Camera\app.exe`: "camera"}
 	efiFiles := map[string]string{`\efi\Microsoft\Boot\bootmgfw.efi`: "bootmgr"}
 	for _, pk := range []struct {
@@ -145,13 +173,7 @@ func TestDiskInstallsPackages(t *testing.T) {
 			}
 		}
 		// fsck.fat has no offset option: check a copy of the partition.
-		part := filepath.Join(dir, part+".img")
-		src, _ := os.Open(img)
-		dst, _ := os.Create(part)
-		io.Copy(dst, io.NewSectionReader(src, int64(p.FirstLBA)*512, int64(p.Sectors())*512))
-		src.Close()
-		dst.Close()
-		checker.Run(t, "", fsck, "-n", part)
+		checker.Run(t, "", fsck, "-n", copyPartition(t, img, p, filepath.Join(dir, part+".img")))
 	}
 }
 
@@ -162,24 +184,8 @@ func TestDiskInstallsPackagesNTFS(t *testing.T) {
 	ntfscat := checker.Find(t, "ntfscat")
 	dir := t.TempDir()
 	xml := strings.ReplaceAll(testLayout, "<FileSystem>FAT32</FileSystem>", "<FileSystem>NTFS</FileSystem>")
-	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(xml))
-	if err != nil {
-		t.Fatal(err)
-	}
-	plan, err := layout.Place(d, d.Stores[0], 1<<20, func(string) uint64 { return 2048 }, nil, "test")
-	if err != nil {
-		t.Fatal(err)
-	}
 	img := filepath.Join(dir, "disk.img")
-	f, err := os.Create(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	dk, err := newDisk(f, plan, "test", false, DefaultTime)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan, dk := newTestDisk(t, xml, img)
 	mainFiles := map[string]string{`\Windows\System32\ntoskrnl.exe`: "kernel", `\Programs\Contoso Camera\app.exe`: "camera"}
 	name, p := makePackage(t, dir, "Contoso", "MainOS", "MainOS", mainFiles)
 	if err := dk.install(name, p); err != nil {
@@ -197,12 +203,7 @@ func TestDiskInstallsPackagesNTFS(t *testing.T) {
 	for part, files := range map[string]map[string]string{"MainOS": mainFiles, "Data": {`\SharedData\DuShared\UpdateOutput.xml`: "<UpdateOSOutput/>"}} {
 		p := plan.Partition(part)
 		// ntfs-3g has no offset option: check a copy of the partition.
-		copyPath := filepath.Join(dir, part+".ntfs")
-		src, _ := os.Open(img)
-		dst, _ := os.Create(copyPath)
-		io.Copy(dst, io.NewSectionReader(src, int64(p.FirstLBA)*512, int64(p.Sectors())*512))
-		src.Close()
-		dst.Close()
+		copyPath := copyPartition(t, img, p, filepath.Join(dir, part+".ntfs"))
 		checker.Run(t, "", ntfsfix, "-n", copyPath)
 		for path, want := range files {
 			if got := checker.Run(t, "", ntfscat, copyPath, strings.ReplaceAll(path, `\`, "/")); got != want {
