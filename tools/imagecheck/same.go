@@ -30,12 +30,12 @@ func deviceFiles(image string) (map[string]string, error) {
 	out := map[string]string{}
 	for i := range im.GPT.Entries {
 		e := &im.GPT.Entries[i]
-		if !im.IsFAT(e) && !im.IsNTFS(e) {
-			continue
+		if !im.IsFAT32(e) && !im.IsNTFS(e) {
+			continue // raw, or FAT12/16 (EFIESP): checked by fsck.fat and mtype instead
 		}
 		vol, err := im.Volume(e)
 		if err != nil {
-			continue // FAT12/16 partitions (EFIESP) are checked by fsck.fat and mtype instead
+			return nil, fmt.Errorf("%s: partition %s: %v", image, e.Name, err)
 		}
 		err = vol.Walk(func(en volume.Entry, r io.Reader) error {
 			if en.Dir || packagingRecord(en.Path) {

@@ -94,6 +94,16 @@ func (im *Image) IsFAT(e *ffu.GPTEntry) bool {
 	return b[510] == 0x55 && b[511] == 0xAA && (bytes.HasPrefix(b[54:], []byte("FAT1")) || bytes.HasPrefix(b[82:], []byte("FAT32")))
 }
 
+// IsFAT32 reports whether a partition starts with a FAT32 boot sector (not FAT12/16).
+func (im *Image) IsFAT32(e *ffu.GPTEntry) bool {
+	off, _ := im.Extent(e)
+	b := make([]byte, 90)
+	if _, err := im.disk.ReadAt(b, off); err != nil {
+		return false
+	}
+	return im.IsFAT(e) && bytes.HasPrefix(b[82:], []byte("FAT32"))
+}
+
 // FAT32 opens a partition's FAT32 file system.
 func (im *Image) FAT32(e *ffu.GPTEntry) (*FAT, error) {
 	off, size := im.Extent(e)
