@@ -23,41 +23,14 @@ threads=$(nproc)
 echo "data: $(find "$work/data" -type f | wc -l) files in $(find "$work/data" -type d | wc -l) directories, $bytes bytes; $threads cores; $(wimlib-imagex --version | head -1)"
 find "$work/data" -type f -exec cat {} + >/dev/null # warm the page cache for everyone alike
 
-# Every round runs every configuration once, so that a slow moment of a shared machine
-# hits all of them alike; each configuration's best round is reported.
-configs=()
-declare -A cmd secs cpu size rss
-add() { # add KEY OUT COMMAND...
-  local key=$1; shift
-  configs+=("$key"); cmd[$key]="$*"
-}
+. bench/rounds.sh
 for c in none xpress; do
   add "wimlib $c" "$work/wl-$c.wim" wimlib-imagex capture "$work/data" "$work/wl-$c.wim" --compress=$c --threads="$threads"
   add "wimlib $c --check --boot" "$work/wlc-$c.wim" wimlib-imagex capture "$work/data" "$work/wlc-$c.wim" --compress=$c --threads="$threads" --check --boot
   add "tools/wim $c" "$work/ours-$c.wim" "$work/wimcapture" -compress $c "$work/data" "$work/ours-$c.wim"
 done
-for round in $(seq "$runs"); do
-  for key in "${configs[@]}"; do
-    set -- ${cmd[$key]}
-    out=$1; shift
-    rm -f "$out"
-    sync
-    /usr/bin/time -f "%e %U %S %M" -o "$work/time" "$@" >/dev/null 2>"$work/err" || { cat "$work/err" >&2; exit 1; }
-    read -r s u y r <"$work/time"
-    if [ -z "${secs[$key]:-}" ] || awk -v a="$s" -v b="${secs[$key]}" 'BEGIN { exit !(a < b) }'; then
-      secs[$key]=$s; rss[$key]=$r
-    fi
-    u=$(awk -v u="$u" -v y="$y" 'BEGIN { print u + y }')
-    if [ -z "${cpu[$key]:-}" ] || awk -v a="$u" -v b="${cpu[$key]}" 'BEGIN { exit !(a < b) }'; then
-      cpu[$key]=$u
-    fi
-    size[$key]=$(stat -c %s "$out")
-  done
-done
-for key in "${configs[@]}"; do
-  awk -v l="$key" -v s="${secs[$key]}" -v c="${cpu[$key]}" -v b="$bytes" -v o="${size[$key]}" -v r="${rss[$key]}" \
-    'BEGIN { printf "%-28s %6.2f s %6.1f MB/s  cpu %6.2f s  out %10d bytes (%5.1f%%)  peak RSS %5.1f MiB\n", l, s, b/s/1e6, c, o, 100*o/b, r/1024 }'
-done
+run_rounds "$runs"
+print_table "$bytes" 28
 
 echo
 for c in none xpress; do
