@@ -13,14 +13,15 @@ import (
 
 // checkNS reports an element outside the ImageUpdate namespace.
 func (d *doc) checkNS(el *etree.Element) bool {
+	want := d.namespace()
 	ns := el.NamespaceURI()
-	if ns == Namespace {
+	if ns == want {
 		return true
 	}
 	if ns == "" {
-		d.errorf(el, "<%s> is in no namespace; expected namespace %s (xmlns=\"%s\" on the root element)", el.FullTag(), Namespace, Namespace)
+		d.errorf(el, "<%s> is in no namespace; expected namespace %s (xmlns=\"%s\" on the root element)", el.FullTag(), want, want)
 	} else {
-		d.errorf(el, "<%s> is in namespace %s; expected namespace %s", el.FullTag(), ns, Namespace)
+		d.errorf(el, "<%s> is in namespace %s; expected namespace %s", el.FullTag(), ns, want)
 	}
 	return false
 }

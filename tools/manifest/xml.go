@@ -75,6 +75,14 @@ type doc struct {
 	start map[*etree.Element]int // byte offset of the element's '<'
 	lines []int                  // byte offsets where lines start
 	errs  ErrorList
+	ns    string // the namespace elements must be in; "" means Namespace
+}
+
+func (d *doc) namespace() string {
+	if d.ns == "" {
+		return Namespace
+	}
+	return d.ns
 }
 
 // parseXML reads data as XML. It never panics; a malformed file yields one positioned error.

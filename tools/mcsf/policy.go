@@ -1,0 +1,421 @@
+package mcsf
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/manifest"
+)
+
+// Policy files declare the settings an answer file may set (docs/customization.md). A package
+// carries them at PolicyDir\<name>.policy.xml; the root is <CustomizationPolicy> in the package
+// project namespace, holding <SettingsGroup> elements exactly as the MCSF documentation
+// declares them in a .pkg.xml.
+const (
+	PolicyDir       = `\Windows\CustomizationPolicy\`
+	PolicySuffix    = ".policy.xml"
+	PolicyNamespace = "urn:Microsoft.WindowsPhone/PackageSchema.v8.00"
+)
+
+// IsPolicyPath reports whether a package file's device path is a policy file.
+func IsPolicyPath(devicePath string) bool {
+	l := strings.ToLower(devicePath)
+	return strings.HasPrefix(l, strings.ToLower(PolicyDir)) && strings.HasSuffix(l, PolicySuffix) &&
+		!strings.Contains(l[len(PolicyDir):], `\`)
+}
+
+// Registry value types a RegistrySource may have.
+var RegTypes = []string{"REG_SZ", "REG_EXPAND_SZ", "REG_MULTI_SZ", "REG_DWORD", "REG_QWORD", "REG_BINARY"}
+
+// Group is a declared settings group.
+type Group struct {
+	Path     string // may hold $(Name) segments, each matching any one segment
+	Settings []*SettingPolicy
+	Assets   []*AssetPolicy
+	Pos      Pos
+}
+
+// SettingPolicy is a declared setting.
+type SettingPolicy struct {
+	Name  string
+	Asset string // the name of the group's asset whose file names are the values
+	// One of the two sources.
+	Registry *RegistrySource
+	CSP      *CSPSource
+	Options  []Option
+	Min, Max *int64
+	MinLen   *int
+	MaxLen   *int
+	Pos      Pos
+}
+
+// Type is the registry type of the setting's value (REG_SZ for CSP string types).
+func (s *SettingPolicy) Type() string {
+	if s.Registry != nil {
+		return s.Registry.Type
+	}
+	if strings.Contains(strings.ToUpper(s.CSP.Type), "INTEGER") {
+		return "REG_DWORD"
+	}
+	return "REG_SZ"
+}
+
+// RegistrySource is where a registry-backed setting lives: Key\ValueName ("@" the default value).
+type RegistrySource struct {
+	Type, Key, ValueName, Default string
+}
+
+// CSPSource is a configuration service provider node.
+type CSPSource struct{ Type, Path string }
+
+// Option is an allowed value of an enumerated setting; numeric values are hexadecimal.
+type Option struct{ Value, FriendlyName string }
+
+// AssetPolicy is a declared asset: where its files go and which registry lists name them.
+type AssetPolicy struct {
+	Name       string
+	Types      []string // allowed extensions, lower case with '.'
+	Path       string   // device directory
+	MultiKey   string   // MultiStringList: a REG_MULTI_SZ of the files' device paths
+	MultiValue string
+	OEMKey     string // ValueList: one REG_SZ value per file, under the OEM or MO key
+	MOKey      string
+	NamesOnly  bool // ValueList FileNamesOnly
+	Pos        Pos
+}
+
+// Policies are the settings groups of every policy file of an image.
+type Policies struct {
+	Groups []*Group
+}
+
+// ParsePolicy reads one policy file. file names it in messages (package name and device path).
+func ParsePolicy(file string, data []byte) ([]*Group, error) {
+	x, err := manifest.ParseDoc(file, data, PolicyNamespace)
+	if err != nil {
+		return nil, err
+	}
+	root := x.Root()
+	if root.Tag != "CustomizationPolicy" {
+		x.Errorf(root, "root element is <%s>; expected <CustomizationPolicy>", root.FullTag())
+		return nil, x.Err()
+	}
+	if !x.CheckNS(root) {
+		return nil, x.Err()
+	}
+	x.Attrs(root)
+	var out []*Group
+	paths := map[string]*Group{}
+	for _, el := range x.Children(root) {
+		if el.Tag != "SettingsGroup" {
+			x.UnknownChild(root, el, []string{"SettingsGroup"})
+			continue
+		}
+		g := policyGroup(x, el)
+		if prev, dup := paths[groupKey(g.Path)]; dup {
+			x.Errorf(el, "settings group %q is declared twice (first at line %d); expected it once", g.Path, prev.Pos.Line)
+		}
+		paths[groupKey(g.Path)] = g
+		out = append(out, g)
+	}
+	if err := x.Err(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func policyGroup(x *manifest.Doc, el *etree.Element) *Group {
+	x.Attrs(el, "Path", "Description")
+	g := &Group{Path: x.RequireAttr(el, "Path", "the group's path, e.g. OSArea/Feature"), Pos: x.Pos(el)}
+	names := map[string]Pos{}
+	assets := map[string]*AssetPolicy{}
+	for _, c := range x.Children(el) {
+		switch c.Tag {
+		case "Constraints":
+			x.Attrs(c, "ImageTimeOnly", "FirstVariationOnly", "Atomic")
+			x.Empty(c)
+		case "Asset":
+			a := policyAsset(x, c)
+			if len(g.Settings) > 0 {
+				x.Errorf(c, "<Asset> after a <Setting>; expected the group's assets first")
+			}
+			if _, dup := assets[strings.ToLower(a.Name)]; dup {
+				x.Errorf(c, "asset %q is declared twice in this group; expected unique asset names", a.Name)
+			}
+			assets[strings.ToLower(a.Name)] = a
+			g.Assets = append(g.Assets, a)
+		case "Setting":
+			s := policySetting(x, c)
+			if prev, dup := names[strings.ToLower(s.Name)]; dup {
+				x.Errorf(c, "setting %q is declared twice in this group (first at line %d); expected unique names", s.Name, prev.Line)
+			}
+			names[strings.ToLower(s.Name)] = s.Pos
+			if s.Asset != "" && assets[strings.ToLower(s.Asset)] == nil {
+				x.AttrErrorf(c, "Asset", "setting %q refers to asset %q, which the group does not declare (before it); expected a declared asset", s.Name, s.Asset)
+			}
+			g.Settings = append(g.Settings, s)
+		default:
+			x.UnknownChild(el, c, []string{"Constraints", "Asset", "Setting"})
+		}
+	}
+	return g
+}
+
+func policyAsset(x *manifest.Doc, el *etree.Element) *AssetPolicy {
+	a := x.Attrs(el, "Name", "Type", "Path", "Description")
+	ap := &AssetPolicy{Name: x.RequireAttr(el, "Name", "the asset's name"), Path: x.RequireAttr(el, "Path", `the device directory of its files, e.g. \Programs\CommonFiles\Wallpapers`), Pos: x.Pos(el)}
+	for _, t := range strings.Split(a["Type"], ";") {
+		if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+			ap.Types = append(ap.Types, t)
+		}
+	}
+	if ap.Path != "" && !strings.HasPrefix(ap.Path, `\`) {
+		x.AttrErrorf(el, "Path", "asset Path %q; expected a device path starting with \\", ap.Path)
+	}
+	for _, c := range x.Children(el) {
+		x.Empty(c)
+		switch c.Tag {
+		case "MultiStringList":
+			x.Attrs(c, "Key", "Value")
+			ap.MultiKey = regKey(x, c, x.RequireAttr(c, "Key", "a registry key"), "Key")
+			ap.MultiValue = x.RequireAttr(c, "Value", "a registry value name")
+		case "ValueList":
+			v := x.Attrs(c, "OEMKey", "MOKey", "FileNamesOnly")
+			ap.OEMKey = regKey(x, c, v["OEMKey"], "OEMKey")
+			ap.MOKey = regKey(x, c, v["MOKey"], "MOKey")
+			ap.NamesOnly = yes(x, c, v, "FileNamesOnly")
+		default:
+			x.UnknownChild(el, c, []string{"MultiStringList", "ValueList"})
+		}
+	}
+	return ap
+}
+
+func policySetting(x *manifest.Doc, el *etree.Element) *SettingPolicy {
+	a := x.Attrs(el, "Name", "Description", "Asset")
+	s := &SettingPolicy{Name: x.RequireAttr(el, "Name", "the setting's name"), Asset: a["Asset"], Pos: x.Pos(el)}
+	for _, c := range x.Children(el) {
+		switch c.Tag {
+		case "RegistrySource":
+			x.Attrs(c, "Type", "Path", "Default")
+			x.Empty(c)
+			typ := x.RequireAttr(c, "Type", "a registry type")
+			if typ != "" && !x.EnumAttr(c, "Type", typ, RegTypes...) {
+				typ = ""
+			}
+			path := x.RequireAttr(c, "Path", `the registry value's full path, e.g. HKEY_LOCAL_MACHINE\Software\Contoso\Value`)
+			i := strings.LastIndexByte(path, '\\')
+			if path != "" && i <= 0 {
+				x.AttrErrorf(c, "Path", "registry path %q; expected KEY\\ValueName (\\@ for the default value)", path)
+				continue
+			}
+			if path == "" {
+				continue
+			}
+			s.Registry = &RegistrySource{Type: typ, Key: regKey(x, c, path[:i], "Path"), ValueName: path[i+1:], Default: c.SelectAttrValue("Default", "")}
+		case "CSPSource", "CspSource":
+			x.Attrs(c, "Type", "Path")
+			x.Empty(c)
+			s.CSP = &CSPSource{Type: x.RequireAttr(c, "Type", "a ConfigManager2 data type"), Path: x.RequireAttr(c, "Path", "a CSP node URI")}
+		case "AccessType":
+			x.Attrs(c, "Create", "Delete", "Get", "Replace", "All")
+			x.Empty(c)
+		case "Validate":
+			v := x.Attrs(c, "Min", "Max", "MinLength", "MaxLength")
+			s.Min = intAttr(x, c, v, "Min")
+			s.Max = intAttr(x, c, v, "Max")
+			if n := intAttr(x, c, v, "MinLength"); n != nil {
+				m := int(*n)
+				s.MinLen = &m
+			}
+			if n := intAttr(x, c, v, "MaxLength"); n != nil {
+				m := int(*n)
+				s.MaxLen = &m
+			}
+			for _, o := range x.Children(c) {
+				if o.Tag != "Option" {
+					x.UnknownChild(c, o, []string{"Option"})
+					continue
+				}
+				x.Attrs(o, "Value", "FriendlyName")
+				x.Empty(o)
+				if o.SelectAttr("Value") == nil {
+					x.Errorf(o, "<Option> has no Value; expected the option's value")
+				}
+				s.Options = append(s.Options, Option{Value: o.SelectAttrValue("Value", ""), FriendlyName: o.SelectAttrValue("FriendlyName", "")})
+			}
+		default:
+			x.UnknownChild(el, c, []string{"RegistrySource", "CSPSource", "AccessType", "Validate"})
+		}
+	}
+	if s.Registry == nil && s.CSP == nil {
+		x.Errorf(el, "setting %q has no <RegistrySource> or <CSPSource>; expected one", s.Name)
+		s.Registry = &RegistrySource{Type: "REG_SZ"}
+	}
+	if s.Registry != nil && s.Registry.Type != "" && len(s.Options) > 0 {
+		for _, o := range s.Options {
+			if _, err := Encode(&SettingPolicy{Registry: s.Registry}, optionLiteral(s.Registry.Type, o.Value)); err != nil {
+				x.Errorf(el, "option %q of setting %q: %v", o.Value, s.Name, err)
+			}
+		}
+	}
+	return s
+}
+
+var hives = map[string]string{
+	"HKEY_LOCAL_MACHINE": "HKEY_LOCAL_MACHINE", "HKLM": "HKEY_LOCAL_MACHINE",
+	"HKEY_CURRENT_USER": "HKEY_CURRENT_USER", "HKCU": "HKEY_CURRENT_USER",
+	"HKEY_CLASSES_ROOT": "HKEY_CLASSES_ROOT", "HKCR": "HKEY_CLASSES_ROOT",
+	"HKEY_USERS": "HKEY_USERS", "HKU": "HKEY_USERS",
+}
+
+// regKey normalizes a registry key's hive name; an unknown hive is reported.
+func regKey(x *manifest.Doc, el *etree.Element, key, attr string) string {
+	if key == "" {
+		return ""
+	}
+	hive, rest, _ := strings.Cut(key, `\`)
+	full, ok := hives[strings.ToUpper(hive)]
+	if !ok {
+		x.AttrErrorf(el, attr, "registry key %q starts with %q; expected HKEY_LOCAL_MACHINE, HKEY_CURRENT_USER, HKEY_CLASSES_ROOT or HKEY_USERS", key, hive)
+		return key
+	}
+	if rest == "" {
+		return full
+	}
+	return full + `\` + strings.Trim(rest, `\`)
+}
+
+func yes(x *manifest.Doc, el *etree.Element, a map[string]string, name string) bool {
+	switch v := a[name]; v {
+	case "", "No", "false":
+		return false
+	case "Yes", "true":
+		return true
+	default:
+		x.AttrErrorf(el, name, "%s is %q; expected Yes or No", name, v)
+		return false
+	}
+}
+
+func intAttr(x *manifest.Doc, el *etree.Element, a map[string]string, name string) *int64 {
+	v, ok := a[name]
+	if !ok {
+		return nil
+	}
+	n, err := parseInt(v)
+	if err != nil {
+		x.AttrErrorf(el, name, "%s is %q; expected a decimal or 0x hexadecimal number", name, v)
+		return nil
+	}
+	return &n
+}
+
+func parseInt(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	if h, ok := strings.CutPrefix(strings.ToLower(v), "0x"); ok {
+		u, err := strconv.ParseUint(h, 16, 64)
+		return int64(u), err
+	}
+	return strconv.ParseInt(v, 10, 64)
+}
+
+// Add adds the groups of one policy file; a group declared by two files is an error.
+func (p *Policies) Add(groups []*Group) error {
+	var errs manifest.ErrorList
+	for _, g := range groups {
+		if prev := p.exact(g.Path); prev != nil {
+			errs = append(errs, &manifest.Error{Pos: g.Pos, Msg: fmt.Sprintf("settings group %q is also declared at %s; expected one declaration per image", g.Path, prev.Pos)})
+			continue
+		}
+		p.Groups = append(p.Groups, g)
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (p *Policies) exact(path string) *Group {
+	for _, g := range p.Groups {
+		if groupKey(g.Path) == groupKey(path) {
+			return g
+		}
+	}
+	return nil
+}
+
+// Match finds the group declared for an answer file's group path. A declared $(Name) segment
+// matches any one segment; vars returns what each matched ("$(Name)" -> value).
+func (p *Policies) Match(path string) (*Group, map[string]string) {
+	if g := p.exact(path); g != nil {
+		return g, nil
+	}
+	want := strings.Split(groupKey(path), "/")
+	for _, g := range p.Groups {
+		have := strings.Split(groupKey(g.Path), "/")
+		if len(have) != len(want) {
+			continue
+		}
+		vars := map[string]string{}
+		orig := strings.Split(strings.Trim(strings.ReplaceAll(path, `\`, "/"), "/"), "/")
+		ok := true
+		for i := range have {
+			switch {
+			case strings.HasPrefix(have[i], "$(") && strings.HasSuffix(have[i], ")"):
+				vars[strings.ToLower(have[i])] = orig[i]
+			case have[i] != want[i]:
+				ok = false
+			}
+		}
+		if ok {
+			return g, vars
+		}
+	}
+	return nil, nil
+}
+
+// Nearest names the declared path (or setting "path/name") closest to got, for messages.
+func Nearest(got string, known []string) string {
+	best, bestD := "", -1
+	for _, k := range known {
+		d := manifest.Distance(strings.ToLower(got), strings.ToLower(k))
+		if bestD < 0 || d < bestD || d == bestD && k < best {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// Paths lists the declared group paths, sorted.
+func (p *Policies) Paths() []string {
+	var out []string
+	for _, g := range p.Groups {
+		out = append(out, g.Path)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Setting finds a declared setting of g by name (case-insensitive).
+func (g *Group) Setting(name string) *SettingPolicy {
+	for _, s := range g.Settings {
+		if strings.EqualFold(s.Name, name) {
+			return s
+		}
+	}
+	return nil
+}
+
+// Asset finds a declared asset of g by name (case-insensitive).
+func (g *Group) Asset(name string) *AssetPolicy {
+	for _, a := range g.Assets {
+		if strings.EqualFold(a.Name, name) {
+			return a
+		}
+	}
+	return nil
+}
