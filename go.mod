@@ -3,6 +3,7 @@ module github.com/oemimage/rules_oemimage
 go 1.26
 
 require (
+	github.com/bazelbuild/bazel-gazelle v0.26.0
 	github.com/beevik/etree v1.8.1
 	github.com/diskfs/go-diskfs v1.9.4
 	go.starlark.net v0.0.0-20260908191801-89a6a09411d5
@@ -13,10 +14,12 @@ require (
 	github.com/Velocidex/json v0.0.0-20220224052537-92f3c0326e5a // indirect
 	github.com/Velocidex/ordereddict v0.0.0-20230909174157-2aa49cc5d11d // indirect
 	github.com/Velocidex/yaml/v2 v2.2.8 // indirect
+	github.com/bazelbuild/buildtools v0.0.0-20220531122519-a43aed7014c8 // indirect
 	github.com/davecgh/go-spew v1.1.2-0.20180830191138-d8f796af33cc // indirect
 	github.com/elliotwutingfeng/asciiset v0.0.0-20260129054604-cfde2086bc57 // indirect
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/kr/text v0.2.0 // indirect
 	github.com/rogpeppe/go-internal v1.16.0 // indirect
 	golang.org/x/sys v0.43.0 // indirect
+	golang.org/x/tools/go/vcs v0.1.0-deprecated // indirect
 )

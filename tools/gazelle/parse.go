@@ -1,0 +1,319 @@
+package oemgazelle
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/pkggen"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
+)
+
+// rootElement returns the local name of the first start element of an XML document, reading
+// no further: enough to classify a file.
+func rootElement(data []byte) string {
+	d := xml.NewDecoder(bytes.NewReader(data))
+	d.Strict = false
+	for {
+		tok, err := d.RawToken()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name.Local
+		}
+	}
+}
+
+// pkgProject is what gazelle needs from a package project file (.pkg.xml).
+type pkgProject struct {
+	Owner, Component, SubComponent        string
+	Partition, ReleaseType, OwnerType     string
+	Srcs                                  []string // relative to the project's directory, slash-separated
+	Languages, Resolutions                []string
+	Problems                              []string // sources that could not be found, etc.
+	hasNeutral, hasLangGroup, hasResGroup bool
+}
+
+// marker stands for $(langid) or $(resid) while looking for the files of a satellite group.
+const marker = "\x01"
+
+// parsePkgXML reads a package project. dir is its directory on disk; the files of Language="*"
+// and Resolution="*" groups are looked up there to find the satellites the project produces.
+func parsePkgXML(data []byte, dir string) (*pkgProject, error) {
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(data); err != nil {
+		return nil, fmt.Errorf("not well-formed XML: %v", err)
+	}
+	root := doc.Root()
+	if root == nil || root.Tag != "Package" {
+		return nil, fmt.Errorf("root element must be <Package>")
+	}
+	// The same defaults as pkggen.
+	p := &pkgProject{ReleaseType: "Test", OwnerType: "OEM", Partition: "MainOS"}
+	for _, a := range root.Attr {
+		if a.Space != "" {
+			continue
+		}
+		switch a.Key {
+		case "Owner":
+			p.Owner = a.Value
+		case "Component":
+			p.Component = a.Value
+		case "SubComponent":
+			p.SubComponent = a.Value
+		case "Partition":
+			p.Partition = a.Value
+		case "ReleaseType":
+			p.ReleaseType = a.Value
+		case "OwnerType":
+			p.OwnerType = a.Value
+		}
+	}
+	if p.Owner == "" || p.Component == "" {
+		return nil, fmt.Errorf("<Package> needs Owner and Component")
+	}
+	vars := map[string]string{}
+	for k, v := range pkggen.GlobalMacros {
+		vars[k] = v
+	}
+	for _, el := range root.SelectElements("Macros") {
+		for _, m := range el.SelectElements("Macro") {
+			if id := m.SelectAttrValue("Id", ""); id != "" {
+				vars[id] = m.SelectAttrValue("Value", "")
+			}
+		}
+	}
+	for pass := 0; pass < 20; pass++ {
+		x := winpath.NewExpander(vars, nil)
+		changed := false
+		for k, v := range vars {
+			if nv := x.Expand(v); nv != v {
+				vars[k], changed = nv, true
+			}
+		}
+		if !changed {
+			break
+		}
+	}
+	x := winpath.NewExpander(vars, nil)
+	srcs := map[string]bool{}
+	find := winpath.NewFinder()
+	addSrc := func(src string) {
+		host := filepath.Join(dir, filepath.FromSlash(src))
+		if found, err := find.Find(host); err == nil {
+			host = found
+		} else {
+			p.Problems = append(p.Problems, fmt.Sprintf("Source %q not found", src))
+			return
+		}
+		if rel, err := filepath.Rel(dir, host); err == nil {
+			srcs[filepath.ToSlash(rel)] = true
+		}
+	}
+	langs, ress := map[string]bool{}, map[string]bool{}
+	for _, comps := range root.SelectElements("Components") {
+		for _, comp := range comps.ChildElements() {
+			for _, group := range comp.SelectElements("Files") {
+				lang, hasLang := attr(group, "Language")
+				res, hasRes := attr(group, "Resolution")
+				var files []string
+				for _, f := range group.SelectElements("File") {
+					if s := f.SelectAttrValue("Source", ""); s != "" {
+						files = append(files, s)
+					}
+				}
+				switch {
+				case hasLang:
+					p.hasLangGroup = true
+					p.satellites(x.With("langid", marker), "langid", lang, files, langs, addSrc, dir)
+				case hasRes:
+					p.hasResGroup = true
+					p.satellites(x.With("resid", marker), "resid", res, files, ress, addSrc, dir)
+				default:
+					p.hasNeutral = true
+					for _, s := range files {
+						if src, ok := p.source(x, s); ok {
+							addSrc(src)
+						}
+					}
+				}
+			}
+		}
+	}
+	p.Srcs = setToList(srcs)
+	p.Languages = setToList(langs)
+	p.Resolutions = setToList(ress)
+	return p, nil
+}
+
+func attr(el *etree.Element, key string) (string, bool) {
+	if a := el.SelectAttr(key); a != nil {
+		return a.Value, true
+	}
+	return "", false
+}
+
+// source expands a File Source into a slash path relative to the project's directory.
+func (p *pkgProject) source(x *winpath.Expander, s string) (string, bool) {
+	v := x.Expand(s)
+	if err := winpath.Check(v); err != nil {
+		p.Problems = append(p.Problems, fmt.Sprintf("Source %q: %v", s, err))
+		return "", false
+	}
+	v = strings.ReplaceAll(v, `\`, "/")
+	if path.IsAbs(v) || (len(v) > 1 && v[1] == ':') {
+		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is absolute; use a path relative to the project", s))
+		return "", false
+	}
+	v = path.Clean(v)
+	if v == ".." || strings.HasPrefix(v, "../") {
+		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is outside the project's directory", s))
+		return "", false
+	}
+	return v, true
+}
+
+// satellites finds the values of a Language= or Resolution= group: an explicit "(a;b)" list, or
+// for "*" (and "!(a;b)") the values for which every $(langid) source of the group exists.
+func (p *pkgProject) satellites(x *winpath.Expander, varName, spec string, files []string, out map[string]bool, addSrc func(string), dir string) {
+	spec = strings.TrimSpace(spec)
+	var values []string
+	if strings.HasPrefix(spec, "(") && strings.HasSuffix(spec, ")") {
+		values = splitList(spec[1 : len(spec)-1])
+	} else {
+		var exclude []string
+		if strings.HasPrefix(spec, "!(") && strings.HasSuffix(spec, ")") {
+			exclude = splitList(spec[2 : len(spec)-1])
+		} else if spec != "*" {
+			p.Problems = append(p.Problems, fmt.Sprintf("%s=%q: expected *, (a;b) or !(a;b)", varName, spec))
+			return
+		}
+		var found map[string]bool
+		for _, s := range files {
+			src, ok := p.source(x, s)
+			if !ok || !strings.Contains(src, marker) {
+				continue
+			}
+			vals := globValues(dir, src)
+			if found == nil {
+				found = vals
+			} else {
+				for v := range found {
+					if !vals[v] {
+						delete(found, v)
+					}
+				}
+			}
+		}
+		if found == nil {
+			p.Problems = append(p.Problems, fmt.Sprintf("%s=%q group has no source with $(%s): cannot tell which satellites it makes", varName, spec, varName))
+			return
+		}
+		for v := range found {
+			if !containsFold(exclude, v) {
+				values = append(values, v)
+			}
+		}
+	}
+	for _, v := range values {
+		out[v] = true
+		y := x.With(varName, v)
+		for _, s := range files {
+			if src, ok := p.source(y, s); ok {
+				addSrc(src)
+			}
+		}
+	}
+}
+
+// globValues lists the values v for which src (a slash path with marker in it) names an
+// existing file under dir, case-insensitively.
+func globValues(dir, src string) map[string]bool {
+	parts := strings.Split(src, marker)
+	var pattern, re strings.Builder
+	re.WriteString("(?i)^")
+	for i, part := range parts {
+		if i > 0 {
+			pattern.WriteString("*")
+			re.WriteString(`([^/]+)`)
+		}
+		pattern.WriteString(globCaseless(part))
+		re.WriteString(regexp.QuoteMeta(part))
+	}
+	re.WriteString("$")
+	rx := regexp.MustCompile(re.String())
+	out := map[string]bool{}
+	matches, _ := filepath.Glob(filepath.Join(dir, filepath.FromSlash(pattern.String())))
+	for _, m := range matches {
+		rel, err := filepath.Rel(dir, m)
+		if err != nil {
+			continue
+		}
+		if sub := rx.FindStringSubmatch(filepath.ToSlash(rel)); sub != nil {
+			v := sub[1]
+			ok := true
+			for _, w := range sub[2:] {
+				ok = ok && strings.EqualFold(w, v)
+			}
+			if ok && v != "" {
+				out[v] = true
+			}
+		}
+	}
+	return out
+}
+
+// globCaseless turns a literal path part into a glob pattern that matches it in any case.
+func globCaseless(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '*' || c == '?' || c == '[' || c == '\\':
+			b.WriteString("[" + string(c) + "]")
+		case strings.ToLower(string(c)) != strings.ToUpper(string(c)):
+			b.WriteString("[" + strings.ToLower(string(c)) + strings.ToUpper(string(c)) + "]")
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ";") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func containsFold(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func setToList(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// readFile is os.ReadFile; a variable for tests.
+var readFile = os.ReadFile
