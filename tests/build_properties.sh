@@ -53,8 +53,9 @@ digests() {
     ! -name '*.sh' -print0 | sort -z | xargs -0 sha256sum)
 }
 
-# processes LOG: the "N processes: ..." line of a Bazel run.
-processes() { grep -E '^INFO: [0-9]+ process' "$1" | tail -1; }
+# shellcheck source=../tools/bazel_remote.sh
+source "$root/tools/bazel_remote.sh"
+processes() { bazel_processes "$1"; }
 
 checkout a >/dev/null
 checkout b >/dev/null
@@ -91,7 +92,7 @@ echo "after the change: $p"
 # Bazel's own count: the package, then resolve and imggen of the two images whose FMs list it
 # (test, which selects it, and mfg, whose inputs include it); the WIM of mfg is an action-cache
 # hit since mfg.ffu comes out the same.
-n=$(echo "$p" | grep -oE '[0-9]+ (linux-sandbox|processwrapper-sandbox|local)' | awk '{s += $1} END {print s + 0}')
+n=$(bazel_ran "$work/inc.log")
 [ "$n" -le 5 ] || fail "$n actions ran after one package changed; expected at most 5"
 mtimes >"$work/after"
 ran=$( (diff "$work/before" "$work/after" || true) | grep '^>' | awk '{print $3}' | grep -E '\.(spkg|ffu|wim|selection\.xml)$' | sort -u) || true
@@ -106,15 +107,8 @@ cp "$work/diagnostics.orig" "$changed" # the checkouts agree again for the remot
 
 # Remote cache: bazel-remote from its Go module, on loopback.
 step "remote cache: bazel-remote on 127.0.0.1"
-export GOFLAGS= GOTOOLCHAIN=local
-src=$(cd /tmp && go mod download -json github.com/buchgr/bazel-remote/v2@v2.6.2 | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
-cp -r "$src" "$work/bazel-remote-src" && chmod -R u+w "$work/bazel-remote-src"
-(cd "$work/bazel-remote-src" && go build -o "$work/bazel-remote" .) >"$work/br.log" 2>&1 || { tail "$work/br.log"; fail "building bazel-remote"; }
-port=$((20000 + RANDOM % 20000))
-"$work/bazel-remote" --dir "$work/cache" --max_size 5 --grpc_address "127.0.0.1:$port" --http_address "127.0.0.1:$((port + 1))" >"$work/remote.log" 2>&1 &
-remote_pid=$!
-for _ in $(seq 50); do grep -q "Starting gRPC server" "$work/remote.log" 2>/dev/null && break; sleep 0.2; done
-cache=(--remote_cache="grpc://127.0.0.1:$port")
+bazel_remote_start "$work"
+cache=(--remote_cache="$remote_cache")
 # Bazel uploads only what it executes: checkout a's outputs are up to date, so clean them first.
 bz a clean >/dev/null 2>&1
 bz a build "${targets[@]}" "${cache[@]}" >"$work/r1.log" 2>&1 || { tail -30 "$work/r1.log"; fail "build uploading to the cache"; }

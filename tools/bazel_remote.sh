@@ -1,0 +1,28 @@
+# tools/bazel_remote.sh: sourced by tests/build_properties.sh and bench/build_kit.sh.
+#   bazel_remote_start DIR   builds bazel-remote v2.6.2 from its Go module (as
+#                            ../shared/bazel-offline/build_bazel_remote.sh does) into DIR, starts it
+#                            on 127.0.0.1 with its cache in DIR/cache, and sets remote_pid and
+#                            remote_cache (the --remote_cache= URL). Stop it with: kill "$remote_pid".
+#   bazel_processes LOG      the "INFO: N processes: ..." line of a Bazel run.
+#   bazel_ran LOG            how many actions of that run executed (sandboxed, local or worker).
+bazel_remote_start() {
+  local dir=$1 src port
+  src=$(cd /tmp && GOFLAGS= GOTOOLCHAIN=local go mod download -json github.com/buchgr/bazel-remote/v2@v2.6.2 |
+    sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -n "$src" ] || { echo "bazel_remote_start: go mod download of bazel-remote failed" >&2; return 1; }
+  rm -rf "$dir/bazel-remote-src" && cp -r "$src" "$dir/bazel-remote-src" && chmod -R u+w "$dir/bazel-remote-src"
+  (cd "$dir/bazel-remote-src" && GOFLAGS= GOTOOLCHAIN=local go build -o "$dir/bazel-remote" .) >"$dir/br.log" 2>&1 ||
+    { tail "$dir/br.log" >&2; echo "bazel_remote_start: building bazel-remote failed" >&2; return 1; }
+  port=$((20000 + RANDOM % 20000))
+  "$dir/bazel-remote" --dir "$dir/cache" --max_size 20 --grpc_address "127.0.0.1:$port" \
+    --http_address "127.0.0.1:$((port + 1))" >"$dir/remote.log" 2>&1 &
+  remote_pid=$!
+  for _ in $(seq 100); do grep -q "Starting gRPC server" "$dir/remote.log" 2>/dev/null && break; sleep 0.2; done
+  grep -q "Starting gRPC server" "$dir/remote.log" || { cat "$dir/remote.log" >&2; echo "bazel_remote_start: bazel-remote did not start" >&2; return 1; }
+  remote_cache="grpc://127.0.0.1:$port"
+}
+bazel_processes() { grep -E '^INFO: [0-9]+ process' "$1" | tail -1; }
+bazel_ran() {
+  bazel_processes "$1" | grep -oE '[0-9]+ (linux-sandbox|processwrapper-sandbox|local|worker|sandbox)' |
+    awk '{s += $1} END {print s + 0}'
+}
