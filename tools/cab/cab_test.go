@@ -15,33 +15,8 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 )
 
-// memFile is an io.WriteSeeker in memory.
-type memFile struct {
-	buf []byte
-	pos int64
-}
-
-func (m *memFile) Write(p []byte) (int, error) {
-	end := m.pos + int64(len(p))
-	if end > int64(len(m.buf)) {
-		m.buf = append(m.buf, make([]byte, end-int64(len(m.buf)))...)
-	}
-	copy(m.buf[m.pos:], p)
-	m.pos = end
-	return len(p), nil
-}
-
-func (m *memFile) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		m.pos = off
-	case io.SeekCurrent:
-		m.pos += off
-	case io.SeekEnd:
-		m.pos = int64(len(m.buf)) + off
-	}
-	return m.pos, nil
-}
+// memFile is the package's in-memory io.WriteSeeker.
+type memFile = MemFile
 
 type entry struct {
 	name string

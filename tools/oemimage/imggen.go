@@ -1,28 +1,36 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 
 	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 // runImggen is `oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML
 // OEMCustomizationVer]`, ImgGen.cmd's command line, plus /CPUType:, the selection flags
-// (--package, --fm, --core-fm) and --timings=false for a reproducible log.
+// (--package, --fm, --core-fm), --timings=false for a reproducible log and
+// --customization-out=DIR for where the customization packages go (next to the FFU without it).
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"timings"}, selectionFlags...)})
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"timings", "customization-out"}, selectionFlags...)})
 	if err != nil {
 		return err
 	}
+	var version spkg.Version
 	switch len(c.positional) {
 	case 3:
+		if len(c.flags["customization-out"]) > 0 {
+			return usageError{"--customization-out= needs OEMCustomizationXML and OEMCustomizationVer"}
+		}
 	case 5:
-		return errors.New("OEMCustomizationXML and OEMCustomizationVer: customization packages are not implemented yet")
+		if version, err = customizationVersion(c.positional[4]); err != nil {
+			return err
+		}
 	default:
 		return usageError{fmt.Sprintf("expected OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer], got %d argument(s)", len(c.positional))}
 	}
@@ -31,6 +39,18 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return fmt.Errorf("OutputFile %s: the directory %s must exist", output, dir)
 		}
+	}
+	custDir := filepath.Dir(output)
+	if d := c.flags["customization-out"]; len(d) > 1 {
+		return usageError{"--customization-out given twice"}
+	} else if len(d) == 1 {
+		if d[0] == "" {
+			return usageError{"--customization-out= needs a directory"}
+		}
+		if st, err := os.Stat(d[0]); err != nil || !st.IsDir() {
+			return fmt.Errorf("--customization-out=%s: expected an existing directory", d[0])
+		}
+		custDir = d[0]
 	}
 	ra, err := selectionArgs(c, c.positional[1], c.positional[2])
 	if err != nil {
@@ -54,5 +74,18 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return imggen.Build(sel, o, imggen.Options{Output: output, Time: when, Timings: timings, Progress: stdout})
+	var custom []string
+	if len(c.positional) == 5 {
+		if custom, err = buildCustomizations(sel, o, c.positional[3], version, custDir); err != nil {
+			return err
+		}
+		addCustomizations(sel, custom, manifest.Pos{File: c.positional[3]})
+	}
+	err = imggen.Build(sel, o, imggen.Options{Output: output, Time: when, Timings: timings, Progress: stdout})
+	if err != nil {
+		for _, p := range custom {
+			os.Remove(p) // no partial output
+		}
+	}
+	return err
 }

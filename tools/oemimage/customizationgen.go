@@ -1,0 +1,110 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/customization"
+	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/mcsf"
+	"github.com/oemimage/rules_oemimage/tools/resolve"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
+)
+
+// runCustomizationGen is `oemimage customizationgen OutputDirectory OEMInputXML MSPackageRoot
+// OEMCustomizationXML OEMCustomizationVer` (CustomizationGen.cmd: all five required), plus
+// /CPUType: and the selection flags of imggen. It writes the customization packages only.
+func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: selectionFlags})
+	if err != nil {
+		return err
+	}
+	if len(c.positional) != 5 {
+		return usageError{fmt.Sprintf("expected OutputDirectory OEMInputXML MSPackageRoot OEMCustomizationXML OEMCustomizationVer (all required), got %d argument(s)", len(c.positional))}
+	}
+	out := c.positional[0]
+	version, err := customizationVersion(c.positional[4])
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(out); err != nil || !st.IsDir() {
+		return fmt.Errorf("OutputDirectory %s: expected an existing directory", out)
+	}
+	ra, err := selectionArgs(c, c.positional[1], c.positional[2])
+	if err != nil {
+		return err
+	}
+	sel, o, err := resolveSelection(ra)
+	if err != nil {
+		return err
+	}
+	written, err := buildCustomizations(sel, o, c.positional[3], version, out)
+	if err != nil {
+		return err
+	}
+	for _, p := range written {
+		fmt.Fprintln(stdout, p)
+	}
+	return nil
+}
+
+// customizationVersion parses OEMCustomizationVer (a.b.c.d).
+func customizationVersion(s string) (spkg.Version, error) {
+	v, err := spkg.ParseVersion(s)
+	if err != nil {
+		return v, usageError{fmt.Sprintf("OEMCustomizationVer %q: expected a version a.b.c.d", s)}
+	}
+	return v, nil
+}
+
+// buildCustomizations turns the answer file into customization packages in dir, checking its
+// settings against the policy files of the selected packages; it returns their paths.
+func buildCustomizations(sel *resolve.Selection, o *manifest.OEMInput, answerFile string, version spkg.Version, dir string) ([]string, error) {
+	caf, err := mcsf.Load(answerFile, winpath.EnvMap(os.Environ()))
+	if err != nil {
+		return nil, err
+	}
+	var hostPaths []string
+	for _, p := range sel.Packages {
+		if p.HostPath == "" {
+			return nil, fmt.Errorf("package %s was not located", p.Name)
+		}
+		hostPaths = append(hostPaths, p.HostPath)
+	}
+	policies, err := customization.LoadPolicies(hostPaths)
+	if err != nil {
+		return nil, err
+	}
+	r, err := mcsf.Resolve(caf, policies)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := customization.Plan(r, customization.Options{Device: o.Device, Version: version, CPUType: cpuTypeOf(sel.CPUType)})
+	if err != nil {
+		return nil, err
+	}
+	return customization.Write(dir, pkgs)
+}
+
+// cpuTypeOf is a package's CpuType for the image's /CPUType: (arm -> ARM).
+func cpuTypeOf(cpu string) string { return strings.ToUpper(cpu) }
+
+// addCustomizations appends the written customization packages to the selection, so that the
+// image installs them and UpdateInput.xml lists them after the selected packages, as ImageApp
+// does.
+func addCustomizations(sel *resolve.Selection, paths []string, source manifest.Pos) {
+	for _, p := range paths {
+		name := filepath.Base(p)
+		sel.Packages = append(sel.Packages, &resolve.Package{
+			ID: strings.TrimSuffix(name, ".spkg"), Name: name, Path: p, HostPath: p,
+			Reasons: []resolve.Reason{{FeatureID: "CUSTOMIZATION", Group: groupCustomization, Source: source}},
+		})
+	}
+}
+
+// groupCustomization is the reason group of customization packages.
+const groupCustomization manifest.Group = "OEMCustomizationXML"
