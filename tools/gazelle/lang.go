@@ -64,8 +64,9 @@ func (*oemLang) Kinds() map[string]rule.KindInfo {
 			MergeableAttrs:  map[string]bool{"fm_file_list": true, "fm": true},
 			ResolveAttrs:    map[string]bool{"fms": true},
 		},
+		// Matched by name only: several images may be built from one OEMInput (e.g. a retail
+		// image from merged and one from unmerged FMs); a hand-written one is left alone.
 		kindImage: {
-			MatchAttrs:     []string{"oem_input"},
 			NonEmptyAttrs:  map[string]bool{"oem_input": true},
 			MergeableAttrs: map[string]bool{"oem_input": true},
 			ResolveAttrs:   map[string]bool{"feature_manifests": true, "packages": true},
