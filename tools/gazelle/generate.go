@@ -1,6 +1,7 @@
 package oemgazelle
 
 import (
+	"errors"
 	"fmt"
 	"log"
 	"path"
@@ -142,7 +143,7 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 		case "FeatureManifest":
 			fm, err := manifest.ParseFeatureManifest(fileRel, data)
 			if err != nil {
-				log.Printf("%v\n(%s: its target is left as it is)", err, fileRel)
+				logInvalid(fileRel, err)
 				continue
 			}
 			name := claim(expandName(oc.naming[nameFM], map[string]string{"stem": snake(stemOf(f, nameFM))}), "", f)
@@ -168,7 +169,7 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 		case "FMCollectionManifest":
 			list, err := manifest.ParseFMFileList(fileRel, data)
 			if err != nil {
-				log.Printf("%v\n(%s: its target is left as it is)", err, fileRel)
+				logInvalid(fileRel, err)
 				continue
 			}
 			name := claim(expandName(oc.naming[nameFMList], map[string]string{"stem": snake(stemOf(f, nameFMList))}), "", f)
@@ -190,7 +191,7 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 		case "OEMInput":
 			in, err := manifest.ParseOEMInput(fileRel, data)
 			if err != nil {
-				log.Printf("%v\n(%s: its target is left as it is)", err, fileRel)
+				logInvalid(fileRel, err)
 				continue
 			}
 			name := claim(expandName(oc.naming[nameImage], map[string]string{"stem": snake(stemOf(f, nameImage))}), "", f)
@@ -376,7 +377,20 @@ func labelPhase(s string) int {
 
 func (r ref) String() string {
 	if r.What == "package" {
-		return fmt.Sprintf("package %q (Path %q)", r.Name, r.Path)
+		return fmt.Sprintf(`package "%s" (Path "%s")`, r.Name, r.Path)
 	}
-	return fmt.Sprintf("%s %q", r.What, r.Full)
+	return fmt.Sprintf(`%s "%s"`, r.What, r.Full)
+}
+
+// logInvalid reports a file that does not parse, one problem a line.
+func logInvalid(file string, err error) {
+	var list manifest.ErrorList
+	if errors.As(err, &list) {
+		for _, e := range list {
+			log.Print(e)
+		}
+	} else {
+		log.Print(err)
+	}
+	log.Printf("%s: not valid; its target is left as it is", file)
 }
