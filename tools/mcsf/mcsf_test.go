@@ -1,0 +1,480 @@
+package mcsf
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const testPolicy = `<?xml version="1.0" encoding="utf-8"?>
+<CustomizationPolicy xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00">
+  <SettingsGroup Path="Contoso/Display">
+    <Setting Name="Brightness"><RegistrySource Type="REG_DWORD" Path="HKLM\Software\Contoso\Display\Brightness"/><Validate Min="0" Max="2000"/></Setting>
+    <Setting Name="Color"><RegistrySource Type="REG_DWORD" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Color"/>
+      <Validate><Option Value="0" FriendlyName="Red"/><Option Value="1" FriendlyName="Green"/><Option Value="A" FriendlyName="Ten"/></Validate></Setting>
+    <Setting Name="Label"><RegistrySource Type="REG_SZ" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\@"/><Validate MaxLength="8"/></Setting>
+    <Setting Name="Modes"><RegistrySource Type="REG_MULTI_SZ" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Modes"/></Setting>
+    <Setting Name="Calibration"><RegistrySource Type="REG_BINARY" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Calibration"/></Setting>
+  </SettingsGroup>
+  <SettingsGroup Path="LockScreen">
+    <Asset Name="Wallpapers" Type=".jpg;.png" Path="\Programs\CommonFiles\Wallpapers">
+      <MultiStringList Key="HKEY_LOCAL_MACHINE\Software\Contoso\Wallpaper" Value="WallpaperSet"/>
+    </Asset>
+    <Setting Name="DefaultWallpaper" Asset="Wallpapers"><RegistrySource Type="REG_SZ" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Wallpaper\Current"/></Setting>
+  </SettingsGroup>
+  <SettingsGroup Path="Accounts/$(AccountID)">
+    <Setting Name="User"><RegistrySource Type="REG_SZ" Path="HKEY_LOCAL_MACHINE\Software\Contoso\$(AccountID)\User"/></Setting>
+  </SettingsGroup>
+  <SettingsGroup Path="Connectivity">
+    <Setting Name="Gateway"><CSPSource Type="CFG_DATATYPE_STRING" Path="./Vendor/Contoso/Gateway"/></Setting>
+  </SettingsGroup>
+</CustomizationPolicy>
+`
+
+func testPolicies(t *testing.T) *Policies {
+	t.Helper()
+	groups, err := ParsePolicy("p.policy.xml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Policies{}
+	if err := p.Add(groups); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// writeFiles writes name -> content into a new directory; "{{DIR}}" in content is the directory.
+func writeFiles(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, content := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(strings.ReplaceAll(content, "{{DIR}}", dir)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func answer(attrs, body string) string {
+	return `<?xml version="1.0" encoding="utf-8"?>
+<ImageCustomizations xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate" Name="N" Description="D" Owner="Contoso" OwnerType="OEM"` + attrs + `>
+` + body + `
+</ImageCustomizations>
+`
+}
+
+func static(settings string) string {
+	return "<Static>\n" + settings + "\n</Static>"
+}
+
+func setting(group, name, value string) string {
+	return `<Settings Path="` + group + `"><Setting Name="` + name + `" Value="` + value + `"/></Settings>`
+}
+
+func TestValueFormats(t *testing.T) {
+	p := testPolicies(t)
+	g, _ := p.Match("Contoso/Display")
+	tests := []struct {
+		setting, value string
+		want           []byte
+		wantErr        string
+	}{
+		{"Brightness", "1000", []byte{0xE8, 0x03, 0, 0}, ""},
+		{"Brightness", "0x3E8", []byte{0xE8, 0x03, 0, 0}, ""},
+		{"Brightness", "0X3e8", []byte{0xE8, 0x03, 0, 0}, ""},
+		{"Brightness", "12x", nil, `value "12x" is not a REG_DWORD`},
+		{"Brightness", "0x100000000", nil, "at most 32 bits"},
+		{"Brightness", "3000", nil, "out of range; expected from 0 to 2000"},
+		{"Color", "1", []byte{1, 0, 0, 0}, ""},
+		{"Color", "Green", []byte{1, 0, 0, 0}, ""},
+		{"Color", "green", []byte{1, 0, 0, 0}, ""},
+		{"Color", "Ten", []byte{10, 0, 0, 0}, ""},
+		{"Color", "0xA", []byte{10, 0, 0, 0}, ""},
+		{"Color", "10", []byte{10, 0, 0, 0}, ""},
+		{"Color", "Purple", nil, "expected one of 0x0 (Red), 0x1 (Green), 0xA (Ten)"},
+		{"Color", "2", nil, "is not an option"},
+		{"Label", "Hi", []byte{'H', 0, 'i', 0, 0, 0}, ""},
+		{"Label", "Much too long", nil, "has 13 characters; expected 0 to 8"},
+		{"Modes", "Red.png;Green.png", append(append([]byte{}, utf16z("Red.png")...), append(utf16z("Green.png"), 0, 0)...), ""},
+		{"Calibration", "E8,03", []byte{0xE8, 0x03}, ""},
+		{"Calibration", "e8, 3", []byte{0xE8, 0x03}, ""},
+		{"Calibration", "0xE8,03", nil, "without 0x"},
+		{"Calibration", "E8,,03", nil, `byte 2 is ""`},
+		{"Calibration", "100", nil, `byte 1 is "100"`},
+	}
+	for _, tt := range tests {
+		v, err := Encode(g.Setting(tt.setting), tt.value)
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s=%q: error %v, want %q", tt.setting, tt.value, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s=%q: %v", tt.setting, tt.value, err)
+			continue
+		}
+		if !bytes.Equal(v.Data, tt.want) {
+			t.Errorf("%s=%q: data % x, want % x", tt.setting, tt.value, v.Data, tt.want)
+		}
+	}
+}
+
+func loadErr(t *testing.T, dir string) error {
+	t.Helper()
+	_, err := Load(filepath.Join(dir, "root.xml"), map[string]string{"ASSETS": dir})
+	return err
+}
+
+func mustLoad(t *testing.T, dir string) *Customizations {
+	t.Helper()
+	c, err := Load(filepath.Join(dir, "root.xml"), map[string]string{"ASSETS": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// staticValues lists group/name=value of the merged static settings, in order.
+func staticValues(c *Customizations) []string {
+	var out []string
+	for _, g := range c.Static.Settings {
+		for _, s := range g.Settings {
+			out = append(out, g.Path+"/"+s.Name+"="+s.Value)
+		}
+	}
+	return out
+}
+
+func imports(names ...string) string {
+	var b strings.Builder
+	b.WriteString("<Imports>")
+	for _, n := range names {
+		b.WriteString(`<Import Source="$(CurrentFileDir)\` + n + `"/>`)
+	}
+	b.WriteString("</Imports>")
+	return b.String()
+}
+
+func TestImportsAndPriorities(t *testing.T) {
+	tests := []struct {
+		name    string
+		files   map[string]string
+		want    []string
+		wantErr []string
+	}{
+		{
+			name: "importer overrides imported",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml")+static(setting("Contoso/Display", "Color", "Red"))),
+				"a.xml":    answer("", static(setting("Contoso/Display", "Color", "Green")+setting("Contoso/Display", "Label", "A"))),
+			},
+			want: []string{"Contoso/Display/Color=Red", "Contoso/Display/Label=A"},
+		},
+		{
+			name: "siblings with the same item",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml", "b.xml")),
+				"a.xml":    answer("", static(setting("Contoso/Display", "Color", "Green"))),
+				"b.xml":    answer("", "\n"+static(setting("Contoso/Display", "Color", "Red"))),
+			},
+			wantErr: []string{"b.xml:5:", `setting "Color" of group "Contoso/Display" in static is set both here and at`, "a.xml:4:", "imported by root.xml with the same priority"},
+		},
+		{
+			name: "siblings with equal priorities",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml", "b.xml")),
+				"a.xml":    answer(` Priority="2"`, static(setting("Contoso/Display", "Color", "Green"))),
+				"b.xml":    answer(` Priority="2"`, static(setting("Contoso/Display", "Color", "Red"))),
+			},
+			wantErr: []string{"same priority"},
+		},
+		{
+			name: "priority 1 wins over 2",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml", "b.xml")),
+				"a.xml":    answer(` Priority="2"`, static(setting("Contoso/Display", "Color", "Green"))),
+				"b.xml":    answer(` Priority="1"`, static(setting("Contoso/Display", "Color", "Red"))),
+			},
+			want: []string{"Contoso/Display/Color=Red"},
+		},
+		{
+			name: "a priority wins over none",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml", "b.xml")),
+				"a.xml":    answer(` Priority="5"`, static(setting("Contoso/Display", "Color", "Green"))),
+				"b.xml":    answer("", static(setting("Contoso/Display", "Color", "Red"))),
+			},
+			want: []string{"Contoso/Display/Color=Green"},
+		},
+		{
+			name: "different settings of one group merge",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml", "b.xml")),
+				"a.xml":    answer("", static(setting("Contoso/Display", "Color", "Green"))),
+				"b.xml":    answer("", static(setting(`Contoso\Display`, "Label", "B"))),
+			},
+			want: []string{"Contoso/Display/Color=Green", "Contoso/Display/Label=B"},
+		},
+		{
+			name: "nested imports and a diamond",
+			files: map[string]string{
+				"root.xml":     answer("", imports("a.xml", "b.xml")),
+				"a.xml":        answer("", imports("common.xml")),
+				"b.xml":        answer("", imports("common.xml")),
+				"common.xml":   answer("", static(setting("Contoso/Display", "Color", "Green"))),
+				"unused/x.xml": "not read",
+			},
+			want: []string{"Contoso/Display/Color=Green"},
+		},
+		{
+			name: "import cycle",
+			files: map[string]string{
+				"root.xml": answer("", imports("a.xml")),
+				"a.xml":    answer("", imports("b.xml")),
+				"b.xml":    answer("", imports("a.xml")),
+			},
+			wantErr: []string{"b.xml:3:", "import cycle: a.xml imports b.xml imports a.xml"},
+		},
+		{
+			name: "self import",
+			files: map[string]string{
+				"root.xml": answer("", imports("root.xml")),
+			},
+			wantErr: []string{"root.xml:3:", "import cycle: root.xml imports root.xml"},
+		},
+		{
+			name: "missing import",
+			files: map[string]string{
+				"root.xml": answer("", imports("gone.xml")),
+			},
+			wantErr: []string{"root.xml:3:", "gone.xml: no such file"},
+		},
+		{
+			name: "twice in one file",
+			files: map[string]string{
+				"root.xml": answer("", static(setting("Contoso/Display", "Color", "Red")+"\n"+setting("contoso/display", "color", "Green"))),
+			},
+			wantErr: []string{"root.xml:5:", "is set twice in this file (first at line 4)"},
+		},
+		{
+			name: "bad priority",
+			files: map[string]string{
+				"root.xml": answer(` Priority="0"`, ""),
+			},
+			wantErr: []string{"root.xml:2:", "0 and negative numbers are not allowed"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, tt.files)
+			if tt.wantErr != nil {
+				err := loadErr(t, dir)
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				return
+			}
+			got := staticValues(mustLoad(t, dir))
+			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+const targetsXML = `<Targets>
+  <Target Id="SIM_Tiny">
+    <TargetState><Condition Name="MCC" Value="310"/><Condition Name="MNC" Value="26"/></TargetState>
+    <TargetState><Condition Name="SPN" Value="Tiny*" IsWildCard="true"/></TargetState>
+  </Target>
+  <Target Id="SIM_Big"><TargetState><Condition Name="MCC" Value="311"/></TargetState></Target>
+</Targets>`
+
+func variant(name, ref, body string) string {
+	return `<Variant Name="` + name + `"><TargetRefs><TargetRef Id="` + ref + `"/></TargetRefs>` + body + `</Variant>`
+}
+
+func TestTargetsAndVariants(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"root.xml": answer("", imports("ops.xml")+targetsXML+
+			variant("Tiny", "SIM_Tiny", setting("Contoso/Display", "Color", "Red"))),
+		"ops.xml": answer("", variant("Tiny from ops", "SIM_Tiny", setting("Contoso/Display", "Color", "Green")+setting("Contoso/Display", "Label", "Tiny"))+
+			variant("Big", "SIM_Big", setting("Contoso/Display", "Color", "Green"))),
+	})
+	c := mustLoad(t, dir)
+	if len(c.Targets) != 2 || c.Targets[1].ID != "SIM_Tiny" || len(c.Targets[1].States) != 2 || !c.Targets[1].States[1][0].IsWildCard || c.Targets[1].States[0][1].Value != "26" {
+		t.Fatalf("targets: %+v", c.Targets)
+	}
+	r, err := Resolve(c, testPolicies(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, v := range r.Variants {
+		for _, s := range v.Settings {
+			got = append(got, v.Variant.TargetRef+":"+s.Name+"="+s.Value.Text+"@"+filepath.Base(s.Pos.File))
+		}
+	}
+	want := "SIM_Big:Color=0x1@ops.xml SIM_Tiny:Color=0x0@root.xml SIM_Tiny:Label=Tiny@ops.xml"
+	if strings.Join(got, " ") != want {
+		t.Errorf("variant settings %q, want %q", strings.Join(got, " "), want)
+	}
+	// A static and a variant setting of the same path are different items.
+	dir = writeFiles(t, map[string]string{
+		"root.xml": answer("", imports("a.xml", "b.xml")+targetsXML),
+		"a.xml":    answer("", static(setting("Contoso/Display", "Color", "Red"))),
+		"b.xml":    answer("", variant("Tiny", "SIM_Tiny", setting("Contoso/Display", "Color", "Green"))),
+	})
+	if c := mustLoad(t, dir); len(c.Variants) != 1 || len(staticValues(c)) != 1 {
+		t.Errorf("static and variant: %q, %d variants", staticValues(c), len(c.Variants))
+	}
+}
+
+func TestErrors(t *testing.T) {
+	asset := func(src string) string {
+		return static(`<Settings Path="LockScreen"><Asset Name="Wallpapers" Source="` + src + `"/></Settings>`)
+	}
+	tests := []struct {
+		name, root string
+		env        map[string]string
+		want       []string
+	}{
+		{"relative asset", answer("", asset(`Assets\a.jpg`)), nil, []string{"root.xml:4:", `Source "Assets\\a.jpg": a relative path; expected an absolute path`}},
+		{"drive path", answer("", asset(`C:\Assets\a.jpg`)), nil, []string{"root.xml:4:", "a drive path has no host equivalent"}},
+		{"percent variable", answer("", asset(`%ASSETS%\a.jpg`)), nil, []string{"root.xml:4:", "uses %ASSETS%; %NAME% is not allowed"}},
+		{"unset variable", answer("", asset(`$(NOPE)\a.jpg`)), nil, []string{"root.xml:4:", "uses $(NOPE), an environment variable that is not set"}},
+		{"variable in file name", answer("", asset(`$(ASSETS)\$(NAME).jpg`)), nil, []string{"only Import sources may"}},
+		{"CurrentFileDir outside imports", answer("", asset(`$(CurrentFileDir)\a.jpg`)), nil, []string{"which only Import sources may use"}},
+		{"missing asset", answer("", asset(`$(ASSETS)\missing.jpg`)), nil, []string{"root.xml:4:", "asset {{DIR}}/missing.jpg does not exist"}},
+		{"missing application", answer("", static(`<Applications><Application Source="$(ASSETS)\app.xap" License="$(ASSETS)\lic.xml"/></Applications>`)), nil,
+			[]string{"application license {{DIR}}/lic.xml does not exist"}},
+		{"unknown target", answer("", targetsXML+"\n"+variant("V", "SIM_Tinny", "")), nil, []string{"root.xml:10:", `refers to target "SIM_Tinny", which no answer file defines`, "did you mean SIM_Tiny?"}},
+		{"two target refs", answer("", targetsXML+`<Variant Name="V"><TargetRefs><TargetRef Id="SIM_Tiny"/><TargetRef Id="SIM_Big"/></TargetRefs></Variant>`), nil, []string{"a second <TargetRef>"}},
+		{"no owner", strings.Replace(answer("", ""), ` Owner="Contoso"`, "", 1), nil, []string{"the root answer file has no Owner"}},
+		{"bad owner type", strings.Replace(answer("", ""), `OwnerType="OEM"`, `OwnerType="Carrier"`, 1), nil, []string{`OwnerType of <ImageCustomizations> is "Carrier"; expected one of OEM, SiliconVendor, MobileOperator`}},
+		{"unknown element", answer("", "<Statics/>"), nil, []string{"root.xml:3:", "unknown element <Statics>", "did you mean Static?"}},
+		{"wrong namespace", `<ImageCustomizations Owner="C"/>`, nil, []string{"is in no namespace"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"root.xml": tt.root, "a.jpg": "jpg", "app.xap": "xap"})
+			err := loadErr(t, dir)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if w = strings.ReplaceAll(w, "{{DIR}}", dir); !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestResolveErrors(t *testing.T) {
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"unknown group", static(setting("Contoso/Dsplay", "Color", "1")), []string{"root.xml:5:", `settings group "Contoso/Dsplay" is not declared`, `nearest: "Contoso/Display"`}},
+		{"unknown setting", static(setting("Contoso/Display", "Colour", "1")), []string{"root.xml:5:", `setting "Colour" is not declared in group "Contoso/Display" (p.policy.xml:3:`, `nearest: "Color"`}},
+		{"wrong type", static(setting("Contoso/Display", "Brightness", "bright")), []string{"root.xml:5:", `setting Contoso/Display/Brightness (REG_DWORD): value "bright" is not a REG_DWORD`}},
+		{"bad option", static(setting("Contoso/Display", "Color", "Blue")), []string{`value "Blue" is not an option`}},
+		{"undeclared asset", static(`<Settings Path="LockScreen"><Asset Name="Ringtones" Source="$(ASSETS)\a.jpg"/></Settings>`), []string{`asset "Ringtones" is not declared in group "LockScreen"; expected one of Wallpapers`}},
+		{"asset extension", static(`<Settings Path="LockScreen"><Asset Name="Wallpapers" Source="$(ASSETS)\a.jpg" TargetFileName="a.gif"/></Settings>`), []string{`has extension ".gif"; expected .jpg, .png`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := writeFiles(t, map[string]string{"root.xml": answer("", "\n"+tt.body), "a.jpg": "jpg"})
+			_, err := Resolve(mustLoad(t, dir), testPolicies(t))
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+	if _, err := Resolve(mustLoad(t, writeFiles(t, map[string]string{"root.xml": answer("", static(setting("A", "B", "C")))})), &Policies{}); err == nil || !strings.Contains(err.Error(), "no selected package has a policy file") {
+		t.Errorf("no policies: %v", err)
+	}
+}
+
+func TestResolveAssetsAndVariables(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"root.xml": answer("", static(`<Settings Path="LockScreen">
+  <Asset Name="Wallpapers" Source="$(ASSETS)\img\a.jpg" TargetFileName="Contoso.jpg" DisplayName="Contoso"/>
+  <Setting Name="DefaultWallpaper" Value="Contoso.jpg"/>
+</Settings>`+setting("Accounts/{71986}", "User", "Robin")+setting("Connectivity", "Gateway", "gw.contoso.com")+
+			`<Applications><Application Source="$(ASSETS)\app.xap" License="$(ASSETS)\lic.xml" ProvXML="$(ASSETS)\MPAP_app_01.provxml"/></Applications>`+
+			`<DataAssets Type="MapData"><DataAsset Source="$(ASSETS)\img"/></DataAssets>`)),
+		"img/a.jpg": "jpg", "app.xap": "xap", "lic.xml": "lic", "MPAP_app_01.provxml": "prov",
+	})
+	c := mustLoad(t, dir)
+	r, err := Resolve(c, testPolicies(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Static.Assets) != 1 || r.Static.Assets[0].DevicePath != `\Programs\CommonFiles\Wallpapers\Contoso.jpg` {
+		t.Errorf("assets %+v", r.Static.Assets)
+	}
+	var user *SettingValue
+	for _, s := range r.Static.Settings {
+		if s.Name == "User" {
+			user = s
+		}
+	}
+	if user == nil || user.RegKey != `HKEY_LOCAL_MACHINE\Software\Contoso\{71986}` || user.RegName != "User" {
+		t.Errorf("multi-setting: %+v", user)
+	}
+	if a := c.Static.Applications; len(a) != 1 || a[0].ProvXML != filepath.Join(dir, "MPAP_app_01.provxml") {
+		t.Errorf("applications %+v", a)
+	}
+	if d := c.Static.DataAssets; len(d) != 1 || d[0].Type != "MapData" || d[0].Source != filepath.Join(dir, "img") {
+		t.Errorf("data assets %+v", d)
+	}
+}
+
+func TestPolicyErrors(t *testing.T) {
+	wrap := func(s string) string {
+		return `<CustomizationPolicy xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00">` + "\n" + s + "\n</CustomizationPolicy>"
+	}
+	tests := []struct{ name, xml, want string }{
+		{"no source", wrap(`<SettingsGroup Path="A"><Setting Name="S"/></SettingsGroup>`), `p.xml:2:25: setting "S" has no <RegistrySource> or <CSPSource>`},
+		{"bad type", wrap(`<SettingsGroup Path="A"><Setting Name="S"><RegistrySource Type="REG_WORD" Path="HKLM\A\B"/></Setting></SettingsGroup>`), `attribute Type of <RegistrySource> is "REG_WORD"`},
+		{"bad hive", wrap(`<SettingsGroup Path="A"><Setting Name="S"><RegistrySource Type="REG_SZ" Path="HKXX\A\B"/></Setting></SettingsGroup>`), `starts with "HKXX"`},
+		{"bad option", wrap(`<SettingsGroup Path="A"><Setting Name="S"><RegistrySource Type="REG_DWORD" Path="HKLM\A\B"/><Validate><Option Value="G"/></Validate></Setting></SettingsGroup>`), `option "G" of setting "S"`},
+		{"duplicate group", wrap(`<SettingsGroup Path="A"/><SettingsGroup Path="a"/>`), `settings group "a" is declared twice`},
+		{"unknown asset", wrap(`<SettingsGroup Path="A"><Setting Name="S" Asset="X"><RegistrySource Type="REG_SZ" Path="HKLM\A\B"/></Setting></SettingsGroup>`), `refers to asset "X"`},
+		{"wrong root", `<Policy/>`, "expected <CustomizationPolicy>"},
+	}
+	for _, tt := range tests {
+		_, err := ParsePolicy("p.xml", []byte(tt.xml))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+	groups, _ := ParsePolicy("q.xml", []byte(wrap(`<SettingsGroup Path="Contoso/Display"/>`)))
+	p := testPolicies(t)
+	if err := p.Add(groups); err == nil || !strings.Contains(err.Error(), "is also declared at p.policy.xml:3:") {
+		t.Errorf("group in two files: %v", err)
+	}
+	if !IsPolicyPath(`\windows\customizationpolicy\Contoso.Display.POLICY.xml`) || IsPolicyPath(`\Windows\CustomizationPolicy\sub\a.policy.xml`) || IsPolicyPath(`\Windows\a.policy.xml`) {
+		t.Error("IsPolicyPath")
+	}
+}
