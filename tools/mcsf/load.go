@@ -73,6 +73,7 @@ func Load(path string, env map[string]string) (*Customizations, error) {
 	for _, k := range keys {
 		items[k].set(c)
 	}
+	l.nameVariants(c, root)
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -212,6 +213,36 @@ func (l *loader) merge(f *File, stack []*File) (map[string]*item, error) {
 		out[k] = it // the importing file overrides
 	}
 	return out, nil
+}
+
+// nameVariants names each merged variant as the file nearest the root names its target's
+// variant (breadth first, in import order), the importer's name winning as its settings do.
+func (l *loader) nameVariants(c *Customizations, root *File) {
+	named := map[string]bool{}
+	seen := map[string]bool{root.Path: true}
+	queue := []*File{root}
+	for len(queue) > 0 {
+		f := queue[0]
+		queue = queue[1:]
+		for _, v := range f.Variants {
+			key := strings.ToLower(v.TargetRef)
+			if named[key] {
+				continue
+			}
+			for _, m := range c.Variants {
+				if strings.ToLower(m.TargetRef) == key {
+					m.Name, m.Pos = v.Name, v.Pos
+					named[key] = true
+				}
+			}
+		}
+		for _, imp := range f.Imports {
+			if g := l.files[imp.Source]; g != nil && !seen[g.Path] {
+				seen[g.Path] = true
+				queue = append(queue, g)
+			}
+		}
+	}
 }
 
 // rankPriority compares two priorities: 1 when a ranks above b, -1 below, 0 equal. 1 is the
