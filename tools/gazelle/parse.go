@@ -2,7 +2,6 @@ package oemgazelle
 
 import (
 	"bytes"
-	"encoding/xml"
 	"fmt"
 	"os"
 	"path"
@@ -17,19 +16,46 @@ import (
 )
 
 // rootElement returns the local name of the first start element of an XML document, reading
-// no further: enough to classify a file.
+// no further: enough to classify a file. It skips the XML declaration, processing
+// instructions, comments, a DOCTYPE and a byte order mark.
 func rootElement(data []byte) string {
-	d := xml.NewDecoder(bytes.NewReader(data))
-	d.Strict = false
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	for {
-		tok, err := d.RawToken()
-		if err != nil {
+		i := bytes.IndexByte(data, '<')
+		if i < 0 || i+1 >= len(data) {
 			return ""
 		}
-		if se, ok := tok.(xml.StartElement); ok {
-			return se.Name.Local
+		data = data[i+1:]
+		switch {
+		case bytes.HasPrefix(data, []byte("?")):
+			data = skipPast(data, "?>")
+		case bytes.HasPrefix(data, []byte("!--")):
+			data = skipPast(data, "-->")
+		case bytes.HasPrefix(data, []byte("!")):
+			data = skipPast(data, ">")
+		default:
+			end := bytes.IndexAny(data, " \t\r\n/>")
+			if end < 0 {
+				return ""
+			}
+			name := string(data[:end])
+			if j := strings.LastIndexByte(name, ':'); j >= 0 {
+				name = name[j+1:]
+			}
+			return name
+		}
+		if data == nil {
+			return ""
 		}
 	}
+}
+
+func skipPast(data []byte, end string) []byte {
+	i := bytes.Index(data, []byte(end))
+	if i < 0 {
+		return nil
+	}
+	return data[i+len(end):]
 }
 
 // pkgProject is what gazelle needs from a package project file (.pkg.xml).
