@@ -1,0 +1,83 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/mcsf"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+)
+
+// customizationKit turns the example workspace's package files into real (empty) packages, the
+// settings package carrying the customization tests' policy file.
+func customizationKit(t *testing.T, policy bool) []string {
+	t.Helper()
+	dir, flags := contosoPackages(t)
+	data, err := os.ReadFile("../customization/testdata/contoso.policy.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		owner, comp, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".spkg"), ".")
+		m := spkg.Manifest{Identity: spkg.Identity{Owner: owner, Component: comp, Version: spkg.Version{Major: 1}},
+			ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "MainOS"}
+		var payload []spkg.Payload
+		if policy && e.Name() == "Contoso.BaseOS.Settings.spkg" {
+			payload = append(payload, spkg.Payload{DevicePath: mcsf.PolicyDir + "Contoso.policy.xml", Size: int64(len(data)),
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
+		}
+		if _, err := spkg.WriteFile(filepath.Join(dir, e.Name()), m, payload, cab.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return flags
+}
+
+func TestCustomizationGen(t *testing.T) {
+	testdata, _ := filepath.Abs("../customization/testdata")
+	t.Setenv("TESTDATA", testdata)
+	args := func(out string, pkgs []string) []string {
+		a := append([]string{out, contoso + "images/RetailOEMInput.xml", "MSPackages", "../customization/testdata/root.xml", "10.0.1.0",
+			"--core-fm=" + contoso + "kit/fm/MicrosoftPhoneFM.xml"}, contosoFMs...)
+		return append(a, pkgs...)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := runCustomizationGen(args(out, customizationKit(t, true)), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		names = append(names, filepath.Base(line))
+	}
+	want := "Contoso.ContosoPhone1.Customizations.Data.spkg Contoso.ContosoPhone1.Customizations.MainOS.spkg " +
+		"Contoso.ContosoPhone1.Customizations.StaticApps.MainOS.spkg Contoso.ContosoPhone1.Customizations.VariantApps.Data.spkg"
+	if strings.Join(names, " ") != want {
+		t.Errorf("wrote %q, want %q", names, want)
+	}
+	p, err := spkg.Open(filepath.Join(out, "Contoso.ContosoPhone1.Customizations.MainOS.spkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if p.Manifest.Version.String() != "10.0.1.0" || p.Manifest.CpuType != "ARM" {
+		t.Errorf("manifest %+v", p.Manifest)
+	}
+
+	// Without the policy file, the settings are undeclared: an error at the answer file's line,
+	// and nothing written.
+	out2 := t.TempDir()
+	err = runCustomizationGen(args(out2, customizationKit(t, false)), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "root.xml:25:7") || !strings.Contains(err.Error(), "no selected package has a policy file") {
+		t.Errorf("no policy: %v", err)
+	}
+	if entries, _ := os.ReadDir(out2); len(entries) != 0 {
+		t.Errorf("a failed run wrote %d files", len(entries))
+	}
+}
