@@ -25,6 +25,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'echo "bench/build_kit.sh: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # generate DIR N: the workspace.
 generate() {
@@ -114,7 +115,7 @@ for n in "${sizes[@]}"; do
   timed "$work/expunge.log" clean --expunge
   timed "$work/cached.log" build //images:retail --remote_cache="$remote_cache"
   remote=$secs remote_p=$(summary "$work/cached.log")
-  hits=$(bazel_processes "$work/cached.log" | grep -oE '[0-9]+ remote cache hit' | awk '{print $1}')
+  hits=$(bazel_processes "$work/cached.log" | { grep -oE '[0-9]+ remote cache hit' || true; } | awk '{print $1}')
   hits=${hits:-0}
   total=$((hits + $(bazel_ran "$work/cached.log")))
   (cd "$ws" && "$root/tools/bazel" --output_user_root="$work/out" shutdown >/dev/null 2>&1) || true

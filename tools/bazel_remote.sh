@@ -21,8 +21,8 @@ bazel_remote_start() {
   grep -q "Starting gRPC server" "$dir/remote.log" || { cat "$dir/remote.log" >&2; echo "bazel_remote_start: bazel-remote did not start" >&2; return 1; }
   remote_cache="grpc://127.0.0.1:$port"
 }
-bazel_processes() { grep -E '^INFO: [0-9]+ process' "$1" | tail -1; }
+bazel_processes() { grep -E '^INFO: [0-9]+ process' "$1" | tail -1 || true; }
 bazel_ran() {
-  bazel_processes "$1" | grep -oE '[0-9]+ (linux-sandbox|processwrapper-sandbox|local|worker|sandbox)' |
+  bazel_processes "$1" | { grep -oE '[0-9]+ (linux-sandbox|processwrapper-sandbox|local|worker)' || true; } |
     awk '{s += $1} END {print s + 0}'
 }
