@@ -37,6 +37,16 @@ GO_MODULES = {
     "go.starlark.net": ("net_starlark_go", "v0.0.0-20260908191801-89a6a09411d5", "h1:X8HyonnLxrmAbdeMIEGEJVZ/yg6WykLZyAZmpCLSfMA="),
 }
 
+# Go modules in go.mod that only tools/gazelle (the gazelle language) uses: bazel_gazelle and
+# gazelle_dependencies() declare them for WORKSPACE users, at gazelle's own versions.
+GAZELLE_MODULES = [
+    "github.com/bazelbuild/bazel-gazelle",
+    "github.com/bazelbuild/buildtools",
+    "github.com/bmatcuk/doublestar/v4",
+    "golang.org/x/mod",
+    "golang.org/x/tools/go/vcs",
+]
+
 def rules_oemimage_dependencies():
     """Declares the Go modules the oemimage tools need, unless already declared.
 
