@@ -125,7 +125,7 @@ for n in "${sizes[@]}"; do
   printf '%s packages\n  cold:       %s\n  no-op:      %s\n  one change: %s\n  remote:     %s\n' \
     "$n" "$cold_p" "$noop_p" "$one_p" "$remote_p" >&2
 done
-echo "$(nproc) cores; $(bazel --version 2>/dev/null || echo bazel)"
+echo "$(nproc) cores, $(free -g | awk "/^Mem:/ {print \$2}") GiB; Bazel $(dpkg-query -W -f "\${Version}" bazel-bootstrap 2>/dev/null || bazel --version)"
 echo "| packages | cold | no-op | one package changed | clean --expunge, warm remote cache |"
 echo "|---|---|---|---|---|"
 printf '%s\n' "${rows[@]}"

@@ -19,7 +19,7 @@ import (
 // OEMCustomizationXML OEMCustomizationVer` (CustomizationGen.cmd: all five required), plus
 // /CPUType: and the selection flags of imggen. It writes the customization packages only.
 func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: selectionFlags})
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"var"}, selectionFlags...)})
 	if err != nil {
 		return err
 	}
@@ -42,7 +42,11 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	written, err := buildCustomizations(sel, o, c.positional[3], version, out)
+	env, err := customizationEnv(c)
+	if err != nil {
+		return err
+	}
+	written, err := buildCustomizations(sel, o, c.positional[3], version, out, env)
 	if err != nil {
 		return err
 	}
@@ -50,6 +54,26 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, p)
 	}
 	return nil
+}
+
+// customizationEnv is what `$(NAME)` means in answer-file paths: the environment, as for the
+// original, then each --var=NAME=DIR, with a relative DIR made absolute against the working
+// directory. Bazel passes the directories of an answer file's sources this way, since an
+// action's environment cannot hold the absolute paths the answer file format requires.
+func customizationEnv(c *cmdline) (map[string]string, error) {
+	env := winpath.EnvMap(os.Environ())
+	for _, v := range c.flags["var"] {
+		name, dir, ok := strings.Cut(v, "=")
+		if !ok || name == "" || dir == "" {
+			return nil, usageError{fmt.Sprintf("--var=%s: expected --var=NAME=DIRECTORY", v)}
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return nil, fmt.Errorf("--var=%s: %v", v, err)
+		}
+		env[name] = abs
+	}
+	return env, nil
 }
 
 // customizationVersion parses OEMCustomizationVer (a.b.c.d).
@@ -63,8 +87,8 @@ func customizationVersion(s string) (spkg.Version, error) {
 
 // buildCustomizations turns the answer file into customization packages in dir, checking its
 // settings against the policy files of the selected packages; it returns their paths.
-func buildCustomizations(sel *resolve.Selection, o *manifest.OEMInput, answerFile string, version spkg.Version, dir string) ([]string, error) {
-	caf, err := mcsf.Load(answerFile, winpath.EnvMap(os.Environ()))
+func buildCustomizations(sel *resolve.Selection, o *manifest.OEMInput, answerFile string, version spkg.Version, dir string, env map[string]string) ([]string, error) {
+	caf, err := mcsf.Load(answerFile, env)
 	if err != nil {
 		return nil, err
 	}

@@ -80,4 +80,23 @@ func TestCustomizationGen(t *testing.T) {
 	if entries, _ := os.ReadDir(out2); len(entries) != 0 {
 		t.Errorf("a failed run wrote %d files", len(entries))
 	}
+
+	// --var= gives $(TESTDATA) instead of the environment, relative to the working directory
+	// (as Bazel passes it); without either, the answer file's paths name the variable.
+	t.Setenv("TESTDATA", "")
+	os.Unsetenv("TESTDATA") // t.Setenv restores it
+	out3 := t.TempDir()
+	if err := runCustomizationGen(append(args(out3, customizationKit(t, true)), "--var=TESTDATA=../customization/testdata"), &stdout, &stderr); err != nil {
+		t.Errorf("--var=TESTDATA=: %v", err)
+	}
+	err = runCustomizationGen(args(t.TempDir(), customizationKit(t, true)), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), "TESTDATA") {
+		t.Errorf("without $(TESTDATA): %v", err)
+	}
+	for _, bad := range []string{"--var=TESTDATA", "--var==x", "--var=TESTDATA="} {
+		err = runCustomizationGen(append(args(t.TempDir(), customizationKit(t, true)), bad), &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), "expected --var=NAME=DIRECTORY") {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
 }

@@ -17,15 +17,15 @@ import (
 // (--package, --fm, --core-fm), --timings=false for a reproducible log and
 // --customization-out=DIR for where the customization packages go (next to the FFU without it).
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"timings", "customization-out"}, selectionFlags...)})
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"timings", "customization-out", "var"}, selectionFlags...)})
 	if err != nil {
 		return err
 	}
 	var version spkg.Version
 	switch len(c.positional) {
 	case 3:
-		if len(c.flags["customization-out"]) > 0 {
-			return usageError{"--customization-out= needs OEMCustomizationXML and OEMCustomizationVer"}
+		if len(c.flags["customization-out"]) > 0 || len(c.flags["var"]) > 0 {
+			return usageError{"--customization-out= and --var= need OEMCustomizationXML and OEMCustomizationVer"}
 		}
 	case 5:
 		if version, err = customizationVersion(c.positional[4]); err != nil {
@@ -76,7 +76,11 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	}
 	var custom []string
 	if len(c.positional) == 5 {
-		if custom, err = buildCustomizations(sel, o, c.positional[3], version, custDir); err != nil {
+		env, err := customizationEnv(c)
+		if err != nil {
+			return err
+		}
+		if custom, err = buildCustomizations(sel, o, c.positional[3], version, custDir, env); err != nil {
 			return err
 		}
 		addCustomizations(sel, custom, manifest.Pos{File: c.positional[3]})

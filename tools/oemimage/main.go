@@ -39,7 +39,7 @@ var verbs = []verb{
 	{
 		name: "imggen", original: "ImgGen.cmd",
 		syntax: "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer] " +
-			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--timings=false] [--customization-out=DIR]",
+			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...]",
 		summary: "build a full flash update (FFU) image and its side files from an OEMInput file",
 		run:     runImggen,
 	},
@@ -62,7 +62,7 @@ var verbs = []verb{
 	{
 		name: "customizationgen", original: "CustomizationGen.cmd",
 		syntax: "oemimage customizationgen OutputDirectory OEMInputXML MSPackageRoot OEMCustomizationXML OEMCustomizationVer " +
-			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...]",
+			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--var=NAME=DIR ...]",
 		summary: "turn a customization answer file into customization packages",
 		run:     runCustomizationGen,
 	},

@@ -27,7 +27,7 @@ func TestRun(t *testing.T) {
 		{"imggen missing OEMInput", []string{"imggen", "out.ffu", "OEMInput.xml", "kit"}, 1, "", "oemimage imggen: open OEMInput.xml"},
 		{"imggen customization", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0.0.0"}, 1, "", "oemimage imggen: open OEMInput.xml"},
 		{"imggen customization version", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0"}, 2, "", "OEMCustomizationVer \"1.0\": expected a version"},
-		{"imggen customization-out without answer file", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "--customization-out=."}, 2, "", "needs OEMCustomizationXML"},
+		{"imggen customization-out without answer file", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "--customization-out=."}, 2, "", "need OEMCustomizationXML"},
 		{"imggen usage", []string{"imggen", "out.ffu"}, 2, "", "expected OutputFile OEMInputXML MSPackageRoot"},
 		{"featuremerger without variables", []string{"featuremerger", "fm.xml", "out", "1.0.0.0", "fms"}, 2, "", "/Variables: must set _cputype"},
 		{"featuremerger bad version", []string{"featuremerger", "fm.xml", "out", "1.0", "fms"}, 2, "", "OutputPackageVersion"},
