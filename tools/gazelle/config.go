@@ -45,7 +45,12 @@ const (
 	dMergeRes     = "oemimage_merge_resolutions"
 	dMergeVars    = "oemimage_merge_variables"
 	dPackageGroup = "oemimage_package_group"
+	dVisibility   = "oemimage_visibility"
 )
+
+// defaultVisibility is what generated targets get: images take packages and feature manifests
+// from other directories (the kit, the BSP, the OEM's tree).
+var defaultVisibility = []string{"//visibility:public"}
 
 // oemConfig is the configuration of one directory; Configure copies the parent's.
 type oemConfig struct {
@@ -64,6 +69,9 @@ type oemConfig struct {
 
 	// packageGroup is the filegroup of this directory (not inherited by subdirectories).
 	packageGroup string
+
+	// visibility of the targets generated from here on; set only on new targets.
+	visibility []string
 }
 
 func (c *oemConfig) clone() *oemConfig {
@@ -87,7 +95,7 @@ func getConfig(c *config.Config) *oemConfig {
 	if oc, ok := c.Exts[langName].(*oemConfig); ok {
 		return oc
 	}
-	return &oemConfig{load: DefaultLoad, naming: copyMap(defaultNaming), vars: map[string]string{}, env: map[string]string{}}
+	return &oemConfig{load: DefaultLoad, naming: copyMap(defaultNaming), vars: map[string]string{}, env: map[string]string{}, visibility: defaultVisibility}
 }
 
 func (*oemLang) RegisterFlags(fs *flag.FlagSet, cmd string, c *config.Config) {}
@@ -96,7 +104,7 @@ func (*oemLang) CheckFlags(fs *flag.FlagSet, c *config.Config) error { return ni
 
 func (*oemLang) KnownDirectives() []string {
 	return []string{dLoad, dNaming, dPath, dMsPackages, dMerged, dMergeFM, dMergeVersion, dMergeFMID,
-		dMergeOwner, dMergeLangs, dMergeRes, dMergeVars, dPackageGroup}
+		dMergeOwner, dMergeLangs, dMergeRes, dMergeVars, dPackageGroup, dVisibility}
 }
 
 func (*oemLang) Configure(c *config.Config, rel string, f *rule.File) {
@@ -157,6 +165,11 @@ func (*oemLang) Configure(c *config.Config, rel string, f *rule.File) {
 			}
 		case dMsPackages:
 			oc.msPackages = fields
+		case dVisibility:
+			if len(fields) == 0 {
+				fields = defaultVisibility
+			}
+			oc.visibility = fields
 		case dMerged:
 			oc.merged = fields
 		case dMergeFM:

@@ -249,6 +249,10 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 
 	var res language.GenerateResult
 	for _, g := range gen {
+		// Only on targets that are new: an existing one keeps the visibility it has, or has not.
+		if !existing(args.File, g.r) {
+			g.r.SetAttr("visibility", oc.visibility)
+		}
 		res.Gen = append(res.Gen, g.r)
 		res.Imports = append(res.Imports, g.imp)
 	}
@@ -393,4 +397,26 @@ func logInvalid(file string, err error) {
 		log.Print(err)
 	}
 	log.Printf("%s: not valid; its target is left as it is", file)
+}
+
+// existing reports whether f has a rule that gazelle will merge r into: the same kind, and the
+// same name or the same file attribute (the kinds' MatchAttrs).
+func existing(f *rule.File, r *rule.Rule) bool {
+	if f == nil {
+		return false
+	}
+	for _, old := range f.Rules {
+		if old.Kind() != r.Kind() {
+			continue
+		}
+		if old.Name() == r.Name() {
+			return true
+		}
+		for _, a := range []string{"pkg_xml", "src", "fm_file_list", "fm"} {
+			if v := r.AttrString(a); v != "" && old.AttrString(a) == v {
+				return true
+			}
+		}
+	}
+	return false
 }
