@@ -76,7 +76,12 @@ def _mobile_package_impl(ctx):
     # Outputs go to a directory named after the target, so that two targets of one BUILD file
     # cannot clash; the file name is the package name, which is how FMs find packages.
     out_dir = ctx.label.name
-    main = ctx.actions.declare_file("%s/%s%s.spkg" % (out_dir, name, suffix))
+    if ctx.attr.no_base_package:
+        if not ctx.file.pkg_xml or not (ctx.attr.languages or ctx.attr.resolutions):
+            fail("no_base_package needs pkg_xml and languages or resolutions: it is a project of satellite groups only")
+        main = None
+    else:
+        main = ctx.actions.declare_file("%s/%s%s.spkg" % (out_dir, name, suffix))
     satellites = {}
     for lang in ctx.attr.languages:
         satellites["_Lang_" + lang] = ctx.actions.declare_file("%s/%s_Lang_%s.spkg" % (out_dir, name, lang))
@@ -104,7 +109,8 @@ def _mobile_package_impl(ctx):
     resolutions = ctx.attr.resolutions + ([ctx.attr.resolution] if ctx.attr.resolution else [])
     args = ctx.actions.args()
     args.add(project)
-    args.add(main.dirname, format = "/output:%s")
+    outputs = ([main] if main else []) + satellites.values()
+    args.add(outputs[0].dirname, format = "/output:%s")
     args.add(ctx.attr.version, format = "/version:%s")
     args.add(ctx.attr.build_type, format = "/build:%s")
     args.add(ctx.attr.cpu, format = "/cpu:%s")
@@ -115,17 +121,17 @@ def _mobile_package_impl(ctx):
     args.add("+compress" if ctx.attr.compress else "-compress")
 
     # pkggen checks that the project produces exactly the packages declared here.
-    args.add_all([main] + satellites.values(), format_each = "--expect=%s", map_each = _basename)
+    args.add_all(outputs, format_each = "--expect=%s", map_each = _basename)
     run_oemimage(
         ctx,
         "pkggen",
         [args],
         inputs = inputs,
-        outputs = [main] + satellites.values(),
+        outputs = outputs,
         mnemonic = "OemPkgGen",
-        progress_message = "PkgGen %s: %s" % (ctx.label, main.basename),
+        progress_message = "PkgGen %s: %s" % (ctx.label, outputs[0].basename),
     )
-    all_files = depset([main] + satellites.values())
+    all_files = depset(outputs)
     return [
         DefaultInfo(files = all_files),
         PackageInfo(
@@ -165,6 +171,7 @@ name is the package name, which is how feature manifests find the package. Prefe
         "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CpuType."),
         "version": attr.string(default = "1.0.0.0", doc = "Version a.b.c.d."),
         "binary_partition": attr.bool(doc = "The package is a binary partition image (IsBinaryPartition); not supported by pkggen yet."),
+        "no_base_package": attr.bool(doc = "The project has satellite groups only (`Language=`/`Resolution=`), so PkgGen writes no neutral package, only the satellites of `languages` and `resolutions`; FMs list such packages with `NoBasePackage=\"true\"`."),
         "compress": attr.bool(doc = "+compress: LZX (window 2^21, the original's FastLZX) instead of stored data, as PkgGen's +compress."),
         "language": attr.string(doc = "Culture of this package, when it is itself a language satellite (`_Lang_xx`)."),
         "resolution": attr.string(doc = "Resolution of this package, when it is itself a resolution satellite (`_RES_WxH`)."),

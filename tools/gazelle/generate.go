@@ -134,6 +134,9 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 			if len(p.Resolutions) > 0 {
 				r.SetAttr("resolutions", p.Resolutions)
 			}
+			if p.noBasePackage() {
+				r.SetAttr("no_base_package", true)
+			}
 			if srcs := relTo(path.Dir(f), p.Srcs); len(srcs) > 0 {
 				r.SetAttr("srcs", srcs)
 			}

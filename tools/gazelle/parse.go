@@ -68,6 +68,12 @@ type pkgProject struct {
 	hasNeutral, hasLangGroup, hasResGroup bool
 }
 
+// noBasePackage reports a project of satellite groups only, from which PkgGen writes no
+// neutral package (mobile_package's no_base_package).
+func (p *pkgProject) noBasePackage() bool {
+	return !p.hasNeutral && (p.hasLangGroup || p.hasResGroup)
+}
+
 // marker stands for $(langid) or $(resid) while looking for the files of a satellite group.
 const marker = "\x01"
 

@@ -11,6 +11,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/repo"
 	"github.com/bazelbuild/bazel-gazelle/resolve"
 	"github.com/bazelbuild/bazel-gazelle/rule"
+	bzl "github.com/bazelbuild/buildtools/build"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
@@ -38,7 +39,7 @@ func (l *oemLang) Imports(c *config.Config, r *rule.Rule, f *rule.File) []resolv
 			files = append(files, base+"_Lang_"+r.AttrString("language")+".spkg")
 		case r.AttrString("resolution") != "":
 			files = append(files, base+"_RES_"+r.AttrString("resolution")+".spkg")
-		default:
+		case !isTrue(r.Attr("no_base_package")):
 			files = append(files, base+".spkg")
 		}
 		for _, lang := range r.AttrStrings("languages") {
@@ -215,4 +216,10 @@ func dedupe(labels []label.Label) []label.Label {
 		}
 	}
 	return out
+}
+
+// isTrue reports an attribute set to True.
+func isTrue(e bzl.Expr) bool {
+	id, ok := e.(*bzl.Ident)
+	return ok && id.Name == "True"
 }
