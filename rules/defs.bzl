@@ -5,7 +5,8 @@ load("@rules_oemimage//rules:defs.bzl", "feature_manifest", "mobile_package", "o
 ```
 """
 
-load(":providers.bzl", _FeatureManifestInfo = "FeatureManifestInfo", _ImageInfo = "ImageInfo", _PackageInfo = "PackageInfo", _WimInfo = "WimInfo")
+load(":providers.bzl", _CustomizationInfo = "CustomizationInfo", _FeatureManifestInfo = "FeatureManifestInfo", _ImageInfo = "ImageInfo", _PackageInfo = "PackageInfo", _WimInfo = "WimInfo")
+load("//rules/private:customization.bzl", _customization_packages = "customization_packages")
 load("//rules/private:feature_manifest.bzl", _feature_manifest = "feature_manifest")
 load("//rules/private:merged_packages.bzl", _merged_packages = "merged_packages")
 load("//rules/private:mobile_package.bzl", _mobile_package = "mobile_package", _mobile_package_rule = "mobile_package_rule")
@@ -13,6 +14,7 @@ load("//rules/private:oem_image.bzl", _oem_image = "oem_image")
 load("//rules/private:oem_image_test.bzl", _oem_image_test = "oem_image_test", _wim_image_test = "wim_image_test")
 load("//rules/private:wim_image.bzl", _wim_image = "wim_image")
 
+customization_packages = _customization_packages
 mobile_package = _mobile_package
 mobile_package_rule = _mobile_package_rule
 feature_manifest = _feature_manifest
@@ -26,3 +28,4 @@ PackageInfo = _PackageInfo
 FeatureManifestInfo = _FeatureManifestInfo
 ImageInfo = _ImageInfo
 WimInfo = _WimInfo
+CustomizationInfo = _CustomizationInfo

@@ -46,6 +46,17 @@ ImageInfo = provider(
         "cpu": "CPU type the image was built for.",
         "packages": "depset of Files: every package the image could select from (its feature manifests', kit and PackageFiles).",
         "selection": "File: the packages the OEMInput selects, with reasons (`oemimage resolve` output).",
+        "customization_packages": "File (a directory) of the customization packages installed from `customizations`, or None.",
+    },
+)
+
+CustomizationInfo = provider(
+    doc = "An MCSF customization answer file with the files it names. Returned by `customization_packages`; `oem_image(customizations = ...)` takes it.",
+    fields = {
+        "answer_file": "File: the root answer file (OEMCustomizationXML).",
+        "files": "depset of Files: the answer file, the files it imports, its assets, applications and data assets.",
+        "variables": "dict: NAME -> directory relative to the execution root, what `$(NAME)` means in the answer files' paths (`oemimage --var=NAME=DIR`).",
+        "version": "OEMCustomizationVer of the packages, a.b.c.d.",
     },
 )
 

@@ -27,7 +27,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { printf '\n--- %s\n' "$*"; }
 
 # Targets whose outputs are compared: every image, WIM and package of the example.
-targets=(//images:all //kit:all //oem:all //soc:all //device:all)
+targets=(//images:all //kit:all //oem:all //soc:all //device:all //mmos:all //checks:all //customizations:all)
 
 # checkout NAME: a copy of the working tree (tracked and untracked, not ignored files) at
 # another path, sharing the offline setup.
@@ -49,7 +49,7 @@ bz() {
 digests() {
   local bin
   bin=$(bz "$1" info bazel-bin 2>/dev/null)
-  (cd "$bin" && find images kit oem soc device -type f ! -name '*.runfiles_manifest' ! -path '*.runfiles/*' \
+  (cd "$bin" && find images kit oem soc device mmos checks customizations -type f ! -name '*.runfiles_manifest' ! -path '*.runfiles/*' \
     ! -name '*.sh' -print0 | sort -z | xargs -0 sha256sum)
 }
 
@@ -81,7 +81,7 @@ echo "no-op: $p"
 echo "$p" | grep -qE '^INFO: [0-9]+ process(es)?: [0-9]+ internal\.$' || fail "the no-op build ran actions: $p"
 # Outputs an action rewrites get a new modification time; outputs of actions that did not run
 # keep theirs.
-mtimes() { (cd "$(bz a info bazel-bin 2>/dev/null)" && find images kit oem soc device -type f -printf '%T@ %p\n' | sort -k2); }
+mtimes() { (cd "$(bz a info bazel-bin 2>/dev/null)" && find images kit oem soc device mmos checks customizations -type f -printf '%T@ %p\n' | sort -k2); }
 mtimes >"$work/before"
 changed=$work/ws_a/examples/contoso/oem/payload/diagnostics.txt
 cp "$changed" "$work/diagnostics.orig"
@@ -98,7 +98,7 @@ mtimes >"$work/after"
 ran=$( (diff "$work/before" "$work/after" || true) | grep '^>' | awk '{print $3}' | grep -E '\.(spkg|ffu|wim|selection\.xml)$' | sort -u) || true
 echo "$ran" | sed 's/^/  rewritten: /'
 echo "$ran" | grep -q 'oem/diagnostics/Contoso.Test.Diagnostics.spkg' || fail "the changed package was not rebuilt"
-for unrelated in kit/ soc/ device/ oem/settings oem/camera oem/contoso_fm_merged images/retail images/production images/health images/customer_care; do
+for unrelated in kit/ soc/ device/ oem/settings oem/camera oem/contoso_fm_merged images/retail images/production images/health images/customer_care checks/retail_unmerged customizations/; do
   if echo "$ran" | grep -q "^$unrelated"; then fail "$unrelated was rebuilt though it does not depend on the change"; fi
 done
 echo "$ran" | grep -q 'images/test.ffu' || fail "images/test.ffu, which holds the package, was not rebuilt"

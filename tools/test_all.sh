@@ -6,6 +6,7 @@
 #      target, then every test there: rule analysis tests, and the images built and checked
 #      with sgdisk, fsck.fat and mtools (oem_image_test).
 #   4. Build properties (tests/build_properties.sh): reproducible, incremental, remote-cached.
+#   5. Gazelle on the example (tests/gazelle_example.sh): its generated BUILD files come back.
 # The first Bazel call runs the offline bootstrap if needed (tools/bazel).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -67,6 +68,9 @@ cd examples/contoso
 cd "$root"
 step "build properties: reproducible, incremental, remote cache"
 tests/build_properties.sh 2>&1 | tee -a "$log"
+
+step "gazelle: examples/contoso's generated BUILD files regenerated"
+tests/gazelle_example.sh 2>&1 | tee -a "$log"
 
 passed=$(grep -cE '^ok[[:space:]]+github.com/|^//.* PASSED in |^PROPERTY OK ' "$log" || true)
 failed=$(grep -cE '^FAIL|^//.* FAILED' "$log" || true)

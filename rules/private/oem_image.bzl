@@ -1,79 +1,78 @@
 """oem_image: ImgGen as a rule; builds an FFU and its side files."""
 
 load("//rules:providers.bzl", "FeatureManifestInfo", "ImageInfo")
-load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "package_files", "run_oemimage")
+load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage")
+load(":customization.bzl", "customization_args", "customization_info", "selection_args")
 
 # Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files").
 SIDE_FILES = ["ImageApp.log", "UpdateInput.xml", "UpdateOutput.xml", "UpdateHistory.xml", "PackageList.xml", "cat"]
 
 def _oem_image_impl(ctx):
-    if ctx.file.customizations and not ctx.attr.customization_version:
+    custom = customization_info(ctx, ctx.attr.customizations) if ctx.attr.customizations else None
+    version = ctx.attr.customization_version or (custom.version if custom else None)
+    if custom and not version:
         fail("customizations needs customization_version (OEMCustomizationVer, a.b.c.d)")
+    if version and not custom:
+        fail("customization_version is for customizations, which is not set")
     ffu = ctx.actions.declare_file(ctx.label.name + ".ffu")
     side = {s: ctx.actions.declare_file("%s.%s" % (ctx.label.name, s)) for s in SIDE_FILES}
-
-    fms = depset(transitive = [f[FeatureManifestInfo].fms for f in ctx.attr.feature_manifests])
-    packages = depset(transitive = package_files(ctx.attr.ms_packages) + package_files(ctx.attr.packages) + [
-        f[FeatureManifestInfo].packages
-        for f in ctx.attr.feature_manifests
-    ])
-
-    args = ctx.actions.args()
-    args.add(ctx.attr.cpu, format = "/CPUType:%s")
-
-    # Durations would make the log differ from build to build.
-    args.add("--timings=false")
-    args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
-    args.add_all(packages, format_each = "--package=%s", expand_directories = False)
-
-    # Positional arguments as ImgGen.cmd takes them. Under Bazel every package is found by file
-    # name among --package, so MSPackageRoot names the kit only for $(mspackageroot).
-    args.add(ffu)
-    args.add(ctx.file.oem_input)
-    args.add("MSPackages")
-    inputs = [ctx.file.oem_input]
-    if ctx.file.customizations:
-        args.add(ctx.file.customizations)
-        args.add(ctx.attr.customization_version)
-        inputs.append(ctx.file.customizations)
-    args.use_param_file("@%s", use_always = False)
-    args.set_param_file_format("multiline")
+    sel_args, fms, packages = selection_args(ctx)
 
     # The selection first, with resolve's messages: a bad OEMInput or FM fails here, early and
     # cheaply, and the selection (with the reason for each package) is an output of its own.
     selection = ctx.actions.declare_file(ctx.label.name + ".selection.xml")
     resolve_args = ctx.actions.args()
-    resolve_args.add(ctx.attr.cpu, format = "/CPUType:%s")
-    resolve_args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
-    resolve_args.add_all(packages, format_each = "--package=%s", expand_directories = False)
     resolve_args.add(ctx.file.oem_input)
     resolve_args.add("MSPackages")
-    resolve_args.use_param_file("@%s", use_always = False)
-    resolve_args.set_param_file_format("multiline")
     run_oemimage(
         ctx,
         "resolve",
-        [resolve_args],
+        [sel_args, resolve_args],
         inputs = depset([ctx.file.oem_input], transitive = [fms, packages]),
         outputs = [selection],
         mnemonic = "OemResolve",
         progress_message = "Resolving packages of %s" % ctx.label,
         stdout = selection,
     )
-    inputs.append(selection)
 
+    # Durations would make the log differ from build to build.
+    args = ctx.actions.args()
+    args.add("--timings=false")
+
+    # Positional arguments as ImgGen.cmd takes them. Under Bazel every package is found by file
+    # name among --package, so MSPackageRoot names the kit only for $(mspackageroot).
+    args.add(ffu)
+    args.add(ctx.file.oem_input)
+    args.add("MSPackages")
+    inputs = [ctx.file.oem_input, selection]
+    outputs = [ffu] + side.values()
+    transitive = [fms, packages]
+    custom_dir = None
+    if custom:
+        # ImgGen writes the customization packages next to the FFU; here, into a directory of
+        # their own (their names depend on the answer file's content).
+        custom_dir = ctx.actions.declare_directory(ctx.label.name + ".customizations")
+        args.add(custom.answer_file)
+        args.add(version)
+        args.add(custom_dir.path, format = "--customization-out=%s")
+        args.add_all(customization_args(custom))
+        outputs.append(custom_dir)
+        transitive.append(custom.files)
     run_oemimage(
         ctx,
         "imggen",
-        [args],
-        inputs = depset(inputs, transitive = [fms, packages]),
-        outputs = [ffu] + side.values(),
+        [sel_args, args],
+        inputs = depset(inputs, transitive = transitive),
+        outputs = outputs,
         mnemonic = "OemImgGen",
         progress_message = "ImgGen %s: %s" % (ctx.label, ffu.basename),
     )
+    groups = dict(side_files = depset(side.values()), selection = depset([selection]))
+    if custom_dir:
+        groups["customization_packages"] = depset([custom_dir])
     return [
         DefaultInfo(files = depset([ffu])),
-        OutputGroupInfo(side_files = depset(side.values()), selection = depset([selection])),
+        OutputGroupInfo(**groups),
         ImageInfo(
             ffu = ffu,
             side_files = side,
@@ -81,6 +80,7 @@ def _oem_image_impl(ctx):
             cpu = ctx.attr.cpu,
             packages = packages,
             selection = selection,
+            customization_packages = custom_dir,
         ),
     ]
 
@@ -107,7 +107,10 @@ with the reason for each (`oemimage resolve`), are in the `selection` output gro
             doc = "Packages for the OEMInput's PackageFiles element (pre-retail images only).",
         ),
         "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the image ($(cputype))."),
-        "customizations": attr.label(allow_single_file = [".xml"], doc = "Customization answer file (OEMCustomizationXML)."),
-        "customization_version": attr.string(doc = "OEMCustomizationVer: version of the generated customization packages."),
+        "customizations": attr.label(
+            allow_files = True,
+            doc = "The customization answer file (OEMCustomizationXML): a `customization_packages` target, which gives its files, variables and version, or an answer file alone (its paths must then be absolute on the machine that builds).",
+        ),
+        "customization_version": attr.string(doc = "OEMCustomizationVer: version of the customization packages (default: the `customization_packages` target's)."),
     }),
 )

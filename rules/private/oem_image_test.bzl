@@ -8,6 +8,9 @@ def _shell_quote(s):
 def _oem_image_test_impl(ctx):
     info = ctx.attr.image[ImageInfo]
     packages = info.packages.to_list()
+    if info.customization_packages:
+        # The customization packages ImgGen made: the image lists them like any other.
+        packages = packages + [info.customization_packages]
     args = [info.ffu.short_path] + ["--package=" + f.short_path for f in packages]
     tool = _shell_quote(ctx.executable._imagecheck.short_path)
     lines = ["#!/bin/sh", "set -e", "%s %s" % (tool, " ".join([_shell_quote(a) for a in args]))]

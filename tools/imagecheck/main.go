@@ -1,7 +1,7 @@
 // Command imagecheck checks an FFU image with tools nobody in this project wrote, the way
 // oem_image_test runs it:
 //
-//	imagecheck IMAGE.ffu --package=PATH...
+//	imagecheck IMAGE.ffu --package=PATH...   (PATH a package, or a directory of packages)
 //
 // It verifies the FFU's hashes, extracts the raw disk, runs `sgdisk -v` on it, `fsck.fat -n`
 // on every FAT partition and `ntfsfix -n` on every NTFS one, then reads the image's own
@@ -176,6 +176,19 @@ func check(image string, pkgs []string, w io.Writer) error {
 	}
 	byName := map[string]string{}
 	for _, p := range pkgs {
+		// A directory (Bazel's tree artifact of customization packages) stands for its packages.
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			entries, err := os.ReadDir(p)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if !e.IsDir() {
+					byName[strings.ToLower(e.Name())] = filepath.Join(p, e.Name())
+				}
+			}
+			continue
+		}
 		byName[strings.ToLower(filepath.Base(p))] = p
 	}
 	listed := doc.FindElements("//Package/PackageFile")

@@ -47,7 +47,7 @@ func FuzzParseOEMInput(f *testing.F) {
 }
 
 func FuzzParseFeatureManifest(f *testing.F) {
-	addSeeds(f, "testdata/*FM.xml", "../../examples/contoso/*/fm/*.xml")
+	addSeeds(f, "testdata/*FM.xml", "../../examples/contoso/*/fm/*.xml", "../../examples/contoso/*/*FM*.xml", "../../examples/contoso/kit/MSOptionalFeatures.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := ParseFeatureManifest("f.xml", data)
 		checkParse(t, err)

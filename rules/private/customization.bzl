@@ -1,0 +1,110 @@
+"""customization_packages: CustomizationGen as a rule; the customization packages of an MCSF answer file."""
+
+load("//rules:providers.bzl", "CustomizationInfo", "FeatureManifestInfo")
+load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "package_files", "run_oemimage")
+
+def _dir_of(label, rel):
+    """rel, a directory relative to label's package, as a path relative to the execution root."""
+    parts = [p for p in label.workspace_root.split("/") + label.package.split("/") if p]
+    for seg in rel.replace("\\", "/").split("/"):
+        if seg in ("", "."):
+            continue
+        if seg == "..":
+            if not parts:
+                fail("path_variables: %s leaves the repository" % rel)
+            parts.pop()
+        else:
+            parts.append(seg)
+    return "/".join(parts) if parts else "."
+
+def customization_info(ctx, target):
+    """CustomizationInfo of an oem_image's customizations: a customization_packages target or an answer file.
+
+    Args:
+      ctx: rule context (for error messages).
+      target: the target of the `customizations` attribute.
+
+    Returns:
+      CustomizationInfo; version is None for a plain answer file.
+    """
+    if CustomizationInfo in target:
+        return target[CustomizationInfo]
+    files = target[DefaultInfo].files.to_list()
+    if len(files) != 1 or not files[0].basename.lower().endswith(".xml"):
+        fail("customizations: %s is neither a customization_packages target nor one answer file (.xml)" % target.label)
+    return CustomizationInfo(answer_file = files[0], files = depset(files), variables = {}, version = None)
+
+def customization_args(info):
+    """Args of the answer file's variables: --var=NAME=DIR, in a stable order."""
+    args = []
+    for name in sorted(info.variables):
+        args.append("--var=%s=%s" % (name, info.variables[name]))
+    return args
+
+def selection_args(ctx):
+    """The flags and inputs that let the tool resolve ctx's OEMInput: (Args, fms depset, packages depset)."""
+    fms = depset(transitive = [f[FeatureManifestInfo].fms for f in ctx.attr.feature_manifests])
+    packages = depset(transitive = package_files(ctx.attr.ms_packages) + package_files(ctx.attr.packages) + [
+        f[FeatureManifestInfo].packages
+        for f in ctx.attr.feature_manifests
+    ])
+    args = ctx.actions.args()
+    args.add(ctx.attr.cpu, format = "/CPUType:%s")
+    args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
+    args.add_all(packages, format_each = "--package=%s", expand_directories = False)
+    args.use_param_file("@%s", use_always = False)
+    args.set_param_file_format("multiline")
+    return args, fms, packages
+
+def _customization_packages_impl(ctx):
+    info = CustomizationInfo(
+        answer_file = ctx.file.answer_file,
+        files = depset([ctx.file.answer_file] + ctx.files.srcs),
+        variables = {name: _dir_of(ctx.label, rel) for name, rel in ctx.attr.path_variables.items()},
+        version = ctx.attr.version,
+    )
+    out = ctx.actions.declare_directory(ctx.label.name)
+    sel_args, fms, packages = selection_args(ctx)
+    args = ctx.actions.args()
+    args.add_all(customization_args(info))
+    args.add(out.path)
+    args.add(ctx.file.oem_input)
+    args.add("MSPackages")
+    args.add(info.answer_file)
+    args.add(info.version)
+    run_oemimage(
+        ctx,
+        "customizationgen",
+        [sel_args, args],
+        inputs = depset([ctx.file.oem_input], transitive = [fms, packages, info.files]),
+        outputs = [out],
+        mnemonic = "OemCustomizationGen",
+        progress_message = "CustomizationGen %s" % ctx.label,
+    )
+    return [DefaultInfo(files = depset([out])), info]
+
+customization_packages = rule(
+    implementation = _customization_packages_impl,
+    doc = """Builds the customization packages of an MCSF answer file, as CustomizationGen.cmd does:
+`<Owner>.<Device>.Customizations.<Partition>.spkg` and the applications packages, in a directory
+named after the target. The OEMInput's selection supplies the policy files that declare the
+settings (docs/customization.md).
+
+The answer file's paths must be absolute, as for the original: name their directories with
+variables, `Source="$(CONTOSO_CUSTOMIZATIONS)\\\\wallpaper.jpg"`, and map each variable to a
+directory of this package with `path_variables = {"CONTOSO_CUSTOMIZATIONS": "."}`.
+
+`oem_image(customizations = ":this", customization_version = ...)` builds the image with the same
+answer file.""",
+    attrs = dict(TOOL_ATTRS, **{
+        "answer_file": attr.label(mandatory = True, allow_single_file = [".xml"], doc = "The answer file (OEMCustomizationXML)."),
+        "srcs": attr.label_list(allow_files = True, doc = "Every file the answer file names: imported answer files, assets, applications, licenses, ProvXML files, data assets."),
+        "path_variables": attr.string_dict(doc = "`$(NAME)` in the answer files' paths -> a directory relative to this package (`.` for the package)."),
+        "version": attr.string(mandatory = True, doc = "OEMCustomizationVer: version of the packages, a.b.c.d."),
+        "oem_input": attr.label(mandatory = True, allow_single_file = [".xml"], doc = "The OEMInput the packages are for (its Device names them; its selection has the policy files)."),
+        "feature_manifests": attr.label_list(providers = [FeatureManifestInfo], doc = "As `oem_image`'s."),
+        "ms_packages": attr.label_list(allow_files = PACKAGE_EXTENSIONS, doc = "As `oem_image`'s."),
+        "packages": attr.label_list(allow_files = PACKAGE_EXTENSIONS, doc = "As `oem_image`'s."),
+        "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the packages."),
+    }),
+)
