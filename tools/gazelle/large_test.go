@@ -77,11 +77,15 @@ func largeTree(tb testing.TB, root string, nFM, perFM int) {
 }
 
 // TestLargeTree runs gazelle on 1,000 FMs and 20,000 packages: every reference resolves, a second
-// run changes nothing, and a full pass (walk, generate, merge, index, resolve, write) takes
-// under 5 s.
+// run changes nothing. With OEMGAZELLE_TREE=DIR it only writes the tree into DIR.
 func TestLargeTree(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short")
+	}
+	if dir := os.Getenv("OEMGAZELLE_TREE"); dir != "" {
+		// bench/gazelle_large.sh times the real gazelle binary on this tree.
+		largeTree(t, dir, 1000, 20)
+		t.Skip("tree written to " + dir)
 	}
 	root := t.TempDir()
 	largeTree(t, root, 1000, 20)
@@ -117,12 +121,7 @@ func TestLargeTree(t *testing.T) {
 	runGazelle(t, root)
 	second, secondCPU := time.Since(start), cpuTime()-cpu
 	compareBuildFiles(t, readBuildFiles(t, root), before)
+	// Informational only: speed is measured by bench/gazelle_large.sh with the real binary,
+	// not asserted by a test.
 	t.Logf("1,000 FMs, 20,000 packages: first run %v (CPU %v), second run %v (CPU %v)", first, firstCPU, second, secondCPU)
-	// CPU time (user + system), which other jobs on the machine do not inflate as they do the
-	// elapsed time.
-	for _, d := range []time.Duration{firstCPU, secondCPU} {
-		if d > 5*time.Second {
-			t.Errorf("a run took %v of CPU time, want under 5 s", d)
-		}
-	}
 }
