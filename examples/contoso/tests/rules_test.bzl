@@ -17,8 +17,11 @@ def _package_test_impl(ctx):
     target = analysistest.target_under_test(env)
     info = target[PackageInfo]
     asserts.equals(env, ctx.attr.package_name, info.name)
-    asserts.equals(env, ctx.attr.spkg, info.file.basename)
-    all_spkgs = sorted([ctx.attr.spkg] + ctx.attr.satellites)
+    if ctx.attr.spkg:
+        asserts.equals(env, ctx.attr.spkg, info.file.basename)
+    else:
+        asserts.equals(env, None, info.file)  # no_base_package: satellites only
+    all_spkgs = sorted(([ctx.attr.spkg] if ctx.attr.spkg else []) + ctx.attr.satellites)
     asserts.equals(env, all_spkgs, _basenames(target[DefaultInfo].files.to_list()))
     asserts.equals(env, sorted(ctx.attr.satellites), _basenames(info.satellites.values()))
     action = _action(env, "OemPkgGen")
