@@ -9,7 +9,8 @@ cd "$root"
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
 tools/bazel build //tools/gazelle:gazelle_binary >"$work/build.log" 2>&1 || { tail "$work/build.log"; exit 1; }
-bin=$(tools/bazel cquery --output=files //tools/gazelle:gazelle_binary 2>/dev/null | head -1)
+bin=$(find "$(tools/bazel info bazel-bin 2>/dev/null)/tools/gazelle/" -name gazelle_binary -type f -perm -u+x | head -1)
+[ -n "$bin" ] || { echo "gazelle_binary not found under bazel-bin"; exit 1; }
 cp "$bin" "$work/gazelle"
 OEMGAZELLE_TREE="$work/tree" go test -count=1 -run 'TestLargeTree$' ./tools/gazelle >/dev/null
 echo "tree: $(find "$work/tree" -name '*.pkg.xml' | wc -l) .pkg.xml, $(find "$work/tree" -name '*.spkg' | wc -l) .spkg," \
