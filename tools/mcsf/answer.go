@@ -437,7 +437,7 @@ func (p *parser) source(el *etree.Element, attr string, isImport bool) (string, 
 		x.AttrErrorf(el, attr, "%s %q uses %s, %s; expected it set", attr, raw, ref, what)
 		return "", false
 	}
-	host, err := hostPath(s)
+	host, err := hostPath(s, p.env)
 	if err != nil {
 		x.AttrErrorf(el, attr, "%s %q: %v", attr, raw, err)
 		return "", false
@@ -463,16 +463,30 @@ func percentRef(s string) string {
 }
 
 // hostPath checks that s is absolute and maps it to the host.
-func hostPath(s string) (string, error) {
+// A drive path (C:\dir\file, as answer files written on Windows have them) maps through the
+// variable named after the drive ("C:" -> the host directory standing for C:\, which
+// `oemimage --var=C:=DIR` sets), so such files work unchanged.
+func hostPath(s string, env map[string]string) (string, error) {
+	var m winpath.Mapper
 	switch {
 	case len(s) >= 2 && (s[0] == '\\' || s[0] == '/') && (s[1] == '\\' || s[1] == '/'):
 		return "", errorString("a UNC path has no host equivalent; expected an absolute host path")
+	case len(s) >= 3 && s[1] == ':' && (s[2] == '\\' || s[2] == '/'):
+		drive := strings.ToUpper(s[:2])
+		dir, ok := env[drive]
+		if !ok {
+			dir, ok = env[strings.ToLower(drive)]
+		}
+		if !ok || dir == "" {
+			return "", errorString("a drive path has no host equivalent on this machine; expected an absolute host path, $(NAME) for the directory, or the drive mapped (oemimage --var=" + drive + "=DIR)")
+		}
+		m.Drives = map[string]string{drive[:1]: dir}
 	case len(s) >= 2 && s[1] == ':':
-		return "", errorString("a drive path has no host equivalent on this machine; expected an absolute host path (use $(NAME) for the directory)")
+		return "", errorString("a drive-relative path; expected an absolute path")
 	case s == "" || s[0] != '/' && s[0] != '\\':
 		return "", errorString("a relative path; expected an absolute path (source paths must be absolute)")
 	}
-	h, err := winpath.Mapper{}.ToHost(s)
+	h, err := m.ToHost(s)
 	if err != nil {
 		return "", err
 	}

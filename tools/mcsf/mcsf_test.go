@@ -353,7 +353,8 @@ func TestErrors(t *testing.T) {
 		want       []string
 	}{
 		{"relative asset", answer("", asset(`Assets\a.jpg`)), nil, []string{"root.xml:4:", `Source "Assets\\a.jpg": a relative path; expected an absolute path`}},
-		{"drive path", answer("", asset(`C:\Assets\a.jpg`)), nil, []string{"root.xml:4:", "a drive path has no host equivalent"}},
+		{"drive path", answer("", asset(`C:\Assets\a.jpg`)), nil, []string{"root.xml:4:", "a drive path has no host equivalent", "--var=C:=DIR"}},
+		{"drive-relative path", answer("", asset(`C:a.jpg`)), nil, []string{"root.xml:4:", "a drive-relative path"}},
 		{"percent variable", answer("", asset(`%ASSETS%\a.jpg`)), nil, []string{"root.xml:4:", "uses %ASSETS%; %NAME% is not allowed"}},
 		{"unset variable", answer("", asset(`$(NOPE)\a.jpg`)), nil, []string{"root.xml:4:", "uses $(NOPE), an environment variable that is not set"}},
 		{"variable in file name", answer("", asset(`$(ASSETS)\$(NAME).jpg`)), nil, []string{"only Import sources may"}},
@@ -381,6 +382,23 @@ func TestErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Answer files written on Windows name their files by drive paths: with the drive mapped, they
+// load unchanged.
+func TestDrivePaths(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"root.xml":            answer("", static(`<Settings Path="LockScreen"><Asset Name="Wallpapers" Source="c:\Customization\a.jpg"/></Settings>`)),
+		"Customization/a.jpg": "jpg",
+	})
+	c, err := Load(filepath.Join(dir, "root.xml"), map[string]string{"C:": dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := filepath.Join(dir, "Customization", "a.jpg")
+	if g := c.Static.Settings; len(g) != 1 || len(g[0].Assets) != 1 || g[0].Assets[0].Source != want {
+		t.Errorf("settings %+v: want one asset from %s", g, want)
 	}
 }
 
