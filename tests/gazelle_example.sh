@@ -21,7 +21,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
 
 mkdir -p "$work/repo"
-(cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$work/repo")
+(cd "$root" && git ls-files -co --exclude-standard -z | grep -zv "^\.offline$" | xargs -0 cp --parents -t "$work/repo")
 ln -s "$root/.offline" "$work/repo/.offline"
 generated=(kit soc device oem images)
 targets() { # the generated packages' targets: kind and label, sorted
