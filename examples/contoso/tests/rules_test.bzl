@@ -112,3 +112,31 @@ def _failure_test_impl(ctx):
     return analysistest.end(env)
 
 failure_test = analysistest.make(_failure_test_impl, expect_failure = True, attrs = {"message": attr.string()})
+
+def _customization_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    mnemonic = "OemImgGen" if ImageInfo in target else "OemCustomizationGen"
+    action = _action(env, mnemonic)
+    if action:
+        argv = action.argv
+        for a in ctx.attr.expected_args:
+            asserts.true(env, a in argv, "%s passed: %s" % (a, argv))
+        asserts.true(env, ctx.attr.answer_file in [a.split("/")[-1] for a in argv], "%s passed: %s" % (ctx.attr.answer_file, argv))
+        inputs = _basenames(action.inputs.to_list())
+        for f in ctx.attr.inputs:
+            asserts.true(env, f in inputs, "%s is an input of %s" % (f, mnemonic))
+        asserts.true(env, ctx.attr.output_dir in _basenames(action.outputs.to_list()), "%s among the outputs" % ctx.attr.output_dir)
+    if ImageInfo in target:
+        asserts.equals(env, [ctx.attr.output_dir], _basenames(target[OutputGroupInfo].customization_packages.to_list()))
+        if action:
+            out = [a for a in action.argv if a.startswith("--customization-out=") and a.endswith("/" + ctx.attr.output_dir)]
+            asserts.equals(env, 1, len(out), "--customization-out=.../%s in %s" % (ctx.attr.output_dir, action.argv))
+    return analysistest.end(env)
+
+customization_test = analysistest.make(_customization_test_impl, attrs = {
+    "answer_file": attr.string(),
+    "expected_args": attr.string_list(),
+    "inputs": attr.string_list(),
+    "output_dir": attr.string(),
+})
