@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/pkggen"
@@ -42,12 +43,28 @@ func rootElement(data []byte) string {
 			if j := strings.LastIndexByte(name, ':'); j >= 0 {
 				name = name[j+1:]
 			}
+			if !isXMLName(name) {
+				return "" // not a start tag: not XML that we classify
+			}
 			return name
 		}
 		if data == nil {
 			return ""
 		}
 	}
+}
+
+// isXMLName reports an XML local name (the ASCII subset the imaging files use, and any letter).
+func isXMLName(s string) bool {
+	for i, r := range s {
+		switch {
+		case r == '_' || unicode.IsLetter(r):
+		case i > 0 && (r == '-' || r == '.' || unicode.IsDigit(r)):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 func skipPast(data []byte, end string) []byte {

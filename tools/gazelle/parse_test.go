@@ -9,6 +9,8 @@ func TestRootElement(t *testing.T) {
 		"<Package/>":     "Package",
 		"<!-- open":      "",
 		"not xml at all": "",
+		"<0<":            "",
+		"<a<b>":          "",
 		"":               "",
 	} {
 		if got := rootElement([]byte(in)); got != want {
