@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/oemimage/rules_oemimage/tools/cab"
 )
 
 // entry is a file (data, possibly empty) or a directory of a test image.
@@ -27,36 +29,7 @@ func file(path string, data []byte) entry { return entry{path: path, data: data}
 func dir(path string) entry               { return entry{path: path, dir: true} }
 
 // memFile is an in-memory Output.
-type memFile struct {
-	b   []byte
-	off int64
-}
-
-func (m *memFile) Write(p []byte) (int, error) {
-	if end := m.off + int64(len(p)); end > int64(len(m.b)) {
-		m.b = append(m.b, make([]byte, end-int64(len(m.b)))...)
-	}
-	copy(m.b[m.off:], p)
-	m.off += int64(len(p))
-	return len(p), nil
-}
-
-func (m *memFile) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		m.off = off
-	case io.SeekCurrent:
-		m.off += off
-	case io.SeekEnd:
-		m.off = int64(len(m.b)) + off
-	}
-	return m.off, nil
-}
-
-func (m *memFile) Truncate(size int64) error {
-	m.b = m.b[:size]
-	return nil
-}
+type memFile = cab.MemFile
 
 // noTruncate hides memFile's Truncate.
 type noTruncate struct{ m *memFile }
@@ -64,17 +37,6 @@ type noTruncate struct{ m *memFile }
 func (n noTruncate) Write(p []byte) (int, error)               { return n.m.Write(p) }
 func (n noTruncate) Seek(off int64, whence int) (int64, error) { return n.m.Seek(off, whence) }
 func (n noTruncate) ReadAt(p []byte, off int64) (int, error)   { return n.m.ReadAt(p, off) }
-
-func (m *memFile) ReadAt(p []byte, off int64) (int, error) {
-	if off >= int64(len(m.b)) {
-		return 0, io.EOF
-	}
-	n := copy(p, m.b[off:])
-	if n < len(p) {
-		return n, io.EOF
-	}
-	return n, nil
-}
 
 func writeEntries(t testing.TB, out Output, entries []entry, opt Options) {
 	t.Helper()
@@ -102,7 +64,7 @@ func writeWIM(t testing.TB, entries []entry, opt Options) []byte {
 	t.Helper()
 	var m memFile
 	writeEntries(t, &m, entries, opt)
-	return m.b
+	return m.Bytes()
 }
 
 // tree is what an image holds: path -> content, with directories as "<dir>".
@@ -447,13 +409,14 @@ func TestNoTruncate(t *testing.T) {
 	entries := roundTripCases[12].entries
 	var m memFile
 	writeEntries(t, noTruncate{&m}, entries, Options{Compression: XPRESS})
-	got, r := readTree(t, m.b)
+	img := m.Bytes()
+	got, r := readTree(t, img)
 	diffTrees(t, "our reader", got, want(entries))
 	end := r.Header.Integrity.Offset + r.Header.Integrity.SizeInWIM
-	if end >= int64(len(m.b)) || bytes.Count(m.b[end:], []byte{0}) != len(m.b)-int(end) {
-		t.Errorf("integrity table ends at %d of %d bytes; want zeros after it", end, len(m.b))
+	if end >= int64(len(img)) || bytes.Count(img[end:], []byte{0}) != len(img)-int(end) {
+		t.Errorf("integrity table ends at %d of %d bytes; want zeros after it", end, len(img))
 	}
-	wimlibCheck(t, m.b, want(entries))
+	wimlibCheck(t, img, want(entries))
 }
 
 // TestDeterministic writes the same tree twice, with different numbers of compressors,
@@ -705,7 +668,7 @@ func TestWriterErrors(t *testing.T) {
 				if err := w.Close(); err != nil {
 					t.Fatal(err)
 				}
-				got, _ := readTree(t, m.b)
+				got, _ := readTree(t, m.Bytes())
 				if _, ok := got["after.txt"]; !ok {
 					t.Errorf("after.txt missing: %v", got)
 				}
@@ -844,10 +807,10 @@ func BenchmarkWriter(b *testing.B) {
 			b.SetBytes(int64(total))
 			var m memFile
 			for i := 0; i < b.N; i++ {
-				m = memFile{b: m.b[:0]}
+				m.Reset()
 				writeEntries(b, &m, entries, Options{Compression: comp})
 			}
-			b.ReportMetric(float64(len(m.b))/float64(total)*100, "%size")
+			b.ReportMetric(float64(len(m.Bytes()))/float64(total)*100, "%size")
 		})
 	}
 }
