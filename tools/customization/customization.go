@@ -131,7 +131,8 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 	}
 	// Variants: their applications, and ProvisionData.cab for the runtime configuration.
 	var cabFiles []cab.FileSource
-	vdoc, vroot := newDoc("ProvisionData")
+	vroot := etree.NewElement("ProvisionData")
+	vroot.CreateAttr("xmlns", mcsf.Namespace)
 	vroot.CreateAttr("Owner", root.Owner)
 	vroot.CreateAttr("Name", root.Name)
 	if len(r.C.Targets) > 0 {
@@ -173,9 +174,10 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 				if a.ProvXML != "" {
 					name := v.Variant.TargetRef + "." + filepath.Base(a.ProvXML)
 					el.CreateAttr("ProvXML", name)
-					src, err := hostSource(name, a.ProvXML)
+					src, err := cabSource(name, File{Source: a.ProvXML, Origin: a.Pos})
 					if err != nil {
-						return nil, err
+						errs = append(errs, err)
+						continue
 					}
 					cabFiles = append(cabFiles, src)
 				}
@@ -199,11 +201,12 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 		return nil, errs
 	}
 	if len(r.Variants) > 0 {
-		data, err := bytesOf(vdoc)
+		data, err := bytesOf(vroot)
 		if err != nil {
 			return nil, err
 		}
-		cabFiles = append([]cab.FileSource{memSource(ProvisionDataName, data)}, cabFiles...)
+		doc, _ := cabSource(ProvisionDataName, File{Data: data})
+		cabFiles = append([]cab.FileSource{doc}, cabFiles...)
 		var buf cab.MemFile
 		if _, err := cab.Write(&buf, cabFiles, cab.Options{Compression: cab.MSZIP, Workers: 1}); err != nil {
 			return nil, err
@@ -345,26 +348,17 @@ func dataFiles(d *mcsf.DataAsset) ([]File, error) {
 // Provisioning documents: settings in the MCSF configuration service provider's form
 // (characteristic MCSF, one characteristic per group, one parm per setting).
 
-func newDoc(root string) (*etree.Document, *etree.Element) {
+// bytesOf writes root as an indented XML document with its declaration.
+func bytesOf(root *etree.Element) ([]byte, error) {
 	d := etree.NewDocument()
 	d.CreateProcInst("xml", `version="1.0" encoding="utf-8"`)
-	r := d.CreateElement(root)
-	if root != "wap-provisioningdoc" {
-		r.CreateAttr("xmlns", mcsf.Namespace)
-	}
-	return d, r
-}
-
-func bytesOf(d *etree.Document) ([]byte, error) {
+	d.AddChild(root)
 	d.Indent(2)
 	return d.WriteToBytes()
 }
 
 func provDoc(settings []*mcsf.SettingValue) []byte {
-	d := etree.NewDocument()
-	d.CreateProcInst("xml", `version="1.0" encoding="utf-8"`)
-	d.AddChild(provElement(settings))
-	data, _ := bytesOf(d)
+	data, _ := bytesOf(provElement(settings))
 	return data
 }
 
@@ -410,14 +404,25 @@ func provValue(v mcsf.Value) string {
 	return v.Text
 }
 
-func memSource(name string, data []byte) cab.FileSource {
-	return cab.FileSource{Name: name, Size: int64(len(data)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}
+// open gives the file's size and a reader of its content: the generated data, or the host file
+// (a missing one is reported at the answer file line it comes from).
+func (f File) open() (int64, func() (io.ReadCloser, error), *manifest.Error) {
+	if f.Source == "" {
+		data := f.Data
+		return int64(len(data)), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
+	}
+	st, err := os.Stat(f.Source)
+	if err != nil {
+		return 0, nil, &manifest.Error{Pos: f.Origin, Msg: fmt.Sprintf("%v; expected the file to exist", err)}
+	}
+	src := f.Source
+	return st.Size(), func() (io.ReadCloser, error) { return os.Open(src) }, nil
 }
 
-func hostSource(name, path string) (cab.FileSource, error) {
-	st, err := os.Stat(path)
+func cabSource(name string, f File) (cab.FileSource, *manifest.Error) {
+	size, open, err := f.open()
 	if err != nil {
 		return cab.FileSource{}, err
 	}
-	return cab.FileSource{Name: name, Size: st.Size(), Open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
+	return cab.FileSource{Name: name, Size: size, Open: open}, nil
 }

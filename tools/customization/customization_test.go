@@ -216,9 +216,9 @@ func TestPlanErrors(t *testing.T) {
 func TestWriteAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
 	pkgs := plan(t)
-	pkgs[len(pkgs)-1].Files = append(pkgs[len(pkgs)-1].Files, File{DevicePath: `\x\gone`, Source: filepath.Join(dir, "gone")})
-	if _, err := Write(dir, pkgs); err == nil {
-		t.Fatal("a missing source file: no error")
+	pkgs[len(pkgs)-1].Files = append(pkgs[len(pkgs)-1].Files, File{DevicePath: `\x\gone`, Source: filepath.Join(dir, "gone"), Origin: mcsf.Pos{File: "/a.xml", Line: 3, Col: 5}})
+	if _, err := Write(dir, pkgs); err == nil || !strings.HasPrefix(err.Error(), "/a.xml:3:5: ") {
+		t.Fatalf("a missing source file: %v, want an error at the answer file line", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a failed Write left %d files", len(entries))

@@ -1,8 +1,6 @@
 package customization
 
 import (
-	"bytes"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -61,16 +59,9 @@ func Write(dir string, pkgs []*Package) ([]string, error) {
 }
 
 func payloadOf(f File) (spkg.Payload, error) {
-	if f.Source == "" {
-		data := f.Data
-		return spkg.Payload{DevicePath: f.DevicePath, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
-			return io.NopCloser(bytes.NewReader(data)), nil
-		}}, nil
-	}
-	st, err := os.Stat(f.Source)
+	size, open, err := f.open()
 	if err != nil {
-		return spkg.Payload{}, err
+		return spkg.Payload{}, err // not a nil *manifest.Error in an error
 	}
-	src := f.Source
-	return spkg.Payload{DevicePath: f.DevicePath, Size: st.Size(), Open: func() (io.ReadCloser, error) { return os.Open(src) }}, nil
+	return spkg.Payload{DevicePath: f.DevicePath, Size: size, Open: open}, nil
 }
