@@ -13,6 +13,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/language"
 	"github.com/bazelbuild/bazel-gazelle/rule"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
@@ -98,7 +99,7 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 			for _, msg := range p.Problems {
 				log.Printf("%s: %s", fileRel, msg)
 			}
-			pkgName := strings.Join(nonEmpty(p.Owner, p.Component, p.SubComponent), ".")
+			pkgName := spkg.Name(p.Owner, p.Component, p.SubComponent, "", "")
 			short := p.SubComponent
 			if short == "" {
 				short = p.Component
@@ -327,16 +328,6 @@ func (oc *oemConfig) setMergeAttrs(r *rule.Rule) {
 		}
 		r.SetAttr("variables", vars)
 	}
-}
-
-func nonEmpty(parts ...string) []string {
-	var out []string
-	for _, p := range parts {
-		if p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // relTo makes paths relative to dir (a slash path relative to the package) relative to the package.

@@ -12,6 +12,7 @@ import (
 	"github.com/bazelbuild/bazel-gazelle/resolve"
 	"github.com/bazelbuild/bazel-gazelle/rule"
 	bzl "github.com/bazelbuild/buildtools/build"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
@@ -32,27 +33,23 @@ func (l *oemLang) Imports(c *config.Config, r *rule.Rule, f *rule.File) []resolv
 		if owner == "" || comp == "" {
 			return nil
 		}
-		base := strings.Join(nonEmpty(owner, comp, r.AttrString("sub_component")), ".")
+		sub := r.AttrString("sub_component")
+		name := func(lang, res string) string { return spkg.Name(owner, comp, sub, lang, res) + ".spkg" }
 		var files []string
-		switch {
-		case r.AttrString("language") != "":
-			files = append(files, base+"_Lang_"+r.AttrString("language")+".spkg")
-		case r.AttrString("resolution") != "":
-			files = append(files, base+"_RES_"+r.AttrString("resolution")+".spkg")
-		case !isTrue(r.Attr("no_base_package")):
-			files = append(files, base+".spkg")
+		if lang, res := r.AttrString("language"), r.AttrString("resolution"); lang != "" || res != "" || !isTrue(r.Attr("no_base_package")) {
+			files = append(files, name(lang, res))
 		}
 		for _, lang := range r.AttrStrings("languages") {
-			files = append(files, base+"_Lang_"+lang+".spkg")
+			files = append(files, name(lang, ""))
 		}
 		for _, res := range r.AttrStrings("resolutions") {
-			files = append(files, base+"_RES_"+res+".spkg")
+			files = append(files, name("", res))
 		}
 		dir := f.Pkg
 		if x := r.AttrString("pkg_xml"); x != "" && !strings.ContainsAny(x, ":@") {
 			dir = path.Dir(path.Join(f.Pkg, x))
 		}
-		imps = append(imps, "spkgbase:"+strings.ToLower(base+".spkg"))
+		imps = append(imps, "spkgbase:"+strings.ToLower(name("", "")))
 		for _, file := range files {
 			imps = append(imps, "spkg:"+strings.ToLower(file), "spkgpath:"+strings.ToLower(path.Join(dir, file)))
 		}
