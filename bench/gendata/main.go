@@ -20,8 +20,14 @@ func main() {
 		os.Exit(2)
 	}
 	dir := os.Args[1]
-	total, _ := strconv.ParseInt(os.Args[2], 10, 64)
-	count, _ := strconv.Atoi(os.Args[3])
+	total, err := strconv.ParseInt(os.Args[2], 10, 64)
+	if err != nil || total <= 0 {
+		fail(fmt.Errorf("TOTAL_MIB %q: want a positive number", os.Args[2]))
+	}
+	count, err := strconv.Atoi(os.Args[3])
+	if err != nil || count <= 0 {
+		fail(fmt.Errorf("COUNT %q: want a positive number", os.Args[3]))
+	}
 	rng := rand.New(rand.NewSource(1))
 	// Log-uniform sizes, scaled to the total.
 	sizes := make([]float64, count)
@@ -32,15 +38,13 @@ func main() {
 	}
 	words := []string{"Windows", "Mobile", "package", "driver", "kernel", "0x0040", "ImageUpdate", "MainOS", "resource", "\r\n", "    ", "DeviceLayout"}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fail(err)
 	}
 	for i, s := range sizes {
 		n := int64(s / sum * float64(total<<20))
 		f, err := os.Create(filepath.Join(dir, fmt.Sprintf("f%05d.bin", i)))
 		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
+			fail(err)
 		}
 		w := bufio.NewWriter(f)
 		buf := make([]byte, 0, 4096)
@@ -61,7 +65,16 @@ func main() {
 			w.Write(buf)
 			written += int64(len(buf))
 		}
-		w.Flush()
-		f.Close()
+		if err := w.Flush(); err != nil {
+			fail(err)
+		}
+		if err := f.Close(); err != nil {
+			fail(err)
+		}
 	}
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "gendata:", err)
+	os.Exit(1)
 }
