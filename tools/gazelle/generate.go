@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -84,7 +85,7 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 		if !strings.HasSuffix(lower, ".xml") {
 			continue
 		}
-		data, err := readFile(filepath.Join(args.Dir, f))
+		data, err := os.ReadFile(filepath.Join(args.Dir, f))
 		if err != nil {
 			log.Print(err)
 			continue

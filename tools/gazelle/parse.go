@@ -3,7 +3,6 @@ package oemgazelle
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -363,6 +362,3 @@ func setToList(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
-
-// readFile is os.ReadFile; a variable for tests.
-var readFile = os.ReadFile
