@@ -51,13 +51,7 @@ func (x *Doc) Attrs(el *etree.Element, allowed ...string) map[string]string {
 // RequireAttr reports a missing or blank attribute name of el (what says what was expected)
 // and returns its trimmed value.
 func (x *Doc) RequireAttr(el *etree.Element, name, what string) string {
-	var a attrSet
-	for _, at := range el.Attr {
-		if at.Space == "" && at.Key == name {
-			a = append(a, at)
-		}
-	}
-	return x.d.requireAttr(el, a, name, what)
+	return x.d.requireAttr(el, attrNamed(el, name), name, what)
 }
 
 // EnumAttr reports attribute name of el if its value v is not one of values.
@@ -67,13 +61,18 @@ func (x *Doc) EnumAttr(el *etree.Element, name, v string, values ...string) bool
 
 // BoolAttr parses attribute name of el as an xs:boolean (false when absent).
 func (x *Doc) BoolAttr(el *etree.Element, name string) bool {
+	return x.d.boolAttr(el, attrNamed(el, name), name)
+}
+
+// attrNamed is el's unqualified attribute name, as the attrSet the doc's checks take.
+func attrNamed(el *etree.Element, name string) attrSet {
 	var a attrSet
 	for _, at := range el.Attr {
 		if at.Space == "" && at.Key == name {
 			a = append(a, at)
 		}
 	}
-	return x.d.boolAttr(el, a, name)
+	return a
 }
 
 // Children returns el's child elements in the document's namespace; text is reported.
