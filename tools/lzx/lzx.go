@@ -9,7 +9,10 @@
 // gives an error, never a panic or an access out of bounds.
 package lzx
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+)
 
 // Format constants ([MS-PATCH] 2.2, libmspack's lzx.h).
 const (
@@ -96,13 +99,13 @@ func e8Decode(data []byte, pos int64, fileSize int32) {
 			continue
 		}
 		cur := int32(pos + int64(i))
-		abs := int32(uint32(data[i+1]) | uint32(data[i+2])<<8 | uint32(data[i+3])<<16 | uint32(data[i+4])<<24)
+		abs := int32(binary.LittleEndian.Uint32(data[i+1:]))
 		if abs >= -cur && abs < fileSize {
 			rel := abs - cur
 			if abs < 0 {
 				rel = abs + fileSize
 			}
-			putLE32(data[i+1:], uint32(rel))
+			binary.LittleEndian.PutUint32(data[i+1:], uint32(rel))
 		}
 		i += 4
 	}
@@ -119,19 +122,14 @@ func e8Encode(data []byte, pos int64, fileSize int32) {
 			continue
 		}
 		cur := int32(pos + int64(i))
-		rel := int32(uint32(data[i+1]) | uint32(data[i+2])<<8 | uint32(data[i+3])<<16 | uint32(data[i+4])<<24)
+		rel := int32(binary.LittleEndian.Uint32(data[i+1:]))
 		if rel >= -cur && rel < fileSize {
 			abs := rel + cur
 			if rel >= fileSize-cur {
 				abs = rel - fileSize
 			}
-			putLE32(data[i+1:], uint32(abs))
+			binary.LittleEndian.PutUint32(data[i+1:], uint32(abs))
 		}
 		i += 4
 	}
-}
-
-func putLE32(b []byte, v uint32) {
-	_ = b[3]
-	b[0], b[1], b[2], b[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 }
