@@ -5,6 +5,7 @@
 package mcsf
 
 import (
+	"errors"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -470,7 +471,7 @@ func hostPath(s string, env map[string]string) (string, error) {
 	var m winpath.Mapper
 	switch {
 	case len(s) >= 2 && (s[0] == '\\' || s[0] == '/') && (s[1] == '\\' || s[1] == '/'):
-		return "", errorString("a UNC path has no host equivalent; expected an absolute host path")
+		return "", errors.New("a UNC path has no host equivalent; expected an absolute host path")
 	case len(s) >= 3 && s[1] == ':' && (s[2] == '\\' || s[2] == '/'):
 		drive := strings.ToUpper(s[:2])
 		dir, ok := env[drive]
@@ -478,13 +479,13 @@ func hostPath(s string, env map[string]string) (string, error) {
 			dir, ok = env[strings.ToLower(drive)]
 		}
 		if !ok || dir == "" {
-			return "", errorString("a drive path has no host equivalent on this machine; expected an absolute host path, $(NAME) for the directory, or the drive mapped (oemimage --var=" + drive + "=DIR)")
+			return "", errors.New("a drive path has no host equivalent on this machine; expected an absolute host path, $(NAME) for the directory, or the drive mapped (oemimage --var=" + drive + "=DIR)")
 		}
 		m.Drives = map[string]string{drive[:1]: dir}
 	case len(s) >= 2 && s[1] == ':':
-		return "", errorString("a drive-relative path; expected an absolute path")
+		return "", errors.New("a drive-relative path; expected an absolute path")
 	case s == "" || s[0] != '/' && s[0] != '\\':
-		return "", errorString("a relative path; expected an absolute path (source paths must be absolute)")
+		return "", errors.New("a relative path; expected an absolute path (source paths must be absolute)")
 	}
 	h, err := m.ToHost(s)
 	if err != nil {
@@ -492,7 +493,3 @@ func hostPath(s string, env map[string]string) (string, error) {
 	}
 	return filepath.Clean(h), nil
 }
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 // Customizations is an answer file with its imports merged: one value per unique item.
@@ -393,6 +392,3 @@ func (c *Customizations) check() error {
 	}
 	return nil
 }
-
-// Env is the environment $(NAME) reads from in answer files: the process environment.
-func Env() map[string]string { return winpath.EnvMap(os.Environ()) }
