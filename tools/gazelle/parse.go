@@ -2,6 +2,7 @@ package oemgazelle
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"path"
 	"path/filepath"
@@ -211,22 +212,41 @@ func attr(el *etree.Element, key string) (string, bool) {
 
 // source expands a File Source into a slash path relative to the project's directory.
 func (p *pkgProject) source(x *winpath.Expander, s string) (string, bool) {
-	v := x.Expand(s)
-	if err := winpath.Check(v); err != nil {
+	v, err := relativePath(x.Expand(s))
+	switch {
+	case err == errAbsolute:
+		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is absolute; use a path relative to the project", s))
+	case err == errOutside:
+		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is outside the project's directory", s))
+	case err != nil:
 		p.Problems = append(p.Problems, fmt.Sprintf("Source %q: %v", s, err))
-		return "", false
+	default:
+		return v, true
+	}
+	return "", false
+}
+
+var (
+	errAbsolute = errors.New("absolute path")
+	errOutside  = errors.New("path outside its directory")
+)
+
+// relativePath turns an expanded Windows path into a clean slash path relative to a directory:
+// an error for a reference left unexpanded, an absolute or drive path (errAbsolute), or a path
+// that leaves the directory (errOutside).
+func relativePath(v string) (string, error) {
+	if err := winpath.Check(v); err != nil {
+		return "", err
 	}
 	v = strings.ReplaceAll(v, `\`, "/")
 	if path.IsAbs(v) || (len(v) > 1 && v[1] == ':') {
-		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is absolute; use a path relative to the project", s))
-		return "", false
+		return "", errAbsolute
 	}
 	v = path.Clean(v)
 	if v == ".." || strings.HasPrefix(v, "../") {
-		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is outside the project's directory", s))
-		return "", false
+		return "", errOutside
 	}
-	return v, true
+	return v, nil
 }
 
 // satellites finds the values of a Language= or Resolution= group: an explicit "(a;b)" list, or

@@ -129,15 +129,9 @@ func (l *oemLang) resolveAll(c *config.Config, oc *oemConfig, ix *resolve.RuleIn
 // map it into the repository, then by its file name, which must be unique.
 func (l *oemLang) resolveRef(c *config.Config, oc *oemConfig, ix *resolve.RuleIndex, kind string, rf ref) []label.Label {
 	x := winpath.NewExpander(oc.vars, oc.env)
-	if p := x.Expand(rf.Full); winpath.Check(p) == nil {
-		p = strings.ReplaceAll(p, `\`, "/")
-		if !path.IsAbs(p) && !(len(p) > 1 && p[1] == ':') {
-			p = path.Clean(p)
-			if p != ".." && !strings.HasPrefix(p, "../") {
-				if found := l.find(c, ix, kind+"path:"+strings.ToLower(p)); len(found) == 1 {
-					return found
-				}
-			}
+	if p, err := relativePath(x.Expand(rf.Full)); err == nil {
+		if found := l.find(c, ix, kind+"path:"+strings.ToLower(p)); len(found) == 1 {
+			return found
 		}
 	}
 	base := strings.ToLower(winpath.Base(rf.Full))
