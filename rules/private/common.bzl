@@ -1,6 +1,6 @@
-"""Pieces shared by the rule implementations: the tool attribute and how actions run it."""
+"""Pieces shared by the rule implementations: the tool attribute, how actions run it and the package selection flags."""
 
-load("//rules:providers.bzl", "PackageInfo")
+load("//rules:providers.bzl", "FeatureManifestInfo", "PackageInfo")
 
 CPU_TYPES = ["arm", "x86", "arm64", "amd64"]
 
@@ -67,3 +67,25 @@ def package_files(targets):
                 if f.basename.lower().endswith(tuple(PACKAGE_EXTENSIONS))
             ]))
     return out
+
+def selection_args(ctx):
+    """The flags and inputs that let the tool resolve ctx's OEMInput (oem_image, customization_packages).
+
+    Args:
+      ctx: rule context with the cpu, feature_manifests, ms_packages and packages attributes.
+
+    Returns:
+      (Args of /CPUType:, --fm= and --package=, depset of the FMs, depset of the packages).
+    """
+    fms = depset(transitive = [f[FeatureManifestInfo].fms for f in ctx.attr.feature_manifests])
+    packages = depset(transitive = package_files(ctx.attr.ms_packages) + package_files(ctx.attr.packages) + [
+        f[FeatureManifestInfo].packages
+        for f in ctx.attr.feature_manifests
+    ])
+    args = ctx.actions.args()
+    args.add(ctx.attr.cpu, format = "/CPUType:%s")
+    args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
+    args.add_all(packages, format_each = "--package=%s", expand_directories = False)
+    args.use_param_file("@%s", use_always = False)
+    args.set_param_file_format("multiline")
+    return args, fms, packages

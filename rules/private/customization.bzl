@@ -1,7 +1,7 @@
 """customization_packages: CustomizationGen as a rule; the customization packages of an MCSF answer file."""
 
 load("//rules:providers.bzl", "CustomizationInfo", "FeatureManifestInfo")
-load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "package_files", "run_oemimage")
+load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage", "selection_args")
 
 def _dir_of(label, rel):
     """rel, a directory relative to label's package, as a path relative to the execution root."""
@@ -17,11 +17,10 @@ def _dir_of(label, rel):
             parts.append(seg)
     return "/".join(parts) if parts else "."
 
-def customization_info(ctx, target):
+def customization_info(target):
     """CustomizationInfo of an oem_image's customizations: a customization_packages target or an answer file.
 
     Args:
-      ctx: rule context (for error messages).
       target: the target of the `customizations` attribute.
 
     Returns:
@@ -40,21 +39,6 @@ def customization_args(info):
     for name in sorted(info.variables):
         args.append("--var=%s=%s" % (name, info.variables[name]))
     return args
-
-def selection_args(ctx):
-    """The flags and inputs that let the tool resolve ctx's OEMInput: (Args, fms depset, packages depset)."""
-    fms = depset(transitive = [f[FeatureManifestInfo].fms for f in ctx.attr.feature_manifests])
-    packages = depset(transitive = package_files(ctx.attr.ms_packages) + package_files(ctx.attr.packages) + [
-        f[FeatureManifestInfo].packages
-        for f in ctx.attr.feature_manifests
-    ])
-    args = ctx.actions.args()
-    args.add(ctx.attr.cpu, format = "/CPUType:%s")
-    args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
-    args.add_all(packages, format_each = "--package=%s", expand_directories = False)
-    args.use_param_file("@%s", use_always = False)
-    args.set_param_file_format("multiline")
-    return args, fms, packages
 
 def _customization_packages_impl(ctx):
     info = CustomizationInfo(

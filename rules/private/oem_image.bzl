@@ -1,14 +1,14 @@
 """oem_image: ImgGen as a rule; builds an FFU and its side files."""
 
 load("//rules:providers.bzl", "FeatureManifestInfo", "ImageInfo")
-load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage")
-load(":customization.bzl", "customization_args", "customization_info", "selection_args")
+load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage", "selection_args")
+load(":customization.bzl", "customization_args", "customization_info")
 
 # Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files").
 SIDE_FILES = ["ImageApp.log", "UpdateInput.xml", "UpdateOutput.xml", "UpdateHistory.xml", "PackageList.xml", "cat"]
 
 def _oem_image_impl(ctx):
-    custom = customization_info(ctx, ctx.attr.customizations) if ctx.attr.customizations else None
+    custom = customization_info(ctx.attr.customizations) if ctx.attr.customizations else None
     version = ctx.attr.customization_version or (custom.version if custom else None)
     if custom and not version:
         fail("customizations needs customization_version (OEMCustomizationVer, a.b.c.d)")
