@@ -1,6 +1,7 @@
 package lzx
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 )
@@ -238,7 +239,7 @@ func (d *decoder) readBlockHeader() error {
 	case d.overrun():
 		return errors.New("input ends in a block header")
 	case d.blockType < blockVerbatim || d.blockType > blockUncompressed:
-		return fmt.Errorf("block type %d", d.blockType)
+		return fmt.Errorf("block type %d, want 1 (verbatim), 2 (aligned offset) or 3 (uncompressed)", d.blockType)
 	case d.blockRemain == 0:
 		return errors.New("block of size 0")
 	}
@@ -277,13 +278,10 @@ func (d *decoder) readBlockHeader() error {
 			return errors.New("uncompressed block header truncated")
 		}
 		for i := range d.r {
-			b := d.in[d.ip+4*i:]
-			d.r[i] = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+			d.r[i] = binary.LittleEndian.Uint32(d.in[d.ip+4*i:])
 		}
 		d.ip += 12
 		d.oddPad = d.blockRemain&1 == 1
-	default:
-		return fmt.Errorf("block type %d", d.blockType)
 	}
 	if d.overrun() {
 		return errors.New("input ends in a block header")
