@@ -17,7 +17,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 # Every test line goes to a log too, for the closing count: Go packages and Bazel test targets.
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.gazelle"' EXIT
 
 # The bootstrap first: it installs Bazel and the independent checkers (cabextract, gcab, ...)
 # that the tests run. Without them a test fails here rather than skipping.
@@ -51,9 +51,15 @@ if [ "$fuzztime" != 0 ]; then
 fi
 
 step "BUILD files in step with the Go sources (gazelle -mode=diff)"
-gazelle_diff=$("$bazel" run //:gazelle -- -mode=diff 2>/dev/null || true)
+# gazelle -mode=diff exits 1 when it has changes to show; any other failure (the binary does
+# not build, bad flags) prints no diff and must not pass as "ok".
+gazelle_status=0
+gazelle_diff=$("$bazel" run //:gazelle -- -mode=diff 2>"$log.gazelle") || gazelle_status=$?
 if echo "$gazelle_diff" | grep -q '^--- '; then
   echo "$gazelle_diff"; echo "BUILD files are stale: run tools/bazel run //:gazelle"; exit 1
+fi
+if [ "$gazelle_status" != 0 ]; then
+  tail -30 "$log.gazelle"; echo "bazel run //:gazelle -- -mode=diff failed (exit $gazelle_status) without a diff"; exit 1
 fi
 echo "ok"
 
