@@ -43,7 +43,7 @@ func FuzzParsePkgXML(f *testing.F) {
 		`<Files><File Source="..\..\etc\passwd" DestinationDir="\Windows"/></Files></OSComponent></Components></Package>`))
 	addFiles(f, "testdata/*/*/*.pkg.xml", "testdata/*/*.pkg.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := parsePkgXML(data, dir)
+		p, err := parsePkgXML("fuzz.pkg.xml", data, dir)
 		if err != nil || p == nil {
 			return
 		}

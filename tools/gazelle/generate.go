@@ -92,13 +92,13 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 		}
 		switch rootElement(data) {
 		case "Package":
-			p, err := parsePkgXML(data, filepath.Dir(filepath.Join(args.Dir, f)))
+			p, err := parsePkgXML(fileRel, data, filepath.Dir(filepath.Join(args.Dir, f)))
 			if err != nil {
-				log.Printf("%s: %v; its target is left as it is", fileRel, err)
+				log.Printf("%v; its target is left as it is", err)
 				continue
 			}
 			for _, msg := range p.Problems {
-				log.Printf("%s: %s", fileRel, msg)
+				log.Print(msg)
 			}
 			pkgName := spkg.Name(p.Owner, p.Component, p.SubComponent, "", "")
 			short := p.SubComponent

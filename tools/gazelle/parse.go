@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -96,14 +97,15 @@ const marker = "\x01"
 
 // parsePkgXML reads a package project. dir is its directory on disk; the files of Language="*"
 // and Resolution="*" groups are looked up there to find the satellites the project produces.
-func parsePkgXML(data []byte, dir string) (*pkgProject, error) {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(data); err != nil {
-		return nil, fmt.Errorf("not well-formed XML: %v", err)
+// Problems and errors are positioned file:line:col (file as given), as the FM parsers' are.
+func parsePkgXML(file string, data []byte, dir string) (*pkgProject, error) {
+	doc, err := manifest.ParseDoc(file, data, "")
+	if err != nil {
+		return nil, err
 	}
 	root := doc.Root()
 	if root == nil || root.Tag != "Package" {
-		return nil, fmt.Errorf("root element must be <Package>")
+		return nil, fmt.Errorf("%s: root element must be <Package>", file)
 	}
 	// The same defaults as pkggen.
 	p := &pkgProject{ReleaseType: "Test", OwnerType: "OEM", Partition: "MainOS"}
@@ -127,7 +129,7 @@ func parsePkgXML(data []byte, dir string) (*pkgProject, error) {
 		}
 	}
 	if p.Owner == "" || p.Component == "" {
-		return nil, fmt.Errorf("<Package> needs Owner and Component")
+		return nil, fmt.Errorf("%s: <Package> needs Owner and Component", doc.Pos(root))
 	}
 	vars := map[string]string{}
 	for k, v := range pkggen.GlobalMacros {
@@ -155,12 +157,12 @@ func parsePkgXML(data []byte, dir string) (*pkgProject, error) {
 	x := winpath.NewExpander(vars, nil)
 	srcs := map[string]bool{}
 	find := winpath.NewFinder()
-	addSrc := func(src string) {
+	addSrc := func(src string, pos manifest.Pos) {
 		host := filepath.Join(dir, filepath.FromSlash(src))
 		if found, err := find.Find(host); err == nil {
 			host = found
 		} else {
-			p.Problems = append(p.Problems, fmt.Sprintf("Source %q not found", src))
+			p.problem(pos, "Source %q not found; expected a file of the project's directory", src)
 			return
 		}
 		if rel, err := filepath.Rel(dir, host); err == nil {
@@ -173,24 +175,24 @@ func parsePkgXML(data []byte, dir string) (*pkgProject, error) {
 			for _, group := range comp.SelectElements("Files") {
 				lang, hasLang := attr(group, "Language")
 				res, hasRes := attr(group, "Resolution")
-				var files []string
+				var files []srcRef
 				for _, f := range group.SelectElements("File") {
 					if s := f.SelectAttrValue("Source", ""); s != "" {
-						files = append(files, s)
+						files = append(files, srcRef{s, doc.AttrPos(f, "Source")})
 					}
 				}
 				switch {
 				case hasLang:
 					p.hasLangGroup = true
-					p.satellites(x.With("langid", marker), "langid", lang, files, langs, addSrc, dir)
+					p.satellites(x.With("langid", marker), "langid", lang, doc.AttrPos(group, "Language"), files, langs, addSrc, dir)
 				case hasRes:
 					p.hasResGroup = true
-					p.satellites(x.With("resid", marker), "resid", res, files, ress, addSrc, dir)
+					p.satellites(x.With("resid", marker), "resid", res, doc.AttrPos(group, "Resolution"), files, ress, addSrc, dir)
 				default:
 					p.hasNeutral = true
-					for _, s := range files {
-						if src, ok := p.source(x, s); ok {
-							addSrc(src)
+					for _, f := range files {
+						if src, ok := p.source(x, f); ok {
+							addSrc(src, f.pos)
 						}
 					}
 				}
@@ -210,16 +212,28 @@ func attr(el *etree.Element, key string) (string, bool) {
 	return "", false
 }
 
+// srcRef is a File Source and where it is.
+type srcRef struct {
+	s   string
+	pos manifest.Pos
+}
+
+// problem records a positioned problem.
+func (p *pkgProject) problem(pos manifest.Pos, format string, args ...any) {
+	p.Problems = append(p.Problems, pos.String()+": "+fmt.Sprintf(format, args...))
+}
+
 // source expands a File Source into a slash path relative to the project's directory.
-func (p *pkgProject) source(x *winpath.Expander, s string) (string, bool) {
+func (p *pkgProject) source(x *winpath.Expander, f srcRef) (string, bool) {
+	s := f.s
 	v, err := relativePath(x.Expand(s))
 	switch {
 	case err == errAbsolute:
-		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is absolute; use a path relative to the project", s))
+		p.problem(f.pos, "Source %q is absolute; use a path relative to the project", s)
 	case err == errOutside:
-		p.Problems = append(p.Problems, fmt.Sprintf("Source %q is outside the project's directory", s))
+		p.problem(f.pos, "Source %q is outside the project's directory", s)
 	case err != nil:
-		p.Problems = append(p.Problems, fmt.Sprintf("Source %q: %v", s, err))
+		p.problem(f.pos, "Source %q: %v", s, err)
 	default:
 		return v, true
 	}
@@ -251,7 +265,7 @@ func relativePath(v string) (string, error) {
 
 // satellites finds the values of a Language= or Resolution= group: an explicit "(a;b)" list, or
 // for "*" (and "!(a;b)") the values for which every $(langid) source of the group exists.
-func (p *pkgProject) satellites(x *winpath.Expander, varName, spec string, files []string, out map[string]bool, addSrc func(string), dir string) {
+func (p *pkgProject) satellites(x *winpath.Expander, varName, spec string, specPos manifest.Pos, files []srcRef, out map[string]bool, addSrc func(string, manifest.Pos), dir string) {
 	spec = strings.TrimSpace(spec)
 	var values []string
 	if strings.HasPrefix(spec, "(") && strings.HasSuffix(spec, ")") {
@@ -261,12 +275,12 @@ func (p *pkgProject) satellites(x *winpath.Expander, varName, spec string, files
 		if strings.HasPrefix(spec, "!(") && strings.HasSuffix(spec, ")") {
 			exclude = splitList(spec[2 : len(spec)-1])
 		} else if spec != "*" {
-			p.Problems = append(p.Problems, fmt.Sprintf("%s=%q: expected *, (a;b) or !(a;b)", varName, spec))
+			p.problem(specPos, "%s=%q: expected *, (a;b) or !(a;b)", groupAttr(varName), spec)
 			return
 		}
 		var found map[string]bool
-		for _, s := range files {
-			src, ok := p.source(x, s)
+		for _, f := range files {
+			src, ok := p.source(x, f)
 			if !ok || !strings.Contains(src, marker) {
 				continue
 			}
@@ -282,7 +296,7 @@ func (p *pkgProject) satellites(x *winpath.Expander, varName, spec string, files
 			}
 		}
 		if found == nil {
-			p.Problems = append(p.Problems, fmt.Sprintf("%s=%q group has no source with $(%s): cannot tell which satellites it makes", varName, spec, varName))
+			p.problem(specPos, "%s=%q group has no source with $(%s): cannot tell which satellites it makes", groupAttr(varName), spec, varName)
 			return
 		}
 		for v := range found {
@@ -294,12 +308,21 @@ func (p *pkgProject) satellites(x *winpath.Expander, varName, spec string, files
 	for _, v := range values {
 		out[v] = true
 		y := x.With(varName, v)
-		for _, s := range files {
-			if src, ok := p.source(y, s); ok {
-				addSrc(src)
+		for _, f := range files {
+			if src, ok := p.source(y, f); ok {
+				addSrc(src, f.pos)
 			}
 		}
 	}
+}
+
+// groupAttr is the Files attribute of a satellite variable: Language for $(langid), Resolution
+// for $(resid).
+func groupAttr(varName string) string {
+	if varName == "resid" {
+		return "Resolution"
+	}
+	return "Language"
 }
 
 // globValues lists the values v for which src (a slash path with marker in it) names an

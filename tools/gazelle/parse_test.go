@@ -1,6 +1,9 @@
 package oemgazelle
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestRootElement(t *testing.T) {
 	for in, want := range map[string]string{
@@ -36,5 +39,29 @@ func TestNames(t *testing.T) {
 	}
 	if got := expandName("{component}_{sub_component}_{nope}", map[string]string{"component": "main_os", "sub_component": ""}); got != "main_os_{nope}" {
 		t.Errorf("expandName: %q", got)
+	}
+}
+
+// Problems in a package project name the file, line and column of the attribute at fault.
+func TestPkgXMLProblemPositions(t *testing.T) {
+	head := `<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00" Owner="O" Component="C">
+<Components><OSComponent>
+`
+	for _, c := range []struct{ body, want string }{
+		{`<Files><File Source="\abs.txt"/></Files>`, `p.pkg.xml:3:14: Source "\\abs.txt" is absolute`},
+		{`<Files><File Source="..\up.txt"/></Files>`, `p.pkg.xml:3:14: Source "..\\up.txt" is outside the project's directory`},
+		{`<Files Language="de-DE"><File Source="a.txt"/></Files>`, `p.pkg.xml:3:8: Language="de-DE": expected *, (a;b) or !(a;b)`},
+		{`<Files Resolution="*"><File Source="a.txt"/></Files>`, `p.pkg.xml:3:8: Resolution="*" group has no source with $(resid)`},
+	} {
+		p, err := parsePkgXML("p.pkg.xml", []byte(head+c.body+"\n</OSComponent></Components></Package>"), t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		if len(p.Problems) != 1 || !strings.HasPrefix(p.Problems[0], c.want) {
+			t.Errorf("%s: problems %q, want one starting %q", c.body, p.Problems, c.want)
+		}
+	}
+	if _, err := parsePkgXML("p.pkg.xml", []byte("<Package Owner=\"O\">\n<x"), t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "p.pkg.xml:") {
+		t.Errorf("malformed XML: %v, want a positioned error", err)
 	}
 }
