@@ -26,17 +26,16 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { printf '\n--- %s\n' "$*"; }
 
+# shellcheck source=../tools/bazel_lib.sh
+source "$root/tools/bazel_lib.sh"
+
 # Targets whose outputs are compared: every image, WIM and package of the example.
 targets=(//images:all //kit:all //oem:all //soc:all //device:all //mmos:all //checks:all //customizations:all)
 
 # checkout NAME: a copy of the working tree (tracked and untracked, not ignored files) at
 # another path, sharing the offline setup.
 checkout() {
-  local dst=$work/ws_$1
-  mkdir -p "$dst"
-  (cd "$root" && git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t "$dst" 2>/dev/null || true)
-  ln -s "$root/.offline" "$dst/.offline"
-  echo "$dst"
+  repo_copy "$root" "$work/ws_$1"
 }
 
 # bz NAME ARGS...: Bazel in checkout NAME's example, with its own output user root.
@@ -53,9 +52,6 @@ digests() {
     ! -name '*.sh' -print0 | sort -z | xargs -0 sha256sum)
 }
 
-# shellcheck source=../tools/bazel_remote.sh
-source "$root/tools/bazel_remote.sh"
-processes() { bazel_processes "$1"; }
 
 checkout a >/dev/null
 checkout b >/dev/null
@@ -72,11 +68,11 @@ if ! diff -u "$work/a.sha" "$work/b.sha" >"$work/diff"; then
   grep '^[-+][0-9a-f]' "$work/diff" | awk '{print $2}' | sort -u
   fail "not reproducible"
 fi
-echo "PROPERTY OK reproducible: $n outputs identical ($(processes "$work/b1.log"))"
+echo "PROPERTY OK reproducible: $n outputs identical ($(bazel_processes "$work/b1.log"))"
 
 step "incremental: one OEM package changes"
 bz a build "${targets[@]}" >"$work/noop.log" 2>&1
-p=$(processes "$work/noop.log")
+p=$(bazel_processes "$work/noop.log")
 echo "no-op: $p"
 echo "$p" | grep -qE '^INFO: [0-9]+ process(es)?: [0-9]+ internal\.$' || fail "the no-op build ran actions: $p"
 # Outputs an action rewrites get a new modification time; outputs of actions that did not run
@@ -87,7 +83,7 @@ changed=$work/ws_a/examples/contoso/oem/payload/diagnostics.txt
 cp "$changed" "$work/diagnostics.orig"
 echo "changed" >>"$changed"
 bz a build "${targets[@]}" >"$work/inc.log" 2>&1 || { tail -30 "$work/inc.log"; fail "incremental build"; }
-p=$(processes "$work/inc.log")
+p=$(bazel_processes "$work/inc.log")
 echo "after the change: $p"
 # Bazel's own count: the package, then resolve and imggen of the two images whose FMs list it
 # (test, which selects it, and mfg, whose inputs include it); the WIM of mfg is an action-cache
@@ -114,7 +110,7 @@ bz a clean >/dev/null 2>&1
 bz a build "${targets[@]}" "${cache[@]}" >"$work/r1.log" 2>&1 || { tail -30 "$work/r1.log"; fail "build uploading to the cache"; }
 bz a clean --expunge >/dev/null 2>&1
 all_hits() { # all_hits LOG: every action that ran was a remote cache hit
-  local p; p=$(processes "$1")
+  local p; p=$(bazel_processes "$1")
   echo "$p"
   echo "$p" | grep -q 'remote cache hit' || fail "no remote cache hit: $p"
   if echo "$p" | grep -qE 'linux-sandbox|local|processwrapper-sandbox|worker'; then fail "actions ran instead of coming from the cache: $p"; fi

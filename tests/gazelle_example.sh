@@ -20,9 +20,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
 
-mkdir -p "$work/repo"
-(cd "$root" && git ls-files -co --exclude-standard -z | grep -zv "^\.offline$" | xargs -0 cp --parents -t "$work/repo")
-ln -s "$root/.offline" "$work/repo/.offline"
+# shellcheck source=../tools/bazel_lib.sh
+source "$root/tools/bazel_lib.sh"
+repo_copy "$root" "$work/repo"
 generated=(kit soc device oem images)
 targets() { # the generated packages' targets: kind and label, sorted
   bz query "$(printf '//%s:all + ' "${generated[@]}") //images:all" --output=label_kind 2>"$work/query.err" | sort ||

@@ -1,4 +1,8 @@
-# tools/bazel_remote.sh: sourced by tests/build_properties.sh and bench/build_kit.sh.
+# tools/bazel_lib.sh: sourced by tests/build_properties.sh, tests/gazelle_example.sh and
+# bench/build_kit.sh.
+#   repo_copy ROOT DST       copies the working tree of ROOT (tracked and untracked files, not
+#                            ignored ones nor deleted ones) to DST and links ROOT's offline setup;
+#                            fails on any copy error
 #   bazel_remote_start DIR   builds bazel-remote v2.6.2 from its Go module (as
 #                            ../shared/bazel-offline/build_bazel_remote.sh does) into DIR, starts it
 #                            on 127.0.0.1 with its cache in DIR/cache, and sets remote_pid and
@@ -25,4 +29,12 @@ bazel_processes() { grep -E '^INFO: [0-9]+ process' "$1" | tail -1 || true; }
 bazel_ran() {
   bazel_processes "$1" | { grep -oE '[0-9]+ (linux-sandbox|processwrapper-sandbox|local|worker)' || true; } |
     awk '{s += $1} END {print s + 0}'
+}
+repo_copy() {
+  local src=$1 dst=$2
+  mkdir -p "$dst"
+  (cd "$src" && git ls-files -co --exclude-standard -z |
+    grep -zvxF -f <(git ls-files -d; echo .offline) |
+    xargs -0 cp --parents -t "$dst") || { echo "repo_copy: copying $src to $dst failed" >&2; return 1; }
+  ln -s "$src/.offline" "$dst/.offline"
 }
