@@ -20,12 +20,14 @@ type Image struct {
 }
 
 // OpenImage opens the FFU at path; with verify, its hashes must check out first.
-func OpenImage(path string, verify bool) (im *Image, err error) {
+func OpenImage(path string, verify bool) (_ *Image, err error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
-	im = &Image{Path: path, file: f}
+	// im is not the named result: an error return sets that to nil, and the cleanup must
+	// still close what was opened.
+	im := &Image{Path: path, file: f}
 	defer func() {
 		if err != nil {
 			im.Close()
