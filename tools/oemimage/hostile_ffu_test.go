@@ -1,0 +1,32 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// Corrupt FFUs through every verb that opens one (defect class 1: nil-receiver panics).
+func init() {
+	for _, verb := range [][]string{{"ffu", "info"}, {"ffu", "verify"}, {"imgtowim"}} {
+		verb := verb
+		for _, in := range []struct{ name, data string }{
+			{"empty", ""},
+			{"header-only", "\x20\x00\x00\x00SignedImage \x00\x00\x10\x00"},
+			{"garbage", strings.Repeat("\xa5", 8192)},
+		} {
+			in := in
+			addHostile(hostileCase{
+				name: strings.Join(verb, "-") + "/" + in.name,
+				setup: func(t *testing.T, dir string) []string {
+					writeFile(t, dir, in.name+".ffu", []byte(in.data))
+					args := append(append([]string{}, verb...), in.name+".ffu")
+					if verb[0] == "imgtowim" {
+						args = append(args, "out.wim")
+					}
+					return args
+				},
+				want: []string{in.name + ".ffu"},
+			})
+		}
+	}
+}
