@@ -3,6 +3,14 @@
 load("//rules:providers.bzl", "FeatureManifestInfo")
 load(":common.bzl", "TOOL_ATTRS", "run_oemimage")
 
+def _own_fm(target):
+    """The FM file of a feature_manifest target itself, not one of its deps: its
+    FeatureManifestInfo.fms holds the deps' FMs too, in an order that puts them first."""
+    own = [f for f in target[DefaultInfo].files.to_list() if f.extension == "xml"]
+    if len(own) != 1:
+        fail("fm: %s must be a feature_manifest (one FM XML file); it gives %s" % (target.label, [f.basename for f in own] or "none"))
+    return own[0]
+
 def _merged_packages_impl(ctx):
     if bool(ctx.attr.fm) == bool(ctx.file.fm_file_list):
         fail("give exactly one of fm and fm_file_list")
@@ -22,7 +30,7 @@ def _merged_packages_impl(ctx):
     fm_dir = ctx.actions.declare_directory(ctx.label.name + "/fms")
 
     args = ctx.actions.args()
-    args.add(ctx.file.fm_file_list if ctx.file.fm_file_list else fms.to_list()[0])
+    args.add(ctx.file.fm_file_list if ctx.file.fm_file_list else _own_fm(ctx.attr.fm))
     args.add(pkg_dir.path)
     args.add(ctx.attr.version)
     args.add(fm_dir.path)

@@ -90,9 +90,15 @@ def _merged_test_impl(ctx):
     if action:
         for a in ctx.attr.expected_args:
             asserts.true(env, a in action.argv, "%s in %s" % (a, action.argv))
+
+        # FeatureMerger's InputFile: the FM of `fm`, never one of its deps.
+        asserts.equals(env, ctx.attr.input_fm, action.argv[2].split("/")[-1], "InputFile in %s" % action.argv)
     return analysistest.end(env)
 
-merged_test = analysistest.make(_merged_test_impl, attrs = {"expected_args": attr.string_list()})
+merged_test = analysistest.make(_merged_test_impl, attrs = {
+    "expected_args": attr.string_list(),
+    "input_fm": attr.string(mandatory = True),
+})
 
 def _wim_test_impl(ctx):
     env = analysistest.begin(ctx)
