@@ -46,8 +46,9 @@ go test -count=1 -run '^TestHostileInputs$' ./tools/oemimage 2>&1 | tee -a "$log
 # Every fuzz target (parsers of untrusted bytes and XML), for a bounded time each: new inputs
 # beyond the seed corpus, so a crash found here fails CI. Each runs under a 2 GiB address
 # space, so an input that makes a reader allocate without bound fails too
-# (docs/reliability.md). OEMIMAGE_FUZZTIME=0 skips this. Not much shorter: go test -fuzz first replays its cached corpus, and fails with "context deadline
-# exceeded" if that takes longer than the fuzz time.
+# (docs/reliability.md). OEMIMAGE_FUZZTIME=0 skips this. Not much shorter: go test -fuzz
+# first replays its cached corpus, and fails with "context deadline exceeded" if that takes
+# longer than the fuzz time.
 fuzztime=${OEMIMAGE_FUZZTIME:-20s}
 if [ "$fuzztime" != 0 ]; then
   step "go test -fuzz, $fuzztime per target"
