@@ -43,6 +43,12 @@ step "hostile inputs under a 2 GiB address space"
 command -v prlimit >/dev/null || { echo "prlimit (util-linux) is missing"; exit 1; }
 go test -count=1 -run '^TestHostileInputs$' ./tools/oemimage 2>&1 | tee -a "$log"
 
+# Seeded random device layouts and package sets built into FFUs and judged by fdisk, sgdisk,
+# fsck.fat, mtools, ntfsfix and ntfscat (tools/imggen/generative_test.go); without -race, which
+# makes each image several times slower. OEMIMAGE_GEN_CASES overrides the count.
+step "generative images: ${OEMIMAGE_GEN_CASES:=200} seeded layouts"
+OEMIMAGE_GEN_CASES=$OEMIMAGE_GEN_CASES go test -count=1 -run '^TestGenerativeImages$' ./tools/imggen 2>&1 | tee -a "$log"
+
 # Every fuzz target (parsers of untrusted bytes and XML), for a bounded time each: new inputs
 # beyond the seed corpus, so a crash found here fails CI. Each runs under a 2 GiB address
 # space, so an input that makes a reader allocate without bound fails too

@@ -1,0 +1,5 @@
+//go:build !race
+
+package imggen
+
+const genDefaultCases = 40
