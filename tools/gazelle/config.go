@@ -3,7 +3,9 @@ package oemgazelle
 import (
 	"flag"
 	"log"
+	"os"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/bazelbuild/bazel-gazelle/config"
@@ -107,9 +109,10 @@ func (*oemLang) KnownDirectives() []string {
 		dMergeOwner, dMergeLangs, dMergeRes, dMergeVars, dPackageGroup, dVisibility}
 }
 
-func (*oemLang) Configure(c *config.Config, rel string, f *rule.File) {
+func (l *oemLang) Configure(c *config.Config, rel string, f *rule.File) {
 	oc := getConfig(c).clone()
 	c.Exts[langName] = oc
+	l.notePackageSources(c, rel)
 	if f == nil {
 		return
 	}
@@ -221,4 +224,30 @@ func matchesAny(patterns []string, name string) bool {
 		}
 	}
 	return false
+}
+
+// notePackageSources records the File Sources of the package projects in directory rel
+// (see oemLang.packageSources). Problems in a project are reported when its rule is generated.
+func (l *oemLang) notePackageSources(c *config.Config, rel string) {
+	dir := filepath.Join(c.RepoRoot, filepath.FromSlash(rel))
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if e.IsDir() || !strings.HasSuffix(strings.ToLower(e.Name()), ".pkg.xml") {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || rootElement(data) != "Package" {
+			continue
+		}
+		p, err := parsePkgXML(path.Join(rel, e.Name()), data, dir)
+		if err != nil {
+			continue
+		}
+		for _, src := range p.Srcs {
+			l.packageSources[strings.ToLower(path.Join(rel, src))] = true
+		}
+	}
 }

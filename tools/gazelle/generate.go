@@ -146,6 +146,9 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 			pkgLabels = append(pkgLabels, label.New(args.Config.RepoName, rel, name))
 
 		case "FeatureManifest":
+			if l.packageSources[strings.ToLower(fileRel)] {
+				continue // it travels inside a package (the core FM), not as an FM of its own
+			}
 			fm, err := manifest.ParseFeatureManifest(fileRel, data)
 			if err != nil {
 				logInvalid(fileRel, err)

@@ -32,11 +32,17 @@ type oemLang struct {
 	// packagesUnder lists, per directory, the package labels generated there, for
 	// # gazelle:oemimage_package_group of a parent (subdirectories are generated first).
 	packagesUnder map[string][]label.Label
+	// packageSources holds the files (repository-relative, lower case) that package projects
+	// take as File Sources, found by Configure, which visits a directory before its
+	// subdirectories, while GenerateRules visits them after: a core FM that travels inside a
+	// package (kit/fm/MicrosoftPhoneFM.xml of kit/Microsoft.PhoneFM.pkg.xml) gets no target,
+	// so its directory does not become a package that would break the project's label.
+	packageSources map[string]bool
 }
 
 // NewLanguage returns the oemimage language for a gazelle_binary.
 func NewLanguage() language.Language {
-	return &oemLang{files: map[string][]label.Label{}, packagesUnder: map[string][]label.Label{}}
+	return &oemLang{files: map[string][]label.Label{}, packagesUnder: map[string][]label.Label{}, packageSources: map[string]bool{}}
 }
 
 func (*oemLang) Name() string { return langName }
