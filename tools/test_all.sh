@@ -7,6 +7,7 @@
 #      with sgdisk, fsck.fat and mtools (oem_image_test).
 #   4. Build properties (tests/build_properties.sh): reproducible, incremental, remote-cached.
 #   5. Gazelle on the example (tests/gazelle_example.sh): its generated BUILD files come back.
+#   6. A newcomer's workspace from README.md and docs/getting-started.md (tests/getting_started.sh).
 # The first Bazel call runs the offline bootstrap if needed (tools/bazel).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -92,6 +93,9 @@ tests/build_properties.sh 2>&1 | tee -a "$log"
 
 step "gazelle: examples/contoso's generated BUILD files regenerated"
 tests/gazelle_example.sh 2>&1 | tee -a "$log"
+
+step "getting started: a workspace from README.md and docs/getting-started.md alone"
+tests/getting_started.sh 2>&1 | tee -a "$log"
 
 passed=$(grep -cE '^ok[[:space:]]+github.com/|^//.* PASSED in |^PROPERTY OK ' "$log" || true)
 failed=$(grep -cE '^FAIL|^//.* FAILED' "$log" || true)
