@@ -39,16 +39,12 @@ func (n *NTFS) ReadFile(devicePath string) ([]byte, error) {
 
 // Walk calls fn for every entry, parents before children.
 func (n *NTFS) Walk(fn func(e Entry, r io.Reader) error) error {
-	return n.v.Walk(func(path string, fi ntfs.FileInfo) error {
+	return n.v.Walk(func(path string, fi ntfs.FileInfo, f *ntfs.File) error {
 		e := Entry{Path: path, Dir: fi.IsDir(), Size: fi.Size}
 		if e.Dir {
 			return fn(e, nil)
 		}
-		f, err := n.v.OpenFile(path)
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		return fn(e, io.LimitReader(f, fi.Size))
+		return fn(e, f)
 	})
 }
 
