@@ -175,6 +175,27 @@ func setRuns(t testing.TB, r []byte, a int, runs []byte, alloc, size int64) {
 	le.PutUint64(r[a+56:], uint64(size))
 }
 
+// makeNonResident turns the attribute at a, the record's last, into a non-resident one with
+// these runs and size.
+func makeNonResident(t testing.TB, r []byte, a int, runs []byte, size int64) {
+	t.Helper()
+	if le.Uint32(r[a+int(le.Uint32(r[a+4:])):]) != atEnd {
+		t.Fatal("not the last attribute")
+	}
+	n := align8(64 + len(runs))
+	clear(r[a+4 : a+n+8])
+	le.PutUint32(r[a+4:], uint32(n))
+	r[a+8] = 1
+	le.PutUint16(r[a+10:], 64)
+	le.PutUint16(r[a+32:], 64)
+	copy(r[a+64:], runs)
+	le.PutUint32(r[a+n:], atEnd)
+	le.PutUint32(r[24:], uint32(a+n+8))
+	clusters := (size + 4095) / 4096
+	le.PutUint64(r[a+24:], uint64(clusters-1))
+	setRuns(t, r, a, runs, clusters*4096, size)
+}
+
 // exercise does what a capture does: open the volume, walk it, read every file to the end.
 func exercise(b []byte) error {
 	v, err := Open(bytes.NewReader(b), 0, int64(len(b)))
@@ -334,6 +355,14 @@ func hostileCases() []hostileCase {
 				le.PutUint64(b[entryAt(h.t, b, hdr, "ef"):], fileRef(ab, 1))
 			})
 		}, []string{`\links\cd`, "names"}},
+		{"cross-linked-clusters", func(h *hostileVol) {
+			// Three files each claim clusters 0..999 of the volume's 2047.
+			for _, p := range []string{`\links\ab`, `\links\cd`, `\links\ef`} {
+				h.editRecord(h.rec(p), func(r []byte) {
+					makeNonResident(h.t, r, attrAt(h.t, r, atData), []byte{0x12, 0xE8, 0x03, 0x00, 0}, 1000*4096)
+				})
+			}
+		}, []string{`\links\ef`, "clusters are claimed twice"}},
 		{"name-dot-dot", func(h *hostileVol) {
 			h.editRecord(h.rec(`\links`), func(r []byte) {
 				b, hdr := rootIndex(h.t, r)
@@ -442,6 +471,38 @@ func hostileCases() []hostileCase {
 			})
 		}, []string{"MFT record 0"}},
 	}
+}
+
+// TestWalkPathLimit: a path longer than Windows' 32,767 characters ends the walk with an error
+// (building such paths would take time quadratic in the depth).
+func TestWalkPathLimit(t *testing.T) {
+	name := strings.Repeat("n", 255)
+	deep := strings.Repeat(`\`+name, 128) // 32,768 characters
+	path, _ := build(t, 8<<20, Options{NoShortNames: true}, []file{{deep + `\f`, []byte("f")}, {`\` + name + `\g`, []byte("g")}})
+	v, err := Open(bytes.NewReader(readFile(t, path)), 0, 8<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	err = v.Walk(func(p string, fi FileInfo, f *File) error {
+		seen++
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "longer than 32767 characters") {
+		t.Errorf("Walk: %v, want a path longer than 32767 characters", err)
+	}
+	if seen != 128 { // 127 directories of at most 32,512 characters, and g in the first
+		t.Errorf("Walk visited %d entries before the error, want 128", seen)
+	}
+}
+
+func readFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // TestHostileVolumes has the reader open, walk and read volumes with one structure corrupted.

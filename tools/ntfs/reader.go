@@ -643,7 +643,7 @@ func (v *Volume) info(e dirEntry, parent uint64, path string) (FileInfo, []attr,
 }
 
 // readDir lists a directory in index order, without DOS names and, in the root, without "."
-// and the system files ($MFT...), with each entry's attributes and long-name count.
+// and the system files ($MFT...), with each entry's long-name count.
 func (v *Volume) readDir(rec uint64, path string, seen map[int64]string) ([]listed, error) {
 	d, err := v.openDir(rec, path)
 	if err != nil {
@@ -659,19 +659,20 @@ func (v *Volume) readDir(rec uint64, path string, seen map[int64]string) ([]list
 			return d.errorf("an index entry has %v", err)
 		}
 		p := join(path, string(utf16.Decode(e.name)))
-		fi, attrs, links, err := v.info(e, rec, p)
+		fi, _, links, err := v.info(e, rec, p)
 		if err != nil {
 			return err
 		}
-		out = append(out, listed{fi, attrs, links, len(e.name)})
+		out = append(out, listed{fi, links, len(e.name)})
 		return nil
 	})
 	return out, err
 }
 
+// listed is a directory entry as Walk needs it: not the record's attributes, which would
+// hold a record buffer per entry of the directory while its subdirectories are walked.
 type listed struct {
 	fi    FileInfo
-	attrs []attr
 	links int
 	units int // UTF-16 units of the name
 }
@@ -799,8 +800,9 @@ func (f *File) Read(p []byte) (int, error) {
 // during the call.
 //
 // Every directory is listed once (a directory met again is a cycle), every index block is
-// read once, and a file is visited at most as often as it has long names: the walk is linear
-// in the volume's metadata.
+// read once, a file is visited at most as often as it has long names, and the files' data
+// together may not take more clusters than the volume has: the walk, and reading every file
+// it hands on, is linear in the volume's size.
 func (v *Volume) Walk(fn func(path string, fi FileInfo, f *File) error) error {
 	w := walker{v: v, fn: fn, dirs: map[uint64]string{recRoot: `\`}, links: map[uint64]int{}, blocks: map[int64]string{}}
 	return w.walk(recRoot, `\`, 0)
@@ -812,6 +814,9 @@ type walker struct {
 	dirs   map[uint64]string // directory records listed, with their paths
 	links  map[uint64]int    // times a file record was met
 	blocks map[int64]string  // index blocks read
+	// clusters counts the clusters of the files' data (each record once): a volume whose files
+	// share clusters could otherwise make the walk read the volume once per file.
+	clusters int64
 }
 
 func (w *walker) walk(rec uint64, path string, units int) error {
@@ -838,12 +843,23 @@ func (w *walker) walk(rec uint64, path string, units int) error {
 			}
 			continue
 		}
-		if w.links[l.fi.Record]++; w.links[l.fi.Record] > max(l.links, 1) {
-			return fmt.Errorf("ntfs: %s is MFT record %d, met %d times, but the record has %d long names", p, l.fi.Record, w.links[l.fi.Record], l.links)
+		w.links[l.fi.Record]++
+		if n := w.links[l.fi.Record]; n > max(l.links, 1) {
+			return fmt.Errorf("ntfs: %s is MFT record %d, met %d times, but the record has %d long names", p, l.fi.Record, n, l.links)
 		}
-		f, err := w.v.open(l.fi, l.attrs, p)
+		attrs, err := w.v.record(l.fi.Record)
+		if err != nil {
+			return fmt.Errorf("ntfs: %s: %v", p, err)
+		}
+		f, err := w.v.open(l.fi, attrs, p)
 		if err != nil {
 			return err
+		}
+		if w.links[l.fi.Record] == 1 {
+			// Files do not share clusters: together they hold at most the volume's.
+			if w.clusters += runClusters(f.data.runs); w.clusters > w.v.clusters {
+				return fmt.Errorf("ntfs: %s (MFT record %d): the files so far hold %d clusters of data, more than the volume's %d: clusters are claimed twice", p, l.fi.Record, w.clusters, w.v.clusters)
+			}
 		}
 		if err := w.fn(p, l.fi, f); err != nil {
 			return err
