@@ -630,6 +630,9 @@ func (v *Volume) info(e dirEntry, parent uint64, path string) (FileInfo, []attr,
 			fi.ShortName = string(utf16.Decode(name))
 		case nsWin32, nsPOSIX, nsWin32DOS:
 			if e.ns == nsDOS { // found by its short name: the long one is the name
+				if err := checkEntryName(name); err != nil {
+					return FileInfo{}, nil, 0, fmt.Errorf("ntfs: %s: MFT record %d: a $FILE_NAME has %v", path, rec, err)
+				}
 				fi.Name = string(utf16.Decode(name))
 			}
 		}

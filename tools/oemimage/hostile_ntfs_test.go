@@ -44,7 +44,11 @@ func init() {
 		}
 	}
 	info, extract, imgtowim := []string{"ffu", "info"}, []string{"ffu", "extract"}, []string{"imgtowim"}
+	none := func(*ntfsVolume, string) {}
 	addHostile(
+		// Controls: the same FFU uncorrupted is read and captured.
+		ffuCase("ffu-info-clean", info, "", none, true, "packages (MainOS"+imggen.UpdateHistoryPath+"): 0"),
+		ffuCase("imgtowim-clean", imgtowim, "", none, true, "WIM creation complete"),
 		// ffu info lists the packages of UpdateHistory.xml, read whole: it reports the volume
 		// instead, and still describes the FFU.
 		ffuCase("ffu-info-history-1TiB-sparse", info, imggen.UpdateHistoryPath, sparse, true,
