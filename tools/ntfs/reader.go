@@ -799,13 +799,12 @@ func (f *File) Read(p []byte) (int, error) {
 }
 
 // Walk visits every file and directory below the root, parents first, in index order; paths
-// use '\' and start with it. f streams a file's data (nil for a directory); it is valid
-// during the call.
+// use '\' and start with it. f streams a file's data (nil for a directory).
 //
 // Every directory is listed once (a directory met again is a cycle), every index block is
 // read once, a file is visited at most as often as it has long names, and the files' data
 // together may not take more clusters than the volume has: the walk, and reading every file
-// it hands on, is linear in the volume's size.
+// it hands on, is linear in the volume's size (a file with several names is read once per name).
 func (v *Volume) Walk(fn func(path string, fi FileInfo, f *File) error) error {
 	w := walker{v: v, fn: fn, dirs: map[uint64]string{recRoot: `\`}, links: map[uint64]int{}, blocks: map[int64]string{}}
 	return w.walk(recRoot, `\`, 0)
