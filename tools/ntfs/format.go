@@ -106,24 +106,37 @@ func encodeRuns(runs []run) []byte {
 	return append(out, 0)
 }
 
-// decodeRuns reads a mapping pairs array.
-func decodeRuns(b []byte) ([]run, error) {
+// decodeRuns reads a mapping pairs array of a volume of clusters clusters: every run has a
+// positive length, allocated runs lie within the volume, and the runs together cover at most
+// the volume (a sparse run as much as the allocated ones: this reader refuses sparse files, and
+// $BadClus:$Bad covers exactly the volume). The number of runs is bounded by len(b)/2.
+func decodeRuns(b []byte, clusters int64) ([]run, error) {
 	var runs []run
-	var lcn int64
+	var lcn, total int64
 	for i := 0; i < len(b) && b[i] != 0; {
+		at := i
 		lb, ob := int(b[i]&0xF), int(b[i]>>4)
 		i++
 		if lb == 0 || lb > 8 || ob > 8 || i+lb+ob > len(b) {
-			return nil, fmt.Errorf("runlist: bad header at byte %d", i-1)
+			return nil, fmt.Errorf("runlist: bad header 0x%02X at byte %d", b[at], at)
 		}
 		n := signedAt(b[i:], lb)
 		i += lb
+		if n <= 0 || n > clusters-total {
+			return nil, fmt.Errorf("runlist: run at byte %d has length %d clusters, expected 1..%d (the volume's %d clusters less the %d before it)", at, n, clusters-total, clusters, total)
+		}
+		total += n
 		if ob == 0 {
 			runs = append(runs, run{-1, n})
 			continue
 		}
-		lcn += signedAt(b[i:], ob)
+		// lcn is within [0, clusters), so the comparisons cannot overflow.
+		d := signedAt(b[i:], ob)
 		i += ob
+		if d < -lcn || d >= clusters-lcn || n > clusters-(lcn+d) {
+			return nil, fmt.Errorf("runlist: run at byte %d (LCN %d%+d, %d clusters) lies outside the volume's %d clusters", at, lcn, d, n, clusters)
+		}
+		lcn += d
 		runs = append(runs, run{lcn, n})
 	}
 	return runs, nil
@@ -151,11 +164,13 @@ func applyFixups(b []byte, usaOff int) {
 	}
 }
 
-// undoFixups checks and reverses applyFixups.
-func undoFixups(b []byte) error {
+// undoFixups checks and reverses applyFixups on a record or index block of a multiple of 512
+// bytes whose header is hdr bytes: the update sequence array lies after the header, within the
+// record, and has one entry per 512-byte stride plus the update sequence number.
+func undoFixups(b []byte, hdr int) error {
 	usaOff, count := int(le.Uint16(b[4:])), int(le.Uint16(b[6:]))
-	if count != len(b)/blockSize+1 || usaOff+2*count > len(b) {
-		return fmt.Errorf("update sequence array of %d entries at %d does not fit a %d-byte record", count, usaOff, len(b))
+	if want := len(b)/blockSize + 1; count != want || usaOff < hdr || usaOff%2 != 0 || usaOff+2*count > len(b) {
+		return fmt.Errorf("update sequence array of %d entries at %d, expected %d entries at an even offset from %d within the %d-byte record", count, usaOff, want, hdr, len(b))
 	}
 	usn := le.Uint16(b[usaOff:])
 	for i := 1; i < count; i++ {

@@ -44,20 +44,19 @@ func TestReader(t *testing.T) {
 		want[f.path] = f.data
 	}
 	var got []string
-	err := v.Walk(func(p string, fi FileInfo) error {
+	err := v.Walk(func(p string, fi FileInfo, f *File) error {
 		got = append(got, strings.ReplaceAll(p, `\`, "/"))
 		if !fi.ModTime.Equal(DefaultModTime) {
 			t.Errorf("%s: time %v", p, fi.ModTime)
 		}
 		if fi.IsDir() {
+			if f != nil {
+				t.Errorf("%s: a directory with a data stream", p)
+			}
 			return nil
 		}
 		if fi.Attr != AttrArchive || fi.Size != int64(len(want[p])) {
 			t.Errorf("%s: attributes %#x size %d, want %#x %d", p, fi.Attr, fi.Size, AttrArchive, len(want[p]))
-		}
-		f, err := v.OpenFile(p)
-		if err != nil {
-			return err
 		}
 		data, err := io.ReadAll(f)
 		if err != nil {
@@ -74,6 +73,15 @@ func TestReader(t *testing.T) {
 	sort.Strings(got)
 	if w := treePaths(files); !reflect.DeepEqual(got, w) {
 		t.Errorf("walk lists\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(w, "\n"))
+	}
+	for _, f := range files[:8] { // OpenFile finds files by path too
+		r, err := v.OpenFile(strings.ToUpper(f.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if data, err := io.ReadAll(r); err != nil || !bytes.Equal(data, f.data) {
+			t.Errorf("OpenFile %s: %d bytes that differ from the %d written (%v)", f.path, len(data), len(f.data), err)
+		}
 	}
 	fi, err := v.Stat(`\Programs\Contoso Camera\Camera App.exe`)
 	if err != nil || fi.ShortName != "CAMERA~1.EXE" || fi.Name != "Camera App.exe" {

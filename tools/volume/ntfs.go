@@ -12,9 +12,17 @@ import (
 
 // Reader is what the image tools read from a partition, whatever its file system.
 type Reader interface {
+	// ReadFile reads a small file whole: metadata such as DeviceLayout.xml or
+	// UpdateHistory.xml. The NTFS reader refuses a file larger than MaxReadFile.
 	ReadFile(devicePath string) ([]byte, error)
+	// Walk streams every file; contents of any size are read through it.
 	Walk(fn func(e Entry, r io.Reader) error) error
 }
+
+// MaxReadFile is the largest file ReadFile reads into memory: the metadata files read that way
+// are kilobytes (an UpdateHistory.xml of thousands of packages is a few MiB), and a size
+// claimed by a corrupt volume must not become an allocation.
+const MaxReadFile = 64 << 20
 
 // NTFS is a read-only NTFS volume (tools/ntfs).
 type NTFS struct{ v *ntfs.Volume }
@@ -28,27 +36,30 @@ func OpenNTFS(disk *os.File, offset, size int64) (*NTFS, error) {
 	return &NTFS{v}, nil
 }
 
-// ReadFile returns a file's content.
+// ReadFile returns the content of a file of at most MaxReadFile bytes.
 func (n *NTFS) ReadFile(devicePath string) ([]byte, error) {
 	f, err := n.v.OpenFile(devicePath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", devicePath, err)
 	}
-	return io.ReadAll(f)
+	if f.Size() > MaxReadFile {
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d MiB read whole (a metadata file is expected here)", devicePath, f.Size(), MaxReadFile>>20)
+	}
+	b := make([]byte, f.Size())
+	if _, err := io.ReadFull(f, b); err != nil {
+		return nil, fmt.Errorf("%s: %v", devicePath, err)
+	}
+	return b, nil
 }
 
 // Walk calls fn for every entry, parents before children.
 func (n *NTFS) Walk(fn func(e Entry, r io.Reader) error) error {
-	return n.v.Walk(func(path string, fi ntfs.FileInfo) error {
+	return n.v.Walk(func(path string, fi ntfs.FileInfo, f *ntfs.File) error {
 		e := Entry{Path: path, Dir: fi.IsDir(), Size: fi.Size}
 		if e.Dir {
 			return fn(e, nil)
 		}
-		f, err := n.v.OpenFile(path)
-		if err != nil {
-			return fmt.Errorf("%s: %v", path, err)
-		}
-		return fn(e, io.LimitReader(f, fi.Size))
+		return fn(e, f)
 	})
 }
 
