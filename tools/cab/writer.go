@@ -87,12 +87,14 @@ func validate(files []FileSource) error {
 }
 
 // RawFolder is a folder of another cabinet copied byte for byte: its CFDATA blocks keep their
-// compression and checksums, so nothing is decompressed or compressed again. Files are the
+// compression and checksums, so nothing is compressed again. What is copied is checked first
+// (checkRawFolder): checksums, or a full decode where blocks have none. Files are the
 // parts of its data the new cabinet lists; bytes no file refers to are carried along unlisted.
 type RawFolder struct {
-	From  *Reader
-	Index int
-	Files []RawFile
+	From   *Reader
+	Source string // the cabinet's file, for messages
+	Index  int
+	Files  []RawFile
 }
 
 // RawFile is a file of a RawFolder: Size bytes at Offset of the folder's uncompressed data.
@@ -111,28 +113,68 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	return WriteWithRaw(w, files, nil, opt)
 }
 
-// folderExtent finds where the CFDATA blocks of folder i of r lie: walking the block headers
-// costs 8 bytes read per 32 KiB block.
-func folderExtent(r *Reader, i int) (start, length int64, err error) {
+// checkRawFolder reads every CFDATA block of a folder about to be copied: sizes within the
+// format and the folder's extent, checksums where the blocks carry them. A folder with a
+// block without a checksum is decoded whole (to io.Discard), so corruption in what is copied
+// is found here rather than passed on. It returns where the blocks lie and the folder's
+// uncompressed size; the files must lie within that size.
+func checkRawFolder(rf RawFolder) (start, length int64, err error) {
+	r := rf.From
 	if r.dataExtra != 0 {
-		return 0, 0, fmt.Errorf("folders of a cabinet with per-block reserved bytes cannot be copied as they are")
+		return 0, 0, fmt.Errorf("%s: folders of a cabinet with per-block reserved bytes cannot be copied as they are", rf.source())
 	}
-	f := r.Folders[i]
-	pos := f.start
-	var h [dataHeaderSize]byte
-	for b := 0; b < f.Blocks; b++ {
-		if pos+dataHeaderSize > r.size {
-			return 0, 0, formatErr("folder %d, block %d: past the end of the cabinet", i, b)
+	fr, err := r.openFolder(rf.Index)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%s: %w", rf.source(), err)
+	}
+	defer fr.release()
+	unchecked := false
+	for fr.block < fr.f.Blocks {
+		_, n, checked, err := fr.readBlock()
+		if err != nil {
+			return 0, 0, rf.blame(fr.out, err)
 		}
-		if _, err := r.r.ReadAt(h[:], pos); err != nil {
-			return 0, 0, err
+		unchecked = unchecked || !checked
+		fr.out += int64(n)
+		fr.block++
+	}
+	start, length = r.Folders[rf.Index].start, fr.pos-r.Folders[rf.Index].start
+	if unchecked {
+		full, err := r.openFolder(rf.Index)
+		if err != nil {
+			return 0, 0, fmt.Errorf("%s: %w", rf.source(), err)
 		}
-		pos += dataHeaderSize + int64(binary.LittleEndian.Uint16(h[4:]))
-		if pos > r.size {
-			return 0, 0, formatErr("folder %d, block %d: data past the end of the cabinet", i, b)
+		_, err = io.Copy(io.Discard, full)
+		full.release()
+		if err != nil {
+			return 0, 0, rf.blame(full.out, err)
 		}
 	}
-	return f.start, pos - f.start, nil
+	for _, f := range rf.Files {
+		if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > fr.out {
+			return 0, 0, fmt.Errorf("%s: %s: bytes %d-%d are outside the %d that folder %d holds", rf.source(), f.Name, f.Offset, f.Offset+f.Size, fr.out, rf.Index)
+		}
+	}
+	return start, length, nil
+}
+
+func (rf RawFolder) source() string {
+	if rf.Source == "" {
+		return "source cabinet"
+	}
+	return rf.Source
+}
+
+// blame is err of the block whose output starts at out, naming the file it holds.
+func (rf RawFolder) blame(out int64, err error) error {
+	what := "bytes no copied file uses"
+	for _, f := range rf.Files {
+		if out < f.Offset+f.Size && f.Offset < out+blockSize {
+			what = f.Name
+			break
+		}
+	}
+	return fmt.Errorf("%s (%s): %w", rf.source(), what, err)
 }
 
 // WriteWithRaw is Write with raw folders of other cabinets appended after the new ones.
@@ -192,15 +234,9 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 		if rf.Index < 0 || rf.Index >= len(rf.From.Folders) {
 			return 0, fmt.Errorf("raw folder %d of a cabinet with %d folders", rf.Index, len(rf.From.Folders))
 		}
-		start, length, err := folderExtent(rf.From, rf.Index)
+		start, length, err := checkRawFolder(rf)
 		if err != nil {
 			return 0, err
-		}
-		capacity := int64(rf.From.Folders[rf.Index].Blocks) * blockSize
-		for _, f := range rf.Files {
-			if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > capacity {
-				return 0, fmt.Errorf("%s: bytes %d-%d are outside the copied folder's %d", f.Name, f.Offset, f.Offset+f.Size, capacity)
-			}
 		}
 		rawPlans = append(rawPlans, rawPlan{rf, start, length})
 	}
