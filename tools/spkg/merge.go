@@ -40,7 +40,7 @@ func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options
 			cf := p.cab.Lookup(fe.CabPath)
 			rf := folders[cf.Folder]
 			if rf == nil {
-				rf = &cab.RawFolder{From: p.cab, Index: cf.Folder}
+				rf = &cab.RawFolder{From: p.cab, Source: src.File, Index: cf.Folder}
 				folders[cf.Folder] = rf
 				order = append(order, cf.Folder)
 			}
