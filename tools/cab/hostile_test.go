@@ -147,7 +147,7 @@ func TestWriteWithRawChecksSource(t *testing.T) {
 		}{
 			{"good", good, int64(len(payload)), nil},
 			{"checksum", sumErr, int64(len(payload)), []string{"Source.spkg (0_kernel.exe)", "checksum"}},
-			{"decode", decodeErr, int64(len(payload)), []string{"Source.spkg (0_kernel.exe)", "block 3"}},
+			{"decode", decodeErr, int64(len(payload)), []string{"Source.spkg (0_kernel.exe)", "not a valid cabinet: folder 0, block"}},
 			{"file beyond the folder's output", short, int64(len(payload) + 5000), []string{"Source.spkg: 0_kernel.exe", "outside the"}},
 		}
 		for _, tt := range tests {
@@ -217,6 +217,32 @@ func TestBombIsValid(t *testing.T) {
 		})
 		if err != nil {
 			t.Errorf("%v: %v", comp, err)
+		}
+	}
+}
+
+// Verify checks a whole cabinet as WriteWithRaw checks its folders, naming the file at fault.
+func TestVerify(t *testing.T) {
+	var m cab.MemFile
+	if _, err := cab.Write(&m, []cab.FileSource{source("a.txt", []byte("a")), source("modem.bin", bytes.Repeat([]byte("modem "), 30000))}, cab.Options{Compression: cab.MSZIP}); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := cabtest.CorruptBlock(m.Bytes(), 0, 4, false)
+	decode, _ := cabtest.CorruptBlock(m.Bytes(), 0, 4, true)
+	short, _ := cabtest.SetFileSize(m.Bytes(), "modem.bin", 190000)
+	for _, tt := range []struct {
+		name string
+		data []byte
+		want string // "" means valid
+	}{
+		{"good", m.Bytes(), ""},
+		{"checksum", sum, "modem.bin: not a valid cabinet: folder 0, block 4"},
+		{"decode", decode, "modem.bin: not a valid cabinet: folder 0, block 4"},
+		{"file beyond the output", short, "modem.bin: bytes 1-190001 are outside the 180001"},
+	} {
+		err := open(t, tt.data).Verify()
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
 		}
 	}
 }

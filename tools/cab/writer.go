@@ -100,6 +100,7 @@ type RawFolder struct {
 // RawFile is a file of a RawFolder: Size bytes at Offset of the folder's uncompressed data.
 type RawFile struct {
 	Name       string
+	Origin     string // what messages call it (its name or path in the source); Name when empty
 	Offset     int64
 	Size       int64
 	ModTime    time.Time
@@ -113,49 +114,95 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	return WriteWithRaw(w, files, nil, opt)
 }
 
-// checkRawFolder reads every CFDATA block of a folder about to be copied: sizes within the
-// format and the folder's extent, checksums where the blocks carry them. A folder with a
-// block without a checksum is decoded whole (to io.Discard), so corruption in what is copied
-// is found here rather than passed on. It returns where the blocks lie and the folder's
-// uncompressed size; the files must lie within that size.
-func checkRawFolder(rf RawFolder) (start, length int64, err error) {
-	r := rf.From
-	if r.dataExtra != 0 {
-		return 0, 0, fmt.Errorf("%s: folders of a cabinet with per-block reserved bytes cannot be copied as they are", rf.source())
-	}
-	fr, err := r.openFolder(rf.Index)
+// checkFolder reads every CFDATA block of folder i: sizes within the format and the folder's
+// extent, checksums where the blocks carry them; a folder with a block without a checksum
+// is decoded whole (to io.Discard). It returns the length of the blocks and the folder's
+// uncompressed size; on error, at is the output offset of the failing block.
+func (cr *Reader) checkFolder(i int) (length, output, at int64, err error) {
+	fr, err := cr.openFolder(i)
 	if err != nil {
-		return 0, 0, fmt.Errorf("%s: %w", rf.source(), err)
+		return 0, 0, 0, err
 	}
 	defer fr.release()
 	unchecked := false
 	for fr.block < fr.f.Blocks {
 		_, n, checked, err := fr.readBlock()
 		if err != nil {
-			return 0, 0, rf.blame(fr.out, err)
+			return 0, 0, fr.out, err
 		}
 		unchecked = unchecked || !checked
 		fr.out += int64(n)
 		fr.block++
 	}
-	start, length = r.Folders[rf.Index].start, fr.pos-r.Folders[rf.Index].start
 	if unchecked {
-		full, err := r.openFolder(rf.Index)
+		full, err := cr.openFolder(i)
 		if err != nil {
-			return 0, 0, fmt.Errorf("%s: %w", rf.source(), err)
+			return 0, 0, 0, err
 		}
 		_, err = io.Copy(io.Discard, full)
 		full.release()
 		if err != nil {
-			return 0, 0, rf.blame(full.out, err)
+			return 0, 0, full.out, err
 		}
+	}
+	return fr.pos - cr.Folders[i].start, fr.out, 0, nil
+}
+
+// Verify checks every folder of the cabinet as WriteWithRaw checks what it copies, and that
+// every file lies within its folder's output: for a cabinet copied whole.
+func (cr *Reader) Verify() error {
+	for i := range cr.Folders {
+		if cr.Folders[i].Blocks == 0 && len(cr.byFolder[i]) == 0 {
+			continue
+		}
+		_, out, at, err := cr.checkFolder(i)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cr.memberAt(i, at), err)
+		}
+		for _, f := range cr.byFolder[i] {
+			if f.offset+f.Size > out {
+				return formatErr("%s: bytes %d-%d are outside the %d that folder %d holds", f.Name, f.offset, f.offset+f.Size, out, i)
+			}
+		}
+	}
+	return nil
+}
+
+// memberAt names the file holding the block of folder i whose output starts at out.
+func (cr *Reader) memberAt(i int, out int64) string {
+	for _, f := range cr.byFolder[i] {
+		if out < f.offset+f.Size && f.offset < out+blockSize {
+			return f.Name
+		}
+	}
+	return fmt.Sprintf("folder %d (bytes no file uses)", i)
+}
+
+// checkRawFolder checks a folder about to be copied (checkFolder), so that corruption in
+// what is copied is found here rather than passed on, and that the files to list lie within
+// its output. It returns where the blocks lie.
+func checkRawFolder(rf RawFolder) (start, length int64, err error) {
+	r := rf.From
+	if r.dataExtra != 0 {
+		return 0, 0, fmt.Errorf("%s: folders of a cabinet with per-block reserved bytes cannot be copied as they are", rf.source())
+	}
+	length, out, at, err := r.checkFolder(rf.Index)
+	if err != nil {
+		return 0, 0, rf.blame(at, err)
 	}
 	for _, f := range rf.Files {
-		if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > fr.out {
-			return 0, 0, fmt.Errorf("%s: %s: bytes %d-%d are outside the %d that folder %d holds", rf.source(), f.Name, f.Offset, f.Offset+f.Size, fr.out, rf.Index)
+		if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > out {
+			return 0, 0, fmt.Errorf("%s: %s: bytes %d-%d are outside the %d that folder %d holds", rf.source(), f.origin(), f.Offset, f.Offset+f.Size, out, rf.Index)
 		}
 	}
-	return start, length, nil
+	return r.Folders[rf.Index].start, length, nil
+}
+
+func (f RawFile) origin() string {
+	if f.Origin == "" {
+		return f.Name
+	}
+	return f.Origin
 }
 
 func (rf RawFolder) source() string {
@@ -170,7 +217,7 @@ func (rf RawFolder) blame(out int64, err error) error {
 	what := "bytes no copied file uses"
 	for _, f := range rf.Files {
 		if out < f.Offset+f.Size && f.Offset < out+blockSize {
-			what = f.Name
+			what = f.origin()
 			break
 		}
 	}

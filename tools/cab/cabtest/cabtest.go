@@ -131,9 +131,9 @@ func fileEntry(b []byte, name string) (int, error) {
 	return 0, fmt.Errorf("no file %q in the cabinet", name)
 }
 
-// CorruptBlock returns a copy of a cabinet with one byte of the data of block blk of folder
-// flipped; with clearSums every block's checksum of the folder is cleared as well, so that
-// only decoding finds the damage.
+// CorruptBlock returns a copy of a cabinet with the first data byte of block blk of folder
+// flipped (for MSZIP, its "CK" signature); with clearSums every block's checksum of the
+// folder is cleared as well, so that only decoding finds the damage.
 func CorruptBlock(b []byte, folder, blk int, clearSums bool) ([]byte, error) {
 	out := append([]byte(nil), b...)
 	starts, err := blockStarts(out, folder)
@@ -147,7 +147,7 @@ func CorruptBlock(b []byte, folder, blk int, clearSums bool) ([]byte, error) {
 	if at == end {
 		return nil, fmt.Errorf("block %d of folder %d has no data", blk, folder)
 	}
-	out[at+(end-at)/2] ^= 0x5A
+	out[at] ^= 0x5A
 	if clearSums {
 		for _, s := range starts[:len(starts)-1] {
 			binary.LittleEndian.PutUint32(out[s:], 0)
