@@ -46,7 +46,7 @@ func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options
 			}
 			name := cabName(fe.DevicePath, i)
 			i++
-			rf.Files = append(rf.Files, cab.RawFile{Name: name, Offset: cf.Offset(), Size: cf.Size, Attributes: cf.Attributes})
+			rf.Files = append(rf.Files, cab.RawFile{Name: name, Origin: fe.DevicePath, Offset: cf.Offset(), Size: cf.Size, Attributes: cf.Attributes})
 			source := fe.SourcePackage
 			if source == "" {
 				source = strings.TrimSuffix(src.File, ".spkg")

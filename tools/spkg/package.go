@@ -221,6 +221,15 @@ func (p *Package) ReadFile(devicePath string) ([]byte, error) {
 	return data, nil
 }
 
+// Verify checks the package's whole cabinet (cab.Reader.Verify): before it is copied
+// unchanged, so that corruption is not passed on.
+func (p *Package) Verify() error {
+	if err := p.cab.Verify(); err != nil {
+		return fmt.Errorf("%s: %v", p.path, err)
+	}
+	return nil
+}
+
 // InstalledBytes is the size of every file the package installs (its whole cabinet content).
 func (p *Package) InstalledBytes() (bytes int64, files int) {
 	for _, f := range p.cab.Files {

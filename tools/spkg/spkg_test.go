@@ -351,7 +351,7 @@ func TestWriteMergedCorruptSource(t *testing.T) {
 	m := testManifest()
 	m.Component = "Merged"
 	_, err = WriteMerged(&cab.MemFile{}, m, []Source{{File: "Contoso.Apps.Camera.spkg", Package: p}}, cab.Options{})
-	if err == nil || !strings.Contains(err.Error(), "Contoso.Apps.Camera.spkg (2_contoso.dll)") || !strings.Contains(err.Error(), "checksum") {
+	if err == nil || !strings.Contains(err.Error(), `Contoso.Apps.Camera.spkg (\Windows\System32\contoso_camera.dll)`) || !strings.Contains(err.Error(), "checksum") {
 		t.Errorf("err = %v, want the source, the file and the checksum named", err)
 	}
 }
