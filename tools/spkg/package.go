@@ -216,7 +216,7 @@ func (p *Package) ReadFile(devicePath string) ([]byte, error) {
 	}
 	data, err := p.cab.ReadFile(fe.CabPath)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %s (%s): %v", p.path, fe.DevicePath, fe.CabPath, err)
+		return nil, fmt.Errorf("%s: %s: %v", p.path, fe.DevicePath, err)
 	}
 	return data, nil
 }
