@@ -470,3 +470,33 @@ func TestIncrementalChecksOutputs(t *testing.T) {
 		})
 	}
 }
+
+// With +Incremental, one run over two FMs sharing an output directory keeps both FMs'
+// entries in the state file (each FM used to rewrite it with its own only), so a second run
+// keeps everything.
+func TestIncrementalTwoFMs(t *testing.T) {
+	_, fm, locate := fixture(t)
+	out := t.TempDir()
+	pkgs := filepath.Join(out, "pkgs")
+	run2 := func() (kept, merged int) {
+		run := NewRun()
+		defer run.Abort()
+		for _, id := range []string{"Phone", "Variant"} {
+			o := options()
+			o.FMID, o.Incremental = id, true
+			res, err := run.Merge(fm, locate, pkgs, filepath.Join(out, "fms", id), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, merged = kept+len(res.Kept), merged+len(res.Merged)
+		}
+		if err := run.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return kept, merged
+	}
+	run2()
+	if kept, merged := run2(); kept != merged || merged == 0 {
+		t.Errorf("second run kept %d of %d", kept, merged)
+	}
+}
