@@ -151,6 +151,24 @@ func TestReadFileCaseInsensitive(t *testing.T) {
 	}
 }
 
+// Whole-file reads of one cabinet decode a bounded total: reading members back to front
+// from the end of a big folder would decode it again for each one.
+func TestReadFileDecodeBudget(t *testing.T) {
+	defer func(old int64) { maxReadFileDecode = old }(maxReadFileDecode)
+	maxReadFileDecode = 1 << 20
+	b := write(t, []entry{{"a", text(400 << 10)}, {"b", text(400 << 10)}, {"c", text(400 << 10)}}, Options{Compression: LZX})
+	r, err := NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.ReadFile("b"); err != nil { // 800 KiB decoded
+		t.Fatal(err)
+	}
+	if _, err := r.ReadFile("a"); err == nil || !strings.Contains(err.Error(), "a: reading it would take this cabinet's whole-file reads past 1048576") {
+		t.Errorf("err = %v, want the budget named", err)
+	}
+}
+
 func TestPlanFolders(t *testing.T) {
 	big := int64(MaxFolderBytes / 2)
 	files := []FileSource{{Name: "a", Size: big}, {Name: "b", Size: big}, {Name: "c", Size: big}, {Name: "d", Size: 1}}
@@ -218,6 +236,30 @@ func TestCorruptCabinets(t *testing.T) {
 	folderAt := headerSize
 	dataAt := int(binary.LittleEndian.Uint32(good[folderAt:]))
 	mutate := func(f func(b []byte) []byte) []byte { return f(append([]byte(nil), good...)) }
+	// Two files of one folder whose CFFILE entries claim the same bytes.
+	two := write(t, []entry{{"a.txt", text(1000)}, {"b.txt", text(1000)}}, Options{})
+	coff := int(binary.LittleEndian.Uint32(two[16:]))
+	binary.LittleEndian.PutUint32(two[coff+fileFixedSize+len("a.txt")+1+4:], 500) // b.txt's offset
+	twice := write(t, []entry{{"a.txt", text(10)}, {"b.txt", text(10)}}, Options{})
+	copy(twice[bytes.Index(twice, []byte("b.txt")):], "A.TXT")
+	// Two folders (a new one and a copied one) pointed at the same blocks.
+	var m memFile
+	src := write(t, []entry{{"c.txt", text(70000)}}, Options{})
+	sr, _ := NewReader(bytes.NewReader(src), int64(len(src)))
+	if _, err := WriteWithRaw(&m, sources([]entry{{"a.txt", text(70000)}}), []RawFolder{{From: sr, Files: []RawFile{{Name: "c.txt", Size: 70000}}}}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	shared := m.Bytes()
+	copy(shared[folderAt+folderSize:folderAt+folderSize+4], shared[folderAt:folderAt+4])
+	// A reserve of 60,001 header bytes in a cabinet long enough to hold them.
+	big := write(t, []entry{{"r.bin", randomBytes(5, 70000)}}, Options{})
+	reserve := append([]byte(nil), big[:headerSize]...)
+	binary.LittleEndian.PutUint16(reserve[30:], flagReserve)
+	reserve = append(reserve, 0x61, 0xEA, 0, 0) // cbCFHeader 60001
+	reserve = append(reserve, big[headerSize:]...)
+	// The last name runs to the end of the file without its NUL.
+	nameToEnd := write(t, []entry{{"a.txt", nil}}, Options{})
+	nameToEnd = append(nameToEnd[:len(nameToEnd)-1], 'x')
 	tests := []struct {
 		name string
 		data []byte
@@ -237,6 +279,26 @@ func TestCorruptCabinets(t *testing.T) {
 			binary.LittleEndian.PutUint32(b[coff:], 1<<30)
 			return b
 		}), "beyond"},
+		{"overlapping files", two, "overlap in folder 0"},
+		{"one name twice", twice, `"A.TXT" given twice (as "a.txt")`},
+		{"folders sharing blocks", shared, "folders 0 and 1 both start at offset"},
+		{"folder data inside the headers", mutate(func(b []byte) []byte { binary.LittleEndian.PutUint32(b[folderAt:], 40); return b }), "inside the headers"},
+		{"header reserve over the limit", reserve, "60001 reserved header bytes, over the format's 60000"},
+		{"MSZIP block over its cbData limit", mutate(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[dataAt:], 0)
+			binary.LittleEndian.PutUint16(b[dataAt+4:], maxMSZIPData+1)
+			return b
+		}), "over the format's limits"},
+		{"MSZIP block decoding to more than it says", mutate(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[dataAt:], 0)
+			binary.LittleEndian.PutUint16(b[dataAt+6:], blockSize-1)
+			return b
+		}), "decodes to 32768 bytes or more, header says 32767"},
+		{"file entry past the end", mutate(func(b []byte) []byte {
+			binary.LittleEndian.PutUint32(b[16:], uint32(len(b)-17))
+			return b
+		}), "do not fit"},
+		{"name running past the end", nameToEnd, "name without terminating NUL within 6 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -263,12 +325,62 @@ func FuzzReader(f *testing.F) {
 	f.Add(write(f, []entry{{"a.txt", text(3000)}, {"b", nil}}, Options{Compression: MSZIP}))
 	f.Add(write(f, []entry{{"a.txt", text(40000)}}, Options{}))
 	f.Add(write(f, []entry{{"a.txt", text(3000)}, {"c.dll", x86ish(2, 5000)}}, Options{Compression: LZXWindow(15)}))
+	for _, seed := range hostileSeeds(f) {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_ = walkAll(data) // must not panic or hang; errors are expected
 		if r, err := NewReader(bytes.NewReader(data), int64(len(data))); err == nil {
 			for _, file := range r.Files {
 				_, _ = r.ReadFile(file.Name)
 			}
+		}
+	})
+}
+
+// hostileSeeds are the shapes TestCorruptCabinets refuses, for the fuzz targets.
+func hostileSeeds(f *testing.F) [][]byte {
+	two := write(f, []entry{{"a.txt", text(1000)}, {"b.txt", text(1000)}}, Options{Compression: MSZIP})
+	coff := int(binary.LittleEndian.Uint32(two[16:]))
+	binary.LittleEndian.PutUint32(two[coff+fileFixedSize+len("a.txt")+1+4:], 500)
+	long := write(f, []entry{{"a.txt", text(100)}, {"b.dll", text(40000)}}, Options{Compression: LZXWindow(15)})
+	coff = int(binary.LittleEndian.Uint32(long[16:]))
+	binary.LittleEndian.PutUint32(long[coff+fileFixedSize+len("a.txt")+1:], 50000) // b.dll's size
+	var m memFile
+	src := write(f, []entry{{"c.txt", text(40000)}}, Options{Compression: MSZIP})
+	sr, _ := NewReader(bytes.NewReader(src), int64(len(src)))
+	if _, err := WriteWithRaw(&m, sources([]entry{{"a.txt", text(40000)}}), []RawFolder{{From: sr, Files: []RawFile{{Name: "c.txt", Size: 40000}}}}, Options{Compression: MSZIP}); err != nil {
+		f.Fatal(err)
+	}
+	shared := append([]byte(nil), m.Bytes()...)
+	copy(shared[headerSize+folderSize:headerSize+folderSize+4], shared[headerSize:headerSize+4])
+	return [][]byte{two, long, m.Bytes(), shared}
+}
+
+// FuzzWriteWithRaw copies every folder of a hostile cabinet into a new one: the checks of what
+// is copied must not panic, hang or allocate by a claimed size.
+func FuzzWriteWithRaw(f *testing.F) {
+	f.Add(write(f, []entry{{"man.dsm.xml", []byte("<a/>")}, {"0_k.exe", text(70000)}}, Options{Compression: MSZIP}))
+	f.Add(write(f, []entry{{"man.dsm.xml", []byte("<a/>")}, {"0_k.exe", x86ish(3, 70000)}}, Options{Compression: LZXWindow(15)}))
+	f.Add(write(f, []entry{{"0_k.exe", text(70000)}}, Options{}))
+	for _, seed := range hostileSeeds(f) {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := NewReader(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			return
+		}
+		raws := make([]RawFolder, len(r.Folders))
+		for i := range raws {
+			raws[i] = RawFolder{From: r, Source: "fuzz.cab", Index: i}
+		}
+		for _, file := range r.Files {
+			raws[file.Folder].Files = append(raws[file.Folder].Files, RawFile{Name: file.Name, Offset: file.Offset(), Size: file.Size})
+		}
+		var m memFile
+		if _, err := WriteWithRaw(&m, nil, raws, Options{}); err == nil {
+			_ = walkAll(m.Bytes())
 		}
 	})
 }

@@ -87,17 +87,20 @@ func validate(files []FileSource) error {
 }
 
 // RawFolder is a folder of another cabinet copied byte for byte: its CFDATA blocks keep their
-// compression and checksums, so nothing is decompressed or compressed again. Files are the
+// compression and checksums, so nothing is compressed again. What is copied is checked first
+// (checkRawFolder): checksums, or a full decode where blocks have none. Files are the
 // parts of its data the new cabinet lists; bytes no file refers to are carried along unlisted.
 type RawFolder struct {
-	From  *Reader
-	Index int
-	Files []RawFile
+	From   *Reader
+	Source string // the cabinet's file, for messages
+	Index  int
+	Files  []RawFile
 }
 
 // RawFile is a file of a RawFolder: Size bytes at Offset of the folder's uncompressed data.
 type RawFile struct {
 	Name       string
+	Origin     string // what messages call it (its name or path in the source); Name when empty
 	Offset     int64
 	Size       int64
 	ModTime    time.Time
@@ -111,28 +114,114 @@ func Write(w io.WriteSeeker, files []FileSource, opt Options) (int64, error) {
 	return WriteWithRaw(w, files, nil, opt)
 }
 
-// folderExtent finds where the CFDATA blocks of folder i of r lie: walking the block headers
-// costs 8 bytes read per 32 KiB block.
-func folderExtent(r *Reader, i int) (start, length int64, err error) {
+// checkFolder reads every CFDATA block of folder i: sizes within the format and the folder's
+// extent, checksums where the blocks carry them; a folder with a block without a checksum
+// is decoded whole (to io.Discard). It returns the length of the blocks and the folder's
+// uncompressed size; on error, at is the output offset of the failing block.
+func (cr *Reader) checkFolder(i int) (length, output, at int64, err error) {
+	fr, err := cr.openFolder(i)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer fr.release()
+	unchecked := false
+	for fr.block < fr.f.Blocks {
+		_, n, checked, err := fr.readBlock()
+		if err != nil {
+			return 0, 0, fr.out, err
+		}
+		unchecked = unchecked || !checked
+		fr.out += int64(n)
+		fr.block++
+	}
+	if unchecked {
+		full, err := cr.openFolder(i)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		_, err = io.Copy(io.Discard, full)
+		full.release()
+		if err != nil {
+			return 0, 0, full.out, err
+		}
+	}
+	return fr.pos - cr.Folders[i].start, fr.out, 0, nil
+}
+
+// Verify checks every folder of the cabinet as WriteWithRaw checks what it copies, and that
+// every file lies within its folder's output: for a cabinet copied whole.
+func (cr *Reader) Verify() error {
+	for i := range cr.Folders {
+		if cr.Folders[i].Blocks == 0 && len(cr.byFolder[i]) == 0 {
+			continue
+		}
+		_, out, at, err := cr.checkFolder(i)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cr.memberAt(i, at), err)
+		}
+		for _, f := range cr.byFolder[i] {
+			if f.offset+f.Size > out {
+				return formatErr("%s: bytes %d-%d are outside the %d that folder %d holds", f.Name, f.offset, f.offset+f.Size, out, i)
+			}
+		}
+	}
+	return nil
+}
+
+// memberAt names the file holding the block of folder i whose output starts at out.
+func (cr *Reader) memberAt(i int, out int64) string {
+	for _, f := range cr.byFolder[i] {
+		if out < f.offset+f.Size && f.offset < out+blockSize {
+			return f.Name
+		}
+	}
+	return fmt.Sprintf("folder %d (bytes no file uses)", i)
+}
+
+// checkRawFolder checks a folder about to be copied (checkFolder), so that corruption in
+// what is copied is found here rather than passed on, and that the files to list lie within
+// its output. It returns where the blocks lie.
+func checkRawFolder(rf RawFolder) (start, length int64, err error) {
+	r := rf.From
 	if r.dataExtra != 0 {
-		return 0, 0, fmt.Errorf("folders of a cabinet with per-block reserved bytes cannot be copied as they are")
+		return 0, 0, fmt.Errorf("%s: folders of a cabinet with per-block reserved bytes cannot be copied as they are", rf.source())
 	}
-	f := r.Folders[i]
-	pos := f.start
-	var h [dataHeaderSize]byte
-	for b := 0; b < f.Blocks; b++ {
-		if pos+dataHeaderSize > r.size {
-			return 0, 0, formatErr("folder %d, block %d: past the end of the cabinet", i, b)
-		}
-		if _, err := r.r.ReadAt(h[:], pos); err != nil {
-			return 0, 0, err
-		}
-		pos += dataHeaderSize + int64(binary.LittleEndian.Uint16(h[4:]))
-		if pos > r.size {
-			return 0, 0, formatErr("folder %d, block %d: data past the end of the cabinet", i, b)
+	length, out, at, err := r.checkFolder(rf.Index)
+	if err != nil {
+		return 0, 0, rf.blame(at, err)
+	}
+	for _, f := range rf.Files {
+		if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > out {
+			return 0, 0, fmt.Errorf("%s: %s: bytes %d-%d are outside the %d that folder %d holds", rf.source(), f.origin(), f.Offset, f.Offset+f.Size, out, rf.Index)
 		}
 	}
-	return f.start, pos - f.start, nil
+	return r.Folders[rf.Index].start, length, nil
+}
+
+func (f RawFile) origin() string {
+	if f.Origin == "" {
+		return f.Name
+	}
+	return f.Origin
+}
+
+func (rf RawFolder) source() string {
+	if rf.Source == "" {
+		return "source cabinet"
+	}
+	return rf.Source
+}
+
+// blame is err of the block whose output starts at out, naming the file it holds.
+func (rf RawFolder) blame(out int64, err error) error {
+	what := "bytes no copied file uses"
+	for _, f := range rf.Files {
+		if out < f.Offset+f.Size && f.Offset < out+blockSize {
+			what = f.origin()
+			break
+		}
+	}
+	return fmt.Errorf("%s (%s): %w", rf.source(), what, err)
 }
 
 // WriteWithRaw is Write with raw folders of other cabinets appended after the new ones.
@@ -192,15 +281,9 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 		if rf.Index < 0 || rf.Index >= len(rf.From.Folders) {
 			return 0, fmt.Errorf("raw folder %d of a cabinet with %d folders", rf.Index, len(rf.From.Folders))
 		}
-		start, length, err := folderExtent(rf.From, rf.Index)
+		start, length, err := checkRawFolder(rf)
 		if err != nil {
 			return 0, err
-		}
-		capacity := int64(rf.From.Folders[rf.Index].Blocks) * blockSize
-		for _, f := range rf.Files {
-			if f.Offset < 0 || f.Size < 0 || f.Offset+f.Size > capacity {
-				return 0, fmt.Errorf("%s: bytes %d-%d are outside the copied folder's %d", f.Name, f.Offset, f.Offset+f.Size, capacity)
-			}
 		}
 		rawPlans = append(rawPlans, rawPlan{rf, start, length})
 	}

@@ -140,6 +140,9 @@ func listFamily(root *etree.Element, u use, f *family, o Options, dir string) {
 	}
 	name := strings.TrimSuffix(strings.TrimSuffix(base.name(o), "_Lang_"+base.culture), "_RES_"+base.resolution)
 	el.CreateAttr("Name", name+".spkg")
+	// The merged packages' version, as FeatureMerger writes it (PkgFile.Version): the
+	// documentation's "the provided version number" of the updated FM.
+	el.CreateAttr("Version", o.Version.String())
 	if f.neutral == nil {
 		el.CreateAttr("NoBasePackage", "true")
 	}

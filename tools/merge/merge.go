@@ -8,8 +8,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -128,8 +131,118 @@ type merger struct {
 	owners map[string]string        // host path -> first PackageFile position, for messages
 }
 
-// Merge merges the packages of fm into outPkgDir and writes the new FM into outFMDir.
-func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir string, opt Options) (res *Result, err error) {
+// Run is one FeatureMerger invocation. Every output of every FM it merges (packages, FMs,
+// state files) is staged in one atomicfile.Set and renamed into place by Commit, so a run
+// that fails at its last FM leaves nothing of the first behind: no package, no FM, no
+// directory it made.
+type Run struct {
+	set     atomicfile.Set
+	created []string             // directories this run made, for Abort
+	states  map[string]*dirState // OutputPackageDir -> +Incremental state
+	copied  map[string]string    // pass-through destination -> source
+	done    bool                 // committed or aborted
+}
+
+// dirState is the +Incremental state of one OutputPackageDir: as read, and as this run
+// leaves it.
+type dirState struct {
+	old, new map[string]outputState
+}
+
+// outputState is what a merged package was made from and what was written: +Incremental
+// keeps the package only when both still hold, so a truncated or edited output is remade.
+type outputState struct {
+	Inputs string `json:"inputs"` // SHA-256 of the settings and the sources' bytes
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // of the package file as written
+}
+
+// NewRun starts a run; Commit or Abort ends it.
+func NewRun() *Run {
+	return &Run{states: map[string]*dirState{}, copied: map[string]string{}}
+}
+
+// Merge merges the packages of fm into outPkgDir and writes the new FM into outFMDir, in one
+// run of its own.
+func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir string, opt Options) (*Result, error) {
+	r := NewRun()
+	defer r.Abort()
+	res, err := r.Merge(fm, locate, outPkgDir, outFMDir, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Commit(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Commit writes the +Incremental state files and renames every staged output into place.
+func (r *Run) Commit() error {
+	dirs := make([]string, 0, len(r.states))
+	for dir := range r.states {
+		dirs = append(dirs, dir)
+	}
+	sort.Strings(dirs)
+	for _, dir := range dirs {
+		data, err := json.MarshalIndent(r.states[dir].new, "", "  ") // sorted keys: deterministic
+		if err != nil {
+			return err
+		}
+		if err := r.set.WriteFile(filepath.Join(dir, StateFile), append(data, '\n')); err != nil {
+			return err
+		}
+	}
+	r.done = true
+	if err := r.set.Commit(); err != nil {
+		r.removeDirs()
+		return err
+	}
+	return nil
+}
+
+// Abort removes every staged output and the directories the run made. It does nothing
+// after Commit.
+func (r *Run) Abort() {
+	if r.done {
+		return
+	}
+	r.done = true
+	r.set.Abort()
+	r.removeDirs()
+}
+
+func (r *Run) removeDirs() {
+	// Deepest first; a directory that holds something else stays.
+	sort.Slice(r.created, func(a, b int) bool { return len(r.created[a]) > len(r.created[b]) })
+	for _, d := range r.created {
+		os.Remove(d)
+	}
+	r.created = nil
+}
+
+// mkdir makes dir and its missing parents, remembering which it made.
+func (r *Run) mkdir(dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(d); err == nil || !errors.Is(err, fs.ErrNotExist) {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	r.created = append(r.created, missing...)
+	return nil
+}
+
+// Merge merges the packages of fm into outPkgDir and stages the new FM in outFMDir; nothing
+// is in place before Commit.
+func (r *Run) Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir string, opt Options) (*Result, error) {
 	if err := check(opt); err != nil {
 		return nil, err
 	}
@@ -146,114 +259,29 @@ func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir str
 			p.Close()
 		}
 	}()
-
-	var buckets []*bucket
-	byKey := map[string]*bucket{}
-	type passUse struct {
-		group manifest.Group
-		pf    *manifest.PackageFile
-		files []string // host paths
-	}
-	var passes []passUse
-	for _, g := range manifest.Groups {
-		for _, pf := range fm.Packages(g) {
-			files, err := m.files(pf)
-			if err != nil {
-				return nil, err
-			}
-			if unmergedGroups[g] {
-				passes = append(passes, passUse{g, pf, hostPaths(files)})
-				continue
-			}
-			typ, err := typeOf(g, pf)
-			if err != nil {
-				return nil, err
-			}
-			var passed []string
-			for _, f := range files {
-				p, pass, err := m.openPackage(f.host, pf)
-				if err != nil {
-					return nil, err
-				}
-				if pass {
-					passed = append(passed, f.host)
-					continue
-				}
-				mf := p.Manifest
-				key := strings.Join([]string{typ, strings.ToLower(mf.Partition), strings.ToLower(mf.Culture), strings.ToLower(mf.Resolution)}, "|")
-				b := byKey[key]
-				if b == nil {
-					b = &bucket{key: key, typ: typ, partition: mf.Partition, culture: mf.Culture, resolution: mf.Resolution}
-					byKey[key] = b
-					buckets = append(buckets, b)
-				}
-				if !containsSource(b.sources, f.host) {
-					b.sources = append(b.sources, spkg.Source{File: filepath.Base(f.host), Package: p})
-				}
-				if !containsUse(b.uses, g, typ) {
-					b.uses = append(b.uses, use{g, pf})
-				}
-			}
-			if len(passed) > 0 {
-				passes = append(passes, passUse{g, pf, passed})
-			}
-		}
-	}
-
-	if err := os.MkdirAll(outPkgDir, 0o755); err != nil {
+	buckets, passes, err := m.plan()
+	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(outFMDir, 0o755); err != nil {
+	if err := r.mkdir(outPkgDir); err != nil {
 		return nil, err
 	}
-	res = &Result{}
-	var written []string
-	defer func() {
-		if err != nil {
-			for _, w := range written {
-				os.Remove(w)
-			}
-		}
-	}()
-	state := loadState(outPkgDir)
-	newState := map[string]string{}
+	if err := r.mkdir(outFMDir); err != nil {
+		return nil, err
+	}
+	res := &Result{}
 	for _, b := range buckets {
-		name := b.name(opt) + ".spkg"
-		path := filepath.Join(outPkgDir, name)
-		if opt.Incremental {
-			// Hashing every source costs a read of it: only +Incremental pays for it.
-			digest, err := m.digest(b)
-			if err != nil {
-				return nil, err
-			}
-			newState[name] = digest
-			if state[name] == digest {
-				if _, err := os.Stat(path); err == nil {
-					res.Kept = append(res.Kept, name)
-					res.Merged = append(res.Merged, path)
-					continue
-				}
-			}
-		}
-		if err := m.write(b, path); err != nil {
+		if err := r.writeBucket(m, b, outPkgDir, res); err != nil {
 			return nil, err
 		}
-		written = append(written, path)
-		res.Merged = append(res.Merged, path)
 	}
 	for _, pu := range passes {
 		for _, h := range pu.files {
 			dst := filepath.Join(outPkgDir, filepath.Base(h))
-			if err := copyFile(h, dst); err != nil {
+			if err := r.passThrough(m, h, dst); err != nil {
 				return nil, err
 			}
-			written = append(written, dst)
 			res.PassThrough = append(res.PassThrough, dst)
-		}
-	}
-	if opt.Incremental {
-		if err := saveState(outPkgDir, newState); err != nil {
-			return nil, err
 		}
 	}
 
@@ -281,10 +309,193 @@ func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir str
 	if err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(res.FM, data); err != nil {
+	if err := r.set.WriteFile(res.FM, data); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+type passUse struct {
+	group manifest.Group
+	pf    *manifest.PackageFile
+	files []string // host paths
+}
+
+// plan sorts the FM's packages into merged packages (buckets) and ones passed through.
+func (m *merger) plan() ([]*bucket, []passUse, error) {
+	var buckets []*bucket
+	byKey := map[string]*bucket{}
+	var passes []passUse
+	for _, g := range manifest.Groups {
+		for _, pf := range m.fm.Packages(g) {
+			files, err := m.files(pf)
+			if err != nil {
+				return nil, nil, err
+			}
+			if unmergedGroups[g] {
+				passes = append(passes, passUse{g, pf, hostPaths(files)})
+				continue
+			}
+			typ, err := typeOf(g, pf)
+			if err != nil {
+				return nil, nil, err
+			}
+			var passed []string
+			for _, f := range files {
+				p, pass, err := m.openPackage(f.host, pf)
+				if err != nil {
+					return nil, nil, err
+				}
+				if pass {
+					passed = append(passed, f.host)
+					continue
+				}
+				mf := p.Manifest
+				key := strings.Join([]string{typ, strings.ToLower(mf.Partition), strings.ToLower(mf.Culture), strings.ToLower(mf.Resolution)}, "|")
+				b := byKey[key]
+				if b == nil {
+					b = &bucket{key: key, typ: typ, partition: mf.Partition, culture: mf.Culture, resolution: mf.Resolution}
+					byKey[key] = b
+					buckets = append(buckets, b)
+				}
+				if !containsSource(b.sources, f.host) {
+					b.sources = append(b.sources, spkg.Source{File: filepath.Base(f.host), Package: p})
+				}
+				if !containsUse(b.uses, g, typ) {
+					b.uses = append(b.uses, use{g, pf})
+				}
+			}
+			if len(passed) > 0 {
+				passes = append(passes, passUse{g, pf, passed})
+			}
+		}
+	}
+	return buckets, passes, nil
+}
+
+// state is the +Incremental state of dir, read once per run.
+func (r *Run) state(dir string) *dirState {
+	ds := r.states[dir]
+	if ds == nil {
+		ds = &dirState{old: loadState(dir), new: map[string]outputState{}}
+		r.states[dir] = ds
+	}
+	return ds
+}
+
+// writeBucket stages one merged package, or with +Incremental keeps the one in place when
+// its sources, its settings and its own bytes are as the state recorded.
+func (r *Run) writeBucket(m *merger, b *bucket, outPkgDir string, res *Result) error {
+	name := b.name(m.opt) + ".spkg"
+	path := filepath.Join(outPkgDir, name)
+	var ds *dirState
+	var digest string
+	if m.opt.Incremental {
+		ds = r.state(outPkgDir)
+		// Hashing every source costs a read of it: only +Incremental pays for it.
+		var err error
+		if digest, err = m.digest(b); err != nil {
+			return err
+		}
+		if st, ok := ds.old[name]; ok && st.Inputs == digest && matches(path, st) {
+			ds.new[name] = st
+			res.Kept = append(res.Kept, name)
+			res.Merged = append(res.Merged, path)
+			return nil
+		}
+	}
+	f, err := r.set.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := m.write(b, f); err != nil {
+		return fmt.Errorf("%s: %v", name, err)
+	}
+	if m.opt.Incremental {
+		size, sum, err := hashFile(f)
+		if err != nil {
+			return fmt.Errorf("%s: %v", name, err)
+		}
+		ds.new[name] = outputState{Inputs: digest, Size: size, SHA256: sum}
+	}
+	res.Merged = append(res.Merged, path)
+	return nil
+}
+
+// passThrough stages a copy of a package FeatureMerger leaves unmerged, checked first when it
+// is a package this project reads (a .cab one is copied as it is).
+func (r *Run) passThrough(m *merger, src, dst string) error {
+	if prev, ok := r.copied[dst]; ok {
+		if prev == src {
+			return nil // listed twice: one copy
+		}
+		return fmt.Errorf("%s: two packages of that name go to the output directory: %s and %s", filepath.Base(dst), prev, src)
+	}
+	r.copied[dst] = src
+	if err := m.verify(src); err != nil {
+		return err
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := r.set.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		return fmt.Errorf("%s: %v", dst, err)
+	}
+	return nil
+}
+
+// verify checks a package before it is copied unchanged: corruption is not passed on. A .cab
+// (CBS) package, which this project does not read, is copied as it is.
+func (m *merger) verify(host string) error {
+	if !strings.EqualFold(filepath.Ext(host), ".spkg") {
+		return nil
+	}
+	p := m.open[host]
+	if p == nil {
+		var err error
+		if p, err = spkg.Open(host); err != nil {
+			return err
+		}
+		m.open[host] = p
+	}
+	return p.Verify()
+}
+
+// matches reports whether path is the regular file st describes.
+func matches(path string, st outputState) bool {
+	info, err := os.Lstat(path)
+	if err != nil || !info.Mode().IsRegular() || info.Size() != st.Size {
+		return false
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return false
+	}
+	return hex.EncodeToString(h.Sum(nil)) == st.SHA256
+}
+
+// hashFile is the size and SHA-256 of what was written to f.
+func hashFile(f *os.File) (int64, string, error) {
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return 0, "", err
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return 0, "", err
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func check(o Options) error {
@@ -417,7 +628,7 @@ func containsUse(list []use, g manifest.Group, typ string) bool {
 	return false
 }
 
-func (m *merger) write(b *bucket, path string) error {
+func (m *merger) write(b *bucket, w io.WriteSeeker) error {
 	mf := spkg.Manifest{
 		Identity:    spkg.Identity{Owner: m.opt.OwnerName, Component: b.typ, SubComponent: m.opt.FMID + "." + b.partition, Version: m.opt.Version},
 		ReleaseType: map[string]string{"test": "Test", "production": "Production"}[strings.ToLower(m.opt.ReleaseType)],
@@ -432,26 +643,8 @@ func (m *merger) write(b *bucket, path string) error {
 	if m.opt.Compress {
 		comp = cab.LZX // the original's FastLZX
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".merge-*")
-	if err != nil {
-		return err
-	}
-	_, werr := spkg.WriteMerged(tmp, mf, b.sources, cab.Options{Compression: comp})
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("%s: %v", filepath.Base(path), werr)
-	}
-	return nil
+	_, err := spkg.WriteMerged(w, mf, b.sources, cab.Options{Compression: comp})
+	return err
 }
 
 // digest identifies what a merged package is made of: settings and the sources' bytes.
@@ -479,65 +672,14 @@ func (m *merger) digest(b *bucket) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-func loadState(dir string) map[string]string {
-	out := map[string]string{}
+// loadState reads dir's state file; a missing or unreadable one (or one of an older
+// layout) is an empty state: everything is remade.
+func loadState(dir string) map[string]outputState {
+	out := map[string]outputState{}
 	if data, err := os.ReadFile(filepath.Join(dir, StateFile)); err == nil {
-		json.Unmarshal(data, &out)
+		if json.Unmarshal(data, &out) != nil {
+			return map[string]outputState{}
+		}
 	}
 	return out
-}
-
-func saveState(dir string, state map[string]string) error {
-	data, err := json.MarshalIndent(state, "", "  ") // map keys are sorted: deterministic
-	if err != nil {
-		return err
-	}
-	return writeAtomic(filepath.Join(dir, StateFile), append(data, '\n'))
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), path)
-	}
-	if err != nil {
-		os.Remove(f.Name())
-	}
-	return err
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.CreateTemp(filepath.Dir(dst), ".copy-*")
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(out, in)
-	if cerr := out.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(out.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(out.Name(), dst)
-	}
-	if err != nil {
-		os.Remove(out.Name())
-	}
-	return err
 }

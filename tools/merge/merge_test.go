@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"bytes"
 	"io"
 	"os"
 	"path/filepath"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/cab/cabtest"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
@@ -247,5 +250,253 @@ func TestMergeErrors(t *testing.T) {
 				t.Errorf("a failed merge left %d files", len(entries))
 			}
 		})
+	}
+}
+
+// listing is every path below dir, for all-or-nothing checks.
+func listing(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && p != dir {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// The new FM carries the merge's version on every merged package (the documentation: "the
+// updated version of the feature manifest file contains the names of the merged packages and
+// the provided version number"), and the FM parser reads it.
+func TestMergeFMVersion(t *testing.T) {
+	_, fm, locate := fixture(t)
+	out := t.TempDir()
+	res, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	nfm, err := manifest.ReadFeatureManifest(res.FM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range manifest.Groups {
+		for _, pf := range nfm.Packages(g) {
+			if pf.Name == "Contoso.Firmware.Modem.spkg" {
+				if pf.Version != "" {
+					t.Errorf("passed-through %s got Version %q; the source FM gave none", pf.Name, pf.Version)
+				}
+				continue
+			}
+			n++
+			if pf.Version != "10.0.1.0" {
+				t.Errorf("%s (%s): Version %q, want 10.0.1.0", pf.Name, g, pf.Version)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no merged package listed")
+	}
+}
+
+// Every merged package is a cabinet cabextract, which nobody here wrote, tests clean.
+func TestMergedPackagesCabextract(t *testing.T) {
+	cabextract := checker.Find(t, "cabextract")
+	_, fm, locate := fixture(t)
+	out := t.TempDir()
+	o := options()
+	o.Compress = true
+	res, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(res.Merged, res.PassThrough...) {
+		if got := checker.Run(t, "", cabextract, "-t", p); !strings.Contains(got, "All done, no errors") {
+			t.Errorf("cabextract -t %s:\n%s", filepath.Base(p), got)
+		}
+	}
+}
+
+// A source whose cabinet data is corrupt (a checksum error, or with the checksums cleared a
+// block that does not decode) fails the merge naming the package and the file; nothing is
+// left, not even the output directories the merge made.
+func TestMergeCorruptSource(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		pkg       string
+		clearSums bool
+		want      []string
+	}{
+		{"checksum", "Contoso.BaseOS.Fonts.spkg", false, []string{`Contoso.BaseOS.Fonts.spkg (\Windows\Fonts\a.ttf)`, "checksum"}},
+		{"decode", "Contoso.BaseOS.Fonts.spkg", true, []string{`Contoso.BaseOS.Fonts.spkg (\Windows\Fonts\a.ttf)`, "MSZIP"}},
+		{"passed through", "Contoso.Firmware.Modem.spkg", false, []string{"Contoso.Firmware.Modem.spkg", "0_modem.bin", "checksum"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir, fm, locate := fixture(t)
+			path := filepath.Join(dir, tt.pkg)
+			if tt.pkg == "Contoso.Firmware.Modem.spkg" {
+				// Rewrite the modem package with a payload of several blocks.
+				writePkg(t, dir, pkgSpec{comp: "Firmware", sub: "Modem", partition: "MODEM", binary: true, compress: true, files: map[string]string{`\modem.bin`: strings.Repeat("modem image ", 10000)}})
+			}
+			data, _ := os.ReadFile(path)
+			bad, err := cabtest.CorruptBlock(data, 0, 1, tt.clearSums)
+			if err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(path, bad, 0o644)
+			out := t.TempDir()
+			_, err = Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), options())
+			for _, w := range tt.want {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want %q", err, w)
+				}
+			}
+			if left := listing(t, out); len(left) != 0 {
+				t.Errorf("a failed merge left %v", left)
+			}
+		})
+	}
+}
+
+// One run over two FMs is all or nothing: the second failing leaves nothing of the first, and
+// a file that was there before stays as it was.
+func TestRunAllOrNothing(t *testing.T) {
+	_, fm, locate := fixture(t)
+	out := t.TempDir()
+	pkgs := filepath.Join(out, "pkgs")
+	os.MkdirAll(pkgs, 0o755)
+	os.WriteFile(filepath.Join(pkgs, "Contoso.Base.Phone.MainOS.spkg"), []byte("previous"), 0o644)
+	run := NewRun()
+	if _, err := run.Merge(fm, locate, pkgs, filepath.Join(out, "fms", "sub"), options()); err != nil {
+		t.Fatal(err)
+	}
+	bad := options()
+	bad.FMID = "Custom" // production needs Phone or Variant
+	if _, err := run.Merge(fm, locate, pkgs, filepath.Join(out, "fms", "sub"), bad); err == nil || !strings.Contains(err.Error(), "Phone or Variant") {
+		t.Fatalf("err = %v", err)
+	}
+	run.Abort()
+	if left := listing(t, out); strings.Join(left, " ") != "pkgs pkgs/Contoso.Base.Phone.MainOS.spkg" {
+		t.Errorf("after Abort: %v, want only the earlier file", left)
+	}
+	if b, _ := os.ReadFile(filepath.Join(pkgs, "Contoso.Base.Phone.MainOS.spkg")); string(b) != "previous" {
+		t.Errorf("the earlier file was changed: %q", b)
+	}
+
+	// Committed, both FMs' outputs are in place.
+	run = NewRun()
+	defer run.Abort()
+	other := options()
+	other.FMID = "Variant"
+	for _, o := range []Options{options(), other} {
+		if _, err := run.Merge(fm, locate, pkgs, filepath.Join(out, "fms", o.FMID), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(pkgs, "Contoso.Base.Variant.MainOS.spkg")); err == nil {
+		t.Error("an output is in place before Commit")
+	}
+	if err := run.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"pkgs/Contoso.Base.Phone.MainOS.spkg", "pkgs/Contoso.Base.Variant.MainOS.spkg", "fms/Phone/ContosoFM.xml", "fms/Variant/ContosoFM.xml"} {
+		if _, err := spkgOrFM(filepath.Join(out, p)); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
+	}
+}
+
+// spkgOrFM opens a committed output as what it is.
+func spkgOrFM(path string) (any, error) {
+	if strings.HasSuffix(path, ".xml") {
+		return manifest.ReadFeatureManifest(path)
+	}
+	p, err := spkg.Open(path)
+	if err == nil {
+		p.Close()
+	}
+	return p, err
+}
+
+// +Incremental keeps a merged package only when its recorded bytes are still there: a
+// truncated or edited output is remade, and the state of another layout is no state.
+func TestIncrementalChecksOutputs(t *testing.T) {
+	_, fm, locate := fixture(t)
+	out := t.TempDir()
+	pkgs, fms := filepath.Join(out, "pkgs"), filepath.Join(out, "fms")
+	o := options()
+	o.Incremental = true
+	if _, err := Merge(fm, locate, pkgs, fms, o); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(pkgs, "Contoso.Base.Phone.MainOS.spkg")
+	good, _ := os.ReadFile(target)
+	for _, tt := range []struct {
+		name  string
+		spoil func()
+	}{
+		{"truncated", func() { os.Truncate(target, int64(len(good)/2)) }},
+		{"same size, other bytes", func() {
+			b := append([]byte(nil), good...)
+			b[len(b)-1] ^= 0xFF
+			os.WriteFile(target, b, 0o644)
+		}},
+		{"state of an older layout", func() {
+			os.WriteFile(filepath.Join(pkgs, StateFile), []byte(`{"Contoso.Base.Phone.MainOS.spkg": "abc"}`), 0o644)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.spoil()
+			res, err := Merge(fm, locate, pkgs, fms, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, k := range res.Kept {
+				if k == filepath.Base(target) {
+					t.Errorf("%s reported up to date", k)
+				}
+			}
+			if b, _ := os.ReadFile(target); !bytes.Equal(b, good) {
+				t.Errorf("remade package differs from the first (%d bytes, want %d)", len(b), len(good))
+			}
+			// And now it is kept again.
+			res, err = Merge(fm, locate, pkgs, fms, o)
+			if err != nil || len(res.Kept) != len(res.Merged) {
+				t.Errorf("second run kept %d of %d (%v)", len(res.Kept), len(res.Merged), err)
+			}
+		})
+	}
+}
+
+// With +Incremental, one run over two FMs sharing an output directory keeps both FMs'
+// entries in the state file (each FM used to rewrite it with its own only), so a second run
+// keeps everything.
+func TestIncrementalTwoFMs(t *testing.T) {
+	_, fm, locate := fixture(t)
+	out := t.TempDir()
+	pkgs := filepath.Join(out, "pkgs")
+	run2 := func() (kept, merged int) {
+		run := NewRun()
+		defer run.Abort()
+		for _, id := range []string{"Phone", "Variant"} {
+			o := options()
+			o.FMID, o.Incremental = id, true
+			res, err := run.Merge(fm, locate, pkgs, filepath.Join(out, "fms", id), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kept, merged = kept+len(res.Kept), merged+len(res.Merged)
+		}
+		if err := run.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		return kept, merged
+	}
+	run2()
+	if kept, merged := run2(); kept != merged || merged == 0 {
+		t.Errorf("second run kept %d of %d", kept, merged)
 	}
 }

@@ -88,18 +88,21 @@ func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// One run for every FM: its outputs are all in place, or none is.
+	run := merge.NewRun()
+	defer run.Abort()
+	var results []*merge.Result
 	if !strings.Contains(string(data), "FMCollectionManifest") {
 		fm, err := manifest.ParseFeatureManifest(input, data)
 		if err != nil {
 			return err
 		}
 		opt.FMID, opt.OwnerName = c.value("FMID", ""), c.value("OwnerName", "")
-		res, err := merge.Merge(fm, locate, outPkgs, outFMs, opt)
+		res, err := run.Merge(fm, locate, outPkgs, outFMs, opt)
 		if err != nil {
 			return err
 		}
-		report(stdout, res)
-		return nil
+		return commit(run, stdout, append(results, res))
 	}
 
 	// FMFileList: every FM it lists, each with its own ID and OwnerName.
@@ -145,10 +148,21 @@ func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 		if strings.EqualFold(e.ReleaseType, "Production") {
 			o.ReleaseType = "production"
 		}
-		res, err := merge.Merge(fm, locate, outPkgs, outFMs, o)
+		res, err := run.Merge(fm, locate, outPkgs, outFMs, o)
 		if err != nil {
 			return fmt.Errorf("%s: FM %s: %v", e.Pos, e.ID, err)
 		}
+		results = append(results, res)
+	}
+	return commit(run, stdout, results)
+}
+
+// commit puts the run's outputs in place and then reports them.
+func commit(run *merge.Run, stdout io.Writer, results []*merge.Result) error {
+	if err := run.Commit(); err != nil {
+		return err
+	}
+	for _, res := range results {
 		report(stdout, res)
 	}
 	return nil

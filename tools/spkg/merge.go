@@ -40,13 +40,13 @@ func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options
 			cf := p.cab.Lookup(fe.CabPath)
 			rf := folders[cf.Folder]
 			if rf == nil {
-				rf = &cab.RawFolder{From: p.cab, Index: cf.Folder}
+				rf = &cab.RawFolder{From: p.cab, Source: src.File, Index: cf.Folder}
 				folders[cf.Folder] = rf
 				order = append(order, cf.Folder)
 			}
 			name := cabName(fe.DevicePath, i)
 			i++
-			rf.Files = append(rf.Files, cab.RawFile{Name: name, Offset: cf.Offset(), Size: cf.Size, Attributes: cf.Attributes})
+			rf.Files = append(rf.Files, cab.RawFile{Name: name, Origin: fe.DevicePath, Offset: cf.Offset(), Size: cf.Size, Attributes: cf.Attributes})
 			source := fe.SourcePackage
 			if source == "" {
 				source = strings.TrimSuffix(src.File, ".spkg")

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
 // Payload is a file to put into a package.
@@ -93,34 +93,22 @@ func (m *Manifest) finish() ([]cab.FileSource, error) {
 	}, nil
 }
 
-// WriteFile writes a package to path through a temporary file in the same directory, so that
-// a failure leaves nothing at path.
+// WriteFile writes a package to path, all or nothing (tools/internal/atomicfile): a failure
+// leaves nothing at path.
 func WriteFile(path string, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".spkg-*")
+	var set atomicfile.Set
+	defer set.Abort()
+	f, err := set.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	out, err := Write(tmp, m, payload, opt)
+	out, err := Write(f, m, payload, opt)
 	if err != nil {
 		return nil, err
 	}
-	if err := tmp.Chmod(0o644); err != nil {
+	if err := set.Commit(); err != nil {
 		return nil, err
 	}
-	if err := tmp.Close(); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return nil, err
-	}
-	done = true
 	return out, nil
 }
 
@@ -130,6 +118,7 @@ type Package struct {
 	cab      *cab.Reader
 	f        *os.File
 	path     string
+	byDevice map[string]FileEntry // upper-case device path -> entry
 }
 
 // Open opens a package file and reads and validates its manifest.
@@ -157,9 +146,12 @@ func newPackage(r io.ReaderAt, size int64, path string) (*Package, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
+	if cr.Lookup(ManifestCabName) == nil {
+		return nil, fmt.Errorf("%s: no %s in the cabinet (not a mobile package?)", path, ManifestCabName)
+	}
 	dsm, err := cr.ReadFile(ManifestCabName)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v (not a mobile package?)", path, err)
+		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	m, err := ParseManifest(dsm, path+`\`+ManifestCabName)
 	if err != nil {
@@ -184,7 +176,11 @@ func newPackage(r io.ReaderAt, size int64, path string) (*Package, error) {
 			return nil, fmt.Errorf("%s: the cabinet holds %s, which the manifest does not list", path, cf.Name)
 		}
 	}
-	return &Package{Manifest: m, cab: cr, path: path}, nil
+	byDevice := make(map[string]FileEntry, len(m.Files))
+	for _, fe := range m.Files {
+		byDevice[strings.ToUpper(fe.DevicePath)] = fe
+	}
+	return &Package{Manifest: m, cab: cr, path: path, byDevice: byDevice}, nil
 }
 
 // Close closes the package file.
@@ -211,14 +207,27 @@ func (p *Package) Walk(fn func(fe FileEntry, r io.Reader) error) error {
 }
 
 // ReadFile returns the content of the file the manifest lists at devicePath (compared
-// case-insensitively, as on Windows).
+// case-insensitively, as on Windows). It is for metadata (a feature manifest, a policy):
+// at most cab.MaxMetadataSize bytes; content is read with Walk.
 func (p *Package) ReadFile(devicePath string) ([]byte, error) {
-	for _, fe := range p.Manifest.Files {
-		if strings.EqualFold(fe.DevicePath, devicePath) {
-			return p.cab.ReadFile(fe.CabPath)
-		}
+	fe, ok := p.byDevice[strings.ToUpper(devicePath)]
+	if !ok {
+		return nil, fmt.Errorf("%s: package %s has no file %s", p.path, p.Manifest.Name(), devicePath)
 	}
-	return nil, fmt.Errorf("%s: package %s has no file %s", p.path, p.Manifest.Name(), devicePath)
+	data, err := p.cab.ReadFile(fe.CabPath)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %s: %v", p.path, fe.DevicePath, err)
+	}
+	return data, nil
+}
+
+// Verify checks the package's whole cabinet (cab.Reader.Verify): before it is copied
+// unchanged, so that corruption is not passed on.
+func (p *Package) Verify() error {
+	if err := p.cab.Verify(); err != nil {
+		return fmt.Errorf("%s: %v", p.path, err)
+	}
+	return nil
 }
 
 // InstalledBytes is the size of every file the package installs (its whole cabinet content).

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/cab/cabtest"
 )
 
 func TestName(t *testing.T) {
@@ -259,6 +260,125 @@ func TestOpenRejects(t *testing.T) {
 			}
 		})
 	}
+}
+
+// bombPackage writes a package whose file at devicePath decodes to nearly 2 GiB from a few
+// MB; with devicePath "" the bomb is man.dsm.xml itself.
+func bombPackage(t *testing.T, dir, devicePath string, comp cab.Compression) string {
+	t.Helper()
+	path := filepath.Join(dir, "Contoso.Bomb."+comp.String()+".spkg")
+	var data []byte
+	var err error
+	if devicePath == "" {
+		data, err = cabtest.Bomb(nil, ManifestCabName, cab.MaxFolderBytes, comp)
+	} else {
+		// The DSM states the bomb's size, which depends on the DSM's own: two rounds settle it.
+		m := testManifest()
+		var dsm []byte
+		for range 2 {
+			m.Files = []FileEntry{
+				{FileType: "Regular", DevicePath: devicePath, CabPath: "0_bomb.xml", Attributes: "Normal", FileSize: cab.MaxFolderBytes - int64(len(dsm))},
+				{FileType: "Manifest", DevicePath: m.ManifestPath(), CabPath: ManifestCabName, Attributes: "Normal"},
+				{FileType: "Catalog", DevicePath: m.CatalogPath(), CabPath: CatalogCabName, Attributes: "Normal"},
+			}
+			if dsm, err = m.Marshal(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		small := []cab.FileSource{
+			{Name: ManifestCabName, Size: int64(len(dsm)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(dsm)), nil }},
+			{Name: CatalogCabName, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(nil)), nil }},
+		}
+		data, err = cabtest.Bomb(small, "0_bomb.xml", cab.MaxFolderBytes, comp)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A DSM or a metadata file that decodes to 2 GiB is refused by its size, naming the package
+// file, the member and the limit (it took 8.7 GB).
+func TestMetadataBombs(t *testing.T) {
+	const fm = `\Windows\ImageUpdate\FeatureManifest\Microsoft\MicrosoftPhoneFM.xml`
+	for _, comp := range []cab.Compression{cab.MSZIP, cab.LZX} {
+		t.Run(comp.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			dsmBomb := bombPackage(t, dir, "", comp)
+			_, err := Open(dsmBomb)
+			for _, w := range []string{dsmBomb, "man.dsm.xml", "at most 16777216"} {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("Open: err = %v, want %q", err, w)
+				}
+			}
+			fmBomb := bombPackage(t, dir, fm, comp)
+			p, err := Open(fmBomb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			_, err = p.ReadFile(fm)
+			for _, w := range []string{fmBomb, fm, "0_bomb.xml", "at most 16777216"} {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("ReadFile: err = %v, want %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// A merged package copies no corrupt folder: the error names the source package and the file.
+func TestWriteMergedCorruptSource(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Contoso.Apps.Camera.spkg")
+	if _, err := WriteFile(path, testManifest(), payload(testFiles), cab.Options{Compression: cab.MSZIP}); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	bad, err := cabtest.CorruptBlock(data, 0, 1, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(path, bad, 0o644)
+	p, err := Open(path) // the DSM is in block 0, intact
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	m := testManifest()
+	m.Component = "Merged"
+	_, err = WriteMerged(&cab.MemFile{}, m, []Source{{File: "Contoso.Apps.Camera.spkg", Package: p}}, cab.Options{})
+	if err == nil || !strings.Contains(err.Error(), `Contoso.Apps.Camera.spkg (\Windows\System32\contoso_camera.dll)`) || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("err = %v, want the source, the file and the checksum named", err)
+	}
+}
+
+// FuzzOpen opens hostile package bytes and reads every file: no panic, hang or allocation by
+// a claimed size.
+func FuzzOpen(f *testing.F) {
+	for _, comp := range []cab.Compression{cab.None, cab.MSZIP, cab.LZXWindow(15)} {
+		var m cab.MemFile
+		if _, err := Write(&m, testManifest(), payload(testFiles), cab.Options{Compression: comp}); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(m.Bytes())
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := newPackage(bytes.NewReader(data), int64(len(data)), "fuzz.spkg")
+		if err != nil {
+			return
+		}
+		for _, fe := range p.Manifest.Files {
+			_, _ = p.ReadFile(fe.DevicePath)
+		}
+		_ = p.Walk(func(fe FileEntry, r io.Reader) error {
+			_, err := io.Copy(io.Discard, r)
+			return err
+		})
+	})
 }
 
 func TestParseManifestErrors(t *testing.T) {
