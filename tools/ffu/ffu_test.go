@@ -542,7 +542,7 @@ func TestOpenRejects(t *testing.T) {
 		{"image cbSize", put32(r.ImageOffset, 25), "cbSize 25"},
 		{"image signature", func(b []byte) { b[r.ImageOffset+15] = 'x' }, "signature"},
 		{"image chunk", put32(r.ImageOffset+20, 256), "chunk size 256 KB, but"},
-		{"manifest length", put32(r.ImageOffset+16, 1<<30), "manifest at offset"},
+		{"manifest length", put32(r.ImageOffset+16, 1<<30), "manifest of 1073741824 bytes is over the limit of 1048576 bytes"},
 		{"manifest version", func(b []byte) {
 			copy(b[r.ImageOffset+24+int64(bytes.Index(r.ManifestBytes(), []byte("2.0\r"))):], "3.0")
 		}, "Version \"3.0\""},

@@ -92,3 +92,39 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// FuzzManifest: the parser never panics, and what it accepts formats to text it reads back
+// the same.
+func FuzzManifest(f *testing.F) {
+	r, err := Open(bytes.NewReader(smallFFU(f, true)), int64(len(smallFFU(f, true))))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(r.ManifestBytes())
+	for _, s := range []string{
+		"[FullFlash]\nVersion=2.0\n  OSVersion   =   10.0  \n",
+		"[FullFlash]\r\nDescription = one\r\ntwo words\r\n  three \r\nVersion = 2.0\r\n",
+		"[A]\r\nk = 1\r\nk = 2\r\n",
+		"Version = 2.0\r\n",
+		"[]\r\n[a = b]\r\nk = \xc3\xa9\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Add(manyKeys(2000))
+	f.Add(longDescription(2000))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err != nil {
+			return
+		}
+		text := m.Bytes()
+		back, err := ParseManifest(text)
+		if err != nil {
+			t.Fatalf("formatted manifest does not parse: %v\n%q", err, text)
+		}
+		if again := back.Bytes(); !bytes.Equal(again, text) {
+			t.Fatalf("formatted twice:\n%q\n%q", text, again)
+		}
+		_ = m.StoreSections()
+	})
+}

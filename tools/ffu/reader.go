@@ -183,6 +183,9 @@ func (rd *Reader) readImageHeader() error {
 	}
 	rd.Image = h
 	moff := off + int64(h.Size)
+	if h.ManifestLength > MaxManifestBytes {
+		return formatErr("image header at offset %d: manifest of %d bytes is over the limit of %d bytes", off+16, h.ManifestLength, MaxManifestBytes)
+	}
 	if !rd.fits(moff, uint64(h.ManifestLength)) {
 		return formatErr("manifest at offset %d (%d bytes) goes beyond the end of the file (%d bytes)", moff, h.ManifestLength, rd.size)
 	}
