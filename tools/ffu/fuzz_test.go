@@ -2,7 +2,9 @@ package ffu
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"testing"
 )
 
@@ -126,5 +128,117 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("formatted twice:\n%q\n%q", text, again)
 		}
 		_ = m.StoreSections()
+	})
+}
+
+// FuzzGPT reads the primary and backup GPT of a disk; with fix, the CRCs of the header at LBA
+// 1 are made right first, so that the fuzzer gets past them to the fields. A table that is
+// read has its entries inside the disk.
+func FuzzGPT(f *testing.F) {
+	r := openFFU(f, smallFFU(f, false))
+	disk := make(memDisk, r.Stores[0].DiskSize)
+	if err := r.extractTo(0, disk); err != nil {
+		f.Fatal(err)
+	}
+	f.Add([]byte(disk), false)
+	le := binary.LittleEndian
+	for _, change := range []func(h, e []byte){
+		nil,
+		func(h, _ []byte) { le.PutUint32(h[80:], 0xFFFFFFFF) },
+		func(h, _ []byte) { le.PutUint32(h[84:], 0xFFFFFFF8) },
+		func(h, _ []byte) { le.PutUint64(h[72:], 1<<63) },
+		func(h, _ []byte) { le.PutUint64(h[48:], 1<<63) },
+		func(_, e []byte) { le.PutUint64(e[40:], 1<<63) },
+	} {
+		f.Add(gptDisk(200, change), false)
+		f.Add(gptDisk(200, change), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, fix bool) {
+		if fix {
+			data = bytes.Clone(data)
+			fixGPTCRCs(data, 512, nil)
+		}
+		size := int64(len(data))
+		for _, ss := range []uint32{512, 4096} {
+			for _, read := range []func(io.ReaderAt, int64, uint32) (*GPT, error){ReadGPT, ReadBackupGPT} {
+				g, err := read(bytes.NewReader(data), size, ss)
+				if err != nil {
+					continue
+				}
+				sectors := uint64(size) / uint64(ss)
+				if g.LastUsableLBA >= sectors || uint64(len(g.entries)) != uint64(g.EntryCount)*uint64(g.EntrySize) {
+					t.Fatalf("table of %d entries of %d bytes, usable up to LBA %d, on %d sectors", g.EntryCount, g.EntrySize, g.LastUsableLBA, sectors)
+				}
+				var all []int
+				for _, e := range g.Entries {
+					if e.FirstLBA > e.LastLBA || e.FirstLBA < g.FirstUsableLBA || e.LastLBA > g.LastUsableLBA {
+						t.Fatalf("entry %d has LBAs %d..%d, usable %d..%d", e.Index, e.FirstLBA, e.LastLBA, g.FirstUsableLBA, g.LastUsableLBA)
+					}
+					all = append(all, e.Index)
+				}
+				g.withoutEntries(all)
+				if n := len(g.blocks(size, BlockSize)); int64(n) > size/BlockSize+3 {
+					t.Fatalf("%d GPT blocks on a disk of %d bytes", n, size)
+				}
+			}
+		}
+	})
+}
+
+// countingDisk counts the blocks written to it, within the disk (boundedDisk's check).
+type countingDisk struct {
+	boundedDisk
+	writes *int64
+}
+
+func (c countingDisk) WriteAt(p []byte, off int64) (int, error) {
+	*c.writes++
+	return c.boundedDisk.WriteAt(p, off)
+}
+
+// FuzzStore opens files whose security and image headers are right, with fuzzed [Store] keys
+// and store bytes (header, validation and write descriptors, payload): what opens reads every
+// block, and extracting it writes no more blocks than the disk has plus the descriptors.
+func FuzzStore(f *testing.F) {
+	keys := "SectorSize = 512\r\nMinSectorCount = 64\r\n"
+	f.Add(keys, rawStore(512, []BlockEntry{begin(0, 63), begin(5)}))
+	f.Add(keys, rawStore(4096, []BlockEntry{begin(0), begin(1, 2, 3)}))
+	f.Add("SectorSize = 512\r\n", rawStore(512, []BlockEntry{begin(9)}))
+	f.Add("SectorSize = 4096\r\nMinSectorCount = 4294967295\r\n", rawStore(512, []BlockEntry{{Locations: []DiskLocation{{DiskEnd, 0}}}}))
+	for _, v2 := range []bool{false, true} {
+		r := openFFU(f, smallFFU(f, v2))
+		s := r.Stores[0]
+		b := smallFFU(f, v2)
+		f.Add(fmt.Sprintf("SectorSize = 512\r\nMinSectorCount = %d\r\n", s.DiskSize/512), b[s.HeaderOffset:])
+	}
+	f.Fuzz(func(t *testing.T, keys string, store []byte) {
+		b := storeFile(keys, store)
+		r, err := Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			if _, ok := err.(*FormatError); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		_ = r.Verify()
+		for i, s := range r.Stores {
+			buf := make([]byte, s.Header.BlockSize)
+			for k := range s.Entries {
+				if err := r.ReadBlock(i, k, buf); err != nil {
+					t.Fatalf("ReadBlock(%d, %d): %v", i, k, err)
+				}
+			}
+			var writes int64
+			if err := r.extractTo(i, countingDisk{boundedDisk{t, s.DiskSize}, &writes}); err != nil {
+				t.Fatalf("extract store %d: %v", i+1, err)
+			}
+			if limit := s.DiskSize/int64(s.Header.BlockSize) + int64(len(s.Entries)); writes > limit {
+				t.Fatalf("store %d: %d block writes, more than %d", i+1, writes, limit)
+			}
+			if v, err := r.DiskReader(i); err == nil {
+				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
+			}
+		}
 	})
 }
