@@ -117,10 +117,10 @@ func TestCatalog(t *testing.T) {
 	if len(members) != 1 || members[0].Name != "HashTable.blob" || !bytes.Equal(members[0].SHA1, want[:]) || members[0].Signed {
 		t.Fatalf("members %+v", members)
 	}
-	if err := CheckCatalog(cat, table); err != nil {
-		t.Fatal(err)
+	if m, err := CheckCatalog(cat, table); err != nil || m != "HashTable.blob" {
+		t.Fatal(m, err)
 	}
-	if err := CheckCatalog(cat, table[:64]); err == nil || !strings.Contains(err.Error(), "does not match") {
+	if _, err := CheckCatalog(cat, table[:64]); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("other table: %v", err)
 	}
 	// Same size whatever the table (the writer plans the layout with it), different list IDs.
@@ -261,5 +261,48 @@ func BenchmarkParseManifest(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
 			})
 		}
+	}
+}
+
+// Verify takes the catalog's SHA-1 of the hash table, whatever the member that holds it is
+// called (the documented check); another name than HashTable.blob is only a warning.
+func TestVerifyCatalogMember(t *testing.T) {
+	good := smallFFU(t, false)
+	r := openFFU(t, good)
+	table := r.HashTable()
+	for _, tt := range []struct {
+		name, member string
+		table        []byte
+		want         string // error; "" verifies
+		warning      string
+	}{
+		{"ImageApp's", "HashTable.blob", table, "", ""},
+		{"other name", "HashTable.blub", table, "", `called "HashTable.blub", not HashTable.blob`},
+		{"other name, other table", "HashTable.blub", table[32:], "none of its 1 members holds the hash table's SHA-1", ""},
+		{"ImageApp's name, other table", "HashTable.blob", table[32:], "HashTable.blob SHA-1", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cat, err := buildCatalog(tt.table, time.Time{}, tt.member)
+			if err != nil || len(cat) != len(r.Catalog()) {
+				t.Fatalf("catalog of %d bytes (%v), the image's has %d", len(cat), err, len(r.Catalog()))
+			}
+			b := bytes.Clone(good)
+			copy(b[securityHeaderSize:], cat)
+			rd := openFFU(t, b)
+			err = rd.Verify()
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := strings.Join(rd.Warnings(), "\n")
+			if tt.warning == "" && w != "" || !strings.Contains(w, tt.warning) {
+				t.Errorf("warnings %q, want %q", w, tt.warning)
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ type Reader struct {
 
 	catalog, hashTable, manifestRaw []byte
 	manifest                        *Manifest
+	warnings                        []string
 }
 
 // Store is one store of the image: its header, descriptors and where its payload is.
@@ -451,6 +452,9 @@ func (rd *Reader) Catalog() []byte { return rd.catalog }
 // HashTable is the table of SHA-256 hashes of the chunks from the image header to the end.
 func (rd *Reader) HashTable() []byte { return rd.hashTable }
 
+// Warnings are what Verify found odd but not wrong (the catalog member's name).
+func (rd *Reader) Warnings() []string { return rd.warnings }
+
 // Manifest is the parsed manifest.
 func (rd *Reader) Manifest() *Manifest { return rd.manifest }
 
@@ -519,8 +523,12 @@ func (rd *Reader) where(off int64) string {
 // header to the end, against the hash table. A changed, missing or extra byte is an error that
 // names the chunk.
 func (rd *Reader) Verify() error {
-	if err := CheckCatalog(rd.catalog, rd.hashTable); err != nil {
+	member, err := CheckCatalog(rd.catalog, rd.hashTable)
+	if err != nil {
 		return &FormatError{err.Error()}
+	}
+	if member != catalogMemberName {
+		rd.warnings = append(rd.warnings, fmt.Sprintf("the catalog member holding the hash table's SHA-1 is called %q, not %s as in ImageApp's catalogs", member, catalogMemberName))
 	}
 	chunk := rd.chunk()
 	n := int64(len(rd.hashTable) / hashSize)
