@@ -226,8 +226,12 @@ func TestManifestContents(t *testing.T) {
 	img.Partitions[0].ByteAlignment = 0x10000
 	img.Partitions[0].Bootable = true
 	img.Partitions[1].Type = "{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}"
+	img.Partitions[2].UsedSectors = 7 // given: written as is
 	b, _ := writeFFU(t, img)
 	r := openFFU(t, b)
+	// UsedSectors are the partition's sectors in the 128 KiB blocks holding its data
+	// (standardDisk): EFIESP block 8 (70,000 bytes at 1 MiB), 256 sectors; MainOS blocks 40,
+	// 48-50 (300,000 bytes at 6 MiB + 1000) and 72 (the block of zeros), 5 × 256 sectors.
 	want := "[FullFlash]\r\n" +
 		"AntiTheftVersion  = 1.1\r\n" +
 		"Description       = test image\r\n" +
@@ -252,7 +256,7 @@ func TestManifestContents(t *testing.T) {
 		"RequiredToFlash = True\r\n" +
 		"TotalSectors    = 8192\r\n" +
 		"Type            = {c12a7328-f81f-11d2-ba4b-00a0c93ec93b}\r\n" +
-		"UsedSectors     = 0\r\n" +
+		"UsedSectors     = 256\r\n" +
 		"\r\n" +
 		"[Partition]\r\n" +
 		"FileSystem      = FAT32\r\n" +
@@ -260,14 +264,14 @@ func TestManifestContents(t *testing.T) {
 		"RequiredToFlash = True\r\n" +
 		"TotalSectors    = 24576\r\n" +
 		"Type            = {ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}\r\n" +
-		"UsedSectors     = 0\r\n" +
+		"UsedSectors     = 1280\r\n" +
 		"\r\n" +
 		"[Partition]\r\n" +
 		"FileSystem   = FAT32\r\n" +
 		"Name         = CrashDump\r\n" +
 		"TotalSectors = 8192\r\n" +
 		"Type         = {ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}\r\n" +
-		"UsedSectors  = 0\r\n" +
+		"UsedSectors  = 7\r\n" +
 		"\r\n" +
 		"[Partition]\r\n" +
 		"FileSystem  = FAT32\r\n" +
@@ -619,6 +623,13 @@ func TestUnalignedPartitions(t *testing.T) {
 	want3 := []uint32{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
 	if !slices.Equal(got[2], want2) || !slices.Equal(got[3], want3) {
 		t.Errorf("phase 2 blocks %v, want %v\nphase 3 blocks %v, want %v", got[2], want2, got[3], want3)
+	}
+	// Every partition but E is allocated whole, and UsedSectors stops at its bounds even where
+	// its blocks hold its neighbours.
+	for i, want := range []string{"253", "300", "2400", "2900", "0"} {
+		if v, _ := s.Manifest.Partitions[i].Get("UsedSectors"); v != want {
+			t.Errorf("partition %d: UsedSectors %s, want %s", i, v, want)
+		}
 	}
 	out, err := os.Create(filepath.Join(t.TempDir(), "x.img"))
 	if err != nil {
