@@ -88,10 +88,10 @@ type Partition struct {
 	TotalSectors      uint64 // 0: the partition's size in sectors
 	// UsedSectors 0 writes the sectors of the partition that the FFU stores: those in the
 	// blocks holding its allocated data (see Image.Allocated), clipped to the partition.
-	UsedSectors uint64
-	ByteAlignment     uint32 // written when not zero, like the next two
-	ClusterSize       uint32
-	SectorAlignment   uint32
+	UsedSectors     uint64
+	ByteAlignment   uint32 // written when not zero, like the next two
+	ClusterSize     uint32
+	SectorAlignment uint32
 }
 
 // Extent is a byte range of the disk.
