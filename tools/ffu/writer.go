@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
 // Image is what Write turns into an FFU: a raw disk that already holds its primary and backup
@@ -208,29 +208,20 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 	}, nil
 }
 
-// WriteFile writes the FFU to a temporary file in path's directory and renames it to path once
-// complete; on error the temporary file is removed and path is left untouched.
-func WriteFile(path string, img *Image) (res *Result, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// WriteFile writes the FFU to path, all or nothing (tools/internal/atomicfile): on error no
+// file is left and path is untouched.
+func WriteFile(path string, img *Image) (*Result, error) {
+	var out atomicfile.Set
+	defer out.Abort()
+	f, err := out.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if res, err = Write(f, img); err != nil {
+	res, err := Write(f, img)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return nil, err
-	}
-	if err = f.Close(); err != nil {
-		return nil, err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err := out.Commit(); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -4,12 +4,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -53,21 +53,22 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 	return usageError{fmt.Sprintf("unknown ffu command %q: expected info, verify or extract", args[0])}
 }
 
+// extractFFU writes the raw disk to out, all or nothing. An existing directory is refused
+// before the disk is written (the rename at the end would fail after all the work).
 func extractFFU(rd *ffu.Reader, out string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".extract-*")
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("OUTPUT %s is a directory; expected the path of the raw disk file to write", out)
+	}
+	var set atomicfile.Set
+	defer set.Abort()
+	f, err := set.Create(out)
 	if err != nil {
 		return err
 	}
-	if err := rd.Extract(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+	if err := rd.Extract(f); err != nil {
+		return fmt.Errorf("%s: %v", out, err)
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), out)
+	return set.Commit()
 }
 
 func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {

@@ -11,9 +11,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
 // verb is one subcommand. syntax is the documented command line of the original tool.
@@ -160,24 +161,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// (Bazel actions declare their outputs as files).
 	if len(args) > 0 && strings.HasPrefix(args[0], "--stdout=") {
 		path := strings.TrimPrefix(args[0], "--stdout=")
-		tmp, err := os.CreateTemp(filepath.Dir(path), ".stdout-*")
+		var set atomicfile.Set
+		defer set.Abort()
+		f, err := set.Create(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
 			return 1
 		}
-		code := run(args[1:], tmp, stderr)
-		if err := tmp.Close(); err != nil && code == 0 {
-			fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
-			code = 1
-		}
+		code := run(args[1:], f, stderr)
 		if code == 0 {
-			if err := os.Rename(tmp.Name(), path); err != nil {
+			if err := set.Commit(); err != nil {
 				fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
 				code = 1
 			}
-		}
-		if code != 0 {
-			os.Remove(tmp.Name())
 		}
 		return code
 	}
