@@ -10,6 +10,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -24,6 +25,10 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 		return usageError{"extract needs FILE.ffu and OUTPUT (the raw disk, written as a sparse file)"}
 	case cmd != "extract" && len(args) != 2:
 		return usageError{fmt.Sprintf("%s takes one FFU file", cmd)}
+	}
+	// Opening a named pipe would wait for a writer: only regular files are opened.
+	if _, err := readfile.Regular(path); err != nil {
+		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {

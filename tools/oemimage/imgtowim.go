@@ -10,6 +10,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 	"github.com/oemimage/rules_oemimage/tools/wim"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -44,6 +45,9 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "Reading the image file: %s\n", in)
+	if _, err := readfile.Regular(in); err != nil {
+		return fmt.Errorf("%v; no WIM written", err)
+	}
 	im, err := volume.OpenImage(in, true)
 	if err != nil {
 		return fmt.Errorf("%v; no WIM written", err)

@@ -15,6 +15,7 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 )
 
 // verb is one subcommand. syntax is the documented command line of the original tool.
@@ -129,8 +130,13 @@ func printVerbUsage(w io.Writer, v *verb) {
 	fmt.Fprintln(w, ".")
 }
 
+// maxParamsBytes bounds a params file. Bazel's hold one argument a line: 16 MiB is some
+// 100,000 package paths.
+const maxParamsBytes = 16 << 20
+
 // expandParams replaces each @FILE argument by the lines of FILE: Bazel passes long command
-// lines this way (params files in "multiline" format, one argument per line).
+// lines this way (params files in "multiline" format, one argument per line). FILE must be a
+// regular file of at most maxParamsBytes (@/dev/zero would never end).
 func expandParams(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -138,7 +144,7 @@ func expandParams(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		data, err := os.ReadFile(a[1:])
+		data, err := readfile.ReadRegular(a[1:], maxParamsBytes)
 		if err != nil {
 			return nil, fmt.Errorf("params file: %w", err)
 		}

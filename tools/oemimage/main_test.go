@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -103,6 +105,25 @@ func TestExpandParams(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"@" + filepath.Join(dir, "missing")}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "params file") {
 		t.Errorf("missing params file: code %d, stderr %q", code, stderr.String())
+	}
+
+	// Only regular files, and not too large: @/dev/zero used to read until memory ran out.
+	fifo := filepath.Join(dir, "fifo.params")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.params")
+	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, maxParamsBytes+1) != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/dev/zero", "params file: /dev/zero: a character device; expected a regular file"},
+		{fifo, "fifo.params: a named pipe; expected a regular file"},
+		{big, fmt.Sprintf("big.params: %d bytes, over the limit of %d bytes", maxParamsBytes+1, maxParamsBytes)},
+	} {
+		if _, err := expandParams([]string{"@" + tt.path}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("@%s: %v, want %q", tt.path, err, tt.want)
+		}
 	}
 }
 

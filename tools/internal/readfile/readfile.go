@@ -17,9 +17,25 @@ import (
 func Regular(path string) (fs.FileInfo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
+		if pe, ok := err.(*fs.PathError); ok {
+			pe.Op = "open" // what the caller is about to do, as os.ReadFile would say
+		}
 		return nil, err
 	}
 	if err := checkRegular(path, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// CheckRegular is the check ReadRegular makes before it opens path, for callers that read the
+// file themselves: a regular file of at most max bytes.
+func CheckRegular(path string, max int64) (fs.FileInfo, error) {
+	st, err := Regular(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkSize(path, st.Size(), max); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -30,11 +46,7 @@ func Regular(path string) (fs.FileInfo, error) {
 // swapped for a pipe in between does not block (it is opened non-blocking), and one that grows
 // past max is refused rather than read on.
 func ReadRegular(path string, max int64) ([]byte, error) {
-	st, err := Regular(path)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkSize(path, st.Size(), max); err != nil {
+	if _, err := CheckRegular(path, max); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
@@ -42,7 +54,8 @@ func ReadRegular(path string, max int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	if st, err = f.Stat(); err != nil {
+	st, err := f.Stat()
+	if err != nil {
 		return nil, err
 	}
 	if err := checkRegular(path, st); err != nil {

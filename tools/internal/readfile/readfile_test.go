@@ -34,7 +34,7 @@ func TestReadRegular(t *testing.T) {
 		{"named pipe", fifo, 1 << 20, "fifo: a named pipe; expected a regular file"},
 		{"directory", dir, 1 << 20, "a directory; expected a regular file"},
 		{"character device", "/dev/zero", 1 << 20, "/dev/zero: a character device; expected a regular file"},
-		{"missing", filepath.Join(dir, "none"), 1, "none: no such file"},
+		{"missing", filepath.Join(dir, "none"), 1, "open " + filepath.Join(dir, "none") + ": no such file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -60,5 +60,20 @@ func TestReadRegular(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestCheckRegular(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	os.WriteFile(p, []byte("12345"), 0o644)
+	if st, err := CheckRegular(p, 5); err != nil || st.Size() != 5 {
+		t.Fatalf("CheckRegular: %v, %v", st, err)
+	}
+	if _, err := CheckRegular(p, 4); err == nil || !strings.Contains(err.Error(), "5 bytes, over the limit of 4 bytes") {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if _, err := Regular(dir); err == nil || !strings.Contains(err.Error(), "a directory") {
+		t.Fatalf("directory: %v", err)
 	}
 }
