@@ -41,6 +41,7 @@ func TestRun(t *testing.T) {
 		{"pkggen missing project", []string{"pkggen", "x.pkg.xml"}, 1, "", "oemimage pkggen: open x.pkg.xml: no such file"},
 		{"pkggen usage", []string{"pkggen"}, 2, "", "expected one project file"},
 		{"pkggen unknown switch", []string{"pkggen", "x.pkg.xml", "/bogus:1"}, 2, "", "unknown switch /bogus"},
+		{"pkggen unknown switch without value", []string{"pkggen", "x.pkg.xml", "/onecore"}, 2, "", "unknown switch /onecore (expected one of +|-compress"},
 		{"ffu missing file", []string{"ffu", "info", "a.ffu"}, 1, "", "open a.ffu"},
 		{"ffu usage", []string{"ffu", "extract", "a.ffu"}, 2, "", "extract needs FILE.ffu and OUTPUT"},
 		{"resolve missing OEMInput", []string{"resolve", "OEMInput.xml", "kit"}, 1, "", "oemimage resolve: open OEMInput.xml"},
