@@ -123,6 +123,13 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 	if err != nil {
 		return fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err)
 	}
+	for i, sp := range sel.Packages {
+		if sp.Name == platformPkg {
+			if err := resolve.CheckDevicePlatformOwner(sel.Product, platformPkg, pkgs[i].Manifest.OwnerType); err != nil {
+				return err
+			}
+		}
+	}
 	dp, err := layout.ParseDevicePlatform(platformPkg+DevicePlatformPath, platformXML)
 	if err != nil {
 		return err
