@@ -48,6 +48,9 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 		if err := rd.Verify(); err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
+		for _, w := range rd.Warnings() {
+			fmt.Fprintf(stderr, "oemimage ffu: warning: %s: %s\n", path, w)
+		}
 		fmt.Fprintf(stdout, "%s: OK: catalog and %d chunk hashes of %d KB match\n", path, len(rd.HashTable())/32, rd.Security.ChunkSizeKB)
 		return nil
 	case "extract":

@@ -53,6 +53,9 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%v; no WIM written", err)
 	}
 	defer im.Close()
+	for _, w := range im.FFU.Warnings() {
+		fmt.Fprintf(stderr, "oemimage imgtowim: warning: %s: %s\n", in, w)
+	}
 	mainOS := im.Partition("MainOS")
 	if mainOS == nil || im.Partition("EFIESP") == nil {
 		return fmt.Errorf("%s: the image needs MainOS and EFIESP partitions (has %s)", in, im.Names())
