@@ -12,24 +12,31 @@ import (
 // entries of 128 bytes from LBA 2) holding one partition at LBAs 40..99. change may alter the
 // header and the entry array before the CRCs are computed.
 func gptDisk(sectors int, change func(hdr, entries []byte)) []byte {
+	return gptDiskN(sectors, 128, 40, 99, change)
+}
+
+// gptDiskN is gptDisk with count entries and the partition at LBAs first..last; usable LBAs
+// start after the array and end as many sectors before the end.
+func gptDiskN(sectors, count int, first, last uint64, change func(hdr, entries []byte)) []byte {
 	const ss = 512
 	disk := make([]byte, sectors*ss)
 	le := binary.LittleEndian
-	hdr, entries := disk[ss:2*ss], make([]byte, 128*128)
+	hdr, entries := disk[ss:2*ss], make([]byte, count*128)
+	arraySectors := uint64((count*128 + ss - 1) / ss)
 	copy(hdr, gptSignature)
 	le.PutUint32(hdr[8:], 0x00010000)
 	le.PutUint32(hdr[12:], gptMinHeaderSize)
 	le.PutUint64(hdr[24:], 1)
 	le.PutUint64(hdr[32:], uint64(sectors-1))
-	le.PutUint64(hdr[40:], 34)
-	le.PutUint64(hdr[48:], uint64(sectors-34))
+	le.PutUint64(hdr[40:], 2+arraySectors)
+	le.PutUint64(hdr[48:], uint64(sectors)-2-arraySectors)
 	le.PutUint64(hdr[72:], 2)
-	le.PutUint32(hdr[80:], 128)
+	le.PutUint32(hdr[80:], uint32(count))
 	le.PutUint32(hdr[84:], 128)
 	copy(entries[0:], typeBasicData[:])
 	entries[16] = 1
-	le.PutUint64(entries[32:], 40)
-	le.PutUint64(entries[40:], 99)
+	le.PutUint64(entries[32:], first)
+	le.PutUint64(entries[40:], last)
 	copy(entries[56:], "M\x00a\x00i\x00n\x00")
 	if change != nil {
 		change(hdr, entries)

@@ -31,9 +31,18 @@ func storeFile(storeKeys string, store []byte) []byte {
 // rawStore lays out a v1 store of bs-byte blocks: header, write descriptors, padding, and a
 // payload block per descriptor (block k filled with byte k).
 func rawStore(bs uint32, entries []BlockEntry) []byte {
-	h := StoreHeader{MajorVersion: 1, FullFlashMajorVersion: 2, PlatformIDs: []string{"T"}, BlockSize: bs,
+	return rawStoreVersion(1, bs, entries)
+}
+
+// rawStoreVersion is rawStore with a store header of version major (2 adds the v2 fields).
+func rawStoreVersion(major uint16, bs uint32, entries []BlockEntry) []byte {
+	h := StoreHeader{MajorVersion: major, FullFlashMajorVersion: 2, PlatformIDs: []string{"T"}, BlockSize: bs,
 		WriteDescriptorCount: uint32(len(entries)), WriteDescriptorLength: uint32(entriesSize(entries)),
 		InitialTableCount: uint32(len(entries))}
+	if major == 2 {
+		h.NumOfStores, h.StoreIndex, h.StorePayloadSize = 1, 1, uint64(len(entries))*uint64(bs)
+		h.DevicePath = "VenHw(860845C1-BE09-4355-8BC1-30D64FF8E63A)"
+	}
 	b := append(h.encode(), encodeEntries(entries)...)
 	b = append(b, make([]byte, roundUp(int64(len(b)), int64(bs))-int64(len(b)))...)
 	for k := range entries {
@@ -62,6 +71,10 @@ func TestStoreFileOpens(t *testing.T) {
 	}
 	if disk[3*512] != 1 || disk[7*512] != 0 || len(disk) != 8*512 {
 		t.Fatalf("disk of %d bytes: block 3 holds %d", len(disk), disk[3*512])
+	}
+	b = storeFile("SectorSize = 512\r\nMinSectorCount = 8\r\n", rawStoreVersion(2, 512, []BlockEntry{begin(2)}))
+	if r, err := Open(bytes.NewReader(b), int64(len(b))); err != nil || r.Stores[0].Header.DevicePath == "" {
+		t.Fatalf("v2 store: %v", err)
 	}
 }
 
