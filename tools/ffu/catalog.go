@@ -123,6 +123,11 @@ func mustMarshal(v any) []byte {
 // DefaultCatalogTime; UTCTime covers 1950..2049); the list identifier is derived from the hash
 // table, where MakeCat uses a random one.
 func BuildCatalog(hashTable []byte, t time.Time) ([]byte, error) {
+	return buildCatalog(hashTable, t, catalogMemberName)
+}
+
+// buildCatalog is BuildCatalog with the member called name (tests make other tools' catalogs).
+func buildCatalog(hashTable []byte, t time.Time, member string) ([]byte, error) {
 	if t.IsZero() {
 		t = DefaultCatalogTime
 	}
@@ -144,7 +149,7 @@ func BuildCatalog(hashTable []byte, t time.Time) ([]byte, error) {
 		SIP     asn1.RawValue
 		Version int
 	}{asn1.RawValue{Tag: asn1.TagBMPString, Bytes: bmpString(flatFileSIP)}, catalogMemberVersion})
-	name := utf16.Encode([]rune(catalogMemberName + "\x00"))
+	name := utf16.Encode([]rune(member + "\x00"))
 	ident := make([]byte, 0, 2*len(name))
 	for _, u := range name {
 		ident = append(ident, byte(u), byte(u>>8)) // the member tag is UTF-16LE with its NUL
@@ -288,21 +293,26 @@ func allZero(b []byte) bool {
 	return len(bytes.Trim(b, "\x00")) == 0
 }
 
-// CheckCatalog checks that catalog lists "HashTable.blob" with the SHA-1 of hashTable.
-func CheckCatalog(catalog, hashTable []byte) error {
+// CheckCatalog checks that catalog has a member whose SHA-1 is SHA1(hashTable), and returns
+// that member's name. The SHA-1 is what a device checks ("The signature check assumes that
+// catalog contains a SHA1 hash", Implementing image integrity validation); the name is
+// MakeCat's choice: ImageApp's catalogs call the member HashTable.blob, other tools' may not,
+// so a caller may warn about another name but the image is sound.
+func CheckCatalog(catalog, hashTable []byte) (member string, err error) {
 	members, err := ParseCatalog(catalog)
 	if err != nil {
-		return err
+		return "", err
 	}
 	want := sha1.Sum(hashTable)
 	for _, m := range members {
-		if m.Name != catalogMemberName {
-			continue
+		if bytes.Equal(m.SHA1, want[:]) {
+			return m.Name, nil
 		}
-		if !bytes.Equal(m.SHA1, want[:]) {
-			return fmt.Errorf("catalog: %s SHA-1 %x does not match the hash table's %x", m.Name, m.SHA1, want)
-		}
-		return nil
 	}
-	return fmt.Errorf("catalog: no %s member", catalogMemberName)
+	for _, m := range members {
+		if m.Name == catalogMemberName {
+			return "", fmt.Errorf("catalog: %s SHA-1 %x does not match the hash table's %x", m.Name, m.SHA1, want)
+		}
+	}
+	return "", fmt.Errorf("catalog: none of its %d members holds the hash table's SHA-1 %x", len(members), want)
 }

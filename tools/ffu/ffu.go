@@ -44,6 +44,28 @@ const (
 	maxReadBlockSize = 16 << 20
 )
 
+// Limits of the reader (docs/ffu.md, "Reader checks"). Every size an FFU claims is checked
+// against the file first, and against these before anything is allocated for it: no real
+// image comes near them, and they keep a hostile header within a fixed amount of memory.
+const (
+	// MaxSectorSize bounds [Store] SectorSize: disks have 512- or 4096-byte sectors, and a GPT
+	// header is read as one sector.
+	MaxSectorSize = 64 << 10
+	// MaxDiskSize bounds a store's disk (MinSectorCount × SectorSize): 2^32 sectors of 4096
+	// bytes, the most a 32-bit MinSectorCount (ImageApp's, and the writer's) describes with
+	// real sector sizes. Extract makes a sparse file of this size.
+	MaxDiskSize = 16 << 40
+	// MaxCatalogBytes bounds the catalog: unsigned it is 328 bytes, signed a few KB.
+	MaxCatalogBytes = 1 << 20
+	// MaxHashTableBytes bounds the hash table: 32 bytes per chunk, so 16 MiB for 64 GiB of
+	// image in 128 KB chunks; 256 MiB covers 1 TiB.
+	MaxHashTableBytes = 256 << 20
+	// MaxDescriptorBytes bounds each of a store's validation and write descriptor arrays: a
+	// write descriptor of one location is 16 bytes per 128 KiB block, so 64 MiB describe
+	// 512 GiB of stored blocks.
+	MaxDescriptorBytes = 64 << 20
+)
+
 // AccessMethod is DISK_LOCATION.dwDiskAccessMethod.
 type AccessMethod uint32
 

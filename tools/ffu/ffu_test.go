@@ -226,8 +226,12 @@ func TestManifestContents(t *testing.T) {
 	img.Partitions[0].ByteAlignment = 0x10000
 	img.Partitions[0].Bootable = true
 	img.Partitions[1].Type = "{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}"
+	img.Partitions[2].UsedSectors = 7 // given: written as is
 	b, _ := writeFFU(t, img)
 	r := openFFU(t, b)
+	// UsedSectors are the partition's sectors in the 128 KiB blocks holding its data
+	// (standardDisk): EFIESP block 8 (70,000 bytes at 1 MiB), 256 sectors; MainOS blocks 40,
+	// 48-50 (300,000 bytes at 6 MiB + 1000) and 72 (the block of zeros), 5 × 256 sectors.
 	want := "[FullFlash]\r\n" +
 		"AntiTheftVersion  = 1.1\r\n" +
 		"Description       = test image\r\n" +
@@ -252,7 +256,7 @@ func TestManifestContents(t *testing.T) {
 		"RequiredToFlash = True\r\n" +
 		"TotalSectors    = 8192\r\n" +
 		"Type            = {c12a7328-f81f-11d2-ba4b-00a0c93ec93b}\r\n" +
-		"UsedSectors     = 0\r\n" +
+		"UsedSectors     = 256\r\n" +
 		"\r\n" +
 		"[Partition]\r\n" +
 		"FileSystem      = FAT32\r\n" +
@@ -260,14 +264,14 @@ func TestManifestContents(t *testing.T) {
 		"RequiredToFlash = True\r\n" +
 		"TotalSectors    = 24576\r\n" +
 		"Type            = {ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}\r\n" +
-		"UsedSectors     = 0\r\n" +
+		"UsedSectors     = 1280\r\n" +
 		"\r\n" +
 		"[Partition]\r\n" +
 		"FileSystem   = FAT32\r\n" +
 		"Name         = CrashDump\r\n" +
 		"TotalSectors = 8192\r\n" +
 		"Type         = {ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}\r\n" +
-		"UsedSectors  = 0\r\n" +
+		"UsedSectors  = 7\r\n" +
 		"\r\n" +
 		"[Partition]\r\n" +
 		"FileSystem  = FAT32\r\n" +
@@ -537,12 +541,14 @@ func TestOpenRejects(t *testing.T) {
 		{"chunk 0", put32(16, 0), "chunk size 0 KB"},
 		{"chunk huge", put32(16, 4096), "chunk size 4096 KB"},
 		{"algorithm", put32(20, 0x8004), "hash algorithm 0x8004"},
-		{"catalog size", put32(24, 1<<31), "beyond the end of the file"},
+		{"catalog size", put32(24, 1<<31), "catalog of 2147483648 bytes is over the limit of 1048576 bytes"},
+		{"hash table size huge", put32(28, 1<<31), "hash table of 2147483648 bytes is over the limit of 268435456 bytes"},
+		{"catalog beyond the file", func(b []byte) { put32(24, 1<<20)(b); put32(28, 2<<20)(b) }, "beyond the end of the file"},
 		{"hash table size", put32(28, 33), "not a multiple of 32"},
 		{"image cbSize", put32(r.ImageOffset, 25), "cbSize 25"},
 		{"image signature", func(b []byte) { b[r.ImageOffset+15] = 'x' }, "signature"},
 		{"image chunk", put32(r.ImageOffset+20, 256), "chunk size 256 KB, but"},
-		{"manifest length", put32(r.ImageOffset+16, 1<<30), "manifest at offset"},
+		{"manifest length", put32(r.ImageOffset+16, 1<<30), "manifest of 1073741824 bytes is over the limit of 1048576 bytes"},
 		{"manifest version", func(b []byte) {
 			copy(b[r.ImageOffset+24+int64(bytes.Index(r.ManifestBytes(), []byte("2.0\r"))):], "3.0")
 		}, "Version \"3.0\""},
@@ -551,7 +557,9 @@ func TestOpenRejects(t *testing.T) {
 		{"block size", put32(s+0xCC, 1000), "block size 1000"},
 		{"block size 0", put32(s+0xCC, 0), "block size 0"},
 		{"descriptor count", put32(s+0xD0, 1<<30), "cannot fit"},
-		{"descriptor length", put32(s+0xD4, 1<<31), "go beyond the end of the file"},
+		{"descriptor length", put32(s+0xD4, 1<<31), "2147483648 bytes of write descriptors are over the limit of 67108864 bytes"},
+		{"descriptor length beyond the file", put32(s+0xD4, 64<<20), "go beyond the end of the file"},
+		{"validation length huge", put32(s+0xDC, 0xFFFFFFFF), "4294967295 bytes of validation descriptors are over the limit"},
 		{"descriptor length short", func(b []byte) { le.PutUint32(b[s+0xD4:], le.Uint32(b[s+0xD4:])-8) }, "go beyond the write descriptors"},
 		{"descriptor length long", func(b []byte) { le.PutUint32(b[s+0xD4:], le.Uint32(b[s+0xD4:])+8) }, "8 bytes left after"},
 		{"validation count", put32(s+0xD8, 1), "hold fewer than 1 descriptors"},
@@ -615,6 +623,13 @@ func TestUnalignedPartitions(t *testing.T) {
 	want3 := []uint32{10, 11, 12, 13, 14, 15, 16, 17, 18, 19}
 	if !slices.Equal(got[2], want2) || !slices.Equal(got[3], want3) {
 		t.Errorf("phase 2 blocks %v, want %v\nphase 3 blocks %v, want %v", got[2], want2, got[3], want3)
+	}
+	// Every partition but E is allocated whole, and UsedSectors stops at its bounds even where
+	// its blocks hold its neighbours.
+	for i, want := range []string{"253", "300", "2400", "2900", "0"} {
+		if v, _ := s.Manifest.Partitions[i].Get("UsedSectors"); v != want {
+			t.Errorf("partition %d: UsedSectors %s, want %s", i, v, want)
+		}
 	}
 	out, err := os.Create(filepath.Join(t.TempDir(), "x.img"))
 	if err != nil {

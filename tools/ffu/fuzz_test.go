@@ -2,7 +2,9 @@ package ffu
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
+	"io"
 	"testing"
 )
 
@@ -84,6 +86,145 @@ func FuzzOpen(f *testing.F) {
 			}
 			if err := r.extractTo(i, boundedDisk{t, s.DiskSize}); err != nil {
 				t.Fatalf("extract store %d: %v", i+1, err)
+			}
+			if v, err := r.DiskReader(i); err == nil {
+				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
+			}
+		}
+	})
+}
+
+// FuzzManifest: the parser never panics, and what it accepts formats to text it reads back
+// the same.
+func FuzzManifest(f *testing.F) {
+	f.Add(openFFU(f, smallFFU(f, true)).ManifestBytes())
+	for _, s := range []string{
+		"[FullFlash]\nVersion=2.0\n  OSVersion   =   10.0  \n",
+		"[FullFlash]\r\nDescription = one\r\ntwo words\r\n  three \r\nVersion = 2.0\r\n",
+		"[A]\r\nk = 1\r\nk = 2\r\n",
+		"Version = 2.0\r\n",
+		"[]\r\n[a = b]\r\nk = \xc3\xa9\r\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Add(manyKeys(2000))
+	f.Add(longDescription(2000))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err != nil {
+			return
+		}
+		text := m.Bytes()
+		back, err := ParseManifest(text)
+		if err != nil {
+			t.Fatalf("formatted manifest does not parse: %v\n%q", err, text)
+		}
+		if again := back.Bytes(); !bytes.Equal(again, text) {
+			t.Fatalf("formatted twice:\n%q\n%q", text, again)
+		}
+		_ = m.StoreSections()
+	})
+}
+
+// FuzzGPT reads the primary and backup GPT of a disk of sectors 512-byte sectors whose LBA 1
+// on holds data; with fix, the CRCs of the header at LBA 1 are made right first, so that the
+// fuzzer gets past them to the fields. A table that is read has its entries inside the disk.
+// The inputs are the header and entry sectors only (1 KiB): the fuzzer minimizes every input
+// that finds new code, and minimizing whole disks took longer than a CI run.
+func FuzzGPT(f *testing.F) {
+	le := binary.LittleEndian
+	for _, change := range []func(h, e []byte){
+		nil,
+		func(h, _ []byte) { le.PutUint32(h[80:], 0xFFFFFFFF) },
+		func(h, _ []byte) { le.PutUint32(h[84:], 0xFFFFFFF8) },
+		func(h, _ []byte) { le.PutUint64(h[72:], 1<<63) },
+		func(h, _ []byte) { le.PutUint64(h[48:], 1<<63) },
+		func(_, e []byte) { le.PutUint64(e[40:], 1<<63) },
+	} {
+		disk := gptDiskN(16, 4, 4, 9, change)
+		f.Add(disk[512:1024+512], uint16(16), false)
+		f.Add(disk[512:1024+512], uint16(16), true)
+	}
+	f.Fuzz(func(t *testing.T, data []byte, sectors uint16, fix bool) {
+		sectors = min(max(sectors, 3), 4096) // a disk of at most 2 MiB
+		disk := make([]byte, int(sectors)*512)
+		copy(disk[512:], data)
+		if fix {
+			fixGPTCRCs(disk, 512, nil)
+		}
+		size := int64(len(disk))
+		for _, ss := range []uint32{512, 4096} {
+			for _, read := range []func(io.ReaderAt, int64, uint32) (*GPT, error){ReadGPT, ReadBackupGPT} {
+				g, err := read(bytes.NewReader(disk), size, ss)
+				if err != nil {
+					continue
+				}
+				sectors := uint64(size) / uint64(ss)
+				if g.LastUsableLBA >= sectors || uint64(len(g.entries)) != uint64(g.EntryCount)*uint64(g.EntrySize) {
+					t.Fatalf("table of %d entries of %d bytes, usable up to LBA %d, on %d sectors", g.EntryCount, g.EntrySize, g.LastUsableLBA, sectors)
+				}
+				var all []int
+				for _, e := range g.Entries {
+					if e.FirstLBA > e.LastLBA || e.FirstLBA < g.FirstUsableLBA || e.LastLBA > g.LastUsableLBA {
+						t.Fatalf("entry %d has LBAs %d..%d, usable %d..%d", e.Index, e.FirstLBA, e.LastLBA, g.FirstUsableLBA, g.LastUsableLBA)
+					}
+					all = append(all, e.Index)
+				}
+				g.withoutEntries(all)
+				if n := len(g.blocks(size, BlockSize)); int64(n) > size/BlockSize+3 {
+					t.Fatalf("%d GPT blocks on a disk of %d bytes", n, size)
+				}
+			}
+		}
+	})
+}
+
+// countingDisk counts the blocks written to it, within the disk (boundedDisk's check).
+type countingDisk struct {
+	boundedDisk
+	writes *int64
+}
+
+func (c countingDisk) WriteAt(p []byte, off int64) (int, error) {
+	*c.writes++
+	return c.boundedDisk.WriteAt(p, off)
+}
+
+// FuzzStore opens files whose security and image headers are right, with fuzzed [Store] keys
+// and store bytes (header, validation and write descriptors, payload): what opens reads every
+// block, and extracting it writes no more blocks than the disk has plus the descriptors. The
+// seeds are stores of a few 512-byte blocks, small for the fuzzer to minimize.
+func FuzzStore(f *testing.F) {
+	keys := "SectorSize = 512\r\nMinSectorCount = 64\r\n"
+	f.Add(keys, rawStore(512, []BlockEntry{begin(0, 63), begin(5)}))
+	f.Add(keys, rawStore(4096, []BlockEntry{begin(0), begin(1, 2, 3)}))
+	f.Add("SectorSize = 512\r\n", rawStore(512, []BlockEntry{begin(9)}))
+	f.Add("SectorSize = 4096\r\nMinSectorCount = 4294967295\r\n", rawStore(512, []BlockEntry{{Locations: []DiskLocation{{DiskEnd, 0}}}}))
+	f.Add(keys, rawStoreVersion(2, 512, []BlockEntry{begin(0, 63), begin(2), {Locations: []DiskLocation{{DiskEnd, 0}}}}))
+	f.Fuzz(func(t *testing.T, keys string, store []byte) {
+		b := storeFile(keys, store)
+		r, err := Open(bytes.NewReader(b), int64(len(b)))
+		if err != nil {
+			if _, ok := err.(*FormatError); !ok {
+				t.Fatalf("error of type %T: %v", err, err)
+			}
+			return
+		}
+		_ = r.Verify()
+		for i, s := range r.Stores {
+			buf := make([]byte, s.Header.BlockSize)
+			for k := range s.Entries {
+				if err := r.ReadBlock(i, k, buf); err != nil {
+					t.Fatalf("ReadBlock(%d, %d): %v", i, k, err)
+				}
+			}
+			var writes int64
+			if err := r.extractTo(i, countingDisk{boundedDisk{t, s.DiskSize}, &writes}); err != nil {
+				t.Fatalf("extract store %d: %v", i+1, err)
+			}
+			if limit := s.DiskSize/int64(s.Header.BlockSize) + int64(len(s.Entries)); writes > limit {
+				t.Fatalf("store %d: %d block writes, more than %d", i+1, writes, limit)
 			}
 			if v, err := r.DiskReader(i); err == nil {
 				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)

@@ -17,7 +17,8 @@ const (
 	gptMinHeaderSize = 92
 	gptNameBytes     = 72
 	gptMinEntrySize  = 128
-	gptMaxArrayBytes = 4 << 20
+	gptMaxEntrySize  = 4096    // bounds the entry size a header may claim; UEFI disks use 128
+	gptMaxArrayBytes = 4 << 20 // entry count × size; 16 KiB is usual, 4 MiB is 32,768 entries of 128 bytes
 	// The Microsoft tool reads and writes at least 16 KiB of entries
 	// (GuidPartitionTable.MIN_GPT_PARTITION_ARRAY_SIZE), whatever the header's count.
 	gptMinArrayBytes = 16384
@@ -65,8 +66,8 @@ func ReadBackupGPT(r io.ReaderAt, diskSize int64, sectorSize uint32) (*GPT, erro
 }
 
 func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string) (*GPT, error) {
-	if ss < 512 || ss&(ss-1) != 0 {
-		return nil, fmt.Errorf("%s GPT: sector size %d is not a power of two of at least 512", which, ss)
+	if ss < 512 || ss > MaxSectorSize || ss&(ss-1) != 0 {
+		return nil, fmt.Errorf("%s GPT: sector size %d is not a power of two from 512 to %d", which, ss, MaxSectorSize)
 	}
 	sectors := uint64(diskSize / int64(ss))
 	if lba >= sectors {
@@ -102,8 +103,11 @@ func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string)
 	if g.HeaderLBA != lba {
 		return nil, fmt.Errorf("%s GPT at LBA %d: header says it is at LBA %d", which, lba, g.HeaderLBA)
 	}
-	if g.EntrySize < gptMinEntrySize || g.EntrySize%8 != 0 {
-		return nil, fmt.Errorf("%s GPT at LBA %d: entry size %d (must be a multiple of 8, at least 128)", which, lba, g.EntrySize)
+	if g.EntrySize < gptMinEntrySize || g.EntrySize > gptMaxEntrySize || g.EntrySize%8 != 0 {
+		return nil, fmt.Errorf("%s GPT at LBA %d: entry size %d (must be a multiple of 8 from %d to %d)", which, lba, g.EntrySize, gptMinEntrySize, gptMaxEntrySize)
+	}
+	if g.LastUsableLBA >= sectors || g.FirstUsableLBA > g.LastUsableLBA {
+		return nil, fmt.Errorf("%s GPT at LBA %d: usable LBAs %d..%d are not within the disk (%d sectors)", which, lba, g.FirstUsableLBA, g.LastUsableLBA, sectors)
 	}
 	arrayBytes := uint64(g.EntryCount) * uint64(g.EntrySize)
 	if arrayBytes > gptMaxArrayBytes {
@@ -124,7 +128,7 @@ func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string)
 		if allZero(e[:16]) {
 			continue
 		}
-		g.Entries = append(g.Entries, GPTEntry{
+		ent := GPTEntry{
 			Index:      i,
 			TypeGUID:   guidString(e[0:16]),
 			GUID:       guidString(e[16:32]),
@@ -132,7 +136,11 @@ func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string)
 			LastLBA:    le.Uint64(e[40:]),
 			Attributes: le.Uint64(e[48:]),
 			Name:       utf16leString(e[56 : 56+gptNameBytes]),
-		})
+		}
+		if ent.FirstLBA > ent.LastLBA || ent.FirstLBA < g.FirstUsableLBA || ent.LastLBA > g.LastUsableLBA {
+			return nil, fmt.Errorf("%s GPT at LBA %d: entry %d (%q) has LBAs %d..%d, outside the usable LBAs %d..%d", which, lba, i, ent.Name, ent.FirstLBA, ent.LastLBA, g.FirstUsableLBA, g.LastUsableLBA)
+		}
+		g.Entries = append(g.Entries, ent)
 	}
 	return g, nil
 }

@@ -86,55 +86,90 @@ func (m *Manifest) Bytes() []byte {
 	return b.Bytes()
 }
 
+// MaxManifestBytes bounds the manifest an FFU may hold. ImageApp's manifests are a few KB
+// (one [Partition] section of some 300 bytes per partition); the bound keeps a hostile image
+// header from making the reader allocate and parse megabytes of text.
+const MaxManifestBytes = 1 << 20
+
 // ParseManifest reads a manifest. Like the Microsoft reader it accepts "key = value" with any
 // spacing and lines that continue a Description value; unlike it, it rejects text that is not
-// ASCII, keys outside a section, a key given twice in one section and lines it cannot read,
-// naming the line.
+// ASCII, keys outside a section, a key given twice in one section, lines it cannot read
+// (naming the line) and text longer than MaxManifestBytes. Its cost is linear in the text.
 func ParseManifest(data []byte) (*Manifest, error) {
-	m := &Manifest{}
-	var cur *Section
-	lastKey := ""
-	for i, line := range strings.Split(string(data), "\n") {
-		n := i + 1
-		line = strings.TrimSuffix(line, "\r")
-		for j := 0; j < len(line); j++ {
-			if c := line[j]; c >= 0x80 || (c < 0x20 && c != '\t') {
-				return nil, fmt.Errorf("manifest line %d: byte %#02x is not printable ASCII", n, c)
-			}
-		}
-		t := strings.TrimSpace(line)
-		if t == "" {
-			continue
-		}
-		if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
-			name := t[1 : len(t)-1]
-			if name == "" || strings.ContainsAny(name, "[]") {
-				return nil, fmt.Errorf("manifest line %d: bad section name %q", n, t)
-			}
-			m.Sections = append(m.Sections, Section{Name: name})
-			cur = &m.Sections[len(m.Sections)-1]
-			lastKey = ""
-			continue
-		}
-		key, value, ok := strings.Cut(t, "=")
-		key = strings.TrimSpace(key)
-		if !ok || key == "" || strings.ContainsAny(key, " \t") {
-			if cur != nil && lastKey == "Description" {
-				// The Microsoft reader appends such lines to a Description value.
-				kv := &cur.Keys[len(cur.Keys)-1]
-				kv.Value += "\r\n" + line
-				continue
-			}
-			return nil, fmt.Errorf("manifest line %d: not a [section] or key = value: %q", n, t)
-		}
-		if cur == nil {
-			return nil, fmt.Errorf("manifest line %d: key %q before any [section]", n, key)
-		}
-		if _, dup := cur.Get(key); dup {
-			return nil, fmt.Errorf("manifest line %d: key %q given twice in [%s]", n, key, cur.Name)
-		}
-		cur.Keys = append(cur.Keys, KeyValue{key, strings.TrimSpace(value)})
-		lastKey = key
+	if len(data) > MaxManifestBytes {
+		return nil, fmt.Errorf("manifest of %d bytes is over the limit of %d bytes", len(data), MaxManifestBytes)
 	}
-	return m, nil
+	p := manifestParser{m: &Manifest{}}
+	for i, line := range strings.Split(string(data), "\n") {
+		if err := p.line(i+1, strings.TrimSuffix(line, "\r")); err != nil {
+			return nil, err
+		}
+	}
+	p.flush()
+	return p.m, nil
+}
+
+// manifestParser keeps, for the section being read, the keys seen (for the duplicate check)
+// and a Description value still taking continuation lines, built without repeated +=.
+type manifestParser struct {
+	m    *Manifest
+	cur  *Section
+	seen map[string]bool
+	desc *strings.Builder // the last key is Description: its value so far
+}
+
+// flush stores a Description value that took continuation lines.
+func (p *manifestParser) flush() {
+	if p.desc != nil {
+		p.cur.Keys[len(p.cur.Keys)-1].Value = p.desc.String()
+		p.desc = nil
+	}
+}
+
+func (p *manifestParser) line(n int, line string) error {
+	for j := 0; j < len(line); j++ {
+		if c := line[j]; c >= 0x80 || (c < 0x20 && c != '\t') {
+			return fmt.Errorf("manifest line %d: byte %#02x is not printable ASCII", n, c)
+		}
+	}
+	t := strings.TrimSpace(line)
+	if t == "" {
+		return nil
+	}
+	if strings.HasPrefix(t, "[") && strings.HasSuffix(t, "]") {
+		name := t[1 : len(t)-1]
+		if name == "" || strings.ContainsAny(name, "[]") {
+			return fmt.Errorf("manifest line %d: bad section name %q", n, t)
+		}
+		p.flush()
+		p.m.Sections = append(p.m.Sections, Section{Name: name})
+		p.cur = &p.m.Sections[len(p.m.Sections)-1]
+		p.seen = map[string]bool{}
+		return nil
+	}
+	key, value, ok := strings.Cut(t, "=")
+	key = strings.TrimSpace(key)
+	if !ok || key == "" || strings.ContainsAny(key, " \t") {
+		if p.cur != nil && len(p.cur.Keys) > 0 && p.cur.Keys[len(p.cur.Keys)-1].Key == "Description" {
+			// The Microsoft reader appends such lines to a Description value.
+			if p.desc == nil {
+				p.desc = &strings.Builder{}
+				p.desc.WriteString(p.cur.Keys[len(p.cur.Keys)-1].Value)
+			}
+			p.desc.WriteString("\r\n")
+			p.desc.WriteString(line)
+			return nil
+		}
+		return fmt.Errorf("manifest line %d: not a [section] or key = value: %q", n, t)
+	}
+	if p.cur == nil {
+		return fmt.Errorf("manifest line %d: key %q before any [section]", n, key)
+	}
+	if p.seen[key] {
+		return fmt.Errorf("manifest line %d: key %q given twice in [%s]", n, key, p.cur.Name)
+	}
+	p.flush()
+	p.seen[key] = true
+	p.cur.Keys = append(p.cur.Keys, KeyValue{key, strings.TrimSpace(value)})
+	return nil
 }

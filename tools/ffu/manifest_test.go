@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha1"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -116,10 +117,10 @@ func TestCatalog(t *testing.T) {
 	if len(members) != 1 || members[0].Name != "HashTable.blob" || !bytes.Equal(members[0].SHA1, want[:]) || members[0].Signed {
 		t.Fatalf("members %+v", members)
 	}
-	if err := CheckCatalog(cat, table); err != nil {
-		t.Fatal(err)
+	if m, err := CheckCatalog(cat, table); err != nil || m != "HashTable.blob" {
+		t.Fatal(m, err)
 	}
-	if err := CheckCatalog(cat, table[:64]); err == nil || !strings.Contains(err.Error(), "does not match") {
+	if _, err := CheckCatalog(cat, table[:64]); err == nil || !strings.Contains(err.Error(), "does not match") {
 		t.Fatalf("other table: %v", err)
 	}
 	// Same size whatever the table (the writer plans the layout with it), different list IDs.
@@ -172,5 +173,136 @@ func TestCatalogOpenSSL(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "pkcs7-signedData") || !strings.Contains(string(out), "1.3.6.1.4.1.311.10.1") {
 		t.Errorf("openssl pkcs7 -print:\n%s", out)
+	}
+}
+
+// manyKeys is a manifest of one section with n distinct keys k0=1, k1=1... (9 bytes or so each).
+func manyKeys(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("[FullFlash]\r\n")
+	for i := range n {
+		fmt.Fprintf(&b, "k%d=1\r\n", i)
+	}
+	return b.Bytes()
+}
+
+// longDescription is a Description of n continuation lines.
+func longDescription(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("[FullFlash]\r\nDescription = 0\r\n")
+	for i := 1; i < n; i++ {
+		fmt.Fprintf(&b, "%d\r\n", i)
+	}
+	b.WriteString("Version = 2.0\r\n")
+	return b.Bytes()
+}
+
+// The large cases parse right (their cost is BenchmarkParseManifest's business): 80,000 keys,
+// a duplicate after them named by its line, a Description of 80,000 lines.
+func TestParseManifestLarge(t *testing.T) {
+	const n = 80000
+	text := manyKeys(n)
+	if len(text) > MaxManifestBytes {
+		t.Fatalf("%d keys are %d bytes, over MaxManifestBytes", n, len(text))
+	}
+	m, err := ParseManifest(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Section("FullFlash")
+	if len(s.Keys) != n || s.Keys[n-1] != (KeyValue{"k79999", "1"}) {
+		t.Fatalf("%d keys, last %+v", len(s.Keys), s.Keys[len(s.Keys)-1])
+	}
+	dup := append(bytes.Clone(text), "k40000 = again\r\n"...)
+	if _, err := ParseManifest(dup); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("line %d: key \"k40000\" given twice in [FullFlash]", n+2)) {
+		t.Fatalf("duplicate after %d keys: %v", n, err)
+	}
+
+	m, err = ParseManifest(longDescription(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := m.Section("FullFlash").Get("Description")
+	lines := strings.Split(d, "\r\n")
+	if len(lines) != n || lines[0] != "0" || lines[n-1] != "79999" {
+		t.Fatalf("Description of %d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+	if v, _ := m.Section("FullFlash").Get("Version"); v != "2.0" {
+		t.Fatalf("Version after the Description: %q", v)
+	}
+}
+
+// A manifest over MaxManifestBytes is refused, saying its size and the limit.
+func TestParseManifestLimit(t *testing.T) {
+	text := manyKeys(MaxManifestBytes / 8)
+	_, err := ParseManifest(text)
+	want := fmt.Sprintf("manifest of %d bytes is over the limit of %d bytes", len(text), MaxManifestBytes)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
+// BenchmarkParseManifest parses 10,000 and 80,000 keys, and as many Description lines: ns/key
+// stays the same at both sizes when parsing is linear (it grew eightfold when it was not).
+func BenchmarkParseManifest(b *testing.B) {
+	for _, kind := range []struct {
+		name string
+		make func(int) []byte
+	}{{"keys", manyKeys}, {"description-lines", longDescription}} {
+		for _, n := range []int{10000, 80000} {
+			text := kind.make(n)
+			b.Run(fmt.Sprintf("%s=%d", kind.name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(text)))
+				for b.Loop() {
+					if _, err := ParseManifest(text); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/key")
+			})
+		}
+	}
+}
+
+// Verify takes the catalog's SHA-1 of the hash table, whatever the member that holds it is
+// called (the documented check); another name than HashTable.blob is only a warning.
+func TestVerifyCatalogMember(t *testing.T) {
+	good := smallFFU(t, false)
+	r := openFFU(t, good)
+	table := r.HashTable()
+	for _, tt := range []struct {
+		name, member string
+		table        []byte
+		want         string // error; "" verifies
+		warning      string
+	}{
+		{"ImageApp's", "HashTable.blob", table, "", ""},
+		{"other name", "HashTable.blub", table, "", `called "HashTable.blub", not HashTable.blob`},
+		{"other name, other table", "HashTable.blub", table[32:], "none of its 1 members holds the hash table's SHA-1", ""},
+		{"ImageApp's name, other table", "HashTable.blob", table[32:], "HashTable.blob SHA-1", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cat, err := buildCatalog(tt.table, time.Time{}, tt.member)
+			if err != nil || len(cat) != len(r.Catalog()) {
+				t.Fatalf("catalog of %d bytes (%v), the image's has %d", len(cat), err, len(r.Catalog()))
+			}
+			b := bytes.Clone(good)
+			copy(b[securityHeaderSize:], cat)
+			rd := openFFU(t, b)
+			err = rd.Verify()
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := strings.Join(rd.Warnings(), "\n")
+			if tt.warning == "" && w != "" || !strings.Contains(w, tt.warning) {
+				t.Errorf("warnings %q, want %q", w, tt.warning)
+			}
+		})
 	}
 }

@@ -26,6 +26,7 @@ type Reader struct {
 
 	catalog, hashTable, manifestRaw []byte
 	manifest                        *Manifest
+	warnings                        []string
 }
 
 // Store is one store of the image: its header, descriptors and where its payload is.
@@ -135,6 +136,10 @@ func (rd *Reader) readSecurity() error {
 		return formatErr("security header at offset 20: hash algorithm %#x, only SHA-256 (%#x) is known", h.AlgID, AlgSHA256)
 	case h.HashTableSize%hashSize != 0:
 		return formatErr("security header at offset 28: hash table size %d is not a multiple of %d", h.HashTableSize, hashSize)
+	case h.CatalogSize > MaxCatalogBytes:
+		return formatErr("security header at offset 24: catalog of %d bytes is over the limit of %d bytes", h.CatalogSize, MaxCatalogBytes)
+	case h.HashTableSize > MaxHashTableBytes:
+		return formatErr("security header at offset 28: hash table of %d bytes is over the limit of %d bytes", h.HashTableSize, MaxHashTableBytes)
 	case !rd.fits(securityHeaderSize, uint64(h.CatalogSize)+uint64(h.HashTableSize)):
 		return formatErr("catalog (%d bytes) and hash table (%d bytes) after the security header go beyond the end of the file (%d bytes)", h.CatalogSize, h.HashTableSize, rd.size)
 	}
@@ -183,6 +188,9 @@ func (rd *Reader) readImageHeader() error {
 	}
 	rd.Image = h
 	moff := off + int64(h.Size)
+	if h.ManifestLength > MaxManifestBytes {
+		return formatErr("image header at offset %d: manifest of %d bytes is over the limit of %d bytes", off+16, h.ManifestLength, MaxManifestBytes)
+	}
 	if !rd.fits(moff, uint64(h.ManifestLength)) {
 		return formatErr("manifest at offset %d (%d bytes) goes beyond the end of the file (%d bytes)", moff, h.ManifestLength, rd.size)
 	}
@@ -289,6 +297,15 @@ func (rd *Reader) readStore(i int, off int64) (*Store, int64, error) {
 
 	// Validation descriptors, then write descriptors.
 	voff := off + hsize
+	for _, d := range []struct {
+		what  string
+		field int64
+		n     uint32
+	}{{"validation", 0xDC, h.ValidateDescriptorLength}, {"write", 0xD4, h.WriteDescriptorLength}} {
+		if d.n > MaxDescriptorBytes {
+			return nil, 0, formatErr("store %d at offset %d: %d bytes of %s descriptors are over the limit of %d bytes", n, off+d.field, d.n, d.what, MaxDescriptorBytes)
+		}
+	}
 	if !rd.fits(voff, uint64(h.ValidateDescriptorLength)) {
 		return nil, 0, formatErr("store %d: %d bytes of validation descriptors at offset %d go beyond the end of the file", n, h.ValidateDescriptorLength, voff)
 	}
@@ -379,15 +396,18 @@ func (rd *Reader) matchManifest() error {
 		s.Manifest = secs[i]
 		v, ok := secs[i].Store.Get("SectorSize")
 		ss, err := strconv.ParseUint(v, 10, 32)
-		if !ok || err != nil || ss < 512 || ss&(ss-1) != 0 {
-			return formatErr("manifest [Store] %d: SectorSize %q is not a power of two of at least 512", n, v)
+		if !ok || err != nil || ss < 512 || ss > MaxSectorSize || ss&(ss-1) != 0 {
+			return formatErr("manifest [Store] %d: SectorSize %q is not a power of two from 512 to %d", n, v, MaxSectorSize)
 		}
 		s.SectorSize = uint32(ss)
 		bs := int64(s.Header.BlockSize)
 		if v, ok := secs[i].Store.Get("MinSectorCount"); ok {
 			count, err := strconv.ParseUint(v, 10, 64)
-			if err != nil || count > math.MaxInt64/ss {
+			if err != nil {
 				return formatErr("manifest [Store] %d: bad MinSectorCount %q", n, v)
+			}
+			if count > math.MaxUint32 || count*ss > MaxDiskSize {
+				return formatErr("manifest [Store] %d: MinSectorCount %d of %d-byte sectors is over the limits of 2^32-1 sectors and %d bytes", n, count, ss, int64(MaxDiskSize))
 			}
 			s.DiskSize = int64(count * ss)
 		} else {
@@ -399,13 +419,25 @@ func (rd *Reader) matchManifest() error {
 					s.DiskSize = max(s.DiskSize, (int64(l.BlockIndex)+1)*bs)
 				}
 			}
+			if s.DiskSize > MaxDiskSize {
+				return formatErr("store %d: the write descriptors reach %d bytes into the disk, over the limit of %d bytes", n, s.DiskSize, int64(MaxDiskSize))
+			}
 		}
+		locations := 0
 		for k, e := range s.Entries {
 			for _, l := range e.Locations {
 				if _, ok := l.Offset(s.DiskSize, s.Header.BlockSize); !ok {
 					return formatErr("store %d: write descriptor %d: %v is beyond the disk (%d bytes, %d blocks of %d bytes)", n, k, l, s.DiskSize, s.DiskSize/bs, bs)
 				}
 			}
+			locations += len(e.Locations)
+		}
+		// Extract writes a block per location. Writers store each disk block once (ImageApp;
+		// img2ffu lists every location of a deduplicated block), plus a location or two per
+		// descriptor (phase 1 writes both ends), so Extract writes at most the disk plus the
+		// payload: more locations would make a small file write without end.
+		if limit := s.DiskSize/bs + int64(len(s.Entries)); int64(locations) > limit {
+			return formatErr("store %d: %d disk locations for %d write descriptors on a disk of %d blocks: more than blocks + descriptors (%d)", n, locations, len(s.Entries), s.DiskSize/bs, limit)
 		}
 	}
 	return nil
@@ -419,6 +451,9 @@ func (rd *Reader) Catalog() []byte { return rd.catalog }
 
 // HashTable is the table of SHA-256 hashes of the chunks from the image header to the end.
 func (rd *Reader) HashTable() []byte { return rd.hashTable }
+
+// Warnings are what Verify found odd but not wrong (the catalog member's name).
+func (rd *Reader) Warnings() []string { return rd.warnings }
 
 // Manifest is the parsed manifest.
 func (rd *Reader) Manifest() *Manifest { return rd.manifest }
@@ -488,8 +523,12 @@ func (rd *Reader) where(off int64) string {
 // header to the end, against the hash table. A changed, missing or extra byte is an error that
 // names the chunk.
 func (rd *Reader) Verify() error {
-	if err := CheckCatalog(rd.catalog, rd.hashTable); err != nil {
+	member, err := CheckCatalog(rd.catalog, rd.hashTable)
+	if err != nil {
 		return &FormatError{err.Error()}
+	}
+	if member != catalogMemberName {
+		rd.warnings = append(rd.warnings, fmt.Sprintf("the catalog member holding the hash table's SHA-1 is called %q, not %s as in ImageApp's catalogs", member, catalogMemberName))
 	}
 	chunk := rd.chunk()
 	n := int64(len(rd.hashTable) / hashSize)

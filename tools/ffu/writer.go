@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
 // Image is what Write turns into an FFU: a raw disk that already holds its primary and backup
@@ -86,10 +86,12 @@ type Partition struct {
 	Bootable          bool
 	UseAllSpace       bool   // "UseAllSpace = true" instead of TotalSectors and UsedSectors
 	TotalSectors      uint64 // 0: the partition's size in sectors
-	UsedSectors       uint64
-	ByteAlignment     uint32 // written when not zero, like the next two
-	ClusterSize       uint32
-	SectorAlignment   uint32
+	// UsedSectors 0 writes the sectors of the partition that the FFU stores: those in the
+	// blocks holding its allocated data (see Image.Allocated), clipped to the partition.
+	UsedSectors     uint64
+	ByteAlignment   uint32 // written when not zero, like the next two
+	ClusterSize     uint32
+	SectorAlignment uint32
 }
 
 // Extent is a byte range of the disk.
@@ -206,29 +208,20 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 	}, nil
 }
 
-// WriteFile writes the FFU to a temporary file in path's directory and renames it to path once
-// complete; on error the temporary file is removed and path is left untouched.
-func WriteFile(path string, img *Image) (res *Result, err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+// WriteFile writes the FFU to path, all or nothing (tools/internal/atomicfile): on error no
+// file is left and path is untouched.
+func WriteFile(path string, img *Image) (*Result, error) {
+	var out atomicfile.Set
+	defer out.Abort()
+	f, err := out.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if res, err = Write(f, img); err != nil {
+	res, err := Write(f, img)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err = f.Chmod(0o644); err != nil {
-		return nil, err
-	}
-	if err = f.Close(); err != nil {
-		return nil, err
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
+	if err := out.Commit(); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -351,7 +344,7 @@ func (img *Image) plan() (*plan, error) {
 	for _, b := range gptBackup {
 		gptBlocks[b] = true
 	}
-	phase2Data, phase3Data, err := img.dataBlocks(parts, p.bs, gptBlocks)
+	phase2Data, phase3Data, used, err := img.dataBlocks(parts, p.bs, gptBlocks)
 	if err != nil {
 		return nil, err
 	}
@@ -445,7 +438,7 @@ func (img *Image) plan() (*plan, error) {
 		p.header.DevicePath = img.Store.DevicePath
 	}
 
-	if p.manifest, err = img.manifest(primary, parts, sectors); err != nil {
+	if p.manifest, err = img.manifest(primary, parts, sectors, used); err != nil {
 		return nil, err
 	}
 	if int64(len(p.manifest)) > math.MaxUint32 {
@@ -536,12 +529,13 @@ func compareU64(a, b uint64) int {
 // dataBlocks turns the allocated extents into the data blocks of phase 2 (RequiredToFlash
 // partitions in Partitions order, then allocated bytes outside every partition) and phase 3
 // (the other partitions). A block shared by partitions of both kinds is in both phases; a
-// block is in a phase once; GPT blocks are left out (the GPT phases write them whole).
-func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bool) (phase2, phase3 []uint32, err error) {
+// block is in a phase once; GPT blocks are left out (the GPT phases write them whole). used
+// is, per partition, its sectors in the blocks that hold its allocated data, GPT blocks too.
+func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bool) (phase2, phase3 []uint32, used []uint64, err error) {
 	exts := make([]Extent, 0, len(img.Allocated))
 	for i, e := range img.Allocated {
 		if e.Offset < 0 || e.Length < 0 || e.Offset > img.DiskSize-e.Length {
-			return nil, nil, fmt.Errorf("allocated extent %d (offset %d, length %d) is outside the %d-byte disk", i, e.Offset, e.Length, img.DiskSize)
+			return nil, nil, nil, fmt.Errorf("allocated extent %d (offset %d, length %d) is outside the %d-byte disk", i, e.Offset, e.Length, img.DiskSize)
 		}
 		if e.Length > 0 {
 			exts = append(exts, e)
@@ -570,6 +564,11 @@ func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bo
 	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
 
 	perPart := make([][]uint32, len(parts))
+	used = make([]uint64, len(parts))
+	counted := make([]int64, len(parts)) // the last block counted in used, per partition
+	for i := range counted {
+		counted[i] = -1
+	}
 	var outside []uint32
 	appendBlock := func(list []uint32, b uint32) []uint32 {
 		if gptBlocks[b] || (len(list) > 0 && list[len(list)-1] == b) {
@@ -588,6 +587,10 @@ func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bo
 			for ; k < len(spans) && spans[k].start < hi; k++ {
 				s := spans[k]
 				perPart[s.part] = appendBlock(perPart[s.part], uint32(b))
+				if counted[s.part] != b {
+					counted[s.part] = b
+					used[s.part] += uint64(min(s.end, (b+1)*bs)-max(s.start, b*bs)) / uint64(ss)
+				}
 				if s.start <= covered {
 					covered = max(covered, s.end)
 				}
@@ -628,7 +631,7 @@ func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bo
 	for _, b := range outside {
 		add(&phase2, 0, b)
 	}
-	return phase2, phase3, nil
+	return phase2, phase3, used, nil
 }
 
 // checkPlatformIDs checks what the store header can hold: printable ASCII IDs, each followed by
@@ -684,7 +687,7 @@ func boolString(b bool) string {
 // manifest builds the INI text: [FullFlash], [Store], then a [Partition] per partition in
 // Partitions order, each section's keys sorted (byte order). ImageApp's key order is that of a
 // .NET Hashtable, i.e. unspecified; sorted keys make ours reproducible.
-func (img *Image) manifest(g *GPT, parts []GPTEntry, sectors uint64) ([]byte, error) {
+func (img *Image) manifest(g *GPT, parts []GPTEntry, sectors uint64, used []uint64) ([]byte, error) {
 	var m Manifest
 	var err error
 	section := func(name string, kv map[string]string) {
@@ -765,7 +768,10 @@ func (img *Image) manifest(g *GPT, parts []GPTEntry, sectors uint64) ([]byte, er
 				total = e.LastLBA - e.FirstLBA + 1
 			}
 			kv["TotalSectors"] = strconv.FormatUint(total, 10)
-			kv["UsedSectors"] = strconv.FormatUint(part.UsedSectors, 10)
+			if part.UsedSectors != 0 {
+				used[i] = part.UsedSectors
+			}
+			kv["UsedSectors"] = strconv.FormatUint(used[i], 10)
 		}
 		nums := map[string]uint32{"ByteAlignment": part.ByteAlignment, "ClusterSize": part.ClusterSize,
 			"SectorAlignment": part.SectorAlignment}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/layout"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
@@ -121,6 +122,13 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 	platformPkg, platformXML, err := findFile(sel, pkgs, DevicePlatformPath, manifest.GroupOEMDevicePlatform, manifest.GroupDevice)
 	if err != nil {
 		return fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err)
+	}
+	for i, sp := range sel.Packages {
+		if sp.Name == platformPkg {
+			if err := resolve.CheckDevicePlatformOwner(sel.Product, platformPkg, pkgs[i].Manifest.OwnerType); err != nil {
+				return err
+			}
+		}
 	}
 	dp, err := layout.ParseDevicePlatform(platformPkg+DevicePlatformPath, platformXML)
 	if err != nil {
@@ -240,20 +248,21 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 	for _, e := range extents {
 		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
 	}
-	res, err := ffu.WriteFile(opt.Output, img)
+	// The FFU and its side files are one set of outputs: all of them or none.
+	var out atomicfile.Set
+	defer out.Abort()
+	f, err := out.Create(opt.Output)
 	if err != nil {
 		return err
 	}
-	done := false
-	defer func() {
-		if !done {
-			os.Remove(opt.Output)
-		}
-	}()
+	res, err := ffu.Write(f, img)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opt.Output, err)
+	}
 	log.printf("FFU: %d bytes, %d MiB of payload in %d+%d+%d blocks, chunk %d KB", res.Size, res.PayloadBytes>>20, res.Phase1, res.Phase2, res.Phase3, chunkKB(dl))
 	log.step("writing the FFU", t)
 
-	// Side files, each through a temporary name.
+	// Side files.
 	var input bytes.Buffer
 	if err := sel.WriteUpdateInput(&input); err != nil {
 		return err
@@ -274,19 +283,12 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 		"cat":               res.Catalog,
 		"ImageApp.log":      log.buf.Bytes(),
 	}
-	var written []string
 	for _, suffix := range SideFiles {
-		path := base + "." + suffix
-		if err := writeAtomic(path, side[suffix]); err != nil {
-			for _, w := range written {
-				os.Remove(w)
-			}
+		if err := out.WriteFile(base+"."+suffix, side[suffix]); err != nil {
 			return err
 		}
-		written = append(written, path)
 	}
-	done = true
-	return nil
+	return out.Commit()
 }
 
 func chunkKB(dl *layout.DeviceLayout) uint32 {
@@ -294,28 +296,6 @@ func chunkKB(dl *layout.DeviceLayout) uint32 {
 		return ffu.DefaultChunkSizeKB
 	}
 	return dl.ChunkSizeKB
-}
-
-func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".side-*")
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(f.Name())
-		return err
-	}
-	return os.Rename(f.Name(), path)
 }
 
 // checkPackage applies ImageApp's rules to a package against the image.

@@ -2,13 +2,16 @@ package imggen
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
 const testPlatform = `<OEMDevicePlatform xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate">
@@ -91,5 +94,41 @@ func TestBuildRules(t *testing.T) {
 	sel.CPUType = "x86"
 	if err := Build(sel, o, Options{Output: filepath.Join(t.TempDir(), "image.ffu")}); err == nil || !strings.Contains(err.Error(), "built for CPU ARM, the image for x86") {
 		t.Errorf("CPU mismatch: err = %v", err)
+	}
+}
+
+// A phone image's device platform package must be OEM-owned (ImageApp's rule); other
+// products take any owner.
+func TestBuildDevicePlatformOwner(t *testing.T) {
+	for _, tt := range []struct{ owner, product, want string }{
+		{"OEM", "Windows Phone", ""},
+		{"Microsoft", "Windows Phone", `device platform package Contoso.Platform.spkg has OwnerType "Microsoft"; a Windows Phone image takes its OEMDevicePlatform.xml from an OEM-owned package`},
+		{"SiliconVendor", "Phone Manufacturing OS", `device platform package Contoso.Platform.spkg has OwnerType "SiliconVendor"`},
+		{"Microsoft", "Manufacturing OS", ""},
+	} {
+		t.Run(tt.owner+" "+tt.product, func(t *testing.T) {
+			src := t.TempDir()
+			sel, o := selection(t, src, "Test", testLayout)
+			sel.Product = tt.product
+			p := sel.Packages[3]
+			m := spkg.Manifest{
+				Identity:    spkg.Identity{Owner: "Contoso", Component: "Platform", Version: spkg.Version{Major: 1}},
+				ReleaseType: "Production", OwnerType: tt.owner, BuildType: "Retail", CpuType: "ARM", Partition: "MainOS",
+			}
+			payload := []spkg.Payload{{DevicePath: DevicePlatformPath, Size: int64(len(testPlatform)), Open: func() (io.ReadCloser, error) {
+				return io.NopCloser(strings.NewReader(testPlatform)), nil
+			}}}
+			if _, err := spkg.WriteFile(p.HostPath, m, payload, cab.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			out := t.TempDir()
+			err := Build(sel, o, Options{Output: filepath.Join(out, "image.ffu")})
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("err = %v, want %q", err, tt.want)
+			}
+			if entries, _ := os.ReadDir(out); err != nil && len(entries) != 0 {
+				t.Errorf("a failed build left %d files", len(entries))
+			}
+		})
 	}
 }

@@ -4,12 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -24,6 +25,10 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 		return usageError{"extract needs FILE.ffu and OUTPUT (the raw disk, written as a sparse file)"}
 	case cmd != "extract" && len(args) != 2:
 		return usageError{fmt.Sprintf("%s takes one FFU file", cmd)}
+	}
+	// Opening a named pipe would wait for a writer: only regular files are opened.
+	if _, err := readfile.Regular(path); err != nil {
+		return err
 	}
 	f, err := os.Open(path)
 	if err != nil {
@@ -43,6 +48,9 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 		if err := rd.Verify(); err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
+		for _, w := range rd.Warnings() {
+			fmt.Fprintf(stderr, "oemimage ffu: warning: %s: %s\n", path, w)
+		}
 		fmt.Fprintf(stdout, "%s: OK: catalog and %d chunk hashes of %d KB match\n", path, len(rd.HashTable())/32, rd.Security.ChunkSizeKB)
 		return nil
 	case "extract":
@@ -53,21 +61,22 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 	return usageError{fmt.Sprintf("unknown ffu command %q: expected info, verify or extract", args[0])}
 }
 
+// extractFFU writes the raw disk to out, all or nothing. An existing directory is refused
+// before the disk is written (the rename at the end would fail after all the work).
 func extractFFU(rd *ffu.Reader, out string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(out), ".extract-*")
+	if st, err := os.Stat(out); err == nil && st.IsDir() {
+		return fmt.Errorf("OUTPUT %s is a directory; expected the path of the raw disk file to write", out)
+	}
+	var set atomicfile.Set
+	defer set.Abort()
+	f, err := set.Create(out)
 	if err != nil {
 		return err
 	}
-	if err := rd.Extract(tmp); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
+	if err := rd.Extract(f); err != nil {
+		return fmt.Errorf("%s: %v", out, err)
 	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), out)
+	return set.Commit()
 }
 
 func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {

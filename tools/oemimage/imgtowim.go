@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 	"github.com/oemimage/rules_oemimage/tools/wim"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -43,11 +45,17 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "Reading the image file: %s\n", in)
+	if _, err := readfile.Regular(in); err != nil {
+		return fmt.Errorf("%v; no WIM written", err)
+	}
 	im, err := volume.OpenImage(in, true)
 	if err != nil {
 		return fmt.Errorf("%v; no WIM written", err)
 	}
 	defer im.Close()
+	for _, w := range im.FFU.Warnings() {
+		fmt.Fprintf(stderr, "oemimage imgtowim: warning: %s: %s\n", in, w)
+	}
 	mainOS := im.Partition("MainOS")
 	if mainOS == nil || im.Partition("EFIESP") == nil {
 		return fmt.Errorf("%s: the image needs MainOS and EFIESP partitions (has %s)", in, im.Names())
@@ -65,17 +73,12 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	}
 
 	fmt.Fprintf(stdout, "\nCreating WIM at '%s' ...\n\nCapturing 'MainOS'...\n", out)
-	wf, err := os.CreateTemp(filepath.Dir(out), ".imgtowim-*.wim")
+	var set atomicfile.Set
+	defer set.Abort()
+	wf, err := set.Create(out)
 	if err != nil {
 		return err
 	}
-	done := false
-	defer func() {
-		if !done {
-			wf.Close()
-			os.Remove(wf.Name())
-		}
-	}()
 	h := sha256.Sum256(im.FFU.HashTable()) // the WIM's GUID follows the FFU's content
 	var guid [16]byte
 	copy(guid[:], h[:])
@@ -94,18 +97,11 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s: capturing MainOS: %v", in, err)
 	}
 	if err := w.Close(); err != nil {
+		return fmt.Errorf("%s: %v", out, err)
+	}
+	if err := set.Commit(); err != nil {
 		return err
 	}
-	if err := wf.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(wf.Name(), 0o644); err != nil {
-		return err
-	}
-	if err := os.Rename(wf.Name(), out); err != nil {
-		return err
-	}
-	done = true
 	fmt.Fprintln(stdout, "WIM creation complete.")
 	return nil
 }

@@ -11,9 +11,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 )
 
 // verb is one subcommand. syntax is the documented command line of the original tool.
@@ -128,8 +130,13 @@ func printVerbUsage(w io.Writer, v *verb) {
 	fmt.Fprintln(w, ".")
 }
 
+// maxParamsBytes bounds a params file. Bazel's hold one argument a line: 16 MiB is some
+// 100,000 package paths.
+const maxParamsBytes = 16 << 20
+
 // expandParams replaces each @FILE argument by the lines of FILE: Bazel passes long command
-// lines this way (params files in "multiline" format, one argument per line).
+// lines this way (params files in "multiline" format, one argument per line). FILE must be a
+// regular file of at most maxParamsBytes (@/dev/zero would never end).
 func expandParams(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -137,7 +144,7 @@ func expandParams(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		data, err := os.ReadFile(a[1:])
+		data, err := readfile.ReadRegular(a[1:], maxParamsBytes)
 		if err != nil {
 			return nil, fmt.Errorf("params file: %w", err)
 		}
@@ -160,24 +167,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	// (Bazel actions declare their outputs as files).
 	if len(args) > 0 && strings.HasPrefix(args[0], "--stdout=") {
 		path := strings.TrimPrefix(args[0], "--stdout=")
-		tmp, err := os.CreateTemp(filepath.Dir(path), ".stdout-*")
+		var set atomicfile.Set
+		defer set.Abort()
+		f, err := set.Create(path)
 		if err != nil {
 			fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
 			return 1
 		}
-		code := run(args[1:], tmp, stderr)
-		if err := tmp.Close(); err != nil && code == 0 {
-			fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
-			code = 1
-		}
+		code := run(args[1:], f, stderr)
 		if code == 0 {
-			if err := os.Rename(tmp.Name(), path); err != nil {
+			if err := set.Commit(); err != nil {
 				fmt.Fprintf(stderr, "oemimage: --stdout: %v\n", err)
 				code = 1
 			}
-		}
-		if code != 0 {
-			os.Remove(tmp.Name())
 		}
 		return code
 	}

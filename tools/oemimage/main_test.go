@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -39,6 +41,7 @@ func TestRun(t *testing.T) {
 		{"pkggen missing project", []string{"pkggen", "x.pkg.xml"}, 1, "", "oemimage pkggen: open x.pkg.xml: no such file"},
 		{"pkggen usage", []string{"pkggen"}, 2, "", "expected one project file"},
 		{"pkggen unknown switch", []string{"pkggen", "x.pkg.xml", "/bogus:1"}, 2, "", "unknown switch /bogus"},
+		{"pkggen unknown switch without value", []string{"pkggen", "x.pkg.xml", "/onecore"}, 2, "", "unknown switch /onecore (expected one of +|-compress"},
 		{"ffu missing file", []string{"ffu", "info", "a.ffu"}, 1, "", "open a.ffu"},
 		{"ffu usage", []string{"ffu", "extract", "a.ffu"}, 2, "", "extract needs FILE.ffu and OUTPUT"},
 		{"resolve missing OEMInput", []string{"resolve", "OEMInput.xml", "kit"}, 1, "", "oemimage resolve: open OEMInput.xml"},
@@ -103,6 +106,25 @@ func TestExpandParams(t *testing.T) {
 	var stderr bytes.Buffer
 	if code := run([]string{"@" + filepath.Join(dir, "missing")}, &bytes.Buffer{}, &stderr); code != 2 || !strings.Contains(stderr.String(), "params file") {
 		t.Errorf("missing params file: code %d, stderr %q", code, stderr.String())
+	}
+
+	// Only regular files, and not too large: @/dev/zero used to read until memory ran out.
+	fifo := filepath.Join(dir, "fifo.params")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	big := filepath.Join(dir, "big.params")
+	if err := os.WriteFile(big, nil, 0o644); err != nil || os.Truncate(big, maxParamsBytes+1) != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{"/dev/zero", "params file: /dev/zero: a character device; expected a regular file"},
+		{fifo, "fifo.params: a named pipe; expected a regular file"},
+		{big, fmt.Sprintf("big.params: %d bytes, over the limit of %d bytes", maxParamsBytes+1, maxParamsBytes)},
+	} {
+		if _, err := expandParams([]string{"@" + tt.path}); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("@%s: %v, want %q", tt.path, err, tt.want)
+		}
 	}
 }
 

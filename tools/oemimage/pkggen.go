@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/pkggen"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -48,6 +49,10 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 		Config:      c.value("config", ""),
 		Env:         winpath.EnvMap(os.Environ()),
 		Compress:    c.toggle("compress", false),
+	}
+	// pkggen.Load reads the project whole: a pipe or a huge file is refused first.
+	if _, err := readfile.CheckRegular(c.positional[0], maxXMLBytes); err != nil {
+		return err
 	}
 	pkgs, err := pkggen.Load(c.positional[0], opt)
 	if err != nil {

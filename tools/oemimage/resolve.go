@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
@@ -127,9 +128,30 @@ func runResolve(args []string, stdout, stderr io.Writer) error {
 	return sel.WriteUpdateInput(stdout)
 }
 
+// maxXMLBytes bounds an XML file the verbs read whole (OEMInput, feature manifests, package
+// projects): Microsoft's largest feature manifests are a few MB.
+const maxXMLBytes = 64 << 20
+
+// readOEMInput and readFM read their file only if it is a regular file of at most maxXMLBytes.
+func readOEMInput(path string) (*manifest.OEMInput, error) {
+	data, err := readfile.ReadRegular(path, maxXMLBytes)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.ParseOEMInput(path, data)
+}
+
+func readFM(path string) (*manifest.FeatureManifest, error) {
+	data, err := readfile.ReadRegular(path, maxXMLBytes)
+	if err != nil {
+		return nil, err
+	}
+	return manifest.ParseFeatureManifest(path, data)
+}
+
 // resolveSelection selects the packages of ra's OEMInput (shared by resolve and imggen).
 func resolveSelection(ra *resolveArgs) (*resolve.Selection, *manifest.OEMInput, error) {
-	o, err := manifest.ReadOEMInput(ra.oemInput)
+	o, err := readOEMInput(ra.oemInput)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -151,7 +173,7 @@ func resolveSelection(ra *resolveArgs) (*resolve.Selection, *manifest.OEMInput, 
 			if err != nil {
 				return nil, fmt.Errorf("%v; expected it among the --fm files", err)
 			}
-			return manifest.ReadFeatureManifest(p)
+			return readFM(p)
 		}
 	} else {
 		in.LoadFM = func(ref resolve.FMRef) (*manifest.FeatureManifest, error) {
@@ -159,7 +181,7 @@ func resolveSelection(ra *resolveArgs) (*resolve.Selection, *manifest.OEMInput, 
 			if err != nil {
 				return nil, err
 			}
-			return manifest.ReadFeatureManifest(p)
+			return readFM(p)
 		}
 	}
 	if len(ra.packages) > 0 {
@@ -172,7 +194,7 @@ func resolveSelection(ra *resolveArgs) (*resolve.Selection, *manifest.OEMInput, 
 			if !strings.EqualFold(winpath.Base(ra.coreFM), ref.FMName) {
 				return nil, fmt.Errorf("--core-fm=%s: Product %q takes %s as its core feature manifest; expected a file of that name", ra.coreFM, ref.Product, ref.FMName)
 			}
-			return manifest.ReadFeatureManifest(ra.coreFM)
+			return readFM(ra.coreFM)
 		}
 		return loadCoreFM(in.Packages, ref)
 	}

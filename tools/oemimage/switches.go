@@ -2,14 +2,16 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 )
 
 // cmdline is a command line split the way the Windows tools read theirs: /Name:value switches
 // and +Name/-Name toggles (names case-insensitive), Bazel-only --name=value flags, and
-// positional arguments. A word starting with '/' is a switch only if its name is one the verb
-// knows, so absolute host paths stay positional.
+// positional arguments. A word starting with '/' is a host path when it has another '/'
+// (/tmp/x.ffu) or names an existing file (/tmp); otherwise it is a switch, and one the verb
+// does not know is an error that lists those it knows.
 type cmdline struct {
 	positional []string
 	values     map[string]string   // lower-case switch name -> value
@@ -51,11 +53,11 @@ func parseCmdline(args []string, spec cmdSpec) (*cmdline, error) {
 			name, value, hasValue := strings.Cut(a[1:], ":")
 			key := strings.ToLower(name)
 			if !isValue[key] {
-				if strings.Contains(a[1:], "/") || !hasValue && !isToggle[key] {
-					c.positional = append(c.positional, a) // a host path
+				if isHostPath(a, hasValue, isToggle[key]) {
+					c.positional = append(c.positional, a)
 					continue
 				}
-				return nil, usageError{fmt.Sprintf("unknown switch /%s (expected one of %s)", name, switchList(spec))}
+				return nil, usageError{fmt.Sprintf("unknown switch /%s (expected one of %s; a path of one component such as /%s is taken as a path only if it exists)", name, switchList(spec), name)}
 			}
 			if _, dup := c.values[key]; dup {
 				return nil, usageError{fmt.Sprintf("switch /%s given twice", name)}
@@ -70,6 +72,19 @@ func parseCmdline(args []string, spec cmdSpec) (*cmdline, error) {
 	return c, nil
 }
 
+// isHostPath tells an absolute host path from a /switch: it has a second '/', or it names an
+// existing file and is not a known toggle.
+func isHostPath(a string, hasValue, toggle bool) bool {
+	if strings.Contains(a[1:], "/") {
+		return true
+	}
+	if hasValue || toggle {
+		return false
+	}
+	_, err := os.Lstat(a)
+	return err == nil
+}
+
 func switchList(spec cmdSpec) string {
 	var all []string
 	for _, v := range spec.values {
@@ -78,7 +93,13 @@ func switchList(spec cmdSpec) string {
 	for _, t := range spec.toggles {
 		all = append(all, "+|-"+t)
 	}
+	for _, f := range spec.flags {
+		all = append(all, "--"+f+"=")
+	}
 	sort.Strings(all)
+	if len(all) == 0 {
+		return "none: this verb takes no switches"
+	}
 	return strings.Join(all, " ")
 }
 

@@ -62,6 +62,24 @@ func EditionOf(product string) (Edition, bool) {
 	return Edition{}, false
 }
 
+// IsPhoneProduct reports whether an OEMInput Product builds a phone image: Windows Phone and
+// its manufacturing OS (the plain Manufacturing OS edition is not a phone's).
+func IsPhoneProduct(product string) bool {
+	return strings.EqualFold(product, manifest.ProductWindowsPhone) || strings.EqualFold(product, manifest.ProductPhoneManufacturingOS)
+}
+
+// CheckDevicePlatformOwner is ImageApp's rule for the device platform package, the package
+// holding \Windows\ImageUpdate\OEMDevicePlatform.xml (FORMATS.md section 1; docs
+// set-device-platform-information.md): in a phone image it must be OEM-owned, since the
+// platform IDs it gives decide which devices the image flashes to. pkg and ownerType are the
+// package's name and the OwnerType of its manifest.
+func CheckDevicePlatformOwner(product, pkg, ownerType string) error {
+	if !IsPhoneProduct(product) || ownerType == "OEM" {
+		return nil
+	}
+	return fmt.Errorf("device platform package %s has OwnerType %q; a %s image takes its OEMDevicePlatform.xml from an OEM-owned package (OwnerType=\"OEM\")", pkg, ownerType, product)
+}
+
 // CPUTypes are the image CPU types the tools know.
 var CPUTypes = []string{"arm", "arm64", "x86", "amd64"}
 

@@ -642,3 +642,18 @@ func TestEditionOf(t *testing.T) {
 		t.Errorf("core ref %+v, want %+v", ref, want)
 	}
 }
+
+func TestCheckDevicePlatformOwner(t *testing.T) {
+	for _, tt := range []struct{ product, owner, want string }{
+		{"Windows Phone", "OEM", ""},
+		{"windows phone", "Microsoft", `device platform package P.spkg has OwnerType "Microsoft"; a windows phone image takes its OEMDevicePlatform.xml from an OEM-owned package (OwnerType="OEM")`},
+		{"Phone Manufacturing OS", "MobileOperator", `OwnerType "MobileOperator"`},
+		{"Phone Manufacturing OS", "", `OwnerType ""`},
+		{"Manufacturing OS", "Microsoft", ""},
+	} {
+		err := CheckDevicePlatformOwner(tt.product, "P.spkg", tt.owner)
+		if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s, %s: %v, want %q", tt.product, tt.owner, err, tt.want)
+		}
+	}
+}

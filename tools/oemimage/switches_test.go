@@ -1,0 +1,43 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestParseCmdline(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		positional []string
+		want       string // error substring
+	}{
+		{"switch and toggle", []string{"x.pkg.xml", "/CPU:arm", "+Compress"}, []string{"x.pkg.xml"}, ""},
+		{"host path with slashes", []string{"/no/such/dir/x.pkg.xml"}, []string{"/no/such/dir/x.pkg.xml"}, ""},
+		{"existing one-component path", []string{"/tmp"}, []string{"/tmp"}, ""},
+		{"unknown switch without value", []string{"x.pkg.xml", "/onecore"}, nil,
+			"unknown switch /onecore (expected one of +|-compress +|-diagnostic --expect= /build: /config: /cpu: /language: /output: /resolution: /variables: /version:; a path of one component such as /onecore is taken as a path only if it exists)"},
+		{"unknown switch with value", []string{"x.pkg.xml", "/bogus:1"}, nil, "unknown switch /bogus"},
+		{"toggle given as /switch", []string{"x.pkg.xml", "/compress"}, nil, "unknown switch /compress"},
+		{"unknown toggle", []string{"x.pkg.xml", "+fast"}, nil, "unknown switch +fast"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseCmdline(tt.args, pkggenSpec)
+			if tt.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("err = %v, want %q", err, tt.want)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(c.positional, tt.positional) {
+				t.Fatalf("positional %q, %v; want %q", c.positional, err, tt.positional)
+			}
+		})
+	}
+	// A verb with flags only lists them.
+	if _, err := parseCmdline([]string{"a.ffu", "a.wim", "/lzx"}, cmdSpec{flags: []string{"compression"}}); err == nil || !strings.Contains(err.Error(), "expected one of --compression=;") {
+		t.Errorf("imgtowim /lzx: %v", err)
+	}
+}
