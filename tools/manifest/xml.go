@@ -61,6 +61,16 @@ func (l ErrorList) Unwrap() []error {
 // maxErrors bounds the report: past this many, the rest is noise from the same mistake.
 const maxErrors = 50
 
+// Bounds of every XML file the tools read (docs/reliability.md). The largest real files, the
+// feature manifests, are a few MB with a few tens of thousands of elements and nest a few
+// levels; a parsed element costs some hundred bytes, so these keep a hostile file well inside
+// the memory a run may use, and keep the parsers' recursion shallow.
+const (
+	MaxFileSize = 64 << 20 // bytes of one XML file
+	MaxElements = 1 << 20  // elements in one file
+	MaxDepth    = 256      // element nesting
+)
+
 // doc is a parsed XML file: the etree tree plus where each element starts.
 //
 // etree (the project's XML library) records no positions. We get them with a light pre-scan of
@@ -87,6 +97,9 @@ func (d *doc) namespace() string {
 
 // parseXML reads data as XML. It never panics; a malformed file yields one positioned error.
 func parseXML(file string, data []byte) (*doc, error) {
+	if len(data) > MaxFileSize {
+		return nil, ErrorList{{Pos: Pos{File: file}, Msg: fmt.Sprintf("%d bytes; expected an XML file of at most %d bytes", len(data), MaxFileSize)}}
+	}
 	data = toUTF8(data)
 	d := &doc{file: file, src: data}
 	d.lines = lineStarts(data)
@@ -101,8 +114,14 @@ func parseXML(file string, data []byte) (*doc, error) {
 		}
 		return nil, ErrorList{d.errAt(off, "invalid UTF-8; expected a UTF-8 or UTF-16 (with byte order mark) file")}
 	}
+	// The bounds are checked on the bytes before any tree is built.
+	starts, err := d.scanBounded()
+	if err != nil {
+		return nil, ErrorList{err}
+	}
 	et := etree.NewDocument()
 	et.ReadSettings.PreserveDuplicateAttrs = true // so that duplicates are reported, not merged
+	et.ReadSettings.MaxDepth = MaxDepth           // a backstop: the scan has checked the depth
 	if err := et.ReadFromBytes(data); err != nil {
 		return nil, ErrorList{d.syntaxError(err)}
 	}
@@ -117,7 +136,7 @@ func parseXML(file string, data []byte) (*doc, error) {
 			}
 		}
 	}
-	d.indexElements(et)
+	d.indexElements(et, starts)
 	switch {
 	case len(roots) == 0:
 		return nil, ErrorList{d.errAt(len(data), "no root element; expected an XML document")}
@@ -126,6 +145,34 @@ func parseXML(file string, data []byte) (*doc, error) {
 	}
 	d.root = roots[0]
 	return d, nil
+}
+
+// scanBounded finds the start tags of the file and checks MaxElements and MaxDepth on the way.
+func (d *doc) scanBounded() ([]int, *Error) {
+	var out []int
+	depth := 0
+	at := scanTags(d.src, func(off, _ int, kind tagKind) bool {
+		if kind == endTag {
+			depth = max(depth-1, 0)
+			return true
+		}
+		if len(out) == MaxElements || depth+1 > MaxDepth {
+			return false
+		}
+		out = append(out, off)
+		if kind == startTag {
+			depth++
+		}
+		return true
+	})
+	switch {
+	case at < 0:
+		return out, nil
+	case len(out) == MaxElements:
+		return nil, d.errAt(at, "more than %d elements; expected a file of at most %d elements", MaxElements, MaxElements)
+	default:
+		return nil, d.errAt(at, "elements nested more than %d deep; expected at most %d levels", MaxDepth, MaxDepth)
+	}
 }
 
 // toUTF8 drops a UTF-8 byte order mark and converts UTF-16 with a byte order mark (Windows
@@ -269,9 +316,18 @@ func tagEnd(b []byte, off int) int {
 	return len(b)
 }
 
-// scanStarts returns the offset of every start tag of b, in document order.
-func scanStarts(b []byte) []int {
-	var out []int
+type tagKind int
+
+const (
+	startTag tagKind = iota // <a>
+	emptyTag                // <a/>
+	endTag                  // </a>
+)
+
+// scanTags calls f for every element tag of b, in document order, with the offsets of its '<'
+// and past its '>', skipping comments, CDATA, processing instructions and declarations. It
+// returns the offset of the tag f stopped at, or -1.
+func scanTags(b []byte, f func(off, end int, kind tagKind) bool) int {
 	for i := 0; i < len(b); {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
@@ -288,13 +344,33 @@ func scanStarts(b []byte) []int {
 			i = skipPast(b, i+2, "?>")
 		case bytes.HasPrefix(rest, []byte("<!")):
 			i = skipDecl(b, i+2)
-		case bytes.HasPrefix(rest, []byte("</")):
-			i = tagEnd(b, i)
 		default:
-			out = append(out, i)
-			i = tagEnd(b, i)
+			end := tagEnd(b, i)
+			kind := startTag
+			switch {
+			case bytes.HasPrefix(rest, []byte("</")):
+				kind = endTag
+			case end >= 2 && b[end-1] == '>' && b[end-2] == '/':
+				kind = emptyTag
+			}
+			if !f(i, end, kind) {
+				return i
+			}
+			i = end
 		}
 	}
+	return -1
+}
+
+// scanStarts returns the offset of every start tag of b, in document order.
+func scanStarts(b []byte) []int {
+	var out []int
+	scanTags(b, func(off, _ int, kind tagKind) bool {
+		if kind != endTag {
+			out = append(out, off)
+		}
+		return true
+	})
 	return out
 }
 
@@ -332,8 +408,9 @@ func skipDecl(b []byte, i int) int {
 	return len(b)
 }
 
-// indexElements maps every element of et to the offset of its start tag.
-func (d *doc) indexElements(et *etree.Document) {
+// indexElements maps every element of et to the offset of its start tag; starts is the scan
+// of the bytes.
+func (d *doc) indexElements(et *etree.Document, starts []int) {
 	var els []*etree.Element
 	var walk func(e *etree.Element)
 	walk = func(e *etree.Element) {
@@ -349,7 +426,6 @@ func (d *doc) indexElements(et *etree.Document) {
 			walk(e)
 		}
 	}
-	starts := scanStarts(d.src)
 	if len(starts) != len(els) {
 		starts = decoderStarts(d.src)
 	}
@@ -415,8 +491,11 @@ func (d *doc) syntaxError(etreeErr error) *Error {
 		}
 	}
 	msg := etreeErr.Error()
-	if errors.Is(etreeErr, etree.ErrXML) {
+	switch {
+	case errors.Is(etreeErr, etree.ErrXML):
 		msg = "unbalanced or misplaced tags"
+	case errors.Is(etreeErr, etree.ErrMaxDepth):
+		return d.errAt(0, "elements nested more than %d deep; expected at most %d levels", MaxDepth, MaxDepth)
 	}
 	return d.errAt(0, "malformed XML: %s; expected well-formed XML", msg)
 }
