@@ -89,7 +89,7 @@ func (r *resolver) resolve(k string) error {
 			i--
 		}
 		chain := append(append([]string(nil), r.stack[i:]...), def.Name)
-		return &MacroError{Name: def.Name, Where: def.Where, Msg: "refers to itself (" + strings.Join(chain, " -> ") + "); expected definitions that end in text"}
+		return &MacroError{Name: def.Name, Where: def.Where, Msg: "refers to itself through a cycle (" + strings.Join(chain, " -> ") + "); expected definitions that end in text"}
 	}
 	if len(r.stack) >= MaxMacroDepth {
 		return &MacroError{Name: def.Name, Where: def.Where, Msg: fmt.Sprintf("definitions nest more than %d deep (%s -> ...); expected fewer levels", MaxMacroDepth, strings.Join(r.stack[:min(3, len(r.stack))], " -> "))}

@@ -67,11 +67,11 @@ func TestResolveMacrosErrors(t *testing.T) {
 		want string
 	}{
 		{"self reference", []Macro{{Name: "a", Value: strings.Repeat("$(a)", 16), Where: "p.pkg.xml:4:5"}},
-			"p.pkg.xml:4:5: macro a: refers to itself (a -> a)"},
+			"p.pkg.xml:4:5: macro a: refers to itself through a cycle (a -> a)"},
 		{"cycle through another, other case", []Macro{
 			{Name: "a", Value: "$(b)x", Where: "p.pkg.xml:4:5"},
 			{Name: "b", Value: "$(A)y", Where: "p.pkg.xml:5:5"},
-		}, "p.pkg.xml:4:5: macro a: refers to itself (a -> b -> a)"},
+		}, "p.pkg.xml:4:5: macro a: refers to itself through a cycle (a -> b -> a)"},
 		{"bomb", bomb(6), "p.pkg.xml:5:5: macro b2: expands to more than 65536 bytes"},
 		{"bomb from /variables:", []Macro{{Name: "v", Value: strings.Repeat("$(w)", 20), Where: "/variables:"}, {Name: "w", Value: strings.Repeat("z", 4000), Where: "/variables:"}},
 			"/variables:: macro v: expands to more than 65536 bytes"},
