@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -643,6 +644,12 @@ func TestLimits(t *testing.T) {
 		{"as many elements as allowed", "<a>" + strings.Repeat("<b/>", MaxElements-1) + "</a>", ""},
 		{"too many elements", "<a>" + strings.Repeat("<b/>", MaxElements) + "</a>", "x.xml:1:4194304: more than 1048576 elements"},
 		{"too large", "<a>" + strings.Repeat(" ", MaxFileSize) + "</a>", "x.xml: 67108871 bytes; expected an XML file of at most 67108864 bytes"},
+		{"longest tag", `<a b="` + strings.Repeat("x", MaxTokenLen-9) + `"/>`, ""},
+		{"huge attribute", "<a>\n <b c=\"" + strings.Repeat("x", MaxTokenLen) + "\"/></a>", "x.xml:2:2: a tag of 1048585 bytes; expected at most 1048576 bytes in one tag"},
+		{"huge text", "<a>\n" + strings.Repeat("x", MaxTokenLen+1) + "</a>", "x.xml:1:4: 1048578 bytes of text without markup"},
+		{"huge trailing text", "<a/>" + strings.Repeat(" ", MaxTokenLen+1), "x.xml:1:5: 1048577 bytes of text without markup"},
+		{"huge comment", "<a><!--" + strings.Repeat("x", MaxTokenLen) + "--></a>", "x.xml:1:4: a comment, CDATA section or declaration of 1048583 bytes"},
+		{"many newlines", "<a>" + strings.Repeat("\n<b/>", 200000) + "<c></a>", "x.xml:200001:12: malformed XML: element <c> closed by </a>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -684,5 +691,52 @@ func TestReadXMLFile(t *testing.T) {
 	}
 	if _, err := ReadOEMInput(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("ReadOEMInput(fifo) = %v", err)
+	}
+}
+
+// pos agrees with counting lines from the start, for short and long lines across the index's
+// blocks.
+func TestPos(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 3000; i++ {
+		b.WriteString(strings.Repeat("y", i%7*(i%5)*97))
+		b.WriteByte('\n')
+	}
+	b.WriteString(strings.Repeat("z", 5000))
+	src := []byte(b.String())
+	d := &doc{file: "f", src: src, lines: newLineIndex(src)}
+	for off := 0; off <= len(src); off += 37 {
+		line := 1 + bytes.Count(src[:off], []byte{'\n'})
+		col := off - (bytes.LastIndexByte(src[:off], '\n') + 1) + 1
+		if got := d.pos(off); got.Line != line || got.Col != col {
+			t.Fatalf("pos(%d) = %d:%d, want %d:%d", off, got.Line, got.Col, line, col)
+		}
+	}
+}
+
+func TestUTF16Surrogates(t *testing.T) {
+	text := "<a b=\"\U0001F600 \u00e9\"/>"
+	for _, be := range []bool{false, true} {
+		var data []byte
+		u := utf16.Encode([]rune(text))
+		if be {
+			data = []byte{0xFE, 0xFF}
+		} else {
+			data = []byte{0xFF, 0xFE}
+		}
+		for _, c := range u {
+			if be {
+				data = append(data, byte(c>>8), byte(c))
+			} else {
+				data = append(data, byte(c), byte(c>>8))
+			}
+		}
+		if got := string(toUTF8(data)); got != text {
+			t.Errorf("big endian %v: %q, want %q", be, got, text)
+		}
+	}
+	// A lone surrogate reads as U+FFFD, as utf16.Decode has it.
+	if got := string(toUTF8([]byte{0xFF, 0xFE, 0x00, 0xD8, 'a', 0})); got != "\uFFFDa" {
+		t.Errorf("lone surrogate: %q", got)
 	}
 }

@@ -69,6 +69,9 @@ const (
 	MaxFileSize = 64 << 20 // bytes of one XML file
 	MaxElements = 1 << 20  // elements in one file
 	MaxDepth    = 256      // element nesting
+	// MaxTokenLen bounds one tag (with its attributes), one run of text, one comment, CDATA
+	// section, processing instruction or declaration: the XML decoder buffers each whole.
+	MaxTokenLen = 1 << 20
 )
 
 // doc is a parsed XML file: the etree tree plus where each element starts.
@@ -83,7 +86,7 @@ type doc struct {
 	src   []byte
 	root  *etree.Element
 	start map[*etree.Element]int // byte offset of the element's '<'
-	lines []int                  // byte offsets where lines start
+	lines lineIndex
 	errs  ErrorList
 	ns    string // the namespace elements must be in; "" means Namespace
 }
@@ -102,7 +105,7 @@ func parseXML(file string, data []byte) (*doc, error) {
 	}
 	data = toUTF8(data)
 	d := &doc{file: file, src: data}
-	d.lines = lineStarts(data)
+	d.lines = newLineIndex(data)
 	if !utf8.Valid(data) {
 		off := 0
 		for off < len(data) {
@@ -147,12 +150,30 @@ func parseXML(file string, data []byte) (*doc, error) {
 	return d, nil
 }
 
-// scanBounded finds the start tags of the file and checks MaxElements and MaxDepth on the way.
+// scanBounded finds the start tags of the file and checks MaxElements, MaxDepth and
+// MaxTokenLen on the way.
 func (d *doc) scanBounded() ([]int, *Error) {
 	var out []int
-	depth := 0
-	at := scanTags(d.src, func(off, _ int, kind tagKind) bool {
-		if kind == endTag {
+	depth, prevEnd := 0, 0
+	var tooLong *Error
+	at := scanTags(d.src, func(off, end int, kind tagKind) bool {
+		if off-prevEnd > MaxTokenLen {
+			tooLong = d.errAt(prevEnd, "%d bytes of text without markup; expected at most %d bytes of text in one place", off-prevEnd, MaxTokenLen)
+			return false
+		}
+		if end-off > MaxTokenLen {
+			what := "tag"
+			if kind == otherMarkup {
+				what = "comment, CDATA section or declaration"
+			}
+			tooLong = d.errAt(off, "a %s of %d bytes; expected at most %d bytes in one %s", what, end-off, MaxTokenLen, what)
+			return false
+		}
+		prevEnd = end
+		switch kind {
+		case otherMarkup:
+			return true
+		case endTag:
 			depth = max(depth-1, 0)
 			return true
 		}
@@ -166,6 +187,10 @@ func (d *doc) scanBounded() ([]int, *Error) {
 		return true
 	})
 	switch {
+	case tooLong != nil:
+		return nil, tooLong
+	case at < 0 && len(d.src)-prevEnd > MaxTokenLen:
+		return nil, d.errAt(prevEnd, "%d bytes of text without markup; expected at most %d bytes of text in one place", len(d.src)-prevEnd, MaxTokenLen)
 	case at < 0:
 		return out, nil
 	case len(out) == MaxElements:
@@ -176,7 +201,7 @@ func (d *doc) scanBounded() ([]int, *Error) {
 }
 
 // toUTF8 drops a UTF-8 byte order mark and converts UTF-16 with a byte order mark (Windows
-// editors save XML that way) to UTF-8.
+// editors save XML that way) to UTF-8, in one pass into one buffer.
 func toUTF8(b []byte) []byte {
 	switch {
 	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
@@ -184,27 +209,61 @@ func toUTF8(b []byte) []byte {
 	case len(b) >= 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF):
 		le := b[0] == 0xFF
 		b = b[2:]
-		u := make([]uint16, len(b)/2)
-		for i := range u {
+		unit := func(i int) rune {
 			if le {
-				u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-			} else {
-				u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+				return rune(b[2*i]) | rune(b[2*i+1])<<8
 			}
+			return rune(b[2*i])<<8 | rune(b[2*i+1])
 		}
-		return []byte(string(utf16.Decode(u)))
+		n := len(b) / 2
+		out := make([]byte, 0, n*3/2+4)
+		for i := 0; i < n; i++ {
+			r := unit(i)
+			if utf16.IsSurrogate(r) && i+1 < n {
+				if dec := utf16.DecodeRune(r, unit(i+1)); dec != utf8.RuneError {
+					r = dec
+					i++
+				}
+			}
+			if utf16.IsSurrogate(r) {
+				r = utf8.RuneError // a lone surrogate, as utf16.Decode reads it
+			}
+			out = utf8.AppendRune(out, r)
+		}
+		return out
 	}
 	return b
 }
 
-func lineStarts(b []byte) []int {
-	starts := []int{0}
-	for i, c := range b {
-		if c == '\n' {
-			starts = append(starts, i+1)
+// lineIndex turns offsets into lines and columns with a few bytes per KiB of input: for each
+// block of lineBlock bytes, the lines that start before it and where the last of them starts.
+// A lookup scans at most one block, whatever the lines' lengths.
+type lineIndex struct {
+	src       []byte
+	before    []int32 // newlines before the block
+	lastStart []int32 // offset where the line running into the block starts
+}
+
+const lineBlock = 1024
+
+func newLineIndex(b []byte) lineIndex {
+	n := len(b)/lineBlock + 1
+	li := lineIndex{src: b, before: make([]int32, n), lastStart: make([]int32, n)}
+	lines, start := 0, 0
+	for blk := 0; blk < n; blk++ {
+		li.before[blk], li.lastStart[blk] = int32(lines), int32(start)
+		seg := b[blk*lineBlock : min((blk+1)*lineBlock, len(b))]
+		for i := bytes.IndexByte(seg, '\n'); i >= 0; {
+			lines++
+			start = blk*lineBlock + i + 1
+			j := bytes.IndexByte(seg[i+1:], '\n')
+			if j < 0 {
+				break
+			}
+			i += j + 1
 		}
 	}
-	return starts
+	return li
 }
 
 // pos turns a byte offset into a position.
@@ -212,14 +271,16 @@ func (d *doc) pos(off int) Pos {
 	if off < 0 {
 		return Pos{File: d.file}
 	}
-	if off > len(d.src) {
-		off = len(d.src)
+	off = min(off, len(d.src))
+	li := &d.lines
+	blk := off / lineBlock
+	seg := li.src[blk*lineBlock : off]
+	line := int(li.before[blk]) + bytes.Count(seg, []byte{'\n'})
+	start := int(li.lastStart[blk])
+	if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
+		start = blk*lineBlock + i + 1
 	}
-	i := sort.Search(len(d.lines), func(i int) bool { return d.lines[i] > off }) - 1
-	if i < 0 {
-		i = 0
-	}
-	return Pos{File: d.file, Line: i + 1, Col: off - d.lines[i] + 1}
+	return Pos{File: d.file, Line: line + 1, Col: off - start + 1}
 }
 
 func (d *doc) errAt(off int, format string, args ...any) *Error {
@@ -319,14 +380,15 @@ func tagEnd(b []byte, off int) int {
 type tagKind int
 
 const (
-	startTag tagKind = iota // <a>
-	emptyTag                // <a/>
-	endTag                  // </a>
+	startTag    tagKind = iota // <a>
+	emptyTag                   // <a/>
+	endTag                     // </a>
+	otherMarkup                // comment, CDATA, processing instruction, declaration
 )
 
-// scanTags calls f for every element tag of b, in document order, with the offsets of its '<'
-// and past its '>', skipping comments, CDATA, processing instructions and declarations. It
-// returns the offset of the tag f stopped at, or -1.
+// scanTags calls f for every piece of markup of b, in document order, with the offsets of its
+// '<' and past its end; element tags are told apart from the rest (comments, CDATA, processing
+// instructions, declarations). It returns the offset of the markup f stopped at, or -1.
 func scanTags(b []byte, f func(off, end int, kind tagKind) bool) int {
 	for i := 0; i < len(b); {
 		j := bytes.IndexByte(b[i:], '<')
@@ -335,43 +397,32 @@ func scanTags(b []byte, f func(off, end int, kind tagKind) bool) int {
 		}
 		i += j
 		rest := b[i:]
+		kind, end := otherMarkup, 0
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			i = skipPast(b, i+4, "-->")
+			end = skipPast(b, i+4, "-->")
 		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
-			i = skipPast(b, i+9, "]]>")
+			end = skipPast(b, i+9, "]]>")
 		case bytes.HasPrefix(rest, []byte("<?")):
-			i = skipPast(b, i+2, "?>")
+			end = skipPast(b, i+2, "?>")
 		case bytes.HasPrefix(rest, []byte("<!")):
-			i = skipDecl(b, i+2)
+			end = skipDecl(b, i+2)
 		default:
-			end := tagEnd(b, i)
-			kind := startTag
+			end = tagEnd(b, i)
+			kind = startTag
 			switch {
 			case bytes.HasPrefix(rest, []byte("</")):
 				kind = endTag
 			case end >= 2 && b[end-1] == '>' && b[end-2] == '/':
 				kind = emptyTag
 			}
-			if !f(i, end, kind) {
-				return i
-			}
-			i = end
 		}
+		if !f(i, end, kind) {
+			return i
+		}
+		i = end
 	}
 	return -1
-}
-
-// scanStarts returns the offset of every start tag of b, in document order.
-func scanStarts(b []byte) []int {
-	var out []int
-	scanTags(b, func(off, _ int, kind tagKind) bool {
-		if kind != endTag {
-			out = append(out, off)
-		}
-		return true
-	})
-	return out
 }
 
 func skipPast(b []byte, i int, end string) int {
