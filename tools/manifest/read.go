@@ -26,13 +26,15 @@ func ReadXMLFile(path string) ([]byte, error) {
 	if st.Size() > MaxFileSize {
 		return nil, fmt.Errorf("%s: %d bytes; expected an XML file of at most %d bytes", path, st.Size(), MaxFileSize)
 	}
-	// The file may grow while it is read: the bound holds whatever Stat said.
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
-	if err != nil {
+	// One buffer of the size Stat gave, plus a byte to notice a file that grew meanwhile: the
+	// bound holds whatever happens to the file.
+	data := make([]byte, st.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == nil:
+		return nil, fmt.Errorf("%s: grew while it was read; expected a file that does not change", path)
+	case err != io.ErrUnexpectedEOF && err != io.EOF:
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("%s: more than %d bytes; expected an XML file of at most %d bytes", path, MaxFileSize, MaxFileSize)
-	}
-	return data, nil
+	return data[:n], nil
 }
