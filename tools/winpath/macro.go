@@ -44,23 +44,26 @@ func (e *MacroError) Error() string {
 // remembers finished macros), so the time is linear in the input plus the output, and the
 // output is bounded by MaxExpandedLen per macro and MaxMacroTotal in all.
 func ResolveMacros(defs []Macro) (map[string]string, error) {
-	r := &resolver{defs: make(map[string]*Macro, len(defs)), state: map[string]uint8{}, out: make(map[string]string, len(defs))}
-	var order []string
+	r := &resolver{macros: make(map[string]*macro, len(defs))}
+	var order []*macro
 	for i := range defs {
 		k := strings.ToLower(defs[i].Name)
-		if _, ok := r.defs[k]; !ok {
-			order = append(order, k)
+		m := r.macros[k]
+		if m == nil {
+			m = &macro{}
+			r.macros[k] = m
+			order = append(order, m)
 		}
-		r.defs[k] = &defs[i]
+		m.def = &defs[i]
 	}
-	for _, k := range order {
-		if err := r.resolve(k); err != nil {
+	for _, m := range order {
+		if err := r.resolve(m); err != nil {
 			return nil, err
 		}
 	}
 	vals := make(map[string]string, len(order))
-	for _, k := range order {
-		vals[r.defs[k].Name] = r.out[k]
+	for _, m := range order {
+		vals[m.def.Name] = m.value
 	}
 	return vals, nil
 }
@@ -70,17 +73,22 @@ const (
 	done     uint8 = 2
 )
 
-type resolver struct {
-	defs  map[string]*Macro // lower-case name -> winning definition
-	state map[string]uint8
-	out   map[string]string // lower-case name -> expanded value
-	stack []string          // names being expanded, outermost first
-	total int
+// macro is one name's winning definition and the state of its expansion.
+type macro struct {
+	def   *Macro
+	state uint8
+	value string // the expanded value, once done
 }
 
-func (r *resolver) resolve(k string) error {
-	def := r.defs[k]
-	switch r.state[k] {
+type resolver struct {
+	macros map[string]*macro // by lower-case name
+	stack  []string          // names being expanded, outermost first
+	total  int
+}
+
+func (r *resolver) resolve(m *macro) error {
+	def := m.def
+	switch m.state {
 	case done:
 		return nil
 	case visiting:
@@ -94,17 +102,17 @@ func (r *resolver) resolve(k string) error {
 	if len(r.stack) >= MaxMacroDepth {
 		return &MacroError{Name: def.Name, Where: def.Where, Msg: fmt.Sprintf("definitions nest more than %d deep (%s -> ...); expected fewer levels", MaxMacroDepth, strings.Join(r.stack[:min(3, len(r.stack))], " -> "))}
 	}
-	r.state[k] = visiting
+	m.state = visiting
 	r.stack = append(r.stack, def.Name)
 	v, err := expandRefs(def.Value, MaxExpandedLen, func(name string) (string, bool, error) {
-		nk := strings.ToLower(name)
-		if _, ok := r.defs[nk]; !ok {
+		ref := r.macros[strings.ToLower(name)]
+		if ref == nil {
 			return "", false, nil
 		}
-		if err := r.resolve(nk); err != nil {
+		if err := r.resolve(ref); err != nil {
 			return "", false, err
 		}
-		return r.out[nk], true, nil
+		return ref.value, true, nil
 	})
 	if err == errTooLong {
 		err = &MacroError{Name: def.Name, Where: def.Where, Msg: fmt.Sprintf("expands to more than %d bytes; expected a value of at most %d bytes after expansion", MaxExpandedLen, MaxExpandedLen)}
@@ -117,8 +125,7 @@ func (r *resolver) resolve(k string) error {
 		return &MacroError{Name: def.Name, Where: def.Where, Msg: fmt.Sprintf("the macros expand to more than %d bytes together; expected at most %d", MaxMacroTotal, MaxMacroTotal)}
 	}
 	r.stack = r.stack[:len(r.stack)-1]
-	r.state[k] = done
-	r.out[k] = v
+	m.state, m.value = done, v
 	return nil
 }
 
