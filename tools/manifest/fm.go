@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -125,9 +124,10 @@ type FeatureManifest struct {
 	MicrosoftFeatures         []*PackageFile // Features/Microsoft
 	OEMFeatures               []*PackageFile // Features/OEM
 
-	MSFeatureGroups       []*FeatureGroup
-	OEMFeatureGroups      []*FeatureGroup
-	MSConditionalFeatures []*ConditionalFeature
+	MSFeatureGroups        []*FeatureGroup
+	OEMFeatureGroups       []*FeatureGroup
+	MSConditionalFeatures  []*ConditionalFeature
+	OEMConditionalFeatures []*ConditionalFeature // UpdateAction NoUpdate only, as FeatureAPI checks
 }
 
 // Packages returns the packages of group g, in file order.
@@ -391,8 +391,9 @@ const (
 	ConstraintZeroOrMore    = "ZeroOrMore"
 )
 
-// ConditionalFeature is an MSConditionalFeatures entry. Parsed and kept; imaging ignores it
-// (it drives updates on devices).
+// ConditionalFeature is an MSConditionalFeatures or OEMConditionalFeatures entry. Parsed and
+// kept; selection ignores both, as the original's does: they drive updates on devices, and
+// imaging only records them in the device's and the BSP's CompDB.
 type ConditionalFeature struct {
 	Pos           Pos
 	FeatureID     string
@@ -442,7 +443,7 @@ var groupOfElement = map[string]Group{
 
 // ReadFeatureManifest reads and parses a feature manifest file.
 func ReadFeatureManifest(path string) (*FeatureManifest, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadXMLFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -645,7 +646,7 @@ func (d *doc) packageFile(el *etree.Element, g Group) *PackageFile {
 	return p
 }
 
-var featuresChildren = []string{"MSConditionalFeatures", "MSFeatureGroups", "Microsoft", "OEMFeatureGroups", "OEM"}
+var featuresChildren = []string{"MSConditionalFeatures", "MSFeatureGroups", "Microsoft", "OEMConditionalFeatures", "OEMFeatureGroups", "OEM"}
 
 func (d *doc) fmFeatures(el *etree.Element, fm *FeatureManifest) {
 	d.attrs(el)
@@ -678,13 +679,13 @@ func (d *doc) fmFeatures(el *etree.Element, fm *FeatureManifest) {
 				fm.OEMFeatureGroups = groups
 			}
 		case "MSConditionalFeatures":
-			d.attrs(c)
-			for _, x := range d.children(c) {
-				if x.Tag != "ConditionalFeature" {
-					d.unknownChild(c, x, []string{"ConditionalFeature"})
-					continue
+			fm.MSConditionalFeatures = d.conditionalFeatures(c)
+		case "OEMConditionalFeatures":
+			fm.OEMConditionalFeatures = d.conditionalFeatures(c)
+			for _, cf := range fm.OEMConditionalFeatures {
+				if cf.UpdateAction != "" && cf.UpdateAction != "NoUpdate" {
+					d.add(&Error{Pos: cf.Pos, Msg: "OEM conditional feature " + cf.FeatureID + " has UpdateAction " + quote(cf.UpdateAction) + "; expected NoUpdate (the only action FeatureAPI allows for OEMConditionalFeatures)"})
 				}
-				fm.MSConditionalFeatures = append(fm.MSConditionalFeatures, d.conditionalFeature(x))
 			}
 		default:
 			d.unknownChild(el, c, featuresChildren)
@@ -725,6 +726,21 @@ func (d *doc) featureGroup(el *etree.Element) *FeatureGroup {
 		d.errorf(el, "<FeatureGroup> %s has no <FeatureIDs> and no <SubGroups>; expected the feature IDs it constrains", quote(g.Name))
 	}
 	return g
+}
+
+// conditionalFeatures parses the ConditionalFeature list of MSConditionalFeatures or
+// OEMConditionalFeatures.
+func (d *doc) conditionalFeatures(el *etree.Element) []*ConditionalFeature {
+	d.attrs(el)
+	var out []*ConditionalFeature
+	for _, x := range d.children(el) {
+		if x.Tag != "ConditionalFeature" {
+			d.unknownChild(el, x, []string{"ConditionalFeature"})
+			continue
+		}
+		out = append(out, d.conditionalFeature(x))
+	}
+	return out
 }
 
 func (d *doc) conditionalFeature(el *etree.Element) *ConditionalFeature {

@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"os"
 	"strconv"
 	"strings"
 
@@ -56,7 +55,7 @@ var fmEntryAttrs = []string{"ID", "MicrosoftFMGUID", "Path", "ReleaseType", "Use
 
 // ReadFMFileList reads and parses an FMFileList file.
 func ReadFMFileList(path string) (*FMFileList, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadXMLFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package manifest
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -21,6 +22,12 @@ func addSeeds(f *testing.F, globs ...string) {
 	f.Add([]byte(""))
 	f.Add([]byte("<"))
 	f.Add([]byte("<a><![CDATA[<b>]]><!DOCTYPE x [<!ENTITY y \"<z>\">]></a>"))
+	// The hostile shapes the bounds are for: deep nesting, a long tag, long text, many lines,
+	// UTF-16 with a lone surrogate.
+	f.Add([]byte(strings.Repeat("<a>", MaxDepth+1) + strings.Repeat("</a>", MaxDepth+1)))
+	f.Add([]byte("<a b=\"" + strings.Repeat("x", 5000) + "\"/>"))
+	f.Add([]byte("<a>" + strings.Repeat("\n", 3000) + "<b/></a>"))
+	f.Add([]byte{0xFF, 0xFE, '<', 0, 'a', 0, 0x00, 0xD8, '/', 0, '>', 0})
 }
 
 func checkParse(t *testing.T, err error) {
@@ -59,5 +66,19 @@ func FuzzParseFMFileList(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := ParseFMFileList("f.xml", data)
 		checkParse(t, err)
+	})
+}
+
+// FuzzParseDoc is the shared reader the other formats' parsers use (tools/mcsf, tools/layout).
+func FuzzParseDoc(f *testing.F) {
+	addSeeds(f, "testdata/*.xml", "../../examples/contoso/*/*.xml", "../mcsf/testdata/*.xml")
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := ParseDoc("f.xml", data, "")
+		checkParse(t, err)
+		if err == nil {
+			d.Children(d.Root())
+			d.Pos(d.Root())
+			checkParse(t, d.Err())
+		}
 	})
 }

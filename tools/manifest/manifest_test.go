@@ -1,12 +1,14 @@
 package manifest
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"unicode/utf16"
 )
@@ -162,6 +164,13 @@ func TestParseFeatureManifestAllGroups(t *testing.T) {
 		len(cf.ConditionSets) != 1 || cf.ConditionSets[0].Operator != "OR" || len(cf.ConditionSets[0].Conditions) != 2 ||
 		cf.ConditionSets[0].Conditions[0].RegistryKeyType != "REG_DWORD" || len(cf.ConditionSets[0].ConditionSets) != 1 {
 		t.Errorf("conditional feature = %+v", cf)
+	}
+	if len(fm.OEMConditionalFeatures) != 1 {
+		t.Fatalf("OEM conditional features = %+v", fm.OEMConditionalFeatures)
+	}
+	if ocf := fm.OEMConditionalFeatures[0]; ocf.FeatureID != "OEM_COND" || ocf.UpdateAction != "NoUpdate" || ocf.Pos.Line != 40 ||
+		len(ocf.Conditions) != 1 || ocf.Conditions[0].FeatureStatus != "NotInstalled" || ocf.Conditions[0].Name != "OEM_TEST_FEATURE1" {
+		t.Errorf("OEM conditional feature = %+v", ocf)
 	}
 	if fm.BootUILanguagePackageFile.Partition != "EFIESP" || fm.BootLocalePackageFile.Name != "BootLocale_$(bootlocale).spkg" {
 		t.Errorf("boot packages: %+v %+v", fm.BootUILanguagePackageFile, fm.BootLocalePackageFile)
@@ -337,8 +346,9 @@ func TestOEMInputErrors(t *testing.T) {
 		{"features order", oemInput("", "<Features><OEM><Feature>A</Feature></OEM><Microsoft><Feature>B</Feature></Microsoft></Features>"), []string{"<Microsoft> after <OEM> in <Features>; expected <Microsoft> first"}},
 		{"feature element", oemInput("", "<Features><Microsoft><FeatureID>A</FeatureID></Microsoft></Features>"), []string{"unknown element <FeatureID> in <Microsoft>; expected Feature"}},
 		{"empty feature", oemInput("", "<Features><OEM><Feature/></OEM></Features>"), []string{"<Feature> is empty; expected a value"}},
-		{"empty AdditionalFMs", oemInput("", "<AdditionalFMs></AdditionalFMs>"), []string{"<AdditionalFMs> has no <AdditionalFM>; expected at least one"}},
+		{"empty AdditionalFMs", oemInput("", "<AdditionalFMs></AdditionalFMs>"), []string{"<AdditionalFMs> has no <AdditionalFM>; the schema requires at least one"}},
 		{"empty PackageFiles", oemInput("", "<PackageFiles><!-- none --></PackageFiles>"), []string{"<PackageFiles> has no <PackageFile>"}},
+		{"PackageFiles self-closed", oemInput("", "<PackageFiles />"), []string{"x.xml:", "<PackageFiles> has no <PackageFile>; the schema requires at least one in it: remove the empty <PackageFiles> element or list a <PackageFile> in it"}},
 		{"text in container", oemInput("", "<Features>oops</Features>"), []string{`unexpected text "oops" in <Features>`}},
 		{"element in text", oemInput("<SOC>SOC8000</SOC>", "<SOC><b>x</b></SOC>"), []string{"x.xml:3:8", "unexpected element <b> in <SOC>; expected only text"}},
 		{"attribute on element", oemInput("<SOC>SOC8000</SOC>", `<SOC Name="x">SOC8000</SOC>`), []string{"x.xml:3:8", "unknown attribute Name on <SOC>"}},
@@ -429,6 +439,10 @@ func TestFeatureManifestErrors(t *testing.T) {
 		{"empty group", fmDoc(`  <Features><OEMFeatureGroups><FeatureGroup Name="G"/></OEMFeatureGroups></Features>`), []string{`<FeatureGroup> "G" has no <FeatureIDs> and no <SubGroups>`}},
 		{"group child", fmDoc(`  <Features><OEMFeatureGroups><FeatureGroup><Members/></FeatureGroup></OEMFeatureGroups></Features>`), []string{"unknown element <Members> in <FeatureGroup>; expected FeatureIDs or SubGroups"}},
 		{"conditional action", fmDoc(`  <Features><MSConditionalFeatures><ConditionalFeature FeatureID="X" UpdateAction="Add"/></MSConditionalFeatures></Features>`), []string{`attribute UpdateAction of <ConditionalFeature> is "Add"; expected one of Install, Remove, NoUpdate`}},
+		{"OEM conditional action", fmDoc(`  <Features><OEMConditionalFeatures><ConditionalFeature FeatureID="X" UpdateAction="Install"/></OEMConditionalFeatures></Features>`),
+			[]string{"x.xml:3:37", `OEM conditional feature X has UpdateAction "Install"; expected NoUpdate`}},
+		{"OEM conditional child", fmDoc(`  <Features><OEMConditionalFeatures><Condition Type="Feature"/></OEMConditionalFeatures></Features>`),
+			[]string{"x.xml:3:37", "unknown element <Condition> in <OEMConditionalFeatures>; expected ConditionalFeature"}},
 		{"conditional id", fmDoc(`  <Features><MSConditionalFeatures><ConditionalFeature/></MSConditionalFeatures></Features>`), []string{"<ConditionalFeature> has no FeatureID attribute"}},
 		{"condition type", fmDoc(`  <Features><MSConditionalFeatures><ConditionalFeature FeatureID="X"><Condition Type="Env"/></ConditionalFeature></MSConditionalFeatures></Features>`), []string{`attribute Type of <Condition> is "Env"; expected one of NameValuePair, Registry, Feature`}},
 		{"condition operator", fmDoc(`  <Features><MSConditionalFeatures><ConditionalFeature FeatureID="X"><Condition Type="Feature" Operator="=="/></ConditionalFeature></MSConditionalFeatures></Features>`), []string{`attribute Operator of <Condition> is "=="`}},
@@ -611,5 +625,118 @@ func TestDistance(t *testing.T) {
 		if got := Distance(tt.a, tt.b); got != tt.d {
 			t.Errorf("Distance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.d)
 		}
+	}
+}
+
+func TestLimits(t *testing.T) {
+	nested := func(n int) string {
+		return strings.Repeat("<a>\n", n) + strings.Repeat("</a>", n)
+	}
+	tests := []struct {
+		name string
+		data string
+		want string // "" for a file within the limits
+	}{
+		{"deepest allowed", nested(MaxDepth), ""},
+		{"one level too deep", nested(MaxDepth + 1), "x.xml:257:1: elements nested more than 256 deep"},
+		{"a million levels", nested(1_000_000), "x.xml:257:1: elements nested more than 256 deep"},
+		{"deep empty elements", strings.Repeat("<a>", MaxDepth-1) + "<b/><b/>" + strings.Repeat("</a>", MaxDepth-1), ""},
+		{"as many elements as allowed", "<a>" + strings.Repeat("<b/>", MaxElements-1) + "</a>", ""},
+		{"too many elements", "<a>" + strings.Repeat("<b/>", MaxElements) + "</a>", "x.xml:1:4194304: more than 1048576 elements"},
+		{"too large", "<a>" + strings.Repeat(" ", MaxFileSize) + "</a>", "x.xml: 67108871 bytes; expected an XML file of at most 67108864 bytes"},
+		{"longest tag", `<a b="` + strings.Repeat("x", MaxTokenLen-9) + `"/>`, ""},
+		{"huge attribute", "<a>\n <b c=\"" + strings.Repeat("x", MaxTokenLen) + "\"/></a>", "x.xml:2:2: a tag of 1048585 bytes; expected at most 1048576 bytes in one tag"},
+		{"huge text", "<a>\n" + strings.Repeat("x", MaxTokenLen+1) + "</a>", "x.xml:1:4: 1048578 bytes of text without markup"},
+		{"huge trailing text", "<a/>" + strings.Repeat(" ", MaxTokenLen+1), "x.xml:1:5: 1048577 bytes of text without markup"},
+		{"huge comment", "<a><!--" + strings.Repeat("x", MaxTokenLen) + "--></a>", "x.xml:1:4: a comment, CDATA section or declaration of 1048583 bytes"},
+		{"many newlines", "<a>" + strings.Repeat("\n<b/>", 200000) + "<c></a>", "x.xml:200001:12: malformed XML: element <c> closed by </a>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseDoc("x.xml", []byte(tt.data), "")
+			switch {
+			case tt.want == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case tt.want != "" && (err == nil || !strings.HasPrefix(err.Error(), tt.want)):
+				t.Fatalf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestReadXMLFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.xml")
+	if err := os.WriteFile(file, []byte("<a/>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "pipe.xml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ path, want string }{
+		{file, ""},
+		{fifo, "pipe.xml: not a regular file (p"},
+		{dir, ": not a regular file (d"},
+		{filepath.Join(dir, "none.xml"), "open " + filepath.Join(dir, "none.xml") + ": no such file"},
+	}
+	for _, tt := range tests {
+		data, err := ReadXMLFile(tt.path)
+		switch {
+		case tt.want == "" && (err != nil || string(data) != "<a/>"):
+			t.Errorf("ReadXMLFile(%s) = %q, %v", tt.path, data, err)
+		case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+			t.Errorf("ReadXMLFile(%s) error %v, want %q", tt.path, err, tt.want)
+		}
+	}
+	if _, err := ReadOEMInput(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("ReadOEMInput(fifo) = %v", err)
+	}
+}
+
+// pos agrees with counting lines from the start, for short and long lines across the index's
+// blocks.
+func TestPos(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 3000; i++ {
+		b.WriteString(strings.Repeat("y", i%7*(i%5)*97))
+		b.WriteByte('\n')
+	}
+	b.WriteString(strings.Repeat("z", 5000))
+	src := []byte(b.String())
+	d := &doc{file: "f", src: src, lines: newLineIndex(src)}
+	for off := 0; off <= len(src); off += 37 {
+		line := 1 + bytes.Count(src[:off], []byte{'\n'})
+		col := off - (bytes.LastIndexByte(src[:off], '\n') + 1) + 1
+		if got := d.pos(off); got.Line != line || got.Col != col {
+			t.Fatalf("pos(%d) = %d:%d, want %d:%d", off, got.Line, got.Col, line, col)
+		}
+	}
+}
+
+func TestUTF16Surrogates(t *testing.T) {
+	text := "<a b=\"\U0001F600 \u00e9\"/>"
+	for _, be := range []bool{false, true} {
+		var data []byte
+		u := utf16.Encode([]rune(text))
+		if be {
+			data = []byte{0xFE, 0xFF}
+		} else {
+			data = []byte{0xFF, 0xFE}
+		}
+		for _, c := range u {
+			if be {
+				data = append(data, byte(c>>8), byte(c))
+			} else {
+				data = append(data, byte(c), byte(c>>8))
+			}
+		}
+		if got := string(toUTF8(data)); got != text {
+			t.Errorf("big endian %v: %q, want %q", be, got, text)
+		}
+	}
+	// A lone surrogate reads as U+FFFD, as utf16.Decode has it.
+	if got := string(toUTF8([]byte{0xFF, 0xFE, 0x00, 0xD8, 'a', 0})); got != "\uFFFDa" {
+		t.Errorf("lone surrogate: %q", got)
 	}
 }

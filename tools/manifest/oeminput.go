@@ -1,7 +1,6 @@
 package manifest
 
 import (
-	"os"
 	"regexp"
 	"strings"
 
@@ -13,6 +12,9 @@ const (
 	ProductWindowsPhone         = "Windows Phone"
 	ProductManufacturingOS      = "Manufacturing OS"
 	ProductPhoneManufacturingOS = "Phone Manufacturing OS"
+	// ProductIoTCore is the Product of every Windows 10 IoT Core OEMInput. Its core feature
+	// manifest comes in a CBS package, which these tools do not read (tools/resolve says so).
+	ProductIoTCore = "Windows 10 IoT Core"
 )
 
 // Release types and build types.
@@ -98,7 +100,7 @@ var (
 
 // ReadOEMInput reads and parses an OEMInput file.
 func ReadOEMInput(path string) (*OEMInput, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadXMLFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -238,8 +240,14 @@ func (d *doc) list(el *etree.Element, item string, required bool) []Value {
 		}
 		out = append(out, Value{Text: v, Pos: d.elemPos(c)})
 	}
-	if required && len(kids) == 0 {
-		d.errorf(el, "<%s> has no <%s>; expected at least one (or no <%s> element at all)", el.Tag, item, el.Tag)
+	switch {
+	case !required || len(kids) > 0:
+	case el.Tag == "UserInterface" || el.Tag == "FeatureIDs":
+		// Containers the schema requires: removing them is no way out.
+		d.errorf(el, "<%s> has no <%s>; expected at least one", el.Tag, item)
+	default:
+		// The originals validate against the schema, which refuses an empty list (minOccurs=1).
+		d.errorf(el, "<%s> has no <%s>; the schema requires at least one in it: remove the empty <%s> element or list a <%s> in it", el.Tag, item, el.Tag, item)
 	}
 	return out
 }

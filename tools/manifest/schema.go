@@ -67,7 +67,7 @@ func (d *doc) attrs(el *etree.Element, allowed ...string) attrSet {
 			}
 		}
 		if !ok {
-			d.attrErrorf(el, a.Key, "unknown attribute %s on <%s>; expected %s%s", a.Key, el.Tag, oneOf(allowed), didYouMean(a.Key, allowed))
+			d.attrErrorf(el, a.Key, "unknown attribute %s on <%s>; expected %s%s", clip(a.Key), clip(el.Tag), oneOf(allowed), didYouMean(a.Key, allowed))
 			continue
 		}
 		out = append(out, a)
@@ -113,7 +113,7 @@ func (d *doc) text(el *etree.Element) string {
 
 // unknownChild reports a child element that the parent's schema does not have.
 func (d *doc) unknownChild(parent, el *etree.Element, allowed []string) {
-	d.errorf(el, "unknown element <%s> in <%s>; expected %s%s", el.Tag, parent.Tag, oneOf(allowed), didYouMean(el.Tag, allowed))
+	d.errorf(el, "unknown element <%s> in <%s>; expected %s%s", clip(el.Tag), clip(parent.Tag), oneOf(allowed), didYouMean(el.Tag, allowed))
 }
 
 // once tracks xs:all / maxOccurs=1 children.
@@ -226,11 +226,20 @@ func oneOf(values []string) string {
 // edits.
 func didYouMean(got string, allowed []string) string {
 	best, bestD := "", 3
+	lower := ""
 	for _, a := range allowed {
+		// Names whose lengths differ by bestD or more are that many edits apart at least: a
+		// long name from a hostile file costs nothing here.
+		if len(a)-len(got) >= bestD || len(got)-len(a) >= bestD {
+			continue
+		}
 		if strings.EqualFold(a, got) {
 			return fmt.Sprintf(" (did you mean %s? names are case-sensitive)", a)
 		}
-		if dist := Distance(strings.ToLower(a), strings.ToLower(got)); dist < bestD {
+		if lower == "" {
+			lower = strings.ToLower(got)
+		}
+		if dist := Distance(strings.ToLower(a), lower); dist < bestD {
 			best, bestD = a, dist
 		}
 	}

@@ -61,6 +61,19 @@ func (l ErrorList) Unwrap() []error {
 // maxErrors bounds the report: past this many, the rest is noise from the same mistake.
 const maxErrors = 50
 
+// Bounds of every XML file the tools read (docs/reliability.md). The largest real files, the
+// feature manifests, are a few MB with a few tens of thousands of elements and nest a few
+// levels; a parsed element costs some hundred bytes, so these keep a hostile file well inside
+// the memory a run may use, and keep the parsers' recursion shallow.
+const (
+	MaxFileSize = 64 << 20 // bytes of one XML file
+	MaxElements = 1 << 20  // elements in one file
+	MaxDepth    = 256      // element nesting
+	// MaxTokenLen bounds one tag (with its attributes), one run of text, one comment, CDATA
+	// section, processing instruction or declaration: the XML decoder buffers each whole.
+	MaxTokenLen = 1 << 20
+)
+
 // doc is a parsed XML file: the etree tree plus where each element starts.
 //
 // etree (the project's XML library) records no positions. We get them with a light pre-scan of
@@ -73,7 +86,7 @@ type doc struct {
 	src   []byte
 	root  *etree.Element
 	start map[*etree.Element]int // byte offset of the element's '<'
-	lines []int                  // byte offsets where lines start
+	lines lineIndex
 	errs  ErrorList
 	ns    string // the namespace elements must be in; "" means Namespace
 }
@@ -87,9 +100,12 @@ func (d *doc) namespace() string {
 
 // parseXML reads data as XML. It never panics; a malformed file yields one positioned error.
 func parseXML(file string, data []byte) (*doc, error) {
+	if len(data) > MaxFileSize {
+		return nil, ErrorList{{Pos: Pos{File: file}, Msg: fmt.Sprintf("%d bytes; expected an XML file of at most %d bytes", len(data), MaxFileSize)}}
+	}
 	data = toUTF8(data)
 	d := &doc{file: file, src: data}
-	d.lines = lineStarts(data)
+	d.lines = newLineIndex(data)
 	if !utf8.Valid(data) {
 		off := 0
 		for off < len(data) {
@@ -101,8 +117,14 @@ func parseXML(file string, data []byte) (*doc, error) {
 		}
 		return nil, ErrorList{d.errAt(off, "invalid UTF-8; expected a UTF-8 or UTF-16 (with byte order mark) file")}
 	}
+	// The bounds are checked on the bytes before any tree is built.
+	starts, err := d.scanBounded()
+	if err != nil {
+		return nil, ErrorList{err}
+	}
 	et := etree.NewDocument()
 	et.ReadSettings.PreserveDuplicateAttrs = true // so that duplicates are reported, not merged
+	et.ReadSettings.MaxDepth = MaxDepth           // a backstop: the scan has checked the depth
 	if err := et.ReadFromBytes(data); err != nil {
 		return nil, ErrorList{d.syntaxError(err)}
 	}
@@ -117,7 +139,7 @@ func parseXML(file string, data []byte) (*doc, error) {
 			}
 		}
 	}
-	d.indexElements(et)
+	d.indexElements(et, starts)
 	switch {
 	case len(roots) == 0:
 		return nil, ErrorList{d.errAt(len(data), "no root element; expected an XML document")}
@@ -128,8 +150,58 @@ func parseXML(file string, data []byte) (*doc, error) {
 	return d, nil
 }
 
+// scanBounded finds the start tags of the file and checks MaxElements, MaxDepth and
+// MaxTokenLen on the way.
+func (d *doc) scanBounded() ([]int, *Error) {
+	var out []int
+	depth, prevEnd := 0, 0
+	var tooLong *Error
+	at := scanTags(d.src, func(off, end int, kind tagKind) bool {
+		if off-prevEnd > MaxTokenLen {
+			tooLong = d.errAt(prevEnd, "%d bytes of text without markup; expected at most %d bytes of text in one place", off-prevEnd, MaxTokenLen)
+			return false
+		}
+		if end-off > MaxTokenLen {
+			what := "tag"
+			if kind == otherMarkup {
+				what = "comment, CDATA section or declaration"
+			}
+			tooLong = d.errAt(off, "a %s of %d bytes; expected at most %d bytes in one %s", what, end-off, MaxTokenLen, what)
+			return false
+		}
+		prevEnd = end
+		switch kind {
+		case otherMarkup:
+			return true
+		case endTag:
+			depth = max(depth-1, 0)
+			return true
+		}
+		if len(out) == MaxElements || depth+1 > MaxDepth {
+			return false
+		}
+		out = append(out, off)
+		if kind == startTag {
+			depth++
+		}
+		return true
+	})
+	switch {
+	case tooLong != nil:
+		return nil, tooLong
+	case at < 0 && len(d.src)-prevEnd > MaxTokenLen:
+		return nil, d.errAt(prevEnd, "%d bytes of text without markup; expected at most %d bytes of text in one place", len(d.src)-prevEnd, MaxTokenLen)
+	case at < 0:
+		return out, nil
+	case len(out) == MaxElements:
+		return nil, d.errAt(at, "more than %d elements; expected a file of at most %d elements", MaxElements, MaxElements)
+	default:
+		return nil, d.errAt(at, "elements nested more than %d deep; expected at most %d levels", MaxDepth, MaxDepth)
+	}
+}
+
 // toUTF8 drops a UTF-8 byte order mark and converts UTF-16 with a byte order mark (Windows
-// editors save XML that way) to UTF-8.
+// editors save XML that way) to UTF-8, in one pass into one buffer.
 func toUTF8(b []byte) []byte {
 	switch {
 	case bytes.HasPrefix(b, []byte{0xEF, 0xBB, 0xBF}):
@@ -137,27 +209,61 @@ func toUTF8(b []byte) []byte {
 	case len(b) >= 2 && (b[0] == 0xFF && b[1] == 0xFE || b[0] == 0xFE && b[1] == 0xFF):
 		le := b[0] == 0xFF
 		b = b[2:]
-		u := make([]uint16, len(b)/2)
-		for i := range u {
+		unit := func(i int) rune {
 			if le {
-				u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-			} else {
-				u[i] = uint16(b[2*i])<<8 | uint16(b[2*i+1])
+				return rune(b[2*i]) | rune(b[2*i+1])<<8
 			}
+			return rune(b[2*i])<<8 | rune(b[2*i+1])
 		}
-		return []byte(string(utf16.Decode(u)))
+		n := len(b) / 2
+		out := make([]byte, 0, n*3/2+4)
+		for i := 0; i < n; i++ {
+			r := unit(i)
+			if utf16.IsSurrogate(r) && i+1 < n {
+				if dec := utf16.DecodeRune(r, unit(i+1)); dec != utf8.RuneError {
+					r = dec
+					i++
+				}
+			}
+			if utf16.IsSurrogate(r) {
+				r = utf8.RuneError // a lone surrogate, as utf16.Decode reads it
+			}
+			out = utf8.AppendRune(out, r)
+		}
+		return out
 	}
 	return b
 }
 
-func lineStarts(b []byte) []int {
-	starts := []int{0}
-	for i, c := range b {
-		if c == '\n' {
-			starts = append(starts, i+1)
+// lineIndex turns offsets into lines and columns with a few bytes per KiB of input: for each
+// block of lineBlock bytes, the lines that start before it and where the last of them starts.
+// A lookup scans at most one block, whatever the lines' lengths.
+type lineIndex struct {
+	src       []byte
+	before    []int32 // newlines before the block
+	lastStart []int32 // offset where the line running into the block starts
+}
+
+const lineBlock = 1024
+
+func newLineIndex(b []byte) lineIndex {
+	n := len(b)/lineBlock + 1
+	li := lineIndex{src: b, before: make([]int32, n), lastStart: make([]int32, n)}
+	lines, start := 0, 0
+	for blk := 0; blk < n; blk++ {
+		li.before[blk], li.lastStart[blk] = int32(lines), int32(start)
+		seg := b[blk*lineBlock : min((blk+1)*lineBlock, len(b))]
+		for i := bytes.IndexByte(seg, '\n'); i >= 0; {
+			lines++
+			start = blk*lineBlock + i + 1
+			j := bytes.IndexByte(seg[i+1:], '\n')
+			if j < 0 {
+				break
+			}
+			i += j + 1
 		}
 	}
-	return starts
+	return li
 }
 
 // pos turns a byte offset into a position.
@@ -165,14 +271,16 @@ func (d *doc) pos(off int) Pos {
 	if off < 0 {
 		return Pos{File: d.file}
 	}
-	if off > len(d.src) {
-		off = len(d.src)
+	off = min(off, len(d.src))
+	li := &d.lines
+	blk := off / lineBlock
+	seg := li.src[blk*lineBlock : off]
+	line := int(li.before[blk]) + bytes.Count(seg, []byte{'\n'})
+	start := int(li.lastStart[blk])
+	if i := bytes.LastIndexByte(seg, '\n'); i >= 0 {
+		start = blk*lineBlock + i + 1
 	}
-	i := sort.Search(len(d.lines), func(i int) bool { return d.lines[i] > off }) - 1
-	if i < 0 {
-		i = 0
-	}
-	return Pos{File: d.file, Line: i + 1, Col: off - d.lines[i] + 1}
+	return Pos{File: d.file, Line: line + 1, Col: off - start + 1}
 }
 
 func (d *doc) errAt(off int, format string, args ...any) *Error {
@@ -269,9 +377,19 @@ func tagEnd(b []byte, off int) int {
 	return len(b)
 }
 
-// scanStarts returns the offset of every start tag of b, in document order.
-func scanStarts(b []byte) []int {
-	var out []int
+type tagKind int
+
+const (
+	startTag    tagKind = iota // <a>
+	emptyTag                   // <a/>
+	endTag                     // </a>
+	otherMarkup                // comment, CDATA, processing instruction, declaration
+)
+
+// scanTags calls f for every piece of markup of b, in document order, with the offsets of its
+// '<' and past its end; element tags are told apart from the rest (comments, CDATA, processing
+// instructions, declarations). It returns the offset of the markup f stopped at, or -1.
+func scanTags(b []byte, f func(off, end int, kind tagKind) bool) int {
 	for i := 0; i < len(b); {
 		j := bytes.IndexByte(b[i:], '<')
 		if j < 0 {
@@ -279,23 +397,32 @@ func scanStarts(b []byte) []int {
 		}
 		i += j
 		rest := b[i:]
+		kind, end := otherMarkup, 0
 		switch {
 		case bytes.HasPrefix(rest, []byte("<!--")):
-			i = skipPast(b, i+4, "-->")
+			end = skipPast(b, i+4, "-->")
 		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
-			i = skipPast(b, i+9, "]]>")
+			end = skipPast(b, i+9, "]]>")
 		case bytes.HasPrefix(rest, []byte("<?")):
-			i = skipPast(b, i+2, "?>")
+			end = skipPast(b, i+2, "?>")
 		case bytes.HasPrefix(rest, []byte("<!")):
-			i = skipDecl(b, i+2)
-		case bytes.HasPrefix(rest, []byte("</")):
-			i = tagEnd(b, i)
+			end = skipDecl(b, i+2)
 		default:
-			out = append(out, i)
-			i = tagEnd(b, i)
+			end = tagEnd(b, i)
+			kind = startTag
+			switch {
+			case bytes.HasPrefix(rest, []byte("</")):
+				kind = endTag
+			case end >= 2 && b[end-1] == '>' && b[end-2] == '/':
+				kind = emptyTag
+			}
 		}
+		if !f(i, end, kind) {
+			return i
+		}
+		i = end
 	}
-	return out
+	return -1
 }
 
 func skipPast(b []byte, i int, end string) int {
@@ -332,8 +459,9 @@ func skipDecl(b []byte, i int) int {
 	return len(b)
 }
 
-// indexElements maps every element of et to the offset of its start tag.
-func (d *doc) indexElements(et *etree.Document) {
+// indexElements maps every element of et to the offset of its start tag; starts is the scan
+// of the bytes.
+func (d *doc) indexElements(et *etree.Document, starts []int) {
 	var els []*etree.Element
 	var walk func(e *etree.Element)
 	walk = func(e *etree.Element) {
@@ -349,7 +477,6 @@ func (d *doc) indexElements(et *etree.Document) {
 			walk(e)
 		}
 	}
-	starts := scanStarts(d.src)
 	if len(starts) != len(els) {
 		starts = decoderStarts(d.src)
 	}
@@ -415,8 +542,11 @@ func (d *doc) syntaxError(etreeErr error) *Error {
 		}
 	}
 	msg := etreeErr.Error()
-	if errors.Is(etreeErr, etree.ErrXML) {
+	switch {
+	case errors.Is(etreeErr, etree.ErrXML):
 		msg = "unbalanced or misplaced tags"
+	case errors.Is(etreeErr, etree.ErrMaxDepth):
+		return d.errAt(0, "elements nested more than %d deep; expected at most %d levels", MaxDepth, MaxDepth)
 	}
 	return d.errAt(0, "malformed XML: %s; expected well-formed XML", msg)
 }

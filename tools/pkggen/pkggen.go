@@ -1,10 +1,12 @@
 // Package pkggen builds mobile packages from package project files (.pkg.xml), as PkgGen.exe
 // does (docs/creating-mobile-packages.md, docs/command-line-arguments-for-package-generator.md).
 //
-// Supported: Package attributes, Macros, OSComponent with Files/File (Source, DestinationDir,
-// Name, Attributes), Files groups with Language= or Resolution= producing satellite packages,
-// and the global $(runtime.*) macros. Other components (drivers, services, registry, apps,
-// binary partitions) are refused with an error naming the element: never ignored.
+// Supported: Package attributes (macros expanded), Macros, OSComponent with Files/File
+// (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
+// producing satellite packages, and the global macros of the kit's PkgGen.cfg.xml. The other
+// documented elements (drivers, services, registry, apps, binary partitions, capabilities) are
+// refused with an error at their line: never ignored; unknown elements are errors with the
+// nearest known name.
 package pkggen
 
 import (
@@ -18,32 +20,13 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
-	"github.com/oemimage/rules_oemimage/tools/xmlpath"
 )
 
 // Namespace of package project files.
 const Namespace = "urn:Microsoft.WindowsPhone/PackageSchema.v8.00"
-
-// GlobalMacros stand for PkgGen.cfg.xml, the global macro file of the kit, which is not
-// redistributable: the device folders the documentation names. A /config: file adds to or
-// overrides them (docs/formats.md lists them).
-var GlobalMacros = map[string]string{
-	"runtime.windows":      `\Windows`,
-	"runtime.system32":     `\Windows\System32`,
-	"runtime.system":       `\Windows\System32`,
-	"runtime.drivers":      `\Windows\System32\Drivers`,
-	"runtime.driverStore":  `\Windows\System32\DriverStore`,
-	"runtime.inf":          `\Windows\INF`,
-	"runtime.fonts":        `\Windows\Fonts`,
-	"runtime.bootDrive":    ``,
-	"runtime.programFiles": `\Programs`,
-	"runtime.commonFiles":  `\Programs\CommonFiles`,
-	"runtime.imageUpdate":  `\Windows\ImageUpdate`,
-	// The default folder of an OSComponent's files without DestinationDir.
-	"runtime.default": `\Windows\System32`,
-}
 
 // Options are the command-line settings of a run.
 type Options struct {
@@ -62,6 +45,7 @@ type Options struct {
 type Package struct {
 	Manifest spkg.Manifest // identity and properties, Files empty
 	Files    []File
+	paths    map[string]string // upper-case device path -> source, to find duplicates
 }
 
 // File is a payload file with its source on the host.
@@ -71,48 +55,50 @@ type File struct {
 	Attributes string
 }
 
-// Name is the package's file name.
+// FileName is the package's file name.
 func (p *Package) FileName() string { return p.Manifest.Name() + ".spkg" }
 
 var cpuTypes = map[string]string{"arm": "ARM", "x86": "X86", "arm64": "ARM64", "amd64": "AMD64"}
 var buildTypes = map[string]string{"fre": "Retail", "chk": "Checked"}
 
-// Components that PkgGen knows and this tool does not build yet.
-var unsupportedComponents = map[string]bool{
-	"AppResource": true, "Application": true, "BCDStore": true, "BinaryPartition": true, "ComServer": true,
-	"Driver": true, "Service": true, "SvcHostGroup": true, "WinRTHost": true, "FullTrust": true, "InboxApp": true,
-	"SettingsGroup": true,
-}
+// The schema's elements, by parent, in the order the schema lists them; those this tool does not
+// build yet are refused by name (another element is unknown, with the nearest name suggested).
+var (
+	packageChildren     = []string{"CustomMetadata", "Macros", "Capabilities", "Components", "Authorization"}
+	componentChildren   = []string{"OSComponent", "AppResource", "Application", "BCDStore", "BinaryPartition", "ComServer", "Driver", "Service", "SvcHostGroup", "WinRTHost", "FullTrust", "InboxApp", "SettingsGroup"}
+	osComponentChildren = []string{"Files", "RegKeys"}
+	packageAttrs        = []string{"Owner", "Component", "SubComponent", "ReleaseType", "OwnerType", "Partition", "Platform", "GroupingKey", "BinaryPartition", "Description"}
+	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
+	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true}
+)
 
 type project struct {
 	path string
+	doc  *manifest.Doc
 	x    *winpath.Expander
 	find *winpath.Finder
 }
 
-func (p *project) errorf(el *etree.Element, format string, args ...any) error {
-	return fmt.Errorf("%s: %s: %s", p.path, xmlpath.Of(el), fmt.Sprintf(format, args...))
+// known sorts a child of parent: supported (true), refused as not supported yet (false, with
+// the error recorded), or unknown (false, recorded with a suggestion).
+func (p *project) known(parent, el *etree.Element, allowed []string, what string) bool {
+	for _, a := range allowed {
+		if el.Tag == a {
+			if supported[a] {
+				return true
+			}
+			p.doc.Errorf(el, "<%s> is not supported yet (%s)", el.Tag, what)
+			return false
+		}
+	}
+	p.doc.UnknownChild(parent, el, allowed)
+	return false
 }
 
 // Load reads a project file and returns the packages it produces: the neutral package first,
-// then language satellites in /language: order, then resolution satellites.
+// then language satellites in /language: order, then resolution satellites. Every problem of the
+// file is reported, each at its line and column.
 func Load(projectPath string, opt Options) ([]*Package, error) {
-	data, err := os.ReadFile(projectPath)
-	if err != nil {
-		return nil, err
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(data); err != nil {
-		return nil, fmt.Errorf("%s: not well-formed XML: %v", projectPath, err)
-	}
-	root := doc.Root()
-	p := &project{path: projectPath, find: winpath.NewFinder()}
-	if root == nil || root.Tag != "Package" {
-		return nil, fmt.Errorf("%s: root element must be <Package>", projectPath)
-	}
-	if ns := root.NamespaceURI(); ns != Namespace {
-		return nil, p.errorf(root, "namespace %q, expected %q", ns, Namespace)
-	}
 	buildType, ok := buildTypes[strings.ToLower(opt.BuildType)]
 	if !ok {
 		return nil, fmt.Errorf("build type %q: expected fre or chk", opt.BuildType)
@@ -121,68 +107,43 @@ func Load(projectPath string, opt Options) ([]*Package, error) {
 	if !ok {
 		return nil, fmt.Errorf("cpu %q: expected arm, x86, arm64 or amd64", opt.CPU)
 	}
+	data, err := manifest.ReadXMLFile(projectPath)
+	if err != nil {
+		return nil, err
+	}
+	return load(projectPath, data, opt, buildType, cpu)
+}
 
-	vars := map[string]string{}
-	for k, v := range GlobalMacros {
-		vars[k] = v
+// load is Load on the project's bytes.
+func load(projectPath string, data []byte, opt Options, buildType, cpu string) ([]*Package, error) {
+	doc, err := manifest.ParseDoc(projectPath, data, Namespace)
+	if err != nil {
+		return nil, err
 	}
-	if opt.Config != "" {
-		if err := readConfig(opt.Config, vars); err != nil {
-			return nil, err
-		}
+	p := &project{path: projectPath, doc: doc, find: winpath.NewFinder()}
+	root := doc.Root()
+	if root.Tag != "Package" {
+		doc.Errorf(root, "root element is <%s>; expected <Package>", root.FullTag())
+		return nil, doc.Err()
 	}
-	vars["_RELEASEDIR"] = filepath.Dir(projectPath)
-	vars["buildtype"] = strings.ToLower(opt.BuildType)
-	vars["cputype"] = strings.ToLower(opt.CPU)
-	for k, v := range opt.Variables {
-		vars[k] = v
+	if !doc.CheckNS(root) {
+		return nil, doc.Err()
 	}
 
-	attrs := map[string]string{"ReleaseType": "Test", "OwnerType": "OEM", "Partition": "MainOS"}
-	known := map[string]bool{"Owner": true, "Component": true, "SubComponent": true, "ReleaseType": true, "OwnerType": true,
-		"Partition": true, "Platform": true, "GroupingKey": true, "BinaryPartition": true, "Description": true}
-	for _, a := range root.Attr {
-		if a.Space == "xmlns" || a.Key == "xmlns" || a.Space != "" {
-			continue
-		}
-		if !known[a.Key] {
-			return nil, p.errorf(root, "unknown attribute %s (expected Owner, Component, SubComponent, ReleaseType, OwnerType, Partition, Platform, GroupingKey, BinaryPartition, Description)", a.Key)
-		}
-		attrs[a.Key] = a.Value
+	defs, err := p.macros(root, opt)
+	if err != nil {
+		return nil, err
 	}
-	if strings.EqualFold(attrs["BinaryPartition"], "true") {
-		return nil, p.errorf(root, "BinaryPartition=\"true\": binary partition packages are not supported yet")
+	if err := doc.Err(); err != nil {
+		return nil, err
 	}
-	for _, el := range root.ChildElements() {
-		if el.Tag != "Macros" {
-			continue
-		}
-		for _, m := range el.ChildElements() {
-			id, value := m.SelectAttrValue("Id", ""), m.SelectAttrValue("Value", "")
-			if m.Tag != "Macro" || id == "" {
-				return nil, p.errorf(m, "expected <Macro Id=\"name\" Value=\"value\"/>")
-			}
-			vars[id] = value
-		}
-	}
-	// NMAKE-style macros may refer to each other: expand the definitions until they settle.
-	for pass := 0; ; pass++ {
-		x := winpath.NewExpander(vars, opt.Env)
-		changed := false
-		for k, v := range vars {
-			if nv := x.Expand(v); nv != v {
-				vars[k], changed = nv, true
-			}
-		}
-		if !changed {
-			break
-		}
-		if pass == 20 {
-			return nil, fmt.Errorf("%s: macro definitions refer to each other in a cycle", projectPath)
-		}
+	vars, err := p.resolveMacros(defs)
+	if err != nil {
+		return nil, err
 	}
 	p.x = winpath.NewExpander(vars, opt.Env)
 
+	attrs := p.packageAttrs(root)
 	base := spkg.Manifest{
 		Identity: spkg.Identity{
 			Owner:        attrs["Owner"],
@@ -198,135 +159,190 @@ func Load(projectPath string, opt Options) ([]*Package, error) {
 		Platform:    attrs["Platform"],
 		GroupingKey: attrs["GroupingKey"],
 	}
-	for name, value := range map[string]string{"Owner": base.Owner, "Component": base.Component, "SubComponent": base.SubComponent, "Partition": base.Partition} {
-		if strings.Contains(value, "$(") {
-			return nil, p.errorf(root, "%s=%q: macros are not expanded in package attributes", name, value)
-		}
+	if err := doc.Err(); err != nil {
+		return nil, err
 	}
 	if err := spkg.CheckIdentity(base.Owner, base.Component, base.SubComponent, "", ""); err != nil {
-		return nil, p.errorf(root, "%v", err)
+		doc.Errorf(root, "%s", clipMsg(err))
+		return nil, doc.Err()
 	}
 
-	neutral := &Package{Manifest: base}
-	langs := map[string]*Package{}
-	ress := map[string]*Package{}
-	satellite := func(set map[string]*Package, culture, res string) *Package {
-		key := culture + res
-		if set[key] == nil {
-			m := base
-			m.Culture, m.Resolution = culture, res
-			set[key] = &Package{Manifest: m}
+	b := &builder{p: p, opt: opt, base: base, neutral: &Package{Manifest: base}, langs: map[string]*Package{}, ress: map[string]*Package{}}
+	for _, el := range doc.Children(root) {
+		if el.Tag == "Macros" {
+			continue
 		}
-		return set[key]
+		if !p.known(root, el, packageChildren, "a package project may hold Macros and Components") {
+			continue
+		}
+		doc.Attrs(el)
+		for _, comp := range doc.Children(el) {
+			if p.known(el, comp, componentChildren, "only OSComponent with Files") {
+				b.osComponent(comp)
+			}
+		}
 	}
-	hasGroups := false
+	if err := doc.Err(); err != nil {
+		return nil, err
+	}
+	return b.packages()
+}
 
-	for _, el := range root.ChildElements() {
-		switch el.Tag {
-		case "Macros":
-		case "Components":
-			for _, comp := range el.ChildElements() {
-				switch {
-				case comp.Tag == "OSComponent":
-				case unsupportedComponents[comp.Tag]:
-					return nil, p.errorf(comp, "<%s> components are not supported yet (only OSComponent with Files)", comp.Tag)
-				default:
-					return nil, p.errorf(comp, "unknown component <%s>", comp.Tag)
-				}
-				for _, group := range comp.ChildElements() {
-					if group.Tag != "Files" {
-						return nil, p.errorf(group, "<%s> is not supported yet (an OSComponent may hold Files only)", group.Tag)
-					}
-					lang, hasLang := attrValue(group, "Language")
-					res, hasRes := attrValue(group, "Resolution")
-					for _, a := range group.Attr {
-						if a.Key != "Language" && a.Key != "Resolution" {
-							return nil, p.errorf(group, "unknown attribute %s (expected Language or Resolution)", a.Key)
-						}
-					}
-					switch {
-					case hasLang && hasRes:
-						return nil, p.errorf(group, "Language and Resolution on one Files group: a file belongs to a language or a resolution satellite, not both")
-					case hasLang:
-						hasGroups = true
-						selected, err := Select(lang, opt.Languages)
-						if err != nil {
-							return nil, p.errorf(group, "Language=%q: %v", lang, err)
-						}
-						for _, l := range selected {
-							if err := p.addFiles(satellite(langs, l, ""), group, p.x.With("langid", l)); err != nil {
-								return nil, err
-							}
-						}
-					case hasRes:
-						hasGroups = true
-						selected, err := Select(res, opt.Resolutions)
-						if err != nil {
-							return nil, p.errorf(group, "Resolution=%q: %v", res, err)
-						}
-						for _, r := range selected {
-							if err := p.addFiles(satellite(ress, "", r), group, p.x.With("resid", r)); err != nil {
-								return nil, err
-							}
-						}
-					default:
-						if err := p.addFiles(neutral, group, p.x); err != nil {
-							return nil, err
-						}
-					}
-				}
+// packageAttrs checks the attributes of <Package> and returns them with their macros expanded
+// and the defaults of what is absent.
+func (p *project) packageAttrs(root *etree.Element) map[string]string {
+	out := map[string]string{"ReleaseType": "Test", "OwnerType": "OEM", "Partition": "MainOS"}
+	for name, raw := range p.doc.Attrs(root, packageAttrs...) {
+		v, err := p.expand(raw)
+		if err != nil {
+			p.doc.AttrErrorf(root, name, "attribute %s of <Package> is %s: %v", name, quote(raw), err)
+			continue
+		}
+		out[name] = v
+	}
+	enum := func(name string, values ...string) {
+		v, ok := out[name]
+		if !ok || root.SelectAttr(name) == nil {
+			return
+		}
+		for _, x := range values {
+			if v == x {
+				return
+			}
+		}
+		p.doc.AttrErrorf(root, name, "attribute %s of <Package> is %s; expected %s", name, quote(v), strings.Join(values, ", "))
+	}
+	enum("ReleaseType", "Production", "Test")
+	enum("OwnerType", "Microsoft", "OEM", "SiliconVendor", "MobileOperator")
+	enum("BinaryPartition", "true", "false", "1", "0")
+	if v := out["BinaryPartition"]; v == "true" || v == "1" {
+		p.doc.AttrErrorf(root, "BinaryPartition", "BinaryPartition=%s: binary partition packages are not supported yet", quote(v))
+	}
+	return out
+}
+
+// expand expands the macros and %ENV% variables of an attribute value, bounded in length; a
+// name nothing defines is an error that says where macros come from.
+func (p *project) expand(value string) (string, error) {
+	out, err := p.x.ExpandBounded(value, winpath.MaxExpandedLen)
+	return out, explain(err)
+}
+
+func explain(err error) error {
+	var ue *winpath.UnexpandedError
+	if !errors.As(err, &ue) {
+		return err
+	}
+	if name, ok := strings.CutPrefix(ue.Ref, "$("); ok {
+		name = strings.TrimSuffix(name, ")")
+		return fmt.Errorf("unknown macro %s; pass it on the command line with /variables:%s=value, or define it in <Macros> or a /config: file", clip(ue.Ref), clip(name))
+	}
+	return fmt.Errorf("environment variable %s is not set", clip(ue.Ref))
+}
+
+// builder gathers the packages of a project.
+type builder struct {
+	p           *project
+	opt         Options
+	base        spkg.Manifest
+	neutral     *Package
+	langs, ress map[string]*Package
+	hasGroups   bool
+}
+
+func (b *builder) satellite(set map[string]*Package, culture, res string) *Package {
+	key := culture + res
+	if set[key] == nil {
+		m := b.base
+		m.Culture, m.Resolution = culture, res
+		set[key] = &Package{Manifest: m}
+	}
+	return set[key]
+}
+
+func (b *builder) osComponent(comp *etree.Element) {
+	p := b.p
+	p.doc.Attrs(comp)
+	for _, group := range p.doc.Children(comp) {
+		if !p.known(comp, group, osComponentChildren, "an OSComponent may hold Files only") {
+			continue
+		}
+		a := p.doc.Attrs(group, "Language", "Resolution")
+		lang, hasLang := a["Language"]
+		res, hasRes := a["Resolution"]
+		switch {
+		case hasLang && hasRes:
+			p.doc.Errorf(group, "Language and Resolution on one Files group: a file belongs to a language or a resolution satellite, not both")
+		case hasLang:
+			b.hasGroups = true
+			selected, err := Select(lang, b.opt.Languages)
+			if err != nil {
+				p.doc.AttrErrorf(group, "Language", "Language=%s: %v", quote(lang), err)
+			}
+			for _, l := range selected {
+				p.addFiles(b.satellite(b.langs, l, ""), group, p.x.With("langid", l))
+			}
+		case hasRes:
+			b.hasGroups = true
+			selected, err := Select(res, b.opt.Resolutions)
+			if err != nil {
+				p.doc.AttrErrorf(group, "Resolution", "Resolution=%s: %v", quote(res), err)
+			}
+			for _, r := range selected {
+				p.addFiles(b.satellite(b.ress, "", r), group, p.x.With("resid", r))
 			}
 		default:
-			return nil, p.errorf(el, "unknown element <%s> (expected Macros or Components)", el.Tag)
+			p.addFiles(b.neutral, group, p.x)
 		}
 	}
+}
 
+// packages lists what the project produces.
+func (b *builder) packages() ([]*Package, error) {
 	var out []*Package
 	// A project made only of satellite groups has no neutral content: its empty neutral
 	// package is not written (docs/formats.md).
-	if len(neutral.Files) > 0 || !hasGroups {
-		out = append(out, neutral)
+	if len(b.neutral.Files) > 0 || !b.hasGroups {
+		out = append(out, b.neutral)
 	}
-	for _, l := range opt.Languages {
-		if pk := langs[l]; pk != nil {
+	for _, l := range b.opt.Languages {
+		if pk := b.langs[l]; pk != nil {
 			out = append(out, pk)
-			delete(langs, l)
+			delete(b.langs, l)
 		}
 	}
-	for _, r := range opt.Resolutions {
-		if pk := ress[r]; pk != nil {
+	for _, r := range b.opt.Resolutions {
+		if pk := b.ress[r]; pk != nil {
 			out = append(out, pk)
-			delete(ress, r)
+			delete(b.ress, r)
 		}
 	}
 	for _, pk := range out {
 		if err := spkg.CheckIdentity(pk.Manifest.Owner, pk.Manifest.Component, pk.Manifest.SubComponent, pk.Manifest.Culture, pk.Manifest.Resolution); err != nil {
-			return nil, fmt.Errorf("%s: package %s: %v", projectPath, pk.Manifest.Name(), err)
+			return nil, fmt.Errorf("%s: package %s: %s", b.p.path, pk.Manifest.Name(), clipMsg(err))
 		}
 	}
 	return out, nil
 }
 
-// expand expands macros in an attribute value; an unknown macro is an error that says where
-// macros come from.
-func expand(x *winpath.Expander, attr, value string) (string, error) {
-	out, err := x.ExpandStrict(value)
-	var ue *winpath.UnexpandedError
-	if errors.As(err, &ue) {
-		if strings.HasPrefix(ue.Ref, "$(") {
-			return "", fmt.Errorf("%s=%q: unknown macro %s; define it in <Macros>, /variables: or /config:", attr, value, ue.Ref)
-		}
-		return "", fmt.Errorf("%s=%q: environment variable %s is not set", attr, value, ue.Ref)
+// quote quotes a value for a message, clipped: values come from files of any size.
+func quote(s string) string { return fmt.Sprintf("%q", clip(s)) }
+
+func clip(s string) string {
+	const max = 100
+	if len(s) <= max {
+		return s
 	}
-	return out, err
+	return fmt.Sprintf("%s... (%d bytes)", strings.ToValidUTF8(s[:max], ""), len(s))
 }
 
-func attrValue(el *etree.Element, key string) (string, bool) {
-	a := el.SelectAttr(key)
-	if a == nil {
-		return "", false
+// clipMsg bounds a message from a checker that quotes values whole.
+func clipMsg(err error) string {
+	const max = 400
+	if s := err.Error(); len(s) > max {
+		return strings.ToValidUTF8(s[:max], "") + "..."
 	}
-	return a.Value, true
+	return err.Error()
 }
 
 // Select applies a Language or Resolution attribute ("*", "(a;b)", "!(a;b)") to the values
@@ -359,91 +375,97 @@ func Select(spec string, supported []string) ([]string, error) {
 	return out, nil
 }
 
-func (p *project) addFiles(pk *Package, group *etree.Element, x *winpath.Expander) error {
-	for _, f := range group.ChildElements() {
+func (p *project) addFiles(pk *Package, group *etree.Element, x *winpath.Expander) {
+	for _, f := range p.doc.Children(group) {
 		if f.Tag != "File" {
-			return p.errorf(f, "unknown element <%s> (expected File)", f.Tag)
+			p.doc.UnknownChild(group, f, []string{"File"})
+			continue
 		}
-		for _, a := range f.Attr {
-			switch a.Key {
-			case "Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory":
-			default:
-				return p.errorf(f, "unknown attribute %s (expected Source, DestinationDir, Name, Attributes)", a.Key)
-			}
-		}
-		rawSource, ok := attrValue(f, "Source")
-		if !ok || rawSource == "" {
-			return p.errorf(f, "Source is required")
-		}
-		source, err := expand(x, "Source", rawSource)
-		if err != nil {
-			return p.errorf(f, "%v", err)
-		}
-		host, err := winpath.Mapper{}.ToHost(source)
-		if err != nil {
-			return p.errorf(f, "Source=%q: %v", rawSource, err)
-		}
-		if !filepath.IsAbs(host) {
-			// Relative sources are relative to the project file, wherever the tool runs.
-			host = filepath.Join(filepath.Dir(p.path), host)
-		}
-		found, err := p.find.Find(host)
-		if err != nil {
-			return p.errorf(f, "Source=%q: %v (the file must exist)", rawSource, err)
-		}
-		st, err := os.Stat(found)
-		if err != nil || !st.Mode().IsRegular() {
-			return p.errorf(f, "Source=%q: %s is not a regular file", rawSource, found)
-		}
-		dir := `$(runtime.default)`
-		if d, ok := attrValue(f, "DestinationDir"); ok {
-			dir = d
-		}
-		dir, err = expand(x, "DestinationDir", dir)
-		if err != nil {
-			return p.errorf(f, "%v", err)
-		}
-		name := winpath.Base(source)
-		if n, ok := attrValue(f, "Name"); ok && n != "" {
-			if name, err = expand(x, "Name", n); err != nil {
-				return p.errorf(f, "%v", err)
-			}
-		}
-		if strings.ContainsAny(name, `\/`) {
-			return p.errorf(f, "Name=%q: a file name, without directories (use DestinationDir)", name)
-		}
-		devicePath := strings.TrimRight(dir, `\`) + `\` + name
-		if err := spkg.CheckDevicePath(devicePath); err != nil {
-			return p.errorf(f, "%v", err)
-		}
-		attrs, _ := attrValue(f, "Attributes")
-		if err := spkg.CheckAttributes(attrs); err != nil {
-			return p.errorf(f, "%v", err)
-		}
-		for _, prev := range pk.Files {
-			if strings.EqualFold(prev.DevicePath, devicePath) {
-				return p.errorf(f, "device path %s is given twice in package %s (also from %s)", devicePath, pk.Manifest.Name(), prev.Source)
-			}
-		}
-		pk.Files = append(pk.Files, File{Source: found, DevicePath: devicePath, Attributes: attrs})
+		p.doc.Attrs(f, fileAttrs...)
+		p.doc.Empty(f)
+		p.addFile(pk, f, x)
 	}
-	return nil
 }
 
-// readConfig adds the <Macro Id= Value=/> definitions of a PkgGen.cfg.xml-style file.
-func readConfig(path string, vars map[string]string) error {
-	doc := etree.NewDocument()
-	if err := doc.ReadFromFile(path); err != nil {
-		return fmt.Errorf("/config: %s: %v", path, err)
+// attr expands attribute name of f, reporting a problem at the attribute.
+func (p *project) attr(f *etree.Element, x *winpath.Expander, name, raw string) (string, bool) {
+	v, err := x.ExpandBounded(raw, winpath.MaxExpandedLen)
+	if err != nil {
+		p.doc.AttrErrorf(f, name, "%s=%s: %v", name, quote(raw), explain(err))
+		return "", false
 	}
-	for _, m := range doc.FindElements("//Macro") {
-		id := m.SelectAttrValue("Id", "")
-		if id == "" {
-			return fmt.Errorf("/config: %s: %s without Id", path, xmlpath.Of(m))
+	return v, true
+}
+
+func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
+	rawSource, _ := attrValue(f, "Source")
+	if rawSource == "" {
+		p.doc.Errorf(f, "<File> has no Source; expected the file's path on the build machine")
+		return
+	}
+	source, ok := p.attr(f, x, "Source", rawSource)
+	if !ok {
+		return
+	}
+	host, err := winpath.Mapper{}.ToHost(source)
+	if err != nil {
+		p.doc.AttrErrorf(f, "Source", "Source=%s: %s", quote(rawSource), clipMsg(err))
+		return
+	}
+	if !filepath.IsAbs(host) {
+		// Relative sources are relative to the project file, wherever the tool runs.
+		host = filepath.Join(filepath.Dir(p.path), host)
+	}
+	found, err := p.find.Find(host)
+	if err != nil {
+		p.doc.AttrErrorf(f, "Source", "Source=%s: %s (the file must exist)", quote(rawSource), clipMsg(err))
+		return
+	}
+	if st, err := os.Stat(found); err != nil || !st.Mode().IsRegular() {
+		p.doc.AttrErrorf(f, "Source", "Source=%s: %s is not a regular file", quote(rawSource), clip(found))
+		return
+	}
+	dir := `$(runtime.default)`
+	if d, ok := attrValue(f, "DestinationDir"); ok {
+		dir = d
+	}
+	if dir, ok = p.attr(f, x, "DestinationDir", dir); !ok {
+		return
+	}
+	name := winpath.Base(source)
+	if n, has := attrValue(f, "Name"); has && n != "" {
+		if name, ok = p.attr(f, x, "Name", n); !ok {
+			return
 		}
-		vars[id] = m.SelectAttrValue("Value", "")
 	}
-	return nil
+	if strings.ContainsAny(name, `\/`) {
+		p.doc.AttrErrorf(f, "Name", "Name=%s: a file name, without directories (use DestinationDir)", quote(name))
+		return
+	}
+	devicePath := strings.TrimRight(dir, `\`) + `\` + name
+	if err := spkg.CheckDevicePath(devicePath); err != nil {
+		if f.SelectAttr("DestinationDir") != nil {
+			p.doc.AttrErrorf(f, "DestinationDir", "%s", clipMsg(err))
+		} else {
+			p.doc.Errorf(f, "%s", clipMsg(err))
+		}
+		return
+	}
+	attrs, _ := attrValue(f, "Attributes")
+	if err := spkg.CheckAttributes(attrs); err != nil {
+		p.doc.AttrErrorf(f, "Attributes", "%s", clipMsg(err))
+		return
+	}
+	key := strings.ToUpper(devicePath)
+	if prev, dup := pk.paths[key]; dup {
+		p.doc.Errorf(f, "device path %s is given twice in package %s (also from %s)", devicePath, pk.Manifest.Name(), prev)
+		return
+	}
+	if pk.paths == nil {
+		pk.paths = map[string]string{}
+	}
+	pk.paths[key] = found
+	pk.Files = append(pk.Files, File{Source: found, DevicePath: devicePath, Attributes: attrs})
 }
 
 // Build writes pk as outDir/<name>.spkg (through a temporary file) and returns its manifest.
@@ -477,4 +499,12 @@ func Names(pks []*Package) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+func attrValue(el *etree.Element, key string) (string, bool) {
+	a := el.SelectAttr(key)
+	if a == nil {
+		return "", false
+	}
+	return a.Value, true
 }

@@ -1,15 +1,18 @@
 package pkggen
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 // tree writes files under a temporary directory and returns it.
@@ -88,9 +91,9 @@ func TestLoad(t *testing.T) {
 </Files></OSComponent></Components>`,
 			opt: func(o *Options) { o.Variables = map[string]string{"cfgdir": "cfg"} },
 			want: []want{{"Contoso.Apps.Camera", map[string]string{
-				`\Programs\ContosoCamera\camera.exe`:   "bin/camera.exe",
-				`\Windows\System32\contoso_camera.dll`: "bin/Camera.dll", // found case-insensitively
-				`\Windows\ImageUpdate\settings.xml`:    "cfg/settings.xml",
+				`\Program Files\ContosoCamera\camera.exe`: "bin/camera.exe",
+				`\windows\System32\contoso_camera.dll`:    "bin/Camera.dll", // found case-insensitively
+				`\windows\ImageUpdate\settings.xml`:       "cfg/settings.xml",
 			}}},
 		},
 		{
@@ -105,10 +108,10 @@ func TestLoad(t *testing.T) {
 				o.Resolutions = []string{"480x800", "720x1280"}
 			},
 			want: []want{
-				{"Contoso.Apps.Camera", map[string]string{`\Programs\Cam\camera.exe`: "bin/camera.exe"}},
-				{"Contoso.Apps.Camera_Lang_en-US", map[string]string{`\Windows\System32\en-US\camera.mui`: "res/en-US/camera.mui"}},
-				{"Contoso.Apps.Camera_Lang_de-DE", map[string]string{`\Windows\System32\de-DE\camera.mui`: "res/de-DE/camera.mui"}},
-				{"Contoso.Apps.Camera_RES_720x1280", map[string]string{`\Programs\Cam\logo.png`: "res/720x1280/logo.png"}},
+				{"Contoso.Apps.Camera", map[string]string{`\Program Files\Cam\camera.exe`: "bin/camera.exe"}},
+				{"Contoso.Apps.Camera_Lang_en-US", map[string]string{`\windows\System32\en-US\camera.mui`: "res/en-US/camera.mui"}},
+				{"Contoso.Apps.Camera_Lang_de-DE", map[string]string{`\windows\System32\de-DE\camera.mui`: "res/de-DE/camera.mui"}},
+				{"Contoso.Apps.Camera_RES_720x1280", map[string]string{`\Program Files\Cam\logo.png`: "res/720x1280/logo.png"}},
 			},
 		},
 		{
@@ -117,7 +120,7 @@ func TestLoad(t *testing.T) {
 <Files Language="!(de-DE)"><File Source="res\$(langid)\camera.mui"/></Files>
 </OSComponent></Components>`,
 			opt:  func(o *Options) { o.Languages = []string{"en-US", "de-DE"} },
-			want: []want{{"Contoso.Apps.Camera_Lang_en-US", map[string]string{`\Windows\System32\camera.mui`: "res/en-US/camera.mui"}}},
+			want: []want{{"Contoso.Apps.Camera_Lang_en-US", map[string]string{`\windows\System32\camera.mui`: "res/en-US/camera.mui"}}},
 		},
 		{
 			name: "empty project: one empty package",
@@ -157,31 +160,65 @@ func TestLoad(t *testing.T) {
 	}
 }
 
+// comps wraps files in the Components of a project.
+func comps(files string) string {
+	return "<Components><OSComponent><Files>" + files + "</Files></OSComponent></Components>"
+}
+
 func TestLoadErrors(t *testing.T) {
 	dir := tree(t, map[string]string{"a.txt": "a", "A.TXT": "A", "b.txt": "b"})
 	tests := []struct {
-		name, xml, want string
+		name, xml string
+		vars      map[string]string
+		want      string // the error starts with p.pkg.xml: and then this
 	}{
-		{"malformed", "<Package", "not well-formed"},
-		{"wrong namespace", `<Package xmlns="urn:other" Owner="C" Component="X"/>`, "namespace"},
-		{"missing owner", strings.Replace(projectXML("", ""), `Owner="Contoso" `, "", 1), "Owner is empty"},
-		{"unknown attribute", projectXML("", `Colour="red"`), "unknown attribute Colour"},
-		{"binary partition", projectXML("", `BinaryPartition="true"`), "binary partition packages are not supported yet"},
-		{"driver component", projectXML(`<Components><Driver InfSource="x.inf"/></Components>`, ""), "Package/Components/Driver: <Driver> components are not supported yet"},
-		{"registry keys", projectXML(`<Components><OSComponent><RegKeys/></OSComponent></Components>`, ""), "<RegKeys> is not supported yet"},
-		{"unknown element", projectXML(`<Bogus/>`, ""), "unknown element <Bogus>"},
-		{"missing source", projectXML(`<Components><OSComponent><Files><File Source="b.txt"/><File Source="nope.txt"/></Files></OSComponent></Components>`, ""),
-			"Package/Components/OSComponent/Files/File[2]: Source=\"nope.txt\""},
-		{"ambiguous source", projectXML(`<Components><OSComponent><Files><File Source="a.Txt"/></Files></OSComponent></Components>`, ""), "differ only in letter case"},
-		{"unknown macro", projectXML(`<Components><OSComponent><Files><File Source="$(nowhere)\b.txt"/></Files></OSComponent></Components>`, ""), "unknown macro $(nowhere); define it in <Macros>"},
-		{"macro cycle", projectXML(`<Macros><Macro Id="a" Value="$(b)x"/><Macro Id="b" Value="$(a)y"/></Macros>`, ""), "cycle"},
-		{"escaping destination", projectXML(`<Components><OSComponent><Files><File Source="b.txt" DestinationDir="\Windows\..\.."/></Files></OSComponent></Components>`, ""), "stay inside its partition"},
-		{"drive letter destination", projectXML(`<Components><OSComponent><Files><File Source="b.txt" DestinationDir="C:\Windows"/></Files></OSComponent></Components>`, ""), "must start with"},
-		{"duplicate device path", projectXML(`<Components><OSComponent><Files><File Source="b.txt"/><File Source="a.txt" Name="B.TXT"/></Files></OSComponent></Components>`, ""), "given twice"},
-		{"bad attributes", projectXML(`<Components><OSComponent><Files><File Source="b.txt" Attributes="Secret"/></Files></OSComponent></Components>`, ""), `file attribute "Secret"`},
-		{"bad language syntax", projectXML(`<Components><OSComponent><Files Language="en-US"><File Source="b.txt"/></Files></OSComponent></Components>`, ""), "expected *, (a;b) or !(a;b)"},
-		{"language and resolution", projectXML(`<Components><OSComponent><Files Language="*" Resolution="*"><File Source="b.txt"/></Files></OSComponent></Components>`, ""), "not both"},
-		{"name with directory", projectXML(`<Components><OSComponent><Files><File Source="b.txt" Name="x\b.txt"/></Files></OSComponent></Components>`, ""), "without directories"},
+		{"malformed", "<Package", nil, "1:9: malformed XML: unexpected EOF"},
+		{"malformed attribute", projectXML(`<Components><OSComponent><Files><File Source="b.txt/></Files></OSComponent></Components>`, ""), nil, "3:"},
+		{"wrong root", `<Packages xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00"/>`, nil, "1:1: root element is <Packages>; expected <Package>"},
+		{"wrong namespace", `<Package xmlns="urn:other" Owner="C" Component="X"/>`, nil, "1:1: <Package> is in namespace urn:other; expected namespace urn:Microsoft.WindowsPhone/PackageSchema.v8.00"},
+		{"missing owner", strings.Replace(projectXML("", ""), `Owner="Contoso" `, "", 1), nil, "2:1: Owner is empty"},
+		{"unknown attribute", projectXML("", `Colour="red"`), nil, "2:120: unknown attribute Colour on <Package>"},
+		{"near attribute", projectXML("", `Platfrom="x"`), nil, "2:120: unknown attribute Platfrom on <Package>; expected one of Owner, Component, SubComponent, ReleaseType, OwnerType, Partition, Platform, GroupingKey, BinaryPartition, Description (did you mean Platform?)"},
+		{"release type", projectXML("", `ReleaseType="Retail"`), nil, `2:120: attribute ReleaseType of <Package> is "Retail"; expected Production, Test`},
+		{"binary partition", projectXML("", `BinaryPartition="true"`), nil, "2:120: BinaryPartition=\"true\": binary partition packages are not supported yet"},
+		{"owner macro unknown", strings.Replace(projectXML("", ""), `Owner="Contoso"`, `Owner="$(OEMNAME)"`, 1), nil,
+			`2:65: attribute Owner of <Package> is "$(OEMNAME)": unknown macro $(OEMNAME); pass it on the command line with /variables:OEMNAME=value`},
+		{"platform macro unknown", projectXML("", `Platform="$(BSPARCH)"`), nil, `2:120: attribute Platform of <Package> is "$(BSPARCH)": unknown macro $(BSPARCH); pass it on the command line with /variables:BSPARCH=value`},
+		{"driver component", projectXML("<Components>\n  <Driver InfSource=\"x.inf\"/></Components>", ""), nil, "4:3: <Driver> is not supported yet (only OSComponent with Files)"},
+		{"unknown component", projectXML("<Components><OSComponnet/></Components>", ""), nil, "3:13: unknown element <OSComponnet> in <Components>; expected one of OSComponent, AppResource"},
+		{"near component", projectXML("<Components><OSComponnet/></Components>", ""), nil, "3:13: unknown element <OSComponnet> in <Components>; expected one of OSComponent, AppResource, Application, BCDStore, BinaryPartition, ComServer, Driver, Service, SvcHostGroup, WinRTHost, FullTrust, InboxApp, SettingsGroup (did you mean OSComponent?)"},
+		{"registry keys", projectXML(`<Components><OSComponent><RegKeys/></OSComponent></Components>`, ""), nil, "3:26: <RegKeys> is not supported yet (an OSComponent may hold Files only)"},
+		{"Fles", projectXML(`<Components><OSComponent><Fles/></OSComponent></Components>`, ""), nil, "3:26: unknown element <Fles> in <OSComponent>; expected Files or RegKeys (did you mean Files?)"},
+		{"Flie", projectXML(comps(`<Flie Source="b.txt"/>`), ""), nil, "3:33: unknown element <Flie> in <Files>; expected File (did you mean File?)"},
+		{"capabilities", projectXML(`<Capabilities/>`, ""), nil, "3:1: <Capabilities> is not supported yet (a package project may hold Macros and Components)"},
+		{"unknown element", projectXML(`<Bogus/>`, ""), nil, "3:1: unknown element <Bogus> in <Package>; expected one of CustomMetadata, Macros, Capabilities, Components, Authorization"},
+		{"text", projectXML(`hello`, ""), nil, "2:1: unexpected text \"hello\" in <Package>"},
+		{"file attribute", projectXML(comps(`<File Source="b.txt" DestinatonDir="x"/>`), ""), nil, "3:54: unknown attribute DestinatonDir on <File>; expected one of Source, DestinationDir, Name, Attributes, EmbeddedSigningCategory (did you mean DestinationDir?)"},
+		{"missing source", projectXML(comps(`<File Source="b.txt"/>`+"\n"+`<File Source="nope.txt"/>`), ""), nil, `4:7: Source="nope.txt": `},
+		{"no source", projectXML(comps(`<File Name="x"/>`), ""), nil, "3:33: <File> has no Source"},
+		{"ambiguous source", projectXML(comps(`<File Source="a.Txt"/>`), ""), nil, "3:39: Source=\"a.Txt\": "},
+		{"unknown macro", projectXML(comps(`<File Source="$(nowhere)\b.txt"/>`), ""), nil, "3:39: Source=\"$(nowhere)\\\\b.txt\": unknown macro $(nowhere); pass it on the command line with /variables:nowhere=value, or define it in <Macros> or a /config: file"},
+		{"unset environment variable", projectXML(comps(`<File Source="%NOPE%\b.txt"/>`), ""), nil, "3:39: Source=\"%NOPE%\\\\b.txt\": environment variable %NOPE% is not set"},
+		{"macro cycle", projectXML("<Macros>\n<Macro Id=\"a\" Value=\"$(b)x\"/>\n<Macro Id=\"b\" Value=\"$(a)y\"/></Macros>", ""), nil, "4:15: macro a: refers to itself through a cycle (a -> b -> a)"},
+		{"macro bomb", projectXML("<Macros>\n<Macro Id=\"a\" Value=\""+strings.Repeat("$(a)", 16)+"\"/></Macros>", ""), nil, "4:15: macro a: refers to itself through a cycle (a -> a)"},
+		{"macro bomb without a cycle", projectXML("<Macros>"+bombMacros(6)+"</Macros>", ""), nil, "6:16: macro m2: expands to more than 65536 bytes"},
+		{"bomb in /variables:", projectXML(comps(`<File Source="$(v0)"/>`), ""), bombVars(6), "/variables: macro v2: expands to more than 65536 bytes"},
+		{"cycle in /variables:", projectXML("", ""), map[string]string{"v": "$(w)", "W": "$(V)"}, "/variables: macro W: refers to itself through a cycle (W -> v -> W)"},
+		{"huge attribute", projectXML(comps(`<File Source="`+strings.Repeat("x", 100000)+`"/>`), ""), nil, "3:39: Source=\"" + strings.Repeat("x", 100) + "... (100000 bytes)\": more than 65536 bytes after expansion"},
+		{"macro without value", projectXML(`<Macros><Macro Id="a"/></Macros>`, ""), nil, "3:9: <Macro> \"a\" has no Value attribute"},
+		{"macro id", projectXML(`<Macros><Macro Id="1a" Value=""/></Macros>`, ""), nil, "3:16: macro Id \"1a\": expected a letter or '_'"},
+		{"macro twice", projectXML("<Macros><Macro Id=\"a\" Value=\"\"/>\n<Macro Id=\"A\" Value=\"\"/></Macros>", ""), nil, "4:8: macro A is defined twice (first at line 3)"},
+		{"global redefined", projectXML(`<Macros><Macro Id="runtime.windows" Value="\W"/></Macros>`, ""), nil, "3:16: macro runtime.windows is a built-in global macro; a package project may not redefine a global macro"},
+		{"macro element", projectXML(`<Macros><Macr Id="a" Value=""/></Macros>`, ""), nil, "3:9: unknown element <Macr> in <Macros>; expected Macro (did you mean Macro?)"},
+		{"escaping destination", projectXML(comps(`<File Source="b.txt" DestinationDir="\Windows\..\.."/>`), ""), nil, "3:54: device path \"\\\\Windows\\\\..\\\\..\\\\b.txt\": empty, '.' or '..' element"},
+		{"drive letter destination", projectXML(comps(`<File Source="b.txt" DestinationDir="C:\Windows"/>`), ""), nil, "3:54: device path \"C:\\\\Windows\\\\b.txt\": must start with"},
+		{"duplicate device path", projectXML(comps(`<File Source="b.txt"/><File Source="a.txt" Name="B.TXT"/>`), ""), nil, "3:55: device path \\windows\\System32\\B.TXT is given twice"},
+		{"bad attributes", projectXML(comps(`<File Source="b.txt" Attributes="Secret"/>`), ""), nil, "3:54: file attribute \"Secret\""},
+		{"bad language syntax", projectXML(`<Components><OSComponent><Files Language="en-US"><File Source="b.txt"/></Files></OSComponent></Components>`, ""), nil, "3:33: Language=\"en-US\": expected *, (a;b) or !(a;b)"},
+		{"language and resolution", projectXML(`<Components><OSComponent><Files Language="*" Resolution="*"><File Source="b.txt"/></Files></OSComponent></Components>`, ""), nil, "3:26: Language and Resolution on one Files group"},
+		{"name with directory", projectXML(comps(`<File Source="b.txt" Name="x\b.txt"/>`), ""), nil, "3:54: Name=\"x\\\\b.txt\": a file name, without directories"},
+		{"child of File", projectXML(comps(`<File Source="b.txt"><x/></File>`), ""), nil, "3:54: unknown element <x> in <File>"},
+		{"too deep", projectXML(strings.Repeat("<Components>", 300), ""), nil, "3:3061: elements nested more than 256 deep"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,12 +226,37 @@ func TestLoadErrors(t *testing.T) {
 			if err := os.WriteFile(path, []byte(tt.xml), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err := Load(path, baseOpt)
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), "p.pkg.xml") {
-				t.Errorf("err = %v, want it to name the project and contain %q", err, tt.want)
+			opt := baseOpt
+			opt.Variables = tt.vars
+			_, err := Load(path, opt)
+			prefix := path + ":" + tt.want
+			if tt.want[0] == '/' {
+				prefix = path + ": " + tt.want
+			}
+			if err == nil || !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("err = %.500v\nwant it to start with %q", err, prefix)
 			}
 		})
 	}
+}
+
+// bombMacros is a chain of macros, each 16 references to the next, one per line from line 4.
+func bombMacros(n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, "\n<Macro Id=\"m%d\" Value=\"%s\"/>", i, strings.Repeat(fmt.Sprintf("$(m%d)", i+1), 16))
+	}
+	fmt.Fprintf(&b, "\n<Macro Id=\"m%d\" Value=\"%s\"/>", n, strings.Repeat("x", 16))
+	return b.String()
+}
+
+func bombVars(n int) map[string]string {
+	m := map[string]string{}
+	for i := 0; i < n; i++ {
+		m[fmt.Sprintf("v%d", i)] = strings.Repeat(fmt.Sprintf("$(v%d)", i+1), 16)
+	}
+	m[fmt.Sprintf("v%d", n)] = strings.Repeat("x", 16)
+	return m
 }
 
 func TestOptionsErrors(t *testing.T) {
@@ -264,7 +326,7 @@ func TestBuildWritesReadablePackages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Manifest.Files[0].DevicePath != `\Programs\Cam\camera.exe` || p.Manifest.Files[0].FileSize != 140000 {
+		if p.Manifest.Files[0].DevicePath != `\Program Files\Cam\camera.exe` || p.Manifest.Files[0].FileSize != 140000 {
 			t.Errorf("compress=%v: manifest %+v", compress, p.Manifest.Files[0])
 		}
 		p.Close()
@@ -291,5 +353,118 @@ func TestBuildWritesReadablePackages(t *testing.T) {
 		}
 		f.Close()
 		checker.Run(t, "", checker.Find(t, "cabextract"), "-t", path)
+	}
+}
+
+// The shape of the IoT Core kit's projects: every Package attribute a macro given with
+// /variables:, the kit's global folders, and a UTF-16 file with a byte order mark.
+func TestLoadRealWorldProjects(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"AppInstall/app.cmd": "cmd", "prov.ppkg": "ppkg", "drv.sys": "sys", "ACPITABL.dat": "acpi", "Test.txt": "t",
+	})
+	project := `<?xml version="1.0" encoding="utf-16"?>
+<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00"
+  Owner="$(OEMNAME)" OwnerType="$(OWNERTYPE)" ReleaseType="$(RELTYPE)" Platform="$(BSPARCH)"
+  Component="$(COMP)" SubComponent="$(SUB)" Partition="$(PART)" GroupingKey="$(OEMNAME).g" Description="for $(PROD)">
+  <Components><OSComponent><Files>
+    <File Source="AppInstall\app.cmd" DestinationDir="$(runtime.root)\AppInstall" Name="app.cmd"/>
+    <File Source="$(_RELEASEDIR)\prov.ppkg" DestinationDir="$(runtime.windows)\Provisioning\Packages"/>
+    <File Source="drv.sys" DestinationDir="$(runtime.drivers)"/>
+    <File Source="ACPITABL.dat" DestinationDir="$(runtime.bootDrive)\efi"/>
+    <File Source="Test.txt"/>
+  </Files></OSComponent></Components>
+</Package>`
+	for _, enc := range []string{"utf-8", "utf-16le", "utf-16be"} {
+		t.Run(enc, func(t *testing.T) {
+			var data []byte
+			switch enc {
+			case "utf-8":
+				data = []byte(strings.Replace(project, "utf-16", "utf-8", 1))
+			default:
+				data = utf16Bytes(project, enc == "utf-16be")
+			}
+			path := filepath.Join(dir, "Custom.Settings.pkg.xml")
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			opt := baseOpt
+			opt.Variables = map[string]string{"OEMNAME": "Contoso", "OWNERTYPE": "OEM", "RELTYPE": "Production", "BSPARCH": "arm",
+				"COMP": "Custom", "SUB": "Settings", "PART": "MainOS", "PROD": "ProductA"}
+			got, err := Load(path, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, dir, got, []want{{"Contoso.Custom.Settings", map[string]string{
+				`\AppInstall\app.cmd`:                      "AppInstall/app.cmd",
+				`\windows\Provisioning\Packages\prov.ppkg`: "prov.ppkg",
+				`\windows\System32\drivers\drv.sys`:        "drv.sys",
+				`\efi\ACPITABL.dat`:                        "ACPITABL.dat",
+				`\windows\System32\Test.txt`:               "Test.txt",
+			}}})
+			m := got[0].Manifest
+			if m.Platform != "arm" || m.OwnerType != "OEM" || m.ReleaseType != "Production" || m.Partition != "MainOS" || m.GroupingKey != "Contoso.g" {
+				t.Errorf("manifest %+v", m)
+			}
+		})
+	}
+}
+
+func utf16Bytes(s string, bigEndian bool) []byte {
+	u := utf16.Encode([]rune(s))
+	out := []byte{0xFF, 0xFE}
+	if bigEndian {
+		out = []byte{0xFE, 0xFF}
+	}
+	for _, c := range u {
+		if bigEndian {
+			out = append(out, byte(c>>8), byte(c))
+		} else {
+			out = append(out, byte(c), byte(c>>8))
+		}
+	}
+	return out
+}
+
+// The global macros expand to the folders of the kit's PkgGen.cfg.xml.
+func TestGlobalMacros(t *testing.T) {
+	vals, err := winpath.ResolveMacros(sortedMacros(GlobalMacros, "built in"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{
+		"runtime.root": ``, "runtime.windows": `\windows`, "runtime.system32": `\windows\System32`,
+		"runtime.drivers": `\windows\System32\drivers`, "runtime.programFiles": `\Program Files`,
+		"runtime.programData": `\ProgramData`, "runtime.commonfiles": `\Programs\CommonFiles`,
+		"runtime.inf": `\windows\INF`, "runtime.bootDrive": ``, "runtime.default": `\windows\System32`,
+		"runtime.clipAppLicenseInstall": `\ProgramData\Microsoft\Windows\ClipSVC\Install\Apps`,
+		"env.drivers":                   `%SystemRoot%\System32\drivers`, "data.public": `\Users\Public`,
+		"hklm.autologger": `HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\WMI\Autologger`,
+		"hkcr.root":       `HKEY_LOCAL_MACHINE\Software\Classes`,
+	} {
+		if vals[name] != want {
+			t.Errorf("$(%s) = %q, want %q", name, vals[name], want)
+		}
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"p.pkg.xml": projectXML("", ""),
+		"noid.xml":  "<Macros>\n  <Macro Value=\"x\"/></Macros>",
+		"bad.xml":   "<Macros>\n  <Macro",
+		"cycle.xml": "<Macros>\n  <Macro Id=\"x\" Value=\"$(x)\"/></Macros>",
+	})
+	for _, tt := range []struct{ cfg, want string }{
+		{"noid.xml", "noid.xml:2:3: <Macro> has no Id attribute"},
+		{"bad.xml", "bad.xml:2:9: malformed XML"},
+		{"cycle.xml", "cycle.xml:2:17: macro x: refers to itself"},
+		{"none.xml", "/config: open "},
+	} {
+		opt := baseOpt
+		opt.Config = filepath.Join(dir, tt.cfg)
+		_, err := Load(filepath.Join(dir, "p.pkg.xml"), opt)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("/config:%s: err = %v, want %q", tt.cfg, err, tt.want)
+		}
 	}
 }

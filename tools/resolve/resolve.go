@@ -237,7 +237,14 @@ func Resolve(in Input) (*Selection, error) {
 		e.add(o.PosOf("BootUILanguage"), "BootUILanguage %s is not one of the SupportedLanguages/UserInterface languages (%s); expected one of them", o.BootUILanguage, joinValues(o.UILanguages))
 	}
 	ed, ok := EditionOf(o.Product)
-	if !ok {
+	switch {
+	case ok:
+	case strings.EqualFold(o.Product, manifest.ProductIoTCore):
+		e.add(o.PosOf("Product"), "Product %q is not supported: these tools build Windows 10 Mobile images, whose core feature manifest is MicrosoftPhoneFM.xml in Microsoft.PhoneFM.spkg "+
+			"(MMOSFM.xml in Microsoft.MMOSFM.spkg for %q); an IoT Core image needs IoTUAPFM.xml from the CBS package Microsoft.IoTUAP.IoTUAPFM.cab, which they do not read; "+
+			"expected %q (the default), %q or %q", o.Product, manifest.ProductManufacturingOS,
+			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
+	default:
 		e.add(o.PosOf("Product"), "Product %q has no core feature manifest; expected %q (the default), %q or %q", o.Product,
 			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
 	}

@@ -91,36 +91,54 @@ func (x *Expander) ExpandStrict(s string) (string, error) {
 }
 
 func (x *Expander) expandVars(s string) string {
-	var b strings.Builder
-	for {
-		i := strings.Index(s, "$(")
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(s[i+2:], ')')
-		if j < 0 {
-			break
-		}
-		name := s[i+2 : i+2+j]
-		b.WriteString(s[:i])
-		if v, ok := x.vars[strings.ToLower(name)]; ok {
-			b.WriteString(v)
-		} else {
-			b.WriteString(s[i : i+3+j])
-		}
-		s = s[i+3+j:]
+	out, _ := x.expandVarsMax(s, -1)
+	return out
+}
+
+// expandVarsMax is expandVars with the result bounded by max bytes (max < 0: no bound).
+func (x *Expander) expandVarsMax(s string, max int) (string, error) {
+	return expandRefs(s, max, func(name string) (string, bool, error) {
+		v, ok := x.vars[strings.ToLower(name)]
+		return v, ok, nil
+	})
+}
+
+// ExpandBounded is ExpandStrict for text that may come from a hostile file: a result longer
+// than max bytes is an error rather than an allocation.
+func (x *Expander) ExpandBounded(s string, max int) (string, error) {
+	e, err := x.expandVarsMax(s, max)
+	if err == nil && strings.IndexByte(e, '%') >= 0 {
+		e, err = x.expandEnvMax(e, max)
 	}
-	if b.Len() == 0 {
-		return s
+	if err == errTooLong {
+		return "", fmt.Errorf("more than %d bytes after expansion; expected at most %d", max, max)
 	}
-	b.WriteString(s)
-	return b.String()
+	if err != nil {
+		return "", err
+	}
+	if err := Check(e); err != nil {
+		return e, err
+	}
+	return e, nil
 }
 
 // expandEnv follows ExpandEnvironmentStrings: %NAME% is replaced when NAME is set; otherwise
 // "%NAME" is copied and the closing '%' may open the next reference.
 func (x *Expander) expandEnv(s string) string {
+	out, _ := x.expandEnvMax(s, -1)
+	return out
+}
+
+// expandEnvMax is expandEnv with the result bounded by max bytes (max < 0: no bound).
+func (x *Expander) expandEnvMax(s string, max int) (string, error) {
 	var b strings.Builder
+	write := func(t string) bool {
+		if max >= 0 && b.Len()+len(t) > max {
+			return false
+		}
+		b.WriteString(t)
+		return true
+	}
 	for {
 		i := strings.IndexByte(s, '%')
 		if i < 0 {
@@ -131,17 +149,25 @@ func (x *Expander) expandEnv(s string) string {
 			break
 		}
 		name := s[i+1 : i+1+j]
-		b.WriteString(s[:i])
+		if !write(s[:i]) {
+			return "", errTooLong
+		}
 		if v, ok := x.env[strings.ToUpper(name)]; ok && name != "" {
-			b.WriteString(v)
+			if !write(v) {
+				return "", errTooLong
+			}
 			s = s[i+2+j:]
 		} else {
-			b.WriteString(s[i : i+1+j])
+			if !write(s[i : i+1+j]) {
+				return "", errTooLong
+			}
 			s = s[i+1+j:]
 		}
 	}
-	b.WriteString(s)
-	return b.String()
+	if !write(s) {
+		return "", errTooLong
+	}
+	return b.String(), nil
 }
 
 // UnexpandedError is a $(var) or %ENV% reference left in a path that is being used.
