@@ -131,28 +131,24 @@ func parsePkgXML(file string, data []byte, dir string) (*pkgProject, error) {
 	if p.Owner == "" || p.Component == "" {
 		return nil, fmt.Errorf("%s: <Package> needs Owner and Component", doc.Pos(root))
 	}
-	vars := map[string]string{}
+	// The project's macros over the built-in ones, expanded in one another once each and
+	// bounded (winpath.ResolveMacros), as pkggen does: a macro that doubles itself is an error,
+	// not a value that grows with every pass.
+	var defs []winpath.Macro
 	for k, v := range pkggen.GlobalMacros {
-		vars[k] = v
+		defs = append(defs, winpath.Macro{Name: k, Value: v, Where: "built in"})
 	}
+	sort.Slice(defs, func(i, j int) bool { return defs[i].Name < defs[j].Name })
 	for _, el := range root.SelectElements("Macros") {
 		for _, m := range el.SelectElements("Macro") {
 			if id := m.SelectAttrValue("Id", ""); id != "" {
-				vars[id] = m.SelectAttrValue("Value", "")
+				defs = append(defs, winpath.Macro{Name: id, Value: m.SelectAttrValue("Value", ""), Where: doc.Pos(m).String()})
 			}
 		}
 	}
-	for pass := 0; pass < 20; pass++ {
-		x := winpath.NewExpander(vars, nil)
-		changed := false
-		for k, v := range vars {
-			if nv := x.Expand(v); nv != v {
-				vars[k], changed = nv, true
-			}
-		}
-		if !changed {
-			break
-		}
+	vars, err := winpath.ResolveMacros(defs)
+	if err != nil {
+		return nil, err
 	}
 	x := winpath.NewExpander(vars, nil)
 	srcs := map[string]bool{}

@@ -65,3 +65,15 @@ func TestPkgXMLProblemPositions(t *testing.T) {
 		t.Errorf("malformed XML: %v, want a positioned error", err)
 	}
 }
+
+// A macro that doubles itself grew 16x per pass of the old 20-pass loop; now it is an error
+// naming the macro and its line.
+func TestPkgXMLMacroBomb(t *testing.T) {
+	v := strings.Repeat("$(a)", 16)
+	data := "<Package xmlns=\"urn:Microsoft.WindowsPhone/PackageSchema.v8.00\" Owner=\"O\" Component=\"C\">\n" +
+		"<Macros><Macro Id=\"b\" Value=\"x\"/>\n<Macro Id=\"a\" Value=\"" + v + "\"/></Macros></Package>"
+	_, err := parsePkgXML("p.pkg.xml", []byte(data), t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), "macro a") || !strings.Contains(err.Error(), "p.pkg.xml:3:") {
+		t.Fatalf("err = %v, want an error naming macro a at p.pkg.xml:3", err)
+	}
+}
