@@ -45,7 +45,11 @@ func Load(path string, env map[string]string) (*Customizations, error) {
 	}
 	root, err := l.read(abs)
 	if err != nil {
-		return nil, err
+		var list manifest.ErrorList
+		if errors.As(err, &list) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("answer file %v", err)
 	}
 	var errs manifest.ErrorList
 	for _, a := range []struct{ name, v string }{{"Name", root.Name}, {"Owner", root.Owner}, {"OwnerType", root.OwnerType}} {
@@ -88,7 +92,7 @@ func (l *loader) read(path string) (*File, error) {
 	if f, ok := l.files[path]; ok {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := ReadHostFile(path, MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -103,19 +107,16 @@ func (l *loader) read(path string) (*File, error) {
 	return f, nil
 }
 
-// checkSources reports source files that do not exist (data assets may be directories).
+// checkSources reports source files that do not exist or are not regular files (data assets
+// may be directories), before anything opens them.
 func checkSources(f *File) error {
 	var errs manifest.ErrorList
 	check := func(path string, pos Pos, what string, dirOK bool) {
 		if path == "" {
 			return
 		}
-		st, err := os.Stat(path)
-		switch {
-		case err != nil:
-			errs = append(errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf("%s %s does not exist; expected an existing file", what, path)})
-		case st.IsDir() && !dirOK:
-			errs = append(errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf("%s %s is a directory; expected a file", what, path)})
+		if _, err := CheckHostPath(path, dirOK); err != nil {
+			errs = append(errs, &manifest.Error{Pos: pos, Msg: what + " " + err.Error()})
 		}
 	}
 	sections := []*Section{f.Static}
@@ -173,7 +174,7 @@ func (l *loader) merge(f *File, stack []*File) (map[string]*item, error) {
 			if errors.As(err, &list) {
 				return nil, err
 			}
-			return nil, manifest.ErrorList{{Pos: imp.Pos, Msg: fmt.Sprintf("import %s: %v", imp.Source, unwrapPath(err))}}
+			return nil, manifest.ErrorList{{Pos: imp.Pos, Msg: "import " + err.Error()}}
 		}
 		sub, err := l.merge(sib, stack)
 		if err != nil {

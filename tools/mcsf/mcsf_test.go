@@ -255,7 +255,7 @@ func TestImportsAndPriorities(t *testing.T) {
 			files: map[string]string{
 				"root.xml": answer("", imports("gone.xml")),
 			},
-			wantErr: []string{"root.xml:3:", "gone.xml: no such file"},
+			wantErr: []string{"root.xml:3:", "gone.xml does not exist"},
 		},
 		{
 			name: "twice in one file",
