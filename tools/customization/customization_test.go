@@ -47,7 +47,7 @@ func plan(t *testing.T) []*Package {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := mcsf.Resolve(c, ps)
+	r, err := mcsf.Resolve(c, ps, true)
 	if err != nil {
 		t.Fatal(err)
 	}

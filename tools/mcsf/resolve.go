@@ -15,6 +15,10 @@ type Resolved struct {
 	C        *Customizations
 	Static   Applied
 	Variants []*ResolvedVariant // by TargetRef
+	// Warnings are the settings and assets left out because no policy declares them, in file
+	// order (at most MaxReports; MoreWarnings counts the rest).
+	Warnings     manifest.ErrorList
+	MoreWarnings int
 }
 
 // ResolvedVariant is a variant with its target.
@@ -48,101 +52,172 @@ type PlacedAsset struct {
 	DevicePath string
 }
 
-// Resolve checks every setting and asset of c against the policies. An undeclared group,
-// setting or asset, or a value the declaration does not allow, is an error at the answer file's
-// line (the original only warns and drops such a setting; see docs/customization.md).
-func Resolve(c *Customizations, p *Policies) (*Resolved, error) {
+// Resolve checks every setting and asset of c against the policies. A value the declaration
+// does not allow is an error at the answer file's line. A setting or asset that no policy
+// declares is, as the documentation says, left out of the image with a warning
+// (Resolved.Warnings); with strict (ImageApp's +StrictSettingPolicies) it is an error instead.
+func Resolve(c *Customizations, p *Policies, strict bool) (*Resolved, error) {
 	r := &Resolved{C: c}
-	var errs manifest.ErrorList
-	fail := func(pos Pos, format string, args ...any) {
-		errs = append(errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
-	}
-	r.Static = resolveSection(&c.Static, p, fail)
+	rs := &resolver{p: p, strict: strict}
+	r.Static = rs.section(&c.Static)
 	targets := map[string]*Target{}
 	for _, t := range c.Targets {
 		targets[strings.ToLower(t.ID)] = t
 	}
 	for _, v := range c.Variants {
-		r.Variants = append(r.Variants, &ResolvedVariant{Variant: v, Target: targets[strings.ToLower(v.TargetRef)], Applied: resolveSection(&v.Section, p, fail)})
+		r.Variants = append(r.Variants, &ResolvedVariant{Variant: v, Target: targets[strings.ToLower(v.TargetRef)], Applied: rs.section(&v.Section)})
 	}
 	sort.Slice(r.Variants, func(i, j int) bool {
 		return strings.ToLower(r.Variants[i].Variant.TargetRef) < strings.ToLower(r.Variants[j].Variant.TargetRef)
 	})
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool {
-			a, b := errs[i].Pos, errs[j].Pos
-			if a.File != b.File {
-				return a.File < b.File
-			}
-			return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
-		})
-		return nil, errs
+	sortByPos(rs.warnings)
+	r.Warnings, r.MoreWarnings = rs.warnings, rs.moreWarnings
+	if len(rs.errs) > 0 {
+		sortByPos(rs.errs)
+		return nil, rs.errs
 	}
 	return r, nil
 }
 
-func resolveSection(s *Section, p *Policies, fail func(Pos, string, ...any)) Applied {
+// MaxReports bounds the errors and the warnings Resolve keeps (the rest are counted), and the
+// messages it looks for a nearest declared name for (a search over every declaration): an
+// answer file of a million undeclared settings costs linear time and a bounded report.
+const MaxReports = 100
+
+type resolver struct {
+	p            *Policies
+	strict       bool
+	errs         manifest.ErrorList
+	warnings     manifest.ErrorList
+	moreWarnings int
+	hints        int // nearest-name searches done
+}
+
+func (rs *resolver) fail(pos Pos, format string, args ...any) {
+	if len(rs.errs) < MaxReports {
+		rs.errs = append(rs.errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	}
+}
+
+// undeclared reports a setting or asset no policy declares: an error in strict mode, else a
+// warning, the item being left out.
+func (rs *resolver) undeclared(pos Pos, what, why string) {
+	if rs.strict {
+		rs.fail(pos, "%s is not declared: %s; expected a declaration in a policy file of a selected package (+StrictSettingPolicies)", what, why)
+		return
+	}
+	if len(rs.warnings) >= MaxReports {
+		rs.moreWarnings++
+		return
+	}
+	rs.warnings = append(rs.warnings, &manifest.Error{Pos: pos, Msg: fmt.Sprintf(
+		"%s is not declared: %s; it is left out of the image (+StrictSettingPolicies makes this an error)", what, why)})
+}
+
+// nearest is " (nearest: X)" for the first MaxReports messages, then "".
+func (rs *resolver) nearest(got string, known func() []string) string {
+	if rs.hints >= MaxReports {
+		return ""
+	}
+	rs.hints++
+	if n := Nearest(got, known()); n != "" {
+		return fmt.Sprintf(" (nearest: %q)", n)
+	}
+	return ""
+}
+
+func sortByPos(l manifest.ErrorList) {
+	sort.SliceStable(l, func(i, j int) bool {
+		a, b := l[i].Pos, l[j].Pos
+		if a.File != b.File {
+			return a.File < b.File
+		}
+		return a.Line < b.Line || a.Line == b.Line && a.Col < b.Col
+	})
+}
+
+func (rs *resolver) section(s *Section) Applied {
 	var out Applied
 	for _, g := range s.Settings {
-		pg, vars := p.Match(g.Path)
+		pg, vars := rs.p.Match(g.Path)
 		if pg == nil {
-			where := g.Pos
-			if len(g.Settings) > 0 {
-				where = g.Settings[0].Pos
-			} else if len(g.Assets) > 0 {
-				where = g.Assets[0].Pos
-			}
-			if len(p.Groups) == 0 {
-				fail(where, "settings group %q is not declared: no selected package has a policy file (%s*%s); expected the package that declares it in the image", g.Path, PolicyDir, PolicySuffix)
-			} else {
-				fail(where, "settings group %q is not declared by any policy file of the image; expected a declared group (nearest: %q)", g.Path, Nearest(g.Path, p.Paths()))
-			}
+			rs.undeclaredGroup(g)
 			continue
 		}
 		for _, st := range g.Settings {
-			sp := pg.Setting(st.Name)
-			if sp == nil {
-				var names []string
-				for _, x := range pg.Settings {
-					names = append(names, x.Name)
-				}
-				fail(st.Pos, "setting %q is not declared in group %q (%s); expected a declared setting (nearest: %q)", st.Name, g.Path, pg.Pos, Nearest(st.Name, names))
-				continue
+			if sv := rs.setting(g, pg, vars, st); sv != nil {
+				out.Settings = append(out.Settings, sv)
 			}
-			v, err := Encode(sp, st.Value)
-			if err != nil {
-				fail(st.Pos, "setting %s/%s (%s): %v", g.Path, st.Name, sp.Type(), err)
-				continue
-			}
-			sv := &SettingValue{Group: g.Path, Name: st.Name, Policy: sp, Value: v, Pos: st.Pos}
-			if sp.Registry != nil {
-				sv.RegKey, sv.RegName = substitute(sp.Registry.Key, vars), substitute(sp.Registry.ValueName, vars)
-			}
-			out.Settings = append(out.Settings, sv)
 		}
 		for _, a := range g.Assets {
-			ap := pg.Asset(a.Name)
-			if ap == nil {
-				var names []string
-				for _, x := range pg.Assets {
-					names = append(names, x.Name)
-				}
-				if len(names) == 0 {
-					fail(a.Pos, "asset %q: group %q declares no assets; expected no <Asset> in it", a.Name, g.Path)
-				} else {
-					fail(a.Pos, "asset %q is not declared in group %q; expected one of %s", a.Name, g.Path, strings.Join(names, ", "))
-				}
-				continue
+			if pa := rs.asset(g, pg, a); pa != nil {
+				out.Assets = append(out.Assets, pa)
 			}
-			name := a.FileName()
-			if len(ap.Types) > 0 && !containsFold(ap.Types, filepath.Ext(name)) {
-				fail(a.Pos, "asset %s %q has extension %q; expected %s", a.Name, name, filepath.Ext(name), strings.Join(ap.Types, ", "))
-				continue
-			}
-			out.Assets = append(out.Assets, &PlacedAsset{Asset: a, Group: g.Path, Policy: ap, DevicePath: strings.TrimRight(ap.Path, `\`) + `\` + name})
 		}
 	}
 	return out
+}
+
+// undeclaredGroup reports each setting and asset of a group no policy file declares.
+func (rs *resolver) undeclaredGroup(g *SettingsGroup) {
+	why := fmt.Sprintf("no selected package has a policy file (%s...)", PolicyDir)
+	if len(rs.p.Groups) > 0 {
+		why = fmt.Sprintf("no policy file of the image declares group %q", g.Path) + rs.nearest(g.Path, rs.p.Paths)
+	}
+	for _, st := range g.Settings {
+		rs.undeclared(st.Pos, fmt.Sprintf("setting %q of group %q", st.Name, g.Path), why)
+	}
+	for _, a := range g.Assets {
+		rs.undeclared(a.Pos, fmt.Sprintf("asset %q of group %q", a.Name, g.Path), why)
+	}
+}
+
+func (rs *resolver) setting(g *SettingsGroup, pg *Group, vars map[string]string, st *Setting) *SettingValue {
+	sp := pg.Setting(st.Name)
+	if sp == nil {
+		names := func() []string {
+			var names []string
+			for _, x := range pg.Settings {
+				names = append(names, x.Name)
+			}
+			return names
+		}
+		rs.undeclared(st.Pos, fmt.Sprintf("setting %q of group %q", st.Name, g.Path),
+			fmt.Sprintf("the group (%s) declares no such setting", pg.Pos)+rs.nearest(st.Name, names))
+		return nil
+	}
+	v, err := Encode(sp, st.Value)
+	if err != nil {
+		rs.fail(st.Pos, "setting %s/%s (%s): %v", g.Path, st.Name, sp.Type(), err)
+		return nil
+	}
+	sv := &SettingValue{Group: g.Path, Name: st.Name, Policy: sp, Value: v, Pos: st.Pos}
+	if sp.Registry != nil {
+		sv.RegKey, sv.RegName = substitute(sp.Registry.Key, vars), substitute(sp.Registry.ValueName, vars)
+	}
+	return sv
+}
+
+func (rs *resolver) asset(g *SettingsGroup, pg *Group, a *Asset) *PlacedAsset {
+	ap := pg.Asset(a.Name)
+	if ap == nil {
+		why := fmt.Sprintf("the group (%s) declares no assets", pg.Pos)
+		if len(pg.Assets) > 0 {
+			var names []string
+			for _, x := range pg.Assets {
+				names = append(names, x.Name)
+			}
+			why = fmt.Sprintf("the group (%s) declares only %s", pg.Pos, strings.Join(names, ", "))
+		}
+		rs.undeclared(a.Pos, fmt.Sprintf("asset %q of group %q", a.Name, g.Path), why)
+		return nil
+	}
+	name := a.FileName()
+	if len(ap.Types) > 0 && !containsFold(ap.Types, filepath.Ext(name)) {
+		rs.fail(a.Pos, "asset %s %q has extension %q; expected %s", a.Name, name, filepath.Ext(name), strings.Join(ap.Types, ", "))
+		return nil
+	}
+	return &PlacedAsset{Asset: a, Group: g.Path, Policy: ap, DevicePath: strings.TrimRight(ap.Path, `\`) + `\` + name}
 }
 
 func containsFold(list []string, s string) bool {
