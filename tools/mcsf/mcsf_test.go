@@ -581,7 +581,55 @@ func TestPolicyErrors(t *testing.T) {
 	if err := p.Add(groups); err == nil || !strings.Contains(err.Error(), "is also declared at p.policy.xml:3:") {
 		t.Errorf("group in two files: %v", err)
 	}
-	if !IsPolicyPath(`\windows\customizationpolicy\Contoso.Display.POLICY.xml`) || IsPolicyPath(`\Windows\CustomizationPolicy\sub\a.policy.xml`) || IsPolicyPath(`\Windows\a.policy.xml`) {
-		t.Error("IsPolicyPath")
+}
+
+// Where and how the original's tools keep setting policies: PkgGen writes
+// $(runtime.windows)\CustomizationPolicy\<package>.policy.xml, ImageApp's policy store reads
+// every file a package installs under \Windows\CustomizationPolicy\ (docs/customization.md).
+func TestPolicyPaths(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{`\Windows\CustomizationPolicy\Contoso.BaseOS.Settings.policy.xml`, true},
+		{`\windows\customizationpolicy\Contoso.Display.POLICY.xml`, true},
+		{`\Windows\CustomizationPolicy\sub\a.policy.xml`, true},
+		{`\Windows\CustomizationPolicy\Contoso.xml`, true},
+		{`\Windows\CustomizationPolicy\`, false},
+		{`\Windows\Packages\PolicyFiles\Contoso.BaseOS.Settings.policy.xml`, false}, // a security policy
+		{`\Windows\a.policy.xml`, false},
+		{`\Windows\CustomizationPolicyX\a.policy.xml`, false},
+	} {
+		if got := IsPolicyPath(tt.path); got != tt.want {
+			t.Errorf("IsPolicyPath(%s) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
+
+// PkgGen writes the root in no namespace and copies each SettingsGroup with the project's
+// namespace; hand-written files may have the namespace on the root.
+func TestPolicyAsPkgGenWritesIt(t *testing.T) {
+	group := `<SettingsGroup Path="Contoso/Display"><Setting Name="Color"><RegistrySource Type="REG_DWORD" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Color"/></Setting></SettingsGroup>`
+	tests := []struct{ name, xml, wantErr string }{
+		{"PkgGen", `<?xml version="1.0" encoding="utf-8"?><CustomizationPolicy>` + strings.Replace(group, "<SettingsGroup ", `<SettingsGroup xmlns="`+PolicyNamespace+`" `, 1) + `</CustomizationPolicy>`, ""},
+		{"namespace on the root", `<CustomizationPolicy xmlns="` + PolicyNamespace + `">` + group + `</CustomizationPolicy>`, ""},
+		{"no namespace at all", `<CustomizationPolicy>` + group + `</CustomizationPolicy>`, "<SettingsGroup> is in no namespace; expected namespace " + PolicyNamespace},
+		{"another namespace", `<CustomizationPolicy xmlns="urn:x">` + group + `</CustomizationPolicy>`, "is in namespace urn:x"},
+	}
+	for _, tt := range tests {
+		groups, err := ParsePolicy("p.xml", []byte(tt.xml))
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if len(groups) != 1 || groups[0].Path != "Contoso/Display" || groups[0].Setting("Color") == nil {
+			t.Errorf("%s: groups %+v", tt.name, groups)
+		}
 	}
 }

@@ -10,21 +10,21 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 )
 
-// Policy files declare the settings an answer file may set (docs/customization.md). A package
-// carries them at PolicyDir\<name>.policy.xml; the root is <CustomizationPolicy> in the package
-// project namespace, holding <SettingsGroup> elements exactly as the MCSF documentation
-// declares them in a .pkg.xml.
+// Policy files declare the settings an answer file may set (docs/customization.md). PkgGen
+// compiles a project's <SettingsGroup> elements into PolicyDir\<package name>.policy.xml: a root
+// <CustomizationPolicy> in no namespace holding each <SettingsGroup> as the .pkg.xml has it, in
+// the package project namespace. ImageApp's policy store reads every file a package installs
+// under PolicyDir. The root may also be in the project namespace, as hand-written files have it.
 const (
 	PolicyDir       = `\Windows\CustomizationPolicy\`
-	PolicySuffix    = ".policy.xml"
+	PolicySuffix    = ".policy.xml" // of the files PkgGen writes
 	PolicyNamespace = "urn:Microsoft.WindowsPhone/PackageSchema.v8.00"
 )
 
-// IsPolicyPath reports whether a package file's device path is a policy file.
+// IsPolicyPath reports whether a package file's device path is a policy file: any file under
+// PolicyDir (compared ignoring case), as ImageApp's policy store takes them.
 func IsPolicyPath(devicePath string) bool {
-	l := strings.ToLower(devicePath)
-	return strings.HasPrefix(l, strings.ToLower(PolicyDir)) && strings.HasSuffix(l, PolicySuffix) &&
-		!strings.Contains(l[len(PolicyDir):], `\`)
+	return len(devicePath) > len(PolicyDir) && strings.EqualFold(devicePath[:len(PolicyDir)], PolicyDir)
 }
 
 // Registry value types a RegistrySource may have.
@@ -103,7 +103,7 @@ func ParsePolicy(file string, data []byte) ([]*Group, error) {
 		x.Errorf(root, "root element is <%s>; expected <CustomizationPolicy>", root.FullTag())
 		return nil, x.Err()
 	}
-	if !x.CheckNS(root) {
+	if root.NamespaceURI() != "" && !x.CheckNS(root) { // PkgGen writes the root in no namespace
 		return nil, x.Err()
 	}
 	x.Attrs(root)
