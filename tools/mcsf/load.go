@@ -17,6 +17,8 @@ type Customizations struct {
 	Targets  []*Target // by Id
 	Static   Section
 	Variants []*Variant // one per target, by TargetRef
+
+	variants map[string]*Variant // Variants by lower-case TargetRef, while merging
 }
 
 // item is one unique thing an answer file sets. Settings are keyed by (condition, group path,
@@ -226,14 +228,9 @@ func (l *loader) nameVariants(c *Customizations, root *File) {
 		queue = queue[1:]
 		for _, v := range f.Variants {
 			key := strings.ToLower(v.TargetRef)
-			if named[key] {
-				continue
-			}
-			for _, m := range c.Variants {
-				if strings.ToLower(m.TargetRef) == key {
-					m.Name, m.Pos = v.Name, v.Pos
-					named[key] = true
-				}
+			if m := c.variants[key]; m != nil && !named[key] {
+				m.Name, m.Pos = v.Name, v.Pos
+				named[key] = true
 			}
 		}
 		for _, imp := range f.Imports {
@@ -346,27 +343,34 @@ func groupKey(path string) string {
 	return strings.ToLower(strings.Trim(strings.ReplaceAll(path, `\`, "/"), "/"))
 }
 
-// group returns the merged section's group for g's path, adding it on first use.
+// group returns the merged section's group for g's path, adding it on first use. Looked up in
+// a map: an answer file may hold hundreds of thousands of groups.
 func (s *Section) group(g *SettingsGroup) *SettingsGroup {
-	for _, x := range s.Settings {
-		if groupKey(x.Path) == groupKey(g.Path) {
-			return x
-		}
+	key := groupKey(g.Path)
+	if x := s.groups[key]; x != nil {
+		return x
+	}
+	if s.groups == nil {
+		s.groups = map[string]*SettingsGroup{}
 	}
 	n := &SettingsGroup{Path: g.Path, Pos: g.Pos}
 	s.Settings = append(s.Settings, n)
+	s.groups[key] = n
 	return n
 }
 
 // variant returns the merged variant for v's target, adding it on first use.
 func (c *Customizations) variant(v *Variant) *Variant {
-	for _, x := range c.Variants {
-		if strings.EqualFold(x.TargetRef, v.TargetRef) {
-			return x
-		}
+	key := strings.ToLower(v.TargetRef)
+	if x := c.variants[key]; x != nil {
+		return x
+	}
+	if c.variants == nil {
+		c.variants = map[string]*Variant{}
 	}
 	n := &Variant{Name: v.Name, TargetRef: v.TargetRef, Pos: v.Pos, RefPos: v.RefPos}
 	c.Variants = append(c.Variants, n)
+	c.variants[key] = n
 	return n
 }
 
