@@ -74,6 +74,9 @@ func Resolve(c *Customizations, p *Policies, strict bool) (*Resolved, error) {
 	r.Warnings, r.MoreWarnings = rs.warnings, rs.moreWarnings
 	if len(rs.errs) > 0 {
 		sortByPos(rs.errs)
+		if rs.moreErrors > 0 {
+			rs.errs = append(rs.errs, &manifest.Error{Pos: Pos{File: c.Root.Path}, Msg: fmt.Sprintf("%d more errors like these", rs.moreErrors)})
+		}
 		return nil, rs.errs
 	}
 	return r, nil
@@ -90,40 +93,77 @@ type resolver struct {
 	errs         manifest.ErrorList
 	warnings     manifest.ErrorList
 	moreWarnings int
+	moreErrors   int
 	hints        int // nearest-name searches done
+	cost         int // their work, up to hintCost
+	groupPaths   []string
 }
 
 func (rs *resolver) fail(pos Pos, format string, args ...any) {
-	if len(rs.errs) < MaxReports {
-		rs.errs = append(rs.errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+	if len(rs.errs) >= MaxReports {
+		rs.moreErrors++
+		return
 	}
+	rs.errs = append(rs.errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf(format, args...)})
+}
+
+// full counts an undeclared item without building its message when the report it would go to
+// is full, and reports whether it did.
+func (rs *resolver) full() bool {
+	switch {
+	case rs.strict && len(rs.errs) >= MaxReports:
+		rs.moreErrors++
+	case !rs.strict && len(rs.warnings) >= MaxReports:
+		rs.moreWarnings++
+	default:
+		return false
+	}
+	return true
 }
 
 // undeclared reports a setting or asset no policy declares: an error in strict mode, else a
-// warning, the item being left out.
+// warning, the item being left out. Callers check full first.
 func (rs *resolver) undeclared(pos Pos, what, why string) {
 	if rs.strict {
 		rs.fail(pos, "%s is not declared: %s; expected a declaration in a policy file of a selected package (+StrictSettingPolicies)", what, why)
-		return
-	}
-	if len(rs.warnings) >= MaxReports {
-		rs.moreWarnings++
 		return
 	}
 	rs.warnings = append(rs.warnings, &manifest.Error{Pos: pos, Msg: fmt.Sprintf(
 		"%s is not declared: %s; it is left out of the image (+StrictSettingPolicies makes this an error)", what, why)})
 }
 
-// nearest is " (nearest: X)" for the first MaxReports messages, then "".
+// hintCost bounds the work of all nearest-name hints of one Resolve: an edit distance costs
+// the product of the lengths compared, and hostile names may be long and many.
+const hintCost = 1 << 26
+
+// nearest is " (nearest: X)" for the first MaxReports messages while the work stays within
+// hintCost, then "".
 func (rs *resolver) nearest(got string, known func() []string) string {
 	if rs.hints >= MaxReports {
 		return ""
 	}
 	rs.hints++
-	if n := Nearest(got, known()); n != "" {
+	names := known()
+	cost := 0
+	for _, k := range names {
+		cost += (len(got) + 1) * (len(k) + 1)
+		if rs.cost+cost > hintCost {
+			return ""
+		}
+	}
+	rs.cost += cost
+	if n := Nearest(got, names); n != "" {
 		return fmt.Sprintf(" (nearest: %q)", n)
 	}
 	return ""
+}
+
+// paths is the declared group paths, listed once.
+func (rs *resolver) paths() []string {
+	if rs.groupPaths == nil {
+		rs.groupPaths = rs.p.Paths()
+	}
+	return rs.groupPaths
 }
 
 func sortByPos(l manifest.ErrorList) {
@@ -160,20 +200,33 @@ func (rs *resolver) section(s *Section) Applied {
 
 // undeclaredGroup reports each setting and asset of a group no policy file declares.
 func (rs *resolver) undeclaredGroup(g *SettingsGroup) {
-	why := fmt.Sprintf("no selected package has a policy file (%s...)", PolicyDir)
-	if len(rs.p.Groups) > 0 {
-		why = fmt.Sprintf("no policy file of the image declares group %q", g.Path) + rs.nearest(g.Path, rs.p.Paths)
+	why := ""
+	reason := func() string {
+		if why == "" {
+			why = fmt.Sprintf("no selected package has a policy file (%s...)", PolicyDir)
+			if len(rs.p.Groups) > 0 {
+				why = fmt.Sprintf("no policy file of the image declares group %q", g.Path) + rs.nearest(g.Path, rs.paths)
+			}
+		}
+		return why
 	}
 	for _, st := range g.Settings {
-		rs.undeclared(st.Pos, fmt.Sprintf("setting %q of group %q", st.Name, g.Path), why)
+		if !rs.full() {
+			rs.undeclared(st.Pos, fmt.Sprintf("setting %q of group %q", st.Name, g.Path), reason())
+		}
 	}
 	for _, a := range g.Assets {
-		rs.undeclared(a.Pos, fmt.Sprintf("asset %q of group %q", a.Name, g.Path), why)
+		if !rs.full() {
+			rs.undeclared(a.Pos, fmt.Sprintf("asset %q of group %q", a.Name, g.Path), reason())
+		}
 	}
 }
 
 func (rs *resolver) setting(g *SettingsGroup, pg *Group, vars map[string]string, st *Setting) *SettingValue {
 	sp := pg.Setting(st.Name)
+	if sp == nil && rs.full() {
+		return nil
+	}
 	if sp == nil {
 		names := func() []string {
 			var names []string
@@ -200,6 +253,9 @@ func (rs *resolver) setting(g *SettingsGroup, pg *Group, vars map[string]string,
 
 func (rs *resolver) asset(g *SettingsGroup, pg *Group, a *Asset) *PlacedAsset {
 	ap := pg.Asset(a.Name)
+	if ap == nil && rs.full() {
+		return nil
+	}
 	if ap == nil {
 		why := fmt.Sprintf("the group (%s) declares no assets", pg.Pos)
 		if len(pg.Assets) > 0 {

@@ -17,11 +17,21 @@ import (
 // settings package carrying the customization tests' policy file.
 func customizationKit(t *testing.T, policy bool) []string {
 	t.Helper()
-	dir, flags := contosoPackages(t)
 	data, err := os.ReadFile("../customization/testdata/contoso.policy.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !policy {
+		data = nil
+	}
+	return customizationKitWith(t, data)
+}
+
+// customizationKitWith is customizationKit with the given policy file (none if nil).
+func customizationKitWith(t *testing.T, data []byte) []string {
+	t.Helper()
+	policy := data != nil
+	dir, flags := contosoPackages(t)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		owner, comp, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".spkg"), ".")

@@ -115,6 +115,23 @@ func init() {
 			},
 			want: []string{"root.xml:3:", "is not declared", "(+StrictSettingPolicies)"},
 		},
+		// A package's policy file of 20,000 groups and an answer file setting each: declaring
+		// and matching them is linear (it was quadratic: over 4 minutes).
+		hostileCase{
+			name: "mcsf/many-policy-groups",
+			setup: func(t *testing.T, dir string) []string {
+				var policy, settings strings.Builder
+				policy.WriteString(`<CustomizationPolicy>`)
+				for i := 0; i < 20000; i++ {
+					fmt.Fprintf(&policy, `<SettingsGroup xmlns="%s" Path="Many/G%d"><Setting Name="S"><RegistrySource Type="REG_SZ" Path="HKLM\Software\Many\G%d\S"/></Setting></SettingsGroup>`, mcsf.PolicyNamespace, i, i)
+					fmt.Fprintf(&settings, `<Settings Path="Many/G%d"><Setting Name="S" Value="v"/></Settings>`+"\n", i)
+				}
+				policy.WriteString(`</CustomizationPolicy>`)
+				root := writeFile(t, dir, "root.xml", []byte(mcsfAnswer("<Static>"+settings.String()+"</Static>")))
+				return mcsfArgsWith(t, dir, root, customizationKitWith(t, []byte(policy.String())))
+			},
+			exitZero: true,
+		},
 	)
 }
 
@@ -144,6 +161,12 @@ func undeclaredSettings(size int) string {
 // absolute paths, as the child runs in dir.
 func mcsfArgs(t *testing.T, dir, root string) []string {
 	t.Helper()
+	return mcsfArgsWith(t, dir, root, customizationKit(t, true))
+}
+
+// mcsfArgsWith is mcsfArgs with the kit's --package flags.
+func mcsfArgsWith(t *testing.T, dir, root string, kit []string) []string {
+	t.Helper()
 	out := filepath.Join(dir, "out")
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
@@ -160,5 +183,5 @@ func mcsfArgs(t *testing.T, dir, root string) []string {
 	for _, fm := range contosoFMs {
 		args = append(args, "--fm="+abs(strings.TrimPrefix(fm, "--fm=")))
 	}
-	return append(args, customizationKit(t, true)...)
+	return append(args, kit...)
 }
