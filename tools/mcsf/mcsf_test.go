@@ -634,3 +634,18 @@ func TestPolicyAsPkgGenWritesIt(t *testing.T) {
 		}
 	}
 }
+
+func TestSubstitute(t *testing.T) {
+	vars := map[string]string{"$(accountid)": "{7}", "$(x)": "$(AccountID)"}
+	for _, tt := range []struct{ in, want string }{
+		{`HKLM\A\$(AccountID)\User`, `HKLM\A\{7}\User`},
+		{`HKLM\$(ACCOUNTID)\$(accountid)`, `HKLM\{7}\{7}`},
+		{`HKLM\$(X)\V`, `HKLM\$(AccountID)\V`}, // a value is not expanded again
+		{`HKLM\$(Other)\$(`, `HKLM\$(Other)\$(`},
+		{`HKLM\İ$(accountid)`, `HKLM\İ{7}`}, // lower-casing changes byte lengths here
+	} {
+		if got := substitute(tt.in, vars); got != tt.want {
+			t.Errorf("substitute(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

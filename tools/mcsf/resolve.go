@@ -285,19 +285,30 @@ func containsFold(list []string, s string) bool {
 	return false
 }
 
-// substitute replaces the $(Name) segments a group path matched.
+// substitute replaces the $(Name) segments a group path matched (names compared ignoring case;
+// vars is keyed by the lower-case "$(name)"). One pass: a value is not expanded again.
 func substitute(s string, vars map[string]string) string {
-	for k, v := range vars {
-		var b strings.Builder
-		for {
-			i := strings.Index(strings.ToLower(s), k)
-			if i < 0 {
-				break
-			}
-			b.WriteString(s[:i] + v)
-			s = s[i+len(k):]
-		}
-		s = b.String() + s
+	if len(vars) == 0 {
+		return s
 	}
-	return s
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "$(")
+		if i < 0 {
+			break
+		}
+		j := strings.IndexByte(s[i:], ')')
+		if j < 0 {
+			break
+		}
+		if v, ok := vars[strings.ToLower(s[i:i+j+1])]; ok {
+			b.WriteString(s[:i])
+			b.WriteString(v)
+		} else {
+			b.WriteString(s[:i+j+1])
+		}
+		s = s[i+j+1:]
+	}
+	b.WriteString(s)
+	return b.String()
 }
