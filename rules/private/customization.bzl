@@ -33,6 +33,12 @@ def customization_info(target):
         fail("customizations: %s is neither a customization_packages target nor one answer file (.xml)" % target.label)
     return CustomizationInfo(answer_file = files[0], files = depset(files), variables = {}, version = None)
 
+STRICT_SETTING_POLICIES_DOC = """Make a setting or asset that no policy file of the selected packages declares an error (ImageApp's `+StrictSettingPolicies`). By default, as the answer file documentation says, such a setting is left out of the image with a warning naming the answer file's line."""
+
+def strict_args(strict):
+    """Args of the strict_setting_policies attribute: +StrictSettingPolicies when it is set."""
+    return ["+StrictSettingPolicies"] if strict else []
+
 def customization_args(info):
     """Args of the answer file's variables: --var=NAME=DIR, in a stable order."""
     args = []
@@ -51,6 +57,7 @@ def _customization_packages_impl(ctx):
     sel_args, fms, packages = selection_args(ctx)
     args = ctx.actions.args()
     args.add_all(customization_args(info))
+    args.add_all(strict_args(ctx.attr.strict_setting_policies))
     args.add(out.path)
     args.add(ctx.file.oem_input)
     args.add("MSPackages")
@@ -72,7 +79,8 @@ customization_packages = rule(
     doc = """Builds the customization packages of an MCSF answer file, as CustomizationGen.cmd does:
 `<Owner>.<Device>.Customizations.<Partition>.spkg` and the applications packages, in a directory
 named after the target. The OEMInput's selection supplies the policy files that declare the
-settings (docs/customization.md).
+settings (docs/customization.md); a setting none declares is left out with a warning, or with
+`strict_setting_policies = True` fails the build.
 
 The answer file's paths must be absolute, as for the original: name their directories with
 variables, `Source="$(CONTOSO_CUSTOMIZATIONS)\\\\wallpaper.jpg"`, and map each variable to a
@@ -90,5 +98,6 @@ answer file.""",
         "ms_packages": attr.label_list(allow_files = PACKAGE_EXTENSIONS, doc = "As `oem_image`'s."),
         "packages": attr.label_list(allow_files = PACKAGE_EXTENSIONS, doc = "As `oem_image`'s."),
         "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the packages."),
+        "strict_setting_policies": attr.bool(doc = STRICT_SETTING_POLICIES_DOC),
     }),
 )

@@ -2,7 +2,7 @@
 
 load("//rules:providers.bzl", "FeatureManifestInfo", "ImageInfo")
 load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage", "selection_args")
-load(":customization.bzl", "customization_args", "customization_info")
+load(":customization.bzl", "STRICT_SETTING_POLICIES_DOC", "customization_args", "customization_info", "strict_args")
 
 # Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files").
 SIDE_FILES = ["ImageApp.log", "UpdateInput.xml", "UpdateOutput.xml", "UpdateHistory.xml", "PackageList.xml", "cat"]
@@ -14,6 +14,8 @@ def _oem_image_impl(ctx):
         fail("customizations needs customization_version (OEMCustomizationVer, a.b.c.d)")
     if version and not custom:
         fail("customization_version is for customizations, which is not set")
+    if ctx.attr.strict_setting_policies and not custom:
+        fail("strict_setting_policies is for customizations, which is not set")
     ffu = ctx.actions.declare_file(ctx.label.name + ".ffu")
     side = {s: ctx.actions.declare_file("%s.%s" % (ctx.label.name, s)) for s in SIDE_FILES}
     sel_args, fms, packages = selection_args(ctx)
@@ -56,6 +58,7 @@ def _oem_image_impl(ctx):
         args.add(version)
         args.add(custom_dir.path, format = "--customization-out=%s")
         args.add_all(customization_args(custom))
+        args.add_all(strict_args(ctx.attr.strict_setting_policies))
         outputs.append(custom_dir)
         transitive.append(custom.files)
     run_oemimage(
@@ -112,5 +115,6 @@ with the reason for each (`oemimage resolve`), are in the `selection` output gro
             doc = "The customization answer file (OEMCustomizationXML): a `customization_packages` target, which gives its files, variables and version, or an answer file alone (its paths must then be absolute on the machine that builds).",
         ),
         "customization_version": attr.string(doc = "OEMCustomizationVer: version of the customization packages (default: the `customization_packages` target's)."),
+        "strict_setting_policies": attr.bool(doc = STRICT_SETTING_POLICIES_DOC + " Independent of the `customization_packages` target's own attribute."),
     }),
 )

@@ -319,12 +319,14 @@ func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
 	return out
 }
 
-// dataFiles lists a data asset's files: the file, or every file under the directory.
+// dataFiles lists a data asset's files: the file, or every file under the directory. Each must
+// be a regular file (symbolic links to files are followed; to directories, refused: they are
+// not walked, so a link cycle cannot loop).
 func dataFiles(d *mcsf.DataAsset) ([]File, error) {
 	dir := DataAssetDirs[d.Type]
-	st, err := os.Stat(d.Source)
+	st, err := mcsf.CheckHostPath(d.Source, true)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("data asset %v", err)
 	}
 	if !st.IsDir() {
 		return []File{{DevicePath: dir + filepath.Base(d.Source), Source: d.Source, Origin: d.Pos}}, nil
@@ -334,6 +336,9 @@ func dataFiles(d *mcsf.DataAsset) ([]File, error) {
 	err = filepath.WalkDir(d.Source, func(path string, e os.DirEntry, err error) error {
 		if err != nil || e.IsDir() {
 			return err
+		}
+		if _, err := mcsf.CheckHostPath(path, false); err != nil {
+			return fmt.Errorf("data asset %v", err)
 		}
 		rel, err := filepath.Rel(d.Source, path)
 		if err != nil {
@@ -404,19 +409,30 @@ func provValue(v mcsf.Value) string {
 	return v.Text
 }
 
-// open gives the file's size and a reader of its content: the generated data, or the host file
-// (a missing one is reported at the answer file line it comes from).
+// open gives the file's size and a reader of its content: the generated data, or the host file,
+// which must be a regular file of that size when it is opened (a problem is reported at the
+// answer file line the file comes from).
 func (f File) open() (int64, func() (io.ReadCloser, error), *manifest.Error) {
 	if f.Source == "" {
 		data := f.Data
 		return int64(len(data)), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
 	}
-	st, err := os.Stat(f.Source)
+	st, err := mcsf.CheckHostPath(f.Source, false)
 	if err != nil {
-		return 0, nil, &manifest.Error{Pos: f.Origin, Msg: fmt.Sprintf("%v; expected the file to exist", err)}
+		return 0, nil, &manifest.Error{Pos: f.Origin, Msg: err.Error()}
 	}
-	src := f.Source
-	return st.Size(), func() (io.ReadCloser, error) { return os.Open(src) }, nil
+	src, size, origin := f.Source, st.Size(), f.Origin
+	return size, func() (io.ReadCloser, error) {
+		r, st, err := mcsf.OpenHostFile(src)
+		if err == nil && st.Size() != size {
+			r.Close()
+			err = fmt.Errorf("%s changed from %d to %d bytes while the packages were written", src, size, st.Size())
+		}
+		if err != nil {
+			return nil, &manifest.Error{Pos: origin, Msg: err.Error()}
+		}
+		return r, nil
+	}, nil
 }
 
 func cabSource(name string, f File) (cab.FileSource, *manifest.Error) {

@@ -47,7 +47,7 @@ func plan(t *testing.T) []*Package {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := mcsf.Resolve(c, ps)
+	r, err := mcsf.Resolve(c, ps, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,5 +222,32 @@ func TestWriteAllOrNothing(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a failed Write left %d files", len(entries))
+	}
+}
+
+// A package built by PkgGen carries its settings' policy at
+// \Windows\CustomizationPolicy\<package name>.policy.xml, the root in no namespace.
+func TestPolicyOfPkgGenPackage(t *testing.T) {
+	data := []byte(`<?xml version="1.0" encoding="utf-8"?><CustomizationPolicy><SettingsGroup xmlns="` + mcsf.PolicyNamespace +
+		`" Path="Contoso/Display"><Setting Name="Color"><RegistrySource Type="REG_DWORD" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Color"/></Setting></SettingsGroup></CustomizationPolicy>`)
+	path := filepath.Join(t.TempDir(), "Contoso.BaseOS.Settings.spkg")
+	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "BaseOS", SubComponent: "Settings", Version: spkg.Version{Major: 1}},
+		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "MainOS"}
+	payload := []spkg.Payload{
+		{DevicePath: `\Windows\CustomizationPolicy\Contoso.BaseOS.Settings.policy.xml`, Size: int64(len(data)),
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }},
+		// A security policy (PkgGen's FileType SecurityPolicy) is no setting policy: not read.
+		{DevicePath: `\Windows\Packages\PolicyFiles\Contoso.BaseOS.Settings.policy.xml`, Size: 5,
+			Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("<xx/>")), nil }},
+	}
+	if _, err := spkg.WriteFile(path, m, payload, cab.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	ps, err := LoadPolicies([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, _ := ps.Match("contoso/display"); g == nil || g.Setting("Color") == nil || g.Pos.File != `Contoso.BaseOS.Settings.spkg\Windows\CustomizationPolicy\Contoso.BaseOS.Settings.policy.xml` {
+		t.Errorf("groups %+v", ps.Groups)
 	}
 }

@@ -1,6 +1,7 @@
 package customization
 
 import (
+	"fmt"
 	"path/filepath"
 
 	"github.com/oemimage/rules_oemimage/tools/mcsf"
@@ -20,6 +21,9 @@ func LoadPolicies(packages []string) (*mcsf.Policies, error) {
 }
 
 func loadPackagePolicies(ps *mcsf.Policies, path string) error {
+	if _, err := mcsf.CheckHostPath(path, false); err != nil {
+		return fmt.Errorf("package %v", err) // before spkg.Open, which would block on a pipe
+	}
 	p, err := spkg.Open(path)
 	if err != nil {
 		return err
@@ -29,11 +33,20 @@ func loadPackagePolicies(ps *mcsf.Policies, path string) error {
 		if !mcsf.IsPolicyPath(fe.DevicePath) {
 			continue
 		}
+		name := filepath.Base(path) + fe.DevicePath
+		// Policy files are read whole: bound them first. spkg.Open checked that a Regular
+		// file's FileSize is its size in the cabinet; other types carry no checked size.
+		if fe.FileType != "Regular" {
+			return fmt.Errorf("%s is a %s file; expected a Regular file (a policy document)", name, fe.FileType)
+		}
+		if fe.FileSize > mcsf.MaxFileBytes {
+			return fmt.Errorf("%s is %d bytes; expected at most %d, the bound on a file read whole", name, fe.FileSize, mcsf.MaxFileBytes)
+		}
 		data, err := p.ReadFile(fe.DevicePath)
 		if err != nil {
 			return err
 		}
-		groups, err := mcsf.ParsePolicy(filepath.Base(path)+fe.DevicePath, data)
+		groups, err := mcsf.ParsePolicy(name, data)
 		if err != nil {
 			return err
 		}

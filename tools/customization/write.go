@@ -1,59 +1,41 @@
 package customization
 
 import (
-	"os"
 	"path/filepath"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
-// Write writes the packages into dir, all or none: each goes to a temporary name first, and
-// only when every package is written are they renamed into place. It returns the paths.
+// Write writes the packages into dir, all or none (tools/internal/atomicfile: each is staged
+// beside its final name and renamed into place only when every one is written). It returns
+// the paths.
 func Write(dir string, pkgs []*Package) ([]string, error) {
-	var tmps, paths []string
-	cleanup := func() {
-		for _, t := range tmps {
-			os.Remove(t)
-		}
-	}
+	var set atomicfile.Set
+	defer set.Abort()
+	var paths []string
 	for _, p := range pkgs {
 		payload := make([]spkg.Payload, 0, len(p.Files))
 		for _, f := range p.Files {
 			pl, err := payloadOf(f)
 			if err != nil {
-				cleanup()
 				return nil, err
 			}
 			payload = append(payload, pl)
 		}
-		tmp, err := os.CreateTemp(dir, ".customization-*.spkg")
+		path := filepath.Join(dir, p.FileName())
+		w, err := set.Create(path)
 		if err != nil {
-			cleanup()
 			return nil, err
 		}
-		tmps = append(tmps, tmp.Name())
-		_, err = spkg.Write(tmp, p.Manifest, payload, cab.Options{Compression: cab.MSZIP, Workers: 1})
-		if err == nil {
-			err = tmp.Chmod(0o644)
-		}
-		if cerr := tmp.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			cleanup()
+		if _, err := spkg.Write(w, p.Manifest, payload, cab.Options{Compression: cab.MSZIP, Workers: 1}); err != nil {
 			return nil, err
 		}
-		paths = append(paths, filepath.Join(dir, p.FileName()))
+		paths = append(paths, path)
 	}
-	for i, t := range tmps {
-		if err := os.Rename(t, paths[i]); err != nil {
-			cleanup()
-			for _, done := range paths[:i] {
-				os.Remove(done)
-			}
-			return nil, err
-		}
+	if err := set.Commit(); err != nil {
+		return nil, err
 	}
 	return paths, nil
 }

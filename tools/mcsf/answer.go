@@ -66,6 +66,8 @@ type Section struct {
 	Settings     []*SettingsGroup
 	Applications []*Application
 	DataAssets   []*DataAsset // static only
+
+	groups map[string]*SettingsGroup // Settings by groupKey, while merging
 }
 
 // Variant is a <Variant>: settings applied when its target's conditions are met.

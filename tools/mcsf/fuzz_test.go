@@ -38,6 +38,7 @@ func FuzzParse(f *testing.F) {
 func FuzzParsePolicy(f *testing.F) {
 	f.Add([]byte(testPolicy))
 	f.Add([]byte("<CustomizationPolicy/>"))
+	f.Add([]byte(`<CustomizationPolicy><SettingsGroup xmlns="` + PolicyNamespace + `" Path="A/$(X)"><Setting Name="S"><RegistrySource Type="REG_SZ" Path="HKLM\A\$(X)\S"/></Setting></SettingsGroup></CustomizationPolicy>`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := ParsePolicy("/f.xml", data)
 		checkPositions(t, err)

@@ -17,6 +17,8 @@ type Customizations struct {
 	Targets  []*Target // by Id
 	Static   Section
 	Variants []*Variant // one per target, by TargetRef
+
+	variants map[string]*Variant // Variants by lower-case TargetRef, while merging
 }
 
 // item is one unique thing an answer file sets. Settings are keyed by (condition, group path,
@@ -45,7 +47,11 @@ func Load(path string, env map[string]string) (*Customizations, error) {
 	}
 	root, err := l.read(abs)
 	if err != nil {
-		return nil, err
+		var list manifest.ErrorList
+		if errors.As(err, &list) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("answer file %v", err)
 	}
 	var errs manifest.ErrorList
 	for _, a := range []struct{ name, v string }{{"Name", root.Name}, {"Owner", root.Owner}, {"OwnerType", root.OwnerType}} {
@@ -88,7 +94,7 @@ func (l *loader) read(path string) (*File, error) {
 	if f, ok := l.files[path]; ok {
 		return f, nil
 	}
-	data, err := os.ReadFile(path)
+	data, err := ReadHostFile(path, MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -103,19 +109,16 @@ func (l *loader) read(path string) (*File, error) {
 	return f, nil
 }
 
-// checkSources reports source files that do not exist (data assets may be directories).
+// checkSources reports source files that do not exist or are not regular files (data assets
+// may be directories), before anything opens them.
 func checkSources(f *File) error {
 	var errs manifest.ErrorList
 	check := func(path string, pos Pos, what string, dirOK bool) {
 		if path == "" {
 			return
 		}
-		st, err := os.Stat(path)
-		switch {
-		case err != nil:
-			errs = append(errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf("%s %s does not exist; expected an existing file", what, path)})
-		case st.IsDir() && !dirOK:
-			errs = append(errs, &manifest.Error{Pos: pos, Msg: fmt.Sprintf("%s %s is a directory; expected a file", what, path)})
+		if _, err := CheckHostPath(path, dirOK); err != nil {
+			errs = append(errs, &manifest.Error{Pos: pos, Msg: what + " " + err.Error()})
 		}
 	}
 	sections := []*Section{f.Static}
@@ -173,7 +176,7 @@ func (l *loader) merge(f *File, stack []*File) (map[string]*item, error) {
 			if errors.As(err, &list) {
 				return nil, err
 			}
-			return nil, manifest.ErrorList{{Pos: imp.Pos, Msg: fmt.Sprintf("import %s: %v", imp.Source, unwrapPath(err))}}
+			return nil, manifest.ErrorList{{Pos: imp.Pos, Msg: "import " + err.Error()}}
 		}
 		sub, err := l.merge(sib, stack)
 		if err != nil {
@@ -225,14 +228,9 @@ func (l *loader) nameVariants(c *Customizations, root *File) {
 		queue = queue[1:]
 		for _, v := range f.Variants {
 			key := strings.ToLower(v.TargetRef)
-			if named[key] {
-				continue
-			}
-			for _, m := range c.Variants {
-				if strings.ToLower(m.TargetRef) == key {
-					m.Name, m.Pos = v.Name, v.Pos
-					named[key] = true
-				}
+			if m := c.variants[key]; m != nil && !named[key] {
+				m.Name, m.Pos = v.Name, v.Pos
+				named[key] = true
 			}
 		}
 		for _, imp := range f.Imports {
@@ -345,27 +343,34 @@ func groupKey(path string) string {
 	return strings.ToLower(strings.Trim(strings.ReplaceAll(path, `\`, "/"), "/"))
 }
 
-// group returns the merged section's group for g's path, adding it on first use.
+// group returns the merged section's group for g's path, adding it on first use. Looked up in
+// a map: an answer file may hold hundreds of thousands of groups.
 func (s *Section) group(g *SettingsGroup) *SettingsGroup {
-	for _, x := range s.Settings {
-		if groupKey(x.Path) == groupKey(g.Path) {
-			return x
-		}
+	key := groupKey(g.Path)
+	if x := s.groups[key]; x != nil {
+		return x
+	}
+	if s.groups == nil {
+		s.groups = map[string]*SettingsGroup{}
 	}
 	n := &SettingsGroup{Path: g.Path, Pos: g.Pos}
 	s.Settings = append(s.Settings, n)
+	s.groups[key] = n
 	return n
 }
 
 // variant returns the merged variant for v's target, adding it on first use.
 func (c *Customizations) variant(v *Variant) *Variant {
-	for _, x := range c.Variants {
-		if strings.EqualFold(x.TargetRef, v.TargetRef) {
-			return x
-		}
+	key := strings.ToLower(v.TargetRef)
+	if x := c.variants[key]; x != nil {
+		return x
+	}
+	if c.variants == nil {
+		c.variants = map[string]*Variant{}
 	}
 	n := &Variant{Name: v.Name, TargetRef: v.TargetRef, Pos: v.Pos, RefPos: v.RefPos}
 	c.Variants = append(c.Variants, n)
+	c.variants[key] = n
 	return n
 }
 

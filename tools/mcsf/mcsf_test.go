@@ -2,6 +2,7 @@ package mcsf
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,7 +256,7 @@ func TestImportsAndPriorities(t *testing.T) {
 			files: map[string]string{
 				"root.xml": answer("", imports("gone.xml")),
 			},
-			wantErr: []string{"root.xml:3:", "gone.xml: no such file"},
+			wantErr: []string{"root.xml:3:", "gone.xml does not exist"},
 		},
 		{
 			name: "twice in one file",
@@ -318,7 +319,7 @@ func TestTargetsAndVariants(t *testing.T) {
 	if len(c.Targets) != 2 || c.Targets[1].ID != "SIM_Tiny" || len(c.Targets[1].States) != 2 || !c.Targets[1].States[1][0].IsWildCard || c.Targets[1].States[0][1].Value != "26" {
 		t.Fatalf("targets: %+v", c.Targets)
 	}
-	r, err := Resolve(c, testPolicies(t))
+	r, err := Resolve(c, testPolicies(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,29 +408,118 @@ func TestResolveErrors(t *testing.T) {
 		name, body string
 		want       []string
 	}{
-		{"unknown group", static(setting("Contoso/Dsplay", "Color", "1")), []string{"root.xml:5:", `settings group "Contoso/Dsplay" is not declared`, `nearest: "Contoso/Display"`}},
-		{"unknown setting", static(setting("Contoso/Display", "Colour", "1")), []string{"root.xml:5:", `setting "Colour" is not declared in group "Contoso/Display" (p.policy.xml:3:`, `nearest: "Color"`}},
 		{"wrong type", static(setting("Contoso/Display", "Brightness", "bright")), []string{"root.xml:5:", `setting Contoso/Display/Brightness (REG_DWORD): value "bright" is not a REG_DWORD`}},
 		{"bad option", static(setting("Contoso/Display", "Color", "Blue")), []string{`value "Blue" is not an option`}},
-		{"undeclared asset", static(`<Settings Path="LockScreen"><Asset Name="Ringtones" Source="$(ASSETS)\a.jpg"/></Settings>`), []string{`asset "Ringtones" is not declared in group "LockScreen"; expected one of Wallpapers`}},
 		{"asset extension", static(`<Settings Path="LockScreen"><Asset Name="Wallpapers" Source="$(ASSETS)\a.jpg" TargetFileName="a.gif"/></Settings>`), []string{`has extension ".gif"; expected .jpg, .png`}},
+	}
+	for _, tt := range tests {
+		for _, strict := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s strict=%v", tt.name, strict), func(t *testing.T) {
+				dir := writeFiles(t, map[string]string{"root.xml": answer("", "\n"+tt.body), "a.jpg": "jpg"})
+				_, err := Resolve(mustLoad(t, dir), testPolicies(t), strict)
+				if err == nil {
+					t.Fatal("no error")
+				}
+				for _, w := range tt.want {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+			})
+		}
+	}
+}
+
+// A setting or asset no policy declares is left out with a warning at the answer file's line,
+// as the documentation says; with +StrictSettingPolicies it is an error.
+func TestUndeclaredSettings(t *testing.T) {
+	policies := func(t *testing.T) *Policies { return testPolicies(t) }
+	none := func(*testing.T) *Policies { return &Policies{} }
+	tests := []struct {
+		name     string
+		body     string
+		policies func(*testing.T) *Policies
+		want     []string // in the warning, and in the strict error
+		kept     []string // group/name of the settings and assets kept when not strict
+	}{
+		{"unknown group", static(setting("Contoso/Dsplay", "Color", "1") + setting("Contoso/Display", "Color", "1")), policies,
+			[]string{"root.xml:5:", `setting "Color" of group "Contoso/Dsplay" is not declared: no policy file of the image declares group "Contoso/Dsplay" (nearest: "Contoso/Display")`},
+			[]string{"Contoso/Display/Color"}},
+		{"unknown setting", static(setting("Contoso/Display", "Colour", "1") + setting("Contoso/Display", "Label", "x")), policies,
+			[]string{"root.xml:5:", `setting "Colour" of group "Contoso/Display" is not declared: the group (p.policy.xml:3:`, `declares no such setting (nearest: "Color")`},
+			[]string{"Contoso/Display/Label"}},
+		{"undeclared asset", static(`<Settings Path="LockScreen"><Asset Name="Ringtones" Source="$(ASSETS)\a.jpg"/><Asset Name="Wallpapers" Source="$(ASSETS)\a.jpg"/></Settings>`), policies,
+			[]string{"root.xml:5:", `asset "Ringtones" of group "LockScreen" is not declared: the group (p.policy.xml:`, "declares only Wallpapers"},
+			[]string{"LockScreen/Wallpapers"}},
+		{"asset of an unknown group", static(`<Settings Path="Lock"><Asset Name="Wallpapers" Source="$(ASSETS)\a.jpg"/></Settings>`), policies,
+			[]string{"root.xml:5:", `asset "Wallpapers" of group "Lock" is not declared: no policy file of the image declares group "Lock"`},
+			nil},
+		{"variant setting", targetsXML + variant("V", "SIM_Tiny", setting("Contoso/Display", "Hue", "1")), policies,
+			[]string{"root.xml:", `setting "Hue" of group "Contoso/Display" is not declared`},
+			nil},
+		{"no policy files", static(setting("A", "B", "C")), none,
+			[]string{"root.xml:5:", `setting "B" of group "A" is not declared: no selected package has a policy file (\Windows\CustomizationPolicy\...)`},
+			nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := writeFiles(t, map[string]string{"root.xml": answer("", "\n"+tt.body), "a.jpg": "jpg"})
-			_, err := Resolve(mustLoad(t, dir), testPolicies(t))
-			if err == nil {
-				t.Fatal("no error")
+			c := mustLoad(t, dir)
+			r, err := Resolve(c, tt.policies(t), false)
+			if err != nil {
+				t.Fatalf("not strict: %v", err)
 			}
-			for _, w := range tt.want {
+			if len(r.Warnings) != 1 {
+				t.Fatalf("warnings %q, want one", r.Warnings)
+			}
+			for _, w := range append(tt.want, "it is left out of the image (+StrictSettingPolicies makes this an error)") {
+				if !strings.Contains(r.Warnings.Error(), w) {
+					t.Errorf("warning %q lacks %q", r.Warnings, w)
+				}
+			}
+			var kept []string
+			for _, a := range append([]*ResolvedVariant{{Applied: r.Static}}, r.Variants...) {
+				for _, s := range a.Settings {
+					kept = append(kept, s.Group+"/"+s.Name)
+				}
+				for _, s := range a.Assets {
+					kept = append(kept, s.Group+"/"+s.Asset.Name)
+				}
+			}
+			if strings.Join(kept, " ") != strings.Join(tt.kept, " ") {
+				t.Errorf("kept %q, want %q", kept, tt.kept)
+			}
+
+			_, err = Resolve(c, tt.policies(t), true)
+			if err == nil {
+				t.Fatal("strict: no error")
+			}
+			for _, w := range append(tt.want, "expected a declaration in a policy file of a selected package (+StrictSettingPolicies)") {
 				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q lacks %q", err, w)
+					t.Errorf("strict: error %q lacks %q", err, w)
 				}
 			}
 		})
 	}
-	if _, err := Resolve(mustLoad(t, writeFiles(t, map[string]string{"root.xml": answer("", static(setting("A", "B", "C")))})), &Policies{}); err == nil || !strings.Contains(err.Error(), "no selected package has a policy file") {
-		t.Errorf("no policies: %v", err)
+}
+
+// However many settings are undeclared, the report is bounded and the time linear.
+func TestUndeclaredBounded(t *testing.T) {
+	var b strings.Builder
+	for i := 0; i < 3*MaxReports; i++ {
+		fmt.Fprintf(&b, `<Settings Path="G%d"><Setting Name="S" Value="1"/></Settings>`, i)
+	}
+	c := mustLoad(t, writeFiles(t, map[string]string{"root.xml": answer("", static(b.String()))}))
+	r, err := Resolve(c, testPolicies(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Warnings) != MaxReports || r.MoreWarnings != 2*MaxReports {
+		t.Errorf("%d warnings and %d more, want %d and %d", len(r.Warnings), r.MoreWarnings, MaxReports, 2*MaxReports)
+	}
+	_, err = Resolve(c, testPolicies(t), true)
+	if err == nil || strings.Count(err.Error(), "\n") != MaxReports || !strings.HasSuffix(err.Error(), fmt.Sprintf("root.xml: %d more errors like these", 2*MaxReports)) {
+		t.Errorf("strict: %d lines, want %d and a count: %.200q", strings.Count(fmt.Sprint(err), "\n")+1, MaxReports+1, err)
 	}
 }
 
@@ -444,7 +534,7 @@ func TestResolveAssetsAndVariables(t *testing.T) {
 		"img/a.jpg": "jpg", "app.xap": "xap", "lic.xml": "lic", "MPAP_app_01.provxml": "prov",
 	})
 	c := mustLoad(t, dir)
-	r, err := Resolve(c, testPolicies(t))
+	r, err := Resolve(c, testPolicies(t), false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +582,70 @@ func TestPolicyErrors(t *testing.T) {
 	if err := p.Add(groups); err == nil || !strings.Contains(err.Error(), "is also declared at p.policy.xml:3:") {
 		t.Errorf("group in two files: %v", err)
 	}
-	if !IsPolicyPath(`\windows\customizationpolicy\Contoso.Display.POLICY.xml`) || IsPolicyPath(`\Windows\CustomizationPolicy\sub\a.policy.xml`) || IsPolicyPath(`\Windows\a.policy.xml`) {
-		t.Error("IsPolicyPath")
+}
+
+// Where and how the original's tools keep setting policies: PkgGen writes
+// $(runtime.windows)\CustomizationPolicy\<package>.policy.xml, ImageApp's policy store reads
+// every file a package installs under \Windows\CustomizationPolicy\ (docs/customization.md).
+func TestPolicyPaths(t *testing.T) {
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{`\Windows\CustomizationPolicy\Contoso.BaseOS.Settings.policy.xml`, true},
+		{`\windows\customizationpolicy\Contoso.Display.POLICY.xml`, true},
+		{`\Windows\CustomizationPolicy\sub\a.policy.xml`, true},
+		{`\Windows\CustomizationPolicy\Contoso.xml`, true},
+		{`\Windows\CustomizationPolicy\`, false},
+		{`\Windows\Packages\PolicyFiles\Contoso.BaseOS.Settings.policy.xml`, false}, // a security policy
+		{`\Windows\a.policy.xml`, false},
+		{`\Windows\CustomizationPolicyX\a.policy.xml`, false},
+	} {
+		if got := IsPolicyPath(tt.path); got != tt.want {
+			t.Errorf("IsPolicyPath(%s) = %v, want %v", tt.path, got, tt.want)
+		}
+	}
+}
+
+// PkgGen writes the root in no namespace and copies each SettingsGroup with the project's
+// namespace; hand-written files may have the namespace on the root.
+func TestPolicyAsPkgGenWritesIt(t *testing.T) {
+	group := `<SettingsGroup Path="Contoso/Display"><Setting Name="Color"><RegistrySource Type="REG_DWORD" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Color"/></Setting></SettingsGroup>`
+	tests := []struct{ name, xml, wantErr string }{
+		{"PkgGen", `<?xml version="1.0" encoding="utf-8"?><CustomizationPolicy>` + strings.Replace(group, "<SettingsGroup ", `<SettingsGroup xmlns="`+PolicyNamespace+`" `, 1) + `</CustomizationPolicy>`, ""},
+		{"namespace on the root", `<CustomizationPolicy xmlns="` + PolicyNamespace + `">` + group + `</CustomizationPolicy>`, ""},
+		{"no namespace at all", `<CustomizationPolicy>` + group + `</CustomizationPolicy>`, "<SettingsGroup> is in no namespace; expected namespace " + PolicyNamespace},
+		{"another namespace", `<CustomizationPolicy xmlns="urn:x">` + group + `</CustomizationPolicy>`, "is in namespace urn:x"},
+	}
+	for _, tt := range tests {
+		groups, err := ParsePolicy("p.xml", []byte(tt.xml))
+		if tt.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("%s: error %v, want %q", tt.name, err, tt.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if len(groups) != 1 || groups[0].Path != "Contoso/Display" || groups[0].Setting("Color") == nil {
+			t.Errorf("%s: groups %+v", tt.name, groups)
+		}
+	}
+}
+
+func TestSubstitute(t *testing.T) {
+	vars := map[string]string{"$(accountid)": "{7}", "$(x)": "$(AccountID)"}
+	for _, tt := range []struct{ in, want string }{
+		{`HKLM\A\$(AccountID)\User`, `HKLM\A\{7}\User`},
+		{`HKLM\$(ACCOUNTID)\$(accountid)`, `HKLM\{7}\{7}`},
+		{`HKLM\$(X)\V`, `HKLM\$(AccountID)\V`}, // a value is not expanded again
+		{`HKLM\$(Other)\$(`, `HKLM\$(Other)\$(`},
+		{`HKLM\İ$(accountid)`, `HKLM\İ{7}`}, // lower-casing changes byte lengths here
+	} {
+		if got := substitute(tt.in, vars); got != tt.want {
+			t.Errorf("substitute(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }

@@ -10,21 +10,21 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 )
 
-// Policy files declare the settings an answer file may set (docs/customization.md). A package
-// carries them at PolicyDir\<name>.policy.xml; the root is <CustomizationPolicy> in the package
-// project namespace, holding <SettingsGroup> elements exactly as the MCSF documentation
-// declares them in a .pkg.xml.
+// Policy files declare the settings an answer file may set (docs/customization.md). PkgGen
+// compiles a project's <SettingsGroup> elements into PolicyDir\<package name>.policy.xml: a root
+// <CustomizationPolicy> in no namespace holding each <SettingsGroup> as the .pkg.xml has it, in
+// the package project namespace. ImageApp's policy store reads every file a package installs
+// under PolicyDir. The root may also be in the project namespace, as hand-written files have it.
 const (
 	PolicyDir       = `\Windows\CustomizationPolicy\`
-	PolicySuffix    = ".policy.xml"
+	PolicySuffix    = ".policy.xml" // of the files PkgGen writes
 	PolicyNamespace = "urn:Microsoft.WindowsPhone/PackageSchema.v8.00"
 )
 
-// IsPolicyPath reports whether a package file's device path is a policy file.
+// IsPolicyPath reports whether a package file's device path is a policy file: any file under
+// PolicyDir (compared ignoring case), as ImageApp's policy store takes them.
 func IsPolicyPath(devicePath string) bool {
-	l := strings.ToLower(devicePath)
-	return strings.HasPrefix(l, strings.ToLower(PolicyDir)) && strings.HasSuffix(l, PolicySuffix) &&
-		!strings.Contains(l[len(PolicyDir):], `\`)
+	return len(devicePath) > len(PolicyDir) && strings.EqualFold(devicePath[:len(PolicyDir)], PolicyDir)
 }
 
 // Registry value types a RegistrySource may have.
@@ -36,6 +36,9 @@ type Group struct {
 	Settings []*SettingPolicy
 	Assets   []*AssetPolicy
 	Pos      Pos
+
+	settings map[string]*SettingPolicy // by lower-case name, built by Setting
+	assets   map[string]*AssetPolicy
 }
 
 // SettingPolicy is a declared setting.
@@ -87,9 +90,12 @@ type AssetPolicy struct {
 	Pos        Pos
 }
 
-// Policies are the settings groups of every policy file of an image.
+// Policies are the settings groups of every policy file of an image, added through Add.
 type Policies struct {
 	Groups []*Group
+
+	byKey map[string]*Group    // by groupKey
+	wild  map[wildKey][]*Group // the groups with $(Name) segments
 }
 
 // ParsePolicy reads one policy file. file names it in messages (package name and device path).
@@ -103,7 +109,7 @@ func ParsePolicy(file string, data []byte) ([]*Group, error) {
 		x.Errorf(root, "root element is <%s>; expected <CustomizationPolicy>", root.FullTag())
 		return nil, x.Err()
 	}
-	if !x.CheckNS(root) {
+	if root.NamespaceURI() != "" && !x.CheckNS(root) { // PkgGen writes the root in no namespace
 		return nil, x.Err()
 	}
 	x.Attrs(root)
@@ -332,6 +338,7 @@ func (p *Policies) Add(groups []*Group) error {
 			continue
 		}
 		p.Groups = append(p.Groups, g)
+		p.index(g)
 	}
 	if len(errs) > 0 {
 		return errs
@@ -339,43 +346,73 @@ func (p *Policies) Add(groups []*Group) error {
 	return nil
 }
 
-func (p *Policies) exact(path string) *Group {
-	for _, g := range p.Groups {
-		if groupKey(g.Path) == groupKey(path) {
-			return g
-		}
+func (p *Policies) exact(path string) *Group { return p.byKey[groupKey(path)] }
+
+// index adds g to the lookups Match uses.
+func (p *Policies) index(g *Group) {
+	if p.byKey == nil {
+		p.byKey = map[string]*Group{}
+		p.wild = map[wildKey][]*Group{}
 	}
-	return nil
+	key := groupKey(g.Path)
+	p.byKey[key] = g
+	if strings.Contains(key, "$(") {
+		segs := strings.Split(key, "/")
+		p.wild[wildKeyOf(segs)] = append(p.wild[wildKeyOf(segs)], g)
+	}
 }
 
+// wildKey buckets the groups with $(Name) segments by segment count and first segment (PkgGen
+// requires a literal one), so that a path is compared with the few that could match it.
+type wildKey struct {
+	n     int
+	first string // "" when the first segment is itself a $(Name)
+}
+
+func wildKeyOf(segs []string) wildKey {
+	if isMacro(segs[0]) {
+		return wildKey{n: len(segs)}
+	}
+	return wildKey{len(segs), segs[0]}
+}
+
+func isMacro(seg string) bool { return strings.HasPrefix(seg, "$(") && strings.HasSuffix(seg, ")") }
+
 // Match finds the group declared for an answer file's group path. A declared $(Name) segment
-// matches any one segment; vars returns what each matched ("$(Name)" -> value).
+// matches any one segment; vars returns what each matched ("$(Name)" -> value). An exact
+// declaration wins over one with $(Name) segments.
 func (p *Policies) Match(path string) (*Group, map[string]string) {
 	if g := p.exact(path); g != nil {
 		return g, nil
 	}
+	if len(p.wild) == 0 {
+		return nil, nil
+	}
 	want := strings.Split(groupKey(path), "/")
-	for _, g := range p.Groups {
-		have := strings.Split(groupKey(g.Path), "/")
-		if len(have) != len(want) {
-			continue
-		}
-		vars := map[string]string{}
-		orig := strings.Split(strings.Trim(strings.ReplaceAll(path, `\`, "/"), "/"), "/")
-		ok := true
-		for i := range have {
-			switch {
-			case strings.HasPrefix(have[i], "$(") && strings.HasSuffix(have[i], ")"):
-				vars[strings.ToLower(have[i])] = orig[i]
-			case have[i] != want[i]:
-				ok = false
+	orig := strings.Split(strings.Trim(strings.ReplaceAll(path, `\`, "/"), "/"), "/")
+	for _, bucket := range [][]*Group{p.wild[wildKey{len(want), want[0]}], p.wild[wildKey{n: len(want)}]} {
+		for _, g := range bucket {
+			if vars, ok := matchSegments(strings.Split(groupKey(g.Path), "/"), want, orig); ok {
+				return g, vars
 			}
-		}
-		if ok {
-			return g, vars
 		}
 	}
 	return nil, nil
+}
+
+// matchSegments matches declared segments have against a path's (want lower-case, orig as
+// written, both as long as have).
+func matchSegments(have, want, orig []string) (map[string]string, bool) {
+	vars := map[string]string{}
+	for i := range have {
+		switch {
+		case isMacro(have[i]):
+			vars[have[i]] = orig[i]
+		case have[i] != want[i]:
+			return nil, false
+		}
+	}
+	return vars, true
 }
 
 // Nearest names the declared path (or setting "path/name") closest to got, for messages.
@@ -400,22 +437,29 @@ func (p *Policies) Paths() []string {
 	return out
 }
 
-// Setting finds a declared setting of g by name (case-insensitive).
+// Setting finds a declared setting of g by name (case-insensitive), through a map built on first
+// use: a group may declare thousands.
 func (g *Group) Setting(name string) *SettingPolicy {
-	for _, s := range g.Settings {
-		if strings.EqualFold(s.Name, name) {
-			return s
+	if g.settings == nil {
+		g.settings = make(map[string]*SettingPolicy, len(g.Settings))
+		for _, s := range g.Settings {
+			if k := strings.ToLower(s.Name); g.settings[k] == nil {
+				g.settings[k] = s
+			}
 		}
 	}
-	return nil
+	return g.settings[strings.ToLower(name)]
 }
 
 // Asset finds a declared asset of g by name (case-insensitive).
 func (g *Group) Asset(name string) *AssetPolicy {
-	for _, a := range g.Assets {
-		if strings.EqualFold(a.Name, name) {
-			return a
+	if g.assets == nil {
+		g.assets = make(map[string]*AssetPolicy, len(g.Assets))
+		for _, a := range g.Assets {
+			if k := strings.ToLower(a.Name); g.assets[k] == nil {
+				g.assets[k] = a
+			}
 		}
 	}
-	return nil
+	return g.assets[strings.ToLower(name)]
 }

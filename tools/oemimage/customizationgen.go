@@ -17,9 +17,10 @@ import (
 
 // runCustomizationGen is `oemimage customizationgen OutputDirectory OEMInputXML MSPackageRoot
 // OEMCustomizationXML OEMCustomizationVer` (CustomizationGen.cmd: all five required), plus
-// /CPUType: and the selection flags of imggen. It writes the customization packages only.
+// /CPUType:, +StrictSettingPolicies and the selection flags of imggen. It writes the
+// customization packages only.
 func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"var"}, selectionFlags...)})
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: append([]string{"var"}, selectionFlags...)})
 	if err != nil {
 		return err
 	}
@@ -42,11 +43,7 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	env, err := customizationEnv(c)
-	if err != nil {
-		return err
-	}
-	written, err := buildCustomizations(sel, o, c.positional[3], version, out, env)
+	written, err := buildCustomizations(c, sel, o, version, out, stderr)
 	if err != nil {
 		return err
 	}
@@ -85,10 +82,21 @@ func customizationVersion(s string) (spkg.Version, error) {
 	return v, nil
 }
 
-// buildCustomizations turns the answer file into customization packages in dir, checking its
-// settings against the policy files of the selected packages; it returns their paths.
-func buildCustomizations(sel *resolve.Selection, o *manifest.OEMInput, answerFile string, version spkg.Version, dir string, env map[string]string) ([]string, error) {
-	caf, err := mcsf.Load(answerFile, env)
+// customizationToggles are the +/- switches of the verbs that build customization packages:
+// ImageApp's +StrictSettingPolicies, which makes a setting no policy declares an error instead
+// of a warning. (ImgGen.cmd and CustomizationGen.cmd pass it to ImageApp; docs/customization.md.)
+var customizationToggles = []string{"StrictSettingPolicies"}
+
+// buildCustomizations turns the answer file (the fourth positional argument of both verbs) into
+// customization packages in dir, checking its settings against the policy files of the selected
+// packages; it returns their paths. Settings no policy declares are warned about on stderr and
+// left out, or with +StrictSettingPolicies fail the run.
+func buildCustomizations(c *cmdline, sel *resolve.Selection, o *manifest.OEMInput, version spkg.Version, dir string, stderr io.Writer) ([]string, error) {
+	env, err := customizationEnv(c)
+	if err != nil {
+		return nil, err
+	}
+	caf, err := mcsf.Load(c.positional[3], env)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +111,15 @@ func buildCustomizations(sel *resolve.Selection, o *manifest.OEMInput, answerFil
 	if err != nil {
 		return nil, err
 	}
-	r, err := mcsf.Resolve(caf, policies)
+	r, err := mcsf.Resolve(caf, policies, c.toggle("StrictSettingPolicies", false))
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", w.Pos, w.Msg)
+	}
+	if r.MoreWarnings > 0 {
+		fmt.Fprintf(stderr, "%s: warning: %d more settings or assets no policy declares are left out\n", caf.Root.Path, r.MoreWarnings)
 	}
 	pkgs, err := customization.Plan(r, customization.Options{Device: o.Device, Version: version, CPUType: cpuTypeOf(sel.CPUType)})
 	if err != nil {

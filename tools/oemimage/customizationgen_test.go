@@ -17,11 +17,21 @@ import (
 // settings package carrying the customization tests' policy file.
 func customizationKit(t *testing.T, policy bool) []string {
 	t.Helper()
-	dir, flags := contosoPackages(t)
 	data, err := os.ReadFile("../customization/testdata/contoso.policy.xml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !policy {
+		data = nil
+	}
+	return customizationKitWith(t, data)
+}
+
+// customizationKitWith is customizationKit with the given policy file (none if nil).
+func customizationKitWith(t *testing.T, data []byte) []string {
+	t.Helper()
+	policy := data != nil
+	dir, flags := contosoPackages(t)
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		owner, comp, _ := strings.Cut(strings.TrimSuffix(e.Name(), ".spkg"), ".")
@@ -70,15 +80,40 @@ func TestCustomizationGen(t *testing.T) {
 		t.Errorf("manifest %+v", p.Manifest)
 	}
 
-	// Without the policy file, the settings are undeclared: an error at the answer file's line,
-	// and nothing written.
-	out2 := t.TempDir()
-	err = runCustomizationGen(args(out2, customizationKit(t, false)), &stdout, &stderr)
-	if err == nil || !strings.Contains(err.Error(), "root.xml:25:7") || !strings.Contains(err.Error(), "no selected package has a policy file") {
-		t.Errorf("no policy: %v", err)
-	}
-	if entries, _ := os.ReadDir(out2); len(entries) != 0 {
-		t.Errorf("a failed run wrote %d files", len(entries))
+	// Without the policy file, the settings are undeclared: as documented, each is a warning at
+	// the answer file's line and is left out (the applications and data assets are still
+	// written); +StrictSettingPolicies makes them errors, and nothing is written.
+	for _, tt := range []struct {
+		toggle string
+		fails  bool
+	}{{"", false}, {"-StrictSettingPolicies", false}, {"+StrictSettingPolicies", true}, {"+strictsettingpolicies", true}} {
+		out2 := t.TempDir()
+		var stdout2, stderr2 bytes.Buffer
+		a := args(out2, customizationKit(t, false))
+		if tt.toggle != "" {
+			a = append(a, tt.toggle)
+		}
+		err = runCustomizationGen(a, &stdout2, &stderr2)
+		entries, _ := os.ReadDir(out2)
+		if tt.fails {
+			if err == nil || !strings.Contains(err.Error(), "root.xml:26:7: setting \"Color\" of group \"Contoso/Display\" is not declared: no selected package has a policy file") {
+				t.Errorf("%s, no policy: %v", tt.toggle, err)
+			}
+			if len(entries) != 0 {
+				t.Errorf("%s: a failed run wrote %d files", tt.toggle, len(entries))
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%q, no policy: %v", tt.toggle, err)
+			continue
+		}
+		if w := "root.xml:26:7: warning: setting \"Color\" of group \"Contoso/Display\" is not declared"; !strings.Contains(stderr2.String(), w) {
+			t.Errorf("%q, no policy: stderr %q lacks %q", tt.toggle, stderr2.String(), w)
+		}
+		if !strings.Contains(stdout2.String(), "Customizations.MainOS.spkg") || len(entries) == 0 {
+			t.Errorf("%q, no policy: wrote %q", tt.toggle, stdout2.String())
+		}
 	}
 
 	// --var= gives $(TESTDATA) instead of the environment, relative to the working directory
@@ -98,5 +133,23 @@ func TestCustomizationGen(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "expected --var=NAME=DIRECTORY") {
 			t.Errorf("%s: %v", bad, err)
 		}
+	}
+}
+
+// imggen takes ImageApp's +StrictSettingPolicies too: with it, a setting no policy declares
+// fails the image before anything is written.
+func TestImggenStrictSettingPolicies(t *testing.T) {
+	testdata, _ := filepath.Abs("../customization/testdata")
+	t.Setenv("TESTDATA", testdata)
+	out := t.TempDir()
+	args := append([]string{filepath.Join(out, "Flash.ffu"), contoso + "images/RetailOEMInput.xml", "MSPackages", "../customization/testdata/root.xml", "10.0.1.0",
+		"+StrictSettingPolicies", "--core-fm=" + contoso + "kit/fm/MicrosoftPhoneFM.xml"}, contosoFMs...)
+	var stdout, stderr bytes.Buffer
+	err := runImggen(append(args, customizationKit(t, false)...), &stdout, &stderr)
+	if err == nil || !strings.Contains(err.Error(), `root.xml:26:7: setting "Color" of group "Contoso/Display" is not declared`) {
+		t.Errorf("imggen +StrictSettingPolicies without policies: %v", err)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("a failed run wrote %d files", len(entries))
 	}
 }

@@ -17,7 +17,7 @@ import (
 // (--package, --fm, --core-fm), --timings=false for a reproducible log and
 // --customization-out=DIR for where the customization packages go (next to the FFU without it).
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, flags: append([]string{"timings", "customization-out", "var"}, selectionFlags...)})
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: append([]string{"timings", "customization-out", "var"}, selectionFlags...)})
 	if err != nil {
 		return err
 	}
@@ -76,11 +76,7 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	}
 	var custom []string
 	if len(c.positional) == 5 {
-		env, err := customizationEnv(c)
-		if err != nil {
-			return err
-		}
-		if custom, err = buildCustomizations(sel, o, c.positional[3], version, custDir, env); err != nil {
+		if custom, err = buildCustomizations(c, sel, o, version, custDir, stderr); err != nil {
 			return err
 		}
 		addCustomizations(sel, custom, manifest.Pos{File: c.positional[3]})
