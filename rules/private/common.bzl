@@ -43,8 +43,9 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
         mnemonic = mnemonic,
         progress_message = progress_message,
         # Only what the action declares: no host environment, so results are cacheable anywhere.
+        # OEMIMAGE_QUIET: the verb's progress is printed only if it fails.
         use_default_shell_env = False,
-        env = {"TZ": "UTC", "LC_ALL": "C"},
+        env = {"TZ": "UTC", "LC_ALL": "C", "OEMIMAGE_QUIET": "1"},
     )
 
 def package_files(targets):

@@ -7,6 +7,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -228,17 +229,49 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func main() {
+	if err := enterWorkingDirectory(os.Getenv("BUILD_WORKING_DIRECTORY")); err != nil {
+		fmt.Fprintf(os.Stderr, "oemimage: %v\n", err)
+		os.Exit(2)
+	}
 	// OEMIMAGE_CPUPROFILE=FILE writes a CPU profile of the run (go tool pprof FILE), for
 	// finding where a slow build spends its time.
 	if path := os.Getenv("OEMIMAGE_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
 			if err := pprof.StartCPUProfile(f); err == nil {
-				code := run(os.Args[1:], os.Stdout, os.Stderr)
+				code := runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr)
 				pprof.StopCPUProfile()
 				f.Close()
 				os.Exit(code)
 			}
 		}
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// enterWorkingDirectory makes relative paths mean what the user typed under `bazel run`: the
+// tool starts in its runfiles, and Bazel names the directory bazel run was called from in
+// BUILD_WORKING_DIRECTORY (empty otherwise: actions and tests get no such variable).
+func enterWorkingDirectory(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.Chdir(dir); err != nil {
+		return fmt.Errorf("BUILD_WORKING_DIRECTORY: %v", err)
+	}
+	return nil
+}
+
+// runQuietly is run; quiet keeps the verb's progress (its standard output) unless the verb
+// fails. Bazel actions set OEMIMAGE_QUIET=1 (rules/private/common.bzl): quiet on success, the
+// log stays in the side files, and a failure still shows what led to it.
+func runQuietly(quiet bool, args []string, stdout, stderr io.Writer) int {
+	if !quiet {
+		return run(args, stdout, stderr)
+	}
+	var progress bytes.Buffer
+	code := run(args, &progress, stderr)
+	if code != 0 {
+		stderr.Write(progress.Bytes())
+	}
+	return code
 }

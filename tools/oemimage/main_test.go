@@ -147,3 +147,43 @@ func TestStdoutFlag(t *testing.T) {
 		t.Errorf("a failed run left files behind: %v", entries)
 	}
 }
+
+// Quiet runs (Bazel actions) keep the verb's progress unless the verb fails.
+func TestRunQuietly(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := runQuietly(true, []string{"help"}, &stdout, &stderr); code != 0 || stdout.Len() != 0 || stderr.Len() != 0 {
+		t.Errorf("quiet success: code %d, stdout %q, stderr %q; want 0 and nothing printed", code, stdout.String(), stderr.String())
+	}
+	stdout.Reset()
+	stderr.Reset()
+	if code := runQuietly(true, []string{"imgtowim", "missing.ffu", "out.wim"}, &stdout, &stderr); code == 0 ||
+		!strings.Contains(stderr.String(), "Reading the image file: missing.ffu") {
+		t.Errorf("quiet failure: code %d, stderr %q; want the progress on stderr", code, stderr.String())
+	}
+	stdout.Reset()
+	if code := runQuietly(false, []string{"help"}, &stdout, &stderr); code != 0 || stdout.Len() == 0 {
+		t.Errorf("not quiet: code %d, stdout %q; want the usage", code, stdout.String())
+	}
+}
+
+func TestEnterWorkingDirectory(t *testing.T) {
+	old, _ := os.Getwd()
+	t.Cleanup(func() { os.Chdir(old) })
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "retail.ffu"), nil, 0o644)
+	if err := enterWorkingDirectory(""); err != nil {
+		t.Fatal(err)
+	}
+	if wd, _ := os.Getwd(); wd != old {
+		t.Fatalf("no BUILD_WORKING_DIRECTORY moved to %s", wd)
+	}
+	if err := enterWorkingDirectory(dir); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("retail.ffu"); err != nil {
+		t.Errorf("a relative path does not resolve against BUILD_WORKING_DIRECTORY: %v", err)
+	}
+	if err := enterWorkingDirectory(filepath.Join(dir, "missing")); err == nil || !strings.Contains(err.Error(), "BUILD_WORKING_DIRECTORY") {
+		t.Errorf("missing directory: err = %v", err)
+	}
+}
