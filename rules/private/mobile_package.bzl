@@ -14,6 +14,28 @@ def package_name(owner, component, sub_component):
     """The package name `Owner.Component[.SubComponent]` (docs/creating-mobile-packages.md)."""
     return ".".join([p for p in [owner, component, sub_component] if p])
 
+_RESERVED_NAMES = ["CON", "PRN", "AUX", "NUL"] + ["COM%d" % i for i in range(1, 10)] + ["LPT%d" % i for i in range(1, 10)]
+
+def _check_device_path(path):
+    """Fails at analysis, naming the attribute, on a device path Windows (and PkgGen) would not take."""
+    where = "files: device path %r" % path
+    if not path.startswith("\\"):
+        fail("%s: expected an absolute Windows path starting with a backslash, such as \\Programs\\App\\app.exe" % where)
+    if "/" in path:
+        fail("%s: contains '/'; device paths separate directories with backslashes (\\)" % where)
+    for part in path[1:].split("\\"):
+        if part == "":
+            fail("%s: has an empty component (two backslashes in a row, or a trailing one)" % where)
+        if part in [".", ".."]:
+            fail("%s: has a %r component; expected names only" % (where, part))
+        for c in part.elems():
+            if c in "<>:\"|?*":
+                fail("%s: %r is not allowed in a Windows file name" % (where, c))
+        if part.endswith(" ") or part.endswith("."):
+            fail("%s: %r ends with a space or a dot, which Windows drops" % (where, part))
+        if part.split(".")[0].upper() in _RESERVED_NAMES:
+            fail("%s: %r is a reserved Windows device name" % (where, part))
+
 def _project_xml(ctx, project_dir, files):
     """A package project file (.pkg.xml) equivalent to the rule's attributes.
 
@@ -99,7 +121,8 @@ def _mobile_package_impl(ctx):
             if len(srcs) != 1:
                 fail("files: %s gives %d files, expected exactly one" % (target.label, len(srcs)))
             for path in paths.split(_PATH_SEP):
-                entries.append((path.replace("/", "\\"), srcs[0]))
+                _check_device_path(path)
+                entries.append((path, srcs[0]))
                 inputs.append(srcs[0])
         project = ctx.actions.declare_file("%s/%s.pkg.xml" % (out_dir, name))
         ctx.actions.write(project, _project_xml(ctx, project.dirname, sorted(entries)))
