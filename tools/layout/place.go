@@ -41,6 +41,7 @@ type Plan struct {
 	DiskSectors uint64
 	DiskGUID    string
 	Partitions  []*Placed
+	MBR         bool
 }
 
 // Partition finds a placed partition by name, case-insensitively.
