@@ -478,6 +478,9 @@ func (p *parser) partition(el *etree.Element) *Partition {
 	if typeEl != nil && pt.Type != "" {
 		p.partitionType(pt, typeEl)
 	}
+	if id := strings.Trim(pt.ID, "{}"); id != "" && !isGUID(id) {
+		x.Errorf(el, "partition %s: <Id> %q is not a GUID; expected {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}", pt.Name, pt.ID)
+	}
 	return pt
 }
 

@@ -1,6 +1,8 @@
 package layout
 
 import (
+	"bytes"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -206,5 +208,68 @@ func TestPlaceMBR(t *testing.T) {
 			}
 			checkPlaced(t, plan, tt.want)
 		})
+	}
+}
+
+func TestMBRTables(t *testing.T) {
+	d := mustParse(t, mbr8R)
+	plan, err := Place(d, d.Stores[0], 1<<24, nil, nil, "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tables, err := plan.MBRTables()
+	if err != nil {
+		t.Fatal(err)
+	}
+	le := binary.LittleEndian
+	entry := func(b []byte, i int) [4]uint64 {
+		e := b[446+16*i:]
+		return [4]uint64{uint64(e[0]), uint64(e[4]), uint64(le.Uint32(e[8:])), uint64(le.Uint32(e[12:]))}
+	}
+	// Placement by hand in TestPlaceMBR: EFIESP 4096+65536, MainOS 81920+1048576, MMOS
+	// 1130496+4096000, MBR_META 5226624 (EBR 5226496), Data 5242880 (EBR 5242752) to the end.
+	mbr, ebr1, ebr2, meta := tables[0], tables[1], tables[2], tables[3]
+	if len(tables) != 4 || mbr.LBA != 0 || ebr1.LBA != 5226496 || ebr2.LBA != 5242752 || meta.LBA != 5226624 {
+		t.Fatalf("tables at %v", []uint64{mbr.LBA, ebr1.LBA, ebr2.LBA, meta.LBA})
+	}
+	wantMBR := [][4]uint64{{0x80, 0x0c, 4096, 65536}, {0, 0x07, 81920, 1048576}, {0, 0x0c, 1130496, 4096000}, {0, 0x05, 5226496, 1<<24 - 5226496}}
+	for i, w := range wantMBR {
+		if got := entry(mbr.Data, i); got != w {
+			t.Errorf("MBR entry %d = %v, want %v", i, got, w)
+		}
+	}
+	if le.Uint32(mbr.Data[440:]) != 0xAE420040 || mbr.Data[510] != 0x55 || mbr.Data[511] != 0xAA {
+		t.Errorf("MBR signature %x, boot signature %x", mbr.Data[440:444], mbr.Data[510:])
+	}
+	// EBR entries: the logical partition from its EBR; the next EBR from the extended start.
+	if got := entry(ebr1.Data, 0); got != [4]uint64{0, 0x70, 128, 2048} {
+		t.Errorf("EBR 1 entry 0 = %v", got)
+	}
+	if got := entry(ebr1.Data, 1); got != [4]uint64{0, 0x05, 5242752 - 5226496, 1<<24 - 5242752} {
+		t.Errorf("EBR 1 entry 1 = %v", got)
+	}
+	if got := entry(ebr2.Data, 0); got != [4]uint64{0, 0x07, 128, 1<<24 - 5242880} {
+		t.Errorf("EBR 2 entry 0 = %v", got)
+	}
+	if got := entry(ebr2.Data, 1); got != [4]uint64{} {
+		t.Errorf("last EBR links on: %v", got)
+	}
+	m := meta.Data
+	if le.Uint32(m) != 0x00080001 || le.Uint32(m[4:]) != (1<<20-12)/96 || le.Uint32(m[8:]) != 5 {
+		t.Fatalf("MBR_META header %x", m[:12])
+	}
+	for i, w := range []struct {
+		name string
+		off  uint64
+	}{{"EFIESP", 4096 * 512}, {"MainOS", 81920 * 512}, {"MMOS", 1130496 * 512}, {"MBR_META", 5226624 * 512}, {"Data", 5242880 * 512}} {
+		e := m[12+96*i:]
+		name := string(bytes.ReplaceAll(e[8:8+72], []byte{0}, nil))
+		if le.Uint64(e) != w.off || name != w.name {
+			t.Errorf("MBR_META entry %d: %q at %d, want %q at %d", i, name, le.Uint64(e), w.name, w.off)
+		}
+	}
+	// MainOS keeps ImageApp's well-known ID, in GPT byte order.
+	if got := fmt.Sprintf("%x", m[12+96+80:12+96+96]); got != "e28c6ba78701134c8fca8651c9b0620a" {
+		t.Errorf("MainOS GUID bytes %s", got)
 	}
 }
