@@ -152,7 +152,10 @@ func TestReadMBRHostile(t *testing.T) {
 		{"logical outside the extended", func(d *mbrDisk) { d.entry(1280, 0, false, 0x07, 128, 5000) }, "logical partition 6 (type 0x07, extended boot record at sector 1280) at sectors 1408-6407 is outside sectors 1281-4095"},
 		{"partition in a link slot", func(d *mbrDisk) { d.entry(1280, 2, false, 0x07, 200, 10) }, "the extended boot record at sector 1280 has a partition in entry 3"},
 		{"MBR_META count", func(d *mbrDisk) { binary.LittleEndian.PutUint32(d.b[1216*512+8:], 0xFFFFFFFF) }, "MBR_META (partition 5, sector 1216): 4294967295 entries; expected at most 129"},
-		{"MBR_META count beyond its partition", func(d *mbrDisk) { binary.LittleEndian.PutUint32(d.b[1216*512+8:], 129); d.entry(1088, 0, false, 0x70, 128, 4) }, "129 entries; expected at most 129 that fit its 2048 bytes"},
+		{"MBR_META count beyond its partition", func(d *mbrDisk) {
+			binary.LittleEndian.PutUint32(d.b[1216*512+8:], 129)
+			d.entry(1088, 0, false, 0x70, 128, 4)
+		}, "129 entries; expected at most 129 that fit its 2048 bytes"},
 		{"two MBR_META", func(d *mbrDisk) { d.entry(0, 2, false, 0x70, 832, 256) }, "partitions 3 and 5 are both MBR_META"},
 		{"duplicate names", func(d *mbrDisk) {
 			d.meta(1216, 5, map[string]uint64{"EFIESP": 64 * 512, "efiesp": 320 * 512, "MMOS": 832 * 512, "MBR_META": 1216 * 512, "Data": 1408 * 512})
