@@ -232,7 +232,7 @@ func (pl *placer) placeGPT() (*Plan, error) {
 	gpt := GPTSectors(pl.d.SectorSize)
 	firstUsable := 1 + gpt // protective MBR, then header and entries
 	if pl.disk <= firstUsable+gpt {
-		return nil, fmt.Errorf("disk of %d sectors is too small for its partition tables", pl.disk)
+		return nil, fmt.Errorf("%s: disk of %d sectors is too small for its partition tables", pl.s.Pos, pl.disk)
 	}
 	lastUsable := pl.disk - 1 - gpt
 	parts := pl.s.Partitions
@@ -325,7 +325,7 @@ func (pl *placer) placeMBR() (*Plan, error) {
 		return nil, fmt.Errorf("%s: an MBR addresses at most 2^32 sectors; the disk has %d (use a GPT layout)", pl.s.Pos, pl.disk)
 	}
 	if pl.disk < 2 {
-		return nil, fmt.Errorf("disk of %d sectors is too small for its partition table", pl.disk)
+		return nil, fmt.Errorf("%s: disk of %d sectors is too small for its partition table", pl.s.Pos, pl.disk)
 	}
 	order := pl.mbrOrder()
 	plan := &Plan{MBR: true, DiskSignature: SystemStoreSignature}
@@ -409,8 +409,8 @@ func (pl *placer) tooSmall() error {
 			total = addSat(total, pl.size(p))
 		}
 	}
-	return fmt.Errorf("the partitions need %d sectors (%s) but the disk has %d (MinSectorCount, %d-byte sectors); raise MinSectorCount or shrink the layout",
-		total, strings.Join(parts, ", "), pl.disk, pl.ss)
+	return fmt.Errorf("%s: the partitions need %d sectors (%s) but the disk has %d (MinSectorCount, %d-byte sectors); raise MinSectorCount or shrink the layout",
+		pl.s.Pos, total, strings.Join(parts, ", "), pl.disk, pl.ss)
 }
 
 func partitionGUID(p *Partition, seed string) string {
