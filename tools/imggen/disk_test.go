@@ -6,12 +6,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/layout"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
@@ -458,6 +460,122 @@ func checkGenPlacement(g *genLayout, plan *layout.Plan) error {
 	return nil
 }
 
+// genFFURoundTrip writes img (plan's empty disk, whose tables the tools have read) as an FFU,
+// extracts it and compares the tables with the original's; it also checks that the
+// flash-only table has exactly the RequiredToFlash partitions.
+func genFFURoundTrip(dir, img string, plan *layout.Plan) error {
+	disk, err := os.Open(img)
+	if err != nil {
+		return err
+	}
+	defer disk.Close()
+	fi := &ffu.Image{Disk: disk, DiskSize: int64(plan.DiskSectors) * int64(plan.SectorSize), SectorSize: plan.SectorSize,
+		PlatformIDs: []string{"Gen.Device"}, Store: ffu.StoreInfo{IsMainOSStore: true}}
+	flash := map[uint64]bool{} // FirstLBA of the partitions in the flash-only table
+	for _, p := range plan.Partitions {
+		if !p.Meta {
+			fi.Partitions = append(fi.Partitions, ffu.Partition{Name: p.Name, RequiredToFlash: p.RequiredToFlash, Type: p.Type})
+		}
+		if p.RequiredToFlash {
+			flash[p.FirstLBA] = true
+		}
+	}
+	out := filepath.Join(dir, "gen.ffu")
+	if _, err := ffu.WriteFile(out, fi); err != nil {
+		return fmt.Errorf("ffu.WriteFile: %v", err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, _ := f.Stat()
+	rd, err := ffu.Open(f, st.Size())
+	if err != nil {
+		return err
+	}
+	back := filepath.Join(dir, "gen-back.img")
+	dst, err := os.Create(back)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	if err := rd.Extract(dst); err != nil {
+		return err
+	}
+	got, err := readEntries(dst, fi.DiskSize, plan)
+	if err != nil {
+		return fmt.Errorf("extracted disk: %v", err)
+	}
+	want, err := readEntries(disk, fi.DiskSize, plan)
+	if err != nil {
+		return err
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		return fmt.Errorf("after the FFU the table has\n%v\nwant\n%v", got, want)
+	}
+	// The flash-only table: apply phases 1 and 2 only.
+	s := rd.Stores[0]
+	h := s.Header
+	blk := make([]byte, h.BlockSize)
+	tbl, err := os.Create(filepath.Join(dir, "gen-flash.img"))
+	if err != nil {
+		return err
+	}
+	defer tbl.Close()
+	if err := tbl.Truncate(fi.DiskSize); err != nil {
+		return err
+	}
+	for k := 0; k < int(h.FlashOnlyTableIndex+h.FlashOnlyTableCount); k++ {
+		if err := rd.ReadBlock(0, k, blk); err != nil {
+			return err
+		}
+		for _, l := range s.Entries[k].Locations {
+			off := int64(l.BlockIndex) * int64(h.BlockSize)
+			if l.Method == ffu.DiskEnd {
+				off = fi.DiskSize - off - int64(h.BlockSize)
+			}
+			if _, err := tbl.WriteAt(blk, off); err != nil {
+				return err
+			}
+		}
+	}
+	flashOnly, err := readEntries(tbl, fi.DiskSize, plan)
+	if err != nil {
+		return fmt.Errorf("flash-only table: %v", err)
+	}
+	var firstGot []uint64
+	for _, e := range flashOnly {
+		firstGot = append(firstGot, e.FirstLBA)
+	}
+	var firstWant []uint64
+	for _, p := range plan.Partitions {
+		if flash[p.FirstLBA] {
+			firstWant = append(firstWant, p.FirstLBA)
+		}
+	}
+	if fmt.Sprint(firstGot) != fmt.Sprint(firstWant) {
+		return fmt.Errorf("flash-only table has partitions at %v, want the RequiredToFlash ones at %v", firstGot, firstWant)
+	}
+	return nil
+}
+
+// readEntries reads a disk's GPT or MBR entries with the project's reader.
+func readEntries(r io.ReaderAt, size int64, plan *layout.Plan) ([]ffu.GPTEntry, error) {
+	if plan.MBR {
+		m, err := ffu.ReadMBR(r, size, plan.SectorSize)
+		if err != nil {
+			return nil, err
+		}
+		return m.Entries, nil
+	}
+	g, err := ffu.ReadGPT(r, size, plan.SectorSize)
+	if err != nil {
+		return nil, err
+	}
+	return g.Entries, nil
+}
+
 // A seeded generator of random valid layouts, each placed, its partition tables written to a
 // sparse disk with empty partitions and read back by sgdisk/sfdisk/fdisk. The test reports how
 // many layouts it checked and how many the generator drew that the disk could not hold.
@@ -487,7 +605,7 @@ func TestGeneratedLayouts(t *testing.T) {
 		}
 		plan, err := layout.Place(d, d.Stores[0], g.disk, nil, nil, "gen")
 		if err != nil {
-			if !strings.Contains(err.Error(), "raise MinSectorCount") && !strings.Contains(err.Error(), "no space is left") {
+			if !strings.Contains(err.Error(), "raise MinSectorCount") && !strings.Contains(err.Error(), "no space is left") && !strings.Contains(err.Error(), "-sector disk") {
 				t.Fatalf("seed %d: a valid layout was refused: %v\n%s", seed, err, xml)
 			}
 			stats["too big for the disk"]++
@@ -517,6 +635,14 @@ func TestGeneratedLayouts(t *testing.T) {
 				t.Fatalf("seed %d: sgdisk -v: %s\n%s", seed, out, xml)
 			}
 		}
+		// Every other layout through an FFU: the tables the device gets in the end are the
+		// same, and the flash-only table lacks exactly the RequiredToFlash=false partitions.
+		if checked%2 == 0 {
+			if err := genFFURoundTrip(dir, img, plan); err != nil {
+				t.Fatalf("seed %d: %v\n%s", seed, err, xml)
+			}
+			stats["through an FFU"]++
+		}
 		style := map[bool]string{true: "MBR", false: "GPT"}[g.mbr]
 		stats[fmt.Sprintf("%s %d", style, g.ss)]++
 		if plan.MBR && len(plan.Partitions) > 4 {
@@ -531,4 +657,40 @@ func TestGeneratedLayouts(t *testing.T) {
 		checked++
 	}
 	t.Logf("seed %d: %d layouts checked; %v", seed, n, stats)
+}
+
+// A GPT layout's ByteAlignment places the partition; its ClusterSize reaches the FAT and NTFS
+// writers: fsck.fat and ntfsinfo read the cluster sizes back.
+func TestDiskAlignmentAndClusterSize(t *testing.T) {
+	fsck, ntfsinfo := checker.Find(t, "fsck.fat"), checker.Find(t, "ntfsinfo")
+	const xml = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate">
+  <Partitions>
+    <Partition><Name>EFIESP</Name><Type>{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}</Type><TotalSectors>65536</TotalSectors><FileSystem>FAT</FileSystem><ClusterSize>0x2000</ClusterSize></Partition>
+    <Partition><Name>MainOS</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><MinFreeSectors>140000</MinFreeSectors><ByteAlignment>0x800000</ByteAlignment><ClusterSize>0x1000</ClusterSize><FileSystem>NTFS</FileSystem></Partition>
+    <Partition><Name>Data</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><UseAllSpace>true</UseAllSpace><ByteAlignment>0x800000</ByteAlignment><ClusterSize>0x4000</ClusterSize><FileSystem>NTFS</FileSystem></Partition>
+  </Partitions>
+  <SectorSize>512</SectorSize>
+</DeviceLayout>`
+	dir := t.TempDir()
+	img := filepath.Join(dir, "disk.img")
+	plan, dk := newTestDisk(t, xml, img)
+	if _, err := dk.close(); err != nil {
+		t.Fatal(err)
+	}
+	// EFIESP at 1 MiB (2048) to 67583; MainOS at the next 8 MiB (16384-sector) boundary, 81920,
+	// with 140000+2048 sectors to 223967; Data at the next boundary, 229376.
+	for name, first := range map[string]uint64{"EFIESP": 2048, "MainOS": 81920, "Data": 229376} {
+		if p := plan.Partition(name); p.FirstLBA != first {
+			t.Errorf("%s at %d, want %d", name, p.FirstLBA, first)
+		}
+	}
+	if out := checker.Run(t, "", fsck, "-v", "-n", copyPartition(t, img, plan.Partition("EFIESP"), filepath.Join(dir, "efiesp"))); !strings.Contains(out, " 8192 bytes per cluster") {
+		t.Errorf("EFIESP:\n%s", out)
+	}
+	for name, want := range map[string]string{"MainOS": "4096", "Data": "16384"} {
+		out := checker.Run(t, "", ntfsinfo, "-m", copyPartition(t, img, plan.Partition(name), filepath.Join(dir, name)))
+		if !regexp.MustCompile(`Cluster Size:\s+` + want + `\b`).MatchString(out) {
+			t.Errorf("%s: want cluster size %s:\n%s", name, want, out)
+		}
+	}
 }
