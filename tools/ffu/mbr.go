@@ -27,6 +27,9 @@ const (
 	// MaxMBRPartitions bounds the logical partitions followed through the EBR chain, and the
 	// MBR_META entries read: ImageApp's layouts have at most a handful, the project's writer 128.
 	MaxMBRPartitions = 128
+	// maxMBRSectorSize bounds the sector (each boot record is read whole): layouts have 512 or
+	// 4096, the FFU block 128 KiB.
+	maxMBRSectorSize = 64 << 10
 	// systemStoreSignature is the disk signature ImageApp writes into the FFU's MBR blocks.
 	systemStoreSignature = 0xAE420040
 	// mbrAttrBootable marks an entry with the MBR boot flag (0x80) in GPTEntry.Attributes,
@@ -73,8 +76,8 @@ func IsMBRType(t string) bool { return strings.HasPrefix(t, "0x") && len(t) == 4
 // must not overlap, the EBR chain must move forward inside its extended partition.
 func ReadMBR(r io.ReaderAt, diskSize int64, sectorSize uint32) (*MBR, error) {
 	ss := int64(sectorSize)
-	if ss < 512 || ss&(ss-1) != 0 {
-		return nil, fmt.Errorf("MBR: sector size %d is not a power of two of at least 512", sectorSize)
+	if ss < 512 || ss > maxMBRSectorSize || ss&(ss-1) != 0 {
+		return nil, fmt.Errorf("MBR: sector size %d is not a power of two from 512 to %d", sectorSize, maxMBRSectorSize)
 	}
 	sectors := uint64(diskSize / ss)
 	if sectors < 2 {

@@ -171,6 +171,9 @@ func TestReadMBRHostile(t *testing.T) {
 			}
 		})
 	}
+	if _, err := ReadMBR(bytes.NewReader(make([]byte, 1024)), 1<<40, 1<<31); err == nil || !strings.Contains(err.Error(), "sector size 2147483648 is not a power of two from 512 to 65536") {
+		t.Errorf("huge sector: %v", err)
+	}
 	// A chain longer than the bound: 200 EBRs one sector apart, each with a one-sector
 	// partition after it.
 	d := newMBRDisk(1000, 512)

@@ -218,7 +218,7 @@ func ParseDeviceLayout(file string, data []byte) (*DeviceLayout, error) {
 	if root.NamespaceURI() == NamespaceV2 {
 		d.Version = 2
 	}
-	v1Store := &Store{ID: "MainOSStore", Pos: x.Pos(root)}
+	v1Store := &Store{ID: "MainOSStore", Pos: x.Pos(root), el: root}
 	var sectorEl *etree.Element
 	var partEls []*etree.Element
 	for _, el := range x.Children(root) {
@@ -318,10 +318,10 @@ func (p *parser) check(d *DeviceLayout, els []*etree.Element) {
 			}
 		}
 	}
-	first := d.Stores[0].Partitions
-	if len(first) == 0 {
-		return
+	if len(d.Stores) == 0 || len(d.Stores[0].Partitions) == 0 {
+		return // reported above
 	}
+	first := d.Stores[0].Partitions
 	d.MBR = first[0].MBRType != 0
 	i = 0
 	for _, s := range d.Stores {

@@ -150,6 +150,8 @@ func TestParseErrors(t *testing.T) {
 		{"bad cluster", strings.Replace(v1, "<ByteAlignment>", "<ClusterSize>3000</ClusterSize><ByteAlignment>", 1), "dl.xml:8:122: <ClusterSize> 0xbb8: expected a power of two"},
 		{"bad chunk", strings.Replace(v1, "<ChunkSize>128", "<ChunkSize>2048", 1), "dl.xml:11:3: <ChunkSize> is 2048 KB; expected 1 to 1024"},
 		{"bad sector size", strings.Replace(v1, "<SectorSize>512", "<SectorSize>1024", 1), "dl.xml:10:3: <SectorSize> is 1024; expected 512 or 4096"},
+		{"v2 without stores", `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate/v2"><Stores/></DeviceLayout>`, "dl.xml:1:1: no <Store> in <Stores>; expected at least one"},
+		{"v1 without partitions", `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"></DeviceLayout>`, `dl.xml:1:1: store "MainOSStore" has no partitions`},
 		{"v1 stores", strings.Replace(v1, "<SectorSize>", "<Stores/><SectorSize>", 1), "dl.xml:10:3: <Stores> belongs to v2 layouts"},
 		{"long name", strings.Replace(v1, "<Name>DPP</Name>", "<Name>"+strings.Repeat("x", 37)+"</Name>", 1), "dl.xml:5:5: partition name \"" + strings.Repeat("x", 37) + "\" is longer than the 36 characters"},
 		{"text in value", strings.Replace(v1, "<Name>DPP</Name>", "<Name>DPP<b/></Name>", 1), "dl.xml:5:25: unexpected element <b> in <Name>; expected only text"},
