@@ -198,6 +198,15 @@ func init() {
 		}
 	}
 	addHostile(
+		// The readers behind imgtowim take an MBR image (MainOS and EFIESP named by MBR_META).
+		hostileCase{
+			name: "layout/imgtowim-mbr",
+			setup: func(t *testing.T, dir string) []string {
+				mbrFFU(t, dir)
+				return []string{"imgtowim", "out.ffu", "out.wim"}
+			},
+			exitZero: true,
+		},
 		mbrCase("mbr-entry-beyond-the-disk", 446+16, mbrEntry(0x0c, 8192, 0x7FFFFFFF), "MBR entry 2 (type 0x0c) at sectors 8192-2147491838 is outside sectors 1-1048575"),
 		mbrCase("mbr-start-ffffffff", 446+16, mbrEntry(0x0c, 0xFFFFFFFF, 65536), "MBR entry 2 (type 0x0c) at sectors 4294967295-"),
 		mbrCase("mbr-two-extended", 446, mbrEntry(0x05, 2, 100), "both extended partitions"),
