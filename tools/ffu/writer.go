@@ -1,7 +1,6 @@
 package ffu
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -312,34 +311,18 @@ func (img *Image) plan() (*plan, error) {
 		return nil, err
 	}
 
-	primary, err := ReadGPT(img.Disk, img.DiskSize, img.SectorSize)
+	tbl, err := img.readTable(p.bs)
 	if err != nil {
 		return nil, err
 	}
-	backup, err := ReadBackupGPT(img.Disk, img.DiskSize, img.SectorSize)
+	parts, err := img.matchPartitions(tbl)
 	if err != nil {
 		return nil, err
 	}
-	if primary.AlternateLBA != backup.HeaderLBA {
-		return nil, fmt.Errorf("primary GPT: backup header LBA %d, but the disk's last LBA is %d", primary.AlternateLBA, backup.HeaderLBA)
-	}
-	if !bytes.Equal(primary.entries, backup.entries) {
-		return nil, fmt.Errorf("backup GPT entry array (LBA %d) differs from the primary one (LBA %d)", backup.EntriesLBA, primary.EntriesLBA)
-	}
-	parts, err := img.matchPartitions(primary)
-	if err != nil {
-		return nil, err
-	}
-	gptPrimary := primary.blocks(img.DiskSize, p.bs)
-	gptBackup := backup.blocks(img.DiskSize, p.bs)
+	gptPrimary, gptBackup := tbl.primary, tbl.backup
 	gptBlocks := map[uint32]bool{}
 	for _, b := range gptPrimary {
 		gptBlocks[b] = true
-	}
-	for _, b := range gptBackup {
-		if gptBlocks[b] {
-			return nil, fmt.Errorf("disk of %d bytes is too small: block %d holds both the primary and the backup GPT", img.DiskSize, b)
-		}
 	}
 	for _, b := range gptBackup {
 		gptBlocks[b] = true
@@ -350,7 +333,8 @@ func (img *Image) plan() (*plan, error) {
 	}
 
 	// Phase 1: zero blocks over the start and the end of the disk, wiping both GPTs; one
-	// entry per block with both locations, as GptDataEntryGenerator writes them.
+	// entry per block with both locations, as GptDataEntryGenerator writes them. An MBR has
+	// nothing at the end: MbrDataEntryGenerator wipes the start only.
 	n1 := max(BlockSize/p.bs, 1)
 	if img.wipeBlocks > 0 {
 		n1 = int64(img.wipeBlocks)
@@ -366,7 +350,11 @@ func (img *Image) plan() (*plan, error) {
 		p.sources = append(p.sources, src)
 	}
 	for i := range uint32(n1) {
-		add(blockSource{kind: srcZero}, DiskLocation{DiskBegin, i}, DiskLocation{DiskEnd, i})
+		if tbl.mbr {
+			add(blockSource{kind: srcZero}, DiskLocation{DiskBegin, i})
+		} else {
+			add(blockSource{kind: srcZero}, DiskLocation{DiskBegin, i}, DiskLocation{DiskEnd, i})
+		}
 	}
 	p.phase1 = len(p.entries)
 
@@ -380,18 +368,22 @@ func (img *Image) plan() (*plan, error) {
 			drop = append(drop, parts[i].Index)
 		}
 	}
-	hdr, ents := primary.withoutEntries(drop)
 	flashOnlyIndex := len(p.entries)
-	for _, b := range gptPrimary {
+	tableBlock := func(b uint32, patch func(blk []byte, off int64)) error {
 		blk := make([]byte, p.bs)
 		off := int64(b) * p.bs
 		if _, err := img.Disk.ReadAt(blk, off); err != nil {
-			return nil, fmt.Errorf("disk: reading GPT block %d (offset %d): %w", b, off, err)
+			return fmt.Errorf("disk: reading %s block %d (offset %d): %w", tbl.what, b, off, err)
 		}
-		overlay(blk, off, hdr, int64(primary.HeaderLBA)*ss)
-		overlay(blk, off, ents, int64(primary.EntriesLBA)*ss)
+		patch(blk, off)
 		add(blockSource{srcMem, uint32(len(p.mem))}, DiskLocation{DiskBegin, b})
 		p.mem = append(p.mem, blk)
+		return nil
+	}
+	for _, b := range gptPrimary {
+		if err := tableBlock(b, func(blk []byte, off int64) { tbl.flashOnly(blk, off, drop) }); err != nil {
+			return nil, err
+		}
 	}
 	p.phase2 = len(p.entries) - p.phase1
 
@@ -402,7 +394,11 @@ func (img *Image) plan() (*plan, error) {
 	}
 	finalIndex := len(p.entries)
 	for _, b := range gptPrimary {
-		add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
+		if tbl.final == nil {
+			add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
+		} else if err := tableBlock(b, tbl.final); err != nil {
+			return nil, err
+		}
 	}
 	for _, b := range gptBackup {
 		add(blockSource{srcDisk, b}, DiskLocation{DiskEnd, uint32(nblocks) - 1 - b})
@@ -438,7 +434,7 @@ func (img *Image) plan() (*plan, error) {
 		p.header.DevicePath = img.Store.DevicePath
 	}
 
-	if p.manifest, err = img.manifest(primary, parts, sectors, used); err != nil {
+	if p.manifest, err = img.manifest(parts, sectors, used); err != nil {
 		return nil, err
 	}
 	if int64(len(p.manifest)) > math.MaxUint32 {
@@ -469,13 +465,13 @@ func overlay(blk []byte, blkOff int64, src []byte, srcOff int64) {
 	}
 }
 
-// matchPartitions pairs every Partition with its GPT entry by name, checks the LBAs, and checks
-// that every used GPT entry is listed.
-func (img *Image) matchPartitions(g *GPT) ([]GPTEntry, error) {
+// matchPartitions pairs every Partition with its table entry by name, checks the LBAs, and
+// checks that every used entry is listed.
+func (img *Image) matchPartitions(g *diskTable) ([]GPTEntry, error) {
 	byName := map[string]GPTEntry{}
-	for _, e := range g.Entries {
+	for _, e := range g.entries {
 		if _, dup := byName[e.Name]; dup {
-			return nil, fmt.Errorf("primary GPT: two entries are called %q", e.Name)
+			return nil, fmt.Errorf("%s: two entries are called %q", g.what, e.Name)
 		}
 		byName[e.Name] = e
 	}
@@ -491,19 +487,19 @@ func (img *Image) matchPartitions(g *GPT) ([]GPTEntry, error) {
 		seen[part.Name] = true
 		e, ok := byName[part.Name]
 		if !ok {
-			return nil, fmt.Errorf("partition %q is not in the primary GPT", part.Name)
+			return nil, fmt.Errorf("partition %q is not in the %s", part.Name, g.what)
 		}
 		if (part.FirstLBA != 0 || part.LastLBA != 0) && (part.FirstLBA != e.FirstLBA || part.LastLBA != e.LastLBA) {
-			return nil, fmt.Errorf("partition %q: LBAs %d..%d, but GPT entry %d has %d..%d", part.Name, part.FirstLBA, part.LastLBA, e.Index, e.FirstLBA, e.LastLBA)
+			return nil, fmt.Errorf("partition %q: LBAs %d..%d, but %s entry %d has %d..%d", part.Name, part.FirstLBA, part.LastLBA, g.what, e.Index, e.FirstLBA, e.LastLBA)
 		}
 		if e.LastLBA < e.FirstLBA || e.LastLBA >= uint64(img.DiskSize)/uint64(img.SectorSize) {
-			return nil, fmt.Errorf("partition %q: GPT entry %d has LBAs %d..%d, outside the disk", part.Name, e.Index, e.FirstLBA, e.LastLBA)
+			return nil, fmt.Errorf("partition %q: %s entry %d has LBAs %d..%d, outside the disk", part.Name, g.what, e.Index, e.FirstLBA, e.LastLBA)
 		}
 		out[i] = e
 	}
-	for _, e := range g.Entries {
+	for _, e := range g.entries {
 		if !seen[e.Name] {
-			return nil, fmt.Errorf("GPT entry %d (%q) is not in Partitions", e.Index, e.Name)
+			return nil, fmt.Errorf("%s entry %d (%q) is not in Partitions", g.what, e.Index, e.Name)
 		}
 	}
 	sorted := slices.Clone(out)
@@ -687,7 +683,7 @@ func boolString(b bool) string {
 // manifest builds the INI text: [FullFlash], [Store], then a [Partition] per partition in
 // Partitions order, each section's keys sorted (byte order). ImageApp's key order is that of a
 // .NET Hashtable, i.e. unspecified; sorted keys make ours reproducible.
-func (img *Image) manifest(g *GPT, parts []GPTEntry, sectors uint64, used []uint64) ([]byte, error) {
+func (img *Image) manifest(parts []GPTEntry, sectors uint64, used []uint64) ([]byte, error) {
 	var m Manifest
 	var err error
 	section := func(name string, kv map[string]string) {
@@ -745,6 +741,9 @@ func (img *Image) manifest(g *GPT, parts []GPTEntry, sectors uint64, used []uint
 		kv := map[string]string{"Name": part.Name, "Type": part.Type}
 		if part.Type == "" {
 			kv["Type"] = "{" + e.TypeGUID + "}"
+			if IsMBRType(e.TypeGUID) {
+				kv["Type"] = e.TypeGUID
+			}
 		}
 		opt := map[string]string{"Id": part.ID, "Primary": part.Primary, "FileSystem": part.FileSystem}
 		for k, v := range opt {

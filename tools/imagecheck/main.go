@@ -107,14 +107,26 @@ func check(image string, pkgs []string, w io.Writer) error {
 	defer im.Close()
 	fmt.Fprintf(w, "ffu: hashes verified (%d chunks)\n", len(im.FFU.HashTable())/32)
 	disk := im.Disk().Name()
-	out, err := run("sgdisk", "-v", disk)
-	if err != nil {
-		return err
+	if im.MBR != nil {
+		// An MBR layout's disk: sgdisk would convert it to a GPT; sfdisk reads it as it is.
+		out, err := run("sfdisk", "--dump", disk)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "label: dos") || strings.Count(out, "start=") < len(im.GPT.Entries) {
+			return fmt.Errorf("sfdisk --dump does not list the %d MBR partitions:\n%s", len(im.GPT.Entries), out)
+		}
+		fmt.Fprintf(w, "sfdisk --dump: MBR with %d partitions\n", len(im.GPT.Entries))
+	} else {
+		out, err := run("sgdisk", "-v", disk)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "No problems found") {
+			return fmt.Errorf("sgdisk -v reports problems:\n%s", out)
+		}
+		fmt.Fprintln(w, "sgdisk -v: no problems found")
 	}
-	if !strings.Contains(out, "No problems found") {
-		return fmt.Errorf("sgdisk -v reports problems:\n%s", out)
-	}
-	fmt.Fprintln(w, "sgdisk -v: no problems found")
 
 	dir, err := os.MkdirTemp("", "imagecheck-")
 	if err != nil {

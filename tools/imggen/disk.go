@@ -31,9 +31,27 @@ func (n noSync) Close() error                              { return nil }
 func gptType(p *layout.Partition) (gpt.Type, error) {
 	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
 	if len(t) != 36 || strings.Count(t, "-") != 4 {
-		return "", fmt.Errorf("partition %s: Type %q is not a GPT type GUID; MBR layouts are not supported", p.Name, p.Type)
+		return "", fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
 	}
 	return gpt.Type(t), nil
+}
+
+// writeTables writes plan's partition tables: an MBR (with its extended boot records and
+// MBR_META) for an MBR layout, else the protective MBR and both GPTs.
+func writeTables(f *os.File, plan *layout.Plan) error {
+	if !plan.MBR {
+		return writeGPT(f, plan)
+	}
+	tables, err := plan.MBRTables()
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if _, err := f.WriteAt(t.Data, int64(t.LBA)*int64(plan.SectorSize)); err != nil {
+			return fmt.Errorf("writing the partition table: %v", err)
+		}
+	}
+	return nil
 }
 
 // writeGPT writes the protective MBR and both GPTs of plan to f.
@@ -120,7 +138,7 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 	if err := f.Truncate(size); err != nil {
 		return nil, err
 	}
-	if err := writeGPT(f, plan); err != nil {
+	if err := writeTables(f, plan); err != nil {
 		return nil, err
 	}
 	d := &disk{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}

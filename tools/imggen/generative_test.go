@@ -87,7 +87,7 @@ func (c *genCase) minSize(fs string) uint64 {
 	return 4096
 }
 
-func pick[T any](r *rand.Rand, s []T) T { return s[r.Intn(len(s))] }
+func choose[T any](r *rand.Rand, s []T) T { return s[r.Intn(len(s))] }
 
 func jitter(r *rand.Rand, n uint64) uint64 {
 	d := uint64(r.Intn(9))
@@ -100,18 +100,18 @@ func jitter(r *rand.Rand, n uint64) uint64 {
 // blockSectors is the FFU block (128 KiB) in sectors: the disk is a whole number of blocks.
 func (c *genCase) blockSectors() uint64 { return 128 << 10 / uint64(c.SectorSize) }
 
-func genLayout(seed int64) *genCase {
+func genImageCase(seed int64) *genCase {
 	r := rand.New(rand.NewSource(seed))
-	c := &genCase{Seed: seed, SectorSize: pick(r, []int{512, 512, 4096}), ChunkKB: pick(r, []int{64, 128, 256})}
-	fsOf := func(choices ...string) string { return pick(r, choices) }
+	c := &genCase{Seed: seed, SectorSize: choose(r, []int{512, 512, 4096}), ChunkKB: choose(r, []int{64, 128, 256})}
+	fsOf := func(choices ...string) string { return choose(r, choices) }
 	size := func(fs string) uint64 {
 		switch fs {
 		case "FAT":
-			return c.sectors(jitter(r, pick(r, fatSizes)))
+			return c.sectors(jitter(r, choose(r, fatSizes)))
 		case "FAT32":
-			return c.sectors(jitter(r, pick(r, fat32Sizes[c.SectorSize])) + 8)
+			return c.sectors(jitter(r, choose(r, fat32Sizes[c.SectorSize])) + 8)
 		case "NTFS":
-			return c.sectors(jitter(r, pick(r, ntfsSizes)) + 8)
+			return c.sectors(jitter(r, choose(r, ntfsSizes)) + 8)
 		}
 		return c.sectors(jitter(r, uint64(1+r.Intn(4096))))
 	}
@@ -191,7 +191,7 @@ func genFiles(r *rand.Rand, partition string) map[string]string {
 		depth := 1 + r.Intn(4)
 		parts := []string{}
 		for i := 0; i < depth; i++ {
-			parts = append(parts, pick(r, nameParts))
+			parts = append(parts, choose(r, nameParts))
 		}
 		path := `\` + strings.Join(parts, `\`)
 		key := strings.ToLower(path)
@@ -206,7 +206,7 @@ func genFiles(r *rand.Rand, partition string) map[string]string {
 			continue
 		}
 		seen[key] = true
-		size := pick(r, fileSizes)
+		size := choose(r, fileSizes)
 		if r.Intn(4) == 0 {
 			size = r.Intn(300 << 10)
 		}
@@ -282,7 +282,7 @@ func TestGenerativeImages(t *testing.T) {
 		}
 	}
 	for seed := first; seed < first+int64(n); seed++ {
-		c := genLayout(seed)
+		c := genImageCase(seed)
 		ok := t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) {
 			buildAndCheck(t, c, tools, stats)
 		})

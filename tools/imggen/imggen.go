@@ -238,9 +238,18 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 		CatalogTime: opt.Time,
 	}
 	for _, p := range plan.Partitions {
+		if p.Meta {
+			continue // MBR_META is not in the layout, so not in the manifest
+		}
+		typ, id := "{"+strings.ToLower(strings.Trim(p.Type, "{}"))+"}", "{"+p.GUID+"}"
+		if plan.MBR {
+			// The layout's type byte as written, and an Id only if the layout gives one, as
+			// ImageApp writes the manifest of an MBR image.
+			typ, id = p.Type, p.ID
+		}
 		img.Partitions = append(img.Partitions, ffu.Partition{
 			Name: p.Name, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, RequiredToFlash: p.RequiredToFlash,
-			Type: "{" + strings.ToLower(strings.Trim(p.Type, "{}")) + "}", ID: "{" + p.GUID + "}", FileSystem: p.FileSystem,
+			Type: typ, ID: id, FileSystem: p.FileSystem,
 			ReadOnly: p.ReadOnly, Hidden: p.Hidden, AttachDriveLetter: p.AttachDriveLetter, Bootable: p.Bootable,
 			UseAllSpace: p.UseAllSpace, ByteAlignment: uint32(p.ByteAlignment), ClusterSize: uint32(p.ClusterSize),
 		})

@@ -1,9 +1,11 @@
 package layout
 
 import (
+	"encoding/binary"
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf16"
 )
 
 const v1 = `<?xml version="1.0" encoding="utf-8"?>
@@ -32,6 +34,47 @@ const v2 = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/I
   <SectorSize>512</SectorSize><ChunkSize>256</ChunkSize>
 </DeviceLayout>`
 
+// The shape of the IoT Core kit's MBR8GB-R layout: MBR type bytes, Bootable, per-partition
+// ByteAlignment and ClusterSize, DefaultPartitionByteAlignment.
+const mbr8R = `<?xml version="1.0" encoding="utf-8"?>
+<DeviceLayout xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate">
+  <Partitions>
+    <Partition>
+      <Name>EFIESP</Name>
+      <Type>0x0c</Type>
+      <FileSystem>FAT</FileSystem>
+      <TotalSectors>65536</TotalSectors>
+      <Bootable>true</Bootable>
+    </Partition>
+    <Partition>
+      <Name>MainOS</Name>
+      <Type>0x07</Type>
+      <FileSystem>NTFS</FileSystem>
+      <MinFreeSectors>1048576</MinFreeSectors>
+      <ByteAlignment>0x800000</ByteAlignment>
+      <ClusterSize>0x1000</ClusterSize>
+    </Partition>
+    <Partition>
+      <Name>MMOS</Name>
+      <FileSystem>FAT32</FileSystem>
+      <TotalSectors>4096000</TotalSectors>
+      <Type>0x0C</Type>
+    </Partition>
+    <Partition>
+      <Name>Data</Name>
+      <Type>0x07</Type>
+      <FileSystem>NTFS</FileSystem>
+      <UseAllSpace>true</UseAllSpace>
+      <ByteAlignment>0x800000</ByteAlignment>
+      <ClusterSize>0x4000</ClusterSize>
+    </Partition>
+  </Partitions>
+  <SectorSize>512</SectorSize>
+  <ChunkSize>128</ChunkSize>
+  <DefaultPartitionByteAlignment>0x200000</DefaultPartitionByteAlignment>
+  <VersionTag>IoTUAP</VersionTag>
+</DeviceLayout>`
+
 func TestParseDeviceLayout(t *testing.T) {
 	d, err := ParseDeviceLayout("v1.xml", []byte(v1))
 	if err != nil {
@@ -46,6 +89,18 @@ func TestParseDeviceLayout(t *testing.T) {
 	}
 	if !d.Partition("Data").UseAllSpace || d.Partition("MainOS").MinFreeSectors != 65536 || d.Partition("CrashDump").ByteAlignment != 0x10000 {
 		t.Error("partition fields not read")
+	}
+	m, err := ParseDeviceLayout("mbr.xml", []byte(strings.Replace(mbr8R, "<Bootable>", "<OffsetInSectors>2048</OffsetInSectors><Bootable>", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.MBR || m.Partition("EFIESP").MBRType != 0x0c || m.Partition("MMOS").MBRType != 0x0c || m.Partition("Data").MBRType != 0x07 ||
+		!m.Partition("EFIESP").Bootable || m.Partition("EFIESP").OffsetInSectors != 2048 || m.Partition("Data").ClusterSize != 0x4000 ||
+		m.DefaultPartitionByteAlignment != 0x200000 || m.Partition("MainOS").Pos.String() != "mbr.xml:11:5" {
+		t.Errorf("MBR layout %+v %+v", m, m.Partition("EFIESP"))
+	}
+	if d.MBR {
+		t.Error("a GPT layout read as MBR")
 	}
 	d2, err := ParseDeviceLayout("v2.xml", []byte(v2))
 	if err != nil {
@@ -76,27 +131,94 @@ func TestExampleLayoutParses(t *testing.T) {
 }
 
 func TestParseErrors(t *testing.T) {
+	// want is the whole first line of the error: file:line:col and the message.
 	tests := []struct{ name, xml, want string }{
-		{"malformed", "<DeviceLayout", "not well-formed"},
-		{"wrong root", `<Layout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"/>`, "root element"},
-		{"wrong namespace", `<DeviceLayout xmlns="urn:x"/>`, "namespace"},
-		{"unknown element", strings.Replace(v1, "<VersionTag>", "<Colour/><VersionTag>", 1), "DeviceLayout/Colour: unknown element"},
-		{"bad number", strings.Replace(v1, "<TotalSectors>65536", "<TotalSectors>lots", 1), `"lots" is not a non-negative number`},
-		{"bad bool", strings.Replace(v1, "<Bootable>true", "<Bootable>yes", 1), "expected true or false"},
-		{"bad file system", strings.Replace(v1, "<FileSystem>FAT</FileSystem><Bootable>", "<FileSystem>EXT4</FileSystem><Bootable>", 1), "expected NTFS, FAT or FAT32"},
-		{"no size", strings.Replace(v1, "<MinFreeSectors>65536</MinFreeSectors>", "", 1), "partition MainOS: expected TotalSectors, MinFreeSectors or UseAllSpace"},
-		{"two UseAllSpace", strings.Replace(v1, "<TotalSectors>8192</TotalSectors>", "<UseAllSpace>true</UseAllSpace>", 1), "2 UseAllSpace partitions"},
-		{"duplicate", strings.Replace(v1, "<Name>DPP</Name>", "<Name>efiesp</Name>", 1), "defined twice"},
-		{"bad alignment", strings.Replace(v1, "0x10000</ByteAlignment>", "0x10001</ByteAlignment>", 1), "not a power of two"},
-		{"bad chunk", strings.Replace(v1, "<ChunkSize>128", "<ChunkSize>2048", 1), "ChunkSize 2048"},
-		{"v1 stores", strings.Replace(v1, "<SectorSize>", "<Stores/><SectorSize>", 1), "belongs to v2"},
-		{"long name", strings.Replace(v1, "<Name>DPP</Name>", "<Name>"+strings.Repeat("x", 37)+"</Name>", 1), "36 characters"},
+		{"malformed", "<DeviceLayout", "dl.xml:1:14: malformed XML"},
+		{"wrong root", `<Layout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"/>`, "dl.xml:1:1: root element is <Layout>; expected <DeviceLayout>"},
+		{"wrong namespace", `<DeviceLayout xmlns="urn:x"/>`, "dl.xml:1:1: <DeviceLayout> is in namespace urn:x; expected namespace " + NamespaceV1},
+		{"unknown element", strings.Replace(v1, "<VersionTag>", "<Colour/><VersionTag>", 1), "dl.xml:13:3: unknown element <Colour> in <DeviceLayout>"},
+		{"misspelt element", strings.Replace(v1, "<TotalSectors>8192</TotalSectors>", "<TotalSector>8192</TotalSector>", 1), "dl.xml:8:89: unknown element <TotalSector> in <Partition>; expected one of Name, Type"},
+		{"bad number", strings.Replace(v1, "<TotalSectors>65536", "<TotalSectors>lots", 1), `dl.xml:4:86: <TotalSectors> is "lots"; expected a non-negative number`},
+		{"bad bool", strings.Replace(v1, "<Bootable>true", "<Bootable>yes", 1), `dl.xml:4:148: <Bootable> is "yes"; expected true or false`},
+		{"bad file system", strings.Replace(v1, "<FileSystem>FAT</FileSystem><Bootable>", "<FileSystem>EXT4</FileSystem><Bootable>", 1), `dl.xml:4:120: <FileSystem> is "EXT4"; expected NTFS, FAT or FAT32`},
+		{"no size", strings.Replace(v1, "<MinFreeSectors>65536</MinFreeSectors>", "", 1), "dl.xml:6:5: partition MainOS: expected TotalSectors, MinFreeSectors or UseAllSpace"},
+		{"two UseAllSpace", strings.Replace(v1, "<TotalSectors>8192</TotalSectors>", "<UseAllSpace>true</UseAllSpace>", 1), `dl.xml:8:5: partition CrashDump: store "MainOSStore" already has a UseAllSpace partition (Data)`},
+		{"duplicate", strings.Replace(v1, "<Name>DPP</Name>", "<Name>efiesp</Name>", 1), "dl.xml:5:5: partition efiesp is defined twice (first at line 4)"},
+		{"twice", strings.Replace(v1, "<Name>DPP</Name>", "<Name>DPP</Name><Name>DPP2</Name>", 1), "dl.xml:5:32: <Name> appears twice in <Partition> (first at line 5)"},
+		{"bad alignment", strings.Replace(v1, "0x10000</ByteAlignment>", "0x10001</ByteAlignment>", 1), "dl.xml:8:122: <ByteAlignment> 0x10001 is not a power of two"},
+		{"alignment below a sector", strings.Replace(v1, "0x10000</ByteAlignment>", "0x100</ByteAlignment>", 1), "dl.xml:8:5: partition CrashDump: ByteAlignment 0x100 is smaller than the 512-byte sector"},
+		{"bad cluster", strings.Replace(v1, "<ByteAlignment>", "<ClusterSize>3000</ClusterSize><ByteAlignment>", 1), "dl.xml:8:122: <ClusterSize> 0xbb8: expected a power of two"},
+		{"bad chunk", strings.Replace(v1, "<ChunkSize>128", "<ChunkSize>2048", 1), "dl.xml:11:3: <ChunkSize> is 2048 KB; expected 1 to 1024"},
+		{"bad sector size", strings.Replace(v1, "<SectorSize>512", "<SectorSize>1024", 1), "dl.xml:10:3: <SectorSize> is 1024; expected 512 or 4096"},
+		{"v2 without stores", `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate/v2"><Stores/></DeviceLayout>`, "dl.xml:1:1: no <Store> in <Stores>; expected at least one"},
+		{"v1 without partitions", `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"></DeviceLayout>`, `dl.xml:1:1: store "MainOSStore" has no partitions`},
+		{"v1 stores", strings.Replace(v1, "<SectorSize>", "<Stores/><SectorSize>", 1), "dl.xml:10:3: <Stores> belongs to v2 layouts"},
+		{"long name", strings.Replace(v1, "<Name>DPP</Name>", "<Name>"+strings.Repeat("x", 37)+"</Name>", 1), "dl.xml:5:5: partition name \"" + strings.Repeat("x", 37) + "\" is longer than the 36 characters"},
+		{"text in value", strings.Replace(v1, "<Name>DPP</Name>", "<Name>DPP<b/></Name>", 1), "dl.xml:5:25: unexpected element <b> in <Name>; expected only text"},
+		{"bad type", strings.Replace(v1, "<Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><TotalSectors>16384", "<Type>0x100</Type><TotalSectors>16384", 1), `dl.xml:5:32: partition DPP: <Type> is "0x100"; expected a GPT type GUID`},
+		{"mixed styles", strings.Replace(v1, "<Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><TotalSectors>16384", "<Type>0x0c</Type><TotalSectors>16384", 1), "dl.xml:5:5: partition DPP: <Type> 0x0c is an MBR type byte, but the first partition (EFIESP) makes this a GPT layout"},
+		{"extended type", strings.Replace(mbr8R, "<Type>0x0C</Type>", "<Type>0x0f</Type>", 1), "mbr:23:7: partition MMOS: MBR type 0x0f is an extended-partition container"},
+		{"meta type", strings.Replace(mbr8R, "<Type>0x0C</Type>", "<Type>112</Type>", 1), "mbr:23:7: partition MMOS: MBR type 0x70 is the MBR_META partition"},
+		{"offset with UseAllSpace", strings.Replace(v1, "<UseAllSpace>true</UseAllSpace>", "<UseAllSpace>true</UseAllSpace><OffsetInSectors>5</OffsetInSectors>", 1), "dl.xml:7:5: partition Data: UseAllSpace and OffsetInSectors exclude each other"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseDeviceLayout("dl.xml", []byte(tt.xml))
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "dl.xml") {
-				t.Errorf("err = %v, want it to start with the file and contain %q", err, tt.want)
+			file := "dl.xml"
+			if strings.HasPrefix(tt.want, "mbr:") {
+				file = "mbr"
+			}
+			_, err := ParseDeviceLayout(file, []byte(tt.xml))
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("err = %v\nwant it to start with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// utf16File encodes s as UTF-16 with a byte order mark, as Windows editors save XML.
+func utf16File(s string, bigEndian bool) []byte {
+	u := utf16.Encode([]rune(s))
+	out := make([]byte, 2+2*len(u))
+	order := binary.ByteOrder(binary.LittleEndian)
+	if bigEndian {
+		order = binary.BigEndian
+	}
+	order.PutUint16(out, 0xFEFF)
+	for i, c := range u {
+		order.PutUint16(out[2+2*i:], c)
+	}
+	return out
+}
+
+// Layouts and platform files saved as UTF-16 (with a byte order mark) or UTF-8 with a BOM parse
+// as their UTF-8 form does; errors in them still give line and column.
+func TestParseEncodings(t *testing.T) {
+	xml16 := strings.Replace(v1, `encoding="utf-8"`, `encoding="utf-16"`, 1)
+	const platform = `<?xml version="1.0" encoding="utf-16"?>
+<OEMDevicePlatform xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"><MinSectorCount>2097152</MinSectorCount><DevicePlatformID>A.B</DevicePlatformID></OEMDevicePlatform>`
+	for _, enc := range []struct {
+		name string
+		conv func(string) []byte
+	}{
+		{"UTF-16LE", func(s string) []byte { return utf16File(s, false) }},
+		{"UTF-16BE", func(s string) []byte { return utf16File(s, true) }},
+		{"UTF-8 BOM", func(s string) []byte { return append([]byte{0xEF, 0xBB, 0xBF}, s...) }},
+	} {
+		t.Run(enc.name, func(t *testing.T) {
+			d, err := ParseDeviceLayout("dl.xml", enc.conv(xml16))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(d.Stores[0].Partitions) != 5 || d.Partition("CrashDump").ByteAlignment != 0x10000 || d.VersionTag != "T1" {
+				t.Errorf("layout %+v", d)
+			}
+			dp, err := ParseDevicePlatform("p.xml", enc.conv(platform))
+			if err != nil || dp.MinSectorCount != 2097152 || dp.DevicePlatformIDs[0] != "A.B" {
+				t.Errorf("platform %+v, %v", dp, err)
+			}
+			_, err = ParseDeviceLayout("dl.xml", enc.conv(strings.Replace(xml16, "<TotalSectors>65536", "<TotalSectors>lots", 1)))
+			if want := `dl.xml:4:86: <TotalSectors> is "lots"`; err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Errorf("err = %v, want %q", err, want)
 			}
 		})
 	}

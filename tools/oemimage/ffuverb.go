@@ -96,7 +96,7 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 		return err
 	}
 	defer im.Close()
-	fmt.Fprintf(w, "partitions (GPT, disk %s):\n", im.GPT.DiskGUID)
+	fmt.Fprintf(w, "partitions (%s):\n", im.Table())
 	for _, e := range im.GPT.Entries {
 		fmt.Fprintf(w, "  %-12s %10d-%-10d %s %s\n", e.Name, e.FirstLBA, e.LastLBA, e.TypeGUID, e.GUID)
 	}

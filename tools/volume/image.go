@@ -12,9 +12,12 @@ import (
 // Image is an FFU opened for reading its partitions: the disk is extracted (sparse, only the
 // stored blocks) into a temporary file that Close removes.
 type Image struct {
-	Path       string
-	FFU        *ffu.Reader
+	Path string
+	FFU  *ffu.Reader
+	// GPT holds the partitions. On an MBR disk (MBR non-nil) it has only Entries, read from the
+	// MBR: names from its MBR_META partition (see ffu.MBR).
 	GPT        *ffu.GPT
+	MBR        *ffu.MBR
 	SectorSize int64
 	file, disk *os.File
 }
@@ -53,10 +56,26 @@ func OpenImage(path string, verify bool) (_ *Image, err error) {
 	}
 	s := im.FFU.Stores[0]
 	im.SectorSize = int64(s.SectorSize)
-	if im.GPT, err = ffu.ReadGPT(im.disk, s.DiskSize, s.SectorSize); err != nil {
+	if im.GPT, im.MBR, err = readTable(im.disk, s.DiskSize, s.SectorSize); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return im, nil
+}
+
+// readTable reads a disk's GPT or, failing that, its MBR (an MBR layout's image).
+func readTable(disk *os.File, size int64, ss uint32) (*ffu.GPT, *ffu.MBR, error) {
+	g, gptErr := ffu.ReadGPT(disk, size, ss)
+	if gptErr == nil {
+		return g, nil, nil
+	}
+	m, mbrErr := ffu.ReadMBR(disk, size, ss)
+	switch {
+	case mbrErr == nil:
+		return m.AsGPT(), m, nil
+	case ffu.IsProtectiveMBR(mbrErr):
+		return nil, nil, gptErr
+	}
+	return nil, nil, fmt.Errorf("%v; and as an MBR disk: %v", gptErr, mbrErr)
 }
 
 // Close closes the FFU and removes the extracted disk.
@@ -71,7 +90,16 @@ func (im *Image) Close() {
 // Disk is the extracted raw disk.
 func (im *Image) Disk() *os.File { return im.disk }
 
-// Partition finds a GPT entry by name, case-insensitively; nil if there is none.
+// Table describes the partition table, for messages: "GPT, disk <GUID>" or "MBR, signature
+// 0x...".
+func (im *Image) Table() string {
+	if im.MBR != nil {
+		return fmt.Sprintf("MBR, signature %#08x", im.MBR.DiskSignature)
+	}
+	return "GPT, disk " + im.GPT.DiskGUID
+}
+
+// Partition finds a partition entry by name, case-insensitively; nil if there is none.
 func (im *Image) Partition(name string) *ffu.GPTEntry {
 	for i, e := range im.GPT.Entries {
 		if strings.EqualFold(e.Name, name) {
