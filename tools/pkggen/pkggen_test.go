@@ -458,7 +458,7 @@ func TestConfigErrors(t *testing.T) {
 		{"noid.xml", "noid.xml:2:3: <Macro> has no Id attribute"},
 		{"bad.xml", "bad.xml:2:9: malformed XML"},
 		{"cycle.xml", "cycle.xml:2:17: macro x: refers to itself"},
-		{"none.xml", "/config: open "},
+		{"none.xml", "/config: " + filepath.Join(dir, "none.xml") + ": does not exist; expected a regular file"},
 	} {
 		opt := baseOpt
 		opt.Config = filepath.Join(dir, tt.cfg)
