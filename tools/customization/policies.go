@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
@@ -22,12 +21,9 @@ func LoadPolicies(packages []string) (*mcsf.Policies, error) {
 }
 
 func loadPackagePolicies(ps *mcsf.Policies, path string) error {
-	if _, err := readfile.Regular(path); err != nil {
-		return fmt.Errorf("package %v", err) // before spkg.Open, which would block on a pipe
-	}
 	p, err := spkg.Open(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("package %v", err)
 	}
 	defer p.Close()
 	for _, fe := range p.Manifest.Files {
