@@ -125,5 +125,16 @@ func init() {
 		},
 		want:    []string{"answer file ", "root.xml" + pipeMsg},
 		timeout: cleanTimeout,
+	}, hostileCase{
+		// A DeviceLayout.xml whose start cluster is past the volume: the reason is given (it
+		// was reported as missing).
+		name: "clean/imgtowim-corrupt-devicelayout",
+		setup: func(t *testing.T, dir string) []string {
+			writeFile(t, dir, "bad.ffu", changeDeviceLayout(t, func(e []byte) {
+				e[20], e[21], e[26], e[27] = 0xFF, 0x0F, 0xF0, 0xFF
+			}))
+			return []string{"imgtowim", "bad.ffu", "out.wim"}
+		},
+		want: []string{`bad.ffu: MainOS: \Windows\ImageUpdate\DeviceLayout.xml: `, "; expected the device layout ImgGen writes there"},
 	})
 }
