@@ -3,8 +3,9 @@ package main
 // Named pipes where a verb opens a host file it had opened without the regular-file check
 // (tools/internal/readfile): FeatureMerger's input, a package given to featuremerger, resolve
 // or imggen, an answer file given to imggen. Opening a pipe for reading blocks until a writer
-// comes, which none does: each must fail at once, naming the file. Case names start with
-// "clean/".
+// comes, which none does: each must fail at once, naming the file. Also: imgtowim on a
+// corrupt DeviceLayout.xml (the reason is given), pkggen whose last satellite fails (nothing
+// is left). Case names start with "clean/".
 
 import (
 	"os"
@@ -12,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/cab"
 )
 
 // cleanTimeout bounds these cases well below the suite's default: they fail at once or hang.
@@ -136,5 +139,22 @@ func init() {
 			return []string{"imgtowim", "bad.ffu", "out.wim"}
 		},
 		want: []string{`bad.ffu: MainOS: \Windows\ImageUpdate\DeviceLayout.xml: `, "; expected the device layout ImgGen writes there"},
+	}, hostileCase{
+		// The last satellite's source is larger than a cabinet holds (sparse): the neutral
+		// package and the first satellite, written before it, are not left either.
+		name: "clean/pkggen-last-satellite-fails",
+		setup: func(t *testing.T, dir string) []string {
+			writeFile(t, dir, "p.pkg.xml", []byte(`<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00" Owner="Contoso" Component="Apps">
+<Components><OSComponent><Files><File Source="app.exe"/></Files>
+<Files Language="*"><File Source="res\$(langid)\app.mui"/></Files></OSComponent></Components></Package>`))
+			writeFile(t, dir, "app.exe", []byte("app"))
+			writeFile(t, dir, "res/en-us/app.mui", []byte("en"))
+			big := writeFile(t, dir, "res/de-de/app.mui", nil)
+			if err := os.Truncate(big, cab.MaxFolderBytes+1); err != nil {
+				t.Fatal(err)
+			}
+			return []string{"pkggen", "p.pkg.xml", "/output:.", "/language:en-us;de-de"}
+		},
+		want: []string{"Contoso.Apps_Lang_de-de.spkg: ", "app.mui: 2147450881 bytes; expected at most 2147450880"},
 	})
 }
