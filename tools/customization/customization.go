@@ -424,11 +424,7 @@ func (f File) open() (int64, func() (io.ReadCloser, error), *manifest.Error) {
 	}
 	src, size, origin := f.Source, st.Size(), f.Origin
 	return size, func() (io.ReadCloser, error) {
-		r, st, err := readfile.Open(src)
-		if err == nil && st.Size() != size {
-			r.Close()
-			err = fmt.Errorf("%s changed from %d to %d bytes while the packages were written", src, size, st.Size())
-		}
+		r, err := readfile.OpenSized(src, size)
 		if err != nil {
 			return nil, &manifest.Error{Pos: origin, Msg: err.Error()}
 		}

@@ -509,7 +509,7 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 			DevicePath: f.DevicePath,
 			Size:       size,
 			Attributes: f.Attributes,
-			Open:       func() (io.ReadCloser, error) { return openSized(src, size) },
+			Open:       func() (io.ReadCloser, error) { return readfile.OpenSized(src, size) },
 		})
 	}
 	comp := cab.None
@@ -525,19 +525,6 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return m, nil
-}
-
-// openSized opens a regular file that must still be size bytes long.
-func openSized(path string, size int64) (io.ReadCloser, error) {
-	f, st, err := readfile.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	if st.Size() != size {
-		f.Close()
-		return nil, fmt.Errorf("%s: changed from %d to %d bytes while the package was written; expected it to stay as it was", path, size, st.Size())
-	}
-	return f, nil
 }
 
 // Names lists the file names of packages, sorted (for messages).

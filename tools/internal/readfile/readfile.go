@@ -79,6 +79,20 @@ func Open(path string) (*os.File, fs.FileInfo, error) {
 	return f, fst, nil
 }
 
+// OpenSized is Open for a file whose size the caller took earlier (to state it in an output
+// before the content is copied): the file must still be size bytes.
+func OpenSized(path string, size int64) (*os.File, error) {
+	f, st, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != size {
+		f.Close()
+		return nil, fmt.Errorf("%s: %d bytes, changed from %d since it was checked; expected it to stay as it was", path, st.Size(), size)
+	}
+	return f, nil
+}
+
 // testHookOpen runs between Open's check and its open: tests swap the file there.
 var testHookOpen func(path string)
 

@@ -218,3 +218,30 @@ func TestKind(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenSized(t *testing.T) {
+	_, small, _, fifo, _ := files(t)
+	tests := []struct {
+		path string
+		size int64
+		want string // the whole error; "" opens
+	}{
+		{small, 3, ""},
+		{small, 5, small + ": 3 bytes, changed from 5 since it was checked; expected it to stay as it was"},
+		{fifo, 0, fifo + ": a named pipe; expected a regular file"},
+	}
+	for _, tt := range tests {
+		var f *os.File
+		var err error
+		bounded(t, func() { f, err = OpenSized(tt.path, tt.size) })
+		if f != nil {
+			f.Close()
+		}
+		switch {
+		case tt.want == "" && err != nil:
+			t.Errorf("OpenSized(%s, %d) = %v", tt.path, tt.size, err)
+		case tt.want != "" && (err == nil || err.Error() != tt.want):
+			t.Errorf("OpenSized(%s, %d) = %v, want %q", tt.path, tt.size, err, tt.want)
+		}
+	}
+}
