@@ -15,6 +15,7 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
@@ -324,7 +325,7 @@ func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
 // not walked, so a link cycle cannot loop).
 func dataFiles(d *mcsf.DataAsset) ([]File, error) {
 	dir := DataAssetDirs[d.Type]
-	st, err := mcsf.CheckHostPath(d.Source, true)
+	st, err := readfile.Check(d.Source, true)
 	if err != nil {
 		return nil, fmt.Errorf("data asset %v", err)
 	}
@@ -337,7 +338,7 @@ func dataFiles(d *mcsf.DataAsset) ([]File, error) {
 		if err != nil || e.IsDir() {
 			return err
 		}
-		if _, err := mcsf.CheckHostPath(path, false); err != nil {
+		if _, err := readfile.Regular(path); err != nil {
 			return fmt.Errorf("data asset %v", err)
 		}
 		rel, err := filepath.Rel(d.Source, path)
@@ -417,17 +418,13 @@ func (f File) open() (int64, func() (io.ReadCloser, error), *manifest.Error) {
 		data := f.Data
 		return int64(len(data)), func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }, nil
 	}
-	st, err := mcsf.CheckHostPath(f.Source, false)
+	st, err := readfile.Regular(f.Source)
 	if err != nil {
 		return 0, nil, &manifest.Error{Pos: f.Origin, Msg: err.Error()}
 	}
 	src, size, origin := f.Source, st.Size(), f.Origin
 	return size, func() (io.ReadCloser, error) {
-		r, st, err := mcsf.OpenHostFile(src)
-		if err == nil && st.Size() != size {
-			r.Close()
-			err = fmt.Errorf("%s changed from %d to %d bytes while the packages were written", src, size, st.Size())
-		}
+		r, err := readfile.OpenSized(src, size)
 		if err != nil {
 			return nil, &manifest.Error{Pos: origin, Msg: err.Error()}
 		}

@@ -21,12 +21,9 @@ func LoadPolicies(packages []string) (*mcsf.Policies, error) {
 }
 
 func loadPackagePolicies(ps *mcsf.Policies, path string) error {
-	if _, err := mcsf.CheckHostPath(path, false); err != nil {
-		return fmt.Errorf("package %v", err) // before spkg.Open, which would block on a pipe
-	}
 	p, err := spkg.Open(path)
 	if err != nil {
-		return err
+		return fmt.Errorf("package %v", err)
 	}
 	defer p.Close()
 	for _, fe := range p.Manifest.Files {
@@ -40,7 +37,7 @@ func loadPackagePolicies(ps *mcsf.Policies, path string) error {
 			return fmt.Errorf("%s is a %s file; expected a Regular file (a policy document)", name, fe.FileType)
 		}
 		if fe.FileSize > mcsf.MaxFileBytes {
-			return fmt.Errorf("%s is %d bytes; expected at most %d, the bound on a file read whole", name, fe.FileSize, mcsf.MaxFileBytes)
+			return fmt.Errorf("%s: %d bytes; expected at most %d, the limit on a file read whole", name, fe.FileSize, mcsf.MaxFileBytes)
 		}
 		data, err := p.ReadFile(fe.DevicePath)
 		if err != nil {

@@ -52,7 +52,7 @@ func TestSpecialSourceFiles(t *testing.T) {
 			mkfifo(t, filepath.Join(dir, "maps", "b.map"))
 			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
 				DataAssets: []*mcsf.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "maps"), Pos: at}}}}}
-		}, "/a.xml:7:3: data asset {{DIR}}/maps/b.map is a named pipe; expected a regular file"},
+		}, "/a.xml:7:3: data asset {{DIR}}/maps/b.map: a named pipe; expected a regular file"},
 		{"device in a data asset directory", func(t *testing.T, dir string) *mcsf.Resolved {
 			os.Mkdir(filepath.Join(dir, "maps"), 0o755)
 			if err := os.Symlink("/dev/zero", filepath.Join(dir, "maps", "zero.map")); err != nil {
@@ -60,17 +60,17 @@ func TestSpecialSourceFiles(t *testing.T) {
 			}
 			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
 				DataAssets: []*mcsf.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "maps"), Pos: at}}}}}
-		}, "/a.xml:7:3: data asset {{DIR}}/maps/zero.map is a character device"},
+		}, "/a.xml:7:3: data asset {{DIR}}/maps/zero.map: a character device"},
 		{"data asset replaced by a named pipe", func(t *testing.T, dir string) *mcsf.Resolved {
 			mkfifo(t, filepath.Join(dir, "m.map"))
 			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
 				DataAssets: []*mcsf.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "m.map"), Pos: at}}}}}
-		}, "/a.xml:7:3: data asset {{DIR}}/m.map is a named pipe; expected a regular file or a directory"},
+		}, "/a.xml:7:3: data asset {{DIR}}/m.map: a named pipe; expected a regular file or a directory"},
 		{"application replaced by a named pipe", func(t *testing.T, dir string) *mcsf.Resolved {
 			mkfifo(t, filepath.Join(dir, "app.xap"))
 			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
 				Applications: []*mcsf.Application{{Source: filepath.Join(dir, "app.xap"), Pos: at}}}}}
-		}, "/a.xml:7:3: {{DIR}}/app.xap is a named pipe; expected a regular file"},
+		}, "/a.xml:7:3: {{DIR}}/app.xap: a named pipe; expected a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,8 +118,8 @@ func TestPolicyFileBounds(t *testing.T) {
 	pipe := filepath.Join(dir, "Contoso.Pipe.spkg")
 	mkfifo(t, pipe)
 	tests := []struct{ pkg, want string }{
-		{big, filepath.Base(big) + `\Windows\CustomizationPolicy\Big.policy.xml is 16777217 bytes; expected at most 16777216`},
-		{pipe, "package " + pipe + " is a named pipe; expected a regular file"},
+		{big, filepath.Base(big) + `\Windows\CustomizationPolicy\Big.policy.xml: 16777217 bytes; expected at most 16777216`},
+		{pipe, "package " + pipe + ": a named pipe; expected a regular file"},
 	}
 	for _, tt := range tests {
 		err := bounded(t, "LoadPolicies", func() error { _, err := LoadPolicies([]string{tt.pkg}); return err })

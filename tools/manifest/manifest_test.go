@@ -674,11 +674,16 @@ func TestReadXMLFile(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	huge := filepath.Join(dir, "huge.xml")
+	if err := os.WriteFile(huge, nil, 0o644); err != nil || os.Truncate(huge, MaxFileSize+1) != nil {
+		t.Fatal(err)
+	}
 	tests := []struct{ path, want string }{
 		{file, ""},
-		{fifo, "pipe.xml: not a regular file (p"},
-		{dir, ": not a regular file (d"},
-		{filepath.Join(dir, "none.xml"), "open " + filepath.Join(dir, "none.xml") + ": no such file"},
+		{huge, huge + ": 67108865 bytes; expected at most 67108864, the limit on a file read whole"},
+		{fifo, fifo + ": a named pipe; expected a regular file"},
+		{dir, dir + ": a directory; expected a regular file"},
+		{filepath.Join(dir, "none.xml"), filepath.Join(dir, "none.xml") + ": does not exist; expected a regular file"},
 	}
 	for _, tt := range tests {
 		data, err := ReadXMLFile(tt.path)
@@ -689,7 +694,7 @@ func TestReadXMLFile(t *testing.T) {
 			t.Errorf("ReadXMLFile(%s) error %v, want %q", tt.path, err, tt.want)
 		}
 	}
-	if _, err := ReadOEMInput(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	if _, err := ReadOEMInput(fifo); err == nil || err.Error() != fifo+": a named pipe; expected a regular file" {
 		t.Errorf("ReadOEMInput(fifo) = %v", err)
 	}
 }

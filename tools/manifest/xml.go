@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 )
 
 // Namespace is the XML namespace of OEMInput, feature manifest and FMFileList files.
@@ -73,6 +74,10 @@ const (
 	// section, processing instruction or declaration: the XML decoder buffers each whole.
 	MaxTokenLen = 1 << 20
 )
+
+// ReadXMLFile reads an input XML file: a regular file of at most MaxFileSize bytes, refused by
+// name otherwise before anything blocks on it or reads it without end (tools/internal/readfile).
+func ReadXMLFile(path string) ([]byte, error) { return readfile.ReadRegular(path, MaxFileSize) }
 
 // doc is a parsed XML file: the etree tree plus where each element starts.
 //

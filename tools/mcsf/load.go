@@ -3,13 +3,19 @@ package mcsf
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 )
+
+// MaxFileBytes bounds every file the customization flow reads whole: answer files, the files
+// they import and the policy files of packages. These are XML documents of kilobytes; the bound
+// keeps a mistaken or hostile path (a device, a log that grows, a disk image renamed .xml) from
+// exhausting memory. Asset, application and data asset files are streamed, not read whole.
+const MaxFileBytes = 16 << 20
 
 // Customizations is an answer file with its imports merged: one value per unique item.
 type Customizations struct {
@@ -94,7 +100,7 @@ func (l *loader) read(path string) (*File, error) {
 	if f, ok := l.files[path]; ok {
 		return f, nil
 	}
-	data, err := ReadHostFile(path, MaxFileBytes)
+	data, err := readfile.ReadRegular(path, MaxFileBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +123,7 @@ func checkSources(f *File) error {
 		if path == "" {
 			return
 		}
-		if _, err := CheckHostPath(path, dirOK); err != nil {
+		if _, err := readfile.Check(path, dirOK); err != nil {
 			errs = append(errs, &manifest.Error{Pos: pos, Msg: what + " " + err.Error()})
 		}
 	}
@@ -255,14 +261,6 @@ func rankPriority(a, b int) int {
 		return 1
 	}
 	return -1
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // itemsOf lists what one file sets, keyed; the same item twice in a file is an error.

@@ -256,7 +256,7 @@ func TestImportsAndPriorities(t *testing.T) {
 			files: map[string]string{
 				"root.xml": answer("", imports("gone.xml")),
 			},
-			wantErr: []string{"root.xml:3:", "gone.xml does not exist"},
+			wantErr: []string{"root.xml:3:", "gone.xml: does not exist"},
 		},
 		{
 			name: "twice in one file",
@@ -360,9 +360,9 @@ func TestErrors(t *testing.T) {
 		{"unset variable", answer("", asset(`$(NOPE)\a.jpg`)), nil, []string{"root.xml:4:", "uses $(NOPE), an environment variable that is not set"}},
 		{"variable in file name", answer("", asset(`$(ASSETS)\$(NAME).jpg`)), nil, []string{"only Import sources may"}},
 		{"CurrentFileDir outside imports", answer("", asset(`$(CurrentFileDir)\a.jpg`)), nil, []string{"which only Import sources may use"}},
-		{"missing asset", answer("", asset(`$(ASSETS)\missing.jpg`)), nil, []string{"root.xml:4:", "asset {{DIR}}/missing.jpg does not exist"}},
+		{"missing asset", answer("", asset(`$(ASSETS)\missing.jpg`)), nil, []string{"root.xml:4:", "asset {{DIR}}/missing.jpg: does not exist"}},
 		{"missing application", answer("", static(`<Applications><Application Source="$(ASSETS)\app.xap" License="$(ASSETS)\lic.xml"/></Applications>`)), nil,
-			[]string{"application license {{DIR}}/lic.xml does not exist"}},
+			[]string{"application license {{DIR}}/lic.xml: does not exist"}},
 		{"unknown target", answer("", targetsXML+"\n"+variant("V", "SIM_Tinny", "")), nil, []string{"root.xml:10:", `refers to target "SIM_Tinny", which no answer file defines`, "did you mean SIM_Tiny?"}},
 		{"two target refs", answer("", targetsXML+`<Variant Name="V"><TargetRefs><TargetRef Id="SIM_Tiny"/><TargetRef Id="SIM_Big"/></TargetRefs></Variant>`), nil, []string{"a second <TargetRef>"}},
 		{"no owner", strings.Replace(answer("", ""), ` Owner="Contoso"`, "", 1), nil, []string{"the root answer file has no Owner"}},

@@ -84,7 +84,8 @@ func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 		locate = resolve.IndexLocator{Index: winpath.NewIndex(pkgFiles)}
 	}
 
-	data, err := os.ReadFile(input)
+	// An FM or an FMFileList: a regular file, bounded, refused by name otherwise.
+	data, err := manifest.ReadXMLFile(input)
 	if err != nil {
 		return err
 	}

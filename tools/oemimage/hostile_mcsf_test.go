@@ -53,23 +53,23 @@ func init() {
 		want []string
 	}{
 		{"named-pipe-asset", func(t *testing.T, dir string) string { return wallpaper(pipe(t, dir, "wall.jpg")) },
-			[]string{"root.xml:3:", "wall.jpg is a named pipe; expected a regular file"}},
+			[]string{"root.xml:3:", "wall.jpg: a named pipe; expected a regular file"}},
 		{"dev-zero-asset", func(t *testing.T, dir string) string { return wallpaper("/dev/zero") },
-			[]string{"root.xml:3:", "asset /dev/zero is a character device"}},
+			[]string{"root.xml:3:", "asset /dev/zero: a character device"}},
 		{"named-pipe-data-asset-dir", func(t *testing.T, dir string) string { return maps(pipe(t, dir, "maps")) },
-			[]string{"root.xml:3:", "maps is a named pipe; expected a regular file or a directory"}},
+			[]string{"root.xml:3:", "maps: a named pipe; expected a regular file or a directory"}},
 		{"named-pipe-in-data-asset-dir", func(t *testing.T, dir string) string {
 			writeFile(t, dir, "maps/a.map", []byte("map"))
 			pipe(t, dir, "maps/b.map")
 			return maps(filepath.Join(dir, "maps"))
-		}, []string{"root.xml:3:", "maps/b.map is a named pipe; expected a regular file"}},
+		}, []string{"root.xml:3:", "maps/b.map: a named pipe; expected a regular file"}},
 		{"named-pipe-import", func(t *testing.T, dir string) string { return imports(pipe(t, dir, "ops.xml")) },
-			[]string{"root.xml:3:", "import ", "ops.xml is a named pipe"}},
+			[]string{"root.xml:3:", "import ", "ops.xml: a named pipe"}},
 		{"dev-zero-import", func(t *testing.T, dir string) string { return imports("/dev/zero") },
-			[]string{"root.xml:3:", "import /dev/zero is a character device"}},
+			[]string{"root.xml:3:", "import /dev/zero: a character device"}},
 		{"huge-import", func(t *testing.T, dir string) string {
 			return imports(sparse(t, dir, "huge.xml", mcsf.MaxFileBytes+1))
-		}, []string{"root.xml:3:", "huge.xml is 16777217 bytes; expected at most 16777216"}},
+		}, []string{"root.xml:3:", "huge.xml: 16777217 bytes; expected at most 16777216"}},
 	} {
 		c := c
 		addHostile(hostileCase{
@@ -87,14 +87,14 @@ func init() {
 			setup: func(t *testing.T, dir string) []string {
 				return mcsfArgs(t, dir, sparse(t, dir, "huge.xml", mcsf.MaxFileBytes+1))
 			},
-			want: []string{"answer file ", "huge.xml is 16777217 bytes; expected at most 16777216"},
+			want: []string{"answer file ", "huge.xml: 16777217 bytes; expected at most 16777216"},
 		},
 		hostileCase{
 			name: "mcsf/named-pipe-answer-file",
 			setup: func(t *testing.T, dir string) []string {
 				return mcsfArgs(t, dir, pipe(t, dir, "root.xml"))
 			},
-			want: []string{"answer file ", "root.xml is a named pipe"},
+			want: []string{"answer file ", "root.xml: a named pipe"},
 		},
 		// A big answer file (4 MiB, some 60,000 groups), every setting undeclared: valid (each
 		// left out with a warning, the report bounded) and fast (merging was quadratic in the

@@ -79,7 +79,7 @@ func init() {
 		pkggen("long-attribute-name", func() string { return project(`<Components a` + strings.Repeat("x", 1<<19) + `="1"/>`) },
 			[]string{"p.pkg.xml:3:13: unknown attribute axxxxxxxxx", "... on <Components>; expected nothing here"}),
 		pkggen("huge-text", func() string { return project(strings.Repeat("x", 10<<20)) }, []string{"p.pkg.xml:2:", "10485762 bytes of text without markup"}),
-		pkggen("too-large", func() string { return project(strings.Repeat(" ", 65<<20)) }, []string{"bytes; expected an XML file of at most 67108864 bytes"}),
+		pkggen("too-large", func() string { return project(strings.Repeat(" ", 65<<20)) }, []string{"p.pkg.xml: 68157589 bytes; expected at most 67108864, the limit on a file read whole"}),
 		hostileCase{
 			name: "xml/pkggen-named-pipe",
 			setup: func(t *testing.T, dir string) []string {
@@ -88,7 +88,7 @@ func init() {
 				}
 				return []string{"pkggen", "p.pkg.xml", "/output:out"}
 			},
-			want: []string{"p.pkg.xml: not a regular file"},
+			want: []string{"p.pkg.xml: a named pipe; expected a regular file"},
 		},
 		hostileCase{
 			name: "xml/resolve-deep-oeminput",

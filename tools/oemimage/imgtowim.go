@@ -64,8 +64,9 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: MainOS: %v", in, err)
 	}
+	// The reason says which: a file the image lacks, or one that cannot be read (corrupt).
 	if _, err := vol.ReadFile(deviceLayoutPath); err != nil {
-		return fmt.Errorf("%s: MainOS has no %s: not an image ImgGen made", in, deviceLayoutPath)
+		return fmt.Errorf("%s: MainOS: %v; expected the device layout ImgGen writes there (not an image ImgGen made?)", in, err)
 	}
 	when, err := imggen.EpochFromEnv(winpath.EnvMap(os.Environ()))
 	if err != nil {

@@ -26,25 +26,25 @@ func TestRun(t *testing.T) {
 		{"unknown verb", []string{"imgburn"}, 2, "", `unknown verb "imgburn"`},
 		{"help unknown verb", []string{"help", "imgburn"}, 2, "", `unknown verb "imgburn"`},
 		// Until their issues land, verbs fail plainly with status 2 and write nothing.
-		{"imggen missing OEMInput", []string{"imggen", "out.ffu", "OEMInput.xml", "kit"}, 1, "", "oemimage imggen: open OEMInput.xml"},
-		{"imggen customization", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0.0.0"}, 1, "", "oemimage imggen: open OEMInput.xml"},
+		{"imggen missing OEMInput", []string{"imggen", "out.ffu", "OEMInput.xml", "kit"}, 1, "", "oemimage imggen: OEMInput.xml: does not exist; expected a regular file"},
+		{"imggen customization", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0.0.0"}, 1, "", "oemimage imggen: OEMInput.xml: does not exist; expected a regular file"},
 		{"imggen customization version", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0"}, 2, "", "OEMCustomizationVer \"1.0\": expected a version"},
 		{"imggen customization-out without answer file", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "--customization-out=."}, 2, "", "need OEMCustomizationXML"},
 		{"imggen usage", []string{"imggen", "out.ffu"}, 2, "", "expected OutputFile OEMInputXML MSPackageRoot"},
 		{"featuremerger without variables", []string{"featuremerger", "fm.xml", "out", "1.0.0.0", "fms"}, 2, "", "/Variables: must set _cputype"},
 		{"featuremerger bad version", []string{"featuremerger", "fm.xml", "out", "1.0", "fms"}, 2, "", "OutputPackageVersion"},
-		{"imgtowim case-insensitive", []string{"ImgToWIM", "a.ffu", "a.wim"}, 1, "Reading the image file: a.ffu", "open a.ffu"},
-		{"imgtowim LZX", []string{"imgtowim", "a.ffu", "a.wim", "--compression=lzx"}, 1, "Reading the image file: a.ffu", "open a.ffu"},
+		{"imgtowim case-insensitive", []string{"ImgToWIM", "a.ffu", "a.wim"}, 1, "Reading the image file: a.ffu", "a.ffu: does not exist; expected a regular file"},
+		{"imgtowim LZX", []string{"imgtowim", "a.ffu", "a.wim", "--compression=lzx"}, 1, "Reading the image file: a.ffu", "a.ffu: does not exist; expected a regular file"},
 		{"imgtowim bad compression", []string{"imgtowim", "a.ffu", "a.wim", "--compression=lzms"}, 2, "", "takes lzx, xpress or none"},
 		{"customizationgen usage", []string{"customizationgen", "out", "OEMInput.xml", "kit", "c.xml"}, 2, "", "expected OutputDirectory OEMInputXML MSPackageRoot OEMCustomizationXML OEMCustomizationVer (all required), got 4"},
 		{"customizationgen missing output directory", []string{"customizationgen", "no-such-dir", "OEMInput.xml", "kit", "c.xml", "1.0.0.0"}, 1, "", "OutputDirectory no-such-dir: expected an existing directory"},
-		{"pkggen missing project", []string{"pkggen", "x.pkg.xml"}, 1, "", "oemimage pkggen: open x.pkg.xml: no such file"},
+		{"pkggen missing project", []string{"pkggen", "x.pkg.xml"}, 1, "", "oemimage pkggen: x.pkg.xml: does not exist; expected a regular file"},
 		{"pkggen usage", []string{"pkggen"}, 2, "", "expected one project file"},
 		{"pkggen unknown switch", []string{"pkggen", "x.pkg.xml", "/bogus:1"}, 2, "", "unknown switch /bogus"},
 		{"pkggen unknown switch without value", []string{"pkggen", "x.pkg.xml", "/onecore"}, 2, "", "unknown switch /onecore (expected one of +|-compress"},
-		{"ffu missing file", []string{"ffu", "info", "a.ffu"}, 1, "", "open a.ffu"},
+		{"ffu missing file", []string{"ffu", "info", "a.ffu"}, 1, "", "oemimage ffu: a.ffu: does not exist; expected a regular file"},
 		{"ffu usage", []string{"ffu", "extract", "a.ffu"}, 2, "", "extract needs FILE.ffu and OUTPUT"},
-		{"resolve missing OEMInput", []string{"resolve", "OEMInput.xml", "kit"}, 1, "", "oemimage resolve: open OEMInput.xml"},
+		{"resolve missing OEMInput", []string{"resolve", "OEMInput.xml", "kit"}, 1, "", "oemimage resolve: OEMInput.xml: does not exist; expected a regular file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -120,7 +120,7 @@ func TestExpandParams(t *testing.T) {
 	for _, tt := range []struct{ path, want string }{
 		{"/dev/zero", "params file: /dev/zero: a character device; expected a regular file"},
 		{fifo, "fifo.params: a named pipe; expected a regular file"},
-		{big, fmt.Sprintf("big.params: %d bytes, over the limit of %d bytes", maxParamsBytes+1, maxParamsBytes)},
+		{big, fmt.Sprintf("big.params: %d bytes; expected at most %d, the limit on a file read whole", maxParamsBytes+1, maxParamsBytes)},
 	} {
 		if _, err := expandParams([]string{"@" + tt.path}); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("@%s: %v, want %q", tt.path, err, tt.want)

@@ -67,20 +67,15 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
-	var written []string
-	for _, pk := range pkgs {
-		m, err := pkggen.Build(pk, out, opt)
-		if err != nil {
-			// No partial output: remove what this run wrote before the failure.
-			for _, w := range written {
-				os.Remove(w)
-			}
-			return err
-		}
-		path := filepath.Join(out, pk.FileName())
-		written = append(written, path)
-		if c.toggle("diagnostic", false) {
-			fmt.Fprintf(stdout, "%s: %s %s, %d files\n", path, m.Name(), m.Version, len(m.Files))
+	// One set of outputs for the whole project: a failure in any package leaves none.
+	ms, err := pkggen.Build(pkgs, out, opt)
+	if err != nil {
+		return err
+	}
+	if c.toggle("diagnostic", false) {
+		for i, pk := range pkgs {
+			m := ms[i]
+			fmt.Fprintf(stdout, "%s: %s %s, %d files\n", filepath.Join(out, pk.FileName()), m.Name(), m.Version, len(m.Files))
 			for _, f := range pk.Files {
 				fmt.Fprintf(stdout, "  %s <- %s\n", f.DevicePath, f.Source)
 			}

@@ -20,6 +20,8 @@ import (
 
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -468,27 +470,61 @@ func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
 	pk.Files = append(pk.Files, File{Source: found, DevicePath: devicePath, Attributes: attrs})
 }
 
-// Build writes pk as outDir/<name>.spkg (through a temporary file) and returns its manifest.
-func Build(pk *Package, outDir string, opt Options) (*spkg.Manifest, error) {
-	var payload []spkg.Payload
-	for _, f := range pk.Files {
-		st, err := os.Stat(f.Source)
+// Build writes the packages of one project run into outDir, all or nothing
+// (tools/internal/atomicfile): if any fails, none is written and what outDir held is left as
+// it was. It returns their manifests, in order.
+func Build(pkgs []*Package, outDir string, opt Options) ([]*spkg.Manifest, error) {
+	var set atomicfile.Set
+	defer set.Abort()
+	var out []*spkg.Manifest
+	for _, pk := range pkgs {
+		m, err := build(&set, pk, outDir, opt)
 		if err != nil {
 			return nil, err
 		}
-		src := f.Source
+		out = append(out, m)
+	}
+	if err := set.Commit(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// build stages pk as outDir/<name>.spkg in set. Each source is opened as a regular file of the
+// size Load saw (tools/internal/readfile): one swapped for a pipe or changed meanwhile is an
+// error naming it, not a hang or a cabinet whose sizes disagree.
+func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.Manifest, error) {
+	path := filepath.Join(outDir, pk.FileName())
+	var payload []spkg.Payload
+	for _, f := range pk.Files {
+		st, err := readfile.Regular(f.Source)
+		if err != nil {
+			return nil, err
+		}
+		src, size := f.Source, st.Size()
+		if size > cab.MaxFolderBytes {
+			return nil, fmt.Errorf("%s: %s: %d bytes; expected at most %d, the largest file a package's cabinet holds", path, src, size, int64(cab.MaxFolderBytes))
+		}
 		payload = append(payload, spkg.Payload{
 			DevicePath: f.DevicePath,
-			Size:       st.Size(),
+			Size:       size,
 			Attributes: f.Attributes,
-			Open:       func() (io.ReadCloser, error) { return os.Open(src) },
+			Open:       func() (io.ReadCloser, error) { return readfile.OpenSized(src, size) },
 		})
 	}
 	comp := cab.None
 	if opt.Compress {
 		comp = cab.LZX // the original's FastLZX (Package.DefaultCompressionType)
 	}
-	return spkg.WriteFile(filepath.Join(outDir, pk.FileName()), pk.Manifest, payload, cab.Options{Compression: comp})
+	w, err := set.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	m, err := spkg.Write(w, pk.Manifest, payload, cab.Options{Compression: comp})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	return m, nil
 }
 
 // Names lists the file names of packages, sorted (for messages).

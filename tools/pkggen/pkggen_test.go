@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
@@ -319,7 +321,7 @@ func TestBuildWritesReadablePackages(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := Build(pkgs[0], out, opt); err != nil {
+		if _, err := Build(pkgs[:1], out, opt); err != nil {
 			t.Fatal(err)
 		}
 		p, err := spkg.Open(filepath.Join(out, "Contoso.Apps.Camera.spkg"))
@@ -358,6 +360,48 @@ func TestBuildWritesReadablePackages(t *testing.T) {
 
 // The shape of the IoT Core kit's projects: every Package attribute a macro given with
 // /variables:, the kit's global folders, and a UTF-16 file with a byte order mark.
+// A source swapped for a named pipe after Load is refused by name when the packages are
+// written, and nothing is written: opening it would block for ever.
+func TestBuildSourceSwapped(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"camera.exe":           "camera",
+		"res/en-us/camera.mui": "en",
+		"res/fr-fr/camera.mui": "fr",
+		"p.pkg.xml": projectXML(`<Components><OSComponent><Files><File Source="camera.exe"/></Files>
+<Files Language="*"><File Source="res\$(langid)\camera.mui"/></Files></OSComponent></Components>`, ""),
+	})
+	opt := baseOpt
+	opt.Languages = []string{"en-us", "fr-fr"}
+	pkgs, err := Load(filepath.Join(dir, "p.pkg.xml"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pipe := filepath.Join(dir, "res/fr-fr/camera.mui")
+	if err := os.Remove(pipe); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	out := t.TempDir()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Build(pkgs, out, opt)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if want := pipe + ": a named pipe; expected a regular file"; err == nil || err.Error() != want {
+			t.Errorf("err = %v, want %q", err, want)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Build did not return within 10 s")
+	}
+	if ents, _ := os.ReadDir(out); len(ents) != 0 {
+		t.Errorf("a failed Build left %d files", len(ents))
+	}
+}
+
 func TestLoadRealWorldProjects(t *testing.T) {
 	dir := tree(t, map[string]string{
 		"AppInstall/app.cmd": "cmd", "prov.ppkg": "ppkg", "drv.sys": "sys", "ACPITABL.dat": "acpi", "Test.txt": "t",
@@ -458,7 +502,7 @@ func TestConfigErrors(t *testing.T) {
 		{"noid.xml", "noid.xml:2:3: <Macro> has no Id attribute"},
 		{"bad.xml", "bad.xml:2:9: malformed XML"},
 		{"cycle.xml", "cycle.xml:2:17: macro x: refers to itself"},
-		{"none.xml", "/config: open "},
+		{"none.xml", "/config: " + filepath.Join(dir, "none.xml") + ": does not exist; expected a regular file"},
 	} {
 		opt := baseOpt
 		opt.Config = filepath.Join(dir, tt.cfg)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 )
 
 // Payload is a file to put into a package.
@@ -121,15 +122,11 @@ type Package struct {
 	byDevice map[string]FileEntry // upper-case device path -> entry
 }
 
-// Open opens a package file and reads and validates its manifest.
+// Open opens a package file and reads and validates its manifest. Only a regular file is
+// opened (tools/internal/readfile): a named pipe given as a package would block the open.
 func Open(path string) (*Package, error) {
-	f, err := os.Open(path)
+	f, st, err := readfile.Open(path)
 	if err != nil {
-		return nil, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
 	p, err := newPackage(f, st.Size(), path)

@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/cab/cabtest"
@@ -259,6 +261,38 @@ func TestOpenRejects(t *testing.T) {
 				t.Errorf("err = %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// Open refuses what is not a regular file by name, before opening it: a named pipe would block
+// the open for ever.
+func TestOpenSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	pipe := filepath.Join(dir, "Contoso.Pipe.spkg")
+	if err := syscall.Mkfifo(pipe, 0o644); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{pipe, pipe + ": a named pipe; expected a regular file"},
+		{"/dev/zero", "/dev/zero: a character device; expected a regular file"},
+		{dir, dir + ": a directory; expected a regular file"},
+	} {
+		done := make(chan error, 1)
+		go func() {
+			p, err := Open(tt.path)
+			if p != nil {
+				p.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || err.Error() != tt.want {
+				t.Errorf("Open(%s) = %v, want %q", tt.path, err, tt.want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("Open(%s) did not return within 10 s", tt.path)
+		}
 	}
 }
 

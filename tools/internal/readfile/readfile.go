@@ -1,10 +1,14 @@
-// Package readfile reads the files a verb takes whole (params files, XML inputs): only regular
-// files, and only up to a size the caller states. A named pipe or a device would hang the run
+// Package readfile is the one implementation of "open only what is meant to be opened" for
+// host files: a file a verb reads (whole or streamed) must be a regular file, and one read
+// whole must be at most a size the caller states. A named pipe or a device would hang the run
 // or never end (@/dev/zero), a huge file would exhaust memory; each is an error naming the
 // file instead (docs/reliability.md, rules 1 and 5).
+//
+// Every message has one form: "<path>: <what it is>; expected <what was expected>".
 package readfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -12,21 +16,22 @@ import (
 	"syscall"
 )
 
-// Regular returns the information of path (symbolic links followed) if it is a regular file,
-// and otherwise an error that names path and says what it is.
-func Regular(path string) (fs.FileInfo, error) {
+// Check returns the information of path (symbolic links followed, as opening does) if it is
+// a regular file or, with dirOK, a directory; otherwise an error naming path and what it is.
+// Nothing is opened, so a named pipe or a device is refused before anything can block on it.
+func Check(path string, dirOK bool) (fs.FileInfo, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		if pe, ok := err.(*fs.PathError); ok {
-			pe.Op = "open" // what the caller is about to do, as os.ReadFile would say
-		}
-		return nil, err
+		return nil, statErr(path, err, want(dirOK))
 	}
-	if err := checkRegular(path, st); err != nil {
-		return nil, err
+	if m := st.Mode(); m.IsRegular() || dirOK && m.IsDir() {
+		return st, nil
 	}
-	return st, nil
+	return nil, kindErr(path, st.Mode(), want(dirOK))
 }
+
+// Regular is Check(path, false): path must be a regular file.
+func Regular(path string) (fs.FileInfo, error) { return Check(path, false) }
 
 // CheckRegular is the check ReadRegular makes before it opens path, for callers that read the
 // file themselves: a regular file of at most max bytes.
@@ -41,63 +46,138 @@ func CheckRegular(path string, max int64) (fs.FileInfo, error) {
 	return st, nil
 }
 
-// ReadRegular reads path whole if it is a regular file of at most max bytes. The file is
-// checked before it is opened (so a device is never opened), and again once open: a file
-// swapped for a pipe in between does not block (it is opened non-blocking), and one that grows
-// past max is refused rather than read on.
-func ReadRegular(path string, max int64) ([]byte, error) {
-	if _, err := CheckRegular(path, max); err != nil {
-		return nil, err
+// Open opens a regular file for reading. The file is checked by name first (so a device is
+// never opened), then opened without blocking (a named pipe swapped in after the check cannot
+// hang the open) and checked again through the descriptor: it must still be a regular file,
+// and the one checked (os.SameFile), so what is read is what was checked. The information
+// returned is the descriptor's.
+func Open(path string) (*os.File, fs.FileInfo, error) {
+	st, err := Regular(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if testHookOpen != nil {
+		testHookOpen(path)
 	}
 	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, statErr(path, err, want(false))
+	}
+	fst, err := f.Stat()
+	switch {
+	case err != nil:
+		err = fmt.Errorf("%s: %w", path, unwrap(err))
+	case !fst.Mode().IsRegular():
+		err = kindErr(path, fst.Mode(), want(false))
+	case !os.SameFile(st, fst):
+		err = fmt.Errorf("%s: replaced while it was opened; expected a file that stays in place", path)
+	}
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, fst, nil
+}
+
+// OpenSized is Open for a file whose size the caller took earlier (to state it in an output
+// before the content is copied): the file must still be size bytes.
+func OpenSized(path string, size int64) (*os.File, error) {
+	f, st, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Size() != size {
+		f.Close()
+		return nil, fmt.Errorf("%s: %d bytes, changed from %d since it was checked; expected it to stay as it was", path, st.Size(), size)
+	}
+	return f, nil
+}
+
+// testHookOpen runs between Open's check and its open: tests swap the file there.
+var testHookOpen func(path string)
+
+// ReadRegular reads path whole if it is a regular file of at most max bytes (opened as Open
+// does). The buffer is the size the descriptor states, plus one byte to notice a file that
+// grows while it is read: the bound holds whatever happens to the file.
+func ReadRegular(path string, max int64) ([]byte, error) {
+	f, st, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if err := checkRegular(path, st); err != nil {
-		return nil, err
-	}
 	if err := checkSize(path, st.Size(), max); err != nil {
 		return nil, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	data := make([]byte, st.Size()+1)
+	n, err := io.ReadFull(f, data)
+	switch {
+	case err == nil:
+		return nil, fmt.Errorf("%s: grew past its %d bytes while it was read; expected a file that does not change", path, st.Size())
+	case err != io.ErrUnexpectedEOF && err != io.EOF:
+		return nil, fmt.Errorf("%s: %w", path, unwrap(err))
 	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: grew past the limit of %d bytes for this file while it was read", path, max)
-	}
-	return data, nil
+	return data[:n], nil
 }
 
-func checkRegular(path string, st fs.FileInfo) error {
-	m := st.Mode()
-	if m.IsRegular() {
-		return nil
-	}
-	what := "not a regular file"
+// Kind names what a file of mode m is, for messages: "a regular file", "a named pipe"...
+func Kind(m fs.FileMode) string {
 	switch {
+	case m.IsRegular():
+		return "a regular file"
 	case m.IsDir():
-		what = "a directory"
+		return "a directory"
 	case m&fs.ModeNamedPipe != 0:
-		what = "a named pipe"
+		return "a named pipe"
 	case m&fs.ModeSocket != 0:
-		what = "a socket"
+		return "a socket"
 	case m&fs.ModeCharDevice != 0:
-		what = "a character device"
+		return "a character device"
 	case m&fs.ModeDevice != 0:
-		what = "a block device"
+		return "a block device"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
 	}
-	return fmt.Errorf("%s: %s; expected a regular file", path, what)
+	return "not a regular file (mode " + m.String() + ")"
+}
+
+func want(dirOK bool) string {
+	if dirOK {
+		return "a regular file or a directory"
+	}
+	return "a regular file"
+}
+
+func kindErr(path string, m fs.FileMode, want string) error {
+	return fmt.Errorf("%s: %s; expected %s", path, Kind(m), want)
+}
+
+// statErr words a failed stat or open: a missing file as such (errors.Is(err,
+// fs.ErrNotExist) still holds), anything else as the system's reason.
+func statErr(path string, err error, want string) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return notExist(fmt.Sprintf("%s: does not exist; expected %s", path, want))
+	}
+	return fmt.Errorf("%s: %w", path, unwrap(err))
+}
+
+// notExist is the message of a missing file that is still fs.ErrNotExist to errors.Is.
+type notExist string
+
+func (e notExist) Error() string        { return string(e) }
+func (e notExist) Is(target error) bool { return target == fs.ErrNotExist }
+
+// unwrap drops the operation and path of an *fs.PathError: messages name the path once.
+func unwrap(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 func checkSize(path string, size, max int64) error {
 	if size > max {
-		return fmt.Errorf("%s: %d bytes, over the limit of %d bytes for this file", path, size, max)
+		return fmt.Errorf("%s: %d bytes; expected at most %d, the limit on a file read whole", path, size, max)
 	}
 	return nil
 }
