@@ -28,6 +28,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
+	volread "github.com/oemimage/rules_oemimage/tools/volume"
 )
 
 const (
@@ -42,6 +43,7 @@ type genPartition struct {
 	Total          uint64 // TotalSectors, 0 if sized otherwise
 	MinFree        uint64 // MinFreeSectors
 	UseAll         bool
+	NotFlashed     bool              // RequiredToFlash false
 	files          map[string]string // device path -> content, of the packages installed here
 }
 
@@ -49,6 +51,7 @@ type genCase struct {
 	Seed       int64
 	SectorSize int
 	ChunkKB    int
+	MBR        bool // an MBR layout: <Type> bytes, MBR_META, logical partitions past the fourth
 	MinSectors uint64
 	Partitions []*genPartition
 }
@@ -102,7 +105,7 @@ func (c *genCase) blockSectors() uint64 { return 128 << 10 / uint64(c.SectorSize
 
 func genImageCase(seed int64) *genCase {
 	r := rand.New(rand.NewSource(seed))
-	c := &genCase{Seed: seed, SectorSize: choose(r, []int{512, 512, 4096}), ChunkKB: choose(r, []int{64, 128, 256})}
+	c := &genCase{Seed: seed, SectorSize: choose(r, []int{512, 512, 4096}), ChunkKB: choose(r, []int{64, 128, 256}), MBR: r.Intn(3) == 0}
 	fsOf := func(choices ...string) string { return choose(r, choices) }
 	size := func(fs string) uint64 {
 		switch fs {
@@ -117,7 +120,7 @@ func genImageCase(seed int64) *genCase {
 	}
 	c.Partitions = append(c.Partitions, &genPartition{Name: "EFIESP", Type: typeESP, FS: "FAT", Total: size("FAT")})
 	if r.Intn(2) == 0 {
-		c.Partitions = append(c.Partitions, &genPartition{Name: "UEFI", Type: typeRaw, Total: size("")})
+		c.Partitions = append(c.Partitions, &genPartition{Name: "UEFI", Type: typeRaw, Total: size(""), NotFlashed: r.Intn(3) == 0})
 	}
 	main := &genPartition{Name: "MainOS", Type: typeBasic, FS: fsOf("FAT32", "NTFS")}
 	if r.Intn(2) == 0 {
@@ -135,11 +138,15 @@ func genImageCase(seed int64) *genCase {
 		} else {
 			data.Total = size(data.FS)
 		}
+		data.NotFlashed = r.Intn(4) == 0
 		c.Partitions = append(c.Partitions, data)
 	}
 	// The disk: what the fixed partitions need, plus room for MainOS by MinFree and for a
 	// UseAllSpace partition of its file system's smallest valid size, in whole FFU blocks.
 	need := c.sectors(8192)
+	if c.MBR {
+		need += c.sectors(2048 + 8*128) // MBR_META and the extended boot records
+	}
 	for _, p := range c.Partitions {
 		need += p.Total + p.MinFree + c.sectors(4096)
 		if p.UseAll {
@@ -221,7 +228,7 @@ func (c *genCase) layoutXML() string {
 	var b strings.Builder
 	b.WriteString(`<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"><Partitions>`)
 	for _, p := range c.Partitions {
-		fmt.Fprintf(&b, "<Partition><Name>%s</Name><Type>%s</Type>", p.Name, p.Type)
+		fmt.Fprintf(&b, "<Partition><Name>%s</Name><Type>%s</Type>", p.Name, c.partitionType(p))
 		if p.Total > 0 {
 			fmt.Fprintf(&b, "<TotalSectors>%d</TotalSectors>", p.Total)
 		}
@@ -234,10 +241,27 @@ func (c *genCase) layoutXML() string {
 		if p.FS != "" {
 			fmt.Fprintf(&b, "<FileSystem>%s</FileSystem>", p.FS)
 		}
+		if p.NotFlashed {
+			b.WriteString("<RequiredToFlash>false</RequiredToFlash>")
+		}
 		b.WriteString("</Partition>")
 	}
 	fmt.Fprintf(&b, "</Partitions><SectorSize>%d</SectorSize><ChunkSize>%d</ChunkSize></DeviceLayout>", c.SectorSize, c.ChunkKB)
 	return b.String()
+}
+
+// partitionType is the <Type> of p: a GPT type GUID, or for MBR layouts the type byte.
+func (c *genCase) partitionType(p *genPartition) string {
+	if !c.MBR {
+		return p.Type
+	}
+	switch p.FS {
+	case "NTFS":
+		return "0x07"
+	case "":
+		return "0xda" // non-file-system data
+	}
+	return "0x0c" // FAT, LBA
 }
 
 func (c *genCase) platformXML() string {
@@ -299,7 +323,7 @@ func TestGenerativeImages(t *testing.T) {
 	for _, k := range keys {
 		s = append(s, fmt.Sprintf("%s %d", k, stats[k]))
 	}
-	t.Logf("%d layouts from seed %d; partitions checked: %s", n, first, strings.Join(s, ", "))
+	t.Logf("%d layouts from seed %d; disks (table/sector size) and partitions checked: %s", n, first, strings.Join(s, ", "))
 }
 
 func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[string]int) {
@@ -329,8 +353,12 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 	// The partition table as fdisk reads it (util-linux; its -b gives the logical sector size
 	// a disk image cannot tell), and sgdisk's verification for 512-byte sectors, the only size
 	// it assumes for an image file.
-	parts := readTable(t, tools["fdisk"], disk, c.SectorSize)
-	if c.SectorSize == 512 {
+	stats[fmt.Sprintf("%s/%d", map[bool]string{false: "GPT", true: "MBR"}[c.MBR], c.SectorSize)]++
+	parts := readTable(t, tools["fdisk"], disk, c.SectorSize, c.MBR)
+	if c.MBR {
+		parts = mbrNames(t, ffuPath, parts)
+	}
+	if c.SectorSize == 512 && !c.MBR {
 		if v := run(t, tools["sgdisk"], "-v", disk); !strings.Contains(v, "No problems found") {
 			t.Errorf("sgdisk -v:\n%s", v)
 		}
@@ -365,11 +393,16 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 type fdiskPartition struct{ Start, Size int64 }
 
 // readTable lists a GPT disk's partitions by name, as fdisk -l prints them.
-func readTable(t *testing.T, fdisk, disk string, sectorSize int) map[string]fdiskPartition {
+func readTable(t *testing.T, fdisk, disk string, sectorSize int, mbr bool) map[string]fdiskPartition {
 	t.Helper()
-	out := run(t, fdisk, "-b", strconv.Itoa(sectorSize), "-l", "-o", "Start,Sectors,Name", disk)
-	if !strings.Contains(out, "Disklabel type: gpt") {
-		t.Fatalf("fdisk does not read a GPT:\n%s", out)
+	label, cols := "gpt", "Start,Sectors,Name"
+	if mbr {
+		// An MBR names no partition: they are listed by position, named by mbrNames.
+		label, cols = "dos", "Start,Sectors,Device"
+	}
+	out := run(t, fdisk, "-b", strconv.Itoa(sectorSize), "-l", "-o", cols, disk)
+	if !strings.Contains(out, "Disklabel type: "+label) {
+		t.Fatalf("fdisk does not read a %s table:\n%s", label, out)
 	}
 	parts := map[string]fdiskPartition{}
 	_, list, ok := strings.Cut(out, "\n\n")
@@ -394,6 +427,31 @@ func readTable(t *testing.T, fdisk, disk string, sectorSize int) map[string]fdis
 		}
 	}
 	return parts
+}
+
+// mbrNames names the partitions fdisk lists on an MBR disk: the image's MBR_META gives each
+// name's extent (our reader), and fdisk must list a partition at exactly that start and size.
+func mbrNames(t *testing.T, ffuPath string, listed map[string]fdiskPartition) map[string]fdiskPartition {
+	t.Helper()
+	im, err := volread.OpenImage(ffuPath, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	at := map[fdiskPartition]bool{}
+	for _, p := range listed {
+		at[p] = true
+	}
+	named := map[string]fdiskPartition{}
+	for _, e := range im.GPT.Entries {
+		off, size := im.Extent(&e)
+		p := fdiskPartition{off / im.SectorSize, size / im.SectorSize}
+		if !at[p] {
+			t.Errorf("partition %s (sectors %d+%d by MBR_META) is not one fdisk lists: %v", e.Name, p.Start, p.Size, listed)
+		}
+		named[e.Name] = p
+	}
+	return named
 }
 
 func run(t *testing.T, tool string, args ...string) string {
