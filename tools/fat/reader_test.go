@@ -48,7 +48,6 @@ func readBack(t *testing.T, path string) (map[string][]byte, []string, *Volume) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: %v, %d entries", filepath.Base(path), v.Type(), len(got))
 	return got, order, v
 }
 
