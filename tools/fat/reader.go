@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 	"unicode/utf16"
@@ -625,7 +626,8 @@ func (v *Volume) walk(files []File, dirPath string, pathUnits int, held int64, s
 }
 
 // Open finds a file or directory by path (\ or / separated), comparing names as Windows does:
-// case-insensitively, long or 8.3. r streams a file's content; it is nil for a directory.
+// case-insensitively, long or 8.3. r streams a file's content; it is nil for a directory. A
+// path that is not there is an error wrapping fs.ErrNotExist.
 func (v *Volume) Open(path string) (File, io.Reader, error) {
 	seen := newVisited(v.clusters)
 	var dir *File
@@ -643,7 +645,7 @@ func (v *Volume) Open(path string) (File, io.Reader, error) {
 			}
 		}
 		if found == nil {
-			return File{}, nil, fmt.Errorf(`\%s: no such file or directory`, strings.Join(parts[:i+1], `\`))
+			return File{}, nil, fmt.Errorf(`\%s: %w`, strings.Join(parts[:i+1], `\`), fs.ErrNotExist)
 		}
 		if i < len(parts)-1 && !found.Dir {
 			return File{}, nil, fmt.Errorf(`%s is a file, not a directory`, found.Path)

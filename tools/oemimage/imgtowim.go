@@ -2,8 +2,10 @@ package main
 
 import (
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,8 +58,10 @@ func runImgToWIM(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: MainOS: %v", in, err)
 	}
-	if _, err := vol.ReadFile(deviceLayoutPath); err != nil {
+	if _, err := vol.ReadFile(deviceLayoutPath); errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: MainOS has no %s: not an image ImgGen made", in, deviceLayoutPath)
+	} else if err != nil {
+		return fmt.Errorf("%s: MainOS: %v", in, err) // a corrupt volume, not a missing file
 	}
 	when, err := imggen.EpochFromEnv(winpath.EnvMap(os.Environ()))
 	if err != nil {
