@@ -1,6 +1,7 @@
 // Package fat writes FAT12, FAT16 and FAT32 file systems into a region of a disk image,
 // streaming: each file's data is written once, straight to its clusters, as it arrives, and the
-// directories, FATs and boot sectors follow at Close. Long names get VFAT entries.
+// directories, FATs and boot sectors follow at Close. Long names get VFAT entries. It reads
+// them too (reader.go), checking every field of volumes it did not write.
 //
 // go-diskfs (the project's library for GPT and FAT) was measured first: writing 500 files of
 // 400 KiB into a FAT32 partition took 24.8 s (8 MB/s) because it rewrites the whole FAT on
@@ -173,26 +174,11 @@ func (f *Writer) layout(t Type, totalSecs int64) error {
 	min := map[Type]int64{FAT12: 1, FAT16: maxFAT12Clusters + 1, FAT32: maxFAT16Clusters + 1}[t]
 	for _, cs := range sizes {
 		spc := cs / ss
-		// The FAT's size depends on the cluster count and the count on the FAT's size:
-		// iterate from an over-estimate down to the fixed point.
-		fatSecs := int64(1)
-		var clusters int64
-		for i := 0; i < 8; i++ {
-			data := totalSecs - int64(f.reserved) - 2*fatSecs - int64(f.rootSecs)
-			if data <= 0 {
-				break
-			}
-			clusters = data / int64(spc)
-			need := (clusters + 2) * int64(t) / 8
-			if t == FAT12 {
-				need = ((clusters+2)*3 + 1) / 2
-			}
-			secs := (need + int64(ss) - 1) / int64(ss)
-			if secs == fatSecs {
-				break
-			}
-			fatSecs = secs
+		avail := totalSecs - int64(f.reserved) - int64(f.rootSecs) // for the FATs and the data
+		if avail <= 0 {
+			continue
 		}
+		fatSecs, clusters := fatSize(t, ss, spc, avail)
 		if clusters >= min && clusters <= max {
 			f.spc, f.fatSecs, f.clusters = spc, int(fatSecs), uint32(clusters)
 			return nil
@@ -200,6 +186,25 @@ func (f *Writer) layout(t Type, totalSecs int64) error {
 	}
 	return fmt.Errorf("%d bytes cannot hold a %v file system with %v clusters (it needs %d to %d clusters)",
 		totalSecs*int64(ss), t, sizes, min, max)
+}
+
+// fatSize returns the smallest FAT, in sectors, that has an entry for every cluster the rest
+// of avail sectors holds (two FATs, then the data), plus the two reserved entries; and that
+// cluster count. A larger FAT leaves fewer clusters, so "the FAT holds the clusters it leaves"
+// is false and then true as the FAT grows: a binary search finds where it turns. (Iterating
+// size -> clusters -> size can cycle between two sizes, the smaller one too small: issue 17.)
+func fatSize(t Type, ss, spc int, avail int64) (fatSecs, clusters int64) {
+	clustersLeft := func(f int64) int64 { return max(avail-2*f, 0) / int64(spc) }
+	holds := func(f int64) bool { return f*int64(ss)*8/int64(t) >= clustersLeft(f)+2 }
+	lo, hi := int64(1), (clustersLeft(0)+2)*int64(t)/(int64(ss)*8)+1 // holds(hi)
+	for lo < hi {
+		if mid := lo + (hi-lo)/2; holds(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo, clustersLeft(lo)
 }
 
 // defaultClusterSizes lists cluster sizes to try, smallest first. FAT32 follows Microsoft's

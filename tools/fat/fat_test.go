@@ -239,8 +239,8 @@ func BenchmarkWrite(b *testing.B) {
 	}
 }
 
-// go-diskfs, the project's FAT reader, assumes the FAT32 root directory at cluster 2; a root
-// large enough to need more clusters must still read back.
+// go-diskfs, a reader nobody here wrote, assumes the FAT32 root directory at cluster 2, as some
+// firmware does; a root large enough to need more clusters must still read back.
 func TestGoDiskfsReadsFAT32(t *testing.T) {
 	files := testFiles()
 	for i := 0; i < 100; i++ {
@@ -258,7 +258,7 @@ func TestGoDiskfsReadsFAT32(t *testing.T) {
 	}
 	for _, fl := range files {
 		if len(fl.data) == 0 {
-			continue // go-diskfs cannot open an empty file (first cluster 0); tools/volume handles it
+			continue // go-diskfs cannot open an empty file (first cluster 0)
 		}
 		got, err := fs.ReadFile(strings.ReplaceAll(fl.path, `\`, "/"))
 		if err != nil || !bytes.Equal(got, fl.data) {

@@ -134,10 +134,10 @@ func (im *Image) IsFAT32(e *ffu.GPTEntry) bool {
 	return im.IsFAT(e) && bytes.HasPrefix(b[82:], []byte("FAT32"))
 }
 
-// FAT32 opens a partition's FAT32 file system.
-func (im *Image) FAT32(e *ffu.GPTEntry) (*FAT, error) {
+// FAT opens a partition's FAT12, FAT16 or FAT32 file system.
+func (im *Image) FAT(e *ffu.GPTEntry) (*FAT, error) {
 	off, size := im.Extent(e)
-	return OpenFAT32(im.disk, off, size, im.SectorSize)
+	return OpenFAT(im.disk, off, size, im.SectorSize)
 }
 
 // Names lists the partitions, for messages.

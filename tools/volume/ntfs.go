@@ -73,11 +73,11 @@ func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {
 	return bytes.Equal(b[3:11], []byte("NTFS    "))
 }
 
-// Volume opens a partition's file system, NTFS or FAT32.
+// Volume opens a partition's file system, NTFS or FAT (12, 16 or 32).
 func (im *Image) Volume(e *ffu.GPTEntry) (Reader, error) {
 	off, size := im.Extent(e)
 	if im.IsNTFS(e) {
 		return OpenNTFS(im.disk, off, size)
 	}
-	return OpenFAT32(im.disk, off, size, im.SectorSize)
+	return im.FAT(e)
 }

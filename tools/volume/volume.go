@@ -1,55 +1,51 @@
-// Package volume reads the FAT file systems of a disk image through go-diskfs: what the FFU
-// inspection and the WIM capture need of an image's partitions.
+// Package volume reads the file systems of a disk image, FAT (tools/fat) and NTFS
+// (tools/ntfs): what the FFU inspection and the WIM capture need of an image's partitions.
 package volume
 
 import (
 	"fmt"
 	"io"
-	"os"
-	"path"
-	"sort"
-	"strings"
 
-	"github.com/diskfs/go-diskfs/backend/file"
-	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/oemimage/rules_oemimage/tools/fat"
 )
 
-// FAT is a read-only FAT32 volume at an offset of a disk image.
-type FAT struct{ fs *fat32.FileSystem }
+// FAT is a read-only FAT12, FAT16 or FAT32 volume at an offset of a disk image.
+type FAT struct {
+	v      *fat.Volume
+	offset int64
+}
 
-// OpenFAT32 reads the FAT32 file system of size bytes at offset in disk.
-func OpenFAT32(disk *os.File, offset, size int64, sectorSize int64) (*FAT, error) {
-	f, err := fat32.Read(file.New(disk, true), size, offset, sectorSize)
+// OpenFAT reads the FAT file system of size bytes at offset in disk, whose sectors are
+// sectorSize bytes; the boot sector must agree.
+func OpenFAT(disk io.ReaderAt, offset, size int64, sectorSize int64) (*FAT, error) {
+	v, err := fat.Open(disk, offset, size)
 	if err != nil {
-		return nil, fmt.Errorf("FAT32 volume at byte %d: %v", offset, err)
+		return nil, fmt.Errorf("FAT volume at byte %d: %v", offset, err)
 	}
-	return &FAT{fs: f}, nil
+	if int64(v.SectorSize()) != sectorSize {
+		return nil, fmt.Errorf("FAT volume at byte %d: %d-byte sectors on a disk of %d-byte sectors", offset, v.SectorSize(), sectorSize)
+	}
+	return &FAT{v: v, offset: offset}, nil
 }
 
-// slash turns a device path (\Windows\a.txt) into the library's io/fs form (Windows/a.txt).
-func slash(p string) string {
-	if p = strings.Trim(strings.ReplaceAll(p, `\`, "/"), "/"); p == "" {
-		return "."
-	}
-	return p
-}
+// Type is the volume's variant: FAT12, FAT16 or FAT32.
+func (v *FAT) Type() fat.Type { return v.v.Type() }
 
 // ReadFile returns a file's content; the path compares case-insensitively, as on Windows.
 func (v *FAT) ReadFile(devicePath string) ([]byte, error) {
-	st, err := v.fs.Stat(slash(devicePath))
+	f, r, err := v.v.Open(devicePath)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", devicePath, err)
+		return nil, err
 	}
-	if st.Size() == 0 && !st.IsDir() {
-		return []byte{}, nil // go-diskfs cannot open a file whose first cluster is 0
+	switch {
+	case f.Dir:
+		return nil, fmt.Errorf("%s is a directory", f.Path)
+	case f.Size > MaxReadFile:
+		return nil, fmt.Errorf("%s: %d bytes, more than the %d this reads whole", f.Path, f.Size, MaxReadFile)
 	}
-	b, err := v.fs.ReadFile(slash(devicePath))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %v", devicePath, err)
-	}
-	// go-diskfs 1.9.4 can return the rest of the last cluster too: keep the file's bytes.
-	if int64(len(b)) > st.Size() {
-		b = b[:st.Size()]
+	b := make([]byte, f.Size)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
 	}
 	return b, nil
 }
@@ -65,51 +61,7 @@ type Entry struct {
 // Walk calls fn for every entry below the root, parents before children, names sorted
 // case-insensitively; r is the content of a file (nil for directories).
 func (v *FAT) Walk(fn func(e Entry, r io.Reader) error) error {
-	return v.walk(".", fn)
-}
-
-func (v *FAT) walk(dir string, fn func(e Entry, r io.Reader) error) error {
-	entries, err := v.fs.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("%s: %v", dir, err)
-	}
-	sort.Slice(entries, func(i, j int) bool { return strings.ToLower(entries[i].Name()) < strings.ToLower(entries[j].Name()) })
-	for _, de := range entries {
-		name := de.Name()
-		if name == "." || name == ".." {
-			continue
-		}
-		p := path.Join(dir, name)
-		info, err := de.Info()
-		if err != nil {
-			return err
-		}
-		e := Entry{Path: `\` + strings.ReplaceAll(p, "/", `\`), Dir: de.IsDir(), Size: info.Size()}
-		if e.Dir {
-			if err := fn(e, nil); err != nil {
-				return err
-			}
-			if err := v.walk(p, fn); err != nil {
-				return err
-			}
-			continue
-		}
-		if e.Size == 0 {
-			// go-diskfs cannot open a file whose first cluster is 0.
-			if err := fn(e, strings.NewReader("")); err != nil {
-				return err
-			}
-			continue
-		}
-		f, err := v.fs.OpenFile(p, os.O_RDONLY)
-		if err != nil {
-			return fmt.Errorf("%s: %v", e.Path, err)
-		}
-		err = fn(e, io.LimitReader(f, e.Size))
-		f.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	return v.v.Walk(func(f fat.File, r io.Reader) error {
+		return fn(Entry{Path: f.Path, Dir: f.Dir, Size: f.Size, Attrs: f.Attr}, r)
+	})
 }

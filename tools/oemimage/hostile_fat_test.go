@@ -1,0 +1,277 @@
+package main
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/fat"
+	"github.com/oemimage/rules_oemimage/tools/ffu"
+)
+
+// Corrupt FAT file systems in an FFU's MainOS (issue 16, defect 2: go-diskfs trusted the
+// volume): each shape through ffu info, ffu extract and imgtowim. The corruptions hit what the
+// verbs read: the boot sector, \Windows\ImageUpdate (DeviceLayout.xml, which imgtowim reads
+// first, and UpdateHistory.xml, which ffu info reads) and the tree imgtowim walks.
+
+const (
+	fatDiskSectors = 44 << 20 / 512
+	fatESPFirst    = 2048 // LBAs, 512-byte sectors
+	fatESPLast     = fatESPFirst + 4096 - 1
+	fatMainFirst   = fatESPLast + 1
+	fatMainLast    = fatMainFirst + 40<<20/512 - 1 // FAT32 of 512-byte clusters needs 33 MiB
+)
+
+// fatHistory is an UpdateHistory.xml of one package, over a cluster long (for the loop).
+var fatHistory = `<?xml version="1.0" encoding="utf-8"?>
+<UpdateHistory><UpdateEvent><Sequence>1</Sequence><UpdateResults><Packages>
+<Package><PackageIdentity>Contoso.MainOS.Hostile</PackageIdentity><Partition>MainOS</Partition>
+<Identity><Version Major="10" Minor="0" QFE="1" Build="0"/></Identity></Package>
+</Packages></UpdateResults></UpdateEvent></UpdateHistory>
+<!--` + strings.Repeat(" padding", 200) + ` -->
+`
+
+// fatShape corrupts the MainOS volume (b is the partition) before the FFU is written.
+type fatShape struct {
+	name    string
+	corrupt func(t *testing.T, b []byte)
+	want    []string // what imgtowim and ffu info must name
+	// infoOK: ffu info does not read the corrupt part (it reads UpdateHistory.xml only).
+	infoOK bool
+}
+
+func fatEntry(t *testing.T, b []byte, short string) int {
+	t.Helper()
+	for i := 0; i+32 <= len(b); i += 32 {
+		if string(b[i:i+11]) == short && b[i+11]&0x0F != 0x0F {
+			return i
+		}
+	}
+	t.Fatalf("no directory entry %q", short)
+	return 0
+}
+
+func fatFirst(b []byte, e int) uint32 {
+	return uint32(binary.LittleEndian.Uint16(b[e+20:]))<<16 | uint32(binary.LittleEndian.Uint16(b[e+26:]))
+}
+
+// fatSet sets a FAT32 entry in both FATs.
+func fatSet(b []byte, c, v uint32) {
+	le := binary.LittleEndian
+	ss, reserved, fatSecs := int(le.Uint16(b[11:])), int(le.Uint16(b[14:])), int(le.Uint32(b[36:]))
+	for i := 0; i < int(b[16]); i++ {
+		le.PutUint32(b[(reserved+i*fatSecs)*ss+4*int(c):], v)
+	}
+}
+
+var fatShapes = []fatShape{
+	{"bytes-per-sector", func(t *testing.T, b []byte) { binary.LittleEndian.PutUint16(b[11:], 3000) },
+		[]string{"bytes per sector 3000"}, false},
+	{"zero-sectors-per-fat", func(t *testing.T, b []byte) { binary.LittleEndian.PutUint32(b[36:], 0) },
+		[]string{"sectors per FAT is 0"}, false},
+	{"huge-sectors-per-fat", func(t *testing.T, b []byte) { binary.LittleEndian.PutUint32(b[36:], 1<<22) },
+		[]string{"4194304 sectors", "beyond the volume"}, false},
+	{"file-larger-than-chain", func(t *testing.T, b []byte) {
+		binary.LittleEndian.PutUint32(b[fatEntry(t, b, "UPDATE~1XML")+28:], 1<<20)
+	}, []string{`\Windows\ImageUpdate\UpdateHistory.xml`, "cluster chain ends"}, false},
+	{"file-chain-loop", func(t *testing.T, b []byte) {
+		e := fatEntry(t, b, "UPDATE~1XML")
+		first, n := fatFirst(b, e), (binary.LittleEndian.Uint32(b[e+28:])+511)/512
+		fatSet(b, first+n-1, first)
+	}, []string{`\Windows\ImageUpdate\UpdateHistory.xml`, "met twice"}, false},
+	{"directory-chain-loop", func(t *testing.T, b []byte) {
+		c := fatFirst(b, fatEntry(t, b, "IMAGEU~1   "))
+		fatSet(b, c, c)
+	}, []string{`\Windows\ImageUpdate`, "met twice"}, false},
+	{"directory-cycle", func(t *testing.T, b []byte) {
+		// \Windows\ImageUpdate\LOOP becomes a directory that is \Windows again.
+		e := fatEntry(t, b, "LOOP       ")
+		w := fatEntry(t, b, "WINDOW~1   ")
+		b[e+11] = 0x10
+		copy(b[e+20:e+22], b[w+20:w+22])
+		copy(b[e+26:e+28], b[w+26:w+28])
+	}, []string{`\Windows\ImageUpdate\LOOP`, "directory cycle"}, true},
+}
+
+func init() {
+	for _, s := range fatShapes {
+		s := s
+		for _, verb := range []string{"info", "extract", "imgtowim"} {
+			verb := verb
+			c := hostileCase{name: "fat/" + s.name + "/" + verb}
+			c.setup = func(t *testing.T, dir string) []string {
+				writeFATFFU(t, filepath.Join(dir, "bad.ffu"), s.corrupt)
+				switch verb {
+				case "info":
+					return []string{"ffu", "info", "bad.ffu"}
+				case "extract":
+					return []string{"ffu", "extract", "bad.ffu", "disk.img"}
+				}
+				return []string{"imgtowim", "bad.ffu", "out.wim"}
+			}
+			switch verb {
+			case "imgtowim":
+				c.want = append([]string{"bad.ffu", "MainOS"}, s.want...)
+			case "info":
+				// ffu info reports an unreadable MainOS and goes on: status 0.
+				c.exitZero = true
+				c.want = append([]string{"packages"}, s.want...)
+				if s.infoOK {
+					c.want = []string{"Contoso.MainOS.Hostile"}
+				}
+			case "extract":
+				// extract copies the disk without reading its file systems: valid.
+				c.exitZero = true
+			}
+			addHostile(c)
+		}
+	}
+}
+
+// writeFATFFU writes an FFU whose disk has EFIESP (FAT12) and MainOS (FAT32, 512-byte clusters)
+// made by tools/fat, with MainOS corrupted by corrupt.
+func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
+	t.Helper()
+	disk, err := os.Create(filepath.Join(t.TempDir(), "disk.img"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer disk.Close()
+	size := int64(fatDiskSectors) * 512
+	if err := disk.Truncate(size); err != nil {
+		t.Fatal(err)
+	}
+	writeTestGPT(t, disk, fatDiskSectors, []testGPTPart{
+		{"EFIESP", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", fatESPFirst, fatESPLast},
+		{"MainOS", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", fatMainFirst, fatMainLast},
+	})
+	var allocated []ffu.Extent
+	format := func(first, last int64, opt fat.Options, files map[string]string) {
+		off, n := first*512, (last-first+1)*512
+		w, err := fat.New(disk, off, n, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range slices.Sorted(maps.Keys(files)) {
+			if err := w.AddFile(name, int64(len(files[name])), strings.NewReader(files[name]), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ext, err := w.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ext {
+			allocated = append(allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
+		}
+	}
+	format(fatESPFirst, fatESPLast, fat.Options{Label: "EFIESP"}, map[string]string{`\EFI\Boot\bootarm.efi`: "efi"})
+	format(fatMainFirst, fatMainLast, fat.Options{Type: fat.FAT32, ClusterSize: 512, Label: "MainOS"}, map[string]string{
+		deviceLayoutPath:                         "<DeviceLayout/>",
+		`\Windows\ImageUpdate\UpdateHistory.xml`: fatHistory,
+		`\Windows\ImageUpdate\LOOP`:              "becomes a directory",
+		`\Windows\System32\ntoskrnl.exe`:         strings.Repeat("k", 5000),
+	})
+	// Corrupt the MainOS partition in place: its metadata lies in the extents the FFU keeps.
+	main := make([]byte, (fatMainLast-fatMainFirst+1)*512)
+	if _, err := disk.ReadAt(main, fatMainFirst*512); err != nil {
+		t.Fatal(err)
+	}
+	before := bytes.Clone(main)
+	corrupt(t, main)
+	for i := 0; i < len(main); i += 512 {
+		if !bytes.Equal(main[i:i+512], before[i:i+512]) {
+			if _, err := disk.WriteAt(main[i:i+512], fatMainFirst*512+int64(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	_, err = ffu.WriteFile(path, &ffu.Image{
+		Disk: disk, DiskSize: size, SectorSize: 512,
+		Description: "hostile FAT", OSVersion: "10.0.15254.0", PlatformIDs: []string{"Contoso.Hostile"},
+		Store: ffu.StoreInfo{IsMainOSStore: true},
+		Partitions: []ffu.Partition{
+			{Name: "EFIESP", RequiredToFlash: true, FileSystem: "FAT"},
+			{Name: "MainOS", RequiredToFlash: true, FileSystem: "FAT32"},
+		},
+		Allocated: allocated,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+type testGPTPart struct {
+	name, typ   string
+	first, last int64
+}
+
+// guidLE encodes a GUID string as GPT stores it (the first three fields little-endian).
+func guidLE(s string) []byte {
+	var b [16]byte
+	h := strings.ReplaceAll(s, "-", "")
+	for i := range b {
+		fmt.Sscanf(h[2*i:2*i+2], "%02X", &b[i])
+	}
+	b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
+	b[4], b[5] = b[5], b[4]
+	b[6], b[7] = b[7], b[6]
+	return b[:]
+}
+
+// writeTestGPT writes a protective MBR and the primary and backup GPT (128 entries).
+func writeTestGPT(t *testing.T, f *os.File, sectors int64, parts []testGPTPart) {
+	t.Helper()
+	le := binary.LittleEndian
+	const ss, count, esize, arraySecs = 512, 128, 128, 32
+	last := uint64(sectors - 1)
+	entries := make([]byte, count*esize)
+	for i, p := range parts {
+		e := entries[i*esize:]
+		copy(e[0:], guidLE(p.typ))
+		copy(e[16:], guidLE(fmt.Sprintf("%08X-0000-4000-8000-00000000FA7%d", i+1, i)))
+		le.PutUint64(e[32:], uint64(p.first))
+		le.PutUint64(e[40:], uint64(p.last))
+		for k, u := range utf16.Encode([]rune(p.name)) {
+			le.PutUint16(e[56+2*k:], u)
+		}
+	}
+	header := func(my, alt, entriesLBA uint64) []byte {
+		h := make([]byte, ss)
+		copy(h, "EFI PART")
+		le.PutUint32(h[8:], 0x00010000)
+		le.PutUint32(h[12:], 92)
+		le.PutUint64(h[24:], my)
+		le.PutUint64(h[32:], alt)
+		le.PutUint64(h[40:], 2+arraySecs)
+		le.PutUint64(h[48:], last-1-arraySecs)
+		copy(h[56:], guidLE("0FA7D15C-0000-4000-8000-000000000001"))
+		le.PutUint64(h[72:], entriesLBA)
+		le.PutUint32(h[80:], count)
+		le.PutUint32(h[84:], esize)
+		le.PutUint32(h[88:], crc32.ChecksumIEEE(entries))
+		le.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
+		return h
+	}
+	mbr := make([]byte, ss)
+	mbr[446+4] = 0xEE
+	le.PutUint32(mbr[446+8:], 1)
+	le.PutUint32(mbr[446+12:], uint32(min(last, 0xFFFFFFFF)))
+	mbr[510], mbr[511] = 0x55, 0xAA
+	for _, w := range []struct {
+		b   []byte
+		lba uint64
+	}{{mbr, 0}, {header(1, last, 2), 1}, {entries, 2}, {entries, last - arraySecs}, {header(last, 1, last-arraySecs), last}} {
+		if _, err := f.WriteAt(w.b, int64(w.lba)*ss); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
