@@ -138,7 +138,7 @@ func init() {
 			}))
 			return []string{"imgtowim", "bad.ffu", "out.wim"}
 		},
-		want: []string{`bad.ffu: MainOS: \Windows\ImageUpdate\DeviceLayout.xml: `, "; expected the device layout ImgGen writes there"},
+		want: []string{`bad.ffu: MainOS: \Windows\ImageUpdate\DeviceLayout.xml`, "is outside", "; expected the device layout ImgGen writes there"},
 	}, hostileCase{
 		// The last satellite's source is larger than a cabinet holds (sparse): the neutral
 		// package and the first satellite, written before it, are not left either.
