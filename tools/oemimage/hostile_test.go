@@ -140,7 +140,7 @@ func TestHostileInputs(t *testing.T) {
 				cmd = exec.CommandContext(ctx, self, args...)
 			}
 			cmd.Dir = work
-			cmd.Env = append(os.Environ(), asMainEnv+"=1", "TMPDIR="+tmp, "GOTRACEBACK=all")
+			cmd.Env = append(childEnv(), asMainEnv+"=1", "TMPDIR="+tmp, "GOTRACEBACK=all")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			start := time.Now()
@@ -180,6 +180,19 @@ func TestHostileInputs(t *testing.T) {
 			t.Logf("exit %d in %v: %s", code, elapsed.Round(time.Millisecond), firstLine(text))
 		})
 	}
+}
+
+// childEnv is the test's environment without Bazel's test-runner variables: with TEST_SRCDIR
+// and TEST_WORKSPACE set, rules_go's test main changes into the runfiles before main runs, and
+// the child would not see the case's directory.
+func childEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TEST_SRCDIR=") && !strings.HasPrefix(kv, "TEST_WORKSPACE=") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func tail(s string) string {
