@@ -160,6 +160,9 @@ func predeclared() starlark.StringDict {
 		"fail":               passthrough("fail"),
 		"print":              passthrough("print"),
 		"RunEnvironmentInfo": &record{typ: "RunEnvironmentInfo"},
+		"platform_common": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"ToolchainInfo": &record{typ: "ToolchainInfo"},
+		}),
 	}
 }
 
@@ -255,9 +258,14 @@ func Generate(root string) (string, error) {
 				rules = append(rules, name)
 			case v.prov != nil:
 				providers = append(providers, name)
+			default:
+				return "", fmt.Errorf("%s: %s is a %s, not a rule, macro or provider: make it private (_%s) or document it", entry, name, v.typ, name)
 			}
 		case *starlark.Function:
 			macros = append(macros, name)
+		default:
+			// Every public name of defs.bzl is API: none may be left out of the reference.
+			return "", fmt.Errorf("%s: %s is a %s, not a rule, macro or provider: make it private (_%s) or document it", entry, name, v.Type(), name)
 		}
 	}
 	sort.Strings(rules)
