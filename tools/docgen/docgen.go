@@ -13,8 +13,8 @@ import (
 )
 
 // The .bzl files are executed with stand-ins for Bazel's builtins that record what rule(),
-// provider() and attr.*() were given. Implementation functions are never called, so nothing
-// else of Bazel is needed.
+// provider() and attr.*() were given. Implementation functions are never called, but their
+// names are resolved when a file is compiled, so every global they use needs a stand-in too.
 
 type attrInfo struct {
 	kind      string
@@ -162,6 +162,11 @@ func predeclared() starlark.StringDict {
 		"RunEnvironmentInfo": &record{typ: "RunEnvironmentInfo"},
 		"platform_common": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
 			"ToolchainInfo": &record{typ: "ToolchainInfo"},
+		}),
+		"json": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"encode": passthrough("json.encode"),
+			"decode": passthrough("json.decode"),
+			"indent": passthrough("json.indent"),
 		}),
 	}
 }

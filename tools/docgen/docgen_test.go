@@ -80,7 +80,9 @@ P = _P
 	write("rules/p.bzl", `P = provider(doc = "A provider.", fields = {"a": "field a"})`)
 	write("rules/private/r.bzl", `
 def _impl(ctx):
-    fail("never run")
+    # Globals of implementations are resolved at load: each needs a stand-in.
+    ctx.actions.write(ctx.outputs.x, json.encode(struct(a = 1)))
+    return [platform_common.ToolchainInfo(), DefaultInfo(), OutputGroupInfo()]
 
 r = rule(implementation = _impl, doc = """Rule doc
     indented second line.""", attrs = {
