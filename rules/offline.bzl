@@ -12,9 +12,14 @@ offline_repositories(offline_dir = "../../.offline")
 ```
 """
 
+# A WORKSPACE macro declaring repositories of fixed names, as go_rules_dependencies(): a name
+# argument would name nothing.
+# buildifier: disable=unnamed-macro
 def offline_repositories(offline_dir):
-    """Declares rules_cc, rules_java, rules_proto, bazel_skylib, remote_coverage_tools,
-    io_bazel_rules_go, bazel_gazelle and the Go SDK files as local repositories.
+    """Declares the repositories of the offline setup as local repositories.
+
+    They are rules_cc, rules_java, rules_proto, bazel_skylib, remote_coverage_tools,
+    io_bazel_rules_go, bazel_gazelle and the Go SDK files.
 
     Wrap the SDK afterwards with `go_wrap_sdk(name = "go_sdk", root_file = "@go_sdk_files//:VERSION")`.
 

@@ -2,7 +2,8 @@
 
 Every provider the rules return is defined here, so this file is the one place that documents
 what flows between `mobile_package`, `feature_manifest`, `merged_packages`, `oem_image` and
-`wim_image`. Descriptors carry identities and File references, never copies of big files.
+`wim_image`, and what the oemimage toolchain gives them. Descriptors carry identities and File
+references, never copies of big files.
 """
 
 PackageInfo = provider(
@@ -64,7 +65,17 @@ WimInfo = provider(
     doc = "A WIM captured from the MainOS partition of an image. Returned by `wim_image`.",
     fields = {
         "wim": "File: the .wim.",
-        "compression": "`none` or `xpress`.",
+        "compression": "Resource compression of the WIM: `lzx` (the default, as ImgToWIM's), `xpress` or `none`.",
         "ffu": "File: the FFU it was captured from.",
+    },
+)
+
+OemimageToolchainInfo = provider(
+    doc = """The oemimage tool of a toolchain of type `@rules_oemimage//tools:toolchain_type`.
+`oemimage_toolchain` returns it as the `oemimage` field of its `platform_common.ToolchainInfo`;
+every action of the rules runs `ctx.toolchains["@rules_oemimage//tools:toolchain_type"].oemimage.tool`.""",
+    fields = {
+        "tool": "FilesToRunProvider: the oemimage executable, built for the execution platform, with its runfiles.",
+        "label": "Label of the target the tool comes from (the `oemimage` attribute of the toolchain).",
     },
 )

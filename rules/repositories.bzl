@@ -11,7 +11,12 @@ load("@io_bazel_rules_go//go:deps.bzl", "go_rules_dependencies")
 go_rules_dependencies()
 ```
 
-Bzlmod users get the same modules from go.mod through MODULE.bazel.
+It also registers the default oemimage toolchain (the tool built from source), so a WORKSPACE
+needs no `register_toolchains` line. A toolchain of your own registered before this call, or
+with `--extra_toolchains`, takes precedence (`oemimage_toolchain` in docs/rules.md).
+
+Bzlmod users get the same modules from go.mod through MODULE.bazel, which registers the same
+toolchain.
 """
 
 load("@bazel_gazelle//:deps.bzl", "go_repository")
@@ -68,13 +73,21 @@ _go_repository_config = repository_rule(
 
 _CONFIG_REPO = "rules_oemimage_go_repository_config"
 
+# A WORKSPACE macro of repositories and toolchains of fixed names, as go_rules_dependencies():
+# a name argument would name nothing.
+# buildifier: disable=unnamed-macro
 def rules_oemimage_dependencies():
-    """Declares the Go modules the oemimage tools need, unless already declared.
+    """Declares the Go modules the oemimage tools need, and registers the default toolchain.
 
     Self-sufficient: the modules resolve their imports of one another through a repository
     config of their own, so a WORKSPACE needs no `# gazelle:repository` lines for them.
-    Call it before go_rules_dependencies().
+    Modules already declared are left as they are. Call it before go_rules_dependencies().
+
+    The toolchain, `@rules_oemimage//tools:oemimage_toolchain`, runs the tool built from
+    source for the execution platform. register_toolchains must be called from the
+    WORKSPACE or from a macro it calls: this is such a macro, so users add nothing.
     """
+    native.register_toolchains(str(Label("//tools:oemimage_toolchain")))
     if not native.existing_rule(_CONFIG_REPO):
         _go_repository_config(
             name = _CONFIG_REPO,

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # tools/test_all.sh: every test of rules_oemimage, as CI runs it (.ci/run calls this).
-#   1. Go: gofmt, go vet, go test -race of every package, every fuzz target for a bounded time.
+#   1. Go: gofmt, go vet, go test -race of every package, every fuzz target for a bounded time;
+#      buildifier over the Bazel files.
 #   2. Bazel, root workspace: bazel test //... (Go tests, docs staleness).
 #   3. Bazel, examples/contoso (the ruleset as an external repository): analysis of every
 #      target, then every test there: rule analysis tests, and the images built and checked
@@ -33,6 +34,22 @@ if [ -n "$unformatted" ]; then
   echo "not gofmt-formatted (run gofmt -w):"; echo "$unformatted"; exit 1
 fi
 go vet ./...
+
+# buildifier (bazelbuild/buildtools) at the version go.mod already requires: pinned, in go.sum's
+# module graph, and of the Bazel 4 era, so its lint asks for nothing Bazel 4.2.3 lacks (newer
+# ones want sh_test loaded from rules_shell). buildtools' v8.x tags are not Go module versions
+# (its module path has no /v8), so `@v8.x.y` cannot be used. Format: every BUILD, BUILD.bazel,
+# WORKSPACE and .bzl file git tracks must be as buildifier prints it. Lint: buildifier's default
+# warnings (all but out-of-order-load, unsorted-dict-items and native-*), -lint=warn; a
+# warning fails the step too (exit 4). MODULE.bazel files are left out: this buildifier
+# predates Bzlmod's conventions and would reorder bazel_dep's arguments. Fix with
+#   go run github.com/bazelbuild/buildtools/buildifier@VERSION FILES...   (format only)
+step "buildifier -mode=check -lint=warn"
+buildifier_version=v0.0.0-20220531122519-a43aed7014c8
+git ls-files | grep -E '(^|/)(BUILD|BUILD\.bazel|WORKSPACE|WORKSPACE\.bazel|WORKSPACE\.bzlmod)$|\.bzl$' |
+  xargs go run "github.com/bazelbuild/buildtools/buildifier@$buildifier_version" -mode=check -lint=warn ||
+  { echo "buildifier: format or lint findings above (reformat: go run github.com/bazelbuild/buildtools/buildifier@$buildifier_version FILE...)"; exit 1; }
+echo "ok"
 
 step "go test -race ./..."
 go test -race -count=1 ./... 2>&1 | tee -a "$log"

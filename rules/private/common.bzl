@@ -1,4 +1,4 @@
-"""Pieces shared by the rule implementations: the tool attribute, how actions run it and the package selection flags."""
+"""Pieces shared by the rule implementations: the toolchain, how actions run the tool and the package selection attributes and flags."""
 
 load("//rules:providers.bzl", "FeatureManifestInfo", "PackageInfo")
 
@@ -6,22 +6,39 @@ CPU_TYPES = ["arm", "x86", "arm64", "amd64"]
 
 PACKAGE_EXTENSIONS = [".spkg", ".cab", ".spkr"]
 
-TOOL_ATTRS = {
-    "_oemimage": attr.label(
-        # A label_flag, so a prebuilt tool can be swapped in with
-        # --@rules_oemimage//tools:oemimage=//my:tool without touching the rules.
-        default = Label("//tools:oemimage"),
-        executable = True,
-        cfg = "exec",
-        doc = "The oemimage tool the actions run.",
+# The toolchain type every rule that runs the tool declares: `toolchains = [OEMIMAGE_TOOLCHAIN]`.
+# Resolved here, so it names this repository's target whatever users call the repository; a
+# string, as Bazel 4's rule(toolchains = ...) takes no Label.
+OEMIMAGE_TOOLCHAIN = str(Label("//tools:toolchain_type"))
+
+# The attributes from which selection_args() resolves an OEMInput's packages, shared by
+# oem_image and customization_packages.
+SELECTION_ATTRS = {
+    "oem_input": attr.label(
+        mandatory = True,
+        allow_single_file = [".xml"],
+        doc = "The OEMInput XML: its features select the packages (and its Device names customization packages).",
     ),
+    "feature_manifests": attr.label_list(
+        providers = [FeatureManifestInfo],
+        doc = "`feature_manifest` or `merged_packages` targets for the OEMInput's AdditionalFMs, matched by file name.",
+    ),
+    "ms_packages": attr.label_list(
+        allow_files = PACKAGE_EXTENSIONS,
+        doc = "The Microsoft kit (MSPackageRoot): packages including the edition's core FM package (`Microsoft.PhoneFM.spkg`, or `Microsoft.MMOSFM.spkg` for Product \"Manufacturing OS\").",
+    ),
+    "packages": attr.label_list(
+        allow_files = PACKAGE_EXTENSIONS,
+        doc = "Packages for the OEMInput's PackageFiles element (pre-retail images only).",
+    ),
+    "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the image and its packages (`$(cputype)`, `/CPUType:`)."),
 }
 
 def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None):
     """Registers one action that runs `oemimage VERB`.
 
     Args:
-      ctx: rule context (must have TOOL_ATTRS).
+      ctx: rule context of a rule with `toolchains = [OEMIMAGE_TOOLCHAIN]`.
       verb: the oemimage verb.
       arguments: list of Args objects or strings, after the verb.
       inputs: depset or list of input Files.
@@ -36,7 +53,8 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
         verb_args.add(stdout, format = "--stdout=%s")
     verb_args.add(verb)
     ctx.actions.run(
-        executable = ctx.executable._oemimage,
+        # The toolchain's tool, built for the execution platform (cfg = "exec"), with its runfiles.
+        executable = ctx.toolchains[OEMIMAGE_TOOLCHAIN].oemimage.tool,
         arguments = [verb_args] + arguments,
         inputs = inputs,
         outputs = outputs,
@@ -73,7 +91,7 @@ def selection_args(ctx):
     """The flags and inputs that let the tool resolve ctx's OEMInput (oem_image, customization_packages).
 
     Args:
-      ctx: rule context with the cpu, feature_manifests, ms_packages and packages attributes.
+      ctx: rule context of a rule whose attributes include SELECTION_ATTRS.
 
     Returns:
       (Args of /CPUType:, --fm= and --package=, depset of the FMs, depset of the packages).

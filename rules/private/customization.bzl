@@ -1,7 +1,7 @@
 """customization_packages: CustomizationGen as a rule; the customization packages of an MCSF answer file."""
 
-load("//rules:providers.bzl", "CustomizationInfo", "FeatureManifestInfo")
-load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage", "selection_args")
+load("//rules:providers.bzl", "CustomizationInfo")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "run_oemimage", "selection_args")
 
 def _dir_of(label, rel):
     """rel, a directory relative to label's package, as a path relative to the execution root."""
@@ -40,7 +40,14 @@ def strict_args(strict):
     return ["+StrictSettingPolicies"] if strict else []
 
 def customization_args(info):
-    """Args of the answer file's variables: --var=NAME=DIR, in a stable order."""
+    """Args of the answer file's variables: --var=NAME=DIR, in a stable order.
+
+    Args:
+      info: the CustomizationInfo of the answer file.
+
+    Returns:
+      list of strings.
+    """
     args = []
     for name in sorted(info.variables):
         args.append("--var=%s=%s" % (name, info.variables[name]))
@@ -88,16 +95,12 @@ directory of this package with `path_variables = {"CONTOSO_CUSTOMIZATIONS": "."}
 
 `oem_image(customizations = ":this", customization_version = ...)` builds the image with the same
 answer file.""",
-    attrs = dict(TOOL_ATTRS, **{
+    attrs = dict(SELECTION_ATTRS, **{
         "answer_file": attr.label(mandatory = True, allow_single_file = [".xml"], doc = "The answer file (OEMCustomizationXML)."),
         "srcs": attr.label_list(allow_files = True, doc = "Every file the answer file names: imported answer files, assets, applications, licenses, ProvXML files, data assets."),
         "path_variables": attr.string_dict(doc = "`$(NAME)` in the answer files' paths -> a directory relative to this package (`.` for the package)."),
         "version": attr.string(mandatory = True, doc = "OEMCustomizationVer: version of the packages, a.b.c.d."),
-        "oem_input": attr.label(mandatory = True, allow_single_file = [".xml"], doc = "The OEMInput the packages are for (its Device names them; its selection has the policy files)."),
-        "feature_manifests": attr.label_list(providers = [FeatureManifestInfo], doc = "As `oem_image`'s."),
-        "ms_packages": attr.label_list(allow_files = PACKAGE_EXTENSIONS, doc = "As `oem_image`'s."),
-        "packages": attr.label_list(allow_files = PACKAGE_EXTENSIONS, doc = "As `oem_image`'s."),
-        "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the packages."),
         "strict_setting_policies": attr.bool(doc = STRICT_SETTING_POLICIES_DOC),
     }),
+    toolchains = [OEMIMAGE_TOOLCHAIN],
 )

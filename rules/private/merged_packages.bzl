@@ -1,11 +1,13 @@
 """merged_packages: FeatureMerger as a rule."""
 
 load("//rules:providers.bzl", "FeatureManifestInfo")
-load(":common.bzl", "TOOL_ATTRS", "run_oemimage")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "run_oemimage")
 
 def _own_fm(target):
-    """The FM file of a feature_manifest target itself, not one of its deps: its
-    FeatureManifestInfo.fms holds the deps' FMs too, in an order that puts them first."""
+    """The FM file of a feature_manifest target itself, not one of its deps.
+
+    Its FeatureManifestInfo.fms holds the deps' FMs too, in an order that puts them first.
+    """
     own = [f for f in target[DefaultInfo].files.to_list() if f.extension == "xml"]
     if len(own) != 1:
         fail("fm: %s must be a feature_manifest (one FM XML file); it gives %s" % (target.label, [f.basename for f in own] or "none"))
@@ -77,7 +79,7 @@ and writes the new FM that references them.
 Provides FeatureManifestInfo, so `oem_image` takes a `merged_packages` target like any FM.
 Outputs two directories: `<name>/packages` (`<Owner>.<Type>.<FMID>.<Partition>.spkg` and
 satellites) and `<name>/fms`.""",
-    attrs = dict(TOOL_ATTRS, **{
+    attrs = {
         "fm": attr.label(providers = [FeatureManifestInfo], doc = "A `feature_manifest` to merge (single-FM command line)."),
         "fm_file_list": attr.label(allow_single_file = [".xml"], doc = "An FMFileList (FMCollectionManifest) XML, instead of `fm`."),
         "fms": attr.label_list(providers = [FeatureManifestInfo], doc = "With `fm_file_list`: the feature manifests it lists (`$(FMDirectory)`)."),
@@ -90,5 +92,6 @@ satellites) and `<name>/fms`.""",
         "cpu": attr.string(default = "arm", doc = "Default for the `_cputype` variable."),
         "variables": attr.string_dict(doc = "/Variables: e.g. `{\"releasetype\": \"production\"}`; `_cputype`, `buildtype` (fre) and `releasetype` (test) have defaults."),
         "compress": attr.bool(default = True, doc = "+Compress (LZX, as the original) or -Compress (stored) for what the merge writes; the sources' compressed data is copied as it is."),
-    }),
+    },
+    toolchains = [OEMIMAGE_TOOLCHAIN],
 )

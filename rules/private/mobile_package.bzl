@@ -1,7 +1,7 @@
 """mobile_package: builds a mobile package (.spkg) with `oemimage pkggen`."""
 
 load("//rules:providers.bzl", "PackageInfo")
-load(":common.bzl", "CPU_TYPES", "TOOL_ATTRS", "run_oemimage")
+load(":common.bzl", "CPU_TYPES", "OEMIMAGE_TOOLCHAIN", "run_oemimage")
 
 # Device paths of one source file are joined with this character, which Windows forbids in paths,
 # because a label_keyed_string_dict can hold one value per label.
@@ -183,7 +183,7 @@ file of your own (`pkg_xml` with `srcs`).
 Outputs `<name>/<Owner>.<Component>[.<SubComponent>].spkg` and one .spkg per satellite; the file
 name is the package name, which is how feature manifests find the package. Prefer the
 `mobile_package` macro, which takes `files` as `{device_path: label}`.""",
-    attrs = dict(TOOL_ATTRS, **{
+    attrs = {
         "owner": attr.string(mandatory = True, doc = "Owner of the package identity, e.g. `Contoso`."),
         "component": attr.string(mandatory = True, doc = "Component of the package identity."),
         "sub_component": attr.string(doc = "SubComponent of the package identity (optional)."),
@@ -206,7 +206,8 @@ name is the package name, which is how feature manifests find the package. Prefe
         "srcs": attr.label_list(allow_files = True, doc = "Files the `pkg_xml` project refers to."),
         "languages": attr.string_list(doc = "Language satellites the `pkg_xml` project produces (its `Files Language=` groups)."),
         "resolutions": attr.string_list(doc = "Resolution satellites the `pkg_xml` project produces (its `Files Resolution=` groups)."),
-    }),
+    },
+    toolchains = [OEMIMAGE_TOOLCHAIN],
 )
 
 def mobile_package(name, files = None, **kwargs):

@@ -1,10 +1,11 @@
 """oem_image: ImgGen as a rule; builds an FFU and its side files."""
 
-load("//rules:providers.bzl", "FeatureManifestInfo", "ImageInfo")
-load(":common.bzl", "CPU_TYPES", "PACKAGE_EXTENSIONS", "TOOL_ATTRS", "run_oemimage", "selection_args")
+load("//rules:providers.bzl", "ImageInfo")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "run_oemimage", "selection_args")
 load(":customization.bzl", "STRICT_SETTING_POLICIES_DOC", "customization_args", "customization_info", "strict_args")
 
-# Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files").
+# Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files"). The tool's own list
+# is imggen.SideFiles (tools/imggen/imggen.go); tools/docgen's TestSideFilesParity ties the two.
 SIDE_FILES = ["ImageApp.log", "UpdateInput.xml", "UpdateOutput.xml", "UpdateHistory.xml", "PackageList.xml", "cat"]
 
 def _oem_image_impl(ctx):
@@ -95,21 +96,7 @@ The side files ImgGen writes (`<name>.ImageApp.log`, `.UpdateInput.xml`, `.Updat
 `.UpdateHistory.xml`, `.PackageList.xml`, `.cat`) are in the `side_files` output group:
 `bazel build //images:retail --output_groups=+side_files`. The packages the OEMInput selects,
 with the reason for each (`oemimage resolve`), are in the `selection` output group.""",
-    attrs = dict(TOOL_ATTRS, **{
-        "oem_input": attr.label(mandatory = True, allow_single_file = [".xml"], doc = "The OEMInput XML."),
-        "feature_manifests": attr.label_list(
-            providers = [FeatureManifestInfo],
-            doc = "`feature_manifest` or `merged_packages` targets for the OEMInput's AdditionalFMs, matched by file name.",
-        ),
-        "ms_packages": attr.label_list(
-            allow_files = PACKAGE_EXTENSIONS,
-            doc = "The Microsoft kit (MSPackageRoot): packages including the edition's core FM package (`Microsoft.PhoneFM.spkg`, or `Microsoft.MMOSFM.spkg` for Product \"Manufacturing OS\").",
-        ),
-        "packages": attr.label_list(
-            allow_files = PACKAGE_EXTENSIONS,
-            doc = "Packages for the OEMInput's PackageFiles element (pre-retail images only).",
-        ),
-        "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the image ($(cputype))."),
+    attrs = dict(SELECTION_ATTRS, **{
         "customizations": attr.label(
             allow_files = True,
             doc = "The customization answer file (OEMCustomizationXML): a `customization_packages` target, which gives its files, variables and version, or an answer file alone (its paths must then be absolute on the machine that builds).",
@@ -117,4 +104,5 @@ with the reason for each (`oemimage resolve`), are in the `selection` output gro
         "customization_version": attr.string(doc = "OEMCustomizationVer: version of the customization packages (default: the `customization_packages` target's)."),
         "strict_setting_policies": attr.bool(doc = STRICT_SETTING_POLICIES_DOC + " Independent of the `customization_packages` target's own attribute."),
     }),
+    toolchains = [OEMIMAGE_TOOLCHAIN],
 )

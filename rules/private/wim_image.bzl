@@ -1,7 +1,7 @@
 """wim_image: ImgToWIM as a rule."""
 
 load("//rules:providers.bzl", "ImageInfo", "WimInfo")
-load(":common.bzl", "TOOL_ATTRS", "run_oemimage")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "run_oemimage")
 
 def _wim_image_impl(ctx):
     ffu = ctx.attr.image[ImageInfo].ffu
@@ -28,12 +28,13 @@ wim_image = rule(
     implementation = _wim_image_impl,
     doc = """Captures the MainOS partition of an image as a WIM (`<name>.wim`), as ImgToWIM does for
 Manufacturing OS images booted from RAM.""",
-    attrs = dict(TOOL_ATTRS, **{
+    attrs = {
         "image": attr.label(mandatory = True, providers = [ImageInfo], doc = "An `oem_image` target."),
         "compression": attr.string(
             default = "lzx",
             values = ["lzx", "none", "xpress"],
             doc = "Resource compression: LZX by default, as ImgToWIM's.",
         ),
-    }),
+    },
+    toolchains = [OEMIMAGE_TOOLCHAIN],
 )

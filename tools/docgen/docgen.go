@@ -13,8 +13,8 @@ import (
 )
 
 // The .bzl files are executed with stand-ins for Bazel's builtins that record what rule(),
-// provider() and attr.*() were given. Implementation functions are never called, so nothing
-// else of Bazel is needed.
+// provider() and attr.*() were given. Implementation functions are never called, but their
+// names are resolved when a file is compiled, so every global they use needs a stand-in too.
 
 type attrInfo struct {
 	kind      string
@@ -160,6 +160,14 @@ func predeclared() starlark.StringDict {
 		"fail":               passthrough("fail"),
 		"print":              passthrough("print"),
 		"RunEnvironmentInfo": &record{typ: "RunEnvironmentInfo"},
+		"platform_common": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"ToolchainInfo": &record{typ: "ToolchainInfo"},
+		}),
+		"json": starlarkstruct.FromStringDict(starlarkstruct.Default, starlark.StringDict{
+			"encode": passthrough("json.encode"),
+			"decode": passthrough("json.decode"),
+			"indent": passthrough("json.indent"),
+		}),
 	}
 }
 
@@ -255,9 +263,14 @@ func Generate(root string) (string, error) {
 				rules = append(rules, name)
 			case v.prov != nil:
 				providers = append(providers, name)
+			default:
+				return "", fmt.Errorf("%s: %s is a %s, not a rule, macro or provider: make it private (_%s) or document it", entry, name, v.typ, name)
 			}
 		case *starlark.Function:
 			macros = append(macros, name)
+		default:
+			// Every public name of defs.bzl is API: none may be left out of the reference.
+			return "", fmt.Errorf("%s: %s is a %s, not a rule, macro or provider: make it private (_%s) or document it", entry, name, v.Type(), name)
 		}
 	}
 	sort.Strings(rules)

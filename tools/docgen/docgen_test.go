@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"go.starlark.net/syntax"
 )
 
 // The tests run from tools/docgen, under `go test` and under `bazel test` (whose runfiles hold
@@ -30,14 +32,24 @@ func TestEveryRuleAndAttributeDocumented(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{
-		"### mobile_package\n", "### mobile_package_rule\n", "### feature_manifest\n",
-		"### merged_packages\n", "### oem_image\n", "### oem_image_test\n", "### wim_image\n", "### wim_image_test\n",
-		"### PackageInfo\n", "### FeatureManifestInfo\n", "### ImageInfo\n", "### WimInfo\n",
-	} {
-		if !strings.Contains(doc, want) {
-			t.Errorf("generated reference lacks %q", strings.TrimSpace(want))
+	// The public names are read from defs.bzl's syntax, independently of Generate's evaluation,
+	// so a new export without a section fails here.
+	exports, err := topLevelAssigns(filepath.Join(repoRoot, "rules", "defs.bzl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	public := 0
+	for name := range exports {
+		if strings.HasPrefix(name, "_") {
+			continue
 		}
+		public++
+		if !strings.Contains(doc, "\n### "+name+"\n") {
+			t.Errorf("generated reference lacks %q, which rules/defs.bzl exports", name)
+		}
+	}
+	if public < 10 {
+		t.Errorf("rules/defs.bzl: %d public names, expected the ruleset's rules, macros and providers", public)
 	}
 	// An attribute row with an empty description means a missing doc= in a rule.
 	for _, line := range strings.Split(doc, "\n") {
@@ -68,7 +80,9 @@ P = _P
 	write("rules/p.bzl", `P = provider(doc = "A provider.", fields = {"a": "field a"})`)
 	write("rules/private/r.bzl", `
 def _impl(ctx):
-    fail("never run")
+    # Globals of implementations are resolved at load: each needs a stand-in.
+    ctx.actions.write(ctx.outputs.x, json.encode(struct(a = 1)))
+    return [platform_common.ToolchainInfo(), DefaultInfo(), OutputGroupInfo()]
 
 r = rule(implementation = _impl, doc = """Rule doc
     indented second line.""", attrs = {
@@ -116,4 +130,28 @@ func TestGenerateErrors(t *testing.T) {
 	if _, err := Generate(root); err == nil || !strings.Contains(err.Error(), "not an attr") {
 		t.Errorf("bad attr: err = %v", err)
 	}
+	// A public export docgen cannot document is an error, not a silent omission.
+	for _, src := range []string{`X = ["a"]`, `x = struct(a = 1)`, `x = DefaultInfo`} {
+		os.WriteFile(filepath.Join(root, "rules", "defs.bzl"), []byte(src), 0o644)
+		if _, err := Generate(root); err == nil || !strings.Contains(err.Error(), "not a rule, macro or provider") {
+			t.Errorf("%s: err = %v", src, err)
+		}
+	}
+}
+
+// topLevelAssigns maps the names a .bzl file assigns at top level (name = expr) to their values.
+func topLevelAssigns(file string) (map[string]syntax.Expr, error) {
+	f, err := syntax.Parse(file, nil, 0)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]syntax.Expr{}
+	for _, stmt := range f.Stmts {
+		if a, ok := stmt.(*syntax.AssignStmt); ok && a.Op == syntax.EQ {
+			if id, ok := a.LHS.(*syntax.Ident); ok {
+				out[id.Name] = a.RHS
+			}
+		}
+	}
+	return out, nil
 }

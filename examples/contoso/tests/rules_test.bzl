@@ -146,3 +146,30 @@ customization_test = analysistest.make(_customization_test_impl, attrs = {
     "inputs": attr.string_list(),
     "output_dir": attr.string(),
 })
+
+def _toolchain_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    action = _action(env, ctx.attr.mnemonic)
+    if action:
+        tool = action.argv[0]
+        asserts.true(env, tool.endswith(ctx.attr.tool), "the action runs .../%s: %s" % (ctx.attr.tool, tool))
+        asserts.true(env, "-exec-" in tool or "/host/" in tool, "the tool is built for the execution platform: %s" % tool)
+        asserts.true(env, tool in [f.path for f in action.inputs.to_list()], "the tool is an input of the action: %s" % tool)
+    return analysistest.end(env)
+
+_TOOLCHAIN_TEST_ATTRS = {
+    "mnemonic": attr.string(mandatory = True),
+    "tool": attr.string(mandatory = True, doc = "How the path of the tool the action runs ends."),
+}
+
+# Actions run the tool of the registered toolchain, built in the exec configuration.
+toolchain_test = analysistest.make(_toolchain_test_impl, attrs = _TOOLCHAIN_TEST_ATTRS)
+
+# A toolchain of the user's own, given with --extra_toolchains, takes precedence over the
+# default one. (The label flag --@rules_oemimage//tools:oemimage cannot be tested here: Bazel 4
+# builds exec tools in the host configuration of the command line, which no transition reaches.)
+own_toolchain_test = analysistest.make(
+    _toolchain_test_impl,
+    attrs = _TOOLCHAIN_TEST_ATTRS,
+    config_settings = {"//command_line_option:extra_toolchains": [str(Label("//tests:fake_oemimage_toolchain"))]},
+)
