@@ -6,8 +6,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/oemimage/rules_oemimage/tools/customization"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -52,7 +54,7 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 		}
 		custDir = d[0]
 	}
-	ra, err := selectionArgs(c, c.positional[1], c.positional[2])
+	sr, err := selectionRequest(c, c.positional[1], c.positional[2])
 	if err != nil {
 		return err
 	}
@@ -70,17 +72,21 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sel, o, err := resolveSelection(ra)
+	sel, err := resolve.ResolveFiles(sr)
 	if err != nil {
 		return err
 	}
 	var custom []string
 	if len(c.positional) == 5 {
-		if custom, err = buildCustomizations(c, sel, o, version, custDir, stderr); err != nil {
+		r, err := customizationRequest(c, version, custDir, stderr)
+		if err != nil {
 			return err
 		}
-		addCustomizations(sel, custom, manifest.Pos{File: c.positional[3]})
+		if custom, err = customization.Generate(sel, r); err != nil {
+			return err
+		}
 	}
+	o := &manifest.OEMInput{File: sel.OEMInput, Description: sel.Description, FormatDPP: sel.FormatDPP}
 	err = imggen.Build(sel, o, imggen.Options{Output: output, Time: when, Timings: timings, Progress: stdout})
 	if err != nil {
 		for _, p := range custom {

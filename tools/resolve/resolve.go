@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -26,7 +27,7 @@ type Input struct {
 	// LoadCoreFM returns the edition's core feature manifest.
 	LoadCoreFM func(ref CoreFMRef) (*manifest.FeatureManifest, error)
 	// Packages locates the selected package files; nil skips the existence check.
-	Packages Locator
+	Packages locate.Locator
 }
 
 // FMRef is one AdditionalFM of the OEMInput.
@@ -83,14 +84,18 @@ func CheckDevicePlatformOwner(product, pkg, ownerType string) error {
 // CPUTypes are the image CPU types the tools know.
 var CPUTypes = []string{"arm", "arm64", "x86", "amd64"}
 
-// Selection is the result: the packages of the image, in order, each with its reasons.
+// Selection is the result: the packages of the image, in order, each with its reasons, and
+// what imaging needs of the OEMInput (Device, FormatDPP), so that a selection written as JSON
+// (WriteJSON, ReadSelection) is all imggen reads.
 type Selection struct {
 	OEMInput    string
 	Description string
 	Product     string
+	Device      string
 	CPUType     string
 	BuildType   string
 	ReleaseType string
+	FormatDPP   bool // the OEMInput's FormatDPP: format the DPP partition
 	FMs         []FMUse
 	Packages    []*Package
 }
@@ -314,8 +319,8 @@ func Resolve(in Input) (*Selection, error) {
 	}
 
 	// Stage 3: selection.
-	s := &Selection{OEMInput: o.File, Description: o.Description, Product: o.Product, CPUType: cpu,
-		BuildType: buildType, ReleaseType: o.ReleaseType}
+	s := &Selection{OEMInput: o.File, Description: o.Description, Product: o.Product, Device: o.Device, CPUType: cpu,
+		BuildType: buildType, ReleaseType: o.ReleaseType, FormatDPP: o.FormatDPP}
 	size := len(o.PackageFiles)
 	for _, l := range fms {
 		for _, g := range manifest.Groups {
