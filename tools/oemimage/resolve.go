@@ -57,8 +57,9 @@ var selectionFlags = []string{"package", "fm", "core-fm"}
 // selectionRequest reads /CPUType: and the selection flags of a parsed command line.
 func selectionRequest(c *cmdline, oemInput, msPackageRoot string) (resolve.Request, error) {
 	r := resolve.Request{OEMInput: oemInput, MSPackageRoot: msPackageRoot, Env: winpath.EnvMap(os.Environ())}
-	r.CPUType = strings.ToLower(c.value("CPUType", "arm"))
-	if !slices.Contains(resolve.CPUTypes, r.CPUType) {
+	// "" (no /CPUType:) is arm, and lets imggen --selection take the selection's.
+	r.CPUType = strings.ToLower(c.value("CPUType", ""))
+	if r.CPUType != "" && !slices.Contains(resolve.CPUTypes, r.CPUType) {
 		return r, usageError{fmt.Sprintf("/CPUType:%s: expected one of %s", c.value("CPUType", ""), strings.Join(resolve.CPUTypes, ", "))}
 	}
 	for _, name := range selectionFlags {
