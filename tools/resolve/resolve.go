@@ -230,29 +230,7 @@ func Resolve(in Input) (*Selection, error) {
 		return nil, fmt.Errorf("CPU type %q is not known; expected one of %s", in.CPUType, strings.Join(CPUTypes, ", "))
 	}
 	buildType := buildTypeOf(o, in.Env, &e)
-	if o.ReleaseType == manifest.ReleaseProduction {
-		if strings.EqualFold(buildType, manifest.BuildChk) {
-			e.add(o.PosOf("BuildType"), "BuildType chk in a Production image; expected fre (ReleaseType Production takes free builds only)")
-		}
-		if len(o.PackageFiles) > 0 {
-			e.add(o.PosOf("PackageFiles"), "PackageFiles in a Production image; expected every package to come from a feature manifest (PackageFiles are for pre-retail images only)")
-		}
-	}
-	if !containsValue(o.UILanguages, o.BootUILanguage) {
-		e.add(o.PosOf("BootUILanguage"), "BootUILanguage %s is not one of the SupportedLanguages/UserInterface languages (%s); expected one of them", o.BootUILanguage, joinValues(o.UILanguages))
-	}
-	ed, ok := EditionOf(o.Product)
-	switch {
-	case ok:
-	case strings.EqualFold(o.Product, manifest.ProductIoTCore):
-		e.add(o.PosOf("Product"), "Product %q is not supported: these tools build Windows 10 Mobile images, whose core feature manifest is MicrosoftPhoneFM.xml in Microsoft.PhoneFM.spkg "+
-			"(MMOSFM.xml in Microsoft.MMOSFM.spkg for %q); an IoT Core image needs IoTUAPFM.xml from the CBS package Microsoft.IoTUAP.IoTUAPFM.cab, which they do not read; "+
-			"expected %q (the default), %q or %q", o.Product, manifest.ProductManufacturingOS,
-			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
-	default:
-		e.add(o.PosOf("Product"), "Product %q has no core feature manifest; expected %q (the default), %q or %q", o.Product,
-			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
-	}
+	ed, ok := checkOEMInput(o, buildType, &e)
 
 	x := winpath.NewExpander(map[string]string{
 		winpath.VarMSPackageRoot:  in.MSPackageRoot,
@@ -265,43 +243,7 @@ func Resolve(in Input) (*Selection, error) {
 	}, in.Env)
 
 	// Stage 1: the FMs, AdditionalFMs first (ImageApp's order), then the core FM.
-	var fms []loadedFM
-	seenFM := map[string]bool{}
-	for _, ref := range o.AdditionalFMs {
-		r := FMRef{Text: ref.Text, Path: x.Expand(ref.Text), Pos: ref.Pos}
-		key := strings.ToUpper(r.Path)
-		if seenFM[key] {
-			continue
-		}
-		seenFM[key] = true
-		if in.LoadFM == nil {
-			e.add(ref.Pos, "AdditionalFM %s: no way to load feature manifests was given", ref.Text)
-			continue
-		}
-		fm, err := in.LoadFM(r)
-		if err != nil {
-			e.addErr(ref.Pos, "AdditionalFM "+ref.Text+": ", err)
-			continue
-		}
-		fms = append(fms, loadedFM{fm, "additional"})
-	}
-	if ok {
-		ref := CoreFMRef{
-			Product:     o.Product,
-			PackageName: ed.PackageName,
-			PackagePath: x.Expand(`$(mspackageroot)\Merged\$(cputype)\$(buildtype)\` + ed.PackageName),
-			FMPath:      `\Windows\ImageUpdate\FeatureManifest\Microsoft\` + ed.FMName,
-			FMName:      ed.FMName,
-		}
-		switch fm, err := loadCore(in, ref); {
-		case err != nil:
-			e.addErr(o.Pos, "core feature manifest: ", err)
-		case fm.OwnerType != "Microsoft":
-			e.add(fm.Pos, "core feature manifest %s has OwnerType %q; expected OwnerType=\"Microsoft\" (the edition's FM is Microsoft's)", ed.FMName, fm.OwnerType)
-		default:
-			fms = append(fms, loadedFM{fm, "core"})
-		}
-	}
+	fms := loadFMs(in, x, ed, ok, &e)
 	if err := e.err(); err != nil {
 		return nil, err
 	}
@@ -350,34 +292,111 @@ func Resolve(in Input) (*Selection, error) {
 
 	// Stage 4: the files.
 	if in.Packages != nil {
-		for _, p := range s.Packages {
-			host, err := in.Packages.Locate(p.Path)
-			if err != nil {
-				var ue *winpath.UnexpandedError
-				if errors.As(err, &ue) {
-					err = errors.New(ue.Reason()) // the message shows the path already
-				}
-				r := p.Reasons[0]
-				what := "package " + p.Name
-				if r.SatelliteOf != "" {
-					what = "satellite " + p.Name + " of " + r.SatelliteOf
-				}
-				e.add(r.Source, "%s (%s) not found: expected %s: %v", what, r.FeatureID, p.Path, err)
-				continue
-			}
-			p.HostPath = host
-			for _, other := range p.alsoAt {
-				h2, err := in.Packages.Locate(other.path)
-				if err == nil && h2 != host {
-					e.add(other.reason.Source, "package name %s is selected from two different files: %s (%s) and %s; expected one file per package name", p.Name, host, p.Reasons[0].Source, h2)
-				}
-			}
-		}
+		locateFiles(in.Packages, s.Packages, &e)
 	}
 	if err := e.err(); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkOEMInput reports what the OEMInput gets wrong on its own, and returns its edition.
+func checkOEMInput(o *manifest.OEMInput, buildType string, e *errs) (Edition, bool) {
+	if o.ReleaseType == manifest.ReleaseProduction {
+		if strings.EqualFold(buildType, manifest.BuildChk) {
+			e.add(o.PosOf("BuildType"), "BuildType chk in a Production image; expected fre (ReleaseType Production takes free builds only)")
+		}
+		if len(o.PackageFiles) > 0 {
+			e.add(o.PosOf("PackageFiles"), "PackageFiles in a Production image; expected every package to come from a feature manifest (PackageFiles are for pre-retail images only)")
+		}
+	}
+	if !containsValue(o.UILanguages, o.BootUILanguage) {
+		e.add(o.PosOf("BootUILanguage"), "BootUILanguage %s is not one of the SupportedLanguages/UserInterface languages (%s); expected one of them", o.BootUILanguage, joinValues(o.UILanguages))
+	}
+	ed, ok := EditionOf(o.Product)
+	switch {
+	case ok:
+	case strings.EqualFold(o.Product, manifest.ProductIoTCore):
+		e.add(o.PosOf("Product"), "Product %q is not supported: these tools build Windows 10 Mobile images, whose core feature manifest is MicrosoftPhoneFM.xml in Microsoft.PhoneFM.spkg "+
+			"(MMOSFM.xml in Microsoft.MMOSFM.spkg for %q); an IoT Core image needs IoTUAPFM.xml from the CBS package Microsoft.IoTUAP.IoTUAPFM.cab, which they do not read; "+
+			"expected %q (the default), %q or %q", o.Product, manifest.ProductManufacturingOS,
+			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
+	default:
+		e.add(o.PosOf("Product"), "Product %q has no core feature manifest; expected %q (the default), %q or %q", o.Product,
+			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
+	}
+	return ed, ok
+}
+
+// loadFMs loads the AdditionalFMs, each once, then the core FM of edition ed (if ok).
+func loadFMs(in Input, x *winpath.Expander, ed Edition, ok bool, e *errs) []loadedFM {
+	o := in.OEMInput
+	var fms []loadedFM
+	seenFM := map[string]bool{}
+	for _, ref := range o.AdditionalFMs {
+		r := FMRef{Text: ref.Text, Path: x.Expand(ref.Text), Pos: ref.Pos}
+		key := strings.ToUpper(r.Path)
+		if seenFM[key] {
+			continue
+		}
+		seenFM[key] = true
+		if in.LoadFM == nil {
+			e.add(ref.Pos, "AdditionalFM %s: no way to load feature manifests was given", ref.Text)
+			continue
+		}
+		fm, err := in.LoadFM(r)
+		if err != nil {
+			e.addErr(ref.Pos, "AdditionalFM "+ref.Text+": ", err)
+			continue
+		}
+		fms = append(fms, loadedFM{fm, "additional"})
+	}
+	if ok {
+		ref := CoreFMRef{
+			Product:     o.Product,
+			PackageName: ed.PackageName,
+			PackagePath: x.Expand(`$(mspackageroot)\Merged\$(cputype)\$(buildtype)\` + ed.PackageName),
+			FMPath:      `\Windows\ImageUpdate\FeatureManifest\Microsoft\` + ed.FMName,
+			FMName:      ed.FMName,
+		}
+		switch fm, err := loadCore(in, ref); {
+		case err != nil:
+			e.addErr(o.Pos, "core feature manifest: ", err)
+		case fm.OwnerType != "Microsoft":
+			e.add(fm.Pos, "core feature manifest %s has OwnerType %q; expected OwnerType=\"Microsoft\" (the edition's FM is Microsoft's)", ed.FMName, fm.OwnerType)
+		default:
+			fms = append(fms, loadedFM{fm, "core"})
+		}
+	}
+	return fms
+}
+
+// locateFiles finds the file of every package, and reports a package name selected from two
+// files.
+func locateFiles(packages locate.Locator, pkgs []*Package, e *errs) {
+	for _, p := range pkgs {
+		host, err := packages.Locate(p.Path)
+		if err != nil {
+			var ue *winpath.UnexpandedError
+			if errors.As(err, &ue) {
+				err = errors.New(ue.Reason()) // the message shows the path already
+			}
+			r := p.Reasons[0]
+			what := "package " + p.Name
+			if r.SatelliteOf != "" {
+				what = "satellite " + p.Name + " of " + r.SatelliteOf
+			}
+			e.add(r.Source, "%s (%s) not found: expected %s: %v", what, r.FeatureID, p.Path, err)
+			continue
+		}
+		p.HostPath = host
+		for _, other := range p.alsoAt {
+			h2, err := packages.Locate(other.path)
+			if err == nil && h2 != host {
+				e.add(other.reason.Source, "package name %s is selected from two different files: %s (%s) and %s; expected one file per package name", p.Name, host, p.Reasons[0].Source, h2)
+			}
+		}
+	}
 }
 
 func loadCore(in Input, ref CoreFMRef) (*manifest.FeatureManifest, error) {
