@@ -74,7 +74,7 @@ def _image_test_impl(ctx):
         inputs = _basenames(action.inputs.to_list())
         for p in ctx.attr.input_packages:
             asserts.true(env, p in inputs, "%s is an input of ImgGen" % p)
-        asserts.equals(env, sorted([name + ".ffu"] + side), _basenames(action.outputs.to_list()))
+        asserts.equals(env, sorted([name + ".ffu", name + ".unused_inputs"] + side), _basenames(action.outputs.to_list()))
     return analysistest.end(env)
 
 image_test = analysistest.make(_image_test_impl, attrs = {
