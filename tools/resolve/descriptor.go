@@ -65,7 +65,7 @@ func ParseSelection(file string, data []byte) (*Selection, error) {
 		}
 		key := strings.ToUpper(p.Name)
 		if k, dup := names[key]; dup {
-			return nil, bad("packages[%d] (%s): the package name of packages[%d] again; expected each package once", i, p.Name, k)
+			return nil, bad("packages[%d] (%s): the package name of packages[%d] again", i, p.Name, k)
 		}
 		names[key] = i
 		s.Packages = append(s.Packages, p)
