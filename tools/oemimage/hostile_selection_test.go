@@ -72,7 +72,9 @@ func writeJSON(t *testing.T, dir, name string, v any) {
 	writeFile(t, dir, name, data)
 }
 
-func selPackage(m map[string]any, i int) map[string]any { return m["packages"].([]any)[i].(map[string]any) }
+func selPackage(m map[string]any, i int) map[string]any {
+	return m["packages"].([]any)[i].(map[string]any)
+}
 
 func init() {
 	imggenArgs := func(extra ...string) []string {
@@ -118,7 +120,10 @@ func init() {
 		raw("wrong-type", `{"packages":{}}`, "sel.json: offset 13: packages is a JSON object; expected an array"),
 		edited("unknown-field", func(t *testing.T, dir string, m map[string]any) []string { m["packageFiles"] = []any{}; return nil },
 			"sel.json: offset ", `unknown field "packageFiles"`),
-		edited("unlocated-package", func(t *testing.T, dir string, m map[string]any) []string { delete(selPackage(m, 1), "hostPath"); return nil },
+		edited("unlocated-package", func(t *testing.T, dir string, m map[string]any) []string {
+			delete(selPackage(m, 1), "hostPath")
+			return nil
+		},
 			"sel.json: packages[1] (Contoso.EFIESP.spkg): hostPath is empty: the package was not located"),
 		edited("hostpath-of-another-name", func(t *testing.T, dir string, m map[string]any) []string {
 			selPackage(m, 0)["hostPath"] = "pkgs/Contoso.EFIESP.spkg"
@@ -190,9 +195,11 @@ func init() {
 			want: []string{"sel.json: a named pipe; expected a regular file"},
 		},
 		hostileCase{
-			name:  "selection/unused-inputs-without-selection",
-			setup: func(t *testing.T, dir string) []string { return []string{"imggen", "--unused-inputs=u", "out.ffu", "OEMInput.xml", "MSPackages"} },
-			want:  []string{"--unused-inputs= needs --selection="},
+			name: "selection/unused-inputs-without-selection",
+			setup: func(t *testing.T, dir string) []string {
+				return []string{"imggen", "--unused-inputs=u", "out.ffu", "OEMInput.xml", "MSPackages"}
+			},
+			want: []string{"--unused-inputs= needs --selection="},
 		},
 	)
 }
