@@ -91,7 +91,7 @@ echo "after the change: $p"
 n=$(bazel_ran "$work/inc.log")
 [ "$n" -le 5 ] || fail "$n actions ran after one package changed; expected at most 5"
 mtimes >"$work/after"
-ran=$( (diff "$work/before" "$work/after" || true) | grep '^>' | awk '{print $3}' | grep -E '\.(spkg|ffu|wim|selection\.xml)$' | sort -u) || true
+ran=$( (diff "$work/before" "$work/after" || true) | grep '^>' | awk '{print $3}' | grep -E '\.(spkg|ffu|wim|selection\.json)$' | sort -u) || true
 echo "$ran" | sed 's/^/  rewritten: /'
 echo "$ran" | grep -q 'oem/diagnostics/Contoso.Test.Diagnostics.spkg' || fail "the changed package was not rebuilt"
 for unrelated in kit/ soc/ device/ oem/settings oem/camera oem/contoso_fm_merged images/retail images/production images/health images/customer_care checks/retail_unmerged customizations/; do

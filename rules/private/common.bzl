@@ -34,7 +34,7 @@ SELECTION_ATTRS = {
     "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the image and its packages (`$(cputype)`, `/CPUType:`)."),
 }
 
-def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None):
+def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None, unused_inputs_list = None):
     """Registers one action that runs `oemimage VERB`.
 
     Args:
@@ -46,6 +46,7 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
       mnemonic: action mnemonic.
       progress_message: progress message.
       stdout: an output File that receives the verb's standard output (None: not kept).
+      unused_inputs_list: an output File in which the verb lists the inputs it did not read.
     """
     verb_args = ctx.actions.args()
     if stdout:
@@ -64,6 +65,7 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
         # OEMIMAGE_QUIET: the verb's progress is printed only if it fails.
         use_default_shell_env = False,
         env = {"TZ": "UTC", "LC_ALL": "C", "OEMIMAGE_QUIET": "1"},
+        unused_inputs_list = unused_inputs_list,
     )
 
 def package_files(targets):

@@ -22,9 +22,11 @@ def _oem_image_impl(ctx):
     sel_args, fms, packages = selection_args(ctx)
 
     # The selection first, with resolve's messages: a bad OEMInput or FM fails here, early and
-    # cheaply, and the selection (with the reason for each package) is an output of its own.
-    selection = ctx.actions.declare_file(ctx.label.name + ".selection.xml")
+    # cheaply. The selection (JSON, with the reason for each package) is an output of its own,
+    # and imggen's input: imggen builds from it instead of resolving again.
+    selection = ctx.actions.declare_file(ctx.label.name + ".selection.json")
     resolve_args = ctx.actions.args()
+    resolve_args.add("--json")
     resolve_args.add(ctx.file.oem_input)
     resolve_args.add("MSPackages")
     run_oemimage(
@@ -41,6 +43,13 @@ def _oem_image_impl(ctx):
     # Durations would make the log differ from build to build.
     args = ctx.actions.args()
     args.add("--timings=false")
+    args.add(selection, format = "--selection=%s")
+
+    # What the image does not read (the FMs, the OEMInput, the packages it does not select):
+    # a change there alone does not rebuild it (the selection, which it reads, changes if it
+    # matters).
+    unused = ctx.actions.declare_file(ctx.label.name + ".unused_inputs")
+    args.add(unused, format = "--unused-inputs=%s")
 
     # Positional arguments as ImgGen.cmd takes them. Under Bazel every package is found by file
     # name among --package, so MSPackageRoot names the kit only for $(mspackageroot).
@@ -48,7 +57,7 @@ def _oem_image_impl(ctx):
     args.add(ctx.file.oem_input)
     args.add("MSPackages")
     inputs = [ctx.file.oem_input, selection]
-    outputs = [ffu] + side.values()
+    outputs = [ffu, unused] + side.values()
     transitive = [fms, packages]
     custom_dir = None
     if custom:
@@ -70,6 +79,7 @@ def _oem_image_impl(ctx):
         outputs = outputs,
         mnemonic = "OemImgGen",
         progress_message = "ImgGen %s: %s" % (ctx.label, ffu.basename),
+        unused_inputs_list = unused,
     )
     groups = dict(side_files = depset(side.values()), selection = depset([selection]))
     if custom_dir:
@@ -95,7 +105,9 @@ oem_image = rule(
 The side files ImgGen writes (`<name>.ImageApp.log`, `.UpdateInput.xml`, `.UpdateOutput.xml`,
 `.UpdateHistory.xml`, `.PackageList.xml`, `.cat`) are in the `side_files` output group:
 `bazel build //images:retail --output_groups=+side_files`. The packages the OEMInput selects,
-with the reason for each (`oemimage resolve`), are in the `selection` output group.""",
+with the reason for each, are in the `selection` output group: `<name>.selection.json`, written
+by `oemimage resolve --json` and read by `oemimage imggen --selection`, so the image is built from
+exactly that file (`.UpdateInput.xml` has the same packages and reasons as XML).""",
     attrs = dict(SELECTION_ATTRS, **{
         "customizations": attr.label(
             allow_files = True,

@@ -11,26 +11,43 @@ import (
 // LoadPolicies reads the policy files (mcsf.PolicyDir\*.policy.xml) of the packages at the
 // given host paths, in order. Messages name a policy file as <package file>\<device path>.
 func LoadPolicies(packages []string) (*mcsf.Policies, error) {
+	return loadPolicies(packages, nil)
+}
+
+// loadPolicies is LoadPolicies with the packages opened by open, which keeps them (they are
+// not closed here); nil opens each with spkg.Open and closes it after.
+func loadPolicies(packages []string, open func(path string) (*spkg.Package, error)) (*mcsf.Policies, error) {
 	ps := &mcsf.Policies{}
 	for _, path := range packages {
-		if err := loadPackagePolicies(ps, path); err != nil {
+		p, err := openPackage(path, open)
+		if err != nil {
+			return nil, fmt.Errorf("package %v", err)
+		}
+		err = addPolicies(ps, filepath.Base(path), p)
+		if open == nil {
+			p.Close()
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
 	return ps, nil
 }
 
-func loadPackagePolicies(ps *mcsf.Policies, path string) error {
-	p, err := spkg.Open(path)
-	if err != nil {
-		return fmt.Errorf("package %v", err)
+func openPackage(path string, open func(path string) (*spkg.Package, error)) (*spkg.Package, error) {
+	if open == nil {
+		return spkg.Open(path)
 	}
-	defer p.Close()
+	return open(path)
+}
+
+// addPolicies adds the policy files of p, the package file named file.
+func addPolicies(ps *mcsf.Policies, file string, p *spkg.Package) error {
 	for _, fe := range p.Manifest.Files {
 		if !mcsf.IsPolicyPath(fe.DevicePath) {
 			continue
 		}
-		name := filepath.Base(path) + fe.DevicePath
+		name := file + fe.DevicePath
 		// Policy files are read whole: bound them first. spkg.Open checked that a Regular
 		// file's FileSize is its size in the cabinet; other types carry no checked size.
 		if fe.FileType != "Regular" {

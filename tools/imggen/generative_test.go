@@ -328,7 +328,7 @@ func TestGenerativeImages(t *testing.T) {
 
 func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[string]int) {
 	src := t.TempDir()
-	sel := &resolve.Selection{Description: "generated", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
+	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: "generated", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
 	add := func(comp, part string, files map[string]string, g manifest.Group) {
 		name, _ := makePackage(t, src, "Gen", comp, part, files)
 		sel.Packages = append(sel.Packages, &resolve.Package{ID: strings.TrimSuffix(name, ".spkg"), Name: name,
@@ -344,7 +344,7 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 
 	out := t.TempDir()
 	ffuPath := filepath.Join(out, "image.ffu")
-	if err := Build(sel, &manifest.OEMInput{File: "OEMInput.xml", Description: "generated"}, Options{Output: ffuPath}); err != nil {
+	if err := Build(sel, Options{Output: ffuPath}); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
 	disk := filepath.Join(out, "disk.img")

@@ -11,10 +11,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/layout"
@@ -44,6 +46,13 @@ type Options struct {
 	Time     time.Time
 	Timings  bool // record durations in the log (not reproducible)
 	Progress io.Writer
+	// Packages opens the selected packages; nil opens them for this build alone. A run that
+	// read the packages before (the customization flow's policy files) passes its set, so
+	// each package is opened once.
+	Packages *PackageSet
+	// ExtraFiles are written with the image, in the same all-or-nothing set of outputs
+	// (path -> content), e.g. the list of inputs a run did not read.
+	ExtraFiles map[string][]byte
 }
 
 type logger struct {
@@ -69,106 +78,86 @@ func (l *logger) step(what string, since time.Time) {
 	}
 }
 
-// Build makes the image of sel (whose packages carry their host paths) for the OEMInput o.
-func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error) {
+// PackageSet opens each package file once and keeps it open until Close.
+type PackageSet struct {
+	open map[string]*spkg.Package // cleaned host path -> package
+}
+
+// NewPackageSet returns an empty set.
+func NewPackageSet() *PackageSet { return &PackageSet{open: map[string]*spkg.Package{}} }
+
+// Open returns the package at path, opened on the first call.
+func (s *PackageSet) Open(path string) (*spkg.Package, error) {
+	key := filepath.Clean(path)
+	if p, ok := s.open[key]; ok {
+		return p, nil
+	}
+	p, err := spkg.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	s.open[key] = p
+	return p, nil
+}
+
+// Close closes every package the set opened.
+func (s *PackageSet) Close() {
+	for k, p := range s.open {
+		p.Close()
+		delete(s.open, k)
+	}
+}
+
+// imagePackage is one package of the image: why it was selected, and its opened file.
+type imagePackage struct {
+	sel  *resolve.Package
+	file string // the package file's name, as the update records give it
+	pkg  *spkg.Package
+}
+
+// build is the state of one Build, step by step.
+type build struct {
+	sel  *resolve.Selection
+	opt  Options
+	log  *logger
+	pkgs []*imagePackage
+
+	// place
+	dl        *layout.DeviceLayout
+	dp        *layout.DevicePlatform
+	layoutXML []byte
+	plan      *layout.Plan
+	seed      string
+
+	// install
+	records         []installed
+	history, output []byte
+	extents         []fat.Extent
+}
+
+// Build makes the image of sel (whose packages carry their host paths): the FFU at
+// opt.Output and its side files, all or none. Its steps are those the log records: opening
+// the packages, the device layout, installing the packages, the FFU, the side files.
+func Build(sel *resolve.Selection, opt Options) error {
 	if opt.Time.IsZero() {
 		opt.Time = DefaultTime
 	}
-	log := &logger{progress: opt.Progress, timings: opt.Timings, start: time.Now()}
-	log.printf("oemimage imggen: %s from %s (Product %q, CPU %s, %s %s)", filepath.Base(opt.Output), filepath.Base(o.File), sel.Product, sel.CPUType, sel.ReleaseType, sel.BuildType)
+	if opt.Packages == nil {
+		opt.Packages = NewPackageSet()
+		defer opt.Packages.Close()
+	}
+	b := &build{sel: sel, opt: opt, log: &logger{progress: opt.Progress, timings: opt.Timings, start: time.Now()}}
+	b.log.printf("oemimage imggen: %s from %s (Product %q, CPU %s, %s %s)", filepath.Base(opt.Output), filepath.Base(sel.OEMInput), sel.Product, sel.CPUType, sel.ReleaseType, sel.BuildType)
 	if !opt.Timings {
-		log.printf("durations are not recorded, so that this log is reproducible")
+		b.log.printf("durations are not recorded, so that this log is reproducible")
 	}
-
-	// Open every package once; its manifest decides partition and device paths.
-	t := time.Now()
-	pkgs := make([]*spkg.Package, len(sel.Packages))
-	defer func() {
-		for _, p := range pkgs {
-			if p != nil {
-				p.Close()
-			}
-		}
-	}()
-	for i, sp := range sel.Packages {
-		if sp.HostPath == "" {
-			return fmt.Errorf("package %s was not located", sp.Name)
-		}
-		p, err := spkg.Open(sp.HostPath)
-		if err != nil {
-			return err
-		}
-		pkgs[i] = p
-		if err := checkPackage(sel, sp, p.Manifest); err != nil {
-			return err
-		}
-	}
-	log.printf("%d packages selected from %d feature manifests", len(pkgs), len(sel.FMs))
-	if strings.EqualFold(sel.ReleaseType, "Production") {
-		log.printf("warning: Production image built from unsigned packages: catalog signing is not implemented yet, so no signature was checked")
-	}
-	log.step("opening packages", t)
-
-	// Device layout and device platform, from their packages as ImageApp finds them.
-	t = time.Now()
-	layoutPkg, layoutXML, err := findFile(sel, pkgs, DeviceLayoutPath, manifest.GroupDeviceLayout, manifest.GroupSOC)
-	if err != nil {
+	if err := b.openPackages(); err != nil {
 		return err
 	}
-	dl, err := layout.ParseDeviceLayout(layoutPkg+DeviceLayoutPath, layoutXML)
-	if err != nil {
+	if err := b.place(); err != nil {
 		return err
 	}
-	platformPkg, platformXML, err := findFile(sel, pkgs, DevicePlatformPath, manifest.GroupOEMDevicePlatform, manifest.GroupDevice)
-	if err != nil {
-		return fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err)
-	}
-	for i, sp := range sel.Packages {
-		if sp.Name == platformPkg {
-			if err := resolve.CheckDevicePlatformOwner(sel.Product, platformPkg, pkgs[i].Manifest.OwnerType); err != nil {
-				return err
-			}
-		}
-	}
-	dp, err := layout.ParseDevicePlatform(platformPkg+DevicePlatformPath, platformXML)
-	if err != nil {
-		return err
-	}
-	log.printf("device layout v%d from %s, device platform %s from %s", dl.Version, layoutPkg, strings.Join(dp.DevicePlatformIDs, ", "), platformPkg)
-
-	store := dl.MainStore()
-	diskSectors := dp.MinSectorCount
-	if store.SizeInSectors != 0 {
-		diskSectors = store.SizeInSectors
-	}
-	if o.FormatDPP && dl.Partition("DPP") == nil {
-		return fmt.Errorf("%s: FormatDPP is true, but the device layout (%s) has no DPP partition to format", o.File, layoutPkg)
-	}
-	seed := imageSeed(o, sel, pkgs, layoutXML)
-	used := partitionBytes(pkgs)
-	extra := map[string]uint64{"mainos": dp.AdditionalMainOSFreeSectorsRequest + dp.MainOSRTCDataReservedSectors}
-	if dp.MMOSPartitionTotalSectorsOverride != 0 {
-		if p := dl.Partition("MMOS"); p != nil {
-			p.TotalSectors = dp.MMOSPartitionTotalSectorsOverride
-		}
-	}
-	plan, err := layout.Place(dl, store, diskSectors, func(name string) uint64 {
-		return estimateSectors(used[strings.ToLower(name)], uint64(dl.SectorSize))
-	}, extra, seed)
-	if err != nil {
-		return err
-	}
-	for _, p := range plan.Partitions {
-		fs := p.FileSystem
-		if fs == "" {
-			fs = "raw"
-		}
-		log.printf("partition %-10s %-5s sectors %d-%d (%d MiB)", p.Name, fs, p.FirstLBA, p.LastLBA, p.Sectors()*uint64(plan.SectorSize)>>20)
-	}
-	log.step("device layout", t)
-
 	// The raw disk, as a sparse temporary file next to the output.
-	t = time.Now()
 	tmp, err := os.CreateTemp(filepath.Dir(opt.Output), ".disk-*.img")
 	if err != nil {
 		return err
@@ -177,57 +166,160 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 		tmp.Close()
 		os.Remove(tmp.Name())
 	}()
-	d, err := newDisk(tmp, plan, seed, o.FormatDPP, opt.Time)
+	if err := b.install(tmp); err != nil {
+		return err
+	}
+	// The FFU and its side files are one set of outputs: all of them or none.
+	var out atomicfile.Set
+	defer out.Abort()
+	catalog, err := b.writeFFU(&out, tmp)
 	if err != nil {
 		return err
 	}
-	var records []installed
-	for i, p := range pkgs {
-		name := filepath.Base(sel.Packages[i].HostPath)
-		if err := d.install(name, p); err != nil {
+	if err := b.writeSideFiles(&out, catalog); err != nil {
+		return err
+	}
+	return out.Commit()
+}
+
+// openPackages opens every selected package once; its manifest decides partition and device
+// paths.
+func (b *build) openPackages() error {
+	t := time.Now()
+	for _, sp := range b.sel.Packages {
+		if sp.HostPath == "" {
+			return fmt.Errorf("package %s was not located", sp.Name)
+		}
+		p, err := b.opt.Packages.Open(sp.HostPath)
+		if err != nil {
 			return err
 		}
-		records = append(records, installed{File: name, Manifest: p.Manifest})
-	}
-	history, err := updateHistory(sel.Description, records, opt.Time)
-	if err != nil {
-		return err
-	}
-	output, err := updateOutput(sel.Description, records)
-	if err != nil {
-		return err
-	}
-	if err := d.addFile("MainOS", UpdateHistoryPath, history); err != nil {
-		return err
-	}
-	if plan.Partition("Data") != nil {
-		if err := d.addFile("Data", UpdateOutputPath, output); err != nil {
+		b.pkgs = append(b.pkgs, &imagePackage{sel: sp, file: filepath.Base(sp.HostPath), pkg: p})
+		if err := checkPackage(b.sel, sp, p.Manifest); err != nil {
 			return err
 		}
-	} else {
-		log.printf("no Data partition: UpdateOutput.xml is written next to the image only")
 	}
-	extents, err := d.close()
+	b.log.printf("%d packages selected from %d feature manifests", len(b.pkgs), len(b.sel.FMs))
+	if strings.EqualFold(b.sel.ReleaseType, "Production") {
+		b.log.printf("warning: Production image built from unsigned packages: catalog signing is not implemented yet, so no signature was checked")
+	}
+	b.log.step("opening packages", t)
+	return nil
+}
+
+// place reads the device layout and device platform from their packages, as ImageApp finds
+// them, and places the partitions.
+func (b *build) place() error {
+	t := time.Now()
+	layoutPkg, layoutXML, err := findFile(b.pkgs, DeviceLayoutPath, manifest.GroupDeviceLayout, manifest.GroupSOC)
+	if err != nil {
+		return err
+	}
+	dl, err := layout.ParseDeviceLayout(layoutPkg.sel.Name+DeviceLayoutPath, layoutXML)
+	if err != nil {
+		return err
+	}
+	platformPkg, platformXML, err := findFile(b.pkgs, DevicePlatformPath, manifest.GroupOEMDevicePlatform, manifest.GroupDevice)
+	if err != nil {
+		return fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err)
+	}
+	if err := resolve.CheckDevicePlatformOwner(b.sel.Product, platformPkg.sel.Name, platformPkg.pkg.Manifest.OwnerType); err != nil {
+		return err
+	}
+	dp, err := layout.ParseDevicePlatform(platformPkg.sel.Name+DevicePlatformPath, platformXML)
+	if err != nil {
+		return err
+	}
+	b.log.printf("device layout v%d from %s, device platform %s from %s", dl.Version, layoutPkg.sel.Name, strings.Join(dp.DevicePlatformIDs, ", "), platformPkg.sel.Name)
+
+	store := dl.MainStore()
+	diskSectors := dp.MinSectorCount
+	if store.SizeInSectors != 0 {
+		diskSectors = store.SizeInSectors
+	}
+	if b.sel.FormatDPP && dl.Partition("DPP") == nil {
+		return fmt.Errorf("%s: FormatDPP is true, but the device layout (%s) has no DPP partition to format", b.sel.OEMInput, layoutPkg.sel.Name)
+	}
+	b.seed = imageSeed(b.sel, b.pkgs, layoutXML)
+	used := partitionBytes(b.pkgs)
+	extra := map[string]uint64{"mainos": dp.AdditionalMainOSFreeSectorsRequest + dp.MainOSRTCDataReservedSectors}
+	if dp.MMOSPartitionTotalSectorsOverride != 0 {
+		if p := dl.Partition("MMOS"); p != nil {
+			p.TotalSectors = dp.MMOSPartitionTotalSectorsOverride
+		}
+	}
+	plan, err := layout.Place(dl, store, diskSectors, func(name string) uint64 {
+		return estimateSectors(used[strings.ToLower(name)], uint64(dl.SectorSize))
+	}, extra, b.seed)
 	if err != nil {
 		return err
 	}
 	for _, p := range plan.Partitions {
+		fs := p.FileSystem
+		if fs == "" {
+			fs = "raw"
+		}
+		b.log.printf("partition %-10s %-5s sectors %d-%d (%d MiB)", p.Name, fs, p.FirstLBA, p.LastLBA, p.Sectors()*uint64(plan.SectorSize)>>20)
+	}
+	b.log.step("device layout", t)
+	b.dl, b.dp, b.layoutXML, b.plan = dl, dp, layoutXML, plan
+	return nil
+}
+
+// install writes the partitions, their file systems, every package and the update records
+// into the raw disk tmp.
+func (b *build) install(tmp *os.File) error {
+	t := time.Now()
+	d, err := newDisk(tmp, b.plan, b.seed, b.sel.FormatDPP, b.opt.Time)
+	if err != nil {
+		return err
+	}
+	for _, p := range b.pkgs {
+		if err := d.install(p.file, p.pkg); err != nil {
+			return err
+		}
+		b.records = append(b.records, installed{File: p.file, Manifest: p.pkg.Manifest})
+	}
+	if b.history, err = updateHistory(b.sel.Description, b.records, b.opt.Time); err != nil {
+		return err
+	}
+	if b.output, err = updateOutput(b.sel.Description, b.records); err != nil {
+		return err
+	}
+	if err := d.addFile("MainOS", UpdateHistoryPath, b.history); err != nil {
+		return err
+	}
+	if b.plan.Partition("Data") != nil {
+		if err := d.addFile("Data", UpdateOutputPath, b.output); err != nil {
+			return err
+		}
+	} else {
+		b.log.printf("no Data partition: UpdateOutput.xml is written next to the image only")
+	}
+	if b.extents, err = d.close(); err != nil {
+		return err
+	}
+	for _, p := range b.plan.Partitions {
 		if v := d.volumes[strings.ToLower(p.Name)]; v.fs != nil {
-			log.printf("partition %s: %s, %d MiB of files", p.Name, v.fs.Name(), v.fs.Used()>>20)
+			b.log.printf("partition %s: %s, %d MiB of files", p.Name, v.fs.Name(), v.fs.Used()>>20)
 		}
 	}
-	log.step("installing packages", t)
+	b.log.step("installing packages", t)
+	return nil
+}
 
-	// The FFU.
-	t = time.Now()
+// writeFFU wraps the raw disk in the FFU, staged in out; it returns the FFU's catalog.
+func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
+	t := time.Now()
+	dl, plan, store := b.dl, b.plan, b.dl.MainStore()
 	img := &ffu.Image{
-		Disk:        tmp,
+		Disk:        disk,
 		DiskSize:    int64(plan.DiskSectors) * int64(plan.SectorSize),
 		SectorSize:  plan.SectorSize,
 		ChunkSizeKB: dl.ChunkSizeKB,
-		Description: sel.Description,
-		OSVersion:   osVersion(pkgs),
-		PlatformIDs: dp.DevicePlatformIDs,
+		Description: b.sel.Description,
+		OSVersion:   osVersion(b.pkgs),
+		PlatformIDs: b.dp.DevicePlatformIDs,
 		Store: ffu.StoreInfo{
 			StoreID:                       store.ID,
 			IsMainOSStore:                 true,
@@ -235,8 +327,28 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 			OnlyAllocateDefinedGptEntries: store.OnlyAllocateDefinedGptEntries,
 		},
 		V2:          dl.Version == 2,
-		CatalogTime: opt.Time,
+		CatalogTime: b.opt.Time,
 	}
+	img.Partitions = ffuPartitions(plan)
+	for _, e := range b.extents {
+		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
+	}
+	f, err := out.Create(b.opt.Output)
+	if err != nil {
+		return nil, err
+	}
+	res, err := ffu.Write(f, img)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.opt.Output, err)
+	}
+	b.log.printf("FFU: %d bytes, %d MiB of payload in %d+%d+%d blocks, chunk %d KB", res.Size, res.PayloadBytes>>20, res.Phase1, res.Phase2, res.Phase3, chunkKB(dl))
+	b.log.step("writing the FFU", t)
+	return res.Catalog, nil
+}
+
+// ffuPartitions are the partitions of the FFU's manifest.
+func ffuPartitions(plan *layout.Plan) []ffu.Partition {
+	var out []ffu.Partition
 	for _, p := range plan.Partitions {
 		if p.Meta {
 			continue // MBR_META is not in the layout, so not in the manifest
@@ -247,57 +359,54 @@ func Build(sel *resolve.Selection, o *manifest.OEMInput, opt Options) (err error
 			// ImageApp writes the manifest of an MBR image.
 			typ, id = p.Type, p.ID
 		}
-		img.Partitions = append(img.Partitions, ffu.Partition{
+		out = append(out, ffu.Partition{
 			Name: p.Name, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, RequiredToFlash: p.RequiredToFlash,
 			Type: typ, ID: id, FileSystem: p.FileSystem,
 			ReadOnly: p.ReadOnly, Hidden: p.Hidden, AttachDriveLetter: p.AttachDriveLetter, Bootable: p.Bootable,
 			UseAllSpace: p.UseAllSpace, ByteAlignment: uint32(p.ByteAlignment), ClusterSize: uint32(p.ClusterSize),
 		})
 	}
-	for _, e := range extents {
-		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-	}
-	// The FFU and its side files are one set of outputs: all of them or none.
-	var out atomicfile.Set
-	defer out.Abort()
-	f, err := out.Create(opt.Output)
-	if err != nil {
-		return err
-	}
-	res, err := ffu.Write(f, img)
-	if err != nil {
-		return fmt.Errorf("%s: %w", opt.Output, err)
-	}
-	log.printf("FFU: %d bytes, %d MiB of payload in %d+%d+%d blocks, chunk %d KB", res.Size, res.PayloadBytes>>20, res.Phase1, res.Phase2, res.Phase3, chunkKB(dl))
-	log.step("writing the FFU", t)
+	return out
+}
 
-	// Side files.
+// writeSideFiles stages ImgGen's side files next to the FFU, then the extra files.
+func (b *build) writeSideFiles(out *atomicfile.Set, catalog []byte) error {
 	var input bytes.Buffer
-	if err := sel.WriteUpdateInput(&input); err != nil {
+	if err := b.sel.WriteUpdateInput(&input); err != nil {
 		return err
 	}
-	list, err := packageList(records)
+	list, err := packageList(b.records)
 	if err != nil {
 		return err
 	}
-	base := strings.TrimSuffix(opt.Output, filepath.Ext(opt.Output))
-	if opt.Timings {
-		log.printf("total: %.2f s", time.Since(log.start).Seconds())
+	base := strings.TrimSuffix(b.opt.Output, filepath.Ext(b.opt.Output))
+	if b.opt.Timings {
+		b.log.printf("total: %.2f s", time.Since(b.log.start).Seconds())
 	}
 	side := map[string][]byte{
 		"UpdateInput.xml":   input.Bytes(),
-		"UpdateOutput.xml":  output,
-		"UpdateHistory.xml": history,
+		"UpdateOutput.xml":  b.output,
+		"UpdateHistory.xml": b.history,
 		"PackageList.xml":   list,
-		"cat":               res.Catalog,
-		"ImageApp.log":      log.buf.Bytes(),
+		"cat":               catalog,
+		"ImageApp.log":      b.log.buf.Bytes(),
 	}
 	for _, suffix := range SideFiles {
 		if err := out.WriteFile(base+"."+suffix, side[suffix]); err != nil {
 			return err
 		}
 	}
-	return out.Commit()
+	paths := make([]string, 0, len(b.opt.ExtraFiles))
+	for p := range b.opt.ExtraFiles {
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for _, p := range paths {
+		if err := out.WriteFile(p, b.opt.ExtraFiles[p]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func chunkKB(dl *layout.DeviceLayout) uint32 {
@@ -325,16 +434,16 @@ func checkPackage(sel *resolve.Selection, sp *resolve.Package, m *spkg.Manifest)
 
 // findFile finds the package holding devicePath: first among packages selected from the
 // preferred group, then from the fallback group; two candidates are an error.
-func findFile(sel *resolve.Selection, pkgs []*spkg.Package, devicePath string, groups ...manifest.Group) (string, []byte, error) {
+func findFile(pkgs []*imagePackage, devicePath string, groups ...manifest.Group) (*imagePackage, []byte, error) {
 	for _, g := range groups {
-		var found []int
-		for i, sp := range sel.Packages {
-			if !fromGroup(sp, g) {
+		var found []*imagePackage
+		for _, p := range pkgs {
+			if !fromGroup(p.sel, g) {
 				continue
 			}
-			for _, fe := range pkgs[i].Manifest.Files {
+			for _, fe := range p.pkg.Manifest.Files {
 				if strings.EqualFold(fe.DevicePath, devicePath) {
-					found = append(found, i)
+					found = append(found, p)
 					break
 				}
 			}
@@ -343,17 +452,17 @@ func findFile(sel *resolve.Selection, pkgs []*spkg.Package, devicePath string, g
 		case 0:
 			continue
 		case 1:
-			data, err := pkgs[found[0]].ReadFile(devicePath)
-			return sel.Packages[found[0]].Name, data, err
+			data, err := found[0].pkg.ReadFile(devicePath)
+			return found[0], data, err
 		default:
-			return "", nil, fmt.Errorf("%s is in more than one package (%s and %s); expected one", devicePath, sel.Packages[found[0]].Name, sel.Packages[found[1]].Name)
+			return nil, nil, fmt.Errorf("%s is in more than one package (%s and %s); expected one", devicePath, found[0].sel.Name, found[1].sel.Name)
 		}
 	}
 	var names []string
 	for _, g := range groups {
 		names = append(names, g.Element())
 	}
-	return "", nil, fmt.Errorf("no selected package of %s holds %s", strings.Join(names, " or "), devicePath)
+	return nil, nil, fmt.Errorf("no selected package of %s holds %s", strings.Join(names, " or "), devicePath)
 }
 
 func fromGroup(sp *resolve.Package, g manifest.Group) bool {
@@ -366,12 +475,12 @@ func fromGroup(sp *resolve.Package, g manifest.Group) bool {
 }
 
 // partitionBytes sums what packages install, by lower-case partition name.
-func partitionBytes(pkgs []*spkg.Package) map[string]uint64 {
+func partitionBytes(pkgs []*imagePackage) map[string]uint64 {
 	out := map[string]uint64{}
 	for _, p := range pkgs {
-		b, n := p.InstalledBytes()
+		b, n := p.pkg.InstalledBytes()
 		// Each file may waste up to a 4 KiB cluster and a few directory entries.
-		out[strings.ToLower(p.Manifest.Partition)] += uint64(b) + uint64(n)*(4096+128)
+		out[strings.ToLower(p.pkg.Manifest.Partition)] += uint64(b) + uint64(n)*(4096+128)
 	}
 	return out
 }
@@ -384,11 +493,12 @@ func estimateSectors(content, sectorSize uint64) uint64 {
 }
 
 // imageSeed makes the GUIDs and volume serials of an image depend on what defines it.
-func imageSeed(o *manifest.OEMInput, sel *resolve.Selection, pkgs []*spkg.Package, layoutXML []byte) string {
+func imageSeed(sel *resolve.Selection, pkgs []*imagePackage, layoutXML []byte) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s|%s|%s|%s|%s\n", o.Description, sel.Product, sel.CPUType, sel.ReleaseType, sel.BuildType)
+	fmt.Fprintf(h, "%s|%s|%s|%s|%s\n", sel.Description, sel.Product, sel.CPUType, sel.ReleaseType, sel.BuildType)
 	for _, p := range pkgs {
-		fmt.Fprintf(h, "%s %s %s\n", p.Manifest.Name(), p.Manifest.Version, p.Manifest.Partition)
+		m := p.pkg.Manifest
+		fmt.Fprintf(h, "%s %s %s\n", m.Name(), m.Version, m.Partition)
 	}
 	h.Write(layoutXML)
 	return fmt.Sprintf("%x", h.Sum(nil))
@@ -396,10 +506,10 @@ func imageSeed(o *manifest.OEMInput, sel *resolve.Selection, pkgs []*spkg.Packag
 
 // osVersion is the version of the operating system in the image: that of its first
 // Microsoft-owned package (the kit's packages share the OS build number).
-func osVersion(pkgs []*spkg.Package) string {
+func osVersion(pkgs []*imagePackage) string {
 	for _, p := range pkgs {
-		if p.Manifest.OwnerType == "Microsoft" {
-			return p.Manifest.Version.String()
+		if m := p.pkg.Manifest; m.OwnerType == "Microsoft" {
+			return m.Version.String()
 		}
 	}
 	return ""

@@ -23,30 +23,30 @@ const testPlatform = `<OEMDevicePlatform xmlns="http://schemas.microsoft.com/emb
 <MinSectorCount>1048576</MinSectorCount><DevicePlatformID>Test.Device</DevicePlatformID></OEMDevicePlatform>`
 
 // selection makes packages for a small image and the selection ImgGen gets from resolve.
-func selection(t *testing.T, dir, release string, layoutXML string) (*resolve.Selection, *manifest.OEMInput) {
+func selection(t *testing.T, dir, release string, layoutXML string) *resolve.Selection {
 	t.Helper()
 	pkg := func(comp, part string, files map[string]string, g manifest.Group) *resolve.Package {
 		name, _ := makePackage(t, dir, "Contoso", comp, part, files)
 		return &resolve.Package{ID: strings.TrimSuffix(name, ".spkg"), Name: name, HostPath: filepath.Join(dir, name),
 			Reasons: []resolve.Reason{{FeatureID: string(g), Group: g}}}
 	}
-	sel := &resolve.Selection{Description: "test image", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: release}
+	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: "test image", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: release}
 	sel.Packages = []*resolve.Package{
 		pkg("MainOS", "MainOS", map[string]string{`\Windows\System32\ntoskrnl.exe`: "kernel"}, manifest.GroupBase),
 		pkg("EFIESP", "EFIESP", map[string]string{`\efi\boot.efi`: "boot"}, manifest.GroupBase),
 		pkg("Layout", "MainOS", map[string]string{DeviceLayoutPath: layoutXML}, manifest.GroupDeviceLayout),
 		pkg("Platform", "MainOS", map[string]string{DevicePlatformPath: testPlatform}, manifest.GroupOEMDevicePlatform),
 	}
-	return sel, &manifest.OEMInput{File: "OEMInput.xml", Description: "test image"}
+	return sel
 }
 
 func TestBuildDeterministic(t *testing.T) {
 	src := t.TempDir()
-	sel, o := selection(t, src, "Test", testLayout)
+	sel := selection(t, src, "Test", testLayout)
 	var outputs [2]map[string][]byte
 	for i := range outputs {
 		out := t.TempDir()
-		if err := Build(sel, o, Options{Output: filepath.Join(out, "image.ffu")}); err != nil {
+		if err := Build(sel, Options{Output: filepath.Join(out, "image.ffu")}); err != nil {
 			t.Fatal(err)
 		}
 		outputs[i] = map[string][]byte{}
@@ -82,10 +82,10 @@ func TestBuildRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sel, o := selection(t, t.TempDir(), tt.release, tt.layout)
-			o.FormatDPP = tt.formatDPP
+			sel := selection(t, t.TempDir(), tt.release, tt.layout)
+			sel.FormatDPP = tt.formatDPP
 			out := t.TempDir()
-			err := Build(sel, o, Options{Output: filepath.Join(out, "image.ffu")})
+			err := Build(sel, Options{Output: filepath.Join(out, "image.ffu")})
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}
@@ -95,9 +95,9 @@ func TestBuildRules(t *testing.T) {
 		})
 	}
 	// A package for another CPU is refused, naming it.
-	sel, o := selection(t, t.TempDir(), "Production", testLayout)
+	sel := selection(t, t.TempDir(), "Production", testLayout)
 	sel.CPUType = "x86"
-	if err := Build(sel, o, Options{Output: filepath.Join(t.TempDir(), "image.ffu")}); err == nil || !strings.Contains(err.Error(), "built for CPU ARM, the image for x86") {
+	if err := Build(sel, Options{Output: filepath.Join(t.TempDir(), "image.ffu")}); err == nil || !strings.Contains(err.Error(), "built for CPU ARM, the image for x86") {
 		t.Errorf("CPU mismatch: err = %v", err)
 	}
 }
@@ -122,10 +122,10 @@ const testMBRLayout = `<?xml version="1.0" encoding="utf-8"?>
 // partitions from MBR_META.
 func TestBuildMBR(t *testing.T) {
 	sfdisk, fsck, ntfsfix := checker.Find(t, "sfdisk"), checker.Find(t, "fsck.fat"), checker.Find(t, "ntfsfix")
-	sel, o := selection(t, t.TempDir(), "Test", testMBRLayout)
+	sel := selection(t, t.TempDir(), "Test", testMBRLayout)
 	out := t.TempDir()
 	ffuPath := filepath.Join(out, "image.ffu")
-	if err := Build(sel, o, Options{Output: ffuPath}); err != nil {
+	if err := Build(sel, Options{Output: ffuPath}); err != nil {
 		t.Fatal(err)
 	}
 	im, err := volread.OpenImage(ffuPath, true)
@@ -236,7 +236,7 @@ func TestBuildDevicePlatformOwner(t *testing.T) {
 	} {
 		t.Run(tt.owner+" "+tt.product, func(t *testing.T) {
 			src := t.TempDir()
-			sel, o := selection(t, src, "Test", testLayout)
+			sel := selection(t, src, "Test", testLayout)
 			sel.Product = tt.product
 			p := sel.Packages[3]
 			m := spkg.Manifest{
@@ -250,7 +250,7 @@ func TestBuildDevicePlatformOwner(t *testing.T) {
 				t.Fatal(err)
 			}
 			out := t.TempDir()
-			err := Build(sel, o, Options{Output: filepath.Join(out, "image.ffu")})
+			err := Build(sel, Options{Output: filepath.Join(out, "image.ffu")})
 			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 				t.Fatalf("err = %v, want %q", err, tt.want)
 			}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -43,11 +44,6 @@ type Options struct {
 	Incremental            bool // +Incremental: keep merged packages whose sources did not change
 	Vars                   map[string]string
 	Env                    map[string]string
-}
-
-// Locator finds the host file of a package path of the FM.
-type Locator interface {
-	Locate(winPath string) (string, error)
 }
 
 // Result says what a merge wrote.
@@ -125,7 +121,7 @@ func (b *bucket) name(o Options) string {
 type merger struct {
 	fm     *manifest.FeatureManifest
 	opt    Options
-	locate Locator
+	locate locate.Locator
 	x      *winpath.Expander
 	open   map[string]*spkg.Package // host path -> package
 	owners map[string]string        // host path -> first PackageFile position, for messages
@@ -164,10 +160,10 @@ func NewRun() *Run {
 
 // Merge merges the packages of fm into outPkgDir and writes the new FM into outFMDir, in one
 // run of its own.
-func Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir string, opt Options) (*Result, error) {
+func Merge(fm *manifest.FeatureManifest, loc locate.Locator, outPkgDir, outFMDir string, opt Options) (*Result, error) {
 	r := NewRun()
 	defer r.Abort()
-	res, err := r.Merge(fm, locate, outPkgDir, outFMDir, opt)
+	res, err := r.Merge(fm, loc, outPkgDir, outFMDir, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -242,7 +238,7 @@ func (r *Run) mkdir(dir string) error {
 
 // Merge merges the packages of fm into outPkgDir and stages the new FM in outFMDir; nothing
 // is in place before Commit.
-func (r *Run) Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, outFMDir string, opt Options) (*Result, error) {
+func (r *Run) Merge(fm *manifest.FeatureManifest, loc locate.Locator, outPkgDir, outFMDir string, opt Options) (*Result, error) {
 	if err := check(opt); err != nil {
 		return nil, err
 	}
@@ -253,7 +249,7 @@ func (r *Run) Merge(fm *manifest.FeatureManifest, locate Locator, outPkgDir, out
 	for k, v := range opt.Vars {
 		vars[k] = v
 	}
-	m := &merger{fm: fm, opt: opt, locate: locate, x: winpath.NewExpander(vars, opt.Env), open: map[string]*spkg.Package{}, owners: map[string]string{}}
+	m := &merger{fm: fm, opt: opt, locate: loc, x: winpath.NewExpander(vars, opt.Env), open: map[string]*spkg.Package{}, owners: map[string]string{}}
 	defer func() {
 		for _, p := range m.open {
 			p.Close()

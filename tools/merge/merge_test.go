@@ -12,8 +12,8 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/cab/cabtest"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -66,7 +66,7 @@ const ns = `xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"`
 
 // fixture is a source FM over packages covering every merged group, satellites and a binary
 // partition package that passes through.
-func fixture(t *testing.T) (dir string, fm *manifest.FeatureManifest, locate Locator) {
+func fixture(t *testing.T) (dir string, fm *manifest.FeatureManifest, loc locate.Locator) {
 	dir = t.TempDir()
 	specs := []pkgSpec{
 		{comp: "BaseOS", sub: "Settings", files: map[string]string{`\Windows\System32\settings.txt`: "settings"}},
@@ -108,7 +108,7 @@ func fixture(t *testing.T) (dir string, fm *manifest.FeatureManifest, locate Loc
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, fm, resolve.IndexLocator{Index: winpath.NewIndex(paths)}
+	return dir, fm, locate.Index{Index: winpath.NewIndex(paths)}
 }
 
 func options() Options {

@@ -8,9 +8,6 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/customization"
-	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
-	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -35,15 +32,15 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 	if st, err := os.Stat(out); err != nil || !st.IsDir() {
 		return fmt.Errorf("OutputDirectory %s: expected an existing directory", out)
 	}
-	ra, err := selectionArgs(c, c.positional[1], c.positional[2])
+	sr, err := selectionRequest(c, c.positional[1], c.positional[2])
 	if err != nil {
 		return err
 	}
-	sel, o, err := resolveSelection(ra)
+	r, err := customizationRequest(c, version, out, stderr)
 	if err != nil {
 		return err
 	}
-	written, err := buildCustomizations(c, sel, o, version, out, stderr)
+	written, err := customization.GenerateFor(sr, r)
 	if err != nil {
 		return err
 	}
@@ -51,6 +48,17 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, p)
 	}
 	return nil
+}
+
+// customizationRequest is the customization flow of both verbs: the answer file is the fourth
+// positional argument, the packages go to dir.
+func customizationRequest(c *cmdline, version spkg.Version, dir string, stderr io.Writer) (customization.Request, error) {
+	env, err := customizationEnv(c)
+	if err != nil {
+		return customization.Request{}, err
+	}
+	return customization.Request{AnswerFile: c.positional[3], Version: version, Dir: dir, Env: env,
+		Strict: c.toggle("StrictSettingPolicies", false), Warnings: stderr}, nil
 }
 
 // customizationEnv is what `$(NAME)` means in answer-file paths: the environment, as for the
@@ -86,63 +94,3 @@ func customizationVersion(s string) (spkg.Version, error) {
 // ImageApp's +StrictSettingPolicies, which makes a setting no policy declares an error instead
 // of a warning. (ImgGen.cmd and CustomizationGen.cmd pass it to ImageApp; docs/customization.md.)
 var customizationToggles = []string{"StrictSettingPolicies"}
-
-// buildCustomizations turns the answer file (the fourth positional argument of both verbs) into
-// customization packages in dir, checking its settings against the policy files of the selected
-// packages; it returns their paths. Settings no policy declares are warned about on stderr and
-// left out, or with +StrictSettingPolicies fail the run.
-func buildCustomizations(c *cmdline, sel *resolve.Selection, o *manifest.OEMInput, version spkg.Version, dir string, stderr io.Writer) ([]string, error) {
-	env, err := customizationEnv(c)
-	if err != nil {
-		return nil, err
-	}
-	caf, err := mcsf.Load(c.positional[3], env)
-	if err != nil {
-		return nil, err
-	}
-	var hostPaths []string
-	for _, p := range sel.Packages {
-		if p.HostPath == "" {
-			return nil, fmt.Errorf("package %s was not located", p.Name)
-		}
-		hostPaths = append(hostPaths, p.HostPath)
-	}
-	policies, err := customization.LoadPolicies(hostPaths)
-	if err != nil {
-		return nil, err
-	}
-	r, err := mcsf.Resolve(caf, policies, c.toggle("StrictSettingPolicies", false))
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range r.Warnings {
-		fmt.Fprintf(stderr, "%s: warning: %s\n", w.Pos, w.Msg)
-	}
-	if r.MoreWarnings > 0 {
-		fmt.Fprintf(stderr, "%s: warning: %d more settings or assets no policy declares are left out\n", caf.Root.Path, r.MoreWarnings)
-	}
-	pkgs, err := customization.Plan(r, customization.Options{Device: o.Device, Version: version, CPUType: cpuTypeOf(sel.CPUType)})
-	if err != nil {
-		return nil, err
-	}
-	return customization.Write(dir, pkgs)
-}
-
-// cpuTypeOf is a package's CpuType for the image's /CPUType: (arm -> ARM).
-func cpuTypeOf(cpu string) string { return strings.ToUpper(cpu) }
-
-// addCustomizations appends the written customization packages to the selection, so that the
-// image installs them and UpdateInput.xml lists them after the selected packages, as ImageApp
-// does.
-func addCustomizations(sel *resolve.Selection, paths []string, source manifest.Pos) {
-	for _, p := range paths {
-		name := filepath.Base(p)
-		sel.Packages = append(sel.Packages, &resolve.Package{
-			ID: strings.TrimSuffix(name, ".spkg"), Name: name, Path: p, HostPath: p,
-			Reasons: []resolve.Reason{{FeatureID: "CUSTOMIZATION", Group: groupCustomization, Source: source}},
-		})
-	}
-}
-
-// groupCustomization is the reason group of customization packages.
-const groupCustomization manifest.Group = "OEMCustomizationXML"

@@ -61,7 +61,7 @@ func buildFFU() ([]byte, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	sel := &resolve.Selection{Description: "hostile cli", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
+	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: "hostile cli", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
 	for _, p := range []struct {
 		comp, part, path, data string
 		g                      manifest.Group
@@ -85,7 +85,7 @@ func buildFFU() ([]byte, error) {
 			Reasons: []resolve.Reason{{FeatureID: string(p.g), Group: p.g}}})
 	}
 	out := filepath.Join(dir, "image.ffu")
-	if err := imggen.Build(sel, &manifest.OEMInput{File: "OEMInput.xml", Description: "hostile cli"}, imggen.Options{Output: out}); err != nil {
+	if err := imggen.Build(sel, imggen.Options{Output: out}); err != nil {
 		return nil, err
 	}
 	return os.ReadFile(out)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/imggen"
 )
 
 // Corrupt FAT file systems in an FFU's MainOS (issue 16, defect 2: go-diskfs trusted the
@@ -175,7 +176,7 @@ func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 	}
 	format(fatESPFirst, fatESPLast, fat.Options{Label: "EFIESP"}, map[string]string{`\EFI\Boot\bootarm.efi`: "efi"})
 	format(fatMainFirst, fatMainLast, fat.Options{Type: fat.FAT32, ClusterSize: 512, Label: "MainOS"}, map[string]string{
-		deviceLayoutPath:                         "<DeviceLayout/>",
+		imggen.DeviceLayoutPath:                  "<DeviceLayout/>",
 		`\Windows\ImageUpdate\UpdateHistory.xml`: fatHistory,
 		`\Windows\ImageUpdate\LOOP`:              "becomes a directory",
 		`\Windows\System32\ntoskrnl.exe`:         strings.Repeat("k", 5000),

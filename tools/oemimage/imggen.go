@@ -7,17 +7,19 @@ import (
 	"path/filepath"
 
 	"github.com/oemimage/rules_oemimage/tools/imggen"
-	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 // runImggen is `oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML
 // OEMCustomizationVer]`, ImgGen.cmd's command line, plus /CPUType:, the selection flags
-// (--package, --fm, --core-fm), --timings=false for a reproducible log and
-// --customization-out=DIR for where the customization packages go (next to the FFU without it).
+// (--package, --fm, --core-fm), --selection=FILE (the selection `oemimage resolve --json`
+// wrote, instead of resolving), --unused-inputs=FILE (with --selection: the inputs not read),
+// --timings=false for a reproducible log and --customization-out=DIR for where the
+// customization packages go (next to the FFU without it).
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: append([]string{"timings", "customization-out", "var"}, selectionFlags...)})
+	flags := append([]string{"timings", "customization-out", "var", "selection", "unused-inputs"}, selectionFlags...)
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: flags})
 	if err != nil {
 		return err
 	}
@@ -34,58 +36,52 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("expected OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer], got %d argument(s)", len(c.positional))}
 	}
-	output := c.positional[0]
-	if dir := filepath.Dir(output); dir != "" {
+	r := imggen.Request{Options: imggen.Options{Output: c.positional[0], Timings: true, Progress: stdout}}
+	if dir := filepath.Dir(r.Output); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return fmt.Errorf("OutputFile %s: the directory %s must exist", output, dir)
+			return fmt.Errorf("OutputFile %s: the directory %s must exist", r.Output, dir)
 		}
 	}
-	custDir := filepath.Dir(output)
-	if d := c.flags["customization-out"]; len(d) > 1 {
-		return usageError{"--customization-out given twice"}
-	} else if len(d) == 1 {
-		if d[0] == "" {
-			return usageError{"--customization-out= needs a directory"}
+	custDir := filepath.Dir(r.Output)
+	if d, err := singleFlag(c, "customization-out", "a directory"); err != nil {
+		return err
+	} else if d != "" {
+		if st, err := os.Stat(d); err != nil || !st.IsDir() {
+			return fmt.Errorf("--customization-out=%s: expected an existing directory", d)
 		}
-		if st, err := os.Stat(d[0]); err != nil || !st.IsDir() {
-			return fmt.Errorf("--customization-out=%s: expected an existing directory", d[0])
-		}
-		custDir = d[0]
+		custDir = d
 	}
-	ra, err := selectionArgs(c, c.positional[1], c.positional[2])
-	if err != nil {
+	if r.Resolve, err = selectionRequest(c, c.positional[1], c.positional[2]); err != nil {
 		return err
 	}
-	timings := true
+	if r.Selection, err = singleFlag(c, "selection", "a file"); err != nil {
+		return err
+	}
+	if r.UnusedInputs, err = singleFlag(c, "unused-inputs", "a file"); err != nil {
+		return err
+	}
+	if r.UnusedInputs != "" && r.Selection == "" {
+		return usageError{"--unused-inputs= needs --selection= (the inputs a run reads are known from its selection)"}
+	}
+	r.Inputs = append(append(append(append([]string(nil), c.flags["package"]...), c.flags["fm"]...), c.flags["core-fm"]...), c.positional[1])
 	if t := c.flags["timings"]; len(t) > 0 {
 		switch t[len(t)-1] {
 		case "true":
 		case "false":
-			timings = false
+			r.Timings = false
 		default:
 			return usageError{"--timings= takes true or false"}
 		}
 	}
-	when, err := imggen.EpochFromEnv(winpath.EnvMap(os.Environ()))
-	if err != nil {
+	if r.Time, err = imggen.EpochFromEnv(winpath.EnvMap(os.Environ())); err != nil {
 		return err
 	}
-	sel, o, err := resolveSelection(ra)
-	if err != nil {
-		return err
-	}
-	var custom []string
 	if len(c.positional) == 5 {
-		if custom, err = buildCustomizations(c, sel, o, version, custDir, stderr); err != nil {
+		cr, err := customizationRequest(c, version, custDir, stderr)
+		if err != nil {
 			return err
 		}
-		addCustomizations(sel, custom, manifest.Pos{File: c.positional[3]})
+		r.Customization = &cr
 	}
-	err = imggen.Build(sel, o, imggen.Options{Output: output, Time: when, Timings: timings, Progress: stdout})
-	if err != nil {
-		for _, p := range custom {
-			os.Remove(p) // no partial output
-		}
-	}
-	return err
+	return imggen.Run(r)
 }

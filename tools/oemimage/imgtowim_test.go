@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/capture"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -61,7 +62,7 @@ func imgToWIMDeviceLayout(t *testing.T, ffuBytes []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, reason := vol.ReadFile(deviceLayoutPath)
+	_, reason := vol.ReadFile(capture.DeviceLayoutPath)
 	im.Close()
 	if reason == nil {
 		t.Fatal("the changed DeviceLayout.xml reads")

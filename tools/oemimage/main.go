@@ -42,7 +42,7 @@ var verbs = []verb{
 	{
 		name: "imggen", original: "ImgGen.cmd",
 		syntax: "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer] " +
-			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...]",
+			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--selection=FILE [--unused-inputs=FILE]] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...]",
 		summary: "build a full flash update (FFU) image and its side files from an OEMInput file",
 		run:     runImggen,
 	},
@@ -84,8 +84,8 @@ var verbs = []verb{
 	},
 	{
 		name:    "resolve",
-		syntax:  "oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json]",
-		summary: "print the packages an OEMInput selects, with the reason for each",
+		syntax:  "oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json] [--package=PATH ...] [--fm=PATH ...] [--core-fm=PATH]",
+		summary: "print the packages an OEMInput selects, with the reason for each (--json: the selection imggen --selection reads)",
 		run:     runResolve,
 	},
 }

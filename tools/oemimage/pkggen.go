@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
+	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/pkggen"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -51,7 +52,7 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 		Compress:    c.toggle("compress", false),
 	}
 	// pkggen.Load reads the project whole: a pipe or a huge file is refused first.
-	if _, err := readfile.CheckRegular(c.positional[0], maxXMLBytes); err != nil {
+	if _, err := readfile.CheckRegular(c.positional[0], manifest.MaxFileSize); err != nil {
 		return err
 	}
 	pkgs, err := pkggen.Load(c.positional[0], opt)

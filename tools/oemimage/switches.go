@@ -119,6 +119,21 @@ func (c *cmdline) toggle(name string, def bool) bool {
 	return def
 }
 
+// singleFlag returns the value of a --name=value flag given at most once, or "" without it;
+// what says what the value is (for "--name= needs a file").
+func singleFlag(c *cmdline, name, what string) (string, error) {
+	v := c.flags[name]
+	switch {
+	case len(v) > 1:
+		return "", usageError{"--" + name + " given twice"}
+	case len(v) == 0:
+		return "", nil
+	case v[0] == "":
+		return "", usageError{"--" + name + "= needs " + what}
+	}
+	return v[0], nil
+}
+
 // list splits a ';'-separated switch value, dropping empty entries.
 func list(s string) []string {
 	var out []string

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -78,7 +79,7 @@ func benchInput(b testing.TB, n int) (Input, int) {
 		OEMInput: o, MSPackageRoot: "MSPackages",
 		LoadFM:     func(FMRef) (*manifest.FeatureManifest, error) { return oem, nil },
 		LoadCoreFM: func(CoreFMRef) (*manifest.FeatureManifest, error) { return core, nil },
-		Packages:   IndexLocator{Index: winpath.NewIndex(files)},
+		Packages:   locate.Index{Index: winpath.NewIndex(files)},
 	}, len(coreXML) + len(oemXML)
 }
 
@@ -125,7 +126,7 @@ func BenchmarkParseAndResolve(b *testing.B) {
 					LoadCoreFM: func(CoreFMRef) (*manifest.FeatureManifest, error) {
 						return manifest.ParseFeatureManifest("Core.xml", []byte(coreXML))
 					},
-					Packages: IndexLocator{Index: winpath.NewIndex(files)},
+					Packages: locate.Index{Index: winpath.NewIndex(files)},
 				}
 				if _, err := Resolve(in); err != nil {
 					b.Fatal(err)

@@ -57,13 +57,17 @@ func comment(text string) string {
 	return " " + text + " " // the trailing space keeps a final '-' from touching "-->"
 }
 
+// jsonSelection is the selection as JSON: `oemimage resolve --json` writes it, and
+// `imggen --selection` reads it back (ReadSelection), so every field a Selection needs is here.
 type jsonSelection struct {
 	OEMInput         string        `json:"oemInput"`
 	Description      string        `json:"description"`
 	Product          string        `json:"product"`
+	Device           string        `json:"device"`
 	CPUType          string        `json:"cpuType"`
 	BuildType        string        `json:"buildType"`
 	ReleaseType      string        `json:"releaseType"`
+	FormatDPP        bool          `json:"formatDPP,omitempty"`
 	FeatureManifests []jsonFM      `json:"featureManifests"`
 	Packages         []jsonPackage `json:"packages"`
 }
@@ -101,8 +105,8 @@ type jsonReason struct {
 
 // WriteJSON writes the selection as JSON (docs/model.md shows the shape).
 func (s *Selection) WriteJSON(w io.Writer) error {
-	j := jsonSelection{OEMInput: s.OEMInput, Description: s.Description, Product: s.Product, CPUType: s.CPUType,
-		BuildType: s.BuildType, ReleaseType: s.ReleaseType, FeatureManifests: []jsonFM{}, Packages: []jsonPackage{}}
+	j := jsonSelection{OEMInput: s.OEMInput, Description: s.Description, Product: s.Product, Device: s.Device, CPUType: s.CPUType,
+		BuildType: s.BuildType, ReleaseType: s.ReleaseType, FormatDPP: s.FormatDPP, FeatureManifests: []jsonFM{}, Packages: []jsonPackage{}}
 	for _, f := range s.FMs {
 		j.FeatureManifests = append(j.FeatureManifests, jsonFM(f))
 	}

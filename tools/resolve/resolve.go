@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -26,7 +27,7 @@ type Input struct {
 	// LoadCoreFM returns the edition's core feature manifest.
 	LoadCoreFM func(ref CoreFMRef) (*manifest.FeatureManifest, error)
 	// Packages locates the selected package files; nil skips the existence check.
-	Packages Locator
+	Packages locate.Locator
 }
 
 // FMRef is one AdditionalFM of the OEMInput.
@@ -83,14 +84,18 @@ func CheckDevicePlatformOwner(product, pkg, ownerType string) error {
 // CPUTypes are the image CPU types the tools know.
 var CPUTypes = []string{"arm", "arm64", "x86", "amd64"}
 
-// Selection is the result: the packages of the image, in order, each with its reasons.
+// Selection is the result: the packages of the image, in order, each with its reasons, and
+// what imaging needs of the OEMInput (Device, FormatDPP), so that a selection written as JSON
+// (WriteJSON, ReadSelection) is all imggen reads.
 type Selection struct {
 	OEMInput    string
 	Description string
 	Product     string
+	Device      string
 	CPUType     string
 	BuildType   string
 	ReleaseType string
+	FormatDPP   bool // the OEMInput's FormatDPP: format the DPP partition
 	FMs         []FMUse
 	Packages    []*Package
 }
@@ -225,6 +230,78 @@ func Resolve(in Input) (*Selection, error) {
 		return nil, fmt.Errorf("CPU type %q is not known; expected one of %s", in.CPUType, strings.Join(CPUTypes, ", "))
 	}
 	buildType := buildTypeOf(o, in.Env, &e)
+	ed, ok := checkOEMInput(o, buildType, &e)
+
+	x := winpath.NewExpander(map[string]string{
+		winpath.VarMSPackageRoot:  in.MSPackageRoot,
+		winpath.VarDevice:         o.Device,
+		winpath.VarReleaseType:    o.ReleaseType,
+		winpath.VarBuildType:      buildType,
+		winpath.VarCPUType:        cpu,
+		winpath.VarBootUILanguage: o.BootUILanguage,
+		winpath.VarBootLocale:     o.BootLocale,
+	}, in.Env)
+
+	// Stage 1: the FMs, AdditionalFMs first (ImageApp's order), then the core FM.
+	fms := loadFMs(in, x, ed, ok, &e)
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+
+	// Stage 2: every feature defined, every constraint met.
+	msFeatures := append(append(append(append([]manifest.Value(nil), o.MicrosoftFeatures...),
+		o.MSOptionalFeatures...), o.InternalOptionalFeatures...), o.ProductionOptionalFeatures...)
+	checkFeatures(&e, fms, msFeatures, o.OEMFeatures)
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	checkConstraints(&e, o, fms, msFeatures)
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+
+	// Stage 3: selection.
+	s := &Selection{OEMInput: o.File, Description: o.Description, Product: o.Product, Device: o.Device, CPUType: cpu,
+		BuildType: buildType, ReleaseType: o.ReleaseType, FormatDPP: o.FormatDPP}
+	size := len(o.PackageFiles)
+	for _, l := range fms {
+		for _, g := range manifest.Groups {
+			size += len(l.fm.Packages(g))
+		}
+	}
+	sel := newSelector(o, cpu, x, msFeatures, size)
+	for _, l := range fms {
+		s.FMs = append(s.FMs, FMUse{File: l.fm.File, Role: l.role, ID: l.fm.ID, OwnerType: l.fm.OwnerType, ReleaseType: l.fm.ReleaseType})
+		sel.fm(l.fm)
+	}
+	for _, pf := range o.PackageFiles {
+		path := x.Expand(pf.Text)
+		sel.add(sel.newPackage(winpath.Base(path), path, "", false), Reason{FeatureID: string(GroupPackageFiles), Group: GroupPackageFiles, Source: pf.Pos}, "")
+	}
+	s.Packages = sel.order
+	if o.ReleaseType == manifest.ReleaseProduction {
+		for _, p := range s.Packages {
+			if why, r := testPackage(p); why != "" {
+				e.add(r.Source, "package %s is a Test package (%s); expected only Production packages in a Production image (ReleaseType at %s)", p.Name, why, o.PosOf("ReleaseType"))
+			}
+		}
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+
+	// Stage 4: the files.
+	if in.Packages != nil {
+		locateFiles(in.Packages, s.Packages, &e)
+	}
+	if err := e.err(); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// checkOEMInput reports what the OEMInput gets wrong on its own, and returns its edition.
+func checkOEMInput(o *manifest.OEMInput, buildType string, e *errs) (Edition, bool) {
 	if o.ReleaseType == manifest.ReleaseProduction {
 		if strings.EqualFold(buildType, manifest.BuildChk) {
 			e.add(o.PosOf("BuildType"), "BuildType chk in a Production image; expected fre (ReleaseType Production takes free builds only)")
@@ -248,18 +325,12 @@ func Resolve(in Input) (*Selection, error) {
 		e.add(o.PosOf("Product"), "Product %q has no core feature manifest; expected %q (the default), %q or %q", o.Product,
 			manifest.ProductWindowsPhone, manifest.ProductManufacturingOS, manifest.ProductPhoneManufacturingOS)
 	}
+	return ed, ok
+}
 
-	x := winpath.NewExpander(map[string]string{
-		winpath.VarMSPackageRoot:  in.MSPackageRoot,
-		winpath.VarDevice:         o.Device,
-		winpath.VarReleaseType:    o.ReleaseType,
-		winpath.VarBuildType:      buildType,
-		winpath.VarCPUType:        cpu,
-		winpath.VarBootUILanguage: o.BootUILanguage,
-		winpath.VarBootLocale:     o.BootLocale,
-	}, in.Env)
-
-	// Stage 1: the FMs, AdditionalFMs first (ImageApp's order), then the core FM.
+// loadFMs loads the AdditionalFMs, each once, then the core FM of edition ed (if ok).
+func loadFMs(in Input, x *winpath.Expander, ed Edition, ok bool, e *errs) []loadedFM {
+	o := in.OEMInput
 	var fms []loadedFM
 	seenFM := map[string]bool{}
 	for _, ref := range o.AdditionalFMs {
@@ -297,82 +368,35 @@ func Resolve(in Input) (*Selection, error) {
 			fms = append(fms, loadedFM{fm, "core"})
 		}
 	}
-	if err := e.err(); err != nil {
-		return nil, err
-	}
+	return fms
+}
 
-	// Stage 2: every feature defined, every constraint met.
-	msFeatures := append(append(append(append([]manifest.Value(nil), o.MicrosoftFeatures...),
-		o.MSOptionalFeatures...), o.InternalOptionalFeatures...), o.ProductionOptionalFeatures...)
-	checkFeatures(&e, fms, msFeatures, o.OEMFeatures)
-	if err := e.err(); err != nil {
-		return nil, err
-	}
-	checkConstraints(&e, o, fms, msFeatures)
-	if err := e.err(); err != nil {
-		return nil, err
-	}
-
-	// Stage 3: selection.
-	s := &Selection{OEMInput: o.File, Description: o.Description, Product: o.Product, CPUType: cpu,
-		BuildType: buildType, ReleaseType: o.ReleaseType}
-	size := len(o.PackageFiles)
-	for _, l := range fms {
-		for _, g := range manifest.Groups {
-			size += len(l.fm.Packages(g))
+// locateFiles finds the file of every package, and reports a package name selected from two
+// files.
+func locateFiles(packages locate.Locator, pkgs []*Package, e *errs) {
+	for _, p := range pkgs {
+		host, err := packages.Locate(p.Path)
+		if err != nil {
+			var ue *winpath.UnexpandedError
+			if errors.As(err, &ue) {
+				err = errors.New(ue.Reason()) // the message shows the path already
+			}
+			r := p.Reasons[0]
+			what := "package " + p.Name
+			if r.SatelliteOf != "" {
+				what = "satellite " + p.Name + " of " + r.SatelliteOf
+			}
+			e.add(r.Source, "%s (%s) not found: expected %s: %v", what, r.FeatureID, p.Path, err)
+			continue
 		}
-	}
-	sel := newSelector(o, cpu, x, msFeatures, size)
-	for _, l := range fms {
-		s.FMs = append(s.FMs, FMUse{File: l.fm.File, Role: l.role, ID: l.fm.ID, OwnerType: l.fm.OwnerType, ReleaseType: l.fm.ReleaseType})
-		sel.fm(l.fm)
-	}
-	for _, pf := range o.PackageFiles {
-		path := x.Expand(pf.Text)
-		sel.add(sel.newPackage(winpath.Base(path), path, "", false), Reason{FeatureID: string(GroupPackageFiles), Group: GroupPackageFiles, Source: pf.Pos}, "")
-	}
-	s.Packages = sel.order
-	if o.ReleaseType == manifest.ReleaseProduction {
-		for _, p := range s.Packages {
-			if why, r := testPackage(p); why != "" {
-				e.add(r.Source, "package %s is a Test package (%s); expected only Production packages in a Production image (ReleaseType at %s)", p.Name, why, o.PosOf("ReleaseType"))
+		p.HostPath = host
+		for _, other := range p.alsoAt {
+			h2, err := packages.Locate(other.path)
+			if err == nil && h2 != host {
+				e.add(other.reason.Source, "package name %s is selected from two different files: %s (%s) and %s; expected one file per package name", p.Name, host, p.Reasons[0].Source, h2)
 			}
 		}
 	}
-	if err := e.err(); err != nil {
-		return nil, err
-	}
-
-	// Stage 4: the files.
-	if in.Packages != nil {
-		for _, p := range s.Packages {
-			host, err := in.Packages.Locate(p.Path)
-			if err != nil {
-				var ue *winpath.UnexpandedError
-				if errors.As(err, &ue) {
-					err = errors.New(ue.Reason()) // the message shows the path already
-				}
-				r := p.Reasons[0]
-				what := "package " + p.Name
-				if r.SatelliteOf != "" {
-					what = "satellite " + p.Name + " of " + r.SatelliteOf
-				}
-				e.add(r.Source, "%s (%s) not found: expected %s: %v", what, r.FeatureID, p.Path, err)
-				continue
-			}
-			p.HostPath = host
-			for _, other := range p.alsoAt {
-				h2, err := in.Packages.Locate(other.path)
-				if err == nil && h2 != host {
-					e.add(other.reason.Source, "package name %s is selected from two different files: %s (%s) and %s; expected one file per package name", p.Name, host, p.Reasons[0].Source, h2)
-				}
-			}
-		}
-	}
-	if err := e.err(); err != nil {
-		return nil, err
-	}
-	return s, nil
 }
 
 func loadCore(in Input, ref CoreFMRef) (*manifest.FeatureManifest, error) {

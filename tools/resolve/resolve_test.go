@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -56,7 +57,7 @@ type fixture struct {
 	core     string            // core FM file; default testdata/MicrosoftPhoneFM.xml
 	cpu      string
 	env      map[string]string
-	packages Locator
+	packages locate.Locator
 }
 
 func (f fixture) input(t testing.TB) Input {
@@ -447,7 +448,7 @@ func TestLocateOnDisk(t *testing.T) {
 	dir := packageDir(t, files...)
 	in := fixture{oem: oem}.input(t)
 	in.MSPackageRoot = dir
-	in.Packages = NewDiskLocator(winpath.Mapper{})
+	in.Packages = locate.NewDisk(winpath.Mapper{})
 	s, err := Resolve(in)
 	if err != nil {
 		t.Fatal(err)
@@ -470,7 +471,7 @@ func TestLocateOnDisk(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "Lang/Some_Lang_DE-de.spkg")); err != nil {
 		t.Fatal(err)
 	}
-	in.Packages = NewDiskLocator(winpath.Mapper{})
+	in.Packages = locate.NewDisk(winpath.Mapper{})
 	_, err = Resolve(in)
 	want := []string{
 		"testdata/MicrosoftPhoneFM.xml:7:5: satellite Some_Lang_DE-de.spkg of Some.Id (BASE) not found: expected " + dir + `\Lang\Some_Lang_DE-de.spkg: `,
@@ -492,7 +493,7 @@ func TestLocateUnknownVariable(t *testing.T) {
 	dir := packageDir(t)
 	in := fixture{oem: oem, fms: contosoFMs}.input(t)
 	in.MSPackageRoot = dir
-	in.Packages = NewDiskLocator(winpath.Mapper{})
+	in.Packages = locate.NewDisk(winpath.Mapper{})
 	_, err := Resolve(in)
 	if err == nil || !strings.Contains(err.Error(), "ContosoFM.xml:2:17: package Contoso.Settings.spkg (BASE) not found: expected %OEM_ROOT%\\Packages\\Contoso.Settings.spkg: environment variable %OEM_ROOT% is not set; expected it in the environment\n") {
 		t.Errorf("error %v", err)
@@ -502,7 +503,7 @@ func TestLocateUnknownVariable(t *testing.T) {
 	for _, n := range []string{"Contoso.Settings.spkg", "contoso.camera.spkg", "Contoso.Diag.spkg", "MainOS.spkg", "x/Cpu.Arm.spkg"} {
 		paths = append(paths, filepath.Join(dir, n))
 	}
-	in.Packages = IndexLocator{Index: winpath.NewIndex(paths)}
+	in.Packages = locate.Index{Index: winpath.NewIndex(paths)}
 	_, err = Resolve(in)
 	if err == nil || strings.Contains(err.Error(), "Contoso.Settings") || !strings.Contains(err.Error(), "Res_Lang_en-US.spkg of Res (BASE) not found: expected "+dir+`\Retail\Res_Lang_en-US.spkg: no input file is named Res_Lang_en-US.spkg`) {
 		t.Errorf("index error %v", err)
@@ -518,7 +519,7 @@ func TestSameNameTwoFiles(t *testing.T) {
 	dir := packageDir(t, "Other/MainOS.spkg", "Retail/arm/fre/MainOS.spkg")
 	in := fixture{oem: oem, fms: map[string]string{"Other.xml": fm}}.input(t)
 	in.MSPackageRoot = dir
-	in.Packages = NewDiskLocator(winpath.Mapper{})
+	in.Packages = locate.NewDisk(winpath.Mapper{})
 	_, err := Resolve(in)
 	if err == nil || !strings.Contains(err.Error(), "testdata/MicrosoftPhoneFM.xml:5:5: package name MainOS.spkg is selected from two different files: "+filepath.Join(dir, "Other/MainOS.spkg")+" (Other.xml:2:17) and "+filepath.Join(dir, "Retail/arm/fre/MainOS.spkg")) {
 		t.Errorf("error %v", err)
