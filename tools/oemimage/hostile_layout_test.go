@@ -99,11 +99,7 @@ func imggenInputs(t *testing.T, dir string, layoutXML []byte) []string {
 func mbrFFU(t *testing.T, dir string) string {
 	t.Helper()
 	args := imggenInputs(t, dir, utf16LE(hostileMBRLayout))
-	cwd, _ := os.Getwd()
-	if err := os.Chdir(dir); err != nil {
-		t.Fatal(err)
-	}
-	defer os.Chdir(cwd)
+	t.Chdir(dir) // restored when the test ends
 	var out strings.Builder
 	if code := run(args, &out, &out); code != 0 {
 		t.Fatalf("building the MBR image: exit %d: %s", code, out.String())

@@ -167,9 +167,12 @@ func TestRunQuietly(t *testing.T) {
 }
 
 func TestEnterWorkingDirectory(t *testing.T) {
-	old, _ := os.Getwd()
-	t.Cleanup(func() { os.Chdir(old) })
 	dir := t.TempDir()
+	t.Chdir(".") // the working directory (and PWD) come back when the test ends, whatever it does
+	old, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
 	os.WriteFile(filepath.Join(dir, "retail.ffu"), nil, 0o644)
 	if err := enterWorkingDirectory(""); err != nil {
 		t.Fatal(err)
