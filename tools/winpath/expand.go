@@ -97,7 +97,7 @@ func (x *Expander) expandVars(s string) string {
 
 // expandVarsMax is expandVars with the result bounded by max bytes (max < 0: no bound).
 func (x *Expander) expandVarsMax(s string, max int) (string, error) {
-	return expandRefs(s, max, func(name string) (string, bool, error) {
+	return macroRefs.expand(s, max, func(name string) (string, bool, error) {
 		v, ok := x.vars[strings.ToLower(name)]
 		return v, ok, nil
 	})
@@ -131,43 +131,10 @@ func (x *Expander) expandEnv(s string) string {
 
 // expandEnvMax is expandEnv with the result bounded by max bytes (max < 0: no bound).
 func (x *Expander) expandEnvMax(s string, max int) (string, error) {
-	var b strings.Builder
-	write := func(t string) bool {
-		if max >= 0 && b.Len()+len(t) > max {
-			return false
-		}
-		b.WriteString(t)
-		return true
-	}
-	for {
-		i := strings.IndexByte(s, '%')
-		if i < 0 {
-			break
-		}
-		j := strings.IndexByte(s[i+1:], '%')
-		if j < 0 {
-			break
-		}
-		name := s[i+1 : i+1+j]
-		if !write(s[:i]) {
-			return "", errTooLong
-		}
-		if v, ok := x.env[strings.ToUpper(name)]; ok && name != "" {
-			if !write(v) {
-				return "", errTooLong
-			}
-			s = s[i+2+j:]
-		} else {
-			if !write(s[i : i+1+j]) {
-				return "", errTooLong
-			}
-			s = s[i+1+j:]
-		}
-	}
-	if !write(s) {
-		return "", errTooLong
-	}
-	return b.String(), nil
+	return envRefs.expand(s, max, func(name string) (string, bool, error) {
+		v, ok := x.env[strings.ToUpper(name)]
+		return v, ok && name != "", nil
+	})
 }
 
 // UnexpandedError is a $(var) or %ENV% reference left in a path that is being used.

@@ -104,7 +104,7 @@ func (r *resolver) resolve(m *macro) error {
 	}
 	m.state = visiting
 	r.stack = append(r.stack, def.Name)
-	v, err := expandRefs(def.Value, MaxExpandedLen, func(name string) (string, bool, error) {
+	v, err := macroRefs.expand(def.Value, MaxExpandedLen, func(name string) (string, bool, error) {
 		ref := r.macros[strings.ToLower(name)]
 		if ref == nil {
 			return "", false, nil
@@ -129,14 +129,29 @@ func (r *resolver) resolve(m *macro) error {
 	return nil
 }
 
-// errTooLong is expandRefs' answer for a result past its bound.
+// errTooLong is refSyntax.expand's answer for a result past its bound.
 var errTooLong = fmt.Errorf("expanded text too long")
 
-// expandRefs replaces each $(name) of s with lookup(name) when it is known, leaving the others,
+// refSyntax is how a kind of reference is written: $(name), the package and FM macros, or
+// %NAME%, the environment. One scanner serves both so that both have the same bound.
+type refSyntax struct {
+	open  string
+	close byte
+	// reopen: an unknown reference keeps its closing delimiter for the next one, as
+	// ExpandEnvironmentStrings does ("%A%B%" with only B set gives "%AB-value").
+	reopen bool
+}
+
+var (
+	macroRefs = refSyntax{open: "$(", close: ')'}
+	envRefs   = refSyntax{open: "%", close: '%', reopen: true}
+)
+
+// expand replaces each reference of s with lookup(name) when it is known, leaving the others,
 // and stops with errTooLong as soon as the result would pass max bytes (max < 0: no bound).
-// References do not nest: the name runs to the first ')'.
-func expandRefs(s string, max int, lookup func(name string) (string, bool, error)) (string, error) {
-	if !strings.Contains(s, "$(") {
+// References do not nest: the name runs to the first closing delimiter.
+func (r refSyntax) expand(s string, max int, lookup func(name string) (string, bool, error)) (string, error) {
+	if !strings.Contains(s, r.open) {
 		if max >= 0 && len(s) > max {
 			return "", errTooLong
 		}
@@ -151,28 +166,34 @@ func expandRefs(s string, max int, lookup func(name string) (string, bool, error
 		return true
 	}
 	for {
-		i := strings.Index(s, "$(")
+		i := strings.Index(s, r.open)
 		if i < 0 {
 			break
 		}
-		j := strings.IndexByte(s[i+2:], ')')
+		start := i + len(r.open)
+		j := strings.IndexByte(s[start:], r.close)
 		if j < 0 {
 			break
 		}
 		if !write(s[:i]) {
 			return "", errTooLong
 		}
-		v, ok, err := lookup(s[i+2 : i+2+j])
+		v, ok, err := lookup(s[start : start+j])
 		if err != nil {
 			return "", err
 		}
-		if !ok {
-			v = s[i : i+3+j]
+		end := start + j + 1
+		switch {
+		case ok:
+		case r.reopen:
+			v, end = s[i:start+j], start+j
+		default:
+			v = s[i:end]
 		}
 		if !write(v) {
 			return "", errTooLong
 		}
-		s = s[i+3+j:]
+		s = s[end:]
 	}
 	if !write(s) {
 		return "", errTooLong
