@@ -4,18 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 
-	"github.com/oemimage/rules_oemimage/tools/cab"
-	"github.com/oemimage/rules_oemimage/tools/imggen"
-	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/resolve"
-	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"github.com/oemimage/rules_oemimage/tools/internal/testimage"
 )
 
 // The selection file imggen --selection reads (resolve --json): corrupt, oversized, not a
@@ -25,33 +20,11 @@ import (
 // selection, as resolve --json writes it, with host paths relative to dir.
 func selectionFixture(t *testing.T, dir string) map[string]any {
 	t.Helper()
-	if err := os.MkdirAll(filepath.Join(dir, "pkgs"), 0o755); err != nil {
+	sel, err := testimage.Packages(filepath.Join(dir, "pkgs"), "hostile selection", testimage.Options{Base: dir})
+	if err != nil {
 		t.Fatal(err)
 	}
-	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: "hostile selection", Product: "Windows Phone", Device: "Phone1",
-		CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
-	for _, p := range []struct {
-		comp, part, path, data string
-		g                      manifest.Group
-	}{
-		{"MainOS", "MainOS", `\Windows\System32\ntoskrnl.exe`, "kernel", manifest.GroupBase},
-		{"EFIESP", "EFIESP", `\efi\boot.efi`, "boot", manifest.GroupBase},
-		{"Layout", "MainOS", imggen.DeviceLayoutPath, cliLayout, manifest.GroupDeviceLayout},
-		{"Platform", "MainOS", imggen.DevicePlatformPath, cliPlatform, manifest.GroupOEMDevicePlatform},
-	} {
-		m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: p.comp, Version: spkg.Version{Major: 1}},
-			ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: p.part}
-		data := p.data
-		payload := []spkg.Payload{{DevicePath: p.path, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
-			return io.NopCloser(strings.NewReader(data)), nil
-		}}}
-		name := m.Name() + ".spkg"
-		if _, err := spkg.WriteFile(filepath.Join(dir, "pkgs", name), m, payload, cab.Options{}); err != nil {
-			t.Fatal(err)
-		}
-		sel.Packages = append(sel.Packages, &resolve.Package{ID: m.Name(), Name: name, Path: `C:\Kit\` + name, HostPath: filepath.Join("pkgs", name),
-			Reasons: []resolve.Reason{{FeatureID: string(p.g), Group: p.g, Source: manifest.Pos{File: "fm.xml", Line: 3, Col: 5}}}})
-	}
+	sel.Device = "Phone1"
 	var b bytes.Buffer
 	if err := sel.WriteJSON(&b); err != nil {
 		t.Fatal(err)
