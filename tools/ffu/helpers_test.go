@@ -2,31 +2,21 @@ package ffu
 
 import (
 	"bytes"
-	"encoding/binary"
-	"hash/crc32"
 	"math/rand"
 	"os"
 	"path/filepath"
 	"testing"
-	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/testgpt"
 )
 
-// Test disks: a sparse file with a protective MBR, primary and backup GPT (128 entries of 128
-// bytes) written here, independently of gpt.go's reader, and some data in the partitions.
+// Test disks: a sparse file with a protective MBR, primary and backup GPT written by testgpt,
+// independently of gpt.go's reader, and some data in the partitions.
 
 var (
-	typeBasicData = guidBytes(0xebd0a0a2, 0xb9e5, 0x4433, [8]byte{0x87, 0xc0, 0x68, 0xb6, 0xb7, 0x26, 0x99, 0xc7})
-	typeESP       = guidBytes(0xc12a7328, 0xf81f, 0x11d2, [8]byte{0xba, 0x4b, 0x00, 0xa0, 0xc9, 0x3e, 0xc9, 0x3b})
+	typeBasicData = testgpt.BasicData
+	typeESP       = testgpt.ESP
 )
-
-func guidBytes(a uint32, b, c uint16, d [8]byte) [16]byte {
-	var g [16]byte
-	binary.LittleEndian.PutUint32(g[0:], a)
-	binary.LittleEndian.PutUint16(g[4:], b)
-	binary.LittleEndian.PutUint16(g[6:], c)
-	copy(g[8:], d[:])
-	return g
-}
 
 type testPart struct {
 	name        string
@@ -67,53 +57,13 @@ func newTestDisk(t testing.TB, size int64, ss uint32, parts []testPart) *testDis
 
 func (d *testDisk) writeGPT(t testing.TB) {
 	t.Helper()
-	ss := int64(d.ss)
-	last := uint64(d.size/ss) - 1
-	const count, esize = 128, 128
-	arraySectors := uint64((count*esize + ss - 1) / ss)
-	le := binary.LittleEndian
-
-	entries := make([]byte, count*esize)
+	parts := make([]testgpt.Partition, len(d.parts))
 	for i, p := range d.parts {
-		e := entries[i*esize:]
-		copy(e[0:], p.typ[:])
-		uniq := guidBytes(0x11111111*uint32(i+1), 0x2222, 0x4333, [8]byte{0x83, 0x44, 1, 2, 3, 4, 5, byte(i)})
-		copy(e[16:], uniq[:])
-		le.PutUint64(e[32:], p.first)
-		le.PutUint64(e[40:], p.last)
-		le.PutUint64(e[48:], p.attrs)
-		for k, u := range utf16.Encode([]rune(p.name)) {
-			le.PutUint16(e[56+2*k:], u)
-		}
+		parts[i] = testgpt.Partition{Name: p.name, Type: p.typ, First: p.first, Last: p.last, Attributes: p.attrs}
 	}
-	header := func(my, alt, entriesLBA uint64) []byte {
-		h := make([]byte, ss)
-		copy(h, "EFI PART")
-		le.PutUint32(h[8:], 0x00010000)
-		le.PutUint32(h[12:], 92)
-		le.PutUint64(h[24:], my)
-		le.PutUint64(h[32:], alt)
-		le.PutUint64(h[40:], 2+arraySectors)
-		le.PutUint64(h[48:], last-1-arraySectors)
-		disk := guidBytes(0xdeadbeef, 0x1234, 0x4567, [8]byte{0x89, 0xab, 0xcd, 0xef, 1, 2, 3, 4})
-		copy(h[56:], disk[:])
-		le.PutUint64(h[72:], entriesLBA)
-		le.PutUint32(h[80:], count)
-		le.PutUint32(h[84:], esize)
-		le.PutUint32(h[88:], crc32.ChecksumIEEE(entries))
-		le.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
-		return h
+	if err := testgpt.Write(d.f, uint64(d.size)/uint64(d.ss), int(d.ss), parts); err != nil {
+		t.Fatal(err)
 	}
-	mbr := make([]byte, ss)
-	mbr[446+4] = 0xEE
-	le.PutUint32(mbr[446+8:], 1)
-	le.PutUint32(mbr[446+12:], uint32(min(last, 0xFFFFFFFF)))
-	mbr[510], mbr[511] = 0x55, 0xAA
-	d.writeAt(t, mbr, 0)
-	d.writeAt(t, header(1, last, 2), ss)
-	d.writeAt(t, entries, 2*ss)
-	d.writeAt(t, entries, int64(last-arraySectors)*ss)
-	d.writeAt(t, header(last, 1, last-arraySectors), int64(last)*ss)
 }
 
 func (d *testDisk) writeAt(t testing.TB, b []byte, off int64) {

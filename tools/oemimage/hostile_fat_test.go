@@ -3,19 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"hash/crc32"
 	"maps"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/internal/testgpt"
 )
 
 // Corrupt FAT file systems in an FFU's MainOS (issue 16, defect 2: go-diskfs trusted the
@@ -150,10 +148,12 @@ func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 	if err := disk.Truncate(size); err != nil {
 		t.Fatal(err)
 	}
-	writeTestGPT(t, disk, fatDiskSectors, []testGPTPart{
-		{"EFIESP", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", fatESPFirst, fatESPLast},
-		{"MainOS", "EBD0A0A2-B9E5-4433-87C0-68B6B72699C7", fatMainFirst, fatMainLast},
-	})
+	if err := testgpt.Write(disk, fatDiskSectors, 512, []testgpt.Partition{
+		{Name: "EFIESP", Type: testgpt.ESP, First: fatESPFirst, Last: fatESPLast},
+		{Name: "MainOS", Type: testgpt.BasicData, First: fatMainFirst, Last: fatMainLast},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var allocated []ffu.Extent
 	format := func(first, last int64, opt fat.Options, files map[string]string) {
 		off, n := first*512, (last-first+1)*512
@@ -207,72 +207,5 @@ func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 	})
 	if err != nil {
 		t.Fatal(err)
-	}
-}
-
-type testGPTPart struct {
-	name, typ   string
-	first, last int64
-}
-
-// guidLE encodes a GUID string as GPT stores it (the first three fields little-endian).
-func guidLE(s string) []byte {
-	var b [16]byte
-	h := strings.ReplaceAll(s, "-", "")
-	for i := range b {
-		fmt.Sscanf(h[2*i:2*i+2], "%02X", &b[i])
-	}
-	b[0], b[1], b[2], b[3] = b[3], b[2], b[1], b[0]
-	b[4], b[5] = b[5], b[4]
-	b[6], b[7] = b[7], b[6]
-	return b[:]
-}
-
-// writeTestGPT writes a protective MBR and the primary and backup GPT (128 entries).
-func writeTestGPT(t *testing.T, f *os.File, sectors int64, parts []testGPTPart) {
-	t.Helper()
-	le := binary.LittleEndian
-	const ss, count, esize, arraySecs = 512, 128, 128, 32
-	last := uint64(sectors - 1)
-	entries := make([]byte, count*esize)
-	for i, p := range parts {
-		e := entries[i*esize:]
-		copy(e[0:], guidLE(p.typ))
-		copy(e[16:], guidLE(fmt.Sprintf("%08X-0000-4000-8000-00000000FA7%d", i+1, i)))
-		le.PutUint64(e[32:], uint64(p.first))
-		le.PutUint64(e[40:], uint64(p.last))
-		for k, u := range utf16.Encode([]rune(p.name)) {
-			le.PutUint16(e[56+2*k:], u)
-		}
-	}
-	header := func(my, alt, entriesLBA uint64) []byte {
-		h := make([]byte, ss)
-		copy(h, "EFI PART")
-		le.PutUint32(h[8:], 0x00010000)
-		le.PutUint32(h[12:], 92)
-		le.PutUint64(h[24:], my)
-		le.PutUint64(h[32:], alt)
-		le.PutUint64(h[40:], 2+arraySecs)
-		le.PutUint64(h[48:], last-1-arraySecs)
-		copy(h[56:], guidLE("0FA7D15C-0000-4000-8000-000000000001"))
-		le.PutUint64(h[72:], entriesLBA)
-		le.PutUint32(h[80:], count)
-		le.PutUint32(h[84:], esize)
-		le.PutUint32(h[88:], crc32.ChecksumIEEE(entries))
-		le.PutUint32(h[16:], crc32.ChecksumIEEE(h[:92]))
-		return h
-	}
-	mbr := make([]byte, ss)
-	mbr[446+4] = 0xEE
-	le.PutUint32(mbr[446+8:], 1)
-	le.PutUint32(mbr[446+12:], uint32(min(last, 0xFFFFFFFF)))
-	mbr[510], mbr[511] = 0x55, 0xAA
-	for _, w := range []struct {
-		b   []byte
-		lba uint64
-	}{{mbr, 0}, {header(1, last, 2), 1}, {entries, 2}, {entries, last - arraySecs}, {header(last, 1, last-arraySecs), last}} {
-		if _, err := f.WriteAt(w.b, int64(w.lba)*ss); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
