@@ -39,13 +39,7 @@ func writeFile(t *testing.T, path, data string) string {
 // ResolveFiles: the loaders of the verbs, from files given or on disk.
 func TestResolveFiles(t *testing.T) {
 	// The packages testdata/MicrosoftPhoneFM.xml selects for this OEMInput (TestLocateOnDisk).
-	oem := edit(baseOEMInput, "<Feature>TEST</Feature>", "<Feature>PRODUCTION_CORE</Feature>", "<Resolution>1080x1920</Resolution>", "",
-		"<Language>en-US</Language><Language>de-DE</Language></UserInterface>", "<Language>de-DE</Language></UserInterface>",
-		"<Keyboard><Language>fr-FR</Language><Language>en-US</Language></Keyboard>", "", "<Speech><Language>en-US</Language></Speech>", "")
-	files := []string{"retail/ARM/FRE/mainos.SPKG", "Retail/Res_Lang_de-DE.spkg", "Retail/Res_Res_720x1280.spkg", "Retail/Some.spkg",
-		"Lang/Some_Lang_DE-de.spkg", "Retail/NotDe.spkg", "CPU/Cpu.Arm.spkg", "Release/Release.Test.spkg", "Pre/Protected.spkg",
-		"SV/Sv.spkg", "SOC/Soc.A.spkg", "Device/Tuning.spkg", "SOC/Layout.spkg", "Device/Platform.spkg", "Boot/BootLocale_fr-FR.spkg",
-		"Boot/BootUI_de-DE.spkg", "Features/ProductionCore.spkg"}
+	oem, files := onDiskKit()
 	kit := packageDir(t, files...)
 	flat := t.TempDir() // the same packages, all in one directory: found by name
 	var byName []string

@@ -437,14 +437,22 @@ func packageDir(t *testing.T, names ...string) string {
 	return dir
 }
 
-func TestLocateOnDisk(t *testing.T) {
-	oem := edit(baseOEMInput, "<Feature>TEST</Feature>", "<Feature>PRODUCTION_CORE</Feature>", "<Resolution>1080x1920</Resolution>", "",
+// onDiskKit is an OEMInput (PRODUCTION_CORE, de-DE, 1080x1920 and so on) and the kit's file
+// names, relative and '/' separated, in the case and folders a real kit has them: the packages
+// testdata/MicrosoftPhoneFM.xml selects for it, found on disk.
+func onDiskKit() (oem string, files []string) {
+	oem = edit(baseOEMInput, "<Feature>TEST</Feature>", "<Feature>PRODUCTION_CORE</Feature>", "<Resolution>1080x1920</Resolution>", "",
 		"<Language>en-US</Language><Language>de-DE</Language></UserInterface>", "<Language>de-DE</Language></UserInterface>",
 		"<Keyboard><Language>fr-FR</Language><Language>en-US</Language></Keyboard>", "", "<Speech><Language>en-US</Language></Speech>", "")
-	files := []string{"retail/ARM/FRE/mainos.SPKG", "Retail/Res_Lang_de-DE.spkg", "Retail/Res_Res_720x1280.spkg", "Retail/Some.spkg",
+	files = []string{"retail/ARM/FRE/mainos.SPKG", "Retail/Res_Lang_de-DE.spkg", "Retail/Res_Res_720x1280.spkg", "Retail/Some.spkg",
 		"Lang/Some_Lang_DE-de.spkg", "Retail/NotDe.spkg", "CPU/Cpu.Arm.spkg", "Release/Release.Test.spkg", "Pre/Protected.spkg",
 		"SV/Sv.spkg", "SOC/Soc.A.spkg", "Device/Tuning.spkg", "SOC/Layout.spkg", "Device/Platform.spkg", "Boot/BootLocale_fr-FR.spkg",
 		"Boot/BootUI_de-DE.spkg", "Features/ProductionCore.spkg"}
+	return oem, files
+}
+
+func TestLocateOnDisk(t *testing.T) {
+	oem, files := onDiskKit()
 	dir := packageDir(t, files...)
 	in := fixture{oem: oem}.input(t)
 	in.MSPackageRoot = dir
