@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# LZX benchmark, in one run on one tree (tools/wim/internal/wimgen: text-like and random runs):
+# LZX benchmark, in one run on one tree (bench/gendata -tree: text-like and random runs):
 #   bench/lzx_vs_wimlib.sh [TOTAL_MIB] [ROUNDS]    (default 256 MiB, best of 3 rounds)
-# WIM: tools/wim's LZX writer (tools/wim/internal/wimcapture) against wimlib-imagex capture
+# WIM: tools/wim's LZX writer (bench/wimcapture) against wimlib-imagex capture
 # --compress=LZX, both with one thread per core. CAB: tools/cab's LZX (window 2^21, the
-# default, and 2^15) against its MSZIP, all files in one cabinet (tools/lzx/internal/cabdir).
+# default, and 2^15) against its MSZIP, all files in one cabinet (bench/cabdir).
 # Prints wall time, MB/s of input, CPU time, output size and peak RSS of each configuration's
 # best round, the ratios, and what wimlib-imagex verify and cabextract -t say of our files.
 set -euo pipefail
@@ -14,10 +14,10 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v wimlib-imagex >/dev/null || { echo "wimlib-imagex not found (apt-get install wimtools)" >&2; exit 1; }
 command -v cabextract >/dev/null || { echo "cabextract not found (apt-get install cabextract)" >&2; exit 1; }
-go build -o "$work/wimgen" ./tools/wim/internal/wimgen
-go build -o "$work/wimcapture" ./tools/wim/internal/wimcapture
-go build -o "$work/cabdir" ./tools/lzx/internal/cabdir
-"$work/wimgen" "$work/data" "$total"
+go build -o "$work/gendata" ./bench/gendata
+go build -o "$work/wimcapture" ./bench/wimcapture
+go build -o "$work/cabdir" ./bench/cabdir
+"$work/gendata" -tree "$work/data" "$total"
 bytes=$(find "$work/data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 threads=$(nproc)
 echo "data: $(find "$work/data" -type f | wc -l) files, $bytes bytes; $threads cores; $(wimlib-imagex --version | head -1)"

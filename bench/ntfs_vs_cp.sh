@@ -3,7 +3,7 @@
 # in one run:
 #   bench/ntfs_vs_cp.sh [TOTAL_MIB] [FILES] [VOLUME_GIB] [ROUNDS]   (default 2048 20000 8 3)
 # The tree: bench/gendata's files (log-distributed sizes, 1 KiB to 8 MiB), spread over 200
-# directories. ntfsdir (tools/ntfs/internal/ntfsdir) writes a sparse VOLUME_GIB image; cp -r
+# directories. ntfsdir (bench/ntfsdir) writes a sparse VOLUME_GIB image; cp -r
 # copies the tree on the same file system. Neither syncs; each round runs both, and the best
 # round of each is reported: wall time, CPU time, peak RSS (GNU time), then the ratio.
 # ntfsfix -n and a spot check with ntfscat follow if ntfs-3g is installed.
@@ -16,7 +16,7 @@ runs=${4:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 go build -o "$work/gendata" ./bench/gendata
-go build -o "$work/ntfsdir" ./tools/ntfs/internal/ntfsdir
+go build -o "$work/ntfsdir" ./bench/ntfsdir
 "$work/gendata" "$work/data" "$total" "$count"
 (cd "$work/data" && python3 -c '
 import os

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Compares tools/wim's writer with wimlib-imagex capture on the same tree, in one run.
 #   bench/wim_vs_wimlib.sh [TOTAL_MIB] [ROUNDS]    (default 512 MiB, best of 3 rounds)
-# The tree (tools/wim/internal/wimgen) mixes text-like and random runs, ~2:1 for XPRESS.
+# The tree (bench/gendata -tree) mixes text-like and random runs, ~2:1 for XPRESS.
 # wimlib-imagex runs with --threads=$(nproc) (its default: one thread per core), once as
 # asked (no integrity table, no boot index) and once with --check --boot, which writes
 # what our writer always writes (integrity table, boot index 1). Ours runs
-# tools/wim/internal/wimcapture with one compressor per core. Prints wall time, MB/s of
+# bench/wimcapture with one compressor per core. Prints wall time, MB/s of
 # input, CPU time (user+sys), output size and peak RSS (GNU time) of the best round of each
 # (best wall and best CPU time separately), then the ratios.
 set -euo pipefail
@@ -15,9 +15,9 @@ runs=${2:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 command -v wimlib-imagex >/dev/null || { echo "wimlib-imagex not found (apt-get install wimtools)" >&2; exit 1; }
-go build -o "$work/wimgen" ./tools/wim/internal/wimgen
-go build -o "$work/wimcapture" ./tools/wim/internal/wimcapture
-"$work/wimgen" "$work/data" "$total"
+go build -o "$work/gendata" ./bench/gendata
+go build -o "$work/wimcapture" ./bench/wimcapture
+"$work/gendata" -tree "$work/data" "$total"
 bytes=$(find "$work/data" -type f -printf '%s\n' | awk '{s += $1} END {print s}')
 threads=$(nproc)
 echo "data: $(find "$work/data" -type f | wc -l) files in $(find "$work/data" -type d | wc -l) directories, $bytes bytes; $threads cores; $(wimlib-imagex --version | head -1)"
