@@ -11,8 +11,8 @@
 # and prints one table row per size, with Bazel's own "N processes" counts.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../tools/bazel_lib.sh
-source "$root/tools/bazel_lib.sh"
+# shellcheck source=../tests/bazel_lib.sh
+source "$root/tests/bazel_lib.sh"
 sizes=("$@")
 [ ${#sizes[@]} -gt 0 ] || sizes=(200 2000)
 work=$(mktemp -d)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/build_properties.sh: the build properties a device maker moves to Bazel for, tested on
-# examples/contoso (run by tools/test_all.sh):
+# examples/contoso (run by tests/test_all.sh):
 #   1. reproducible: two checkouts at different paths, different --output_user_root, built
 #      from nothing: every output file has the same SHA-256 (differing files are listed);
 #   2. incremental: after one OEM package's source changes, only the actions downstream of it
@@ -26,8 +26,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { printf '\n--- %s\n' "$*"; }
 
-# shellcheck source=../tools/bazel_lib.sh
-source "$root/tools/bazel_lib.sh"
+# shellcheck source=bazel_lib.sh
+source "$root/tests/bazel_lib.sh"
 
 # Targets whose outputs are compared: every image, WIM and package of the example.
 targets=(//images:all //kit:all //oem:all //soc:all //device:all //mmos:all //checks:all //customizations:all)

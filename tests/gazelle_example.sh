@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/gazelle_example.sh: examples/contoso's generated BUILD files come back from gazelle
-# (issue 8), in a copy of the repository (run by tools/test_all.sh):
+# (issue 8), in a copy of the repository (run by tests/test_all.sh):
 #   1. every BUILD file of kit/, soc/, device/, oem/ and images/ is cut down to its
 #      `# gazelle:` directives (deleted when it has none);
 #   2. `bazel run //:gazelle` generates them again: the same targets, of the same kinds, as the
@@ -20,8 +20,8 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
 
-# shellcheck source=../tools/bazel_lib.sh
-source "$root/tools/bazel_lib.sh"
+# shellcheck source=bazel_lib.sh
+source "$root/tests/bazel_lib.sh"
 repo_copy "$root" "$work/repo"
 generated=(kit soc device oem images)
 targets() { # the generated packages' targets: kind and label, sorted

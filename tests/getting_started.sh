@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/getting_started.sh: a newcomer's workspace, made from the documentation alone (run by
-# tools/test_all.sh), so README.md and docs/getting-started.md cannot drift from what works:
+# tests/test_all.sh), so README.md and docs/getting-started.md cannot drift from what works:
 #   1. WORKSPACE is README.md's block ("A workspace of your own"), every other file is a
 #      `<!-- file: PATH -->` block of docs/getting-started.md; /path/to/rules_oemimage becomes
 #      this checkout;

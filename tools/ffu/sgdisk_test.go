@@ -10,7 +10,7 @@ import (
 )
 
 // sgdisk finds sgdisk (Debian gdisk), also in /usr/sbin and /sbin, which are not always on
-// PATH. Without it the test skips, unless OEMIMAGE_REQUIRE_CHECKERS=1 (tools/test_all.sh).
+// PATH. Without it the test skips, unless OEMIMAGE_REQUIRE_CHECKERS=1 (tests/test_all.sh).
 func sgdisk(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("sgdisk"); err == nil {

@@ -3,5 +3,5 @@
 package imggen
 
 // Under the race detector each image costs several times more: a handful of layouts there,
-// the full run without it (tools/test_all.sh).
+// the full run without it (tests/test_all.sh).
 const genDefaultCases = 4

@@ -133,7 +133,7 @@ func TestHostileInputs(t *testing.T) {
 			defer cancel()
 			var cmd *exec.Cmd
 			// The race detector reserves far more address space than 2 GiB: under -race the
-			// suite runs without the limit (tools/test_all.sh runs it again without -race).
+			// suite runs without the limit (tests/test_all.sh runs it again without -race).
 			if prErr == nil && !raceEnabled {
 				cmd = exec.CommandContext(ctx, prlimit, append([]string{"--as=" + hostileAddressSpace, "--", self}, args...)...)
 			} else {

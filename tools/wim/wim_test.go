@@ -162,7 +162,7 @@ func diffTrees(t *testing.T, what string, got, want tree) {
 }
 
 // checker finds an independent tool; tests that use one skip without it, unless
-// OEMIMAGE_REQUIRE_CHECKERS=1 (tools/test_all.sh), where a missing tool is a failure.
+// OEMIMAGE_REQUIRE_CHECKERS=1 (tests/test_all.sh), where a missing tool is a failure.
 func checker(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)

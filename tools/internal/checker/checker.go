@@ -11,7 +11,7 @@ import (
 
 // Find returns the path of a tool, looking in PATH and the sbin directories test
 // environments leave out. Without it the test is skipped, unless OEMIMAGE_REQUIRE_CHECKERS=1
-// (tools/test_all.sh, CI), where a missing tool fails it.
+// (tests/test_all.sh, CI), where a missing tool fails it.
 func Find(t testing.TB, name string) string {
 	t.Helper()
 	for _, dir := range []string{"", "/usr/sbin/", "/sbin/"} {

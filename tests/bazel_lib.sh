@@ -1,4 +1,4 @@
-# tools/bazel_lib.sh: sourced by tests/build_properties.sh, tests/gazelle_example.sh and
+# tests/bazel_lib.sh: sourced by tests/build_properties.sh, tests/gazelle_example.sh and
 # bench/build_kit.sh.
 #   repo_copy ROOT DST       copies the working tree of ROOT (tracked and untracked files, not
 #                            ignored ones nor deleted ones) to DST and links ROOT's offline setup;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/test_all.sh: every test of rules_oemimage, as CI runs it (.ci/run calls this).
+# tests/test_all.sh: every test of rules_oemimage, as CI runs it (.ci/run calls this).
 #   1. Go: gofmt, go vet, go test -race of every package, every fuzz target for a bounded time;
 #      buildifier over the Bazel files.
 #   2. Bazel, root workspace: bazel test //... (Go tests, docs staleness).
