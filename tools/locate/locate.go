@@ -21,7 +21,7 @@ type Locator interface {
 // be free of unknown variables: the directory part ($(mspackageroot), %OEM_ROOT%, C:\...) is
 // what Bazel replaces.
 type Index struct {
-	Index *winpath.Index
+	Names *Names
 	// Among, if set, names where the files come from in a failed look-up ("the --fm files").
 	Among string
 }
@@ -32,7 +32,7 @@ func (l Index) Locate(winPath string) (string, error) {
 	if err := winpath.Check(name); err != nil {
 		return "", err
 	}
-	p, err := l.Index.Lookup(name)
+	p, err := l.Names.Lookup(name)
 	if err != nil && l.Among != "" {
 		return "", fmt.Errorf("%v; expected it among %s", err, l.Among)
 	}
@@ -69,7 +69,7 @@ func (l *Disk) Locate(winPath string) (string, error) {
 // look-up, e.g. "the --fm files" ("" adds nothing).
 func Files(files []string, among string, disk *Disk) Locator {
 	if len(files) > 0 {
-		return Index{Index: winpath.NewIndex(files), Among: among}
+		return Index{Names: NewNames(files), Among: among}
 	}
 	if disk == nil {
 		disk = NewDisk(winpath.Mapper{})

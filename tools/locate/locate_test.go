@@ -1,6 +1,7 @@
 package locate
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,5 +75,32 @@ func TestFilesSharedDisk(t *testing.T) {
 	}
 	if _, err := Files(nil, "", nil).Locate(dir + `\B.SPKG`); err != nil {
 		t.Errorf("a new disk locator: %v", err)
+	}
+}
+
+func TestNames(t *testing.T) {
+	ix := NewNames([]string{
+		"bazel-out/k8/bin/kit/Microsoft.MainOS.Production.spkg",
+		"bazel-out/k8/bin/kit/Microsoft.MainOS.Production.spkg", // same path twice: one candidate
+		"kit/a/Contoso.X.spkg",
+		"oem/b/contoso.x.SPKG",
+	})
+	if ix.Len() != 2 {
+		t.Errorf("Len = %d", ix.Len())
+	}
+	got, err := ix.Lookup(`$(mspackageroot)\Retail\arm\fre\microsoft.mainos.production.spkg`)
+	if err != nil || got != filepath.FromSlash("bazel-out/k8/bin/kit/Microsoft.MainOS.Production.spkg") {
+		t.Errorf("Lookup = %q, %v", got, err)
+	}
+	_, err = ix.Lookup("Contoso.X.spkg")
+	var ie *IndexError
+	if !errors.As(err, &ie) || len(ie.Candidates) != 2 || !strings.Contains(err.Error(), "kit/a/Contoso.X.spkg and oem/b/contoso.x.SPKG") {
+		t.Errorf("ambiguous Lookup error = %v", err)
+	}
+	if _, err := ix.Lookup("none.spkg"); err == nil || !strings.Contains(err.Error(), "no input file is named none.spkg") {
+		t.Errorf("missing Lookup error = %v", err)
+	}
+	if a := ix.Ambiguous(); len(a) != 1 || a[0].Name != "Contoso.X.spkg" {
+		t.Errorf("Ambiguous = %v", a)
 	}
 }

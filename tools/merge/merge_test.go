@@ -15,7 +15,6 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
-	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 type pkgSpec struct {
@@ -108,7 +107,7 @@ func fixture(t *testing.T) (dir string, fm *manifest.FeatureManifest, loc locate
 	if err != nil {
 		t.Fatal(err)
 	}
-	return dir, fm, locate.Index{Index: winpath.NewIndex(paths)}
+	return dir, fm, locate.Index{Names: locate.NewNames(paths)}
 }
 
 func options() Options {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
 // benchFMs generates feature manifests listing n packages in all, a quarter each as base
@@ -79,7 +78,7 @@ func benchInput(b testing.TB, n int) (Input, int) {
 		OEMInput: o, MSPackageRoot: "MSPackages",
 		LoadFM:     func(FMRef) (*manifest.FeatureManifest, error) { return oem, nil },
 		LoadCoreFM: func(CoreFMRef) (*manifest.FeatureManifest, error) { return core, nil },
-		Packages:   locate.Index{Index: winpath.NewIndex(files)},
+		Packages:   locate.Index{Names: locate.NewNames(files)},
 	}, len(coreXML) + len(oemXML)
 }
 
@@ -126,7 +125,7 @@ func BenchmarkParseAndResolve(b *testing.B) {
 					LoadCoreFM: func(CoreFMRef) (*manifest.FeatureManifest, error) {
 						return manifest.ParseFeatureManifest("Core.xml", []byte(coreXML))
 					},
-					Packages: locate.Index{Index: winpath.NewIndex(files)},
+					Packages: locate.Index{Names: locate.NewNames(files)},
 				}
 				if _, err := Resolve(in); err != nil {
 					b.Fatal(err)

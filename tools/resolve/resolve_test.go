@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/beevik/etree"
+
 	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -511,7 +512,7 @@ func TestLocateUnknownVariable(t *testing.T) {
 	for _, n := range []string{"Contoso.Settings.spkg", "contoso.camera.spkg", "Contoso.Diag.spkg", "MainOS.spkg", "x/Cpu.Arm.spkg"} {
 		paths = append(paths, filepath.Join(dir, n))
 	}
-	in.Packages = locate.Index{Index: winpath.NewIndex(paths)}
+	in.Packages = locate.Index{Names: locate.NewNames(paths)}
 	_, err = Resolve(in)
 	if err == nil || strings.Contains(err.Error(), "Contoso.Settings") || !strings.Contains(err.Error(), "Res_Lang_en-US.spkg of Res (BASE) not found: expected "+dir+`\Retail\Res_Lang_en-US.spkg: no input file is named Res_Lang_en-US.spkg`) {
 		t.Errorf("index error %v", err)

@@ -1,7 +1,7 @@
 // Package winpath handles the paths of the Windows imaging tools on a Linux host: $(var) and
 // %ENV% expansion as ImageApp does it, Windows paths (backslashes, drive letters) mapped to host
-// paths, case-insensitive file look-up as on Windows, and an index of package files found by
-// file name (the way Bazel hands packages to the tool).
+// paths, and case-insensitive file look-up as on Windows. Finding the files Bazel hands the
+// tool by name is tools/locate's.
 package winpath
 
 import (

@@ -224,30 +224,3 @@ func TestFinder(t *testing.T) {
 		t.Errorf("missing file error %v is not fs.ErrNotExist", err)
 	}
 }
-
-func TestIndex(t *testing.T) {
-	ix := NewIndex([]string{
-		"bazel-out/k8/bin/kit/Microsoft.MainOS.Production.spkg",
-		"bazel-out/k8/bin/kit/Microsoft.MainOS.Production.spkg", // same path twice: one candidate
-		"kit/a/Contoso.X.spkg",
-		"oem/b/contoso.x.SPKG",
-	})
-	if ix.Len() != 2 {
-		t.Errorf("Len = %d", ix.Len())
-	}
-	got, err := ix.Lookup(`$(mspackageroot)\Retail\arm\fre\microsoft.mainos.production.spkg`)
-	if err != nil || got != filepath.FromSlash("bazel-out/k8/bin/kit/Microsoft.MainOS.Production.spkg") {
-		t.Errorf("Lookup = %q, %v", got, err)
-	}
-	_, err = ix.Lookup("Contoso.X.spkg")
-	var ie *IndexError
-	if !errors.As(err, &ie) || len(ie.Candidates) != 2 || !strings.Contains(err.Error(), "kit/a/Contoso.X.spkg and oem/b/contoso.x.SPKG") {
-		t.Errorf("ambiguous Lookup error = %v", err)
-	}
-	if _, err := ix.Lookup("none.spkg"); err == nil || !strings.Contains(err.Error(), "no input file is named none.spkg") {
-		t.Errorf("missing Lookup error = %v", err)
-	}
-	if a := ix.Ambiguous(); len(a) != 1 || a[0].Name != "Contoso.X.spkg" {
-		t.Errorf("Ambiguous = %v", a)
-	}
-}

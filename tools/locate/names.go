@@ -1,25 +1,27 @@
-package winpath
+package locate
 
 import (
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
-// Index finds package files by file name, case-insensitively. Under Bazel the tool gets every
+// Names finds package files by file name, case-insensitively. Under Bazel the tool gets every
 // package it may use as --package=PATH, and a PackageFile's Path/Name (with whatever $(var),
 // %ENV% or drive letter it holds) is matched by its last element only.
-type Index struct {
+type Names struct {
 	byName map[string][]string // fold(name) -> distinct paths, in the order given
 }
 
 // fold is the key of a file name: Windows compares names by upper-casing them.
 func fold(name string) string { return strings.ToUpper(name) }
 
-// NewIndex indexes paths by their file name. The same path given twice counts once.
-func NewIndex(paths []string) *Index {
-	ix := &Index{byName: make(map[string][]string, len(paths))}
+// NewNames indexes paths by their file name. The same path given twice counts once.
+func NewNames(paths []string) *Names {
+	ix := &Names{byName: make(map[string][]string, len(paths))}
 	for _, p := range paths {
 		k := fold(filepath.Base(p))
 		clean := filepath.Clean(p)
@@ -38,7 +40,7 @@ func NewIndex(paths []string) *Index {
 }
 
 // Len is the number of distinct file names.
-func (ix *Index) Len() int { return len(ix.byName) }
+func (ix *Names) Len() int { return len(ix.byName) }
 
 // IndexError is a failed look-up: no file of that name, or more than one.
 type IndexError struct {
@@ -55,8 +57,8 @@ func (e *IndexError) Error() string {
 
 // Lookup returns the one indexed path whose file name is name (or the last element of name,
 // if name is a path), ignoring case.
-func (ix *Index) Lookup(name string) (string, error) {
-	name = Base(name)
+func (ix *Names) Lookup(name string) (string, error) {
+	name = winpath.Base(name)
 	c := ix.byName[fold(name)]
 	switch len(c) {
 	case 1:
@@ -68,7 +70,7 @@ func (ix *Index) Lookup(name string) (string, error) {
 }
 
 // Ambiguous lists every file name given by more than one path, sorted, for eager checks.
-func (ix *Index) Ambiguous() []*IndexError {
+func (ix *Names) Ambiguous() []*IndexError {
 	var out []*IndexError
 	for _, c := range ix.byName {
 		if len(c) > 1 {
