@@ -1,9 +1,9 @@
-// Package oemgazelle is a gazelle language that writes the BUILD files of a Windows 10 Mobile
+// Package gazelle is a gazelle language that writes the BUILD files of a Windows 10 Mobile
 // image tree: mobile_package targets for package projects (.pkg.xml), feature_manifest targets
 // for feature manifests, merged_packages targets for FMFileLists and oem_image targets for
 // OEMInput files, with the packages and FMs they reference resolved across the repository.
 // docs/gazelle.md describes the directives.
-package oemgazelle
+package gazelle
 
 import (
 	"github.com/bazelbuild/bazel-gazelle/config"

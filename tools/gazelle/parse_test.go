@@ -1,4 +1,4 @@
-package oemgazelle
+package gazelle
 
 import (
 	"strings"
