@@ -1,4 +1,4 @@
-// Package customization turns a resolved MCSF answer file (tools/mcsf) into the customization
+// Package customization turns a resolved MCSF answer file (tools/answerfile) into the customization
 // packages of CustomizationGen.cmd / ImgGen.cmd: <Owner>.<Device>.Customizations.<Partition>,
 // ...Customizations.StaticApps.<Partition> and ...Customizations.VariantApps.<Partition>
 // (docs/customization.md).
@@ -14,10 +14,10 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -62,11 +62,11 @@ type File struct {
 	DevicePath string
 	Source     string // host path, or "" with Data
 	Data       []byte
-	Origin     mcsf.Pos // the answer file line it comes from, for messages
+	Origin     answerfile.Pos // the answer file line it comes from, for messages
 }
 
 // Plan lays out the packages of r. Nothing is read but directory listings of data assets.
-func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
+func Plan(r *answerfile.Resolved, opt Options) ([]*Package, error) {
 	root := r.C.Root
 	if strings.TrimSpace(opt.Device) == "" {
 		return nil, fmt.Errorf("%s: the OEMInput has no Device; expected one, as it names the customization packages (%s.<Device>.Customizations.MainOS)", root.Path, root.Owner)
@@ -81,7 +81,7 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 
 	// Static registry settings and asset lists: OEMSettings.reg.
 	var reg []regEntry
-	var staticCSP []*mcsf.SettingValue
+	var staticCSP []*answerfile.SettingValue
 	for _, s := range r.Static.Settings {
 		if s.Policy.Registry == nil {
 			staticCSP = append(staticCSP, s)
@@ -98,7 +98,7 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 		add("Customizations", "MainOS", File{DevicePath: StaticSettingsXML, Data: doc, Origin: root.Pos})
 	}
 	// Asset files, static and variant, at their declared directories.
-	assets := append([]*mcsf.PlacedAsset{}, r.Static.Assets...)
+	assets := append([]*answerfile.PlacedAsset{}, r.Static.Assets...)
 	for _, v := range r.Variants {
 		assets = append(assets, v.Assets...)
 	}
@@ -133,7 +133,7 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 	// Variants: their applications, and ProvisionData.cab for the runtime configuration.
 	var cabFiles []cab.FileSource
 	vroot := etree.NewElement("ProvisionData")
-	vroot.CreateAttr("xmlns", mcsf.Namespace)
+	vroot.CreateAttr("xmlns", answerfile.Namespace)
 	vroot.CreateAttr("Owner", root.Owner)
 	vroot.CreateAttr("Name", root.Name)
 	if len(r.C.Targets) > 0 {
@@ -221,7 +221,7 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 
 type planner struct {
 	opt  Options
-	root *mcsf.File
+	root *answerfile.File
 	pkgs map[string]*Package // by SubComponent
 }
 
@@ -271,15 +271,15 @@ func (pl *planner) list() []*Package {
 	return out
 }
 
-func sortedTargets(ts []*mcsf.Target) []*mcsf.Target {
-	out := append([]*mcsf.Target(nil), ts...)
+func sortedTargets(ts []*answerfile.Target) []*answerfile.Target {
+	out := append([]*answerfile.Target(nil), ts...)
 	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].ID) < strings.ToLower(out[j].ID) })
 	return out
 }
 
 // assetLists are the registry values that list static asset files (MultiStringList: one
 // REG_MULTI_SZ of device paths; ValueList: one REG_SZ per file under the OEM or MO key).
-func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
+func assetLists(assets []*answerfile.PlacedAsset) []regEntry {
 	type multi struct {
 		key, name string
 		paths     []string
@@ -310,12 +310,12 @@ func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
 			if p.NamesOnly {
 				name = a.Asset.FileName()
 			}
-			out = append(out, regEntry{Key: key, Name: name, Value: mcsf.SZ(a.Asset.DisplayName)})
+			out = append(out, regEntry{Key: key, Name: name, Value: answerfile.SZ(a.Asset.DisplayName)})
 		}
 	}
 	for _, m := range multis {
 		sort.Strings(m.paths)
-		out = append(out, regEntry{Key: m.key, Name: m.name, Value: mcsf.MultiSZ(m.paths)})
+		out = append(out, regEntry{Key: m.key, Name: m.name, Value: answerfile.MultiSZ(m.paths)})
 	}
 	return out
 }
@@ -323,7 +323,7 @@ func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
 // dataFiles lists a data asset's files: the file, or every file under the directory. Each must
 // be a regular file (symbolic links to files are followed; to directories, refused: they are
 // not walked, so a link cycle cannot loop).
-func dataFiles(d *mcsf.DataAsset) ([]File, error) {
+func dataFiles(d *answerfile.DataAsset) ([]File, error) {
 	dir := DataAssetDirs[d.Type]
 	st, err := readfile.Check(d.Source, true)
 	if err != nil {
@@ -363,12 +363,12 @@ func bytesOf(root *etree.Element) ([]byte, error) {
 	return d.WriteToBytes()
 }
 
-func provDoc(settings []*mcsf.SettingValue) []byte {
+func provDoc(settings []*answerfile.SettingValue) []byte {
 	data, _ := bytesOf(provElement(settings))
 	return data
 }
 
-func provElement(settings []*mcsf.SettingValue) *etree.Element {
+func provElement(settings []*answerfile.SettingValue) *etree.Element {
 	doc := etree.NewElement("wap-provisioningdoc")
 	top := doc.CreateElement("characteristic")
 	top.CreateAttr("type", "MCSF")
@@ -394,7 +394,7 @@ var provTypes = map[string]string{"REG_SZ": "string", "REG_EXPAND_SZ": "string",
 
 // provValue writes numbers in decimal, multi-strings separated by U+F000 (the provisioning
 // engine's separator) and binary as hexadecimal.
-func provValue(v mcsf.Value) string {
+func provValue(v answerfile.Value) string {
 	switch v.Type {
 	case "REG_DWORD", "REG_QWORD":
 		var n uint64

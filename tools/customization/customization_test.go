@@ -10,8 +10,8 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/cab"
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -25,7 +25,7 @@ func policyPackage(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "Contoso.Settings.spkg")
 	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "Settings", Version: spkg.Version{Major: 1}},
 		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "MainOS"}
-	payload := []spkg.Payload{{DevicePath: mcsf.PolicyDir + "Contoso.Display.policy.xml", Size: int64(len(data)),
+	payload := []spkg.Payload{{DevicePath: answerfile.PolicyDir + "Contoso.Display.policy.xml", Size: int64(len(data)),
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }}}
 	if _, err := spkg.WriteFile(path, m, payload, cab.Options{}); err != nil {
 		t.Fatal(err)
@@ -39,7 +39,7 @@ func plan(t *testing.T) []*Package {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := mcsf.Load("testdata/root.xml", map[string]string{"TESTDATA": testdata})
+	c, err := answerfile.Load("testdata/root.xml", map[string]string{"TESTDATA": testdata})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func plan(t *testing.T) []*Package {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := mcsf.Resolve(c, ps, true)
+	r, err := answerfile.Resolve(c, ps, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,7 +199,7 @@ func TestProvisionData(t *testing.T) {
 }
 
 func TestPlanErrors(t *testing.T) {
-	r := &mcsf.Resolved{C: &mcsf.Customizations{Root: &mcsf.File{Path: "/a.xml", Owner: "Contoso"}}}
+	r := &answerfile.Resolved{C: &answerfile.Customizations{Root: &answerfile.File{Path: "/a.xml", Owner: "Contoso"}}}
 	if _, err := Plan(r, Options{}); err == nil || !strings.Contains(err.Error(), "the OEMInput has no Device") {
 		t.Errorf("no device: %v", err)
 	}
@@ -208,7 +208,7 @@ func TestPlanErrors(t *testing.T) {
 	if err := pl.add("Customizations", "MainOS", File{DevicePath: `\a\b.jpg`, Source: "/x/b.jpg"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := pl.add("Customizations", "MainOS", File{DevicePath: `\A\B.jpg`, Source: "/y/b.jpg", Origin: mcsf.Pos{File: "/a.xml", Line: 9, Col: 1}}); err == nil || !strings.Contains(err.Error(), `/a.xml:9:1: /y/b.jpg would be written to \A\B.jpg`) {
+	if err := pl.add("Customizations", "MainOS", File{DevicePath: `\A\B.jpg`, Source: "/y/b.jpg", Origin: answerfile.Pos{File: "/a.xml", Line: 9, Col: 1}}); err == nil || !strings.Contains(err.Error(), `/a.xml:9:1: /y/b.jpg would be written to \A\B.jpg`) {
 		t.Errorf("device path clash: %v", err)
 	}
 }
@@ -216,7 +216,7 @@ func TestPlanErrors(t *testing.T) {
 func TestWriteAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
 	pkgs := plan(t)
-	pkgs[len(pkgs)-1].Files = append(pkgs[len(pkgs)-1].Files, File{DevicePath: `\x\gone`, Source: filepath.Join(dir, "gone"), Origin: mcsf.Pos{File: "/a.xml", Line: 3, Col: 5}})
+	pkgs[len(pkgs)-1].Files = append(pkgs[len(pkgs)-1].Files, File{DevicePath: `\x\gone`, Source: filepath.Join(dir, "gone"), Origin: answerfile.Pos{File: "/a.xml", Line: 3, Col: 5}})
 	if _, err := Write(dir, pkgs); err == nil || !strings.HasPrefix(err.Error(), "/a.xml:3:5: ") {
 		t.Fatalf("a missing source file: %v, want an error at the answer file line", err)
 	}
@@ -228,7 +228,7 @@ func TestWriteAllOrNothing(t *testing.T) {
 // A package built by PkgGen carries its settings' policy at
 // \Windows\CustomizationPolicy\<package name>.policy.xml, the root in no namespace.
 func TestPolicyOfPkgGenPackage(t *testing.T) {
-	data := []byte(`<?xml version="1.0" encoding="utf-8"?><CustomizationPolicy><SettingsGroup xmlns="` + mcsf.PolicyNamespace +
+	data := []byte(`<?xml version="1.0" encoding="utf-8"?><CustomizationPolicy><SettingsGroup xmlns="` + answerfile.PolicyNamespace +
 		`" Path="Contoso/Display"><Setting Name="Color"><RegistrySource Type="REG_DWORD" Path="HKEY_LOCAL_MACHINE\Software\Contoso\Display\Color"/></Setting></SettingsGroup></CustomizationPolicy>`)
 	path := filepath.Join(t.TempDir(), "Contoso.BaseOS.Settings.spkg")
 	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "BaseOS", SubComponent: "Settings", Version: spkg.Version{Major: 1}},

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
@@ -35,7 +35,7 @@ const Group manifest.Group = "OEMCustomizationXML"
 // (after the selected ones, as ImageApp lists them in UpdateInput.xml). It returns their paths.
 // Settings no policy declares are warned about and left out, or with r.Strict fail the run.
 func Generate(sel *resolve.Selection, r Request) ([]string, error) {
-	caf, err := mcsf.Load(r.AnswerFile, r.Env)
+	caf, err := answerfile.Load(r.AnswerFile, r.Env)
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +50,7 @@ func Generate(sel *resolve.Selection, r Request) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := mcsf.Resolve(caf, policies, r.Strict)
+	res, err := answerfile.Resolve(caf, policies, r.Strict)
 	if err != nil {
 		return nil, err
 	}

@@ -4,20 +4,20 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
-// LoadPolicies reads the policy files (mcsf.PolicyDir\*.policy.xml) of the packages at the
+// LoadPolicies reads the policy files (answerfile.PolicyDir\*.policy.xml) of the packages at the
 // given host paths, in order. Messages name a policy file as <package file>\<device path>.
-func LoadPolicies(packages []string) (*mcsf.Policies, error) {
+func LoadPolicies(packages []string) (*answerfile.Policies, error) {
 	return loadPolicies(packages, nil)
 }
 
 // loadPolicies is LoadPolicies with the packages opened by open, which keeps them (they are
 // not closed here); nil opens each with spkg.Open and closes it after.
-func loadPolicies(packages []string, open func(path string) (*spkg.Package, error)) (*mcsf.Policies, error) {
-	ps := &mcsf.Policies{}
+func loadPolicies(packages []string, open func(path string) (*spkg.Package, error)) (*answerfile.Policies, error) {
+	ps := &answerfile.Policies{}
 	for _, path := range packages {
 		p, err := openPackage(path, open)
 		if err != nil {
@@ -42,9 +42,9 @@ func openPackage(path string, open func(path string) (*spkg.Package, error)) (*s
 }
 
 // addPolicies adds the policy files of p, the package file named file.
-func addPolicies(ps *mcsf.Policies, file string, p *spkg.Package) error {
+func addPolicies(ps *answerfile.Policies, file string, p *spkg.Package) error {
 	for _, fe := range p.Manifest.Files {
-		if !mcsf.IsPolicyPath(fe.DevicePath) {
+		if !answerfile.IsPolicyPath(fe.DevicePath) {
 			continue
 		}
 		name := file + fe.DevicePath
@@ -53,14 +53,14 @@ func addPolicies(ps *mcsf.Policies, file string, p *spkg.Package) error {
 		if fe.FileType != "Regular" {
 			return fmt.Errorf("%s is a %s file; expected a Regular file (a policy document)", name, fe.FileType)
 		}
-		if fe.FileSize > mcsf.MaxFileBytes {
-			return fmt.Errorf("%s: %d bytes; expected at most %d, the limit on a file read whole", name, fe.FileSize, mcsf.MaxFileBytes)
+		if fe.FileSize > answerfile.MaxFileBytes {
+			return fmt.Errorf("%s: %d bytes; expected at most %d, the limit on a file read whole", name, fe.FileSize, answerfile.MaxFileBytes)
 		}
 		data, err := p.ReadFile(fe.DevicePath)
 		if err != nil {
 			return err
 		}
-		groups, err := mcsf.ParsePolicy(name, data)
+		groups, err := answerfile.ParsePolicy(name, data)
 		if err != nil {
 			return err
 		}

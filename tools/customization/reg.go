@@ -7,13 +7,13 @@ import (
 	"strings"
 	"unicode/utf16"
 
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 )
 
 // regEntry is one registry value of OEMSettings.reg.
 type regEntry struct {
 	Key, Name string // Name "@" is the key's default value
-	Value     mcsf.Value
+	Value     answerfile.Value
 }
 
 // regTypeCodes are the hex(N) codes of .reg files.
@@ -68,7 +68,7 @@ func quote(s string) string {
 	return `"` + strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), `"`, `\"`) + `"`
 }
 
-func regData(v mcsf.Value) string {
+func regData(v answerfile.Value) string {
 	switch v.Type {
 	case "REG_SZ":
 		if !strings.ContainsAny(v.Text, "\r\n") {

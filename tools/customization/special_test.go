@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/cab"
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -39,37 +39,37 @@ func bounded(t *testing.T, what string, f func() error) error {
 // a data asset directory, or a file replaced by one after the answer file was checked, is an
 // error at the answer file's line, not a hang or an endless read.
 func TestSpecialSourceFiles(t *testing.T) {
-	at := mcsf.Pos{File: "/a.xml", Line: 7, Col: 3}
-	root := &mcsf.File{Path: "/a.xml", Owner: "Contoso", OwnerType: "OEM"}
+	at := answerfile.Pos{File: "/a.xml", Line: 7, Col: 3}
+	root := &answerfile.File{Path: "/a.xml", Owner: "Contoso", OwnerType: "OEM"}
 	tests := []struct {
 		name  string
-		setup func(t *testing.T, dir string) *mcsf.Resolved
+		setup func(t *testing.T, dir string) *answerfile.Resolved
 		want  string
 	}{
-		{"named pipe in a data asset directory", func(t *testing.T, dir string) *mcsf.Resolved {
+		{"named pipe in a data asset directory", func(t *testing.T, dir string) *answerfile.Resolved {
 			os.Mkdir(filepath.Join(dir, "maps"), 0o755)
 			os.WriteFile(filepath.Join(dir, "maps", "a.map"), []byte("map"), 0o644)
 			mkfifo(t, filepath.Join(dir, "maps", "b.map"))
-			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
-				DataAssets: []*mcsf.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "maps"), Pos: at}}}}}
+			return &answerfile.Resolved{C: &answerfile.Customizations{Root: root, Static: answerfile.Section{
+				DataAssets: []*answerfile.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "maps"), Pos: at}}}}}
 		}, "/a.xml:7:3: data asset {{DIR}}/maps/b.map: a named pipe; expected a regular file"},
-		{"device in a data asset directory", func(t *testing.T, dir string) *mcsf.Resolved {
+		{"device in a data asset directory", func(t *testing.T, dir string) *answerfile.Resolved {
 			os.Mkdir(filepath.Join(dir, "maps"), 0o755)
 			if err := os.Symlink("/dev/zero", filepath.Join(dir, "maps", "zero.map")); err != nil {
 				t.Fatal(err)
 			}
-			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
-				DataAssets: []*mcsf.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "maps"), Pos: at}}}}}
+			return &answerfile.Resolved{C: &answerfile.Customizations{Root: root, Static: answerfile.Section{
+				DataAssets: []*answerfile.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "maps"), Pos: at}}}}}
 		}, "/a.xml:7:3: data asset {{DIR}}/maps/zero.map: a character device"},
-		{"data asset replaced by a named pipe", func(t *testing.T, dir string) *mcsf.Resolved {
+		{"data asset replaced by a named pipe", func(t *testing.T, dir string) *answerfile.Resolved {
 			mkfifo(t, filepath.Join(dir, "m.map"))
-			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
-				DataAssets: []*mcsf.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "m.map"), Pos: at}}}}}
+			return &answerfile.Resolved{C: &answerfile.Customizations{Root: root, Static: answerfile.Section{
+				DataAssets: []*answerfile.DataAsset{{Type: "MapData", Source: filepath.Join(dir, "m.map"), Pos: at}}}}}
 		}, "/a.xml:7:3: data asset {{DIR}}/m.map: a named pipe; expected a regular file or a directory"},
-		{"application replaced by a named pipe", func(t *testing.T, dir string) *mcsf.Resolved {
+		{"application replaced by a named pipe", func(t *testing.T, dir string) *answerfile.Resolved {
 			mkfifo(t, filepath.Join(dir, "app.xap"))
-			return &mcsf.Resolved{C: &mcsf.Customizations{Root: root, Static: mcsf.Section{
-				Applications: []*mcsf.Application{{Source: filepath.Join(dir, "app.xap"), Pos: at}}}}}
+			return &answerfile.Resolved{C: &answerfile.Customizations{Root: root, Static: answerfile.Section{
+				Applications: []*answerfile.Application{{Source: filepath.Join(dir, "app.xap"), Pos: at}}}}}
 		}, "/a.xml:7:3: {{DIR}}/app.xap: a named pipe; expected a regular file"},
 	}
 	for _, tt := range tests {
@@ -109,8 +109,8 @@ func TestPolicyFileBounds(t *testing.T) {
 	big := filepath.Join(dir, "Contoso.Big.spkg")
 	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "Big", Version: spkg.Version{Major: 1}},
 		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "MainOS"}
-	size := int64(mcsf.MaxFileBytes + 1)
-	payload := []spkg.Payload{{DevicePath: mcsf.PolicyDir + "Big.policy.xml", Size: size,
+	size := int64(answerfile.MaxFileBytes + 1)
+	payload := []spkg.Payload{{DevicePath: answerfile.PolicyDir + "Big.policy.xml", Size: size,
 		Open: func() (io.ReadCloser, error) { return io.NopCloser(io.LimitReader(zeros{}, size)), nil }}}
 	if _, err := spkg.WriteFile(big, m, payload, cab.Options{}); err != nil {
 		t.Fatal(err)

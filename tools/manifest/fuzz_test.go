@@ -69,9 +69,9 @@ func FuzzParseFMFileList(f *testing.F) {
 	})
 }
 
-// FuzzParseDoc is the shared reader the other formats' parsers use (tools/mcsf, tools/layout).
+// FuzzParseDoc is the shared reader the other formats' parsers use (tools/answerfile, tools/layout).
 func FuzzParseDoc(f *testing.F) {
-	addSeeds(f, "testdata/*.xml", "../../examples/contoso/*/*.xml", "../mcsf/testdata/*.xml")
+	addSeeds(f, "testdata/*.xml", "../../examples/contoso/*/*.xml", "../answerfile/testdata/*.xml")
 	f.Fuzz(func(t *testing.T, data []byte) {
 		d, err := ParseDoc("f.xml", data, "")
 		checkParse(t, err)

@@ -3,7 +3,7 @@ package manifest
 import "github.com/beevik/etree"
 
 // Doc gives parsers of the kit's other XML formats (the MCSF customization answer file and its
-// policy files, tools/mcsf) this package's positioned parsing and checks, so that every input
+// policy files, tools/answerfile) this package's positioned parsing and checks, so that every input
 // file reports problems the same way: "file:line:col: what is wrong; what was expected".
 type Doc struct{ d *doc }
 

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/cab"
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -39,7 +39,7 @@ func customizationKitWith(t *testing.T, data []byte) []string {
 			ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "MainOS"}
 		var payload []spkg.Payload
 		if policy && e.Name() == "Contoso.BaseOS.Settings.spkg" {
-			payload = append(payload, spkg.Payload{DevicePath: mcsf.PolicyDir + "Contoso.policy.xml", Size: int64(len(data)),
+			payload = append(payload, spkg.Payload{DevicePath: answerfile.PolicyDir + "Contoso.policy.xml", Size: int64(len(data)),
 				Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil }})
 		}
 		if _, err := spkg.WriteFile(filepath.Join(dir, e.Name()), m, payload, cab.Options{}); err != nil {

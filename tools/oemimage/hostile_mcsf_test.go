@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/oemimage/rules_oemimage/tools/mcsf"
+	"github.com/oemimage/rules_oemimage/tools/answerfile"
 )
 
 // Hostile answer files through customizationgen (issue 16 defect 9, special files): a named
@@ -68,7 +68,7 @@ func init() {
 		{"dev-zero-import", func(t *testing.T, dir string) string { return imports("/dev/zero") },
 			[]string{"root.xml:3:", "import /dev/zero: a character device"}},
 		{"huge-import", func(t *testing.T, dir string) string {
-			return imports(sparse(t, dir, "huge.xml", mcsf.MaxFileBytes+1))
+			return imports(sparse(t, dir, "huge.xml", answerfile.MaxFileBytes+1))
 		}, []string{"root.xml:3:", "huge.xml: 16777217 bytes; expected at most 16777216"}},
 	} {
 		c := c
@@ -85,7 +85,7 @@ func init() {
 		hostileCase{
 			name: "mcsf/huge-answer-file",
 			setup: func(t *testing.T, dir string) []string {
-				return mcsfArgs(t, dir, sparse(t, dir, "huge.xml", mcsf.MaxFileBytes+1))
+				return mcsfArgs(t, dir, sparse(t, dir, "huge.xml", answerfile.MaxFileBytes+1))
 			},
 			want: []string{"answer file ", "huge.xml: 16777217 bytes; expected at most 16777216"},
 		},
@@ -123,7 +123,7 @@ func init() {
 				var policy, settings strings.Builder
 				policy.WriteString(`<CustomizationPolicy>`)
 				for i := 0; i < 20000; i++ {
-					fmt.Fprintf(&policy, `<SettingsGroup xmlns="%s" Path="Many/G%d"><Setting Name="S"><RegistrySource Type="REG_SZ" Path="HKLM\Software\Many\G%d\S"/></Setting></SettingsGroup>`, mcsf.PolicyNamespace, i, i)
+					fmt.Fprintf(&policy, `<SettingsGroup xmlns="%s" Path="Many/G%d"><Setting Name="S"><RegistrySource Type="REG_SZ" Path="HKLM\Software\Many\G%d\S"/></Setting></SettingsGroup>`, answerfile.PolicyNamespace, i, i)
 					fmt.Fprintf(&settings, `<Settings Path="Many/G%d"><Setting Name="S" Value="v"/></Settings>`+"\n", i)
 				}
 				policy.WriteString(`</CustomizationPolicy>`)

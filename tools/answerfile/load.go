@@ -1,4 +1,4 @@
-package mcsf
+package answerfile
 
 import (
 	"errors"

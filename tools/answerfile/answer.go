@@ -1,8 +1,8 @@
-// Package mcsf reads MCSF customization answer files (the OEMCustomizationXML of ImgGen.cmd and
+// Package answerfile reads MCSF customization answer files (the OEMCustomizationXML of ImgGen.cmd and
 // CustomizationGen.cmd) and the policy files that declare the settings they may set: parsing
 // with positions, imports with priorities and the documented conflict rules, and the encoding
 // of setting values into registry data (docs/customization.md, FORMATS.md section 6).
-package mcsf
+package answerfile
 
 import (
 	"errors"
