@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/beevik/etree"
+
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
@@ -27,18 +28,11 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("%s takes one FFU file", cmd)}
 	}
 	// Opening a named pipe would wait for a writer: only regular files are opened.
-	if _, err := readfile.Regular(path); err != nil {
-		return err
-	}
-	f, err := os.Open(path)
+	f, st, err := readfile.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	rd, err := ffu.Open(f, st.Size())
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)

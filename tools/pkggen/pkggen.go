@@ -13,12 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/beevik/etree"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
@@ -423,8 +423,8 @@ func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
 		p.doc.AttrErrorf(f, "Source", "Source=%s: %s (the file must exist)", quote(rawSource), clipMsg(err))
 		return
 	}
-	if st, err := os.Stat(found); err != nil || !st.Mode().IsRegular() {
-		p.doc.AttrErrorf(f, "Source", "Source=%s: %s is not a regular file", quote(rawSource), clip(found))
+	if _, err := readfile.Regular(found); err != nil {
+		p.doc.AttrErrorf(f, "Source", "Source=%s: %s", quote(rawSource), clipMsg(err))
 		return
 	}
 	dir := `$(runtime.default)`

@@ -168,7 +168,7 @@ func comps(files string) string {
 }
 
 func TestLoadErrors(t *testing.T) {
-	dir := tree(t, map[string]string{"a.txt": "a", "A.TXT": "A", "b.txt": "b"})
+	dir := tree(t, map[string]string{"a.txt": "a", "A.TXT": "A", "b.txt": "b", "sub/c.txt": "c"})
 	tests := []struct {
 		name, xml string
 		vars      map[string]string
@@ -198,6 +198,7 @@ func TestLoadErrors(t *testing.T) {
 		{"file attribute", projectXML(comps(`<File Source="b.txt" DestinatonDir="x"/>`), ""), nil, "3:54: unknown attribute DestinatonDir on <File>; expected one of Source, DestinationDir, Name, Attributes, EmbeddedSigningCategory (did you mean DestinationDir?)"},
 		{"missing source", projectXML(comps(`<File Source="b.txt"/>`+"\n"+`<File Source="nope.txt"/>`), ""), nil, `4:7: Source="nope.txt": `},
 		{"no source", projectXML(comps(`<File Name="x"/>`), ""), nil, "3:33: <File> has no Source"},
+		{"source directory", projectXML(comps(`<File Source="sub"/>`), ""), nil, `3:39: Source="sub": `},
 		{"ambiguous source", projectXML(comps(`<File Source="a.Txt"/>`), ""), nil, "3:39: Source=\"a.Txt\": "},
 		{"unknown macro", projectXML(comps(`<File Source="$(nowhere)\b.txt"/>`), ""), nil, "3:39: Source=\"$(nowhere)\\\\b.txt\": unknown macro $(nowhere); pass it on the command line with /variables:nowhere=value, or define it in <Macros> or a /config: file"},
 		{"unset environment variable", projectXML(comps(`<File Source="%NOPE%\b.txt"/>`), ""), nil, "3:39: Source=\"%NOPE%\\\\b.txt\": environment variable %NOPE% is not set"},
