@@ -226,34 +226,8 @@ func (rf RawFolder) blame(out int64, err error) error {
 
 // WriteWithRaw is Write with raw folders of other cabinets appended after the new ones.
 func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Options) (int64, error) {
-	switch opt.Compression & 0xF {
-	case None, MSZIP:
-		if opt.Compression>>4 != 0 {
-			return 0, fmt.Errorf("compression %#x: only LZX takes a window size", uint16(opt.Compression))
-		}
-	case LZX:
-		if opt.Compression == LZX {
-			opt.Compression = LZXWindow(defaultLZXWindow)
-		}
-		if b := opt.Compression.WindowBits(); b < 15 || b > 21 || opt.Compression&^0x1FFF != 0 || opt.Compression&0xF0 != 0 {
-			return 0, fmt.Errorf("LZX window of 2^%d bytes (typeCompress %#x): expected 2^15 to 2^21", b, uint16(opt.Compression))
-		}
-	default:
-		return 0, fmt.Errorf("writing %v compression is not supported (use none, MSZIP or LZX)", opt.Compression)
-	}
-	if opt.Level == 0 {
-		// Level 4: Go's deflate at 6 ran at half of zlib's speed (gcab -z) for 1% smaller
-		// output; at 4 it is faster than zlib per core and within 5% of gcab's size.
-		opt.Level = 4
-	}
-	if opt.Level < 1 || opt.Level > 9 {
-		return 0, fmt.Errorf("MSZIP level %d: expected 1 to 9", opt.Level)
-	}
-	if opt.ModTime.IsZero() {
-		opt.ModTime = DefaultModTime
-	}
-	if opt.Workers <= 0 {
-		opt.Workers = runtime.GOMAXPROCS(0)
+	if err := opt.normalize(); err != nil {
+		return 0, err
 	}
 	all := append([]FileSource(nil), files...)
 	for _, rf := range raws {
@@ -272,20 +246,9 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 	if len(files) == 0 {
 		folders = nil
 	}
-	type rawPlan struct {
-		RawFolder
-		start, length int64
-	}
-	var rawPlans []rawPlan
-	for _, rf := range raws {
-		if rf.Index < 0 || rf.Index >= len(rf.From.Folders) {
-			return 0, fmt.Errorf("raw folder %d of a cabinet with %d folders", rf.Index, len(rf.From.Folders))
-		}
-		start, length, err := checkRawFolder(rf)
-		if err != nil {
-			return 0, err
-		}
-		rawPlans = append(rawPlans, rawPlan{rf, start, length})
+	rawPlans, err := planRaw(raws)
+	if err != nil {
+		return 0, err
 	}
 	if len(folders)+len(rawPlans) == 0 {
 		folders = []folderPlan{{}}
@@ -293,8 +256,96 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 	if len(folders)+len(rawPlans) > 0xFFFF {
 		return 0, fmt.Errorf("%d folders; a cabinet holds at most 65535", len(folders)+len(rawPlans))
 	}
+	hdr := header(files, folders, rawPlans, len(all), opt)
+	if _, err := w.Write(hdr); err != nil {
+		return 0, err
+	}
+	pos := int64(len(hdr))
 
-	// Headers: CFHEADER, CFFOLDERs (offsets patched later), CFFILEs.
+	starts := make([]int64, len(folders)+len(rawPlans))
+	for fi, fo := range folders {
+		starts[fi] = pos
+		n, err := writeFolder(w, files, fo, opt)
+		if err != nil {
+			return 0, err
+		}
+		pos += n
+	}
+	for ri, rp := range rawPlans {
+		starts[len(folders)+ri] = pos
+		n, err := copyRange(w, rp.From.r, rp.start, rp.length)
+		if err != nil {
+			return 0, err
+		}
+		if n != rp.length {
+			return 0, fmt.Errorf("copying folder %d: %d of %d bytes", rp.Index, n, rp.length)
+		}
+		pos += n
+	}
+	if pos > MaxCabinet {
+		return 0, fmt.Errorf("the cabinet would be %d bytes; the format allows at most %d", pos, int64(MaxCabinet))
+	}
+	return pos, patchOffsets(w, pos, starts)
+}
+
+// normalize checks the options and fills in the defaults.
+func (opt *Options) normalize() error {
+	switch opt.Compression & 0xF {
+	case None, MSZIP:
+		if opt.Compression>>4 != 0 {
+			return fmt.Errorf("compression %#x: only LZX takes a window size", uint16(opt.Compression))
+		}
+	case LZX:
+		if opt.Compression == LZX {
+			opt.Compression = LZXWindow(defaultLZXWindow)
+		}
+		if b := opt.Compression.WindowBits(); b < 15 || b > 21 || opt.Compression&^0x1FFF != 0 || opt.Compression&0xF0 != 0 {
+			return fmt.Errorf("LZX window of 2^%d bytes (typeCompress %#x): expected 2^15 to 2^21", b, uint16(opt.Compression))
+		}
+	default:
+		return fmt.Errorf("writing %v compression is not supported (use none, MSZIP or LZX)", opt.Compression)
+	}
+	if opt.Level == 0 {
+		// Level 4: Go's deflate at 6 ran at half of zlib's speed (gcab -z) for 1% smaller
+		// output; at 4 it is faster than zlib per core and within 5% of gcab's size.
+		opt.Level = 4
+	}
+	if opt.Level < 1 || opt.Level > 9 {
+		return fmt.Errorf("MSZIP level %d: expected 1 to 9", opt.Level)
+	}
+	if opt.ModTime.IsZero() {
+		opt.ModTime = DefaultModTime
+	}
+	if opt.Workers <= 0 {
+		opt.Workers = runtime.GOMAXPROCS(0)
+	}
+	return nil
+}
+
+// rawPlan is a folder copied from another cabinet: where its data lies there.
+type rawPlan struct {
+	RawFolder
+	start, length int64
+}
+
+func planRaw(raws []RawFolder) ([]rawPlan, error) {
+	var plans []rawPlan
+	for _, rf := range raws {
+		if rf.Index < 0 || rf.Index >= len(rf.From.Folders) {
+			return nil, fmt.Errorf("raw folder %d of a cabinet with %d folders", rf.Index, len(rf.From.Folders))
+		}
+		start, length, err := checkRawFolder(rf)
+		if err != nil {
+			return nil, err
+		}
+		plans = append(plans, rawPlan{rf, start, length})
+	}
+	return plans, nil
+}
+
+// header is the CFHEADER, the CFFOLDERs (their offsets left 0 for patchOffsets) and the
+// CFFILEs: the new folders' files, then the raw folders'.
+func header(files []FileSource, folders []folderPlan, rawPlans []rawPlan, count int, opt Options) []byte {
 	var hdr bytes.Buffer
 	coffFiles := headerSize + folderSize*(len(folders)+len(rawPlans))
 	put16 := func(v uint16) { binary.Write(&hdr, binary.LittleEndian, v) }
@@ -308,7 +359,7 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 	hdr.WriteByte(versionMinor)
 	hdr.WriteByte(versionMajor)
 	put16(uint16(len(folders) + len(rawPlans)))
-	put16(uint16(len(all)))
+	put16(uint16(count))
 	put16(0) // flags
 	put16(opt.SetID)
 	put16(0) // iCabinet
@@ -356,51 +407,24 @@ func WriteWithRaw(w io.WriteSeeker, files []FileSource, raws []RawFolder, opt Op
 			entry(f.Name, f.Size, f.Offset, len(folders)+ri, f.ModTime, f.Attributes)
 		}
 	}
-	if _, err := w.Write(hdr.Bytes()); err != nil {
-		return 0, err
-	}
-	pos := int64(hdr.Len())
+	return hdr.Bytes()
+}
 
-	starts := make([]int64, len(folders)+len(rawPlans))
-	for fi, fo := range folders {
-		starts[fi] = pos
-		n, err := writeFolder(w, files, fo, opt)
-		if err != nil {
-			return 0, err
-		}
-		pos += n
-	}
-	for ri, rp := range rawPlans {
-		starts[len(folders)+ri] = pos
-		n, err := copyRange(w, rp.From.r, rp.start, rp.length)
-		if err != nil {
-			return 0, err
-		}
-		if n != rp.length {
-			return 0, fmt.Errorf("copying folder %d: %d of %d bytes", rp.Index, n, rp.length)
-		}
-		pos += n
-	}
-	if pos > MaxCabinet {
-		return 0, fmt.Errorf("the cabinet would be %d bytes; the format allows at most %d", pos, int64(MaxCabinet))
-	}
-
-	// Patch cbCabinet and each folder's coffCabStart.
+// patchOffsets writes cbCabinet and each folder's coffCabStart, then seeks to the end.
+func patchOffsets(w io.WriteSeeker, size int64, starts []int64) error {
 	var b [4]byte
-	binary.LittleEndian.PutUint32(b[:], uint32(pos))
+	binary.LittleEndian.PutUint32(b[:], uint32(size))
 	if err := writeAt(w, 8, b[:]); err != nil {
-		return 0, err
+		return err
 	}
 	for fi := range starts {
 		binary.LittleEndian.PutUint32(b[:], uint32(starts[fi]))
 		if err := writeAt(w, int64(headerSize+folderSize*fi), b[:]); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	if _, err := w.Seek(pos, io.SeekStart); err != nil {
-		return 0, err
-	}
-	return pos, nil
+	_, err := w.Seek(size, io.SeekStart)
+	return err
 }
 
 // copyRange copies length bytes at off of src to w. Between two files the kernel copies them
