@@ -72,14 +72,41 @@ func Plan(r *answerfile.Resolved, opt Options) ([]*Package, error) {
 		return nil, fmt.Errorf("%s: the OEMInput has no Device; expected one, as it names the customization packages (%s.<Device>.Customizations.MainOS)", root.Path, root.Owner)
 	}
 	pl := &planner{opt: opt, root: root, pkgs: map[string]*Package{}}
-	var errs manifest.ErrorList
-	add := func(sub, partition string, f File) {
-		if err := pl.add(sub, partition, f); err != nil {
-			errs = append(errs, err)
+	pl.static(r)
+	pl.staticApps(r.C.Static.Applications)
+	provision, cabFiles := pl.variants(r)
+	if len(pl.errs) > 0 {
+		return nil, pl.errs
+	}
+	if len(r.Variants) > 0 {
+		data, err := bytesOf(provision)
+		if err != nil {
+			return nil, err
+		}
+		doc, _ := cabSource(ProvisionDataName, File{Data: data})
+		cabFiles = append([]cab.FileSource{doc}, cabFiles...)
+		var buf cab.MemFile
+		if _, err := cab.Write(&buf, cabFiles, cab.Options{Compression: cab.MSZIP, Workers: 1}); err != nil {
+			return nil, err
+		}
+		if err := pl.add("Customizations", "MainOS", File{DevicePath: ProvisionDataPath, Data: buf.Bytes(), Origin: root.Pos}); err != nil {
+			return nil, err
 		}
 	}
+	return pl.list(), nil
+}
 
-	// Static registry settings and asset lists: OEMSettings.reg.
+// put is add that keeps the error for the end, so that one run reports every file at fault.
+func (pl *planner) put(sub, partition string, f File) {
+	if err := pl.add(sub, partition, f); err != nil {
+		pl.errs = append(pl.errs, err)
+	}
+}
+
+// static plans the static settings: registry settings and asset lists in OEMSettings.reg,
+// CSP settings in the static provisioning XML, asset files (static and variant) at their
+// declared directories, data assets on the Data partition (a directory copied whole).
+func (pl *planner) static(r *answerfile.Resolved) {
 	var reg []regEntry
 	var staticCSP []*answerfile.SettingValue
 	for _, s := range r.Static.Settings {
@@ -91,68 +118,57 @@ func Plan(r *answerfile.Resolved, opt Options) ([]*Package, error) {
 	}
 	reg = append(reg, assetLists(r.Static.Assets)...)
 	if len(reg) > 0 {
-		add("Customizations", "MainOS", File{DevicePath: RegistryFilePath, Data: regFile(reg), Origin: root.Pos})
+		pl.put("Customizations", "MainOS", File{DevicePath: RegistryFilePath, Data: regFile(reg), Origin: pl.root.Pos})
 	}
 	if len(staticCSP) > 0 {
-		doc := provDoc(staticCSP)
-		add("Customizations", "MainOS", File{DevicePath: StaticSettingsXML, Data: doc, Origin: root.Pos})
+		pl.put("Customizations", "MainOS", File{DevicePath: StaticSettingsXML, Data: provDoc(staticCSP), Origin: pl.root.Pos})
 	}
-	// Asset files, static and variant, at their declared directories.
 	assets := append([]*answerfile.PlacedAsset{}, r.Static.Assets...)
 	for _, v := range r.Variants {
 		assets = append(assets, v.Assets...)
 	}
 	for _, a := range assets {
-		add("Customizations", "MainOS", File{DevicePath: a.DevicePath, Source: a.Asset.Source, Origin: a.Asset.Pos})
+		pl.put("Customizations", "MainOS", File{DevicePath: a.DevicePath, Source: a.Asset.Source, Origin: a.Asset.Pos})
 	}
-	// Static data assets on the Data partition; a directory is copied whole.
 	for _, d := range r.C.Static.DataAssets {
 		files, err := dataFiles(d)
 		if err != nil {
-			errs = append(errs, &manifest.Error{Pos: d.Pos, Msg: err.Error()})
+			pl.errs = append(pl.errs, &manifest.Error{Pos: d.Pos, Msg: err.Error()})
 			continue
 		}
 		for _, f := range files {
-			add("Customizations", "Data", f)
+			pl.put("Customizations", "Data", f)
 		}
 	}
-	// Static applications.
-	for _, a := range r.C.Static.Applications {
+}
+
+// staticApps plans the static applications, their licenses and provisioning XML.
+func (pl *planner) staticApps(apps []*answerfile.Application) {
+	for _, a := range apps {
 		part, dir := "MainOS", MainOSAppsDir
 		if a.TargetPartition == "Data" {
 			part, dir = "Data", DataAppsDir
 		}
-		add("Customizations.StaticApps", part, File{DevicePath: dir + filepath.Base(a.Source), Source: a.Source, Origin: a.Pos})
+		pl.put("Customizations.StaticApps", part, File{DevicePath: dir + filepath.Base(a.Source), Source: a.Source, Origin: a.Pos})
 		if a.License != "" {
-			add("Customizations.StaticApps", part, File{DevicePath: dir + filepath.Base(a.License), Source: a.License, Origin: a.Pos})
+			pl.put("Customizations.StaticApps", part, File{DevicePath: dir + filepath.Base(a.License), Source: a.License, Origin: a.Pos})
 		}
 		if a.ProvXML != "" {
-			add("Customizations.StaticApps", "MainOS", File{DevicePath: StaticProvXMLDir + filepath.Base(a.ProvXML), Source: a.ProvXML, Origin: a.Pos})
+			pl.put("Customizations.StaticApps", "MainOS", File{DevicePath: StaticProvXMLDir + filepath.Base(a.ProvXML), Source: a.ProvXML, Origin: a.Pos})
 		}
 	}
-	// Variants: their applications, and ProvisionData.cab for the runtime configuration.
+}
+
+// variants plans the variants' applications and returns the runtime configuration for
+// ProvisionData.cab: its ProvisionData document and the provisioning XML files it holds.
+func (pl *planner) variants(r *answerfile.Resolved) (*etree.Element, []cab.FileSource) {
 	var cabFiles []cab.FileSource
 	vroot := etree.NewElement("ProvisionData")
 	vroot.CreateAttr("xmlns", answerfile.Namespace)
-	vroot.CreateAttr("Owner", root.Owner)
-	vroot.CreateAttr("Name", root.Name)
+	vroot.CreateAttr("Owner", pl.root.Owner)
+	vroot.CreateAttr("Name", pl.root.Name)
 	if len(r.C.Targets) > 0 {
-		ts := vroot.CreateElement("Targets")
-		for _, t := range sortedTargets(r.C.Targets) {
-			te := ts.CreateElement("Target")
-			te.CreateAttr("Id", t.ID)
-			for _, st := range t.States {
-				se := te.CreateElement("TargetState")
-				for _, c := range st {
-					ce := se.CreateElement("Condition")
-					ce.CreateAttr("Name", c.Name)
-					ce.CreateAttr("Value", c.Value)
-					if c.IsWildCard {
-						ce.CreateAttr("IsWildCard", "true")
-					}
-				}
-			}
-		}
+		vroot.AddChild(targetsElement(r.C.Targets))
 	}
 	for _, v := range r.Variants {
 		ve := vroot.CreateElement("Variant")
@@ -167,17 +183,17 @@ func Plan(r *answerfile.Resolved, opt Options) ([]*Package, error) {
 				}
 				el := ae.CreateElement("Application")
 				el.CreateAttr("Source", dir+filepath.Base(a.Source))
-				add("Customizations.VariantApps", part, File{DevicePath: dir + filepath.Base(a.Source), Source: a.Source, Origin: a.Pos})
+				pl.put("Customizations.VariantApps", part, File{DevicePath: dir + filepath.Base(a.Source), Source: a.Source, Origin: a.Pos})
 				if a.License != "" {
 					el.CreateAttr("License", dir+filepath.Base(a.License))
-					add("Customizations.VariantApps", part, File{DevicePath: dir + filepath.Base(a.License), Source: a.License, Origin: a.Pos})
+					pl.put("Customizations.VariantApps", part, File{DevicePath: dir + filepath.Base(a.License), Source: a.License, Origin: a.Pos})
 				}
 				if a.ProvXML != "" {
 					name := v.Variant.TargetRef + "." + filepath.Base(a.ProvXML)
 					el.CreateAttr("ProvXML", name)
 					src, err := cabSource(name, File{Source: a.ProvXML, Origin: a.Pos})
 					if err != nil {
-						errs = append(errs, err)
+						pl.errs = append(pl.errs, err)
 						continue
 					}
 					cabFiles = append(cabFiles, src)
@@ -198,31 +214,35 @@ func Plan(r *answerfile.Resolved, opt Options) ([]*Package, error) {
 			el.CreateAttr("Type", a.Asset.Type)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errs
+	return vroot, cabFiles
+}
+
+// targetsElement is the <Targets> of ProvisionData: each target's states and conditions.
+func targetsElement(targets []*answerfile.Target) *etree.Element {
+	ts := etree.NewElement("Targets")
+	for _, t := range sortedTargets(targets) {
+		te := ts.CreateElement("Target")
+		te.CreateAttr("Id", t.ID)
+		for _, st := range t.States {
+			se := te.CreateElement("TargetState")
+			for _, c := range st {
+				ce := se.CreateElement("Condition")
+				ce.CreateAttr("Name", c.Name)
+				ce.CreateAttr("Value", c.Value)
+				if c.IsWildCard {
+					ce.CreateAttr("IsWildCard", "true")
+				}
+			}
+		}
 	}
-	if len(r.Variants) > 0 {
-		data, err := bytesOf(vroot)
-		if err != nil {
-			return nil, err
-		}
-		doc, _ := cabSource(ProvisionDataName, File{Data: data})
-		cabFiles = append([]cab.FileSource{doc}, cabFiles...)
-		var buf cab.MemFile
-		if _, err := cab.Write(&buf, cabFiles, cab.Options{Compression: cab.MSZIP, Workers: 1}); err != nil {
-			return nil, err
-		}
-		if err := pl.add("Customizations", "MainOS", File{DevicePath: ProvisionDataPath, Data: buf.Bytes(), Origin: root.Pos}); err != nil {
-			return nil, err
-		}
-	}
-	return pl.list(), nil
+	return ts
 }
 
 type planner struct {
 	opt  Options
 	root *answerfile.File
 	pkgs map[string]*Package // by SubComponent
+	errs manifest.ErrorList
 }
 
 func (pl *planner) add(sub, partition string, f File) *manifest.Error {
