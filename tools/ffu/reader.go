@@ -217,12 +217,42 @@ func (rd *Reader) readImageHeader() error {
 // offset of what follows the store's padded metadata.
 func (rd *Reader) readStore(i int, off int64) (*Store, int64, error) {
 	n := i + 1
+	h, hsize, err := rd.readStoreHeader(i, off)
+	if err != nil {
+		return nil, 0, err
+	}
+	s := &Store{Header: h, HeaderOffset: off}
+	voff := off + hsize
+	if s.Validation, err = rd.readValidation(n, off, voff, h); err != nil {
+		return nil, 0, err
+	}
+	woff := voff + int64(h.ValidateDescriptorLength)
+	if s.Entries, err = rd.readWriteDescriptors(n, woff, h); err != nil {
+		return nil, 0, err
+	}
+	for _, t := range []struct {
+		name         string
+		index, count uint32
+	}{{"initial", h.InitialTableIndex, h.InitialTableCount}, {"flash-only", h.FlashOnlyTableIndex, h.FlashOnlyTableCount}, {"final", h.FinalTableIndex, h.FinalTableCount}} {
+		if uint64(t.index)+uint64(t.count) > uint64(h.WriteDescriptorCount) {
+			return nil, 0, formatErr("store %d at offset %d: %s table index %d + count %d is beyond the %d write descriptors", n, off, t.name, t.index, t.count, h.WriteDescriptorCount)
+		}
+	}
+	meta := hsize + int64(h.ValidateDescriptorLength) + int64(h.WriteDescriptorLength)
+	// Metadata is padded to the block size from the store's start (StorePayload.GetMetadata).
+	return s, off + roundUp(meta, int64(h.BlockSize)), nil
+}
+
+// readStoreHeader reads and checks the store header at off (v1, and v2's store count, index
+// and device path) and returns it with its size.
+func (rd *Reader) readStoreHeader(i int, off int64) (StoreHeader, int64, error) {
+	n := i + 1
 	if !rd.fits(off, storeHeaderV1Size) {
-		return nil, 0, formatErr("store %d: header at offset %d is beyond the end of the file (%d bytes)", n, off, rd.size)
+		return StoreHeader{}, 0, formatErr("store %d: header at offset %d is beyond the end of the file (%d bytes)", n, off, rd.size)
 	}
 	b := make([]byte, storeHeaderV2Fixed)
 	if err := rd.readAt(b[:storeHeaderV1Size], off, "store header"); err != nil {
-		return nil, 0, err
+		return StoreHeader{}, 0, err
 	}
 	le := binary.LittleEndian
 	h := StoreHeader{
@@ -250,34 +280,34 @@ func (rd *Reader) readStore(i int, off int64) (*Store, int64, error) {
 
 	switch {
 	case h.MajorVersion == 1 && h.FullFlashMajorVersion == 3:
-		return nil, 0, formatErr("store %d at offset %d: compressed store (version 1, full flash version 3) is not supported", n, off)
+		return StoreHeader{}, 0, formatErr("store %d at offset %d: compressed store (version 1, full flash version 3) is not supported", n, off)
 	case h.FullFlashMajorVersion != 2 || (h.MajorVersion != 1 && h.MajorVersion != 2):
-		return nil, 0, formatErr("store %d at offset %d: store header version %d.%d, full flash version %d.%d; want 1 or 2, and 2", n, off+4, h.MajorVersion, h.MinorVersion, h.FullFlashMajorVersion, h.FullFlashMinorVersion)
+		return StoreHeader{}, 0, formatErr("store %d at offset %d: store header version %d.%d, full flash version %d.%d; want 1 or 2, and 2", n, off+4, h.MajorVersion, h.MinorVersion, h.FullFlashMajorVersion, h.FullFlashMinorVersion)
 	case i > 0 && h.MajorVersion != 2:
-		return nil, 0, formatErr("store %d at offset %d: store header version %d after a version 2 store", n, off+4, h.MajorVersion)
+		return StoreHeader{}, 0, formatErr("store %d at offset %d: store header version %d after a version 2 store", n, off+4, h.MajorVersion)
 	case h.UpdateType > 1:
-		return nil, 0, formatErr("store %d at offset %d: update type %d (0 full, 1 partial)", n, off, h.UpdateType)
+		return StoreHeader{}, 0, formatErr("store %d at offset %d: update type %d (0 full, 1 partial)", n, off, h.UpdateType)
 	case h.BlockSize < minReadBlockSize || h.BlockSize > maxReadBlockSize || h.BlockSize%minReadBlockSize != 0:
-		return nil, 0, formatErr("store %d at offset %d: block size %d is not a multiple of 512 between %d and %d", n, off+0xCC, h.BlockSize, minReadBlockSize, maxReadBlockSize)
+		return StoreHeader{}, 0, formatErr("store %d at offset %d: block size %d is not a multiple of 512 between %d and %d", n, off+0xCC, h.BlockSize, minReadBlockSize, maxReadBlockSize)
 	}
 	hsize := int64(storeHeaderV1Size)
 	if h.MajorVersion == 2 {
 		if !rd.fits(off, storeHeaderV2Fixed) {
-			return nil, 0, formatErr("store %d: v2 header at offset %d is beyond the end of the file", n, off)
+			return StoreHeader{}, 0, formatErr("store %d: v2 header at offset %d is beyond the end of the file", n, off)
 		}
 		if err := rd.readAt(b[storeHeaderV1Size:], off+storeHeaderV1Size, "store header"); err != nil {
-			return nil, 0, err
+			return StoreHeader{}, 0, err
 		}
 		p := b[storeHeaderV1Size:]
 		h.NumOfStores, h.StoreIndex, h.StorePayloadSize = le.Uint16(p[0:]), le.Uint16(p[2:]), le.Uint64(p[4:])
 		units := int64(le.Uint16(p[12:]))
 		hsize = storeHeaderV2Fixed + 2*units
 		if !rd.fits(off, uint64(hsize)) {
-			return nil, 0, formatErr("store %d: device path of %d characters at offset %d goes beyond the end of the file", n, units, off+storeHeaderV2Fixed)
+			return StoreHeader{}, 0, formatErr("store %d: device path of %d characters at offset %d goes beyond the end of the file", n, units, off+storeHeaderV2Fixed)
 		}
 		raw := make([]byte, 2*units)
 		if err := rd.readAt(raw, off+storeHeaderV2Fixed, "device path"); err != nil {
-			return nil, 0, err
+			return StoreHeader{}, 0, err
 		}
 		u := make([]uint16, units)
 		for k := range u {
@@ -286,102 +316,102 @@ func (rd *Reader) readStore(i int, off int64) (*Store, int64, error) {
 		h.DevicePath = string(utf16.Decode(u))
 		switch {
 		case h.NumOfStores == 0:
-			return nil, 0, formatErr("store %d at offset %d: NumOfStores is 0", n, off+storeHeaderV1Size)
+			return StoreHeader{}, 0, formatErr("store %d at offset %d: NumOfStores is 0", n, off+storeHeaderV1Size)
 		case int(h.StoreIndex) != n:
-			return nil, 0, formatErr("store %d at offset %d: StoreIndex %d, want %d", n, off+storeHeaderV1Size+2, h.StoreIndex, n)
+			return StoreHeader{}, 0, formatErr("store %d at offset %d: StoreIndex %d, want %d", n, off+storeHeaderV1Size+2, h.StoreIndex, n)
 		case i > 0 && h.NumOfStores != rd.Stores[0].Header.NumOfStores:
-			return nil, 0, formatErr("store %d at offset %d: NumOfStores %d, but store 1 says %d", n, off+storeHeaderV1Size, h.NumOfStores, rd.Stores[0].Header.NumOfStores)
+			return StoreHeader{}, 0, formatErr("store %d at offset %d: NumOfStores %d, but store 1 says %d", n, off+storeHeaderV1Size, h.NumOfStores, rd.Stores[0].Header.NumOfStores)
 		}
 	}
-	s := &Store{Header: h, HeaderOffset: off}
+	return h, hsize, nil
+}
 
-	// Validation descriptors, then write descriptors.
-	voff := off + hsize
+// readValidation reads the validation descriptors at voff (checking both descriptor lengths
+// against their limit first).
+func (rd *Reader) readValidation(n int, off, voff int64, h StoreHeader) ([]ValidationEntry, error) {
+	le := binary.LittleEndian
+	var out []ValidationEntry
 	for _, d := range []struct {
 		what  string
 		field int64
 		n     uint32
 	}{{"validation", 0xDC, h.ValidateDescriptorLength}, {"write", 0xD4, h.WriteDescriptorLength}} {
 		if d.n > MaxDescriptorBytes {
-			return nil, 0, formatErr("store %d at offset %d: %d bytes of %s descriptors are over the limit of %d bytes", n, off+d.field, d.n, d.what, MaxDescriptorBytes)
+			return nil, formatErr("store %d at offset %d: %d bytes of %s descriptors are over the limit of %d bytes", n, off+d.field, d.n, d.what, MaxDescriptorBytes)
 		}
 	}
 	if !rd.fits(voff, uint64(h.ValidateDescriptorLength)) {
-		return nil, 0, formatErr("store %d: %d bytes of validation descriptors at offset %d go beyond the end of the file", n, h.ValidateDescriptorLength, voff)
+		return nil, formatErr("store %d: %d bytes of validation descriptors at offset %d go beyond the end of the file", n, h.ValidateDescriptorLength, voff)
 	}
 	vb := make([]byte, h.ValidateDescriptorLength)
 	if err := rd.readAt(vb, voff, "validation descriptors"); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
 	for k := uint32(0); k < h.ValidateDescriptorCount; k++ {
 		if len(vb) < validationFixed {
-			return nil, 0, formatErr("store %d: validation descriptor %d: the %d bytes of validation descriptors at offset %d hold fewer than %d descriptors", n, k, h.ValidateDescriptorLength, voff, h.ValidateDescriptorCount)
+			return nil, formatErr("store %d: validation descriptor %d: the %d bytes of validation descriptors at offset %d hold fewer than %d descriptors", n, k, h.ValidateDescriptorLength, voff, h.ValidateDescriptorCount)
 		}
 		cnt := le.Uint32(vb[8:])
 		if uint64(cnt) > uint64(len(vb)-validationFixed) {
-			return nil, 0, formatErr("store %d: validation descriptor %d: %d bytes of compare data go beyond the validation descriptors at offset %d", n, k, cnt, voff)
+			return nil, formatErr("store %d: validation descriptor %d: %d bytes of compare data go beyond the validation descriptors at offset %d", n, k, cnt, voff)
 		}
-		s.Validation = append(s.Validation, ValidationEntry{le.Uint32(vb[0:]), le.Uint32(vb[4:]), vb[validationFixed : validationFixed+cnt]})
+		out = append(out, ValidationEntry{le.Uint32(vb[0:]), le.Uint32(vb[4:]), vb[validationFixed : validationFixed+cnt]})
 		vb = vb[validationFixed+cnt:]
 	}
 	if len(vb) != 0 {
-		return nil, 0, formatErr("store %d: %d bytes left after %d validation descriptors at offset %d", n, len(vb), h.ValidateDescriptorCount, voff)
+		return nil, formatErr("store %d: %d bytes left after %d validation descriptors at offset %d", n, len(vb), h.ValidateDescriptorCount, voff)
 	}
 
-	woff := voff + int64(h.ValidateDescriptorLength)
+	return out, nil
+}
+
+// readWriteDescriptors reads the write descriptors at woff: one block each, its disk
+// locations DISK_BEGIN or DISK_END.
+func (rd *Reader) readWriteDescriptors(n int, woff int64, h StoreHeader) ([]BlockEntry, error) {
+	le := binary.LittleEndian
 	if !rd.fits(woff, uint64(h.WriteDescriptorLength)) {
-		return nil, 0, formatErr("store %d: %d bytes of write descriptors at offset %d go beyond the end of the file", n, h.WriteDescriptorLength, woff)
+		return nil, formatErr("store %d: %d bytes of write descriptors at offset %d go beyond the end of the file", n, h.WriteDescriptorLength, woff)
 	}
 	if uint64(h.WriteDescriptorCount)*(blockEntryFixed+diskLocationSize) > uint64(h.WriteDescriptorLength) {
-		return nil, 0, formatErr("store %d: %d write descriptors cannot fit in %d bytes (at offset %d)", n, h.WriteDescriptorCount, h.WriteDescriptorLength, woff)
+		return nil, formatErr("store %d: %d write descriptors cannot fit in %d bytes (at offset %d)", n, h.WriteDescriptorCount, h.WriteDescriptorLength, woff)
 	}
 	wb := make([]byte, h.WriteDescriptorLength)
 	if err := rd.readAt(wb, woff, "write descriptors"); err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	s.Entries = make([]BlockEntry, h.WriteDescriptorCount)
+	entries := make([]BlockEntry, h.WriteDescriptorCount)
 	locs := make([]DiskLocation, 0, (len(wb)-blockEntryFixed*int(h.WriteDescriptorCount))/diskLocationSize)
 	pos := 0
-	for k := range s.Entries {
+	for k := range entries {
 		eoff := woff + int64(pos)
 		if len(wb)-pos < blockEntryFixed {
-			return nil, 0, formatErr("store %d: write descriptor %d at offset %d: the write descriptors end", n, k, eoff)
+			return nil, formatErr("store %d: write descriptor %d at offset %d: the write descriptors end", n, k, eoff)
 		}
 		nloc, nblk := le.Uint32(wb[pos:]), le.Uint32(wb[pos+4:])
 		pos += blockEntryFixed
 		switch {
 		case nblk != 1:
-			return nil, 0, formatErr("store %d: write descriptor %d at offset %d: dwBlockCount %d, want 1", n, k, eoff, nblk)
+			return nil, formatErr("store %d: write descriptor %d at offset %d: dwBlockCount %d, want 1", n, k, eoff, nblk)
 		case nloc == 0:
-			return nil, 0, formatErr("store %d: write descriptor %d at offset %d: no disk location", n, k, eoff)
+			return nil, formatErr("store %d: write descriptor %d at offset %d: no disk location", n, k, eoff)
 		case uint64(nloc)*diskLocationSize > uint64(len(wb)-pos):
-			return nil, 0, formatErr("store %d: write descriptor %d at offset %d: %d disk locations go beyond the write descriptors", n, k, eoff, nloc)
+			return nil, formatErr("store %d: write descriptor %d at offset %d: %d disk locations go beyond the write descriptors", n, k, eoff, nloc)
 		}
 		start := len(locs)
 		for range nloc {
 			l := DiskLocation{AccessMethod(le.Uint32(wb[pos:])), le.Uint32(wb[pos+4:])}
 			if l.Method != DiskBegin && l.Method != DiskEnd {
-				return nil, 0, formatErr("store %d: write descriptor %d at offset %d: disk access method %d (0 DISK_BEGIN, 2 DISK_END)", n, k, woff+int64(pos), l.Method)
+				return nil, formatErr("store %d: write descriptor %d at offset %d: disk access method %d (0 DISK_BEGIN, 2 DISK_END)", n, k, woff+int64(pos), l.Method)
 			}
 			locs = append(locs, l)
 			pos += diskLocationSize
 		}
-		s.Entries[k].Locations = locs[start:len(locs):len(locs)]
+		entries[k].Locations = locs[start:len(locs):len(locs)]
 	}
 	if pos != len(wb) {
-		return nil, 0, formatErr("store %d: %d bytes left after %d write descriptors at offset %d", n, len(wb)-pos, h.WriteDescriptorCount, woff)
+		return nil, formatErr("store %d: %d bytes left after %d write descriptors at offset %d", n, len(wb)-pos, h.WriteDescriptorCount, woff)
 	}
-	for _, t := range []struct {
-		name         string
-		index, count uint32
-	}{{"initial", h.InitialTableIndex, h.InitialTableCount}, {"flash-only", h.FlashOnlyTableIndex, h.FlashOnlyTableCount}, {"final", h.FinalTableIndex, h.FinalTableCount}} {
-		if uint64(t.index)+uint64(t.count) > uint64(h.WriteDescriptorCount) {
-			return nil, 0, formatErr("store %d at offset %d: %s table index %d + count %d is beyond the %d write descriptors", n, off, t.name, t.index, t.count, h.WriteDescriptorCount)
-		}
-	}
-	meta := hsize + int64(h.ValidateDescriptorLength) + int64(h.WriteDescriptorLength)
-	// Metadata is padded to the block size from the store's start (StorePayload.GetMetadata).
-	return s, off + roundUp(meta, int64(h.BlockSize)), nil
+	return entries, nil
 }
 
 // matchManifest pairs the stores with the manifest's [Store] sections and checks that every
