@@ -276,41 +276,10 @@ func writeZeros(w io.Writer, n int64) error {
 
 // plan checks img, reads its GPTs and lays out the whole file.
 func (img *Image) plan() (*plan, error) {
-	p := &plan{bs: img.blockSize, chunk: int64(img.ChunkSizeKB) * 1024}
-	if p.bs == 0 {
-		p.bs = BlockSize
-	}
-	if img.ChunkSizeKB == 0 {
-		p.chunk = DefaultChunkSizeKB * 1024
-	}
-	if img.ChunkSizeKB > MaxChunkSizeKB {
-		return nil, fmt.Errorf("chunk size %d KB: the chunk size is 1..%d KB", img.ChunkSizeKB, MaxChunkSizeKB)
-	}
-	if img.Disk == nil {
-		return nil, errors.New("no disk")
-	}
-	ss := int64(img.SectorSize)
-	if ss < 512 || ss&(ss-1) != 0 || ss > p.bs {
-		return nil, fmt.Errorf("sector size %d: must be a power of two from 512 to the block size %d", ss, p.bs)
-	}
-	if img.DiskSize <= 0 || img.DiskSize%p.bs != 0 {
-		return nil, fmt.Errorf("disk size %d is not a positive multiple of the %d-byte block size (MinSectorCount must be a multiple of %d sectors)", img.DiskSize, p.bs, p.bs/ss)
-	}
-	nblocks := img.DiskSize / p.bs
-	if nblocks > math.MaxUint32 {
-		return nil, fmt.Errorf("disk size %d: more than 2^32 blocks", img.DiskSize)
-	}
-	sectors := uint64(img.DiskSize / ss)
-	if img.Store.MinSectorCount != 0 && img.Store.MinSectorCount != sectors {
-		return nil, fmt.Errorf("[Store] MinSectorCount %d does not match the disk: %d bytes are %d sectors", img.Store.MinSectorCount, img.DiskSize, sectors)
-	}
-	if sectors > math.MaxUint32 {
-		return nil, fmt.Errorf("disk of %d sectors: MinSectorCount is 32 bits", sectors)
-	}
-	if err := checkPlatformIDs(img.PlatformIDs); err != nil {
+	p, sectors, nblocks, err := img.newPlan()
+	if err != nil {
 		return nil, err
 	}
-
 	tbl, err := img.readTable(p.bs)
 	if err != nil {
 		return nil, err
@@ -319,19 +288,71 @@ func (img *Image) plan() (*plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	gptPrimary, gptBackup := tbl.primary, tbl.backup
 	gptBlocks := map[uint32]bool{}
-	for _, b := range gptPrimary {
+	for _, b := range tbl.primary {
 		gptBlocks[b] = true
 	}
-	for _, b := range gptBackup {
+	for _, b := range tbl.backup {
 		gptBlocks[b] = true
 	}
 	phase2Data, phase3Data, used, err := img.dataBlocks(parts, p.bs, gptBlocks)
 	if err != nil {
 		return nil, err
 	}
+	if err := p.descriptors(img, tbl, parts, phase2Data, phase3Data, nblocks); err != nil {
+		return nil, err
+	}
+	if err := p.regions(img, parts, sectors, used); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
 
+// newPlan checks the image's settings and disk geometry and returns the empty plan with the
+// disk's sector and block counts.
+func (img *Image) newPlan() (p *plan, sectors uint64, nblocks int64, err error) {
+	p = &plan{bs: img.blockSize, chunk: int64(img.ChunkSizeKB) * 1024}
+	if p.bs == 0 {
+		p.bs = BlockSize
+	}
+	if img.ChunkSizeKB == 0 {
+		p.chunk = DefaultChunkSizeKB * 1024
+	}
+	if img.ChunkSizeKB > MaxChunkSizeKB {
+		return nil, 0, 0, fmt.Errorf("chunk size %d KB: the chunk size is 1..%d KB", img.ChunkSizeKB, MaxChunkSizeKB)
+	}
+	if img.Disk == nil {
+		return nil, 0, 0, errors.New("no disk")
+	}
+	ss := int64(img.SectorSize)
+	if ss < 512 || ss&(ss-1) != 0 || ss > p.bs {
+		return nil, 0, 0, fmt.Errorf("sector size %d: must be a power of two from 512 to the block size %d", ss, p.bs)
+	}
+	if img.DiskSize <= 0 || img.DiskSize%p.bs != 0 {
+		return nil, 0, 0, fmt.Errorf("disk size %d is not a positive multiple of the %d-byte block size (MinSectorCount must be a multiple of %d sectors)", img.DiskSize, p.bs, p.bs/ss)
+	}
+	nblocks = img.DiskSize / p.bs
+	if nblocks > math.MaxUint32 {
+		return nil, 0, 0, fmt.Errorf("disk size %d: more than 2^32 blocks", img.DiskSize)
+	}
+	sectors = uint64(img.DiskSize / ss)
+	if img.Store.MinSectorCount != 0 && img.Store.MinSectorCount != sectors {
+		return nil, 0, 0, fmt.Errorf("[Store] MinSectorCount %d does not match the disk: %d bytes are %d sectors", img.Store.MinSectorCount, img.DiskSize, sectors)
+	}
+	if sectors > math.MaxUint32 {
+		return nil, 0, 0, fmt.Errorf("disk of %d sectors: MinSectorCount is 32 bits", sectors)
+	}
+	if err := checkPlatformIDs(img.PlatformIDs); err != nil {
+		return nil, 0, 0, err
+	}
+
+	return p, sectors, nblocks, nil
+}
+
+// descriptors lays out the write descriptors in the three phases the flashing tool applies
+// and fills the store header.
+func (p *plan) descriptors(img *Image, tbl *diskTable, parts []GPTEntry, phase2Data, phase3Data []uint32, nblocks int64) error {
+	gptPrimary, gptBackup := tbl.primary, tbl.backup
 	// Phase 1: zero blocks over the start and the end of the disk, wiping both GPTs; one
 	// entry per block with both locations, as GptDataEntryGenerator writes them. An MBR has
 	// nothing at the end: MbrDataEntryGenerator wipes the start only.
@@ -382,7 +403,7 @@ func (img *Image) plan() (*plan, error) {
 	}
 	for _, b := range gptPrimary {
 		if err := tableBlock(b, func(blk []byte, off int64) { tbl.flashOnly(blk, off, drop) }); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	p.phase2 = len(p.entries) - p.phase1
@@ -397,7 +418,7 @@ func (img *Image) plan() (*plan, error) {
 		if tbl.final == nil {
 			add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
 		} else if err := tableBlock(b, tbl.final); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, b := range gptBackup {
@@ -406,7 +427,7 @@ func (img *Image) plan() (*plan, error) {
 	p.phase3 = len(p.entries) - p.phase1 - p.phase2
 
 	if int64(len(p.entries)) > math.MaxUint32 {
-		return nil, fmt.Errorf("%d write descriptors: more than 2^32", len(p.entries))
+		return fmt.Errorf("%d write descriptors: more than 2^32", len(p.entries))
 	}
 	p.header = StoreHeader{
 		MajorVersion: 1, FullFlashMajorVersion: 2,
@@ -419,14 +440,14 @@ func (img *Image) plan() (*plan, error) {
 	}
 	descLen := entriesSize(p.entries)
 	if descLen > math.MaxUint32 {
-		return nil, fmt.Errorf("write descriptors of %d bytes: more than 2^32", descLen)
+		return fmt.Errorf("write descriptors of %d bytes: more than 2^32", descLen)
 	}
 	p.header.WriteDescriptorLength = uint32(descLen)
 	p.payload = int64(len(p.entries)) * p.bs
 	if img.V2 {
 		units := utf16.Encode([]rune(img.Store.DevicePath))
 		if len(units) > math.MaxUint16 {
-			return nil, fmt.Errorf("[Store] DevicePath of %d UTF-16 units: at most %d", len(units), math.MaxUint16)
+			return fmt.Errorf("[Store] DevicePath of %d UTF-16 units: at most %d", len(units), math.MaxUint16)
 		}
 		p.header.MajorVersion = 2
 		p.header.NumOfStores, p.header.StoreIndex = 1, 1
@@ -434,26 +455,32 @@ func (img *Image) plan() (*plan, error) {
 		p.header.DevicePath = img.Store.DevicePath
 	}
 
+	return nil
+}
+
+// regions builds the manifest and sizes the image, store and security regions.
+func (p *plan) regions(img *Image, parts []GPTEntry, sectors uint64, used []uint64) error {
+	var err error
 	if p.manifest, err = img.manifest(parts, sectors, used); err != nil {
-		return nil, err
+		return err
 	}
 	if int64(len(p.manifest)) > math.MaxUint32 {
-		return nil, errors.New("manifest larger than 4 GiB")
+		return errors.New("manifest larger than 4 GiB")
 	}
 	p.imgRegion = roundUp(imageHeaderSize+int64(len(p.manifest)), p.chunk)
-	p.storeMeta = roundUp(int64(p.header.size())+descLen, p.bs)
+	p.storeMeta = roundUp(int64(p.header.size())+int64(p.header.WriteDescriptorLength), p.bs)
 	p.body = roundUp(p.imgRegion+p.storeMeta+p.payload, p.chunk)
 	hashLen := p.body / p.chunk * hashSize
 	cat, err := BuildCatalog(make([]byte, hashLen), img.CatalogTime)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	p.catalogLen = len(cat)
 	if hashLen > math.MaxUint32 {
-		return nil, fmt.Errorf("hash table of %d bytes: more than 2^32", hashLen)
+		return fmt.Errorf("hash table of %d bytes: more than 2^32", hashLen)
 	}
 	p.secRegion = roundUp(securityHeaderSize+int64(p.catalogLen)+hashLen, p.chunk)
-	return p, nil
+	return nil
 }
 
 // overlay copies src, which belongs at disk offset srcOff, into the part of blk (at blkOff)
