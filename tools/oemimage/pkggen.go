@@ -21,7 +21,7 @@ var pkggenSpec = cmdSpec{
 	flags:   []string{"expect"},
 }
 
-// runPkggen is `oemimage pkggen project.pkg.xml [/output:dir] [/version:a.b.c.d] [/build:fre|chk]
+// runPkggen is `oemimage pkggen project.pkg.xml|descriptor.pkg.json [/output:dir] [/version:a.b.c.d] [/build:fre|chk]
 // [/cpu:arm] [/language:a;b] [/resolution:WxH;...] [/config:file] [/variables:n=v;...]
 // [+|-compress] [+|-diagnostic] [--expect=Name.spkg ...]`.
 func runPkggen(args []string, stdout, stderr io.Writer) error {
@@ -55,7 +55,11 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 	if _, err := readfile.CheckRegular(c.positional[0], manifest.MaxFileSize); err != nil {
 		return err
 	}
-	pkgs, err := pkggen.Load(c.positional[0], opt)
+	load := pkggen.Load
+	if strings.HasSuffix(strings.ToLower(c.positional[0]), pkggen.DescriptorSuffix) {
+		load = pkggen.LoadDescriptor // what mobile_package writes from its attributes
+	}
+	pkgs, err := load(c.positional[0], opt)
 	if err != nil {
 		return err
 	}

@@ -101,19 +101,28 @@ func (p *project) known(parent, el *etree.Element, allowed []string, what string
 // then language satellites in /language: order, then resolution satellites. Every problem of the
 // file is reported, each at its line and column.
 func Load(projectPath string, opt Options) ([]*Package, error) {
-	buildType, ok := buildTypes[strings.ToLower(opt.BuildType)]
-	if !ok {
-		return nil, fmt.Errorf("build type %q: expected fre or chk", opt.BuildType)
-	}
-	cpu, ok := cpuTypes[strings.ToLower(opt.CPU)]
-	if !ok {
-		return nil, fmt.Errorf("cpu %q: expected arm, x86, arm64 or amd64", opt.CPU)
+	buildType, cpu, err := opt.types()
+	if err != nil {
+		return nil, err
 	}
 	data, err := manifest.ReadXMLFile(projectPath)
 	if err != nil {
 		return nil, err
 	}
 	return load(projectPath, data, opt, buildType, cpu)
+}
+
+// types checks /build: and /cpu: and returns them as the DSM spells them.
+func (opt Options) types() (buildType, cpu string, err error) {
+	buildType, ok := buildTypes[strings.ToLower(opt.BuildType)]
+	if !ok {
+		return "", "", fmt.Errorf("build type %q: expected fre or chk", opt.BuildType)
+	}
+	cpu, ok = cpuTypes[strings.ToLower(opt.CPU)]
+	if !ok {
+		return "", "", fmt.Errorf("cpu %q: expected arm, x86, arm64 or amd64", opt.CPU)
+	}
+	return buildType, cpu, nil
 }
 
 // load is Load on the project's bytes.
