@@ -105,3 +105,21 @@ func TestDescriptorErrors(t *testing.T) {
 		})
 	}
 }
+
+// FuzzDescriptor: any bytes are a descriptor or an error naming it, never a panic.
+func FuzzDescriptor(f *testing.F) {
+	f.Add([]byte(`{"owner": "C", "component": "X", "files": [{"source": "a.bin", "device_path": "\\a.bin"}]}`))
+	f.Add([]byte(`{"owner": "C", "component": "X", "binary_partition": true, "files": [{"source": "a.bin", "device_path": "\\a"}]}`))
+	f.Add([]byte(`{"owner": "C", "component": "X", "language": "de-DE", "files": [{"source": "a.bin", "device_path": "\\<x>&\""}]}`))
+	dir := tree(f, map[string]string{"a.bin": "a"})
+	f.Chdir(dir)
+	path := filepath.Join(dir, "x"+DescriptorSuffix)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadDescriptor(path, baseOpt); err != nil && !strings.Contains(err.Error(), "x"+DescriptorSuffix) {
+			t.Errorf("error %v does not name the descriptor", err)
+		}
+	})
+}

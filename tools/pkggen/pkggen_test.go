@@ -18,7 +18,7 @@ import (
 )
 
 // tree writes files under a temporary directory and returns it.
-func tree(t *testing.T, files map[string]string) string {
+func tree(t testing.TB, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for name, content := range files {
