@@ -139,6 +139,9 @@ func (l *oemLang) GenerateRules(args language.GenerateArgs) language.GenerateRes
 			if p.noBasePackage() {
 				r.SetAttr("no_base_package", true)
 			}
+			if p.BinaryPartition {
+				r.SetAttr("binary_partition", true)
+			}
 			if srcs := relTo(path.Dir(f), p.Srcs); len(srcs) > 0 {
 				r.SetAttr("srcs", srcs)
 			}

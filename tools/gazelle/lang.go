@@ -55,7 +55,7 @@ func (*oemLang) Kinds() map[string]rule.KindInfo {
 			MergeableAttrs: map[string]bool{
 				"pkg_xml": true, "srcs": true, "owner": true, "component": true, "sub_component": true,
 				"partition": true, "release_type": true, "owner_type": true, "languages": true, "resolutions": true,
-				"no_base_package": true,
+				"no_base_package": true, "binary_partition": true,
 			},
 		},
 		kindFM: {

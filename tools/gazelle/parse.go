@@ -83,6 +83,7 @@ type pkgProject struct {
 	Srcs                                  []string // relative to the project's directory, slash-separated
 	Languages, Resolutions                []string
 	Problems                              []string // sources that could not be found, etc.
+	BinaryPartition                       bool     // Package BinaryPartition="true"
 	hasNeutral, hasLangGroup, hasResGroup bool
 }
 
@@ -126,6 +127,8 @@ func parsePkgXML(file string, data []byte, dir string) (*pkgProject, error) {
 			p.ReleaseType = a.Value
 		case "OwnerType":
 			p.OwnerType = a.Value
+		case "BinaryPartition":
+			p.BinaryPartition = strings.EqualFold(a.Value, "true")
 		}
 	}
 	if p.Owner == "" || p.Component == "" {
@@ -168,6 +171,13 @@ func parsePkgXML(file string, data []byte, dir string) (*pkgProject, error) {
 	langs, ress := map[string]bool{}, map[string]bool{}
 	for _, comps := range root.SelectElements("Components") {
 		for _, comp := range comps.ChildElements() {
+			// Sources named outside Files groups: a driver's INF and its references, a binary
+			// partition's image. They belong to the neutral package.
+			for _, ref := range componentSources(doc, comp) {
+				if src, ok := p.source(x, ref); ok {
+					addSrc(src, ref.pos)
+				}
+			}
 			for _, group := range comp.SelectElements("Files") {
 				lang, hasLang := attr(group, "Language")
 				res, hasRes := attr(group, "Resolution")
@@ -206,6 +216,27 @@ func attr(el *etree.Element, key string) (string, bool) {
 		return a.Value, true
 	}
 	return "", false
+}
+
+// componentSources are the sources a component names outside its Files groups: InfSource of a
+// Driver, Source of its Reference elements, ImageSource of a BinaryPartition.
+func componentSources(doc *manifest.Doc, comp *etree.Element) []srcRef {
+	var out []srcRef
+	add := func(el *etree.Element, key string) {
+		if v := el.SelectAttrValue(key, ""); v != "" {
+			out = append(out, srcRef{v, doc.AttrPos(el, key)})
+		}
+	}
+	switch comp.Tag {
+	case "Driver":
+		add(comp, "InfSource")
+		for _, r := range comp.SelectElements("Reference") {
+			add(r, "Source")
+		}
+	case "BinaryPartition":
+		add(comp, "ImageSource")
+	}
+	return out
 }
 
 // srcRef is a File Source and where it is.
