@@ -13,10 +13,10 @@ import (
 )
 
 // checkBinary checks a binary partition package the image lists: its partition is raw (no
-// file system) and, as dd reads the raw disk, starts with the package's image byte for byte.
-// The package's DSM and catalog are not on the device (a raw partition has nowhere to keep
-// them); any other file is an error.
-func checkBinary(im *volume.Image, dir, file string, p *spkg.Package) (int, error) {
+// file system) and, as dd reads the raw disk, starts with the package's image byte for byte;
+// its DSM and catalog are in MainOS (read with mainOS: mtype or ntfscat) with the package's
+// content. Any other file is an error.
+func checkBinary(im *volume.Image, dir, file string, p *spkg.Package, mainOS func(devicePath string) (string, error)) (int, error) {
 	name := p.Manifest.Partition
 	e := im.Partition(name)
 	if e == nil {
@@ -30,6 +30,17 @@ func checkBinary(im *volume.Image, dir, file string, p *spkg.Package) (int, erro
 	err := p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
 		switch fe.FileType {
 		case "Manifest", "Catalog":
+			want, err := io.ReadAll(r)
+			if err != nil {
+				return err
+			}
+			got, err := mainOS(fe.DevicePath)
+			if err != nil {
+				return fmt.Errorf("%s: %v", file, err)
+			}
+			if got != string(want) {
+				return fmt.Errorf("%s: MainOS\\%s differs from the package's (%d bytes, want %d)", file, fe.DevicePath[1:], len(got), len(want))
+			}
 			return nil
 		case "BinaryPartition":
 		default:

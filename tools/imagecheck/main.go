@@ -8,7 +8,7 @@
 // UpdateHistory.xml and, for every package it lists, checks with mtools (`mtype`) or ntfs-3g
 // (`ntfscat`) that each file of the package is at its device path with the package's content,
 // and for a binary partition package (IsBinaryPartition) that its raw partition starts with the
-// package's image (read with `dd`). Exit status 0 when everything holds, 1 otherwise.
+// package's image (read with `dd`) and its DSM and catalog are in MainOS. Exit status 0 when everything holds, 1 otherwise.
 package main
 
 import (
@@ -220,7 +220,7 @@ func check(image string, pkgs []string, w io.Writer) error {
 			return err
 		}
 		if p.Manifest.IsBinaryPartition {
-			n, err := checkBinary(im, dir, pf.Text(), p)
+			n, err := checkBinary(im, dir, pf.Text(), p, mainOS)
 			p.Close()
 			if err != nil {
 				return err

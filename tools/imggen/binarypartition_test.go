@@ -16,6 +16,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
+	volread "github.com/oemimage/rules_oemimage/tools/volume"
 )
 
 // testMBRRawLayout is testMBRLayout with a raw partition PLAT (no FileSystem) of 2048 sectors.
@@ -91,6 +92,20 @@ func TestBuildBinaryPartition(t *testing.T) {
 				}
 				if rest := got[size:]; strings.Trim(rest, "\x00") != "" {
 					t.Errorf("PLAT after the image is not zeros")
+				}
+				// Its DSM is in MainOS, where the original's image reader looks for it.
+				im, err := volread.OpenImage(ffuPath, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer im.Close()
+				vol, err := im.Volume(im.Partition("MainOS"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				dsm, err := vol.ReadFile(`\Windows\Packages\DsmFiles\Contoso.Plat.dsm.xml`)
+				if err != nil || !strings.Contains(string(dsm), "<IsBinaryPartition>true</IsBinaryPartition>") {
+					t.Errorf("MainOS DSM of the binary partition package: %v\n%s", err, dsm)
 				}
 				// The side files list the package as installed, a binary partition one.
 				for _, side := range []string{"UpdateOutput.xml", "UpdateHistory.xml"} {

@@ -206,17 +206,20 @@ func (d *disk) install(file string, p *spkg.Package) error {
 	if v.fs == nil {
 		return fmt.Errorf("%s installs files into partition %s, which has no file system in the device layout", file, v.placed.Name)
 	}
-	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
-		key := strings.ToLower(v.placed.Name) + "|" + strings.ToUpper(fe.DevicePath)
-		if other, ok := d.owners[key]; ok {
-			return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
-		}
-		d.owners[key] = file
-		if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
-			return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
-		}
-		return nil
-	})
+	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error { return d.addPackageFile(file, v, fe, r) })
+}
+
+// addPackageFile writes one file of package file into v's file system at its device path.
+func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
+	key := strings.ToLower(v.placed.Name) + "|" + strings.ToUpper(fe.DevicePath)
+	if other, ok := d.owners[key]; ok {
+		return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
+	}
+	d.owners[key] = file
+	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
+		return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
+	}
+	return nil
 }
 
 // addFile writes a file the imaging run itself makes (UpdateHistory.xml, ...).
@@ -230,7 +233,10 @@ func (d *disk) addFile(partition, path string, data []byte) error {
 
 // installBinary writes the image of binary partition package p at the start of its
 // partition, which must be raw (no FileSystem in the device layout) and large enough; the rest
-// of the partition stays as it is (zeros, not stored in the FFU).
+// of the partition stays as it is (zeros, not stored in the FFU). The package's DSM and
+// catalog go to MainOS at their device paths: a raw partition has nowhere to keep them, and
+// MainOS's DsmFiles is where the original's image reader (ImgCommon's FindBinaryPartitions)
+// finds the binary partition packages of an image.
 func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
 	name := v.placed.Name
 	if fs := v.placed.FileSystem; fs != "" {
@@ -246,7 +252,11 @@ func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
 	err := p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
 		switch fe.FileType {
 		case "Manifest", "Catalog":
-			return nil // package metadata: a raw partition has nowhere to keep it
+			mainOS := d.volumes["mainos"]
+			if mainOS == nil || mainOS.fs == nil {
+				return fmt.Errorf("%s: the DSM of a binary partition package goes to MainOS, which the device layout does not give a file system", file)
+			}
+			return d.addPackageFile(file, mainOS, fe, r)
 		case "BinaryPartition":
 		default:
 			return fmt.Errorf("%s is a binary partition package but holds %s of FileType %s; it may hold only its partition image", file, fe.DevicePath, fe.FileType)

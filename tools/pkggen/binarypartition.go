@@ -1,6 +1,8 @@
 package pkggen
 
 import (
+	"strings"
+
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
@@ -45,6 +47,14 @@ func (b *builder) binaryPartitions(root *etree.Element, attr string) {
 	}
 	for _, o := range others {
 		p.doc.Errorf(o, `<%s> in a binary partition package (BinaryPartition="true"): such a package holds only its <BinaryPartition> image`, o.Tag)
+	}
+	if part := b.neutral.Manifest.Partition; strings.EqualFold(part, "MainOS") {
+		// PkgGen's PackageProject.Validate: "A package in MainOS partition can't be binary partition".
+		if root.SelectAttr("Partition") != nil {
+			p.doc.AttrErrorf(root, "Partition", "Partition=%s with BinaryPartition=%s: MainOS holds the file system and cannot take a partition image; name the raw partition the image is for", quote(part), quote(attr))
+		} else {
+			p.doc.AttrErrorf(root, "BinaryPartition", "BinaryPartition=%s without Partition: the package would be for MainOS, which cannot take a partition image; name the raw partition the image is for with Partition=", quote(attr))
+		}
 	}
 	img := images[0]
 	p.doc.Attrs(img, "ImageSource")

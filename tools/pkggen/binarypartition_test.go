@@ -37,6 +37,8 @@ func TestBinaryPartitionForms(t *testing.T) {
 		{"unknown macro", projectXML(binComps(`<BinaryPartition ImageSource="$(x)\a.bin"/>`), bp), `3:30: ImageSource="$(x)\\a.bin": unknown macro $(x)`},
 		{"misspelt attribute", projectXML(binComps(`<BinaryPartition ImageSorce="img\uefi.bin"/>`), bp), "3:13: <BinaryPartition> has no ImageSource; expected the file's path on the build machine\n" + "%s:3:30: unknown attribute ImageSorce on <BinaryPartition>; expected ImageSource"},
 		{"child element", projectXML(binComps(`<BinaryPartition ImageSource="img\uefi.bin"><x/></BinaryPartition>`), bp), "3:57: unknown element <x> in <BinaryPartition>"},
+		{"default partition MainOS", projectXML(binComps(`<BinaryPartition ImageSource="img\uefi.bin"/>`), `BinaryPartition="true"`), `2:120: BinaryPartition="true" without Partition: the package would be for MainOS`},
+		{"partition MainOS", projectXML(binComps(`<BinaryPartition ImageSource="img\uefi.bin"/>`), `BinaryPartition="true" Partition="mainos"`), `2:143: Partition="mainos" with BinaryPartition="true": MainOS holds the file system`},
 		{"bad value", projectXML("", `BinaryPartition="yes"`), `2:120: attribute BinaryPartition of <Package> is "yes"; expected true, false, 1, 0`},
 	}
 	for _, tt := range tests {
