@@ -55,7 +55,11 @@ func validFFU(t *testing.T) []byte {
 	return bytes.Clone(cliImage.ffu)
 }
 
-func buildFFU() ([]byte, error) {
+func buildFFU() ([]byte, error) { return buildFFUWith(cliLayout) }
+
+// buildFFUWith builds the image of validFFU with device layout layoutXML and the packages at
+// extra (host paths) selected too.
+func buildFFUWith(layoutXML string, extra ...string) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "cli-ffu-*")
 	if err != nil {
 		return nil, err
@@ -68,7 +72,7 @@ func buildFFU() ([]byte, error) {
 	}{
 		{"MainOS", "MainOS", `\Windows\System32\ntoskrnl.exe`, "kernel", manifest.GroupBase},
 		{"EFIESP", "EFIESP", `\efi\boot.efi`, "boot", manifest.GroupBase},
-		{"Layout", "MainOS", imggen.DeviceLayoutPath, cliLayout, manifest.GroupDeviceLayout},
+		{"Layout", "MainOS", imggen.DeviceLayoutPath, layoutXML, manifest.GroupDeviceLayout},
 		{"Platform", "MainOS", imggen.DevicePlatformPath, cliPlatform, manifest.GroupOEMDevicePlatform},
 	} {
 		m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: p.comp, Version: spkg.Version{Major: 1}},
@@ -83,6 +87,11 @@ func buildFFU() ([]byte, error) {
 		}
 		sel.Packages = append(sel.Packages, &resolve.Package{ID: m.Name(), Name: m.Name() + ".spkg", HostPath: path,
 			Reasons: []resolve.Reason{{FeatureID: string(p.g), Group: p.g}}})
+	}
+	for _, path := range extra {
+		name := filepath.Base(path)
+		sel.Packages = append(sel.Packages, &resolve.Package{ID: strings.TrimSuffix(name, ".spkg"), Name: name, HostPath: path,
+			Reasons: []resolve.Reason{{FeatureID: string(manifest.GroupBase), Group: manifest.GroupBase}}})
 	}
 	out := filepath.Join(dir, "image.ffu")
 	if err := imggen.Build(sel, imggen.Options{Output: out}); err != nil {
