@@ -141,6 +141,35 @@ func TestBuildBinaryPartitionRefused(t *testing.T) {
 			addBinaryPackage(t, sel, dir, "Plat", "PLAT", []byte("one"))
 			addBinaryPackage(t, sel, dir, "Plat2", "PLAT", []byte("two"))
 		}, []string{"are both binary partition packages for partition PLAT", "Contoso.Plat.spkg", "Contoso.Plat2.spkg"}},
+		{"image in a package not marked IsBinaryPartition", func(t *testing.T, sel *resolve.Selection, dir string) {
+			name := addBinaryPackage(t, sel, dir, "Plat", "MainOS", []byte("image"))
+			// The same package rewritten without IsBinaryPartition.
+			p, err := spkg.Open(filepath.Join(dir, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := *p.Manifest
+			p.Close()
+			m.IsBinaryPartition = false
+			payload := []spkg.Payload{{DevicePath: `\MainOS.bin`, Size: 5, FileType: "BinaryPartition",
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("image")), nil }}}
+			if _, err := spkg.WriteFile(filepath.Join(dir, name), m, payload, cab.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"Contoso.Plat.spkg holds the partition image \\MainOS.bin but its DSM does not say IsBinaryPartition"}},
+		{"binary partition package with another file", func(t *testing.T, sel *resolve.Selection, dir string) {
+			name := addBinaryPackage(t, sel, dir, "Plat", "PLAT", []byte("image"))
+			m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "Plat", Version: spkg.Version{Major: 1}},
+				ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "PLAT", IsBinaryPartition: true}
+			open := func(s string) func() (io.ReadCloser, error) {
+				return func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(s)), nil }
+			}
+			payload := []spkg.Payload{{DevicePath: `\PLAT.bin`, Size: 5, FileType: "BinaryPartition", Open: open("image")},
+				{DevicePath: `\readme.txt`, Size: 2, Open: open("hi")}}
+			if _, err := spkg.WriteFile(filepath.Join(dir, name), m, payload, cab.Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}, []string{"Contoso.Plat.spkg is a binary partition package but holds \\readme.txt of FileType Regular"}},
 		{"partition not in the layout", func(t *testing.T, sel *resolve.Selection, dir string) {
 			addBinaryPackage(t, sel, dir, "Plat", "NOPE", []byte("image"))
 		}, []string{"Contoso.Plat.spkg installs into partition NOPE, which the device layout does not define"}},

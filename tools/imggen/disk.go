@@ -211,6 +211,9 @@ func (d *disk) install(file string, p *spkg.Package) error {
 
 // addPackageFile writes one file of package file into v's file system at its device path.
 func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
+	if fe.FileType == "BinaryPartition" {
+		return fmt.Errorf("%s holds the partition image %s but its DSM does not say IsBinaryPartition; a partition image is not a file to install", file, fe.DevicePath)
+	}
 	key := strings.ToLower(v.placed.Name) + "|" + strings.ToUpper(fe.DevicePath)
 	if other, ok := d.owners[key]; ok {
 		return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
