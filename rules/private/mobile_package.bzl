@@ -167,7 +167,7 @@ name is the package name, which is how feature manifests find the package. Prefe
         "build_type": attr.string(default = "fre", values = ["fre", "chk"], doc = "Build type of the package."),
         "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CpuType."),
         "version": attr.string(default = "1.0.0.0", doc = "Version a.b.c.d."),
-        "binary_partition": attr.bool(doc = "The package is a binary partition image (IsBinaryPartition); not supported by pkggen yet."),
+        "binary_partition": attr.bool(doc = "The package is a binary partition image (IsBinaryPartition): with `files`, one file, the raw image of the partition `partition` names (not MainOS), written at its start by oem_image; with `pkg_xml`, the project says `BinaryPartition=\"true\"`."),
         "no_base_package": attr.bool(doc = "The project has satellite groups only (`Language=`/`Resolution=`), so PkgGen writes no neutral package, only the satellites of `languages` and `resolutions`; FMs list such packages with `NoBasePackage=\"true\"`."),
         "compress": attr.bool(doc = "+compress: LZX (window 2^21, the original's FastLZX) instead of stored data, as PkgGen's +compress."),
         "language": attr.string(doc = "Culture of this package, when it is itself a language satellite (`_Lang_xx`)."),

@@ -6,7 +6,9 @@
 // It verifies the FFU's hashes, extracts the raw disk, runs `sgdisk -v` on it, `fsck.fat -n`
 // on every FAT partition and `ntfsfix -n` on every NTFS one, then reads the image's own
 // UpdateHistory.xml and, for every package it lists, checks with mtools (`mtype`) or ntfs-3g
-// (`ntfscat`) that each file of the package is at its device path with the package's content. Exit status 0 when everything holds, 1 otherwise.
+// (`ntfscat`) that each file of the package is at its device path with the package's content,
+// and for a binary partition package (IsBinaryPartition) that its raw partition starts with the
+// package's image (read with `dd`) and its DSM and catalog are in MainOS. Exit status 0 when everything holds, 1 otherwise.
 package main
 
 import (
@@ -207,7 +209,7 @@ func check(image string, pkgs []string, w io.Writer) error {
 	if len(listed) == 0 {
 		return errors.New("the update history lists no package")
 	}
-	files := 0
+	files, images := 0, 0
 	for _, pf := range listed {
 		path, ok := byName[strings.ToLower(pf.Text())]
 		if !ok {
@@ -216,6 +218,15 @@ func check(image string, pkgs []string, w io.Writer) error {
 		p, err := spkg.Open(path)
 		if err != nil {
 			return err
+		}
+		if p.Manifest.IsBinaryPartition {
+			n, err := checkBinary(im, dir, pf.Text(), p, mainOS)
+			p.Close()
+			if err != nil {
+				return err
+			}
+			images += n
+			continue
 		}
 		read, ok := cat[strings.ToLower(p.Manifest.Partition)]
 		if !ok {
@@ -242,7 +253,10 @@ func check(image string, pkgs []string, w io.Writer) error {
 			return err
 		}
 	}
-	fmt.Fprintf(w, "mtype/ntfscat: %d files of %d packages at their device paths with their content\n", files, len(listed))
+	fmt.Fprintf(w, "mtype/ntfscat: %d files of %d packages at their device paths with their content\n", files, len(listed)-images)
+	if images > 0 {
+		fmt.Fprintf(w, "dd: %d binary partition images at the start of their partitions\n", images)
+	}
 	return nil
 }
 

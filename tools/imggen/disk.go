@@ -121,7 +121,7 @@ func (n ntfsFS) Close() ([]fat.Extent, error) {
 type volume struct {
 	placed *layout.Placed
 	fs     fileSystem // nil for a raw partition
-	raw    bool       // a binary partition was written
+	raw    string     // the binary partition package written into it, if any
 }
 
 // disk builds the raw disk image: partitions, file systems, package files.
@@ -206,17 +206,23 @@ func (d *disk) install(file string, p *spkg.Package) error {
 	if v.fs == nil {
 		return fmt.Errorf("%s installs files into partition %s, which has no file system in the device layout", file, v.placed.Name)
 	}
-	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
-		key := strings.ToLower(v.placed.Name) + "|" + strings.ToUpper(fe.DevicePath)
-		if other, ok := d.owners[key]; ok {
-			return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
-		}
-		d.owners[key] = file
-		if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
-			return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
-		}
-		return nil
-	})
+	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error { return d.addPackageFile(file, v, fe, r) })
+}
+
+// addPackageFile writes one file of package file into v's file system at its device path.
+func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
+	if fe.FileType == "BinaryPartition" {
+		return fmt.Errorf("%s holds the partition image %s but its DSM does not say IsBinaryPartition; a partition image is not a file to install", file, fe.DevicePath)
+	}
+	key := strings.ToLower(v.placed.Name) + "|" + strings.ToUpper(fe.DevicePath)
+	if other, ok := d.owners[key]; ok {
+		return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
+	}
+	d.owners[key] = file
+	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
+		return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
+	}
+	return nil
 }
 
 // addFile writes a file the imaging run itself makes (UpdateHistory.xml, ...).
@@ -228,24 +234,42 @@ func (d *disk) addFile(partition, path string, data []byte) error {
 	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), "")
 }
 
+// installBinary writes the image of binary partition package p at the start of its
+// partition, which must be raw (no FileSystem in the device layout) and large enough; the rest
+// of the partition stays as it is (zeros, not stored in the FFU). The package's DSM and
+// catalog go to MainOS at their device paths: a raw partition has nowhere to keep them, and
+// MainOS's DsmFiles is where the original's image reader (ImgCommon's FindBinaryPartitions)
+// finds the binary partition packages of an image.
 func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
-	if v.fs != nil || v.raw {
-		return fmt.Errorf("%s is a binary partition package for %s, which already has a file system or another binary package", file, v.placed.Name)
+	name := v.placed.Name
+	if fs := v.placed.FileSystem; fs != "" {
+		return fmt.Errorf("%s is a binary partition package for partition %s, which has file system %s in the device layout; a partition image needs a partition without FileSystem", file, name, fs)
 	}
-	v.raw = true
+	if v.raw != "" {
+		return fmt.Errorf("%s and %s are both binary partition packages for partition %s; a partition takes one image", v.raw, file, name)
+	}
+	v.raw = file
 	capacity := int64(v.placed.Sectors()) * int64(d.plan.SectorSize)
 	offset := int64(v.placed.FirstLBA) * int64(d.plan.SectorSize)
 	wrote := false
 	err := p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
-		if fe.FileType != "BinaryPartition" {
-			return nil
+		switch fe.FileType {
+		case "Manifest", "Catalog":
+			mainOS := d.volumes["mainos"]
+			if mainOS == nil || mainOS.fs == nil {
+				return fmt.Errorf("%s: the DSM of a binary partition package goes to MainOS, which the device layout does not give a file system", file)
+			}
+			return d.addPackageFile(file, mainOS, fe, r)
+		case "BinaryPartition":
+		default:
+			return fmt.Errorf("%s is a binary partition package but holds %s of FileType %s; it may hold only its partition image", file, fe.DevicePath, fe.FileType)
 		}
 		if wrote {
 			return fmt.Errorf("%s holds more than one binary partition image", file)
 		}
 		wrote = true
 		if fe.FileSize > capacity {
-			return fmt.Errorf("%s: the %d-byte image does not fit partition %s (%d bytes)", file, fe.FileSize, v.placed.Name, capacity)
+			return fmt.Errorf("%s: the %d-byte image %s does not fit partition %s (%d bytes)", file, fe.FileSize, fe.DevicePath, name, capacity)
 		}
 		if _, err := io.CopyN(io.NewOffsetWriter(d.f, offset), r, fe.FileSize); err != nil {
 			return fmt.Errorf("%s: %v", file, err)
@@ -254,7 +278,7 @@ func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
 		return nil
 	})
 	if err == nil && !wrote {
-		err = fmt.Errorf("%s is marked IsBinaryPartition but holds no BinaryPartition file", file)
+		err = fmt.Errorf("%s is marked IsBinaryPartition but holds no BinaryPartition file for partition %s", file, name)
 	}
 	return err
 }

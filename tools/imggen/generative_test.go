@@ -12,6 +12,7 @@ package imggen
 // replays it.
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,6 +46,7 @@ type genPartition struct {
 	UseAll         bool
 	NotFlashed     bool              // RequiredToFlash false
 	files          map[string]string // device path -> content, of the packages installed here
+	Image          int               // raw partitions: size of a binary partition package's image, 0 for none
 }
 
 type genCase struct {
@@ -159,6 +161,14 @@ func genImageCase(seed int64) *genCase {
 	for _, p := range c.Partitions {
 		if p.FS != "" {
 			p.files = genFiles(r, p.Name)
+		}
+	}
+	// Raw partitions: mostly a binary partition package's image, of the partition's size or
+	// less (any byte count). Drawn last, so the layouts of the seeds stay what they were.
+	for _, p := range c.Partitions {
+		if p.FS == "" && r.Intn(3) > 0 {
+			capacity := int(p.Total) * c.SectorSize
+			p.Image = choose(r, []int{capacity, 1 + r.Intn(capacity)})
 		}
 	}
 	return c
@@ -339,6 +349,11 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 			add("Files."+p.Name, p.Name, p.files, manifest.GroupBase)
 		}
 	}
+	for _, p := range c.Partitions {
+		if p.Image > 0 {
+			addBinaryPackage(t, sel, src, "Image."+p.Name, p.Name, randomBytes(c.Seed, p.Image))
+		}
+	}
 	add("Layout", "MainOS", map[string]string{DeviceLayoutPath: c.layoutXML()}, manifest.GroupDeviceLayout)
 	add("Platform", "MainOS", map[string]string{DevicePlatformPath: c.platformXML()}, manifest.GroupOEMDevicePlatform)
 
@@ -375,6 +390,10 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 		}
 		if want.FS == "" {
 			stats["raw"]++
+			if want.Image > 0 {
+				checkRawImage(t, disk, got.Start*ss, got.Size*ss, randomBytes(c.Seed, want.Image), want.Name)
+				stats["raw with an image"]++
+			}
 			continue
 		}
 		part := filepath.Join(out, want.Name+".img")
@@ -522,6 +541,27 @@ func copyRegion(t *testing.T, src, dst string, off, length int64) {
 	}
 	if err := out.Truncate(length); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkRawImage checks that the partition at off (size bytes) of disk starts with image and
+// holds zeros after it.
+func checkRawImage(t *testing.T, disk string, off, size int64, image []byte, name string) {
+	t.Helper()
+	f, err := os.Open(disk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	got := make([]byte, size)
+	if _, err := f.ReadAt(got, off); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if !bytes.Equal(got[:len(image)], image) {
+		t.Errorf("%s does not start with its %d-byte image", name, len(image))
+	}
+	if len(bytes.Trim(got[len(image):], "\x00")) != 0 {
+		t.Errorf("%s is not zeros after its %d-byte image", name, len(image))
 	}
 }
 

@@ -48,7 +48,11 @@ func writePkg(t *testing.T, dir string, s pkgSpec) string {
 	var payload []spkg.Payload
 	for _, p := range paths {
 		data := s.files[p]
-		payload = append(payload, spkg.Payload{DevicePath: p, Size: int64(len(data)), Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }})
+		pl := spkg.Payload{DevicePath: p, Size: int64(len(data)), Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }}
+		if s.binary {
+			pl.FileType = "BinaryPartition" // the partition image, as pkggen writes it
+		}
+		payload = append(payload, pl)
 	}
 	comp := cab.None
 	if s.compress {
@@ -116,7 +120,7 @@ func options() Options {
 }
 
 func TestMerge(t *testing.T) {
-	_, fm, locate := fixture(t)
+	dir, fm, locate := fixture(t)
 	out := t.TempDir()
 	res, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), options())
 	if err != nil {
@@ -138,6 +142,13 @@ func TestMerge(t *testing.T) {
 	}
 	if len(res.PassThrough) != 1 || filepath.Base(res.PassThrough[0]) != "Contoso.Firmware.Modem.spkg" {
 		t.Errorf("passed through %v, want the binary partition package", res.PassThrough)
+	} else {
+		// Copied unchanged: the same bytes, still a binary partition package.
+		got, _ := os.ReadFile(res.PassThrough[0])
+		src, _ := os.ReadFile(filepath.Join(dir, "Contoso.Firmware.Modem.spkg"))
+		if !bytes.Equal(got, src) || len(got) == 0 {
+			t.Errorf("the passed-through binary partition package differs from its source")
+		}
 	}
 
 	// The merged base holds both sources' files, each with its source, at the merge's version.

@@ -128,6 +128,9 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 		if e := p.SelectElement("PackageIdentity"); e != nil {
 			id = e.Text()
 		}
+		if e := p.SelectElement("IsBinaryPartition"); e != nil && e.Text() == "true" {
+			part += " (binary partition image)"
+		}
 		fmt.Fprintf(w, "  %-50s %-12s %s\n", id, ver, part)
 	}
 	return nil

@@ -39,13 +39,17 @@ func validFFU(t *testing.T) []byte {
 	return bytes.Clone(cliImage.ffu)
 }
 
-func buildFFU() ([]byte, error) {
+func buildFFU() ([]byte, error) { return buildFFUWith("") }
+
+// buildFFUWith builds the image of validFFU with device layout layoutXML ("": testimage.Layout)
+// and the packages at extra (host paths) selected too.
+func buildFFUWith(layoutXML string, extra ...string) ([]byte, error) {
 	dir, err := os.MkdirTemp("", "cli-ffu-*")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(dir)
-	out, err := testimage.FFU(dir, "hostile cli", testimage.Options{})
+	out, err := testimage.FFU(dir, "hostile cli", testimage.Options{Layout: layoutXML, Extra: extra})
 	if err != nil {
 		return nil, err
 	}

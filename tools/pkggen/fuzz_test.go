@@ -26,6 +26,10 @@ func FuzzParseProject(f *testing.F) {
 	f.Add([]byte(projectXML(strings.Repeat("<Components>", 300), "")))
 	f.Add([]byte(projectXML(comps(`<File Source="`+strings.Repeat("x", 5000)+`"/>`), "")))
 	f.Add(utf16Bytes(projectXML(comps(`<File Source="camera\camera.txt" DestinationDir="$(runtime.root)\A"/>`), ""), false))
+	// Binary partition packages: the valid form and each refused one.
+	f.Add([]byte(projectXML(binComps(`<BinaryPartition ImageSource="ContosoFM.xml"/>`), `BinaryPartition="true" Partition="UEFI"`)))
+	f.Add([]byte(projectXML(binComps(`<BinaryPartition ImageSource="ContosoFM.xml"/><BinaryPartition/><OSComponent/>`), `BinaryPartition="1"`)))
+	f.Add([]byte(projectXML(binComps(`<BinaryPartition ImageSource="$(v0)"/>`), `Partition="$(v0)"`)))
 	// Sources resolve against the example's files, so valid projects get through to the end.
 	path := filepath.Join("..", "..", "examples", "contoso", "oem", "fuzz.pkg.xml")
 	opt := Options{BuildType: "fre", CPU: "arm", Languages: []string{"en-US", "de-DE"}, Resolutions: []string{"720x1280"},

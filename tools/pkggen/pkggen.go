@@ -3,10 +3,10 @@
 //
 // Supported: Package attributes (macros expanded), Macros, OSComponent with Files/File
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
-// producing satellite packages, and the global macros of the kit's PkgGen.cfg.xml. The other
-// documented elements (drivers, services, registry, apps, binary partitions, capabilities) are
-// refused with an error at their line: never ignored; unknown elements are errors with the
-// nearest known name.
+// producing satellite packages, binary partition packages (binarypartition.go), and the global
+// macros of the kit's PkgGen.cfg.xml. The other documented elements (drivers, services,
+// registry, apps, capabilities) are refused with an error at their line: never ignored; unknown
+// elements are errors with the nearest known name.
 package pkggen
 
 import (
@@ -55,6 +55,7 @@ type File struct {
 	Source     string // host path
 	DevicePath string
 	Attributes string
+	FileType   string // empty (Regular) or BinaryPartition (binarypartition.go)
 }
 
 // FileName is the package's file name.
@@ -188,11 +189,15 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 		}
 		doc.Attrs(el)
 		for _, comp := range doc.Children(el) {
+			if comp.Tag == "BinaryPartition" {
+				continue // binaryPartitions
+			}
 			if p.known(el, comp, componentChildren, "only OSComponent with Files") {
 				b.osComponent(comp)
 			}
 		}
 	}
+	b.binaryPartitions(root, attrs["BinaryPartition"])
 	if err := doc.Err(); err != nil {
 		return nil, err
 	}
@@ -226,9 +231,6 @@ func (p *project) packageAttrs(root *etree.Element) map[string]string {
 	enum("ReleaseType", "Production", "Test")
 	enum("OwnerType", "Microsoft", "OEM", "SiliconVendor", "MobileOperator")
 	enum("BinaryPartition", "true", "false", "1", "0")
-	if v := out["BinaryPartition"]; v == "true" || v == "1" {
-		p.doc.AttrErrorf(root, "BinaryPartition", "BinaryPartition=%s: binary partition packages are not supported yet", quote(v))
-	}
 	return out
 }
 
@@ -408,20 +410,23 @@ func (p *project) attr(f *etree.Element, x *winpath.Expander, name, raw string) 
 	return v, true
 }
 
-func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
-	rawSource, _ := attrValue(f, "Source")
-	if rawSource == "" {
-		p.doc.Errorf(f, "<File> has no Source; expected the file's path on the build machine")
-		return
+// source resolves attribute attr of el, a file on the build machine: macros expanded, relative
+// to the project file, found case-insensitively, a regular file. It returns the expanded value
+// and the host path.
+func (p *project) source(el *etree.Element, x *winpath.Expander, attr string) (string, string, bool) {
+	raw, _ := attrValue(el, attr)
+	if raw == "" {
+		p.doc.Errorf(el, "<%s> has no %s; expected the file's path on the build machine", el.Tag, attr)
+		return "", "", false
 	}
-	source, ok := p.attr(f, x, "Source", rawSource)
+	source, ok := p.attr(el, x, attr, raw)
 	if !ok {
-		return
+		return "", "", false
 	}
 	host, err := winpath.Mapper{}.ToHost(source)
 	if err != nil {
-		p.doc.AttrErrorf(f, "Source", "Source=%s: %s", quote(rawSource), clipMsg(err))
-		return
+		p.doc.AttrErrorf(el, attr, "%s=%s: %s", attr, quote(raw), clipMsg(err))
+		return "", "", false
 	}
 	if !filepath.IsAbs(host) {
 		// Relative sources are relative to the project file, wherever the tool runs.
@@ -429,11 +434,19 @@ func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
 	}
 	found, err := p.find.Find(host)
 	if err != nil {
-		p.doc.AttrErrorf(f, "Source", "Source=%s: %s (the file must exist)", quote(rawSource), clipMsg(err))
-		return
+		p.doc.AttrErrorf(el, attr, "%s=%s: %s (the file must exist)", attr, quote(raw), clipMsg(err))
+		return "", "", false
 	}
 	if _, err := readfile.Regular(found); err != nil {
-		p.doc.AttrErrorf(f, "Source", "Source=%s: %s", quote(rawSource), clipMsg(err))
+		p.doc.AttrErrorf(el, attr, "%s=%s: %s", attr, quote(raw), clipMsg(err))
+		return "", "", false
+	}
+	return source, found, true
+}
+
+func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
+	source, found, ok := p.source(f, x, "Source")
+	if !ok {
 		return
 	}
 	dir := `$(runtime.default)`
@@ -518,6 +531,7 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 			DevicePath: f.DevicePath,
 			Size:       size,
 			Attributes: f.Attributes,
+			FileType:   f.FileType,
 			Open:       func() (io.ReadCloser, error) { return readfile.OpenSized(src, size) },
 		})
 	}

@@ -182,7 +182,7 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown attribute", projectXML("", `Colour="red"`), nil, "2:120: unknown attribute Colour on <Package>"},
 		{"near attribute", projectXML("", `Platfrom="x"`), nil, "2:120: unknown attribute Platfrom on <Package>; expected one of Owner, Component, SubComponent, ReleaseType, OwnerType, Partition, Platform, GroupingKey, BinaryPartition, Description (did you mean Platform?)"},
 		{"release type", projectXML("", `ReleaseType="Retail"`), nil, `2:120: attribute ReleaseType of <Package> is "Retail"; expected Production, Test`},
-		{"binary partition", projectXML("", `BinaryPartition="true"`), nil, "2:120: BinaryPartition=\"true\": binary partition packages are not supported yet"},
+		{"binary partition", projectXML("", `BinaryPartition="true"`), nil, "2:120: BinaryPartition=\"true\" but <Components> has no <BinaryPartition ImageSource=\"...\"/>; expected one, the partition's image"},
 		{"owner macro unknown", strings.Replace(projectXML("", ""), `Owner="Contoso"`, `Owner="$(OEMNAME)"`, 1), nil,
 			`2:65: attribute Owner of <Package> is "$(OEMNAME)": unknown macro $(OEMNAME); pass it on the command line with /variables:OEMNAME=value`},
 		{"platform macro unknown", projectXML("", `Platform="$(BSPARCH)"`), nil, `2:120: attribute Platform of <Package> is "$(BSPARCH)": unknown macro $(BSPARCH); pass it on the command line with /variables:BSPARCH=value`},

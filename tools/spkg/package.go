@@ -18,6 +18,7 @@ type Payload struct {
 	Size       int64
 	Open       func() (io.ReadCloser, error)
 	Attributes string // "ReadOnly Hidden ..." as in a package project; empty means Normal
+	FileType   string // the DSM's FileType: empty means Regular; BinaryPartition for a partition image
 }
 
 // fileAttributes maps project/DSM attribute names to cabinet attribute bits.
@@ -61,7 +62,11 @@ func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*M
 		if attrs == "" {
 			attrs = "Normal"
 		}
-		m.Files = append(m.Files, FileEntry{FileType: "Regular", DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
+		typ := p.FileType
+		if typ == "" {
+			typ = "Regular"
+		}
+		m.Files = append(m.Files, FileEntry{FileType: typ, DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
 		sources = append(sources, cab.FileSource{Name: name, Size: p.Size, Open: p.Open, Attributes: cabAttributes(p.Attributes)})
 	}
 	meta, err := m.finish()
@@ -159,7 +164,7 @@ func newPackage(r io.ReaderAt, size int64, path string) (*Package, error) {
 		if cf == nil {
 			return nil, fmt.Errorf("%s: the manifest lists %s (cab path %s), which the cabinet does not hold", path, fe.DevicePath, fe.CabPath)
 		}
-		if fe.FileType == "Regular" && cf.Size != fe.FileSize {
+		if (fe.FileType == "Regular" || fe.FileType == "BinaryPartition") && cf.Size != fe.FileSize {
 			return nil, fmt.Errorf("%s: %s is %d bytes in the cabinet, the manifest says %d", path, fe.DevicePath, cf.Size, fe.FileSize)
 		}
 	}

@@ -400,6 +400,15 @@ func FuzzOpen(f *testing.F) {
 		}
 		f.Add(m.Bytes())
 	}
+	// A binary partition package: IsBinaryPartition, one BinaryPartition file.
+	bin := testManifest()
+	bin.IsBinaryPartition, bin.Partition = true, "PLAT"
+	var mb cab.MemFile
+	if _, err := Write(&mb, bin, []Payload{{DevicePath: `\PLAT.bin`, Size: 3, FileType: "BinaryPartition",
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader("img")), nil }}}, cab.Options{}); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(mb.Bytes())
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := newPackage(bytes.NewReader(data), int64(len(data)), "fuzz.spkg")
 		if err != nil {
@@ -445,6 +454,10 @@ func FuzzParseManifest(f *testing.F) {
 	m.Files = []FileEntry{{FileType: "Regular", DevicePath: `\a.txt`, CabPath: "0_a.txt", FileSize: 1}}
 	good, _ := m.Marshal()
 	f.Add(good)
+	m.IsBinaryPartition = true
+	m.Files = []FileEntry{{FileType: "BinaryPartition", DevicePath: `\PLAT.bin`, CabPath: "0_PLAT.bin", FileSize: 7}}
+	bin, _ := m.Marshal()
+	f.Add(bin)
 	f.Add([]byte("<Package/>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, err := ParseManifest(data, "fuzz")

@@ -36,6 +36,10 @@ type Options struct {
 	// LayoutPartition is where the layout package goes ("" for MainOS). EFIESP makes an image
 	// ImgGen did not make: no DeviceLayout.xml in MainOS.
 	LayoutPartition string
+	// Layout replaces Layout as the device layout ("" keeps it).
+	Layout string
+	// Extra are more packages (host paths) to select, as base packages.
+	Extra []string
 	// Base, when set, makes the selection's host paths relative to it (the packages are still
 	// written under dir), and gives every package a kit path and a reason with a source.
 	Base string
@@ -50,6 +54,10 @@ func Packages(dir string, desc string, o Options) (*resolve.Selection, error) {
 	if layoutPart == "" {
 		layoutPart = "MainOS"
 	}
+	layoutXML := Layout
+	if o.Layout != "" {
+		layoutXML = o.Layout
+	}
 	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: desc, Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
 	for _, p := range []struct {
 		comp, part, path, data string
@@ -57,7 +65,7 @@ func Packages(dir string, desc string, o Options) (*resolve.Selection, error) {
 	}{
 		{"MainOS", "MainOS", `\Windows\System32\ntoskrnl.exe`, "kernel", manifest.GroupBase},
 		{"EFIESP", "EFIESP", `\efi\boot.efi`, "boot", manifest.GroupBase},
-		{"Layout", layoutPart, imggen.DeviceLayoutPath, Layout, manifest.GroupDeviceLayout},
+		{"Layout", layoutPart, imggen.DeviceLayoutPath, layoutXML, manifest.GroupDeviceLayout},
 		{"Platform", "MainOS", imggen.DevicePlatformPath, Platform, manifest.GroupOEMDevicePlatform},
 	} {
 		m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: p.comp, Version: spkg.Version{Major: 1}},
@@ -81,6 +89,11 @@ func Packages(dir string, desc string, o Options) (*resolve.Selection, error) {
 			pkg.Reasons[0].Source = manifest.Pos{File: "fm.xml", Line: 3, Col: 5}
 		}
 		sel.Packages = append(sel.Packages, pkg)
+	}
+	for _, path := range o.Extra {
+		name := filepath.Base(path)
+		sel.Packages = append(sel.Packages, &resolve.Package{ID: strings.TrimSuffix(name, ".spkg"), Name: name, HostPath: path,
+			Reasons: []resolve.Reason{{FeatureID: string(manifest.GroupBase), Group: manifest.GroupBase}}})
 	}
 	return sel, nil
 }
