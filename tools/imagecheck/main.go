@@ -108,6 +108,23 @@ func check(image string, pkgs []string, w io.Writer) error {
 	}
 	defer im.Close()
 	fmt.Fprintf(w, "ffu: hashes verified (%d chunks)\n", len(im.FFU.HashTable())/32)
+	if err := checkTable(im, w); err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "imagecheck-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cat, err := checkFileSystems(im, dir, w)
+	if err != nil {
+		return err
+	}
+	return checkPackages(im, dir, pkgs, cat, w)
+}
+
+// checkTable checks the partition table with sfdisk (MBR) or sgdisk (GPT).
+func checkTable(im *volume.Image, w io.Writer) error {
 	disk := im.Disk().Name()
 	if im.MBR != nil {
 		// An MBR layout's disk: sgdisk would convert it to a GPT; sfdisk reads it as it is.
@@ -129,12 +146,13 @@ func check(image string, pkgs []string, w io.Writer) error {
 		}
 		fmt.Fprintln(w, "sgdisk -v: no problems found")
 	}
+	return nil
+}
 
-	dir, err := os.MkdirTemp("", "imagecheck-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+// checkFileSystems checks each FAT and NTFS partition with fsck.fat or ntfsfix and returns, by
+// lower-case partition name, how to read a file of it as a checker nobody here wrote reads it.
+func checkFileSystems(im *volume.Image, dir string, w io.Writer) (map[string]func(devicePath string) (string, error), error) {
+	disk := im.Disk().Name()
 	// cat returns a file of a partition as a checker nobody here wrote reads it: mtype for FAT,
 	// ntfscat (on a copy of the partition, ntfs-3g has no offset option) for NTFS.
 	cat := map[string]func(devicePath string) (string, error){}
@@ -145,10 +163,10 @@ func check(image string, pkgs []string, w io.Writer) error {
 		if im.IsNTFS(e) {
 			part := filepath.Join(dir, e.Name+".ntfs")
 			if err := copyRange(im.Disk(), part, off, size); err != nil {
-				return err
+				return nil, err
 			}
 			if _, err := run("ntfsfix", "-n", part); err != nil {
-				return fmt.Errorf("partition %s: %v", e.Name, err)
+				return nil, fmt.Errorf("partition %s: %v", e.Name, err)
 			}
 			fmt.Fprintf(w, "ntfsfix -n %s: clean\n", e.Name)
 			cat[name] = func(p string) (string, error) {
@@ -166,15 +184,21 @@ func check(image string, pkgs []string, w io.Writer) error {
 		// fsck.fat has no offset option: it checks a copy of the partition.
 		part := filepath.Join(dir, e.Name+".img")
 		if err := copyRange(im.Disk(), part, off, size); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := run("fsck.fat", "-n", part); err != nil {
-			return fmt.Errorf("partition %s: %v", e.Name, err)
+			return nil, fmt.Errorf("partition %s: %v", e.Name, err)
 		}
 		os.Remove(part)
 		fmt.Fprintf(w, "fsck.fat -n %s: clean\n", e.Name)
 	}
+	return cat, nil
+}
 
+// checkPackages checks that every package the update history lists is one of pkgs and that its
+// files are at their device paths with their content (binary partition images at the start of
+// their partitions).
+func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]func(devicePath string) (string, error), w io.Writer) error {
 	// The packages the image says it holds, and their files as mtools reads them.
 	mainOS, ok := cat["mainos"]
 	if !ok {
