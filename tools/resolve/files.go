@@ -49,9 +49,24 @@ func ResolveFiles(r Request) (*Selection, error) {
 			return manifest.ReadFeatureManifest(p)
 		},
 	}
+	var coreFile string // the core FM's file name in messages
+	in.MissingHint = func(rs Reason) string {
+		switch {
+		case r.Origin.Target == "":
+			return ""
+		case rs.Group == GroupPackageFiles:
+			return r.Origin.Hint("packages")
+		case rs.Source.File == coreFile:
+			return r.Origin.Hint("kit")
+		}
+		return fmt.Sprintf("; add a target that provides it to packages of the feature_manifest of %s (in feature_manifests of %s)", rs.Source.File, r.Origin.Target)
+	}
 	in.LoadCoreFM = func(ref CoreFMRef) (*manifest.FeatureManifest, error) {
 		if r.CoreFM == "" {
 			fm, err := LoadCoreFM(in.Packages, ref)
+			if fm != nil {
+				coreFile = fm.Pos.File
+			}
 			var ie *winpath.IndexError
 			if err != nil && errors.As(err, &ie) && len(ie.Candidates) == 0 {
 				err = fmt.Errorf("%w%s", err, r.Origin.Hint("kit"))
@@ -61,7 +76,11 @@ func ResolveFiles(r Request) (*Selection, error) {
 		if !strings.EqualFold(winpath.Base(r.CoreFM), ref.FMName) {
 			return nil, fmt.Errorf("--core-fm=%s: Product %q takes %s as its core feature manifest; expected a file of that name", r.CoreFM, ref.Product, ref.FMName)
 		}
-		return manifest.ReadFeatureManifest(r.CoreFM)
+		fm, err := manifest.ReadFeatureManifest(r.CoreFM)
+		if fm != nil {
+			coreFile = fm.Pos.File
+		}
+		return fm, err
 	}
 	return Resolve(in)
 }
