@@ -7,7 +7,10 @@
 #   2. `bazel build //images:test` and `bazel test //...` (oem_image_test) pass;
 #   3. the BUILD files of kit/, soc/, device/, oem/ and images/ are cut down to their
 #      `# gazelle:` lines, `bazel run //:gazelle` writes them again with the same targets (the
-#      hand-added oem_image_test aside) and reports no problem, and the image builds again.
+#      hand-added oem_image_test aside) and reports no problem, and the image builds again;
+#   4. deliberately broken targets in a package of their own fail with messages that name the
+#      Bazel side (issue 24 item 4): an oem_image without ms_packages names ms_packages of the
+#      target; a pkg_xml mobile_package whose srcs lack a Source names srcs of the target.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
@@ -64,4 +67,32 @@ targets >"$work/generated.targets"
 diff -u "$work/written.targets" "$work/generated.targets" ||
   fail "gazelle's BUILD files do not have the targets of docs/getting-started.md (diff above: - page, + gazelle)"
 bz build //images:test >"$work/build2.log" 2>&1 || { tail -30 "$work/build2.log"; fail "bazel build //images:test on gazelle's BUILD files"; }
+# 4. Messages that name the attribute to fix (after gazelle, which must not see this package).
+mkdir -p "$ws/broken"
+cp "$ws/images/TestOEMInput.xml" "$ws/oem/Woodgrove.Apps.Hello.pkg.xml" "$ws/oem/hello.txt" "$ws/broken/"
+cat >"$ws/broken/BUILD.bazel" <<'BUILD'
+load("@rules_oemimage//rules:defs.bzl", "mobile_package", "oem_image")
+
+oem_image(
+    name = "no_kit",
+    feature_manifests = ["//oem:woodgrove_fm"],
+    oem_input = "TestOEMInput.xml",
+)
+
+mobile_package(
+    name = "no_srcs",
+    component = "Apps",
+    owner = "Woodgrove",
+    pkg_xml = "Woodgrove.Apps.Hello.pkg.xml",
+    sub_component = "Hello",
+)
+BUILD
+expect_failure() { # target, then the text the failure must show
+  if bz build "$1" >"$work/broken.log" 2>&1; then fail "bazel build $1 succeeded; expected it to fail"; fi
+  grep -qF -- "$2" "$work/broken.log" || { tail -20 "$work/broken.log"; fail "bazel build $1: no '$2' in its failure"; }
+}
+expect_failure //broken:no_kit "no input file is named Microsoft.PhoneFM.spkg (case-insensitively); add it to ms_packages of //broken:no_kit"
+expect_failure //broken:no_srcs "it is not among the declared inputs; add it to srcs of //broken:no_srcs"
+rm -rf "$ws/broken"
+echo "broken targets name the attribute to fix: ms_packages of //broken:no_kit, srcs of //broken:no_srcs"
 echo "PROPERTY OK getting started: a workspace from README.md and docs/getting-started.md builds and tests; gazelle regenerates its $(wc -l <"$work/generated.targets") targets"

@@ -34,7 +34,11 @@ SELECTION_ATTRS = {
     "cpu": attr.string(default = "arm", values = CPU_TYPES, doc = "CPU type of the image and its packages (`$(cputype)`, `/CPUType:`)."),
 }
 
-def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None, unused_inputs_list = None):
+# The attributes of SELECTION_ATTRS by the role the tool gives their inputs (--bazel-attr=ROLE=ATTR,
+# tools/locate/origin.go), so its messages about a missing input name the attribute to add it to.
+SELECTION_ROLES = {"kit": "ms_packages", "packages": "packages", "fms": "feature_manifests"}
+
+def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None, unused_inputs_list = None, bazel_attrs = {}):
     """Registers one action that runs `oemimage VERB`.
 
     Args:
@@ -47,11 +51,17 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
       progress_message: progress message.
       stdout: an output File that receives the verb's standard output (None: not kept).
       unused_inputs_list: an output File in which the verb lists the inputs it did not read.
+      bazel_attrs: role -> attribute of ctx that gives the inputs of that role (SELECTION_ROLES);
+        passed as --bazel-attr=ROLE=ATTR with --bazel-target=LABEL, for the tool's messages.
     """
     verb_args = ctx.actions.args()
     if stdout:
         # Bazel 4's ctx.actions.run cannot redirect output: the tool does it (--stdout).
         verb_args.add(stdout, format = "--stdout=%s")
+    if bazel_attrs:
+        # Labels and attribute names only, no paths: the command line stays the same everywhere.
+        verb_args.add(str(ctx.label), format = "--bazel-target=%s")
+        verb_args.add_all(["%s=%s" % (role, bazel_attrs[role]) for role in sorted(bazel_attrs)], format_each = "--bazel-attr=%s")
     verb_args.add(verb)
     ctx.actions.run(
         # The toolchain's tool, built for the execution platform (cfg = "exec"), with its runfiles.

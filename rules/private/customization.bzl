@@ -1,7 +1,7 @@
 """customization_packages: CustomizationGen as a rule; the customization packages of an MCSF answer file."""
 
 load("//rules:providers.bzl", "CustomizationInfo")
-load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "run_oemimage", "selection_args")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "SELECTION_ROLES", "run_oemimage", "selection_args")
 
 def _dir_of(label, rel):
     """rel, a directory relative to label's package, as a path relative to the execution root."""
@@ -78,6 +78,7 @@ def _customization_packages_impl(ctx):
         outputs = [out],
         mnemonic = "OemCustomizationGen",
         progress_message = "CustomizationGen %s" % ctx.label,
+        bazel_attrs = SELECTION_ROLES,
     )
     return [DefaultInfo(files = depset([out])), info]
 

@@ -127,6 +127,8 @@ def _mobile_package_impl(ctx):
         outputs = outputs,
         mnemonic = "OemPkgGen",
         progress_message = "PkgGen %s: %s" % (ctx.label, outputs[0].basename),
+        # A pkg_xml project's sources come from srcs; with files the rule writes the project.
+        bazel_attrs = {"srcs": "srcs"} if ctx.file.pkg_xml else {"srcs": "files"},
     )
     all_files = depset(outputs)
     return [

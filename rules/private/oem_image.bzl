@@ -1,7 +1,7 @@
 """oem_image: ImgGen as a rule; builds an FFU and its side files."""
 
 load("//rules:providers.bzl", "ImageInfo")
-load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "run_oemimage", "selection_args")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "SELECTION_ROLES", "run_oemimage", "selection_args")
 load(":customization.bzl", "STRICT_SETTING_POLICIES_DOC", "customization_args", "customization_info", "strict_args")
 
 # Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files"). The tool's own list
@@ -38,6 +38,7 @@ def _oem_image_impl(ctx):
         mnemonic = "OemResolve",
         progress_message = "Resolving packages of %s" % ctx.label,
         stdout = selection,
+        bazel_attrs = SELECTION_ROLES,
     )
 
     # Durations would make the log differ from build to build.
@@ -80,6 +81,7 @@ def _oem_image_impl(ctx):
         mnemonic = "OemImgGen",
         progress_message = "ImgGen %s: %s" % (ctx.label, ffu.basename),
         unused_inputs_list = unused,
+        bazel_attrs = SELECTION_ROLES,
     )
     groups = dict(side_files = depset(side.values()), selection = depset([selection]))
     if custom_dir:

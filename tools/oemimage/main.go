@@ -17,6 +17,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
+	"github.com/oemimage/rules_oemimage/tools/locate"
 )
 
 // verb is one subcommand. syntax is the documented command line of the original tool.
@@ -35,6 +36,9 @@ var errNotImplemented = errors.New("not implemented yet")
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
+
+// origin is what --bazel-target and --bazel-attr said (zero outside Bazel).
+var origin locate.Origin
 
 func notImplemented([]string, io.Writer, io.Writer) error { return errNotImplemented }
 
@@ -183,6 +187,23 @@ func run(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		return code
+	}
+	// --bazel-target=LABEL and --bazel-attr=ROLE=ATTR before the verb: the rule's target and the
+	// attributes that give its inputs, named by messages about a missing input (locate.Origin).
+	origin = locate.Origin{}
+	for len(args) > 0 && strings.HasPrefix(args[0], "--bazel-") {
+		if t, ok := strings.CutPrefix(args[0], "--bazel-target="); ok {
+			origin.Target = t
+		} else if a, ok := strings.CutPrefix(args[0], "--bazel-attr="); ok {
+			if err := origin.Set(a); err != nil {
+				fmt.Fprintf(stderr, "oemimage: %v\n", err)
+				return 2
+			}
+		} else {
+			fmt.Fprintf(stderr, "oemimage: unknown flag %s; expected --bazel-target=LABEL or --bazel-attr=ROLE=ATTR before the verb\n", args[0])
+			return 2
+		}
+		args = args[1:]
 	}
 	if len(args) == 0 {
 		printUsage(stderr)

@@ -41,6 +41,7 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	opt := pkggen.Options{
+		Origin:      origin,
 		Version:     version,
 		BuildType:   c.value("build", "fre"),
 		CPU:         c.value("cpu", "arm"),

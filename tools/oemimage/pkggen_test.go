@@ -72,3 +72,44 @@ func TestPkggenAllOrNothing(t *testing.T) {
 		t.Errorf("the previous run's package was changed: %q", b)
 	}
 }
+
+// A Source missing from the action's inputs: under Bazel (--bazel-attr=srcs=srcs) the message
+// says it is not among the declared inputs and names the attribute and target to add it to.
+func TestPkggenMissingSourceOrigin(t *testing.T) {
+	dir := t.TempDir()
+	project := filepath.Join(dir, "p.pkg.xml")
+	if err := os.WriteFile(project, []byte(`<?xml version="1.0" encoding="utf-8"?>
+<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00" Owner="Contoso" Component="Apps">
+<Components><OSComponent>
+<Files><File Source="camera.exe"/></Files>
+</OSComponent></Components>
+</Package>`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name   string
+		before []string
+		want   string
+		not    string
+	}{
+		{"under Bazel", []string{"--bazel-target=//oem:camera", "--bazel-attr=srcs=srcs"},
+			"p.pkg.xml:4:14: Source=\"camera.exe\": ", "it is not among the declared inputs; add it to srcs of //oem:camera"},
+		{"outside Bazel", nil, "(the file must exist)", "declared inputs"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append(append([]string(nil), tt.before...), "pkggen", project, "/output:"+dir)
+			code := run(args, &out, &errOut)
+			msg := errOut.String()
+			if code != 1 || !strings.Contains(msg, tt.want) {
+				t.Errorf("code %d, stderr\n%s\nwant 1 and %q", code, msg, tt.want)
+			}
+			if tt.name == "under Bazel" && !strings.Contains(msg, tt.not) {
+				t.Errorf("stderr\n%s\nwant %q", msg, tt.not)
+			}
+			if tt.name == "outside Bazel" && strings.Contains(msg, tt.not) {
+				t.Errorf("stderr %q has %q", msg, tt.not)
+			}
+		})
+	}
+}

@@ -56,7 +56,7 @@ var selectionFlags = []string{"package", "fm", "core-fm"}
 
 // selectionRequest reads /CPUType: and the selection flags of a parsed command line.
 func selectionRequest(c *cmdline, oemInput, msPackageRoot string) (resolve.Request, error) {
-	r := resolve.Request{OEMInput: oemInput, MSPackageRoot: msPackageRoot, Env: winpath.EnvMap(os.Environ())}
+	r := resolve.Request{OEMInput: oemInput, MSPackageRoot: msPackageRoot, Env: winpath.EnvMap(os.Environ()), Origin: origin}
 	// "" (no /CPUType:) is arm, and lets imggen --selection take the selection's.
 	r.CPUType = strings.ToLower(c.value("CPUType", ""))
 	if r.CPUType != "" && !slices.Contains(resolve.CPUTypes, r.CPUType) {

@@ -269,3 +269,54 @@ func TestResolveCoreFMFromPackage(t *testing.T) {
 		t.Errorf("OEM-owned core FM package: err = %v", err)
 	}
 }
+
+// Under Bazel the rule names its target and the attribute of each input role before the verb
+// (--bazel-target, --bazel-attr): a missing core FM package names ms_packages of the target;
+// without the flags the message stays the tool's own.
+func TestResolveBazelOrigin(t *testing.T) {
+	_, pkgs := contosoPackages(t)
+	retail := contoso + "images/RetailOEMInput.xml"
+	verbArgs := append(append([]string{"resolve", retail, "kit"}, contosoFMs...), pkgs...)
+	core := "--core-fm=" + contoso + "kit/fm/MicrosoftPhoneFM.xml"
+	tests := []struct {
+		name   string
+		before []string
+		code   int
+		want   string
+		not    string
+	}{
+		{"under Bazel", []string{"--bazel-target=//images:retail", "--bazel-attr=kit=ms_packages"}, 1,
+			`no input file is named Microsoft.PhoneFM.spkg (case-insensitively); add it to ms_packages of //images:retail`, ""},
+		{"outside Bazel", nil, 1, `no input file is named Microsoft.PhoneFM.spkg (case-insensitively)`, "add it to"},
+		{"bad role", []string{"--bazel-attr=nope=x"}, 2, `unknown role "nope"`, ""},
+		{"kit package missing", []string{"--bazel-target=//images:retail", "--bazel-attr=kit=ms_packages"}, 1,
+			`no input file is named Microsoft.MainOS.Production.spkg (case-insensitively); add it to ms_packages of //images:retail`, "feature_manifest of"},
+		{"FM package missing", []string{"--bazel-target=//images:retail", "--bazel-attr=kit=ms_packages"}, 1,
+			`; add a target that provides it to packages of the feature_manifest of ` + contoso + `oem/fm/ContosoFM.xml (in feature_manifests of //images:retail)`, ""},
+		{"unknown --bazel flag", []string{"--bazel-nope=x"}, 2, "unknown flag --bazel-nope=x", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			args := append(append([]string(nil), tt.before...), verbArgs...)
+			if tt.name == "kit package missing" {
+				args = append(append(append([]string(nil), tt.before...), verbArgs[:3+len(contosoFMs)]...), append([]string{core}, pkgs[1:]...)...)
+			}
+			if tt.name == "FM package missing" {
+				args = append(append(append([]string(nil), tt.before...), verbArgs[:3+len(contosoFMs)]...), core)
+				for _, p := range pkgs {
+					if !strings.Contains(p, "Contoso.Apps.Camera") {
+						args = append(args, p)
+					}
+				}
+			}
+			code := run(args, &out, &errOut)
+			if code != tt.code || !strings.Contains(errOut.String(), tt.want) {
+				t.Errorf("code %d, stderr\n%s\nwant %d and %q", code, errOut.String(), tt.code, tt.want)
+			}
+			if tt.not != "" && strings.Contains(errOut.String(), tt.not) {
+				t.Errorf("stderr %q has %q", errOut.String(), tt.not)
+			}
+		})
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
+	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -41,6 +42,7 @@ type Options struct {
 	Config      string            // /config: file with more <Macro Id= Value=/> definitions
 	Env         map[string]string // %VAR% values (the process environment for the CLI)
 	Compress    bool
+	Origin      locate.Origin // under Bazel, the attribute that gives the project's files (role "srcs")
 }
 
 // Package is one package a project produces: the neutral one or a satellite.
@@ -76,10 +78,11 @@ var (
 )
 
 type project struct {
-	path string
-	doc  *manifest.Doc
-	x    *winpath.Expander
-	find *winpath.Finder
+	path   string
+	doc    *manifest.Doc
+	x      *winpath.Expander
+	find   *winpath.Finder
+	origin locate.Origin
 }
 
 // known sorts a child of parent: supported (true), refused as not supported yet (false, with
@@ -132,7 +135,7 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 	if err != nil {
 		return nil, err
 	}
-	p := &project{path: projectPath, doc: doc, find: winpath.NewFinder()}
+	p := &project{path: projectPath, doc: doc, find: winpath.NewFinder(), origin: opt.Origin}
 	root := doc.Root()
 	if root.Tag != "Package" {
 		doc.Errorf(root, "root element is <%s>; expected <Package>", root.FullTag())
@@ -434,6 +437,11 @@ func (p *project) source(el *etree.Element, x *winpath.Expander, attr string) (s
 	}
 	found, err := p.find.Find(host)
 	if err != nil {
+		if hint := p.origin.Hint("srcs"); hint != "" {
+			// In Bazel's sandbox only declared inputs exist: the file may well be on disk.
+			p.doc.AttrErrorf(el, attr, "%s=%s: %s: it is not among the declared inputs%s", attr, quote(raw), clipMsg(err), hint)
+			return "", "", false
+		}
 		p.doc.AttrErrorf(el, attr, "%s=%s: %s (the file must exist)", attr, quote(raw), clipMsg(err))
 		return "", "", false
 	}

@@ -1,6 +1,7 @@
 package resolve
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,6 +23,7 @@ type Request struct {
 	FMs           []string          // feature manifest files, matched to AdditionalFMs
 	CoreFM        string            // the core FM's XML, instead of reading it from its package
 	Env           map[string]string // %VAR% values
+	Origin        locate.Origin     // under Bazel, the attributes that give the inputs (for messages)
 }
 
 // ResolveFiles reads r's OEMInput and selects its packages: the loaders of Input, built from
@@ -47,14 +49,38 @@ func ResolveFiles(r Request) (*Selection, error) {
 			return manifest.ReadFeatureManifest(p)
 		},
 	}
+	var coreFile string // the core FM's file name in messages
+	in.MissingHint = func(rs Reason) string {
+		switch {
+		case r.Origin.Target == "":
+			return ""
+		case rs.Group == GroupPackageFiles:
+			return r.Origin.Hint("packages")
+		case rs.Source.File == coreFile:
+			return r.Origin.Hint("kit")
+		}
+		return fmt.Sprintf("; add a target that provides it to packages of the feature_manifest of %s (in feature_manifests of %s)", rs.Source.File, r.Origin.Target)
+	}
 	in.LoadCoreFM = func(ref CoreFMRef) (*manifest.FeatureManifest, error) {
 		if r.CoreFM == "" {
-			return LoadCoreFM(in.Packages, ref)
+			fm, err := LoadCoreFM(in.Packages, ref)
+			if fm != nil {
+				coreFile = fm.Pos.File
+			}
+			var ie *locate.IndexError
+			if err != nil && errors.As(err, &ie) && len(ie.Candidates) == 0 {
+				err = fmt.Errorf("%w%s", err, r.Origin.Hint("kit"))
+			}
+			return fm, err
 		}
 		if !strings.EqualFold(winpath.Base(r.CoreFM), ref.FMName) {
 			return nil, fmt.Errorf("--core-fm=%s: Product %q takes %s as its core feature manifest; expected a file of that name", r.CoreFM, ref.Product, ref.FMName)
 		}
-		return manifest.ReadFeatureManifest(r.CoreFM)
+		fm, err := manifest.ReadFeatureManifest(r.CoreFM)
+		if fm != nil {
+			coreFile = fm.Pos.File
+		}
+		return fm, err
 	}
 	return Resolve(in)
 }
@@ -64,7 +90,7 @@ func ResolveFiles(r Request) (*Selection, error) {
 func LoadCoreFM(packages locate.Locator, ref CoreFMRef) (*manifest.FeatureManifest, error) {
 	path, err := packages.Locate(ref.PackagePath)
 	if err != nil {
-		return nil, fmt.Errorf("the core feature manifest of Product %q: %v", ref.Product, err)
+		return nil, fmt.Errorf("the core feature manifest of Product %q: %w", ref.Product, err)
 	}
 	p, err := spkg.Open(path)
 	if err != nil {

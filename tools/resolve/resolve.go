@@ -28,6 +28,9 @@ type Input struct {
 	LoadCoreFM func(ref CoreFMRef) (*manifest.FeatureManifest, error)
 	// Packages locates the selected package files; nil skips the existence check.
 	Packages locate.Locator
+	// MissingHint, if set, is added to the message of a selected package that Packages does not
+	// find, given the package's first reason (ResolveFiles: the Bazel attribute to add it to).
+	MissingHint func(r Reason) string
 }
 
 // FMRef is one AdditionalFM of the OEMInput.
@@ -292,7 +295,7 @@ func Resolve(in Input) (*Selection, error) {
 
 	// Stage 4: the files.
 	if in.Packages != nil {
-		locateFiles(in.Packages, s.Packages, &e)
+		locateFiles(in.Packages, s.Packages, in.MissingHint, &e)
 	}
 	if err := e.err(); err != nil {
 		return nil, err
@@ -373,7 +376,7 @@ func loadFMs(in Input, x *winpath.Expander, ed Edition, ok bool, e *errs) []load
 
 // locateFiles finds the file of every package, and reports a package name selected from two
 // files.
-func locateFiles(packages locate.Locator, pkgs []*Package, e *errs) {
+func locateFiles(packages locate.Locator, pkgs []*Package, hint func(Reason) string, e *errs) {
 	for _, p := range pkgs {
 		host, err := packages.Locate(p.Path)
 		if err != nil {
@@ -386,7 +389,11 @@ func locateFiles(packages locate.Locator, pkgs []*Package, e *errs) {
 			if r.SatelliteOf != "" {
 				what = "satellite " + p.Name + " of " + r.SatelliteOf
 			}
-			e.add(r.Source, "%s (%s) not found: expected %s: %v", what, r.FeatureID, p.Path, err)
+			more := ""
+			if hint != nil {
+				more = hint(r)
+			}
+			e.add(r.Source, "%s (%s) not found: expected %s: %v%s", what, r.FeatureID, p.Path, err, more)
 			continue
 		}
 		p.HostPath = host
