@@ -252,7 +252,12 @@ func (b *build) place() error {
 		return estimateSectors(used[strings.ToLower(name)], uint64(dl.SectorSize))
 	}, extra, b.seed)
 	if err != nil {
-		return err
+		// Name where the disk size comes from: the platform package's MinSectorCount, or the
+		// layout's own SizeInSectors.
+		if store.SizeInSectors != 0 {
+			return fmt.Errorf("%v (the disk size is SizeInSectors %d of the store in %s%s)", err, store.SizeInSectors, layoutPkg.sel.Name, DeviceLayoutPath)
+		}
+		return fmt.Errorf("%v (the disk size is MinSectorCount %d of %s%s)", err, dp.MinSectorCount, platformPkg.sel.Name, DevicePlatformPath)
 	}
 	for _, p := range plan.Partitions {
 		fs := p.FileSystem
