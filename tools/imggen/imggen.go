@@ -207,13 +207,22 @@ func (b *build) openPackages() error {
 	return nil
 }
 
+// withNotes adds to a failure to find the layout or platform what the selection could not
+// match (a mistyped <SOC> or <Device>, with the values the FMs offer).
+func (b *build) withNotes(err error) error {
+	if len(b.sel.Notes) == 0 {
+		return err
+	}
+	return fmt.Errorf("%v; %s", err, strings.Join(b.sel.Notes, "; "))
+}
+
 // place reads the device layout and device platform from their packages, as ImageApp finds
 // them, and places the partitions.
 func (b *build) place() error {
 	t := time.Now()
 	layoutPkg, layoutXML, err := findFile(b.pkgs, DeviceLayoutPath, manifest.GroupDeviceLayout, manifest.GroupSOC)
 	if err != nil {
-		return err
+		return b.withNotes(err)
 	}
 	dl, err := layout.ParseDeviceLayout(layoutPkg.sel.Name+DeviceLayoutPath, layoutXML)
 	if err != nil {
@@ -221,7 +230,7 @@ func (b *build) place() error {
 	}
 	platformPkg, platformXML, err := findFile(b.pkgs, DevicePlatformPath, manifest.GroupOEMDevicePlatform, manifest.GroupDevice)
 	if err != nil {
-		return fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err)
+		return b.withNotes(fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err))
 	}
 	if err := resolve.CheckDevicePlatformOwner(b.sel.Product, platformPkg.sel.Name, platformPkg.pkg.Manifest.OwnerType); err != nil {
 		return err

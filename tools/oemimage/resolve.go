@@ -45,6 +45,10 @@ func runResolve(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A mistyped <SOC> or <Device> resolves, but no image can be made of it: say so by name.
+	for _, n := range sel.Notes {
+		fmt.Fprintf(stderr, "warning: %s\n", n)
+	}
 	if json {
 		return sel.WriteJSON(stdout)
 	}

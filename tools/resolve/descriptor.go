@@ -50,7 +50,10 @@ func ParseSelection(file string, data []byte) (*Selection, error) {
 		return nil, bad("%v", err)
 	}
 	s := &Selection{OEMInput: j.OEMInput, Description: j.Description, Product: j.Product, Device: j.Device, CPUType: j.CPUType,
-		BuildType: j.BuildType, ReleaseType: j.ReleaseType, FormatDPP: j.FormatDPP}
+		BuildType: j.BuildType, ReleaseType: j.ReleaseType, FormatDPP: j.FormatDPP, Notes: j.Notes}
+	if len(j.Notes) > 2 {
+		return nil, bad("%d notes; resolve writes at most 2 (the OEMInput's SOC and Device)", len(j.Notes))
+	}
 	for i, f := range j.FeatureManifests {
 		if f.File == "" || (f.Role != "additional" && f.Role != "core") {
 			return nil, bad("featureManifests[%d]: file %q, role %q; expected a file and the role additional or core", i, f.File, f.Role)

@@ -68,6 +68,7 @@ type jsonSelection struct {
 	BuildType        string        `json:"buildType"`
 	ReleaseType      string        `json:"releaseType"`
 	FormatDPP        bool          `json:"formatDPP,omitempty"`
+	Notes            []string      `json:"notes,omitempty"`
 	FeatureManifests []jsonFM      `json:"featureManifests"`
 	Packages         []jsonPackage `json:"packages"`
 }
@@ -106,7 +107,7 @@ type jsonReason struct {
 // WriteJSON writes the selection as JSON (docs/model.md shows the shape).
 func (s *Selection) WriteJSON(w io.Writer) error {
 	j := jsonSelection{OEMInput: s.OEMInput, Description: s.Description, Product: s.Product, Device: s.Device, CPUType: s.CPUType,
-		BuildType: s.BuildType, ReleaseType: s.ReleaseType, FormatDPP: s.FormatDPP, FeatureManifests: []jsonFM{}, Packages: []jsonPackage{}}
+		BuildType: s.BuildType, ReleaseType: s.ReleaseType, FormatDPP: s.FormatDPP, Notes: s.Notes, FeatureManifests: []jsonFM{}, Packages: []jsonPackage{}}
 	for _, f := range s.FMs {
 		j.FeatureManifests = append(j.FeatureManifests, jsonFM(f))
 	}

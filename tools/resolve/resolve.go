@@ -99,8 +99,11 @@ type Selection struct {
 	BuildType   string
 	ReleaseType string
 	FormatDPP   bool // the OEMInput's FormatDPP: format the DPP partition
-	FMs         []FMUse
-	Packages    []*Package
+	// Notes are what the selection could not match that imaging will miss: an OEMInput <SOC>
+	// or <Device> no DeviceLayout or OEMDevicePlatform package is for, with did-you-mean.
+	Notes    []string
+	FMs      []FMUse
+	Packages []*Package
 }
 
 // FMUse is a feature manifest that took part, in processing order.
@@ -282,6 +285,7 @@ func Resolve(in Input) (*Selection, error) {
 		sel.add(sel.newPackage(winpath.Base(path), path, "", false), Reason{FeatureID: string(GroupPackageFiles), Group: GroupPackageFiles, Source: pf.Pos}, "")
 	}
 	s.Packages = sel.order
+	s.Notes = sel.notes()
 	if o.ReleaseType == manifest.ReleaseProduction {
 		for _, p := range s.Packages {
 			if why, r := testPackage(p); why != "" {

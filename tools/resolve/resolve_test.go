@@ -670,3 +670,39 @@ func TestCheckDevicePlatformOwner(t *testing.T) {
 		}
 	}
 }
+
+// A mistyped <SOC> or <Device> selects no layout or platform package: the selection says so,
+// with the values the FMs offer and the nearest.
+func TestNotes(t *testing.T) {
+	tests := []struct {
+		name  string
+		oem   string
+		notes int
+		want  []string
+	}{
+		{"matched", baseOEMInput, 0, nil},
+		// The fixture's FMs have SOC9000 packages but no SOC9000 layout, and a phone2 platform.
+		{"other SOC and device", edit(baseOEMInput, "<SOC>SOC8000", "<SOC>soc9000", "<Device>Phone1", "<Device>phone2"), 1,
+			[]string{`<SOC> "soc9000" matches no SOC of DeviceLayoutPackages (the feature manifests offer SOC8000)`}},
+		{"mistyped", edit(baseOEMInput, "<SOC>SOC8000", "<SOC>SOC800", "<Device>Phone1", "<Device>Phon1"), 2, []string{
+			`the OEMInput's <SOC> "SOC800" matches no SOC of DeviceLayoutPackages (the feature manifests offer `, "did you mean SOC8000?",
+			`the OEMInput's <Device> "Phon1" matches no Device of OEMDevicePlatformPackages`, "did you mean Phone1?"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := fixture{oem: tt.oem}.run(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := strings.Join(s.Notes, "\n")
+			if len(s.Notes) != tt.notes {
+				t.Errorf("notes %q: %d, want %d", got, len(s.Notes), tt.notes)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("notes %q lack %q", got, w)
+				}
+			}
+		})
+	}
+}

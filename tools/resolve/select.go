@@ -1,6 +1,8 @@
 package resolve
 
 import (
+	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/manifest"
@@ -18,6 +20,12 @@ type selector struct {
 
 	byName map[string]*Package // upper-cased file name -> package
 	order  []*Package
+
+	// offered holds, for the groups an OEMInput value selects by (DeviceLayout by SOC,
+	// OEMDevicePlatform by Device), the values the FMs offer (upper-cased -> as written) and
+	// whether the OEMInput's matched one, for notes on a mistyped <SOC> or <Device>.
+	offered map[manifest.Group]map[string]string
+	matched map[manifest.Group]bool
 }
 
 // occurrence is a later selection of a package name from another path.
@@ -32,6 +40,7 @@ func newSelector(o *manifest.OEMInput, cpu string, x *winpath.Expander, ms []man
 		ui: texts(o.UILanguages), res: texts(o.Resolutions), kb: texts(o.KeyboardLanguages), sp: texts(o.SpeechLanguages),
 		ms: map[string]bool{}, oem: map[string]bool{},
 		byName: make(map[string]*Package, size), order: make([]*Package, 0, size),
+		offered: map[manifest.Group]map[string]string{}, matched: map[manifest.Group]bool{},
 	}
 	for _, v := range ms {
 		s.ms[strings.ToUpper(v.Text)] = true
@@ -73,8 +82,10 @@ func (s *selector) fm(fm *manifest.FeatureManifest) {
 				ids = matchID(g, p.SV, o.SV)
 			case manifest.GroupSOC, manifest.GroupDeviceLayout:
 				ids = matchID(g, p.SOC, o.SOC)
+				s.offer(g, p.SOC, ids)
 			case manifest.GroupDevice, manifest.GroupOEMDevicePlatform:
 				ids = matchID(g, p.Device, o.Device)
+				s.offer(g, p.Device, ids)
 			case manifest.GroupBootLocale:
 				// The original expands one package per value and keeps the OEMInput's: only
 				// BootLocale matters, and $(bootlocale) already holds it.
@@ -94,6 +105,54 @@ func (s *selector) fm(fm *manifest.FeatureManifest) {
 			}
 		}
 	}
+}
+
+// offer records a value of the layout and platform groups and whether it matched.
+func (s *selector) offer(g manifest.Group, value string, ids []string) {
+	if g != manifest.GroupDeviceLayout && g != manifest.GroupOEMDevicePlatform || value == "" {
+		return
+	}
+	if s.offered[g] == nil {
+		s.offered[g] = map[string]string{}
+	}
+	s.offered[g][strings.ToUpper(value)] = value
+	if len(ids) > 0 {
+		s.matched[g] = true
+	}
+}
+
+// notes says which OEMInput <SOC> or <Device> matched none of the values the FMs offer for the
+// device layout and platform, with the nearest ones: the image cannot be built without them.
+func (s *selector) notes() []string {
+	var out []string
+	for _, c := range []struct {
+		g          manifest.Group
+		elem, attr string
+		value      string
+	}{{manifest.GroupDeviceLayout, "SOC", "SOC", s.o.SOC}, {manifest.GroupOEMDevicePlatform, "Device", "Device", s.o.Device}} {
+		offered := s.offered[c.g]
+		if s.matched[c.g] || len(offered) == 0 {
+			continue
+		}
+		var all []string
+		for _, v := range offered {
+			all = append(all, v)
+		}
+		sort.Strings(all)
+		if len(all) > 8 {
+			all = append(all[:8], "...")
+		}
+		value := fmt.Sprintf("%q", c.value)
+		if c.value == "" {
+			value = "(none)"
+		}
+		note := fmt.Sprintf("the OEMInput's <%s> %s matches no %s of %s (the feature manifests offer %s)", c.elem, value, c.attr, c.g.Element(), strings.Join(all, ", "))
+		if near := nearest(c.value, offered, 1); c.value != "" && len(near) > 0 {
+			note += fmt.Sprintf("; did you mean %s?", near[0])
+		}
+		out = append(out, note)
+	}
+	return out
 }
 
 func matchID(g manifest.Group, have, want string) []string {
