@@ -31,7 +31,7 @@ func TestFiles(t *testing.T) {
 		{name: "by name, any directory", files: given, win: `$(mspackageroot)\x\a.SPKG`, want: given[0]},
 		{name: "by name, unknown variable in the name", files: given, win: `C:\x\$(nope).spkg`, wantErr: "$(nope)"},
 		{name: "by name, missing, no hint", files: given, win: `C:\x\C.spkg`, wantErr: "no input file is named C.spkg (case-insensitively)"},
-		{name: "by name, missing, hint", files: given, among: "the --fm files", win: `C:\x\C.xml`, wantErr: "no input file is named C.xml (case-insensitively); expected it among the --fm files"},
+		{name: "by name, missing, hint", files: given, among: "the --fm files", win: `C:\x\C.xml`, wantErr: "no input file is named C.xml (case-insensitively); did you mean B.xml?; expected it among the --fm files"},
 		{name: "on disk, case-insensitive", win: dir + `\SUB\b.XML`, want: filepath.Join(dir, "sub/B.xml")},
 		{name: "on disk, the whole path must expand", win: `%NOPE%\B.xml`, wantErr: "%NOPE%"},
 		{name: "on disk, missing", win: dir + `\sub\C.xml`, wantErr: "C.xml"},
@@ -102,5 +102,31 @@ func TestNames(t *testing.T) {
 	}
 	if a := ix.Ambiguous(); len(a) != 1 || a[0].Name != "Contoso.X.spkg" {
 		t.Errorf("Ambiguous = %v", a)
+	}
+}
+
+func TestNamesDidYouMean(t *testing.T) {
+	ix := NewNames([]string{"kit/Microsoft.MainOS.Production.spkg", "kit/Microsoft.EFIESP.Production.spkg", "oem/Contoso.Apps.Camera.spkg"})
+	for _, tt := range []struct{ name, near string }{
+		{"Contoso.Apps.Camra.spkg", "Contoso.Apps.Camera.spkg"},
+		{"microsoft.mainos.producton.spkg", "Microsoft.MainOS.Production.spkg"},
+		{"Microsoft.Graphics.Production.spkg", ""}, // a word away from every name: no suggestion
+		{"x.spkg", ""},
+	} {
+		_, err := ix.Lookup(tt.name)
+		var ie *IndexError
+		if !errors.As(err, &ie) || ie.Near != tt.near {
+			t.Errorf("Lookup(%s) = %v, want near %q", tt.name, err, tt.near)
+		}
+		if tt.near != "" && !strings.Contains(err.Error(), "did you mean "+tt.near+"?") {
+			t.Errorf("Lookup(%s) = %v", tt.name, err)
+		}
+	}
+	// The budget: after maxSuggestions misses, no more scans.
+	for range maxSuggestions {
+		ix.Lookup("nothing.spkg")
+	}
+	if _, err := ix.Lookup("Contoso.Apps.Camra.spkg"); strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("suggestion past the budget: %v", err)
 	}
 }

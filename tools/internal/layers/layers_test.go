@@ -24,9 +24,9 @@ var layers = [][]string{
 	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/internal/huffman", "tools/internal/checker",
 		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "bench/gendata"},
 	// Formats and readers of one thing each.
-	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/locate"},
+	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest"},
 	// Containers built on them, and the XML models.
-	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "bench/ntfsdir"},
+	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
 	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
 	// The flows: package generation, selection, merging.
 	{"tools/pkggen", "tools/resolve", "tools/merge", "bench/genimage"},
