@@ -18,6 +18,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/mcsf"
+	"github.com/oemimage/rules_oemimage/tools/registry"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -80,18 +81,22 @@ func Plan(r *mcsf.Resolved, opt Options) ([]*Package, error) {
 	}
 
 	// Static registry settings and asset lists: OEMSettings.reg.
-	var reg []regEntry
+	var reg []registry.Value
 	var staticCSP []*mcsf.SettingValue
 	for _, s := range r.Static.Settings {
 		if s.Policy.Registry == nil {
 			staticCSP = append(staticCSP, s)
 			continue
 		}
-		reg = append(reg, regEntry{Key: s.RegKey, Name: s.RegName, Value: s.Value})
+		reg = append(reg, regValue(s.RegKey, s.RegName, s.Value))
 	}
 	reg = append(reg, assetLists(r.Static.Assets)...)
 	if len(reg) > 0 {
-		add("Customizations", "MainOS", File{DevicePath: RegistryFilePath, Data: regFile(reg), Origin: root.Pos})
+		data, err := registry.File(reg)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %s: %v", root.Path, RegistryFilePath, err)
+		}
+		add("Customizations", "MainOS", File{DevicePath: RegistryFilePath, Data: data, Origin: root.Pos})
 	}
 	if len(staticCSP) > 0 {
 		doc := provDoc(staticCSP)
@@ -279,13 +284,13 @@ func sortedTargets(ts []*mcsf.Target) []*mcsf.Target {
 
 // assetLists are the registry values that list static asset files (MultiStringList: one
 // REG_MULTI_SZ of device paths; ValueList: one REG_SZ per file under the OEM or MO key).
-func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
+func assetLists(assets []*mcsf.PlacedAsset) []registry.Value {
 	type multi struct {
 		key, name string
 		paths     []string
 	}
 	var multis []*multi
-	var out []regEntry
+	var out []registry.Value
 	for _, a := range assets {
 		p := a.Policy
 		if p.MultiKey != "" {
@@ -310,12 +315,12 @@ func assetLists(assets []*mcsf.PlacedAsset) []regEntry {
 			if p.NamesOnly {
 				name = a.Asset.FileName()
 			}
-			out = append(out, regEntry{Key: key, Name: name, Value: mcsf.SZ(a.Asset.DisplayName)})
+			out = append(out, regValue(key, name, mcsf.SZ(a.Asset.DisplayName)))
 		}
 	}
 	for _, m := range multis {
 		sort.Strings(m.paths)
-		out = append(out, regEntry{Key: m.key, Name: m.name, Value: mcsf.MultiSZ(m.paths)})
+		out = append(out, regValue(m.key, m.name, mcsf.MultiSZ(m.paths)))
 	}
 	return out
 }
