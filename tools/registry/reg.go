@@ -11,7 +11,8 @@ import (
 	"unicode/utf16"
 )
 
-// Value is one registry value. Name "@" is the key's default value. Data is the value's
+// Value is one registry value. Name "@" is the key's default value. A Value with neither Name
+// nor Type only names its key: the key is written, with no value (an empty key). Data is the value's
 // registry data: UTF-16LE strings with their NULs, little-endian numbers.
 type Value struct {
 	Key, Name string
@@ -32,7 +33,7 @@ func File(values []Value) ([]byte, error) {
 	spelling := map[string]string{}
 	var keys []string
 	for _, v := range values {
-		if _, ok := TypeCodes[v.Type]; !ok {
+		if _, ok := TypeCodes[v.Type]; !ok && (v.Type != "" || v.Name != "") {
 			return nil, fmt.Errorf("registry value %s\\%s: unknown type %q", v.Key, v.Name, v.Type)
 		}
 		k := strings.ToLower(v.Key)
@@ -56,6 +57,9 @@ func File(values []Value) ([]byte, error) {
 		})
 		fmt.Fprintf(&b, "\r\n[%s]\r\n", spelling[k])
 		for _, v := range vs {
+			if v.Type == "" {
+				continue // the key alone
+			}
 			name := "@"
 			if v.Name != "@" {
 				name = quote(v.Name)

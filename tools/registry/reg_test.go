@@ -33,6 +33,7 @@ func TestFile(t *testing.T) {
 		want string
 	}{
 		{"empty", nil, "Windows Registry Editor Version 5.00\r\n"},
+		{"empty key", []Value{{Key: `HKEY_CURRENT_USER\K`}}, "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_CURRENT_USER\\K]\r\n"},
 		{"types and order", []Value{
 			{Key: `HKEY_LOCAL_MACHINE\Software\B`, Name: "z", Type: "REG_DWORD", Data: []byte{1, 2, 3, 4}},
 			{Key: `HKEY_LOCAL_MACHINE\Software\a`, Name: "Path", Type: "REG_SZ", Data: sz(`C:\x "y"`)},

@@ -18,6 +18,7 @@ type Payload struct {
 	Size       int64
 	Open       func() (io.ReadCloser, error)
 	Attributes string // "ReadOnly Hidden ..." as in a package project; empty means Normal
+	FileType   string // the DSM FileType: Registry, RegistryMultiStringAppend, ...; empty means Regular
 }
 
 // fileAttributes maps project/DSM attribute names to cabinet attribute bits.
@@ -61,7 +62,11 @@ func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*M
 		if attrs == "" {
 			attrs = "Normal"
 		}
-		m.Files = append(m.Files, FileEntry{FileType: "Regular", DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
+		ft := p.FileType
+		if ft == "" {
+			ft = "Regular"
+		}
+		m.Files = append(m.Files, FileEntry{FileType: ft, DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
 		sources = append(sources, cab.FileSource{Name: name, Size: p.Size, Open: p.Open, Attributes: cabAttributes(p.Attributes)})
 	}
 	meta, err := m.finish()
