@@ -3,8 +3,9 @@
 //
 // Supported: Package attributes (macros expanded), Macros, OSComponent with Files/File
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
-// producing satellite packages, and the global macros of the kit's PkgGen.cfg.xml. The other
-// documented elements (drivers, services, registry, apps, binary partitions, capabilities) are
+// producing satellite packages, RegKeys (registry.go: one .reg per package), and the global
+// macros of the kit's PkgGen.cfg.xml. The other documented elements (drivers, services, apps,
+// binary partitions, capabilities) are
 // refused with an error at their line: never ignored; unknown elements are errors with the
 // nearest known name.
 package pkggen
