@@ -18,6 +18,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/registry"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -107,18 +108,23 @@ func (pl *planner) put(sub, partition string, f File) {
 // CSP settings in the static provisioning XML, asset files (static and variant) at their
 // declared directories, data assets on the Data partition (a directory copied whole).
 func (pl *planner) static(r *answerfile.Resolved) {
-	var reg []regEntry
+	var reg []registry.Value
 	var staticCSP []*answerfile.SettingValue
 	for _, s := range r.Static.Settings {
 		if s.Policy.Registry == nil {
 			staticCSP = append(staticCSP, s)
 			continue
 		}
-		reg = append(reg, regEntry{Key: s.RegKey, Name: s.RegName, Value: s.Value})
+		reg = append(reg, regValue(s.RegKey, s.RegName, s.Value))
 	}
 	reg = append(reg, assetLists(r.Static.Assets)...)
 	if len(reg) > 0 {
-		pl.put("Customizations", "MainOS", File{DevicePath: RegistryFilePath, Data: regFile(reg), Origin: pl.root.Pos})
+		data, err := registry.File(reg)
+		if err != nil {
+			pl.errs = append(pl.errs, &manifest.Error{Pos: pl.root.Pos, Msg: fmt.Sprintf("%s: %v", RegistryFilePath, err)})
+		} else {
+			pl.put("Customizations", "MainOS", File{DevicePath: RegistryFilePath, Data: data, Origin: pl.root.Pos})
+		}
 	}
 	if len(staticCSP) > 0 {
 		pl.put("Customizations", "MainOS", File{DevicePath: StaticSettingsXML, Data: provDoc(staticCSP), Origin: pl.root.Pos})
@@ -299,13 +305,13 @@ func sortedTargets(ts []*answerfile.Target) []*answerfile.Target {
 
 // assetLists are the registry values that list static asset files (MultiStringList: one
 // REG_MULTI_SZ of device paths; ValueList: one REG_SZ per file under the OEM or MO key).
-func assetLists(assets []*answerfile.PlacedAsset) []regEntry {
+func assetLists(assets []*answerfile.PlacedAsset) []registry.Value {
 	type multi struct {
 		key, name string
 		paths     []string
 	}
 	var multis []*multi
-	var out []regEntry
+	var out []registry.Value
 	for _, a := range assets {
 		p := a.Policy
 		if p.MultiKey != "" {
@@ -330,12 +336,12 @@ func assetLists(assets []*answerfile.PlacedAsset) []regEntry {
 			if p.NamesOnly {
 				name = a.Asset.FileName()
 			}
-			out = append(out, regEntry{Key: key, Name: name, Value: answerfile.SZ(a.Asset.DisplayName)})
+			out = append(out, regValue(key, name, answerfile.SZ(a.Asset.DisplayName)))
 		}
 	}
 	for _, m := range multis {
 		sort.Strings(m.paths)
-		out = append(out, regEntry{Key: m.key, Name: m.name, Value: answerfile.MultiSZ(m.paths)})
+		out = append(out, regValue(m.key, m.name, answerfile.MultiSZ(m.paths)))
 	}
 	return out
 }

@@ -23,6 +23,7 @@ func FuzzParseProject(f *testing.F) {
 	f.Add([]byte(projectXML("<Macros>"+bombMacros(8)+"</Macros>", "")))
 	f.Add([]byte(projectXML(comps(`<File Source="$(v0)"/><Flie/>`), `Owner="$(OEMNAME)"`)))
 	f.Add([]byte("<Package"))
+	f.Add([]byte(projectXML(regKeys(`<RegKey KeyName="$(hklm.software)\x"><RegValue Name="a" Value="hex(7):61,00" Type="REG_HEX"/><RegValue Value="1;2" Type="REG_MULTI_SZ"/></RegKey><RegKey KeyName="HKEY_USERS"/>`), "")))
 	f.Add([]byte(projectXML(strings.Repeat("<Components>", 300), "")))
 	f.Add([]byte(projectXML(comps(`<File Source="`+strings.Repeat("x", 5000)+`"/>`), "")))
 	f.Add(utf16Bytes(projectXML(comps(`<File Source="camera\camera.txt" DestinationDir="$(runtime.root)\A"/>`), ""), false))

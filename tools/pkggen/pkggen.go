@@ -3,10 +3,10 @@
 //
 // Supported: Package attributes (macros expanded), Macros, OSComponent with Files/File
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
-// producing satellite packages, binary partition packages (binarypartition.go), and the global
-// macros of the kit's PkgGen.cfg.xml. The other documented elements (drivers, services,
-// registry, apps, capabilities) are refused with an error at their line: never ignored; unknown
-// elements are errors with the nearest known name.
+// producing satellite packages, RegKeys (registry.go: one .reg per package), binary partition
+// packages (binarypartition.go), and the global macros of the kit's PkgGen.cfg.xml. The other
+// documented elements (drivers, services, apps, capabilities) are refused with an error at
+// their line: never ignored; unknown elements are errors with the nearest known name.
 package pkggen
 
 import (
@@ -24,6 +24,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
+	"github.com/oemimage/rules_oemimage/tools/registry"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -49,6 +50,7 @@ type Options struct {
 type Package struct {
 	Manifest spkg.Manifest // identity and properties, Files empty
 	Files    []File
+	Registry []registry.Value  // from <RegKeys>, carried as RegistryFilePath (registry.go)
 	paths    map[string]string // upper-case device path -> source, to find duplicates
 }
 
@@ -74,7 +76,7 @@ var (
 	osComponentChildren = []string{"Files", "RegKeys"}
 	packageAttrs        = []string{"Owner", "Component", "SubComponent", "ReleaseType", "OwnerType", "Partition", "Platform", "GroupingKey", "BinaryPartition", "Description"}
 	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
-	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true}
+	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true}
 )
 
 type project struct {
@@ -280,7 +282,7 @@ func (b *builder) osComponent(comp *etree.Element) {
 	p := b.p
 	p.doc.Attrs(comp)
 	for _, group := range p.doc.Children(comp) {
-		if !p.known(comp, group, osComponentChildren, "an OSComponent may hold Files only") {
+		if !p.known(comp, group, osComponentChildren, "an OSComponent holds Files and RegKeys") {
 			continue
 		}
 		a := p.doc.Attrs(group, "Language", "Resolution")
@@ -296,7 +298,7 @@ func (b *builder) osComponent(comp *etree.Element) {
 				p.doc.AttrErrorf(group, "Language", "Language=%s: %v", quote(lang), err)
 			}
 			for _, l := range selected {
-				p.addFiles(b.satellite(b.langs, l, ""), group, p.x.With("langid", l))
+				p.addGroup(b.satellite(b.langs, l, ""), group, p.x.With("langid", l))
 			}
 		case hasRes:
 			b.hasGroups = true
@@ -305,10 +307,10 @@ func (b *builder) osComponent(comp *etree.Element) {
 				p.doc.AttrErrorf(group, "Resolution", "Resolution=%s: %v", quote(res), err)
 			}
 			for _, r := range selected {
-				p.addFiles(b.satellite(b.ress, "", r), group, p.x.With("resid", r))
+				p.addGroup(b.satellite(b.ress, "", r), group, p.x.With("resid", r))
 			}
 		default:
-			p.addFiles(b.neutral, group, p.x)
+			p.addGroup(b.neutral, group, p.x)
 		}
 	}
 }
@@ -318,7 +320,7 @@ func (b *builder) packages() ([]*Package, error) {
 	var out []*Package
 	// A project made only of satellite groups has no neutral content: its empty neutral
 	// package is not written (docs/formats.md).
-	if len(b.neutral.Files) > 0 || !b.hasGroups {
+	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || !b.hasGroups {
 		out = append(out, b.neutral)
 	}
 	for _, l := range b.opt.Languages {
@@ -542,6 +544,11 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 			FileType:   f.FileType,
 			Open:       func() (io.ReadCloser, error) { return readfile.OpenSized(src, size) },
 		})
+	}
+	if reg, err := registryPayload(pk); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	} else if reg != nil {
+		payload = append(payload, *reg)
 	}
 	comp := cab.None
 	if opt.Compress {

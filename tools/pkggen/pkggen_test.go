@@ -189,7 +189,6 @@ func TestLoadErrors(t *testing.T) {
 		{"driver component", projectXML("<Components>\n  <Driver InfSource=\"x.inf\"/></Components>", ""), nil, "4:3: <Driver> is not supported yet (only OSComponent with Files)"},
 		{"unknown component", projectXML("<Components><OSComponnet/></Components>", ""), nil, "3:13: unknown element <OSComponnet> in <Components>; expected one of OSComponent, AppResource"},
 		{"near component", projectXML("<Components><OSComponnet/></Components>", ""), nil, "3:13: unknown element <OSComponnet> in <Components>; expected one of OSComponent, AppResource, Application, BCDStore, BinaryPartition, ComServer, Driver, Service, SvcHostGroup, WinRTHost, FullTrust, InboxApp, SettingsGroup (did you mean OSComponent?)"},
-		{"registry keys", projectXML(`<Components><OSComponent><RegKeys/></OSComponent></Components>`, ""), nil, "3:26: <RegKeys> is not supported yet (an OSComponent may hold Files only)"},
 		{"Fles", projectXML(`<Components><OSComponent><Fles/></OSComponent></Components>`, ""), nil, "3:26: unknown element <Fles> in <OSComponent>; expected Files or RegKeys (did you mean Files?)"},
 		{"Flie", projectXML(comps(`<Flie Source="b.txt"/>`), ""), nil, "3:33: unknown element <Flie> in <Files>; expected File (did you mean File?)"},
 		{"capabilities", projectXML(`<Capabilities/>`, ""), nil, "3:1: <Capabilities> is not supported yet (a package project may hold Macros and Components)"},

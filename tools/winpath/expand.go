@@ -122,6 +122,25 @@ func (x *Expander) ExpandBounded(s string, max int) (string, error) {
 	return e, nil
 }
 
+// ExpandMacrosBounded is ExpandBounded for values kept on the device as written, such as
+// registry values: $(name) macros are expanded, %NAME% is left as it is (REG_EXPAND_SZ data
+// names the device's environment, not the build machine's).
+func (x *Expander) ExpandMacrosBounded(s string, max int) (string, error) {
+	e, err := x.expandVarsMax(s, max)
+	if err == errTooLong {
+		return "", fmt.Errorf("more than %d bytes after expansion; expected at most %d", max, max)
+	}
+	if err != nil {
+		return "", err
+	}
+	if i := strings.Index(e, "$("); i >= 0 {
+		if j := strings.IndexByte(e[i:], ')'); j >= 0 {
+			return e, &UnexpandedError{Ref: e[i : i+j+1], Text: e}
+		}
+	}
+	return e, nil
+}
+
 // expandEnv follows ExpandEnvironmentStrings: %NAME% is replaced when NAME is set; otherwise
 // "%NAME" is copied and the closing '%' may open the next reference.
 func (x *Expander) expandEnv(s string) string {

@@ -160,3 +160,24 @@ func FuzzExpand(f *testing.F) {
 		}
 	})
 }
+
+func TestExpandMacrosBounded(t *testing.T) {
+	x := NewExpander(map[string]string{"dir": `\d`}, map[string]string{"E": "e"})
+	for _, tc := range []struct{ in, want, err string }{
+		{`$(dir)\%E%`, `\d\%E%`, ""},
+		{`%SystemRoot%\x`, `%SystemRoot%\x`, ""},
+		{`$(nope)\x`, "", "$(nope)"},
+		{strings.Repeat("$(dir)", 100), "", "more than 16 bytes"},
+	} {
+		got, err := x.ExpandMacrosBounded(tc.in, 16)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("%q: err %v, want %q", tc.in, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q = %q, %v; want %q", tc.in, got, err, tc.want)
+		}
+	}
+}

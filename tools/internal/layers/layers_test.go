@@ -22,7 +22,7 @@ const module = "github.com/oemimage/rules_oemimage/"
 var layers = [][]string{
 	// Foundations: no project imports.
 	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/internal/huffman", "tools/internal/checker",
-		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "bench/gendata"},
+		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "bench/gendata"},
 	// Formats and readers of one thing each.
 	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest"},
 	// Containers built on them, and the XML models.

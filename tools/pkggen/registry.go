@@ -1,0 +1,150 @@
+package pkggen
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/beevik/etree"
+
+	"github.com/oemimage/rules_oemimage/tools/registry"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"github.com/oemimage/rules_oemimage/tools/winpath"
+)
+
+// RegistryFilesDir is where a package's registry file goes on the device: one
+// <package name>.reg per package holding all its <RegKeys> (FORMATS.md, SPKG section).
+const RegistryFilesDir = `\Windows\Packages\RegistryFiles`
+
+// regRoots are the root keys a <RegKey>'s KeyName may name once expanded.
+var regRoots = []string{`HKEY_LOCAL_MACHINE`, `HKEY_CURRENT_USER`, `HKEY_USERS`, `HKEY_CLASSES_ROOT`}
+
+// addGroup adds a component's group (<Files> or <RegKeys>) to pk.
+func (p *project) addGroup(pk *Package, group *etree.Element, x *winpath.Expander) {
+	if group.Tag == "RegKeys" {
+		p.addRegKeys(pk, group, x)
+		return
+	}
+	p.addFiles(pk, group, x)
+}
+
+// addRegKeys adds a <RegKeys> group's keys and values to pk, macros expanded in KeyName, Name
+// and Value (specifying-files-and-registry-entries-in-a-package-project-file.md).
+func (p *project) addRegKeys(pk *Package, group *etree.Element, x *winpath.Expander) {
+	seen := map[string]bool{}
+	for _, key := range pk.Registry {
+		seen[strings.ToLower(key.Key)+"\x00"+strings.ToLower(key.Name)] = true
+	}
+	for _, k := range p.doc.Children(group) {
+		if k.Tag != "RegKey" {
+			p.doc.UnknownChild(group, k, []string{"RegKey"})
+			continue
+		}
+		a := p.doc.Attrs(k, "KeyName")
+		raw := a["KeyName"]
+		if raw == "" {
+			p.doc.Errorf(k, "<RegKey> has no KeyName; expected the key's full path starting with a registry macro, e.g. $(hklm.software)\\Contoso")
+			continue
+		}
+		keyName, ok := p.regAttr(k, x, "KeyName", raw)
+		if !ok {
+			continue
+		}
+		keyName = strings.TrimRight(keyName, `\`)
+		if !hasRoot(keyName) || strings.Contains(keyName, `\\`) || strings.ContainsAny(keyName, "[]\r\n") {
+			p.doc.AttrErrorf(k, "KeyName", "KeyName=%s is %s; expected a key under HKEY_LOCAL_MACHINE, HKEY_CURRENT_USER, HKEY_USERS or HKEY_CLASSES_ROOT, written with a registry macro such as $(hklm.software), without empty parts, brackets or line breaks", quote(raw), quote(keyName))
+			continue
+		}
+		kid := strings.ToLower(keyName) + "\x00"
+		if !seen[kid] {
+			seen[kid] = true
+			pk.Registry = append(pk.Registry, registry.Value{Key: keyName})
+		}
+		for _, v := range p.doc.Children(k) {
+			if v.Tag != "RegValue" {
+				p.doc.UnknownChild(k, v, []string{"RegValue"})
+				continue
+			}
+			va := p.doc.Attrs(v, "Name", "Value", "Type")
+			p.doc.Empty(v)
+			name := "@"
+			if n := va["Name"]; n != "" && n != "@" {
+				if name, ok = p.regAttr(v, x, "Name", n); !ok {
+					continue
+				}
+			}
+			typ, hasType := va["Type"]
+			if !hasType {
+				p.doc.Errorf(v, "<RegValue> has no Type; expected REG_SZ, REG_EXPAND_SZ, REG_MULTI_SZ, REG_DWORD, REG_QWORD, REG_BINARY or REG_HEX")
+				continue
+			}
+			value, ok := p.regAttr(v, x, "Value", va["Value"])
+			if !ok {
+				continue
+			}
+			rt, data, err := regValueData(typ, value)
+			if err != nil {
+				at := "Value"
+				if strings.HasPrefix(err.Error(), "Type=") {
+					at = "Type"
+				}
+				p.doc.AttrErrorf(v, at, "%s", clipMsg(err))
+				continue
+			}
+			id := kid + strings.ToLower(name)
+			if seen[id] {
+				p.doc.Errorf(v, "value %s of key %s is given twice in package %s", quote(name), quote(keyName), pk.Manifest.Name())
+				continue
+			}
+			seen[id] = true
+			pk.Registry = append(pk.Registry, registry.Value{Key: keyName, Name: name, Type: rt, Data: data})
+		}
+	}
+}
+
+// regAttr expands the $(...) macros of a registry attribute; %NAME% stays as written.
+func (p *project) regAttr(el *etree.Element, x *winpath.Expander, name, raw string) (string, bool) {
+	v, err := x.ExpandMacrosBounded(raw, winpath.MaxExpandedLen)
+	if err != nil {
+		p.doc.AttrErrorf(el, name, "%s=%s: %v", name, quote(raw), explain(err))
+		return "", false
+	}
+	return v, true
+}
+
+func hasRoot(key string) bool {
+	u := strings.ToUpper(key)
+	for _, r := range regRoots {
+		if strings.HasPrefix(u, r+`\`) && len(u) > len(r)+1 {
+			return true
+		}
+		// HKEY_CURRENT_USER and HKEY_CLASSES_ROOT are keys themselves; the others hold hives.
+		if u == r && (r == `HKEY_CURRENT_USER` || r == `HKEY_CLASSES_ROOT`) {
+			return true
+		}
+	}
+	return false
+}
+
+// registryPayload is pk's registry file, or nil without <RegKeys>. A project file placing a
+// file of its own at the same device path is refused.
+func registryPayload(pk *Package) (*spkg.Payload, error) {
+	if len(pk.Registry) == 0 {
+		return nil, nil
+	}
+	dp := RegistryFilesDir + `\` + pk.Manifest.Name() + ".reg"
+	if src, dup := pk.paths[strings.ToUpper(dp)]; dup {
+		return nil, fmt.Errorf("%s from %s is where the package's registry file goes (its <RegKeys>)", dp, src)
+	}
+	data, err := registry.File(pk.Registry)
+	if err != nil {
+		return nil, err
+	}
+	return &spkg.Payload{
+		DevicePath: dp,
+		Size:       int64(len(data)),
+		FileType:   "Registry",
+		Open:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+	}, nil
+}
