@@ -9,6 +9,19 @@ def _action(env, mnemonic):
     asserts.equals(env, 1, len(actions), "actions with mnemonic " + mnemonic)
     return actions[0] if actions else None
 
+def _argv(action):
+    """The action's command line without the --bazel-* flags before the verb.
+
+    Those name the target and its attributes for the tool's messages (docs/cli.md).
+    """
+    argv = action.argv
+    i = 1
+    for a in argv[1:]:
+        if not a.startswith("--bazel-"):
+            break
+        i += 1
+    return [argv[0]] + argv[i:]
+
 def _basenames(files):
     return sorted([f.basename for f in files])
 
@@ -26,9 +39,10 @@ def _package_test_impl(ctx):
     asserts.equals(env, sorted(ctx.attr.satellites), _basenames(info.satellites.values()))
     action = _action(env, "OemPkgGen")
     if action:
-        asserts.equals(env, "pkggen", action.argv[1])
+        asserts.true(env, "--bazel-target=%s" % target.label in action.argv, "--bazel-target in %s" % action.argv)
+        asserts.equals(env, "pkggen", _argv(action)[1])
         for a in ["/version:" + ctx.attr.version] + ["--expect=" + s for s in all_spkgs] + ctx.attr.expected_args:
-            asserts.true(env, a in action.argv, "%s passed: %s" % (a, action.argv))
+            asserts.true(env, a in _argv(action), "%s passed: %s" % (a, _argv(action)))
         asserts.equals(env, all_spkgs, _basenames(action.outputs.to_list()))
     return analysistest.end(env)
 
@@ -63,7 +77,7 @@ def _image_test_impl(ctx):
     asserts.equals(env, side, _basenames(target[OutputGroupInfo].side_files.to_list()))
     action = _action(env, "OemImgGen")
     if action:
-        argv = action.argv
+        argv = _argv(action)
         asserts.equals(env, "imggen", argv[1])
 
         # ImgGen's positional arguments come last: OutputFile OEMInputXML MSPackageRoot.
@@ -94,10 +108,10 @@ def _merged_test_impl(ctx):
     action = _action(env, "OemFeatureMerger")
     if action:
         for a in ctx.attr.expected_args:
-            asserts.true(env, a in action.argv, "%s in %s" % (a, action.argv))
+            asserts.true(env, a in _argv(action), "%s in %s" % (a, _argv(action)))
 
         # FeatureMerger's InputFile: the FM of `fm`, never one of its deps.
-        asserts.equals(env, ctx.attr.input_fm, action.argv[2].split("/")[-1], "InputFile in %s" % action.argv)
+        asserts.equals(env, ctx.attr.input_fm, _argv(action)[2].split("/")[-1], "InputFile in %s" % _argv(action))
     return analysistest.end(env)
 
 merged_test = analysistest.make(_merged_test_impl, attrs = {
@@ -112,7 +126,7 @@ def _wim_test_impl(ctx):
     asserts.equals(env, target.label.name + ".wim", info.wim.basename)
     action = _action(env, "OemImgToWim")
     if action:
-        asserts.equals(env, ["imgtowim", "--compression=lzx", info.ffu.path, info.wim.path], action.argv[1:])
+        asserts.equals(env, ["imgtowim", "--compression=lzx", info.ffu.path, info.wim.path], _argv(action)[1:])
     return analysistest.end(env)
 
 wim_test = analysistest.make(_wim_test_impl)
@@ -130,7 +144,7 @@ def _customization_test_impl(ctx):
     mnemonic = "OemImgGen" if ImageInfo in target else "OemCustomizationGen"
     action = _action(env, mnemonic)
     if action:
-        argv = action.argv
+        argv = _argv(action)
         for a in ctx.attr.expected_args:
             asserts.true(env, a in argv, "%s passed: %s" % (a, argv))
         asserts.true(env, ctx.attr.answer_file in [a.split("/")[-1] for a in argv], "%s passed: %s" % (ctx.attr.answer_file, argv))
@@ -141,8 +155,8 @@ def _customization_test_impl(ctx):
     if ImageInfo in target:
         asserts.equals(env, [ctx.attr.output_dir], _basenames(target[OutputGroupInfo].customization_packages.to_list()))
         if action:
-            out = [a for a in action.argv if a.startswith("--customization-out=") and a.endswith("/" + ctx.attr.output_dir)]
-            asserts.equals(env, 1, len(out), "--customization-out=.../%s in %s" % (ctx.attr.output_dir, action.argv))
+            out = [a for a in _argv(action) if a.startswith("--customization-out=") and a.endswith("/" + ctx.attr.output_dir)]
+            asserts.equals(env, 1, len(out), "--customization-out=.../%s in %s" % (ctx.attr.output_dir, _argv(action)))
     return analysistest.end(env)
 
 customization_test = analysistest.make(_customization_test_impl, attrs = {
@@ -156,7 +170,7 @@ def _toolchain_test_impl(ctx):
     env = analysistest.begin(ctx)
     action = _action(env, ctx.attr.mnemonic)
     if action:
-        tool = action.argv[0]
+        tool = _argv(action)[0]
         asserts.true(env, tool.endswith(ctx.attr.tool), "the action runs .../%s: %s" % (ctx.attr.tool, tool))
         asserts.true(env, "-exec-" in tool or "/host/" in tool, "the tool is built for the execution platform: %s" % tool)
         asserts.true(env, tool in [f.path for f in action.inputs.to_list()], "the tool is an input of the action: %s" % tool)
