@@ -9,14 +9,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 	"github.com/oemimage/rules_oemimage/tools/wim"
 )
-
-// DeviceLayoutPath is the file ImgToWIM requires in MainOS: an image ImgGen made has it.
-const DeviceLayoutPath = `\Windows\ImageUpdate\DeviceLayout.xml`
 
 // Options of a capture.
 type Options struct {
@@ -71,7 +70,7 @@ func mainOS(im *volume.Image, in string) (volume.Reader, error) {
 		return nil, fmt.Errorf("%s: MainOS: %v", in, err)
 	}
 	// The reason says which: a file the image lacks, or one that cannot be read (corrupt).
-	if _, err := vol.ReadFile(DeviceLayoutPath); err != nil {
+	if _, err := vol.ReadFile(imageconst.DeviceLayoutPath); err != nil {
 		return nil, fmt.Errorf("%s: MainOS: %v; expected the device layout ImgGen writes there (not an image ImgGen made?)", in, err)
 	}
 	return vol, nil

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
@@ -71,8 +73,8 @@ func TestCheckBinaryPartition(t *testing.T) {
 			Reasons: []resolve.Reason{{FeatureID: string(g), Group: g}}})
 	}
 	add(writePackage(t, src, "MainOS", "MainOS", map[string]string{`\Windows\System32\ntoskrnl.exe`: "kernel"}, false), manifest.GroupBase)
-	add(writePackage(t, src, "Layout", "MainOS", map[string]string{imggen.DeviceLayoutPath: testLayout}, false), manifest.GroupDeviceLayout)
-	add(writePackage(t, src, "Platform", "MainOS", map[string]string{imggen.DevicePlatformPath: testPlatform}, false), manifest.GroupOEMDevicePlatform)
+	add(writePackage(t, src, "Layout", "MainOS", map[string]string{imageconst.DeviceLayoutPath: testLayout}, false), manifest.GroupDeviceLayout)
+	add(writePackage(t, src, "Platform", "MainOS", map[string]string{imageconst.DevicePlatformPath: testPlatform}, false), manifest.GroupOEMDevicePlatform)
 	add(writePackage(t, src, "Plat", "PLAT", map[string]string{`\PLAT.bin`: string(image)}, true), manifest.GroupBase)
 	ffuPath := filepath.Join(t.TempDir(), "image.ffu")
 	if err := imggen.Build(sel, imggen.Options{Output: ffuPath}); err != nil {

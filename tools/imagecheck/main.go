@@ -21,8 +21,10 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/beevik/etree"
-	"github.com/oemimage/rules_oemimage/tools/imggen"
+
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -204,13 +206,13 @@ func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]f
 	if !ok {
 		return errors.New("no MainOS partition")
 	}
-	history, err := mainOS(imggen.UpdateHistoryPath)
+	history, err := mainOS(imageconst.UpdateHistoryPath)
 	if err != nil {
 		return err
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromString(history); err != nil {
-		return fmt.Errorf("MainOS%s: %v", imggen.UpdateHistoryPath, err)
+		return fmt.Errorf("MainOS%s: %v", imageconst.UpdateHistoryPath, err)
 	}
 	byName := map[string]string{}
 	for _, p := range pkgs {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
@@ -79,7 +81,7 @@ func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *disk) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	dk, err := newDisk(f, plan, "test", false, DefaultTime)
+	dk, err := newDisk(f, plan, "test", false, imageconst.Epoch)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
@@ -354,8 +356,8 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 			addBinaryPackage(t, sel, src, "Image."+p.Name, p.Name, randomBytes(c.Seed, p.Image))
 		}
 	}
-	add("Layout", "MainOS", map[string]string{DeviceLayoutPath: c.layoutXML()}, manifest.GroupDeviceLayout)
-	add("Platform", "MainOS", map[string]string{DevicePlatformPath: c.platformXML()}, manifest.GroupOEMDevicePlatform)
+	add("Layout", "MainOS", map[string]string{imageconst.DeviceLayoutPath: c.layoutXML()}, manifest.GroupDeviceLayout)
+	add("Platform", "MainOS", map[string]string{imageconst.DevicePlatformPath: c.platformXML()}, manifest.GroupOEMDevicePlatform)
 
 	out := t.TempDir()
 	ffuPath := filepath.Join(out, "image.ffu")

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
@@ -25,20 +27,8 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
-// Device paths ImageApp reads or writes.
-const (
-	DeviceLayoutPath   = `\Windows\ImageUpdate\DeviceLayout.xml`
-	DevicePlatformPath = `\Windows\ImageUpdate\OEMDevicePlatform.xml`
-	UpdateHistoryPath  = `\Windows\ImageUpdate\UpdateHistory.xml`
-	UpdateOutputPath   = `\SharedData\DuShared\UpdateOutput.xml`
-)
-
 // SideFiles are the files ImgGen writes next to <name>.ffu, by suffix.
 var SideFiles = []string{"ImageApp.log", "UpdateInput.xml", "UpdateOutput.xml", "UpdateHistory.xml", "PackageList.xml", "cat"}
-
-// DefaultTime stamps the update records and file systems: fixed, so that images are
-// reproducible; SOURCE_DATE_EPOCH overrides it.
-var DefaultTime = time.Date(2015, 7, 29, 0, 0, 0, 0, time.UTC)
 
 // Options of a build.
 type Options struct {
@@ -140,7 +130,7 @@ type build struct {
 // the packages, the device layout, installing the packages, the FFU, the side files.
 func Build(sel *resolve.Selection, opt Options) error {
 	if opt.Time.IsZero() {
-		opt.Time = DefaultTime
+		opt.Time = imageconst.Epoch
 	}
 	if opt.Packages == nil {
 		opt.Packages = NewPackageSet()
@@ -220,22 +210,22 @@ func (b *build) withNotes(err error) error {
 // them, and places the partitions.
 func (b *build) place() error {
 	t := time.Now()
-	layoutPkg, layoutXML, err := findFile(b.pkgs, DeviceLayoutPath, manifest.GroupDeviceLayout, manifest.GroupSOC)
+	layoutPkg, layoutXML, err := findFile(b.pkgs, imageconst.DeviceLayoutPath, manifest.GroupDeviceLayout, manifest.GroupSOC)
 	if err != nil {
 		return b.withNotes(err)
 	}
-	dl, err := layout.ParseDeviceLayout(layoutPkg.sel.Name+DeviceLayoutPath, layoutXML)
+	dl, err := layout.ParseDeviceLayout(layoutPkg.sel.Name+imageconst.DeviceLayoutPath, layoutXML)
 	if err != nil {
 		return err
 	}
-	platformPkg, platformXML, err := findFile(b.pkgs, DevicePlatformPath, manifest.GroupOEMDevicePlatform, manifest.GroupDevice)
+	platformPkg, platformXML, err := findFile(b.pkgs, imageconst.DevicePlatformPath, manifest.GroupOEMDevicePlatform, manifest.GroupDevice)
 	if err != nil {
 		return b.withNotes(fmt.Errorf("%v: image creation needs a valid OEMDevicePlatform.xml", err))
 	}
 	if err := resolve.CheckDevicePlatformOwner(b.sel.Product, platformPkg.sel.Name, platformPkg.pkg.Manifest.OwnerType); err != nil {
 		return err
 	}
-	dp, err := layout.ParseDevicePlatform(platformPkg.sel.Name+DevicePlatformPath, platformXML)
+	dp, err := layout.ParseDevicePlatform(platformPkg.sel.Name+imageconst.DevicePlatformPath, platformXML)
 	if err != nil {
 		return err
 	}
@@ -264,9 +254,9 @@ func (b *build) place() error {
 		// Name where the disk size comes from: the platform package's MinSectorCount, or the
 		// layout's own SizeInSectors.
 		if store.SizeInSectors != 0 {
-			return fmt.Errorf("%v (the disk size is SizeInSectors %d of the store in %s%s)", err, store.SizeInSectors, layoutPkg.sel.Name, DeviceLayoutPath)
+			return fmt.Errorf("%v (the disk size is SizeInSectors %d of the store in %s%s)", err, store.SizeInSectors, layoutPkg.sel.Name, imageconst.DeviceLayoutPath)
 		}
-		return fmt.Errorf("%v (the disk size is MinSectorCount %d of %s%s)", err, dp.MinSectorCount, platformPkg.sel.Name, DevicePlatformPath)
+		return fmt.Errorf("%v (the disk size is MinSectorCount %d of %s%s)", err, dp.MinSectorCount, platformPkg.sel.Name, imageconst.DevicePlatformPath)
 	}
 	for _, p := range plan.Partitions {
 		fs := p.FileSystem
@@ -300,11 +290,11 @@ func (b *build) install(tmp *os.File) error {
 	if b.output, err = updateOutput(b.sel.Description, b.records); err != nil {
 		return err
 	}
-	if err := d.addFile("MainOS", UpdateHistoryPath, b.history); err != nil {
+	if err := d.addFile("MainOS", imageconst.UpdateHistoryPath, b.history); err != nil {
 		return err
 	}
 	if b.plan.Partition("Data") != nil {
-		if err := d.addFile("Data", UpdateOutputPath, b.output); err != nil {
+		if err := d.addFile("Data", imageconst.UpdateOutputPath, b.output); err != nil {
 			return err
 		}
 	} else {

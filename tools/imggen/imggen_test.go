@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
@@ -34,8 +36,8 @@ func selection(t *testing.T, dir, release string, layoutXML string) *resolve.Sel
 	sel.Packages = []*resolve.Package{
 		pkg("MainOS", "MainOS", map[string]string{`\Windows\System32\ntoskrnl.exe`: "kernel"}, manifest.GroupBase),
 		pkg("EFIESP", "EFIESP", map[string]string{`\efi\boot.efi`: "boot"}, manifest.GroupBase),
-		pkg("Layout", "MainOS", map[string]string{DeviceLayoutPath: layoutXML}, manifest.GroupDeviceLayout),
-		pkg("Platform", "MainOS", map[string]string{DevicePlatformPath: testPlatform}, manifest.GroupOEMDevicePlatform),
+		pkg("Layout", "MainOS", map[string]string{imageconst.DeviceLayoutPath: layoutXML}, manifest.GroupDeviceLayout),
+		pkg("Platform", "MainOS", map[string]string{imageconst.DevicePlatformPath: testPlatform}, manifest.GroupOEMDevicePlatform),
 	}
 	return sel
 }
@@ -170,7 +172,7 @@ func TestBuildMBR(t *testing.T) {
 				t.Fatalf("%s: %v", e.Name, err)
 			}
 			if e.Name == "MainOS" {
-				if _, err := vol.ReadFile(UpdateHistoryPath); err != nil {
+				if _, err := vol.ReadFile(imageconst.UpdateHistoryPath); err != nil {
 					t.Errorf("MainOS: %v", err)
 				}
 			}
@@ -243,7 +245,7 @@ func TestBuildDevicePlatformOwner(t *testing.T) {
 				Identity:    spkg.Identity{Owner: "Contoso", Component: "Platform", Version: spkg.Version{Major: 1}},
 				ReleaseType: "Production", OwnerType: tt.owner, BuildType: "Retail", CpuType: "ARM", Partition: "MainOS",
 			}
-			payload := []spkg.Payload{{DevicePath: DevicePlatformPath, Size: int64(len(testPlatform)), Open: func() (io.ReadCloser, error) {
+			payload := []spkg.Payload{{DevicePath: imageconst.DevicePlatformPath, Size: int64(len(testPlatform)), Open: func() (io.ReadCloser, error) {
 				return io.NopCloser(strings.NewReader(testPlatform)), nil
 			}}}
 			if _, err := spkg.WriteFile(p.HostPath, m, payload, cab.Options{}); err != nil {

@@ -6,10 +6,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/beevik/etree"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
-	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
@@ -103,17 +104,17 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 		fmt.Fprintf(w, "packages: MainOS has no readable file system (%v)\n", err)
 		return nil
 	}
-	history, err := vol.ReadFile(imggen.UpdateHistoryPath)
+	history, err := vol.ReadFile(imageconst.UpdateHistoryPath)
 	if err != nil {
 		fmt.Fprintf(w, "packages: no update history (%v)\n", err)
 		return nil
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(history); err != nil {
-		return fmt.Errorf("MainOS%s: %v", imggen.UpdateHistoryPath, err)
+		return fmt.Errorf("MainOS%s: %v", imageconst.UpdateHistoryPath, err)
 	}
 	pkgs := doc.FindElements("//Package")
-	fmt.Fprintf(w, "packages (MainOS%s): %d\n", imggen.UpdateHistoryPath, len(pkgs))
+	fmt.Fprintf(w, "packages (MainOS%s): %d\n", imageconst.UpdateHistoryPath, len(pkgs))
 	for _, p := range pkgs {
 		v := p.FindElement("Identity/Version")
 		ver := ""

@@ -13,8 +13,9 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/ffu"
-	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/testimage"
 )
 
@@ -77,7 +78,7 @@ func seal(t *testing.T, chunkKB uint32, body []byte) []byte {
 		s := sha256.Sum256(body[off : off+chunk])
 		table = append(table, s[:]...)
 	}
-	cat, err := ffu.BuildCatalog(table, imggen.DefaultTime)
+	cat, err := ffu.BuildCatalog(table, imageconst.Epoch)
 	if err != nil {
 		t.Fatal(err)
 	}

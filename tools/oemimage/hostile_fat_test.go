@@ -10,9 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
-	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/internal/testgpt"
 )
 
@@ -176,7 +177,7 @@ func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 	}
 	format(fatESPFirst, fatESPLast, fat.Options{Label: "EFIESP"}, map[string]string{`\EFI\Boot\bootarm.efi`: "efi"})
 	format(fatMainFirst, fatMainLast, fat.Options{Type: fat.FAT32, ClusterSize: 512, Label: "MainOS"}, map[string]string{
-		imggen.DeviceLayoutPath:                  "<DeviceLayout/>",
+		imageconst.DeviceLayoutPath:              "<DeviceLayout/>",
 		`\Windows\ImageUpdate\UpdateHistory.xml`: fatHistory,
 		`\Windows\ImageUpdate\LOOP`:              "becomes a directory",
 		`\Windows\System32\ntoskrnl.exe`:         strings.Repeat("k", 5000),

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"unicode/utf16"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
@@ -89,8 +91,8 @@ func imggenInputs(t *testing.T, dir string, layoutXML []byte) []string {
 		t.Fatal(err)
 	}
 	layoutPackage(t, pkgs, "MainOS", "MainOS", map[string][]byte{`\Windows\System32\ntoskrnl.exe`: []byte("kernel")})
-	layoutPackage(t, pkgs, "Layout", "MainOS", map[string][]byte{imggen.DeviceLayoutPath: layoutXML})
-	layoutPackage(t, pkgs, "Platform", "MainOS", map[string][]byte{imggen.DevicePlatformPath: []byte(`<OEMDevicePlatform ` + hostileNS + `>
+	layoutPackage(t, pkgs, "Layout", "MainOS", map[string][]byte{imageconst.DeviceLayoutPath: layoutXML})
+	layoutPackage(t, pkgs, "Platform", "MainOS", map[string][]byte{imageconst.DevicePlatformPath: []byte(`<OEMDevicePlatform ` + hostileNS + `>
 <MinSectorCount>1048576</MinSectorCount><DevicePlatformID>Contoso.Dev1</DevicePlatformID></OEMDevicePlatform>`)})
 	return []string{"imggen", "--timings=false", "--core-fm=MicrosoftPhoneFM.xml", "--fm=OEMFM.xml", "--package=pkgs", "out.ffu", "OEMInput.xml", "MSPackages"}
 }

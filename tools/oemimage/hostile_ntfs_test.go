@@ -7,9 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/diskfs/go-diskfs/partition/gpt"
+
 	"github.com/oemimage/rules_oemimage/tools/ffu"
-	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
 )
 
@@ -47,16 +49,16 @@ func init() {
 	none := func(*ntfsVolume, string) {}
 	addHostile(
 		// Controls: the same FFU uncorrupted is read and captured.
-		ffuCase("ffu-info-clean", info, "", none, true, "packages (MainOS"+imggen.UpdateHistoryPath+"): 0"),
+		ffuCase("ffu-info-clean", info, "", none, true, "packages (MainOS"+imageconst.UpdateHistoryPath+"): 0"),
 		ffuCase("imgtowim-clean", imgtowim, "", none, true, "WIM creation complete"),
 		// ffu info lists the packages of UpdateHistory.xml, read whole: it reports the volume
 		// instead, and still describes the FFU.
-		ffuCase("ffu-info-history-1TiB-sparse", info, imggen.UpdateHistoryPath, sparse, true,
-			imggen.UpdateHistoryPath, "MFT record", "268435456 clusters"),
+		ffuCase("ffu-info-history-1TiB-sparse", info, imageconst.UpdateHistoryPath, sparse, true,
+			imageconst.UpdateHistoryPath, "MFT record", "268435456 clusters"),
 		ffuCase("ffu-info-boot-sector-past-partition", info, "", ntfsCorruptBoot, true,
 			"MainOS has no readable file system", "boot sector"),
 		// extract copies the disk and never reads the volume: the corrupt one is a valid FFU.
-		ffuCase("ffu-extract-1TiB-sparse", extract, imggen.UpdateHistoryPath, sparse, true),
+		ffuCase("ffu-extract-1TiB-sparse", extract, imageconst.UpdateHistoryPath, sparse, true),
 		ffuCase("imgtowim-layout-1TiB-sparse", imgtowim, `\Windows\ImageUpdate\DeviceLayout.xml`, sparse, false,
 			"corrupt.ffu", "DeviceLayout.xml"),
 		ffuCase("imgtowim-file-1TiB-sparse", imgtowim, `\Windows\System32\big.dll`, sparse, false,
@@ -201,7 +203,7 @@ func writeNTFSFFU(t *testing.T, path, target string, corrupt ntfsCorruption) {
 		data []byte
 	}{
 		{`\Windows\ImageUpdate\DeviceLayout.xml`, []byte("<DeviceLayout/>")},
-		{imggen.UpdateHistoryPath, []byte("<UpdateHistory/>")},
+		{imageconst.UpdateHistoryPath, []byte("<UpdateHistory/>")},
 		{`\Windows\System32\big.dll`, bytes.Repeat([]byte("MZ"), 8192)},
 		{`\d\e\d\f.txt`, []byte("nested")},
 	}

@@ -9,7 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/oemimage/rules_oemimage/tools/capture"
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -62,7 +63,7 @@ func imgToWIMDeviceLayout(t *testing.T, ffuBytes []byte) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, reason := vol.ReadFile(capture.DeviceLayoutPath)
+	_, reason := vol.ReadFile(imageconst.DeviceLayoutPath)
 	im.Close()
 	if reason == nil {
 		t.Fatal("the changed DeviceLayout.xml reads")

@@ -96,10 +96,6 @@ const (
 	filetimeUnixDelta = 116444736000000000 // 100 ns intervals from 1601-01-01 to 1970-01-01
 )
 
-// DefaultTime is the timestamp of every entry and of the image when Options.Time is zero:
-// a fixed date (Windows 10's release) so that output does not depend on the clock.
-var DefaultTime = time.Date(2015, 7, 29, 0, 0, 0, 0, time.UTC)
-
 // Resource describes where a resource lies in the file (a resource header, reshdr).
 type Resource struct {
 	SizeInWIM        int64 // bytes in the file (56 bits on disk)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"testing/iotest"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 )
 
@@ -542,7 +544,7 @@ func TestOptions(t *testing.T) {
 	if info.Windows == nil || info.Windows.ProductName != win.ProductName || info.Windows.Version != win.Version || info.Windows.Languages[0] != "en-US" {
 		t.Errorf("WINDOWS %+v", info.Windows)
 	}
-	if info.CreationTime != filetime(DefaultTime) || FiletimeToTime(info.CreationTime) != DefaultTime {
+	if info.CreationTime != filetime(imageconst.Epoch) || FiletimeToTime(info.CreationTime) != imageconst.Epoch {
 		t.Errorf("creation time %d", info.CreationTime)
 	}
 	m, err := r.ReadMetadata(1)

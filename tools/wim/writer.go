@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 )
 
 // Output is what a Writer writes to; *os.File satisfies it. The writer writes forward,
@@ -24,7 +26,7 @@ type Output interface {
 }
 
 // Options control a Writer. The zero value writes an uncompressed WIM stamped with
-// DefaultTime and a GUID derived from the content.
+// imageconst.Epoch and a GUID derived from the content.
 type Options struct {
 	Compression Compression // None, XPRESS or LZX
 	// Chunk size: a power of two, 4096 to 65536 for XPRESS, 32768 to 2 MiB for LZX; 0 means
@@ -33,7 +35,7 @@ type Options struct {
 	// GUID of the WIM. The zero GUID means: derived from the image (SHA-1 of the
 	// metadata resource and the blob table), so equal trees get equal GUIDs.
 	GUID [16]byte
-	Time time.Time // every entry's timestamps and the image's XML times; zero means DefaultTime
+	Time time.Time // every entry's timestamps and the image's XML times; zero means imageconst.Epoch
 
 	// XML data of the image. Empty strings are left out.
 	Name, Description, DisplayName, DisplayDescription, Flags string
@@ -137,7 +139,7 @@ func NewWriter(out Output, opt Options) (*Writer, error) {
 		return nil, fmt.Errorf("unknown compression %v", opt.Compression)
 	}
 	if opt.Time.IsZero() {
-		w.opt.Time = DefaultTime
+		w.opt.Time = imageconst.Epoch
 	}
 	w.ft = filetime(w.opt.Time)
 	w.root = &node{dir: true, attrs: AttrDirectory, children: map[string]*node{}}

@@ -22,18 +22,18 @@ const module = "github.com/oemimage/rules_oemimage/"
 var layers = [][]string{
 	// Foundations: no project imports.
 	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/internal/huffman", "tools/internal/checker",
-		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "bench/gendata"},
+		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
 	// Formats and readers of one thing each.
 	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest"},
 	// Containers built on them, and the XML models.
 	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
 	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
 	// The flows: package generation, selection, merging.
-	{"tools/pkggen", "tools/resolve", "tools/merge", "bench/genimage"},
+	{"tools/pkggen", "tools/resolve", "tools/merge", "tools/imagecheck", "bench/genimage"},
 	{"tools/customization", "tools/gazelle"},
 	{"tools/imggen"},
-	// What checks images, test fixtures, and the command line on top.
-	{"tools/imagecheck", "tools/internal/testimage"},
+	// Test fixtures, and the command line on top.
+	{"tools/internal/testimage"},
 	{"tools/oemimage"},
 }
 

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
+
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
@@ -65,8 +67,8 @@ func Packages(dir string, desc string, o Options) (*resolve.Selection, error) {
 	}{
 		{"MainOS", "MainOS", `\Windows\System32\ntoskrnl.exe`, "kernel", manifest.GroupBase},
 		{"EFIESP", "EFIESP", `\efi\boot.efi`, "boot", manifest.GroupBase},
-		{"Layout", layoutPart, imggen.DeviceLayoutPath, layoutXML, manifest.GroupDeviceLayout},
-		{"Platform", "MainOS", imggen.DevicePlatformPath, Platform, manifest.GroupOEMDevicePlatform},
+		{"Layout", layoutPart, imageconst.DeviceLayoutPath, layoutXML, manifest.GroupDeviceLayout},
+		{"Platform", "MainOS", imageconst.DevicePlatformPath, Platform, manifest.GroupOEMDevicePlatform},
 	} {
 		m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: p.comp, Version: spkg.Version{Major: 1}},
 			ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: p.part}
