@@ -33,7 +33,7 @@ var layers = [][]string{
 	{"tools/customization", "tools/gazelle"},
 	{"tools/imggen"},
 	// What checks images, test fixtures, and the command line on top.
-	{"tools/imagecheck", "tools/internal/testimage"},
+	{"tools/imagecheck", "tools/internal/testimage", "tools/ffudiff"},
 	{"tools/oemimage"},
 }
 
