@@ -38,16 +38,24 @@ func extents(im *volume.Image) []extent {
 	return out
 }
 
-// regionOf names the partition holding the block at off, by A's table, then B's.
-func regionOf(off int64, tables ...[]extent) string {
+// regionOf names the partition holding the block at off, by A's table, then B's: first one
+// whose first sector the block holds (boot is true), else the one the block starts in.
+func regionOf(off, bs int64, tables ...[]extent) (name string, boot bool) {
 	for _, t := range tables {
 		for _, e := range t {
-			if off >= e.start && off < e.end {
-				return e.name
+			if e.start >= off && e.start < off+bs && e.start < e.end {
+				return e.name, true
 			}
 		}
 	}
-	return OutsidePartitions
+	for _, t := range tables {
+		for _, e := range t {
+			if off >= e.start && off < e.end {
+				return e.name, false
+			}
+		}
+	}
+	return OutsidePartitions, false
 }
 
 // blocks compares the two disks block by block, over the blocks either image stores (a block
@@ -78,7 +86,7 @@ func (c *comparison) blocks() error {
 		if same {
 			continue
 		}
-		name := regionOf(off, ta, tb)
+		name, boot := regionOf(off, bs, ta, tb)
 		i, ok := byName[name]
 		if !ok {
 			i = len(c.r.Blocks)
@@ -87,6 +95,7 @@ func (c *comparison) blocks() error {
 		}
 		r := &c.r.Blocks[i]
 		r.Blocks++
+		r.BootSector = r.BootSector || boot
 		if n := len(r.Ranges); n > 0 && r.Ranges[n-1].Offset+r.Ranges[n-1].Bytes == off {
 			r.Ranges[n-1].Count++
 			r.Ranges[n-1].Bytes += bs

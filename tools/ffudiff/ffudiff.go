@@ -96,10 +96,13 @@ type Region struct {
 	Region string `json:"region"` // a partition's name, or OutsidePartitions
 	// Explained: the partition's entry or files differ too (the sections above), which may
 	// account for the blocks; false means nothing above explains them.
-	Explained bool         `json:"explained"`
-	BlockSize int64        `json:"blockSize"`
-	Blocks    int64        `json:"blocks"` // how many differ
-	Ranges    []BlockRange `json:"ranges"`
+	Explained bool `json:"explained"`
+	// BootSector: a differing block holds the partition's first sector, its boot sector (a
+	// FAT or NTFS volume's serial number is there).
+	BootSector bool         `json:"bootSector,omitempty"`
+	BlockSize  int64        `json:"blockSize"`
+	Blocks     int64        `json:"blocks"` // how many differ
+	Ranges     []BlockRange `json:"ranges"`
 }
 
 // OutsidePartitions names the region of the disk no partition holds (GPT, MBR, gaps).

@@ -101,6 +101,9 @@ func summary(r *Report) []string {
 		if b.Explained {
 			line += " explained"
 		}
+		if b.BootSector {
+			line += " boot"
+		}
 		out = append(out, line)
 	}
 	return out
@@ -213,11 +216,17 @@ func TestCompare(t *testing.T) {
 			want: []string{"blocks outside partitions"},
 		},
 		{
+			name: "a byte of free space",
+			a:    base,
+			b:    patchDisk(t, base, 273*131072-100), // the end of MainOS's last stored block
+			want: []string{"blocks MainOS"},
+		},
+		{
 			// Boot code of Data's FAT32 boot sector (LBA 210944): no file holds it.
 			name: "a byte no file explains",
 			a:    base,
 			b:    patchDisk(t, base, 210944*512+100),
-			want: []string{"blocks Data"},
+			want: []string{"blocks Data boot"},
 		},
 	} {
 		t.Run(c.name, func(t *testing.T) {

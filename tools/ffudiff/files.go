@@ -101,13 +101,15 @@ func (c *comparison) files() error {
 		if err != nil {
 			return err
 		}
-		c.r.Files = append(c.r.Files, compareTrees(name, ta, tb)...)
+		// Attributes compare only between like file systems: the NTFS reader reports none.
+		c.r.Files = append(c.r.Files, compareTrees(name, ta, tb, c.a.fs[k] == c.b.fs[k])...)
 	}
 	return nil
 }
 
-// compareTrees lists what differs between two partitions' files, by path (upper-case order).
-func compareTrees(partition string, a, b *tree) []File {
+// compareTrees lists what differs between two partitions' files, by path (upper-case order);
+// attributes too if attrs.
+func compareTrees(partition string, a, b *tree, attrs bool) []File {
 	keys := make([]string, 0, len(a.entries)+len(b.entries))
 	for k := range a.entries {
 		keys = append(keys, k)
@@ -134,7 +136,7 @@ func compareTrees(partition string, a, b *tree) []File {
 				f.Change = "type"
 			case ea.size != eb.size || ea.sum != eb.sum:
 				f.Change = "content"
-			case ea.attrs != eb.attrs:
+			case attrs && ea.attrs != eb.attrs:
 				f.Change = "attributes"
 			default:
 				continue

@@ -122,6 +122,9 @@ func (r *Report) blocksText(w io.Writer) {
 		if g.Explained {
 			why = "where the partition or its files differ too"
 		}
+		if g.BootSector {
+			why += "; one holds the partition's boot sector (a volume serial number?)"
+		}
 		fmt.Fprintf(w, "  %s: %d blocks of %d bytes differ, %s:\n", g.Region, g.Blocks, g.BlockSize, why)
 		for i, br := range g.Ranges {
 			if i == maxTextRanges {
