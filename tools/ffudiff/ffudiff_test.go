@@ -112,6 +112,10 @@ func summary(r *Report) []string {
 func TestCompare(t *testing.T) {
 	base := build(t, testimage.Options{})
 	ntfs := build(t, testimage.Options{Layout: ntfsLayout})
+	// Data (LBA 210944) made raw: its boot sector's signature broken, then a byte of it changed.
+	const data = 210944 * 512
+	raw := patchDisk(t, base, data+510)
+	raw2 := patchDisk(t, raw, data+100)
 	for _, c := range []struct {
 		name string
 		a, b string
@@ -119,6 +123,7 @@ func TestCompare(t *testing.T) {
 		// contains: lines that must be among the summary (the rest follows from them: an
 		// added package adds its DSM, catalog and directories, and changes the records)
 		contains []string
+		note     string // a note the report must have
 	}{
 		{name: "itself", a: base, b: base, want: nil},
 		{name: "rebuilt elsewhere", a: base, b: build(t, testimage.Options{}), want: nil},
@@ -209,6 +214,19 @@ func TestCompare(t *testing.T) {
 			},
 		},
 		{
+			name: "a partition FAT32 and raw",
+			a:    base,
+			b:    raw,
+			want: []string{"partition changed Data file system", "blocks Data explained boot"},
+			note: "Data: files not compared: FAT32 in a, raw in b",
+		},
+		{
+			name: "a raw partition",
+			a:    raw,
+			b:    raw2,
+			want: []string{"blocks Data boot"},
+		},
+		{
 			// The gap between the GPT and EFIESP lies in disk block 0.
 			name: "a byte outside partitions",
 			a:    base,
@@ -225,7 +243,7 @@ func TestCompare(t *testing.T) {
 			// Boot code of Data's FAT32 boot sector (LBA 210944): no file holds it.
 			name: "a byte no file explains",
 			a:    base,
-			b:    patchDisk(t, base, 210944*512+100),
+			b:    patchDisk(t, base, data+100),
 			want: []string{"blocks Data boot"},
 		},
 	} {
@@ -250,6 +268,9 @@ func TestCompare(t *testing.T) {
 				if !found {
 					t.Errorf("no %q in\n  %s\ntext:\n%s", w, strings.Join(got, "\n  "), text.String())
 				}
+			}
+			if c.note != "" && !strings.Contains(strings.Join(r.Notes, "\n"), c.note) {
+				t.Errorf("notes %q, want %q", r.Notes, c.note)
 			}
 			if r.Identical != (len(c.want) == 0 && c.contains == nil) {
 				t.Errorf("Identical = %v", r.Identical)

@@ -90,6 +90,10 @@ func (c *comparison) files() error {
 	for _, k := range c.partitionOrder() {
 		va, vb := c.a.vols[k], c.b.vols[k]
 		if va == nil || vb == nil {
+			// Both raw: the blocks compare them; one raw: say so, once both images have it.
+			if (va != nil || vb != nil) && c.a.im.Partition(k) != nil && c.b.im.Partition(k) != nil {
+				c.note("%s: files not compared: %s in a, %s in b", c.b.im.Partition(k).Name, c.a.fs[k], c.b.fs[k])
+			}
 			continue
 		}
 		name := c.b.im.Partition(k).Name
