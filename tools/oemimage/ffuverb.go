@@ -11,15 +11,20 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/ffudiff"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
-// runFFU is `oemimage ffu info|verify|extract FILE.ffu [OUTPUT]`.
+// runFFU is `oemimage ffu info|verify|extract FILE.ffu [OUTPUT]` and `oemimage ffu diff A.ffu
+// B.ffu [--json]`.
 func runFFU(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && strings.EqualFold(args[0], "diff") {
+		return ffuDiff(args[1:], stdout)
+	}
 	if len(args) < 2 {
-		return usageError{"expected info, verify or extract, and an FFU file"}
+		return usageError{"expected info, verify, extract or diff, and an FFU file"}
 	}
 	cmd, path := strings.ToLower(args[0]), args[1]
 	switch {
@@ -53,7 +58,42 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 	case "info":
 		return ffuInfo(rd, path, stdout)
 	}
-	return usageError{fmt.Sprintf("unknown ffu command %q: expected info, verify or extract", args[0])}
+	return usageError{fmt.Sprintf("unknown ffu command %q: expected info, verify, extract or diff", args[0])}
+}
+
+// ffuDiff is `ffu diff A.ffu B.ffu [--json]`: exit status 0 when the images are identical, 1
+// when they differ, 2 when the comparison fails, as diff(1)'s.
+func ffuDiff(args []string, stdout io.Writer) error {
+	var files []string
+	asJSON := false
+	for _, a := range args {
+		switch {
+		case a == "--json":
+			asJSON = true
+		case strings.HasPrefix(a, "--"):
+			return usageError{fmt.Sprintf("diff: unknown flag %s; expected --json", a)}
+		default:
+			files = append(files, a)
+		}
+	}
+	if len(files) != 2 {
+		return usageError{"diff takes two FFU files, A.ffu B.ffu, and optionally --json"}
+	}
+	r, err := ffudiff.Compare(files[0], files[1])
+	if err != nil {
+		return exitStatus{2, err}
+	}
+	write := r.WriteText
+	if asJSON {
+		write = r.WriteJSON
+	}
+	if err := write(stdout); err != nil {
+		return exitStatus{2, err}
+	}
+	if !r.Identical {
+		return exitStatus{code: 1}
+	}
+	return nil
 }
 
 // extractFFU writes the raw disk to out, all or nothing. An existing directory is refused

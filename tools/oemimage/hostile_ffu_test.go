@@ -7,7 +7,7 @@ import (
 
 // Corrupt FFUs through every verb that opens one (defect class 1: nil-receiver panics).
 func init() {
-	for _, verb := range [][]string{{"ffu", "info"}, {"ffu", "verify"}, {"imgtowim"}} {
+	for _, verb := range [][]string{{"ffu", "info"}, {"ffu", "verify"}, {"ffu", "diff"}, {"imgtowim"}} {
 		verb := verb
 		for _, in := range []struct{ name, data string }{
 			{"empty", ""},
@@ -20,8 +20,11 @@ func init() {
 				setup: func(t *testing.T, dir string) []string {
 					writeFile(t, dir, in.name+".ffu", []byte(in.data))
 					args := append(append([]string{}, verb...), in.name+".ffu")
-					if verb[0] == "imgtowim" {
+					switch verb[len(verb)-1] {
+					case "imgtowim":
 						args = append(args, "out.wim")
+					case "diff":
+						args = append(args, in.name+".ffu")
 					}
 					return args
 				},

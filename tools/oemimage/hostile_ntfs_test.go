@@ -35,8 +35,11 @@ func init() {
 				case "imgtowim":
 					args = append(args, "out.wim")
 				case "ffu":
-					if verb[1] == "extract" {
+					switch verb[1] {
+					case "extract":
 						args = append(args, "out.img")
+					case "diff":
+						args = append(args, "corrupt.ffu")
 					}
 				}
 				return args
@@ -45,7 +48,7 @@ func init() {
 			exitZero: exitZero,
 		}
 	}
-	info, extract, imgtowim := []string{"ffu", "info"}, []string{"ffu", "extract"}, []string{"imgtowim"}
+	info, extract, imgtowim, diff := []string{"ffu", "info"}, []string{"ffu", "extract"}, []string{"imgtowim"}, []string{"ffu", "diff"}
 	none := func(*ntfsVolume, string) {}
 	addHostile(
 		// Controls: the same FFU uncorrupted is read and captured.
@@ -67,6 +70,18 @@ func init() {
 			"corrupt.ffu", `\Windows\System32\big.dll`, "MFT record", "outside the volume"),
 		ffuCase("imgtowim-directory-cycle", imgtowim, `\d\e`, ntfsCorruptCycle, false,
 			"corrupt.ffu", `\d\e\d`, "cycle"),
+		// ffu diff of the image with itself walks every file: a corrupt one is an error
+		// (exit 2) naming the image, the partition and the file; a volume that does not open
+		// is a note, and the images are identical.
+		ffuCase("ffu-diff-clean", diff, "", none, true, "identical"),
+		ffuCase("ffu-diff-history-1TiB-sparse", diff, imageconst.UpdateHistoryPath, sparse, false,
+			"corrupt.ffu: MainOS", imageconst.UpdateHistoryPath, "268435456 clusters"),
+		ffuCase("ffu-diff-run-outside-volume", diff, `\Windows\System32\big.dll`, outside, false,
+			"corrupt.ffu: MainOS", `\Windows\System32\big.dll`, "outside the volume"),
+		ffuCase("ffu-diff-directory-cycle", diff, `\d\e`, ntfsCorruptCycle, false,
+			"corrupt.ffu: MainOS", `\d\e\d`, "cycle"),
+		ffuCase("ffu-diff-boot-sector-past-partition", diff, "", ntfsCorruptBoot, true,
+			"MainOS", "boot sector", "its files are not compared", "identical"),
 	)
 }
 

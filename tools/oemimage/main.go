@@ -3,7 +3,7 @@
 // accept the documented command lines of the originals, so existing scripts keep working.
 //
 // Exit status: 0 success, 1 the input or the work failed, 2 bad usage or a verb that is not
-// implemented yet.
+// implemented yet; `ffu diff` exits as diff(1): 0 identical, 1 different, 2 trouble.
 package main
 
 import (
@@ -39,6 +39,21 @@ func (e usageError) Error() string { return e.msg }
 
 // origin is what --bazel-target and --bazel-attr said (zero outside Bazel).
 var origin locate.Origin
+
+// exitStatus is an outcome with an exit status of its own: `ffu diff` exits 1 when the images
+// differ (err nil: the report is the output, nothing more is printed) and 2 when the
+// comparison fails, as diff(1) does.
+type exitStatus struct {
+	code int
+	err  error
+}
+
+func (e exitStatus) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
 
 func notImplemented([]string, io.Writer, io.Writer) error { return errNotImplemented }
 
@@ -82,8 +97,8 @@ var verbs = []verb{
 	},
 	{
 		name:    "ffu",
-		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]",
-		summary: "inspect, verify or extract an FFU image",
+		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu diff A.ffu B.ffu [--json]",
+		summary: "inspect, verify, extract or compare FFU images",
 		run:     runFFU,
 	},
 	{
@@ -233,6 +248,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	err = v.run(args[1:], stdout, stderr)
 	var ue usageError
+	var es exitStatus
 	switch {
 	case err == nil:
 		return 0
@@ -243,6 +259,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "oemimage %s: %s\n", v.name, ue.msg)
 		printVerbUsage(stderr, v)
 		return 2
+	case errors.As(err, &es):
+		if es.err != nil {
+			fmt.Fprintf(stderr, "oemimage %s: %v\n", v.name, es.err)
+		}
+		return es.code
 	default:
 		fmt.Fprintf(stderr, "oemimage %s: %v\n", v.name, err)
 		return 1

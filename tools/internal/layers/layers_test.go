@@ -29,7 +29,7 @@ var layers = [][]string{
 	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
 	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
 	// The flows: package generation, selection, merging.
-	{"tools/pkggen", "tools/resolve", "tools/merge", "tools/imagecheck", "bench/genimage"},
+	{"tools/pkggen", "tools/resolve", "tools/merge", "tools/imagecheck", "tools/ffudiff", "bench/genimage"},
 	{"tools/customization", "tools/gazelle"},
 	{"tools/imggen"},
 	// Test fixtures, and the command line on top.

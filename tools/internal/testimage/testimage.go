@@ -10,10 +10,9 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
-
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
@@ -38,13 +37,46 @@ type Options struct {
 	// LayoutPartition is where the layout package goes ("" for MainOS). EFIESP makes an image
 	// ImgGen did not make: no DeviceLayout.xml in MainOS.
 	LayoutPartition string
-	// Layout replaces Layout as the device layout ("" keeps it).
-	Layout string
-	// Extra are more packages (host paths) to select, as base packages.
-	Extra []string
 	// Base, when set, makes the selection's host paths relative to it (the packages are still
 	// written under dir), and gives every package a kit path and a reason with a source.
 	Base string
+	// Layout, when set, is the DeviceLayout instead of Layout (an NTFS MainOS, another size).
+	Layout string
+	// EditPackages, when set, changes the packages before they are written: a file's content,
+	// a version, a package more or less. It gets the four of the fixture.
+	EditPackages func([]Package) []Package
+	// Extra are more packages (host paths) to select, as base packages.
+	Extra []string
+}
+
+// Package is one package of the fixture, Contoso.<Component>, with one file.
+type Package struct {
+	Component, Partition string
+	Path, Data           string // the file's device path and content
+	Group                manifest.Group
+	Version              spkg.Version
+}
+
+// packages are the fixture's four packages, version 1.0.0.0.
+func (o Options) packages() []Package {
+	layoutPart, layoutXML := o.LayoutPartition, o.Layout
+	if layoutPart == "" {
+		layoutPart = "MainOS"
+	}
+	if layoutXML == "" {
+		layoutXML = Layout
+	}
+	v := spkg.Version{Major: 1}
+	pkgs := []Package{
+		{"MainOS", "MainOS", `\Windows\System32\ntoskrnl.exe`, "kernel", manifest.GroupBase, v},
+		{"EFIESP", "EFIESP", `\efi\boot.efi`, "boot", manifest.GroupBase, v},
+		{"Layout", layoutPart, imageconst.DeviceLayoutPath, layoutXML, manifest.GroupDeviceLayout, v},
+		{"Platform", "MainOS", imageconst.DevicePlatformPath, Platform, manifest.GroupOEMDevicePlatform, v},
+	}
+	if o.EditPackages != nil {
+		pkgs = o.EditPackages(pkgs)
+	}
+	return pkgs
 }
 
 // Packages writes the packages under dir and returns their selection.
@@ -52,28 +84,12 @@ func Packages(dir string, desc string, o Options) (*resolve.Selection, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	layoutPart := o.LayoutPartition
-	if layoutPart == "" {
-		layoutPart = "MainOS"
-	}
-	layoutXML := Layout
-	if o.Layout != "" {
-		layoutXML = o.Layout
-	}
 	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: desc, Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
-	for _, p := range []struct {
-		comp, part, path, data string
-		g                      manifest.Group
-	}{
-		{"MainOS", "MainOS", `\Windows\System32\ntoskrnl.exe`, "kernel", manifest.GroupBase},
-		{"EFIESP", "EFIESP", `\efi\boot.efi`, "boot", manifest.GroupBase},
-		{"Layout", layoutPart, imageconst.DeviceLayoutPath, layoutXML, manifest.GroupDeviceLayout},
-		{"Platform", "MainOS", imageconst.DevicePlatformPath, Platform, manifest.GroupOEMDevicePlatform},
-	} {
-		m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: p.comp, Version: spkg.Version{Major: 1}},
-			ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: p.part}
-		data := p.data
-		payload := []spkg.Payload{{DevicePath: p.path, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
+	for _, p := range o.packages() {
+		m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: p.Component, Version: p.Version},
+			ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: p.Partition}
+		data := p.Data
+		payload := []spkg.Payload{{DevicePath: p.Path, Size: int64(len(data)), Open: func() (io.ReadCloser, error) {
 			return io.NopCloser(strings.NewReader(data)), nil
 		}}}
 		name := m.Name() + ".spkg"
@@ -81,7 +97,7 @@ func Packages(dir string, desc string, o Options) (*resolve.Selection, error) {
 		if _, err := spkg.WriteFile(path, m, payload, cab.Options{}); err != nil {
 			return nil, err
 		}
-		pkg := &resolve.Package{ID: m.Name(), Name: name, HostPath: path, Reasons: []resolve.Reason{{FeatureID: string(p.g), Group: p.g}}}
+		pkg := &resolve.Package{ID: m.Name(), Name: name, HostPath: path, Reasons: []resolve.Reason{{FeatureID: string(p.Group), Group: p.Group}}}
 		if o.Base != "" {
 			rel, err := filepath.Rel(o.Base, path)
 			if err != nil {
