@@ -1,15 +1,17 @@
 // Command genimage writes a synthetic image definition for the benchmarks:
 //
-//	genimage DIR TOTAL_MIB COUNT [DISK_GIB]
+//	genimage [-compress=none|mszip|lzx] [-mainos=fat32|ntfs] DIR TOTAL_MIB COUNT [DISK_GIB]
 //
 // DIR/packages: COUNT MainOS packages holding about TOTAL_MIB of payload (mixed sizes, half
-// compressible), a device layout package (EFIESP, MainOS with MinFreeSectors, Data using all
-// space, FAT32), a device platform package (MinSectorCount = DISK_GIB, default 8) and the core FM
-// package Microsoft.PhoneFM.spkg; DIR/fm/BenchFM.xml lists them; DIR/OEMInput.xml selects them.
+// compressible), a device layout package (EFIESP FAT, MainOS with MinFreeSectors in -mainos's
+// file system, Data FAT32 using all space), a device platform package (MinSectorCount =
+// DISK_GIB, default 8) and the core FM package Microsoft.PhoneFM.spkg; DIR/fm/BenchFM.xml lists
+// them; DIR/OEMInput.xml selects them. Packages are written with -compress (default none).
 package main
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -25,17 +27,38 @@ import (
 
 const ns = `xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"`
 
+// cabOptions are the options every package is written with (-compress).
+var cabOptions cab.Options
+
 func main() {
-	if len(os.Args) < 4 {
-		fmt.Fprintln(os.Stderr, "usage: genimage DIR TOTAL_MIB COUNT [DISK_GIB]")
+	compress := flag.String("compress", "none", "package compression: none, mszip or lzx")
+	mainOSFS := flag.String("mainos", "fat32", "MainOS file system: fat32 or ntfs")
+	flag.Parse()
+	args := flag.Args()
+	if len(args) < 3 {
+		fmt.Fprintln(os.Stderr, "usage: genimage [-compress=none|mszip|lzx] [-mainos=fat32|ntfs] DIR TOTAL_MIB COUNT [DISK_GIB]")
 		os.Exit(2)
 	}
-	dir := os.Args[1]
-	total, _ := strconv.ParseInt(os.Args[2], 10, 64)
-	count, _ := strconv.Atoi(os.Args[3])
+	switch *compress {
+	case "none":
+		cabOptions.Compression = cab.None
+	case "mszip":
+		cabOptions.Compression = cab.MSZIP
+	case "lzx":
+		cabOptions.Compression = cab.LZX
+	default:
+		fail(fmt.Errorf("-compress=%s: expected none, mszip or lzx", *compress))
+	}
+	fsName := map[string]string{"fat32": "FAT32", "ntfs": "NTFS"}[*mainOSFS]
+	if fsName == "" {
+		fail(fmt.Errorf("-mainos=%s: expected fat32 or ntfs", *mainOSFS))
+	}
+	dir := args[0]
+	total, _ := strconv.ParseInt(args[1], 10, 64)
+	count, _ := strconv.Atoi(args[2])
 	diskGiB := int64(8)
-	if len(os.Args) > 4 {
-		diskGiB, _ = strconv.ParseInt(os.Args[4], 10, 64)
+	if len(args) > 3 {
+		diskGiB, _ = strconv.ParseInt(args[3], 10, 64)
 	}
 	pkgs := filepath.Join(dir, "packages")
 	for _, d := range []string{pkgs, filepath.Join(dir, "fm")} {
@@ -61,9 +84,9 @@ func main() {
 	}
 	layout := fmt.Sprintf(`<DeviceLayout %s><Partitions>
 <Partition><Name>EFIESP</Name><Type>{c12a7328-f81f-11d2-ba4b-00a0c93ec93b}</Type><TotalSectors>65536</TotalSectors><FileSystem>FAT</FileSystem></Partition>
-<Partition><Name>MainOS</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><MinFreeSectors>262144</MinFreeSectors><FileSystem>FAT32</FileSystem></Partition>
+<Partition><Name>MainOS</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><MinFreeSectors>262144</MinFreeSectors><FileSystem>%s</FileSystem></Partition>
 <Partition><Name>Data</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><UseAllSpace>true</UseAllSpace><FileSystem>FAT32</FileSystem></Partition>
-</Partitions><SectorSize>512</SectorSize><ChunkSize>128</ChunkSize></DeviceLayout>`, ns)
+</Partitions><SectorSize>512</SectorSize><ChunkSize>128</ChunkSize></DeviceLayout>`, ns, fsName)
 	platform := fmt.Sprintf(`<OEMDevicePlatform %s><MinSectorCount>%d</MinSectorCount><DevicePlatformID>Bench.Device</DevicePlatformID></OEMDevicePlatform>`, ns, diskGiB<<30/512)
 	lname := write(pkgs, "Bench", "Layout", "MainOS", map[string][]byte{`\Windows\ImageUpdate\DeviceLayout.xml`: []byte(layout)})
 	pname := write(pkgs, "Bench", "Platform", "MainOS", map[string][]byte{`\Windows\ImageUpdate\OEMDevicePlatform.xml`: []byte(platform)})
@@ -123,7 +146,7 @@ func writeManifest(dir string, m spkg.Manifest, files map[string][]byte) string 
 		payload = append(payload, spkg.Payload{DevicePath: path, Size: int64(len(d)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(d)), nil }})
 	}
 	name := m.Name() + ".spkg"
-	if _, err := spkg.WriteFile(filepath.Join(dir, name), m, payload, cab.Options{}); err != nil {
+	if _, err := spkg.WriteFile(filepath.Join(dir, name), m, payload, cabOptions); err != nil {
 		fail(err)
 	}
 	return name
