@@ -209,6 +209,22 @@ func (d *disk) install(file string, p *spkg.Package) error {
 	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error { return d.addPackageFile(file, v, fe, r) })
 }
 
+// installDecoded is install of a package the prefetcher has decoded (or left to stream).
+func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded) error {
+	m := p.Manifest
+	v := d.volumes[strings.ToLower(m.Partition)]
+	if dec.streamed || m.IsBinaryPartition || v == nil || v.fs == nil {
+		return d.install(file, p)
+	}
+	for i := range dec.files {
+		f := &dec.files[i]
+		if err := d.addPackageFile(file, v, f.entry, f.reader()); err != nil {
+			return err
+		}
+	}
+	return dec.err
+}
+
 // addPackageFile writes one file of package file into v's file system at its device path.
 func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
 	if fe.FileType == "BinaryPartition" {

@@ -43,6 +43,9 @@ type Options struct {
 	// ExtraFiles are written with the image, in the same all-or-nothing set of outputs
 	// (path -> content), e.g. the list of inputs a run did not read.
 	ExtraFiles map[string][]byte
+	// Workers decompress packages ahead of the file-system writer; 0 means GOMAXPROCS. The
+	// image does not depend on it.
+	Workers int
 }
 
 type logger struct {
@@ -278,8 +281,17 @@ func (b *build) install(tmp *os.File) error {
 	if err != nil {
 		return err
 	}
-	for _, p := range b.pkgs {
-		if err := d.install(p.file, p.pkg); err != nil {
+	pkgs := make([]*spkg.Package, len(b.pkgs))
+	for i, p := range b.pkgs {
+		pkgs[i] = p.pkg
+	}
+	pf := newPrefetcher(pkgs, func(i int) bool { return pkgs[i].Manifest.IsBinaryPartition }, b.opt.Workers)
+	defer pf.close()
+	for i, p := range b.pkgs {
+		dec := pf.next(i)
+		err := d.installDecoded(p.file, p.pkg, dec)
+		pf.done(dec)
+		if err != nil {
 			return err
 		}
 		b.records = append(b.records, installed{File: p.file, Manifest: p.pkg.Manifest})
