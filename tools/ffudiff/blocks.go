@@ -125,7 +125,7 @@ func readBlock(im *volume.Image, off int64, buf []byte) (bool, error) {
 	if off+int64(len(buf)) > im.FFU.Stores[0].DiskSize {
 		return false, nil
 	}
-	if _, err := im.Disk().ReadAt(buf, off); err != nil && err != io.EOF {
+	if _, err := im.ReaderAt().ReadAt(buf, off); err != nil && err != io.EOF {
 		return false, fmt.Errorf("%s: disk block at byte %d: %v", im.Path, off, err)
 	}
 	return true, nil

@@ -54,7 +54,11 @@ func checkBinary(im *volume.Image, dir, file string, p *spkg.Package, mainOS fun
 		}
 		got := filepath.Join(dir, name+".bin")
 		defer os.Remove(got)
-		if _, err := run("dd", "if="+im.Disk().Name(), "of="+got, "iflag=skip_bytes,count_bytes", "bs=65536", "status=none",
+		disk, err := im.Disk()
+		if err != nil {
+			return err
+		}
+		if _, err := run("dd", "if="+disk.Name(), "of="+got, "iflag=skip_bytes,count_bytes", "bs=65536", "status=none",
 			"skip="+strconv.FormatInt(off, 10), "count="+strconv.FormatInt(fe.FileSize, 10)); err != nil {
 			return err
 		}

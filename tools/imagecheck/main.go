@@ -127,7 +127,11 @@ func check(image string, pkgs []string, w io.Writer) error {
 
 // checkTable checks the partition table with sfdisk (MBR) or sgdisk (GPT).
 func checkTable(im *volume.Image, w io.Writer) error {
-	disk := im.Disk().Name()
+	f, err := im.Disk()
+	if err != nil {
+		return err
+	}
+	disk := f.Name()
 	if im.MBR != nil {
 		// An MBR layout's disk: sgdisk would convert it to a GPT; sfdisk reads it as it is.
 		out, err := run("sfdisk", "--dump", disk)
@@ -154,7 +158,11 @@ func checkTable(im *volume.Image, w io.Writer) error {
 // checkFileSystems checks each FAT and NTFS partition with fsck.fat or ntfsfix and returns, by
 // lower-case partition name, how to read a file of it as a checker nobody here wrote reads it.
 func checkFileSystems(im *volume.Image, dir string, w io.Writer) (map[string]func(devicePath string) (string, error), error) {
-	disk := im.Disk().Name()
+	f, err := im.Disk()
+	if err != nil {
+		return nil, err
+	}
+	disk := f.Name()
 	// cat returns a file of a partition as a checker nobody here wrote reads it: mtype for FAT,
 	// ntfscat (on a copy of the partition, ntfs-3g has no offset option) for NTFS.
 	cat := map[string]func(devicePath string) (string, error){}
@@ -164,7 +172,7 @@ func checkFileSystems(im *volume.Image, dir string, w io.Writer) (map[string]fun
 		name := strings.ToLower(e.Name)
 		if im.IsNTFS(e) {
 			part := filepath.Join(dir, e.Name+".ntfs")
-			if err := copyRange(im.Disk(), part, off, size); err != nil {
+			if err := copyRange(f, part, off, size); err != nil {
 				return nil, err
 			}
 			if _, err := run("ntfsfix", "-n", part); err != nil {
@@ -185,7 +193,7 @@ func checkFileSystems(im *volume.Image, dir string, w io.Writer) (map[string]fun
 		}
 		// fsck.fat has no offset option: it checks a copy of the partition.
 		part := filepath.Join(dir, e.Name+".img")
-		if err := copyRange(im.Disk(), part, off, size); err != nil {
+		if err := copyRange(f, part, off, size); err != nil {
 			return nil, err
 		}
 		if _, err := run("fsck.fat", "-n", part); err != nil {

@@ -145,7 +145,11 @@ func TestBuildMBR(t *testing.T) {
 	if got, want := strings.Join(names, ", "), "EFIESP 0x0c 1, MainOS 0x07 2, MMOS 0x0c 3, MBR_META 0x70 5, Data 0x07 6"; got != want {
 		t.Errorf("partitions %s, want %s", got, want)
 	}
-	dump := checker.Run(t, "", sfdisk, "--dump", im.Disk().Name())
+	disk, err := im.Disk()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dump := checker.Run(t, "", sfdisk, "--dump", disk.Name())
 	for _, w := range []string{"label: dos", "label-id: 0xae420040", "type=c, bootable", "type=7", "type=5", "type=70"} {
 		if !strings.Contains(dump, w) {
 			t.Errorf("sfdisk --dump lacks %q:\n%s", w, dump)
@@ -158,7 +162,7 @@ func TestBuildMBR(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.Copy(f, io.NewSectionReader(im.Disk(), off, size)); err != nil {
+		if _, err := io.Copy(f, io.NewSectionReader(im.ReaderAt(), off, size)); err != nil {
 			t.Fatal(err)
 		}
 		f.Close()

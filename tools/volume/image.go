@@ -3,14 +3,17 @@ package volume
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 )
 
-// Image is an FFU opened for reading its partitions: the disk is extracted (sparse, only the
-// stored blocks) into a temporary file that Close removes.
+// Image is an FFU opened for reading its partitions. They are read from the FFU's blocks in
+// place (ffu.Reader.DiskReader): nothing is extracted, unless a caller asks for the raw disk as
+// a file (Disk), or the disk size is not a whole number of blocks; then the disk is extracted
+// (sparse, only the stored blocks) into a temporary file that Close removes.
 type Image struct {
 	Path string
 	FFU  *ffu.Reader
@@ -20,6 +23,7 @@ type Image struct {
 	MBR        *ffu.MBR
 	SectorSize int64
 	file, disk *os.File
+	view       io.ReaderAt // the disk: the FFU's blocks, or disk once extracted
 }
 
 // OpenImage opens the FFU at path; with verify, its hashes must check out first.
@@ -48,22 +52,24 @@ func OpenImage(path string, verify bool) (_ *Image, err error) {
 			return nil, fmt.Errorf("%s: %v", path, err)
 		}
 	}
-	if im.disk, err = os.CreateTemp("", "oemimage-disk-*.img"); err != nil {
-		return nil, err
+	if len(im.FFU.Stores) != 1 {
+		return nil, fmt.Errorf("%s: the image has %d stores; expected one", path, len(im.FFU.Stores))
 	}
-	if err := im.FFU.Extract(im.disk); err != nil {
-		return nil, err
+	if im.view, err = im.FFU.DiskReader(0); err != nil {
+		if _, err := im.Disk(); err != nil {
+			return nil, err
+		}
 	}
 	s := im.FFU.Stores[0]
 	im.SectorSize = int64(s.SectorSize)
-	if im.GPT, im.MBR, err = readTable(im.disk, s.DiskSize, s.SectorSize); err != nil {
+	if im.GPT, im.MBR, err = readTable(im.view, s.DiskSize, s.SectorSize); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return im, nil
 }
 
 // readTable reads a disk's GPT or, failing that, its MBR (an MBR layout's image).
-func readTable(disk *os.File, size int64, ss uint32) (*ffu.GPT, *ffu.MBR, error) {
+func readTable(disk io.ReaderAt, size int64, ss uint32) (*ffu.GPT, *ffu.MBR, error) {
 	g, gptErr := ffu.ReadGPT(disk, size, ss)
 	if gptErr == nil {
 		return g, nil, nil
@@ -87,8 +93,27 @@ func (im *Image) Close() {
 	im.file.Close()
 }
 
-// Disk is the extracted raw disk.
-func (im *Image) Disk() *os.File { return im.disk }
+// Disk is the raw disk as a file (for tools that read files: sfdisk, dd), extracted on the
+// first call; Close removes it.
+func (im *Image) Disk() (*os.File, error) {
+	if im.disk != nil {
+		return im.disk, nil
+	}
+	f, err := os.CreateTemp("", "oemimage-disk-*.img")
+	if err != nil {
+		return nil, err
+	}
+	if err := im.FFU.Extract(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("%s: extracting the disk: %v", im.Path, err)
+	}
+	im.disk, im.view = f, f
+	return f, nil
+}
+
+// ReaderAt reads the raw disk without extracting it.
+func (im *Image) ReaderAt() io.ReaderAt { return im.view }
 
 // Table describes the partition table, for messages: "GPT, disk <GUID>" or "MBR, signature
 // 0x...".
@@ -118,7 +143,7 @@ func (im *Image) Extent(e *ffu.GPTEntry) (offset, size int64) {
 func (im *Image) IsFAT(e *ffu.GPTEntry) bool {
 	off, _ := im.Extent(e)
 	b := make([]byte, 512)
-	if _, err := im.disk.ReadAt(b, off); err != nil {
+	if _, err := im.view.ReadAt(b, off); err != nil {
 		return false
 	}
 	return b[510] == 0x55 && b[511] == 0xAA && (bytes.HasPrefix(b[54:], []byte("FAT1")) || bytes.HasPrefix(b[82:], []byte("FAT32")))
@@ -128,7 +153,7 @@ func (im *Image) IsFAT(e *ffu.GPTEntry) bool {
 func (im *Image) IsFAT32(e *ffu.GPTEntry) bool {
 	off, _ := im.Extent(e)
 	b := make([]byte, 90)
-	if _, err := im.disk.ReadAt(b, off); err != nil {
+	if _, err := im.view.ReadAt(b, off); err != nil {
 		return false
 	}
 	return im.IsFAT(e) && bytes.HasPrefix(b[82:], []byte("FAT32"))
@@ -137,7 +162,7 @@ func (im *Image) IsFAT32(e *ffu.GPTEntry) bool {
 // FAT opens a partition's FAT12, FAT16 or FAT32 file system.
 func (im *Image) FAT(e *ffu.GPTEntry) (*FAT, error) {
 	off, size := im.Extent(e)
-	return OpenFAT(im.disk, off, size, im.SectorSize)
+	return OpenFAT(im.view, off, size, im.SectorSize)
 }
 
 // Names lists the partitions, for messages.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
@@ -28,7 +27,7 @@ const MaxReadFile = 64 << 20
 type NTFS struct{ v *ntfs.Volume }
 
 // OpenNTFS reads the NTFS volume of size bytes at offset in disk.
-func OpenNTFS(disk *os.File, offset, size int64) (*NTFS, error) {
+func OpenNTFS(disk io.ReaderAt, offset, size int64) (*NTFS, error) {
 	v, err := ntfs.Open(disk, offset, size)
 	if err != nil {
 		return nil, fmt.Errorf("NTFS volume at byte %d: %v", offset, err)
@@ -67,7 +66,7 @@ func (n *NTFS) Walk(fn func(e Entry, r io.Reader) error) error {
 func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {
 	off, _ := im.Extent(e)
 	b := make([]byte, 11)
-	if _, err := im.disk.ReadAt(b, off); err != nil {
+	if _, err := im.view.ReadAt(b, off); err != nil {
 		return false
 	}
 	return bytes.Equal(b[3:11], []byte("NTFS    "))
@@ -77,7 +76,7 @@ func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {
 func (im *Image) Volume(e *ffu.GPTEntry) (Reader, error) {
 	off, size := im.Extent(e)
 	if im.IsNTFS(e) {
-		return OpenNTFS(im.disk, off, size)
+		return OpenNTFS(im.view, off, size)
 	}
 	return im.FAT(e)
 }
