@@ -40,6 +40,13 @@ GO_MODULES = {
     "golang.org/x/tools": ("org_golang_x_tools", "v0.1.11", "h1:loJ25fNOEhSXfHrpoGj91eCUThwdNX6u24rO1xnNteY="),
     "golang.org/x/xerrors": ("org_golang_x_xerrors", "v0.0.0-20200804184101-5ec99f83aff1", "h1:go1bK/D/BFZV2I8cIQd1NKEZ+0owSTG1fDTci4IqFcE="),
     "go.starlark.net": ("net_starlark_go", "v0.0.0-20260908191801-89a6a09411d5", "h1:X8HyonnLxrmAbdeMIEGEJVZ/yg6WykLZyAZmpCLSfMA="),
+    "github.com/sassoftware/relic/v8": ("com_github_sassoftware_relic_v8", "v8.2.0", "h1:9/L4S4I6an/JsPNhmcTpqfiOIsLb/iJaePZD1xR+ulE="),
+    "software.sslmate.com/src/go-pkcs12": ("com_sslmate_software_src_go_pkcs12", "v0.5.0", "h1:EC6R394xgENTpZ4RltKydeDUjtlM5drOYIG9c6TVj2M="),
+    "github.com/spf13/cobra": ("com_github_spf13_cobra", "v1.8.1", "h1:e5/vxKd/rZsfSJMUX1agtjeTDf+qv1/JdBF8gg5k9ZM="),
+    "github.com/spf13/pflag": ("com_github_spf13_pflag", "v1.0.5", "h1:iy+VFUOCP1a+8yFto/drg2CJ5u0yRoB7fZw3DKv/JXA="),
+    "github.com/inconshreveable/mousetrap": ("com_github_inconshreveable_mousetrap", "v1.1.0", "h1:wN+x4NVGpMsO7ErUn/mUI3vEoE6Jt13X2s0bqwp9tc8="),
+    "golang.org/x/crypto": ("org_golang_x_crypto", "v0.32.0", "h1:euUpcYgM8WcP71gNpTqQCn6rC2t6ULUPiOzfWaXVVfc="),
+    "golang.org/x/term": ("org_golang_x_term", "v0.41.0", "h1:QCgPso/Q3RTJx2Th4bDLqML4W6iJiaXFq2/ftQF13YU="),
 }
 
 # Go modules in go.mod that only tools/gazelle (the gazelle language) uses: bazel_gazelle and
