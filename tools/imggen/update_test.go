@@ -163,15 +163,24 @@ func partitionBytes(t *testing.T, ffuPath, name, out string) {
 // the image imggen builds of that package set, but for the update records; EFIESP, which no
 // package touches, keeps its bytes; fsck.fat and mdir accept the rebuilt MainOS.
 func TestUpdateMatchesFromScratch(t *testing.T) {
+	t.Run("FAT32", func(t *testing.T) { testMatchesFromScratch(t, "") })
+	// An NTFS MainOS: the NTFS writer rebuilds it, ntfsinfo and ntfsls judge it.
+	t.Run("NTFS", func(t *testing.T) { testMatchesFromScratch(t, ntfsLayout) })
+}
+
+var ntfsLayout = strings.Replace(testimage.Layout, "<MinFreeSectors>140000</MinFreeSectors><FileSystem>FAT32</FileSystem>",
+	"<MinFreeSectors>140000</MinFreeSectors><FileSystem>NTFS</FileSystem>", 1)
+
+func testMatchesFromScratch(t *testing.T, layoutXML string) {
 	base := t.TempDir()
-	img, err := testimage.FFU(base, "update test", testimage.Options{})
+	img, err := testimage.FFU(base, "update test", testimage.Options{Layout: layoutXML})
 	if err != nil {
 		t.Fatal(err)
 	}
 	scratchDir := t.TempDir()
 	extra := writePackage(t, scratchDir, pkgSpec{component: "Extra", partition: "MainOS", version: spkg.Version{Major: 3},
 		files: map[string]string{`\Windows\extra.txt`: "extra", `\Programs\Extra\app.dll`: "app"}})
-	scratch, err := testimage.FFU(scratchDir, "update test", testimage.Options{EditPackages: mainOSv2, Extra: []string{extra}})
+	scratch, err := testimage.FFU(scratchDir, "update test", testimage.Options{Layout: layoutXML, EditPackages: mainOSv2, Extra: []string{extra}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,13 +261,22 @@ func TestUpdateMatchesFromScratch(t *testing.T) {
 	partitionBytes(t, out, "EFIESP", b)
 	checker.Run(t, "", checker.Find(t, "cmp"), a, b)
 
-	// The rebuilt MainOS, judged by fsck.fat and mdir.
+	// The rebuilt MainOS, judged by fsck.fat and mdir, or ntfsinfo and ntfsls.
 	mainOS := filepath.Join(dir, "mainos.img")
 	partitionBytes(t, out, "MainOS", mainOS)
-	checker.Run(t, "", checker.Find(t, "fsck.fat"), "-n", mainOS)
-	listing := checker.Run(t, "", checker.Find(t, "mdir"), "-i", mainOS, "-/", "::/Windows/System32")
+	var listing string
+	if layoutXML == "" {
+		checker.Run(t, "", checker.Find(t, "fsck.fat"), "-n", mainOS)
+		listing = checker.Run(t, "", checker.Find(t, "mdir"), "-i", mainOS, "-/", "::/Windows/System32")
+	} else {
+		info := checker.Run(t, "", checker.Find(t, "ntfsinfo"), "-m", mainOS)
+		if !strings.Contains(info, "Volume Name: MainOS") {
+			t.Errorf("ntfsinfo -m of the updated MainOS does not name the volume MainOS:\n%s", info)
+		}
+		listing = checker.Run(t, "", checker.Find(t, "ntfsls"), "-a", "-p", "/Windows/System32", mainOS)
+	}
 	if !strings.Contains(listing, "kernel2") || strings.Contains(strings.ToLower(listing), "ntoskrnl") {
-		t.Errorf("mdir of the updated MainOS:\n%s", listing)
+		t.Errorf("listing of the updated MainOS\\Windows\\System32:\n%s", listing)
 	}
 
 	// Same inputs, same bytes.
@@ -433,3 +451,75 @@ func TestUpdateTestPackageTellsRelease(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRewriteIsIdentity: an FFU written again from its own disk, with the blocks it stores
+// and its manifest (ffu.Reader.Rewrite, StoredExtents), is the same file: what the update
+// relies on for the blocks it does not touch.
+func TestRewriteIsIdentity(t *testing.T) {
+	for name, layoutXML := range map[string]string{"FAT32": "", "NTFS": ntfsLayout} {
+		t.Run(name, func(t *testing.T) {
+			img, err := testimage.FFU(t.TempDir(), "rewrite", testimage.Options{Layout: layoutXML})
+			if err != nil {
+				t.Fatal(err)
+			}
+			im, err := volume.OpenImage(img, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer im.Close()
+			again, err := im.FFU.Rewrite(im.Disk())
+			if err != nil {
+				t.Fatal(err)
+			}
+			again.Allocated = im.FFU.StoredExtents(0)
+			again.CatalogTime = imageconst.Epoch // what imggen stamped
+			w := &seekBuffer{}
+			if _, err := ffu.Write(w, again); err != nil {
+				t.Fatal(err)
+			}
+			orig, _ := os.ReadFile(img)
+			if !bytes.Equal(orig, w.bytes()) {
+				first := 0
+				for first < len(orig) && first < len(w.bytes()) && orig[first] == w.bytes()[first] {
+					first++
+				}
+				n := 0
+				for i := range min(len(orig), len(w.bytes())) {
+					if orig[i] != w.bytes()[i] {
+						n++
+					}
+				}
+				t.Errorf("the FFU written again differs from byte %d on (%d bytes differ): %d bytes, the original %d", first, n, len(w.bytes()), len(orig))
+			}
+		})
+	}
+}
+
+// seekBuffer is an in-memory io.WriteSeeker (the fixture's FFU is a few MiB).
+type seekBuffer struct {
+	buf []byte
+	off int64
+}
+
+func (s *seekBuffer) Write(p []byte) (int, error) {
+	if end := s.off + int64(len(p)); end > int64(len(s.buf)) {
+		s.buf = append(s.buf, make([]byte, end-int64(len(s.buf)))...)
+	}
+	copy(s.buf[s.off:], p)
+	s.off += int64(len(p))
+	return len(p), nil
+}
+
+func (s *seekBuffer) Seek(off int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+		s.off = off
+	case io.SeekCurrent:
+		s.off += off
+	case io.SeekEnd:
+		s.off = int64(len(s.buf)) + off
+	}
+	return s.off, nil
+}
+
+func (s *seekBuffer) bytes() []byte { return s.buf }
