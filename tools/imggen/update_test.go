@@ -523,3 +523,58 @@ func (s *seekBuffer) Seek(off int64, whence int) (int64, error) {
 }
 
 func (s *seekBuffer) bytes() []byte { return s.buf }
+
+// writeBinaryPackage writes a binary partition package of image for partition.
+func writeBinaryPackage(t *testing.T, dir, partition string, v spkg.Version, image []byte) string {
+	t.Helper()
+	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "Plat", Version: v},
+		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: partition, IsBinaryPartition: true}
+	path := filepath.Join(dir, m.Name()+".spkg")
+	payload := []spkg.Payload{{DevicePath: `\` + partition + ".bin", Size: int64(len(image)), FileType: "BinaryPartition",
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(image)), nil }}}
+	if _, err := spkg.WriteFile(path, m, payload, cab.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestUpdateBinaryPartition: a newer binary partition package replaces the image in its raw
+// partition (the old one's longer tail gone: zeros) and its DSM in MainOS.
+func TestUpdateBinaryPartition(t *testing.T) {
+	layoutXML := strings.Replace(testimage.Layout, "<Partition><Name>MainOS</Name>",
+		"<Partition><Name>PLAT</Name><Type>{ebd0a0a2-b9e5-4433-87c0-68b6b72699c7}</Type><TotalSectors>2048</TotalSectors></Partition>\n    <Partition><Name>MainOS</Name>", 1)
+	old, next := bytes.Repeat([]byte("old image "), 30000), bytes.Repeat([]byte("NEW"), 33333)
+	dir := t.TempDir()
+	img, err := testimage.FFU(dir, "binary", testimage.Options{Layout: layoutXML,
+		Extra: []string{writeBinaryPackage(t, t.TempDir(), "PLAT", spkg.Version{Major: 1}, old)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out.ffu")
+	pkg := writeBinaryPackage(t, t.TempDir(), "PLAT", spkg.Version{Major: 1, QFE: 1}, next)
+	if err := imggen.Update(imggen.UpdateRequest{Image: img, Output: out, Input: "u.xml", Packages: []string{pkg}}); err != nil {
+		t.Fatal(err)
+	}
+	raw := filepath.Join(t.TempDir(), "plat.img")
+	partitionBytes(t, out, "PLAT", raw)
+	got, err := os.ReadFile(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := append(append([]byte(nil), next...), make([]byte, 2048*512-len(next))...)
+	if !bytes.Equal(got, want) {
+		t.Errorf("PLAT after the update: not the new image followed by zeros")
+	}
+	dsm, err := readDeviceFile(t, out, "MainOS", `\Windows\Packages\DsmFiles\Contoso.Plat.dsm.xml`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, err := spkg.ParseManifest(dsm, "dsm"); err != nil || m.Version.String() != "1.0.1.0" {
+		t.Errorf("Contoso.Plat DSM: %v %v, want version 1.0.1.0", m, err)
+	}
+	dir2 := t.TempDir()
+	a, b := filepath.Join(dir2, "a"), filepath.Join(dir2, "b")
+	partitionBytes(t, img, "EFIESP", a)
+	partitionBytes(t, out, "EFIESP", b)
+	checker.Run(t, "", checker.Find(t, "cmp"), a, b)
+}
