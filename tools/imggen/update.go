@@ -136,7 +136,6 @@ type update struct {
 	touched   map[string]bool // lower-case partition names to rebuild or rewrite
 	stored    []ffu.Extent
 	d         *disk
-	temps     []*os.File
 	// historyXML and outputXML are the new UpdateHistory.xml and UpdateOutput.xml.
 	historyXML, outputXML []byte
 }
@@ -188,10 +187,6 @@ func Update(r UpdateRequest) (err error) {
 }
 
 func (u *update) cleanup() {
-	for _, f := range u.temps {
-		f.Close()
-		os.Remove(f.Name())
-	}
 	if u.im != nil {
 		u.im.Close()
 	}
@@ -475,49 +470,31 @@ func (u *update) install() error {
 	return nil
 }
 
-// rebuild empties partition v's blocks on the disk, keeping a copy of its stored data in a
-// temporary file, and, for a file system, opens the writer over it with the volume's own
-// parameters and copies every file that stays.
+// rebuild empties partition v's blocks on the disk and, for a file system, opens the writer
+// over it with the volume's own parameters and copies every file that stays. The old volume is
+// read from the FFU itself (its blocks on demand, ffu.Reader.DiskReader), so the partition is
+// not copied aside first.
 func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	name := v.placed.Name
 	ss := int64(u.plan.SectorSize)
 	off, size := int64(v.placed.FirstLBA)*ss, int64(v.placed.Sectors())*ss
 	disk := u.im.Disk()
-	var old *os.File
-	if v.placed.FileSystem != "" {
-		f, err := os.CreateTemp(filepath.Dir(u.r.Output), ".partition-*.img")
-		if err != nil {
-			return err
-		}
-		u.temps = append(u.temps, f)
-		if err := f.Truncate(size); err != nil {
-			return err
-		}
-		old = f
-	}
-	// Copy the partition's stored bytes out (sparse: only the stored blocks), then zero
-	// them on the disk: the blocks the FFU stores hold nothing of the old volume.
-	zeros := make([]byte, 1<<20)
+	// The blocks the FFU stores hold nothing of the old volume now: holes punched in the
+	// extracted disk, or zeros written where the file system cannot punch them.
 	for _, e := range u.stored {
 		lo, hi := max(e.Offset, off), min(e.Offset+e.Length, off+size)
-		if lo >= hi {
-			continue
-		}
-		if old != nil {
-			if _, err := io.Copy(io.NewOffsetWriter(old, lo-off), io.NewSectionReader(disk, lo, hi-lo)); err != nil {
-				return fmt.Errorf("partition %s: copying its data: %v", name, err)
-			}
-		}
-		for p := lo; p < hi; {
-			n := min(int64(len(zeros)), hi-p)
-			if _, err := disk.WriteAt(zeros[:n], p); err != nil {
+		if lo < hi {
+			if err := zeroRange(disk, lo, hi-lo); err != nil {
 				return fmt.Errorf("partition %s: %v", name, err)
 			}
-			p += n
 		}
 	}
-	if old == nil {
+	if v.placed.FileSystem == "" {
 		return nil // a raw partition: a binary partition package writes it
+	}
+	old, err := u.im.FFU.DiskReader(0)
+	if err != nil {
+		return fmt.Errorf("%s: %v", u.r.Image, err)
 	}
 	kept, err := u.openWriter(v, old, off, size)
 	if err != nil {
@@ -564,7 +541,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	return nil
 }
 
-// oldVolume is a touched partition's volume as it was, in its temporary copy.
+// oldVolume is a touched partition's volume as it was, read from the FFU.
 type oldVolume struct {
 	fat  *fat.Volume
 	ntfs *ntfs.Volume
@@ -599,12 +576,12 @@ func (o *oldVolume) empty(path string) (bool, error) {
 	return !o.dirs[strings.ToUpper(path)], nil
 }
 
-// openWriter opens the old volume in its copy and, over the partition on the disk, a writer
+// openWriter opens the old volume (at off in old, the FFU's disk) and, over the partition on the disk, a writer
 // with the same parameters: type, cluster size, label, serial number.
-func (u *update) openWriter(v *volume, old *os.File, off, size int64) (*oldVolume, error) {
+func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVolume, error) {
 	ss := int(u.plan.SectorSize)
 	if v.placed.FileSystem == "NTFS" {
-		o, err := ntfs.Open(old, 0, size)
+		o, err := ntfs.Open(old, off, size)
 		if err != nil {
 			return nil, err
 		}
@@ -615,7 +592,7 @@ func (u *update) openWriter(v *volume, old *os.File, off, size int64) (*oldVolum
 		v.fs = ntfsFS{w}
 		return &oldVolume{ntfs: o}, nil
 	}
-	o, err := fat.Open(old, 0, size)
+	o, err := fat.Open(old, off, size)
 	if err != nil {
 		return nil, err
 	}
@@ -804,4 +781,17 @@ func splitDevicePath(p string) (dir, base string) {
 		return "", p
 	}
 	return p[:i+1], p[i+1:]
+}
+
+// writeZeros writes n zero bytes at off of f, a MiB at a time.
+func writeZeros(f *os.File, off, n int64) error {
+	zeros := make([]byte, min(n, 1<<20))
+	for n > 0 {
+		k := min(int64(len(zeros)), n)
+		if _, err := f.WriteAt(zeros[:k], off); err != nil {
+			return err
+		}
+		off, n = off+k, n-k
+	}
+	return nil
 }

@@ -1,6 +1,9 @@
 package imggen
 
 import (
+	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -33,4 +36,26 @@ func FuzzParseUpdateInput(f *testing.F) {
 			}
 		}
 	})
+}
+
+// zeroRange and its fallback leave zeros in exactly the range, the rest as it was.
+func TestZeroRange(t *testing.T) {
+	for name, zero := range map[string]func(*os.File, int64, int64) error{"zeroRange": zeroRange, "writeZeros": writeZeros} {
+		f, err := os.Create(filepath.Join(t.TempDir(), "disk"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := bytes.Repeat([]byte{0xA5}, 3<<20)
+		f.Write(data)
+		if err := zero(f, 4096, 2<<20+7); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		got, _ := os.ReadFile(f.Name())
+		want := bytes.Clone(data)
+		clear(want[4096 : 4096+2<<20+7])
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: the bytes around the range changed or the range is not zero", name)
+		}
+		f.Close()
+	}
 }
