@@ -34,12 +34,13 @@ func (rd *Reader) StoredExtents(s int) []Extent {
 	return out
 }
 
-// Rewrite returns the Image Write needs to write this FFU again from disk (its raw disk, perhaps
-// changed, with the same partition table): the manifest's [FullFlash], [Store] and
+// Rewrite returns the Image Write needs to write this FFU again from disk (its raw disk,
+// perhaps changed, with the same partition table): the manifest's [FullFlash], [Store] and
 // [Partition] fields and the store's geometry. Allocated is left empty, CatalogTime zero: the
-// caller says which bytes hold data and when the catalog is made. An FFU of several stores,
-// of a block size other than 128 KiB, or whose manifest has a key Write does not write is
-// refused, naming what: writing it again would lose it.
+// caller says which bytes hold data and when the catalog is made, and sets a changed
+// partition's UsedSectors to 0 (they are kept as the manifest gives them). An FFU of several
+// stores, of a block size other than 128 KiB, or whose manifest has a key Write does not write
+// is refused, naming what: writing it again would lose it.
 func (rd *Reader) Rewrite(disk io.ReaderAt) (*Image, error) {
 	if len(rd.Stores) != 1 {
 		return nil, fmt.Errorf("%d stores: only an FFU of one store can be written again", len(rd.Stores))
@@ -162,7 +163,11 @@ func partitionOf(sec *Section) (Partition, error) {
 				return p, fmt.Errorf("TotalSectors %q: expected a number", kv.Value)
 			}
 		case "UsedSectors":
-			// Recomputed from what the disk now holds.
+			// Kept: a caller that changes the partition sets it to 0, recomputed from the
+			// blocks it then stores.
+			if p.UsedSectors, err = strconv.ParseUint(kv.Value, 10, 64); err != nil {
+				return p, fmt.Errorf("UsedSectors %q: expected a number", kv.Value)
+			}
 		case "ByteAlignment":
 			n, err = num(kv)
 			p.ByteAlignment = uint32(n)

@@ -670,6 +670,11 @@ func (u *update) write() error {
 		return fmt.Errorf("%s: %v", u.r.Image, err)
 	}
 	img.CatalogTime = u.r.Time
+	for i := range img.Partitions {
+		if u.touched[strings.ToLower(img.Partitions[i].Name)] {
+			img.Partitions[i].UsedSectors = 0 // from the blocks the rebuilt partition stores
+		}
+	}
 	// The blocks stored before, less the rebuilt partitions, and what the writers wrote.
 	ss := int64(u.plan.SectorSize)
 	for _, e := range u.stored {

@@ -166,7 +166,19 @@ func TestUpdateMatchesFromScratch(t *testing.T) {
 	t.Run("FAT32", func(t *testing.T) { testMatchesFromScratch(t, "") })
 	// An NTFS MainOS: the NTFS writer rebuilds it, ntfsinfo and ntfsls judge it.
 	t.Run("NTFS", func(t *testing.T) { testMatchesFromScratch(t, ntfsLayout) })
+	// An MBR disk, NTFS MainOS and Data, a partition not required to flash (phase 3).
+	t.Run("MBR", func(t *testing.T) { testMatchesFromScratch(t, mbrLayout) })
 }
+
+const mbrLayout = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10/ImageUpdate">
+  <Partitions>
+    <Partition><Name>EFIESP</Name><Type>0x0c</Type><FileSystem>FAT</FileSystem><TotalSectors>65536</TotalSectors><Bootable>true</Bootable></Partition>
+    <Partition><Name>MainOS</Name><Type>0x07</Type><FileSystem>NTFS</FileSystem><MinFreeSectors>65536</MinFreeSectors><ByteAlignment>0x800000</ByteAlignment><ClusterSize>0x1000</ClusterSize></Partition>
+    <Partition><Name>MMOS</Name><FileSystem>FAT32</FileSystem><TotalSectors>140000</TotalSectors><Type>0x0C</Type><RequiredToFlash>false</RequiredToFlash></Partition>
+    <Partition><Name>Data</Name><Type>0x07</Type><FileSystem>NTFS</FileSystem><UseAllSpace>true</UseAllSpace><ByteAlignment>0x800000</ByteAlignment><ClusterSize>0x4000</ClusterSize></Partition>
+  </Partitions>
+  <SectorSize>512</SectorSize><ChunkSize>128</ChunkSize><DefaultPartitionByteAlignment>0x200000</DefaultPartitionByteAlignment>
+</DeviceLayout>`
 
 var ntfsLayout = strings.Replace(testimage.Layout, "<MinFreeSectors>140000</MinFreeSectors><FileSystem>FAT32</FileSystem>",
 	"<MinFreeSectors>140000</MinFreeSectors><FileSystem>NTFS</FileSystem>", 1)
@@ -265,7 +277,7 @@ func testMatchesFromScratch(t *testing.T, layoutXML string) {
 	mainOS := filepath.Join(dir, "mainos.img")
 	partitionBytes(t, out, "MainOS", mainOS)
 	var listing string
-	if layoutXML == "" {
+	if !strings.Contains(layoutXML, "NTFS") {
 		checker.Run(t, "", checker.Find(t, "fsck.fat"), "-n", mainOS)
 		listing = checker.Run(t, "", checker.Find(t, "mdir"), "-i", mainOS, "-/", "::/Windows/System32")
 	} else {
@@ -456,7 +468,7 @@ func TestUpdateTestPackageTellsRelease(t *testing.T) {
 // and its manifest (ffu.Reader.Rewrite, StoredExtents), is the same file: what the update
 // relies on for the blocks it does not touch.
 func TestRewriteIsIdentity(t *testing.T) {
-	for name, layoutXML := range map[string]string{"FAT32": "", "NTFS": ntfsLayout} {
+	for name, layoutXML := range map[string]string{"FAT32": "", "NTFS": ntfsLayout, "MBR": mbrLayout} {
 		t.Run(name, func(t *testing.T) {
 			img, err := testimage.FFU(t.TempDir(), "rewrite", testimage.Options{Layout: layoutXML})
 			if err != nil {
