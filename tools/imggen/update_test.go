@@ -359,6 +359,8 @@ func TestUpdateRefusals(t *testing.T) {
 			want: []string{"Contoso.Crash", "CrashDump", "EFIESP, MainOS, Data"}},
 		{name: "does not fit", pkg: pkgSpec{component: "Huge", partition: "EFIESP", version: spkg.Version{Major: 1}, big: 40 << 20},
 			want: []string{"Contoso.Huge", `EFIESP\big.bin`, "bytes short"}},
+		{name: "does not fit NTFS", image: testimage.Options{Layout: ntfsLayout}, pkg: pkgSpec{component: "Huge", partition: "MainOS", version: spkg.Version{Major: 1}, big: 100 << 20},
+			want: []string{"Contoso.Huge", `MainOS\big.bin`, "volume full", "bytes short"}},
 		{name: "retail", retail: true, pkg: pkgSpec{component: "New", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\a`: "a"}},
 			want: []string{"Retail image", "Production"}},
 		{name: "release unknown", noSide: true, pkg: pkgSpec{component: "New", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\a`: "a"}},
