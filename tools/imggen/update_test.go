@@ -335,6 +335,19 @@ func TestUpdateInPlace(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "Contoso.One") || !strings.Contains(err.Error(), "higher version") {
 		t.Errorf("second update with the same package: %v", err)
 	}
+	// A later update of the updated image (its release type now from the side file the first
+	// update wrote) is event 3.
+	p2 := writePackage(t, t.TempDir(), pkgSpec{component: "Two", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\two.txt`: "two"}})
+	if err := imggen.Update(imggen.UpdateRequest{Image: img, Input: "u.xml", Packages: []string{p2}}); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := readDeviceFile(t, img, "MainOS", imageconst.UpdateHistoryPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(hist), "<Sequence>3</Sequence>") || strings.Count(string(hist), "<UpdateEvent>") != 3 {
+		t.Errorf("after two updates, want three events, the last sequence 3:\n%s", hist)
+	}
 }
 
 // TestUpdateRefusals: each rule of the documentation is an error naming the package or file,
