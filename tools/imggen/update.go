@@ -377,6 +377,11 @@ func (u *update) openPackages(set *PackageSet) error {
 		u.touch(m.Partition)
 		if m.IsBinaryPartition {
 			u.touch("MainOS")
+			for _, k := range u.order {
+				if o := u.installed[k]; k != key && o.m.IsBinaryPartition && strings.EqualFold(o.m.Partition, m.Partition) {
+					return fmt.Errorf("%s: package %s is an image of partition %s, which holds the image of package %s; an update cannot remove that package", path, m.Name(), m.Partition, o.m.Name())
+				}
+			}
 		}
 		u.pkgs = append(u.pkgs, &imagePackage{file: file, pkg: p})
 	}

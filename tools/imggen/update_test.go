@@ -554,7 +554,17 @@ func (s *seekBuffer) bytes() []byte { return s.buf }
 // writeBinaryPackage writes a binary partition package of image for partition.
 func writeBinaryPackage(t *testing.T, dir, partition string, v spkg.Version, image []byte) string {
 	t.Helper()
-	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "Plat", Version: v},
+	return writeBinary(t, dir, "Plat", partition, v, image)
+}
+
+func writeBinaryPackageNamed(t *testing.T, dir, component, partition string, image []byte) string {
+	t.Helper()
+	return writeBinary(t, dir, component, partition, spkg.Version{Major: 1}, image)
+}
+
+func writeBinary(t *testing.T, dir, component, partition string, v spkg.Version, image []byte) string {
+	t.Helper()
+	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: component, Version: v},
 		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: partition, IsBinaryPartition: true}
 	path := filepath.Join(dir, m.Name()+".spkg")
 	payload := []spkg.Payload{{DevicePath: `\` + partition + ".bin", Size: int64(len(image)), FileType: "BinaryPartition",
@@ -598,6 +608,13 @@ func TestUpdateBinaryPartition(t *testing.T) {
 	}
 	if m, err := spkg.ParseManifest(dsm, "dsm"); err != nil || m.Version.String() != "1.0.1.0" {
 		t.Errorf("Contoso.Plat DSM: %v %v, want version 1.0.1.0", m, err)
+	}
+	// Another package's image for the same partition would remove Contoso.Plat: refused.
+	otherDir := t.TempDir()
+	if err := imggen.Update(imggen.UpdateRequest{Image: out, Output: filepath.Join(dir, "out2.ffu"), Input: "u.xml",
+		Packages: []string{writeBinaryPackageNamed(t, otherDir, "Plat2", "PLAT", next)}}); err == nil ||
+		!strings.Contains(err.Error(), "Contoso.Plat2") || !strings.Contains(err.Error(), "holds the image of package Contoso.Plat") {
+		t.Errorf("a second image for PLAT: %v", err)
 	}
 	dir2 := t.TempDir()
 	a, b := filepath.Join(dir2, "a"), filepath.Join(dir2, "b")
