@@ -84,6 +84,14 @@ func TestImageAppCommandLine(t *testing.T) {
 		t.Errorf("the update event does not carry the input's Description (%v):\n%s", err, hist)
 	}
 	im.Close()
+	// ffu info lists each package once, MainOS in its one version.
+	stdout.Reset()
+	if code := run([]string{"ffu", "info", out}, &stdout, &stderr); code != 0 {
+		t.Fatalf("ffu info: exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "packages (MainOS"+imageconst.UpdateHistoryPath+"): 5") || !strings.Contains(stdout.String(), "Contoso.DebuggerOn") {
+		t.Errorf("ffu info of the updated image:\n%s", stdout.String())
+	}
 
 	// In place: the image itself becomes the updated one; SOURCE_DATE_EPOCH stamps the event.
 	t.Setenv("SOURCE_DATE_EPOCH", "1500000000")
@@ -98,6 +106,25 @@ func TestImageAppCommandLine(t *testing.T) {
 	}
 	if after, _ := os.ReadFile(img); bytes.Equal(before, after) {
 		t.Errorf("in place: the image did not change")
+	}
+
+	// DebuggerOn 2.0 over 1.0: ffu info lists it once, in its new version.
+	m.Version = spkg.Version{Major: 2}
+	pkg2 := filepath.Join(t.TempDir(), "Contoso.DebuggerOn.spkg")
+	if _, err := spkg.WriteFile(pkg2, m, []spkg.Payload{{DevicePath: `\efi\Microsoft\Boot\debug2.txt`, Size: int64(len(data)),
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }}}, cab.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if code := run([]string{"imageapp", img, "/UpdateInputXML:" + input, "--package=" + pkg2}, &stdout, &stderr); code != 0 {
+		t.Fatalf("update to 2.0: exit %d: %s", code, stderr.String())
+	}
+	stdout.Reset()
+	if code := run([]string{"ffu", "info", img}, &stdout, &stderr); code != 0 {
+		t.Fatalf("ffu info: exit %d: %s", code, stderr.String())
+	}
+	info := stdout.String()
+	if !strings.Contains(info, "): 5\n") || strings.Count(info, "Contoso.DebuggerOn") != 1 || !strings.Contains(info, "2.0.0.0") {
+		t.Errorf("ffu info after the update to 2.0: want 5 packages, DebuggerOn once in 2.0.0.0:\n%s", info)
 	}
 }
 
