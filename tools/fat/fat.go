@@ -11,6 +11,7 @@ package fat
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -255,7 +256,7 @@ func (f *Writer) allocate(n uint32) (uint32, error) {
 	}
 	if uint64(f.next)+uint64(n) > uint64(f.clusters)+2 {
 		free := int64(f.clusters+2-f.next) * f.clusterBytes()
-		return 0, fmt.Errorf("file system full: %d bytes needed, %d free", int64(n)*f.clusterBytes(), free)
+		return 0, fmt.Errorf("%w: %d bytes needed, %d free", ErrFull, int64(n)*f.clusterBytes(), free)
 	}
 	first := f.next
 	for c := first; c < first+n-1; c++ {
@@ -347,7 +348,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error 
 	n := uint32((size + cb - 1) / cb)
 	first, err := f.allocate(n)
 	if err != nil {
-		return fmt.Errorf("%s: %v", path, err)
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	if size > 0 {
 		// Stream the content to its clusters; the slack of the last cluster stays as it is.
@@ -373,6 +374,13 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error 
 
 // Used reports the bytes allocated to files so far.
 func (f *Writer) Used() int64 { return int64(f.next-2) * f.clusterBytes() }
+
+// Free reports the bytes of clusters not yet allocated; ClusterSize the bytes of one.
+func (f *Writer) Free() int64        { return int64(f.clusters+2-f.next) * f.clusterBytes() }
+func (f *Writer) ClusterSize() int64 { return f.clusterBytes() }
+
+// ErrFull is the error (wrapped) of a file that does not fit the clusters left.
+var ErrFull = errors.New("file system full")
 
 // Close writes the directories, the FATs and the boot sectors, and returns the extents that
 // hold data: the reserved sectors, FATs, root directory and every allocated cluster.

@@ -43,6 +43,8 @@ type Volume struct {
 	dataOff     int64  // cluster 2, in r
 	eoc         uint32 // the least end-of-chain mark
 	cache       [fatCacheBlocks]fatBlock
+	volumeID    uint32
+	label       string
 }
 
 type fatBlock struct {
@@ -70,8 +72,25 @@ func Open(r io.ReaderAt, offset, size int64) (*Volume, error) {
 	v.rootBytes = g.rootEntries * dirEntrySize
 	v.dataOff = v.rootOff + g.rootSecs*g.ss
 	v.eoc = map[Type]uint32{FAT12: 0xFF8, FAT16: 0xFFF8, FAT32: 0x0FFFFFF8}[v.typ]
+	// The extended boot record: at 36 for FAT12/16, at 64 for FAT32; its signature 0x29
+	// says the volume ID and label follow.
+	ebr := 36
+	if v.typ == FAT32 {
+		ebr = 64
+	}
+	if b[ebr+2] == 0x29 {
+		v.volumeID = binary.LittleEndian.Uint32(b[ebr+3:])
+		v.label = strings.TrimRight(string(b[ebr+7:ebr+18]), " ")
+	}
 	return v, nil
 }
+
+// VolumeID and Label are the boot sector's volume serial number and label (zero and "" when
+// its extended boot record signature is missing); ClusterSize is the bytes per cluster. A
+// writer rebuilding the volume gives them back (fat.Options).
+func (v *Volume) VolumeID() uint32 { return v.volumeID }
+func (v *Volume) Label() string    { return v.label }
+func (v *Volume) ClusterSize() int { return int(v.cb) }
 
 // boot is what the boot sector says, checked.
 type boot struct {

@@ -91,7 +91,14 @@ func FuzzOpen(f *testing.F) {
 				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
 				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
 			}
+			ext := r.StoredExtents(i)
+			for k, e := range ext {
+				if e.Length <= 0 || e.Offset < 0 || e.Offset+e.Length > s.DiskSize || k > 0 && e.Offset <= ext[k-1].Offset+ext[k-1].Length {
+					t.Fatalf("store %d: stored extent %d %+v: not a sorted, disjoint range of the %d-byte disk (%+v)", i+1, k, e, s.DiskSize, ext)
+				}
+			}
 		}
+		_, _ = r.Rewrite(bytes.NewReader(nil))
 	})
 }
 
@@ -230,6 +237,13 @@ func FuzzStore(f *testing.F) {
 				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
 				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
 			}
+			ext := r.StoredExtents(i)
+			for k, e := range ext {
+				if e.Length <= 0 || e.Offset < 0 || e.Offset+e.Length > s.DiskSize || k > 0 && e.Offset <= ext[k-1].Offset+ext[k-1].Length {
+					t.Fatalf("store %d: stored extent %d %+v: not a sorted, disjoint range of the %d-byte disk (%+v)", i+1, k, e, s.DiskSize, ext)
+				}
+			}
 		}
+		_, _ = r.Rewrite(bytes.NewReader(nil))
 	})
 }

@@ -85,19 +85,35 @@ func writeGPT(f *os.File, plan *layout.Plan) error {
 }
 
 // fileSystem is a partition's file system being written: FAT (tools/fat) or NTFS (tools/ntfs).
+// AddFile takes the DSM's attribute names, AddFileAttr the attribute bits read from a volume
+// (ReadOnly, Hidden and System are kept: the writers set Archive themselves). Free and
+// ClusterSize say what room is left, for the space an update is missing.
 type fileSystem interface {
 	AddFile(path string, size int64, r io.Reader, attrs string) error
+	AddFileAttr(path string, size int64, r io.Reader, attr byte) error
+	Mkdir(path string) error
 	Used() int64
+	Free() int64
+	ClusterSize() int64
 	Close() ([]fat.Extent, error)
 	Name() string
 }
+
+// keptAttrs are the attribute bits a rebuilt volume carries over.
+const keptAttrs = fat.AttrReadOnly | fat.AttrHidden | fat.AttrSystem
 
 type fatFS struct{ w *fat.Writer }
 
 func (f fatFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
 	return f.w.AddFile(path, size, r, fatAttributes(attrs))
 }
+func (f fatFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
+	return f.w.AddFile(path, size, r, attr&keptAttrs)
+}
+func (f fatFS) Mkdir(path string) error      { return f.w.Mkdir(path) }
 func (f fatFS) Used() int64                  { return f.w.Used() }
+func (f fatFS) Free() int64                  { return f.w.Free() }
+func (f fatFS) ClusterSize() int64           { return f.w.ClusterSize() }
 func (f fatFS) Close() ([]fat.Extent, error) { return f.w.Close() }
 func (f fatFS) Name() string                 { return f.w.Type().String() }
 
@@ -106,8 +122,14 @@ type ntfsFS struct{ w *ntfs.Writer }
 func (n ntfsFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
 	return n.w.AddFile(path, size, r, uint32(fatAttributes(attrs))) // the attribute bits agree
 }
-func (n ntfsFS) Used() int64  { return n.w.Used() }
-func (n ntfsFS) Name() string { return "NTFS" }
+func (n ntfsFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
+	return n.w.AddFile(path, size, r, uint32(attr&keptAttrs))
+}
+func (n ntfsFS) Mkdir(path string) error { return n.w.Mkdir(path) }
+func (n ntfsFS) Used() int64             { return n.w.Used() }
+func (n ntfsFS) Free() int64             { return n.w.Free() }
+func (n ntfsFS) ClusterSize() int64      { return n.w.ClusterSize() }
+func (n ntfsFS) Name() string            { return "NTFS" }
 func (n ntfsFS) Close() ([]fat.Extent, error) {
 	ext, err := n.w.Close()
 	out := make([]fat.Extent, len(ext))
@@ -236,7 +258,7 @@ func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Re
 	}
 	d.owners[key] = file
 	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
-		return fmt.Errorf("%s: %s\\%s: %v", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
+		return fmt.Errorf("%s: %s\\%s: %w", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
 	}
 	return nil
 }

@@ -281,7 +281,7 @@ func (f *Writer) allocate(n int64) ([]run, error) {
 		return nil, nil
 	}
 	if f.next+n > f.clusters {
-		return nil, fmt.Errorf("volume full: %d clusters needed, %d of %d free", n, f.clusters-f.next, f.clusters)
+		return nil, fmt.Errorf("%w: %d clusters needed, %d of %d free", ErrFull, n, f.clusters-f.next, f.clusters)
 	}
 	r := []run{{f.next, n}}
 	f.next += n
@@ -436,7 +436,7 @@ func (f *Writer) copyData(n *node, path string, r io.Reader) error {
 	clusters := (n.size + f.cs - 1) / f.cs
 	runs, err := f.allocate(clusters)
 	if err != nil {
-		return fmt.Errorf("ntfs: add %s (%d bytes): %v", path, n.size, err)
+		return fmt.Errorf("ntfs: add %s (%d bytes): %w", path, n.size, err)
 	}
 	if f.buf == nil {
 		f.buf = make([]byte, copyBuffer)
@@ -468,6 +468,13 @@ func (f *Writer) copyData(n *node, path string, r io.Reader) error {
 
 // Used reports the bytes of the clusters allocated so far.
 func (f *Writer) Used() int64 { return f.next * f.cs }
+
+// Free reports the bytes of clusters not yet allocated; ClusterSize the bytes of one.
+func (f *Writer) Free() int64        { return (f.clusters - f.next) * f.cs }
+func (f *Writer) ClusterSize() int64 { return f.cs }
+
+// ErrFull is the error (wrapped) of data that does not fit the clusters left.
+var ErrFull = errors.New("volume full")
 
 // Close writes the directory indexes, the MFT and its mirror, $Bitmap and the boot sectors, and
 // returns the extents that hold data.

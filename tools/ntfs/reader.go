@@ -179,6 +179,9 @@ func readBoot(r io.ReaderAt, offset, size int64) (*Volume, int64, error) {
 func (v *Volume) Serial() uint64 { return v.serial }
 func (v *Volume) Label() string  { return v.label }
 
+// ClusterSize is the bytes per cluster.
+func (v *Volume) ClusterSize() int { return int(v.cs) }
+
 func find(attrs []attr, typ uint32, name string) *attr {
 	for i := range attrs {
 		if attrs[i].typ == typ && attrs[i].name == name {

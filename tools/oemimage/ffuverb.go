@@ -153,7 +153,22 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 	if err := doc.ReadFromBytes(history); err != nil {
 		return fmt.Errorf("MainOS%s: %v", imageconst.UpdateHistoryPath, err)
 	}
-	pkgs := doc.FindElements("//Package")
+	// Each package once: an update event's version replaces the one an earlier event installed
+	// (oemimage imageapp), at the place the package first appeared.
+	var pkgs []*etree.Element
+	at := map[string]int{}
+	for _, p := range doc.FindElements("//Package") {
+		id := ""
+		if e := p.SelectElement("PackageIdentity"); e != nil {
+			id = strings.ToUpper(strings.TrimSpace(e.Text()))
+		}
+		if i, ok := at[id]; ok && id != "" {
+			pkgs[i] = p
+			continue
+		}
+		at[id] = len(pkgs)
+		pkgs = append(pkgs, p)
+	}
 	fmt.Fprintf(w, "packages (MainOS%s): %d\n", imageconst.UpdateHistoryPath, len(pkgs))
 	for _, p := range pkgs {
 		v := p.FindElement("Identity/Version")

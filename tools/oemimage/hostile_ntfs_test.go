@@ -34,6 +34,8 @@ func init() {
 				switch verb[0] {
 				case "imgtowim":
 					args = append(args, "out.wim")
+				case "imageapp":
+					args = append(args, writeUpdateInput(t, dir, "corrupt.ffu")...)
 				case "ffu":
 					switch verb[1] {
 					case "extract":
@@ -49,6 +51,7 @@ func init() {
 		}
 	}
 	info, extract, imgtowim, diff := []string{"ffu", "info"}, []string{"ffu", "extract"}, []string{"imgtowim"}, []string{"ffu", "diff"}
+	imageapp := []string{"imageapp"}
 	none := func(*ntfsVolume, string) {}
 	addHostile(
 		// Controls: the same FFU uncorrupted is read and captured.
@@ -82,6 +85,18 @@ func init() {
 			"corrupt.ffu: MainOS", `\d\e\d`, "cycle"),
 		ffuCase("ffu-diff-boot-sector-past-partition", diff, "", ntfsCorruptBoot, true,
 			"MainOS", "boot sector", "its files are not compared", "identical"),
+		// imageapp reads the DSMs and the history, then rebuilds MainOS from every file in it.
+		ffuCase("imageapp-clean", imageapp, "", none, true, "add Contoso.Hostile 1.0.0.0 (MainOS)", "NTFS rebuilt"),
+		ffuCase("imageapp-history-1TiB-sparse", imageapp, imageconst.UpdateHistoryPath, sparse, false,
+			"corrupt.ffu", imageconst.UpdateHistoryPath),
+		ffuCase("imageapp-run-outside-volume", imageapp, `\Windows\System32\big.dll`, outside, false,
+			"corrupt.ffu", "MainOS", `\Windows\System32\big.dll`),
+		ffuCase("imageapp-file-1TiB-sparse", imageapp, `\Windows\System32\big.dll`, sparse, false,
+			"corrupt.ffu", "MainOS", `\Windows\System32\big.dll`),
+		ffuCase("imageapp-directory-cycle", imageapp, `\d\e`, ntfsCorruptCycle, false,
+			"corrupt.ffu", "MainOS", `\d\e\d`, "cycle"),
+		ffuCase("imageapp-boot-sector-past-partition", imageapp, "", ntfsCorruptBoot, false,
+			"corrupt.ffu", "MainOS", "boot sector"),
 	)
 }
 
@@ -218,7 +233,7 @@ func writeNTFSFFU(t *testing.T, path, target string, corrupt ntfsCorruption) {
 		data []byte
 	}{
 		{`\Windows\ImageUpdate\DeviceLayout.xml`, []byte("<DeviceLayout/>")},
-		{imageconst.UpdateHistoryPath, []byte("<UpdateHistory/>")},
+		{imageconst.UpdateHistoryPath, []byte("<UpdateHistory><UpdateEvents/></UpdateHistory>")},
 		{`\Windows\System32\big.dll`, bytes.Repeat([]byte("MZ"), 8192)},
 		{`\d\e\d\f.txt`, []byte("nested")},
 	}

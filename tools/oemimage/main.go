@@ -1,6 +1,7 @@
 // Command oemimage reimplements the Windows 10 Mobile imaging tools (ImgGen, FeatureMerger,
-// ImgToWIM, CustomizationGen, PkgGen) for Linux. Each Microsoft tool is one verb; the verbs
-// accept the documented command lines of the originals, so existing scripts keep working.
+// ImgToWIM, CustomizationGen, PkgGen, ImageApp's update) for Linux. Each Microsoft tool is one
+// verb; the verbs accept the documented command lines of the originals, so existing scripts
+// keep working.
 //
 // Exit status: 0 success, 1 the input or the work failed, 2 bad usage or a verb that is not
 // implemented yet; `ffu diff` exits as diff(1): 0 identical, 1 different, 2 trouble.
@@ -94,6 +95,12 @@ var verbs = []verb{
 			"[/language:a;b] [/resolution:WxH;WxH] [/config:PkgGen.cfg.xml] [/variables:name=value;...] [+|-compress] [+|-diagnostic]",
 		summary: "build .spkg packages from a package project file",
 		run:     runPkggen,
+	},
+	{
+		name: "imageapp", original: "ImageApp.exe",
+		syntax:  "oemimage imageapp <imageFile.ffu> /UpdateInputXML:<updateInputfile.xml> [--output=FILE.ffu] [--package=PATH ...] [--timings=false]",
+		summary: "add new or newer packages to an existing FFU image (Production, Test and Health images; never Retail)",
+		run:     runImageApp,
 	},
 	{
 		name:    "ffu",

@@ -77,7 +77,7 @@ func TestEveryVerbDocumented(t *testing.T) {
 			t.Errorf("verb %q: syntax, summary and run must be set", v.name)
 		}
 	}
-	for _, want := range []string{"imggen", "featuremerger", "imgtowim", "customizationgen", "pkggen", "ffu", "resolve"} {
+	for _, want := range []string{"imggen", "featuremerger", "imgtowim", "customizationgen", "pkggen", "ffu", "resolve", "imageapp"} {
 		if !seen[want] {
 			t.Errorf("verb %q missing", want)
 		}
