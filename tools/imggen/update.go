@@ -122,6 +122,7 @@ type installedPackage struct {
 }
 
 type update struct {
+	disk *os.File // the image's disk, extracted
 	r    UpdateRequest
 	log  *logger
 	im   *vol.Image
@@ -159,6 +160,10 @@ func Update(r UpdateRequest) (err error) {
 	}
 	t := time.Now()
 	if u.im, err = vol.OpenImage(r.Image, true); err != nil {
+		return err
+	}
+	// The update rebuilds partitions in the extracted disk, then writes the FFU from it.
+	if u.disk, err = u.im.Disk(); err != nil {
 		return err
 	}
 	if len(u.im.FFU.Stores) != 1 {
@@ -409,7 +414,7 @@ func compareVersions(a, b spkg.Version) int {
 // install rebuilds each touched partition with its kept files, then installs the packages
 // and the update records.
 func (u *update) install() error {
-	d := &disk{f: u.im.Disk(), plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &disk{f: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
 	u.d = d
 	// Files of the image's packages that stay: another package may not bring them again.
 	removed := map[string]bool{} // partition|UPPER device path
@@ -483,7 +488,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	name := v.placed.Name
 	ss := int64(u.plan.SectorSize)
 	off, size := int64(v.placed.FirstLBA)*ss, int64(v.placed.Sectors())*ss
-	disk := u.im.Disk()
+	disk := u.disk
 	// The blocks the FFU stores hold nothing of the old volume now: holes punched in the
 	// extracted disk, or zeros written where the file system cannot punch them.
 	for _, e := range u.stored {
@@ -590,7 +595,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 		if err != nil {
 			return nil, err
 		}
-		w, err := ntfs.New(u.im.Disk(), off, size, ntfs.Options{SectorSize: ss, ClusterSize: o.ClusterSize(), Label: o.Label(), Serial: o.Serial(), ModTime: u.r.Time})
+		w, err := ntfs.New(u.disk, off, size, ntfs.Options{SectorSize: ss, ClusterSize: o.ClusterSize(), Label: o.Label(), Serial: o.Serial(), ModTime: u.r.Time})
 		if err != nil {
 			return nil, err
 		}
@@ -605,7 +610,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 	if o.Type() == fat.FAT32 {
 		opt.Type = fat.FAT32
 	}
-	w, err := fat.New(u.im.Disk(), off, size, opt)
+	w, err := fat.New(u.disk, off, size, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -670,7 +675,7 @@ func (u *update) write() error {
 	if err != nil {
 		return err
 	}
-	img, err := u.im.FFU.Rewrite(u.im.Disk())
+	img, err := u.im.FFU.Rewrite(u.disk)
 	if err != nil {
 		return fmt.Errorf("%s: %v", u.r.Image, err)
 	}

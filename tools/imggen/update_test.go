@@ -153,7 +153,7 @@ func partitionBytes(t *testing.T, ffuPath, name, out string) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if _, err := io.Copy(f, io.NewSectionReader(im.Disk(), off, size)); err != nil {
+	if _, err := io.Copy(f, io.NewSectionReader(im.ReaderAt(), off, size)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -494,7 +494,7 @@ func TestRewriteIsIdentity(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer im.Close()
-			again, err := im.FFU.Rewrite(im.Disk())
+			again, err := im.FFU.Rewrite(im.ReaderAt())
 			if err != nil {
 				t.Fatal(err)
 			}
