@@ -39,14 +39,14 @@ as Windows would; two candidates for one name is an error naming both.""",
 )
 
 ImageInfo = provider(
-    doc = "A full flash update image and the side files ImgGen writes next to it. Returned by `oem_image`.",
+    doc = "A full flash update image and the side files ImgGen writes next to it. Returned by `oem_image` and `oem_image_update`.",
     fields = {
         "ffu": "File: the .ffu image.",
         "side_files": "dict: suffix (`ImageApp.log`, `UpdateInput.xml`, `UpdateOutput.xml`, `UpdateHistory.xml`, `PackageList.xml`, `cat`) -> File.",
-        "oem_input": "File: the OEMInput XML the image was built from.",
+        "oem_input": "File: the OEMInput XML the image was built from (None for an `oem_image_update` of an image given as files).",
         "cpu": "CPU type the image was built for.",
         "packages": "depset of Files: every package the image could select from (its feature manifests', kit and PackageFiles).",
-        "selection": "File: the packages the OEMInput selects, with reasons (`oemimage resolve` output).",
+        "selection": "File: the packages the OEMInput selects, with reasons (`oemimage resolve` output); None for an `oem_image_update`.",
         "customization_packages": "File (a directory) of the customization packages installed from `customizations`, or None.",
     },
 )
