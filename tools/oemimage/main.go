@@ -102,6 +102,14 @@ var verbs = []verb{
 		run:     runFFU,
 	},
 	{
+		name: "imagesigner", original: "ImageSigner.exe",
+		syntax: "oemimage imagesigner sign <FFU> <catalog file>\n" +
+			"       oemimage imagesigner getcatalog <FFU> <catalog file>\n" +
+			"       oemimage imagesigner truncate <FFU> <truncated FFU>",
+		summary: "put a signed catalog into an FFU, extract its catalog, or cut it to the head a signing request needs",
+		run:     runImageSigner,
+	},
+	{
 		name:    "resolve",
 		syntax:  "oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json] [--package=PATH ...] [--fm=PATH ...] [--core-fm=PATH]",
 		summary: "print the packages an OEMInput selects, with the reason for each (--json: the selection imggen --selection reads)",
