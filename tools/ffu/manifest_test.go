@@ -2,6 +2,7 @@ package ffu
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha1"
 	"encoding/hex"
 	"fmt"
@@ -11,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 )
 
 func TestManifestBytesAndParse(t *testing.T) {
@@ -109,12 +112,12 @@ func TestCatalog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	members, err := ParseCatalog(cat)
+	members, err := catalog.Parse(cat)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := sha1.Sum(table)
-	if len(members) != 1 || members[0].Name != "HashTable.blob" || !bytes.Equal(members[0].SHA1, want[:]) || members[0].Signed {
+	if len(members) != 1 || members[0].Name != "HashTable.blob" || !bytes.Equal(members[0].Digest, want[:]) || members[0].Hash != crypto.SHA1 {
 		t.Fatalf("members %+v", members)
 	}
 	if m, err := CheckCatalog(cat, table); err != nil || m != "HashTable.blob" {
@@ -133,8 +136,8 @@ func TestCatalog(t *testing.T) {
 		t.Error("catalog not deterministic")
 	}
 	for _, bad := range [][]byte{nil, {0x30, 0x00}, cat[:100], append(bytes.Clone(cat), 1)} {
-		if _, err := ParseCatalog(bad); err == nil {
-			t.Errorf("ParseCatalog(% x...) succeeded", bad[:min(len(bad), 8)])
+		if _, err := catalog.Parse(bad); err == nil {
+			t.Errorf("catalog.Parse(% x...) succeeded", bad[:min(len(bad), 8)])
 		}
 	}
 }
@@ -282,7 +285,7 @@ func TestVerifyCatalogMember(t *testing.T) {
 		{"ImageApp's name, other table", "HashTable.blob", table[32:], "HashTable.blob SHA-1", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			cat, err := buildCatalog(tt.table, time.Time{}, tt.member)
+			cat, err := catalog.HashTable(tt.table, time.Time{}, tt.member)
 			if err != nil || len(cat) != len(r.Catalog()) {
 				t.Fatalf("catalog of %d bytes (%v), the image's has %d", len(cat), err, len(r.Catalog()))
 			}

@@ -21,10 +21,10 @@ const module = "github.com/oemimage/rules_oemimage/"
 // layers, lowest first. A package may import packages of lower layers only.
 var layers = [][]string{
 	// Foundations: no project imports.
-	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/internal/huffman", "tools/internal/checker",
+	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
 		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
 	// Formats and readers of one thing each.
-	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest"},
+	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest"},
 	// Containers built on them, and the XML models.
 	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
 	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
