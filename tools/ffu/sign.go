@@ -2,11 +2,14 @@ package ffu
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
+
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 )
 
 // Signing (ImageSigner.exe; docs/signing.md): the catalog at the start of an FFU holds the
@@ -107,43 +110,49 @@ func (rd *Reader) checkChunks(end, storeOff int64) error {
 }
 
 // CatalogMismatchError is a catalog that does not name this image's hash table: its
-// HashTable.blob (or only) member has another SHA-1, or none.
+// HashTable.blob (or only) member has another digest, or it has no member.
 type CatalogMismatchError struct {
-	Member     string // the member compared, "" if the catalog has no member
-	MemberSHA1 []byte
-	TableSHA1  []byte // SHA-1 of the image's hash table
+	Member       string      // the member compared, "" if the catalog has no member
+	MemberHash   crypto.Hash // its digest algorithm
+	MemberDigest []byte
+	TableSHA1    []byte // SHA-1 of the image's hash table
 }
 
 func (e *CatalogMismatchError) Error() string {
 	if e.Member == "" {
 		return fmt.Sprintf("the catalog has no member; the image's hash table has SHA-1 %x", e.TableSHA1)
 	}
-	return fmt.Sprintf("the catalog's %s member has SHA-1 %x, but the image's hash table has SHA-1 %x: the catalog was made for another image (or for this one before it changed)", e.Member, e.MemberSHA1, e.TableSHA1)
+	return fmt.Sprintf("the catalog's %s member has %v %x, but the image's hash table has SHA-1 %x: the catalog was made for another image (or for this one before it changed)", e.Member, e.MemberHash, e.MemberDigest, e.TableSHA1)
 }
 
-// MatchCatalog checks that catalog holds SHA1(hashTable), as CheckCatalog, and returns the
-// member's name; a well-formed catalog for another hash table is a *CatalogMismatchError
-// naming both digests.
-func MatchCatalog(catalog, hashTable []byte) (member string, err error) {
-	members, err := ParseCatalog(catalog)
+// MatchCatalog checks that cat holds SHA1(hashTable) and returns the member's name: the
+// HashTable.blob member when the catalog has one (ImageApp's catalogs do), else any member
+// (another tool's name for it; the caller may warn). A well-formed catalog for another hash
+// table is a *CatalogMismatchError naming both digests.
+func MatchCatalog(cat, hashTable []byte) (member string, err error) {
+	members, err := catalog.Parse(cat)
 	if err != nil {
 		return "", err
 	}
 	want := sha1.Sum(hashTable)
-	for _, m := range members {
-		if bytes.Equal(m.SHA1, want[:]) {
-			return m.Name, nil
+	matches := func(m *catalog.Member) bool { return m.Hash == crypto.SHA1 && bytes.Equal(m.Digest, want[:]) }
+	m := catalog.Find(members, catalogMemberName)
+	if m == nil {
+		for i := range members {
+			if matches(&members[i]) {
+				return members[i].Name, nil
+			}
 		}
+		if len(members) > 0 {
+			m = &members[0]
+		}
+	}
+	if m != nil && matches(m) {
+		return m.Name, nil
 	}
 	e := &CatalogMismatchError{TableSHA1: want[:]}
-	for _, m := range members {
-		if m.Name == catalogMemberName || len(members) == 1 {
-			e.Member, e.MemberSHA1 = m.Name, m.SHA1
-			break
-		}
-	}
-	if e.Member == "" && len(members) > 0 {
-		e.Member, e.MemberSHA1 = members[0].Name, members[0].SHA1
+	if m != nil {
+		e.Member, e.MemberHash, e.MemberDigest = m.Name, m.Hash, m.Digest
 	}
 	return "", e
 }
