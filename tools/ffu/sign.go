@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/sha1"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -231,4 +232,21 @@ func (rd *Reader) ReplaceCatalog(w io.Writer, catalog []byte) (SignedLayout, err
 		return out, fmt.Errorf("ffu: internal error: copied %d of %d bytes", copied, body)
 	}
 	return out, nil
+}
+
+// VerifySignature is the first two of the three checks a flashing tool makes before it
+// flashes (Implementing image integrity validation in custom flashing tools): the catalog's
+// signature and its certificate chain to one of roots (catalog.Verify: valid now, usable for
+// code signing), then the hash of the table of hashes, the catalog's HashTable.blob member
+// being SHA1(hash table) (MatchCatalog). Verify makes the third, every chunk against the table.
+func (rd *Reader) VerifySignature(roots *x509.CertPool) (*catalog.Signature, error) {
+	sig, err := catalog.Verify(rd.catalog, roots)
+	if err != nil {
+		return nil, err
+	}
+	// A member of another name is Verify's warning.
+	if _, err := MatchCatalog(rd.catalog, rd.hashTable); err != nil {
+		return nil, fmt.Errorf("the signed catalog does not match the hash table: %w", err)
+	}
+	return sig, nil
 }

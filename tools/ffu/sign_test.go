@@ -215,3 +215,53 @@ func FuzzReadHead(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifySignature: a catalog signed by the test PKI's leaf verifies against its root, not
+// against another root; an unsigned catalog, an expired signer and a hash table changed after
+// signing are refused.
+func TestVerifySignature(t *testing.T) {
+	b, r := signFixture(t)
+	pki := catalogtest.New(t)
+	signedFFU, _ := replace(t, r, signed(t, r.Catalog(), 0))
+	s := openFFU(t, signedFFU)
+	sig, err := s.VerifySignature(pki.Pool())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sig.Leaf.Subject.String() != pki.Leaf.Cert.Subject.String() || len(sig.Chain) != 2 {
+		t.Errorf("signed by %q, chain of %d", sig.Subject, len(sig.Chain))
+	}
+	if err := s.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	other := x509.NewCertPool()
+	other.AddCert(pki.Other.Cert)
+	expired, err := catalog.Sign(r.Catalog(), pki.Expired.Signer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiredFFU, _ := replace(t, r, expired)
+	// The hash table changed after signing: the signature still holds, the HashTable.blob
+	// member does not.
+	edited := bytes.Clone(signedFFU)
+	edited[securityHeaderSize+int(s.Security.CatalogSize)] ^= 1
+	for _, c := range []struct {
+		name  string
+		image []byte
+		roots *x509.CertPool
+		want  string
+	}{
+		{"another root", signedFFU, other, "is not trusted"},
+		{"no roots", signedFFU, nil, "no trusted roots"},
+		{"unsigned", b, pki.Pool(), "catalog is not signed"},
+		{"expired signer", expiredFFU, pki.Pool(), "is not trusted"},
+		{"hash table edited", edited, pki.Pool(), "the signed catalog does not match the hash table: the catalog's HashTable.blob member has SHA-1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := openFFU(t, c.image).VerifySignature(c.roots)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%v; want %q", err, c.want)
+			}
+		})
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
@@ -117,7 +118,7 @@ func signerOutput(find *winpath.Finder, p, what, ffuPath string) (string, error)
 // The FFU must be writable, as for the original, which opens it for writing: a read-only
 // file (a Bazel output) is refused rather than replaced behind the build's back.
 func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
-	catalog, err := readfile.ReadRegular(catPath, ffu.MaxCatalogBytes)
+	cat, err := readfile.ReadRegular(catPath, ffu.MaxCatalogBytes)
 	if err != nil {
 		return err
 	}
@@ -138,7 +139,7 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("%s: %v", ffuPath, err)
 	}
-	if _, err := ffu.MatchCatalog(catalog, rd.HashTable()); err != nil {
+	if _, err := ffu.MatchCatalog(cat, rd.HashTable()); err != nil {
 		var mm *ffu.CatalogMismatchError
 		if errors.As(err, &mm) {
 			return fmt.Errorf("catalog file %s does not match FFU %s: %v", catPath, ffuPath, err)
@@ -152,7 +153,7 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 		return err
 	}
 	bw := bufio.NewWriterSize(out, 1<<20)
-	layout, err := rd.ReplaceCatalog(bw, catalog)
+	layout, err := rd.ReplaceCatalog(bw, cat)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -168,8 +169,11 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 	for _, w := range rd.Warnings() {
 		fmt.Fprintf(stderr, "oemimage imagesigner: warning: %s: %s\n", catPath, w)
 	}
+	if signed, err := catalog.IsSigned(cat); err == nil && !signed {
+		fmt.Fprintf(stderr, "oemimage imagesigner: warning: %s is not signed: a device with secure boot refuses the image until a signed catalog is put in\n", catPath)
+	}
 	if layout.Shift != 0 {
-		fmt.Fprintf(stdout, "%s: catalog of %d bytes (was %d): the image from its header on moved by %+d bytes\n", ffuPath, len(catalog), rd.Security.CatalogSize, layout.Shift)
+		fmt.Fprintf(stdout, "%s: catalog of %d bytes (was %d): the image from its header on moved by %+d bytes\n", ffuPath, len(cat), rd.Security.CatalogSize, layout.Shift)
 	}
 	fmt.Fprintln(stdout, "Successfully signed image.")
 	return nil

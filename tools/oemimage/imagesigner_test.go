@@ -2,22 +2,17 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/sha1"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/asn1"
 	"fmt"
-	"math/big"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/catalog"
+	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/internal/testimage"
@@ -49,55 +44,17 @@ func readBytes(t *testing.T, path string) []byte {
 	return b
 }
 
-// testCert is a self-signed certificate made for the test run (never a checked-in key).
-func testCert(t *testing.T, cn string) []byte {
+// signedCatalog returns cat signed by the test PKI's leaf (keys made at test time, never
+// checked in) with extra more copies of the root certificate embedded, to make it as big as
+// a test needs.
+func signedCatalog(t *testing.T, cat []byte, extra int) []byte {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	pki := catalogtest.New(t)
+	chain := append([]*x509.Certificate{}, pki.Leaf.Chain...)
+	for range extra {
+		chain = append(chain, pki.Root.Cert)
 	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: cn},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return der
-}
-
-// The catalog's PKCS#7 layers, as far as adding certificates needs them.
-type testContentInfo struct {
-	Type    asn1.ObjectIdentifier
-	Content asn1.RawValue // [0] EXPLICIT, taken apart and put together by hand
-}
-
-type testSignedData struct {
-	Version      int
-	Digests      asn1.RawValue
-	Content      asn1.RawValue
-	Certificates asn1.RawValue `asn1:"optional,tag:0"`
-	Signers      asn1.RawValue
-}
-
-// withCerts returns the catalog with the certificates in its SignedData: as big as a signed
-// catalog, the same member (what sign checks; the signature is ffu verify's business).
-func withCerts(t *testing.T, catalog []byte, certs ...[]byte) []byte {
-	t.Helper()
-	var ci testContentInfo
-	if _, err := asn1.Unmarshal(catalog, &ci); err != nil {
-		t.Fatal(err)
-	}
-	var sd testSignedData
-	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
-		t.Fatal(err)
-	}
-	sd.Certificates = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: bytes.Join(certs, nil)}
-	inner, err := asn1.Marshal(sd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ci.Content = asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}
-	out, err := asn1.Marshal(ci)
+	out, err := catalog.Sign(cat, &catalog.Signer{Key: pki.Leaf.Key, Chain: chain})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,14 +132,10 @@ func TestImageSignerGrow(t *testing.T) {
 	img, r := signerFixture(t, dir, "OEM.ffu")
 	orig := writeFile(t, dir, "orig.ffu", readBytes(t, img))
 	chunk := int64(r.Security.ChunkSizeKB) * 1024
-	cert := testCert(t, "rules_oemimage test signer")
+	pki := catalogtest.New(t)
 	room := r.ImageOffset - 32 - int64(len(r.HashTable())) - int64(len(r.Catalog()))
-	n := int(room)/len(cert) + 2
-	certs := make([][]byte, n)
-	for i := range certs {
-		certs[i] = cert
-	}
-	big := withCerts(t, r.Catalog(), certs...)
+	n := int(room)/len(pki.Root.Cert.Raw) + 1
+	big := signedCatalog(t, r.Catalog(), n)
 	if int64(32+len(big)+len(r.HashTable())) <= r.ImageOffset {
 		t.Fatalf("catalog of %d bytes still fits before %d", len(big), r.ImageOffset)
 	}
@@ -196,7 +149,7 @@ func TestImageSignerGrow(t *testing.T) {
 		t.Fatalf("image header at %d, catalog %d bytes; want %d, %d", s.ImageOffset, s.Security.CatalogSize, r.ImageOffset+chunk, len(big))
 	}
 	var o, e bytes.Buffer
-	if code := run([]string{"ffu", "verify", img}, &o, &e); code != 0 {
+	if code := run([]string{"ffu", "verify", "--trusted-root=" + pki.Root.CertFile(t, dir, "root"), img}, &o, &e); code != 0 {
 		t.Fatalf("ffu verify of the signed image: exit %d\n%s%s", code, o.String(), e.String())
 	}
 	cmpFrom(t, orig, r.ImageOffset, img, s.ImageOffset)
@@ -211,8 +164,8 @@ func TestImageSignerGrow(t *testing.T) {
 	t.Run("openssl", func(t *testing.T) {
 		path := checker.Find(t, "openssl")
 		out := checker.Run(t, "", path, "pkcs7", "-inform", "DER", "-print_certs", "-noout", "-in", back)
-		if strings.Count(out, "subject=") != n || !strings.Contains(out, "rules_oemimage test signer") {
-			t.Errorf("openssl pkcs7 -print_certs: %d subjects, want %d\n%.500s", strings.Count(out, "subject="), n, out)
+		if strings.Count(out, "subject=") != n+2 || !strings.Contains(out, "Test Signer") {
+			t.Errorf("openssl pkcs7 -print_certs: %d subjects, want %d\n%.500s", strings.Count(out, "subject="), n+2, out)
 		}
 	})
 
@@ -374,7 +327,7 @@ func TestImageSignerSymlink(t *testing.T) {
 	if err := os.Chmod(img, 0o640); err != nil {
 		t.Fatal(err)
 	}
-	big := withCerts(t, r.Catalog(), testCert(t, "a"), testCert(t, "b"))
+	big := signedCatalog(t, r.Catalog(), 2)
 	mustSign(t, "sign", link, writeFile(t, dir, "s.cat", big))
 	if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
 		t.Fatalf("the link was replaced: %v", err)
@@ -391,4 +344,107 @@ func TestImageSignerSymlink(t *testing.T) {
 func sha1Of(b []byte) []byte {
 	s := sha1.Sum(b)
 	return s[:]
+}
+
+// TestFFUVerifyTrustedRoot is the retail flow end to end: truncate, getcatalog from the
+// truncated FFU, sign the catalog (here with the test PKI's leaf, as Microsoft would with
+// its), sign the FFU with it, then ffu verify --trusted-root checks signature, chain, the
+// hash of the hash table and every chunk. Another root, an unsigned or expired catalog and a
+// hash table edited after signing are refused, naming the image.
+func TestFFUVerifyTrustedRoot(t *testing.T) {
+	dir := t.TempDir()
+	img, r := signerFixture(t, dir, "OEM.ffu")
+	pki := catalogtest.New(t)
+	root := pki.Root.CertFile(t, dir, "root")
+	otherRoot := pki.Other.CertFile(t, dir, "other")
+
+	trunc, cat := filepath.Join(dir, "OEM.trunc"), filepath.Join(dir, "OEM.cat")
+	mustSign(t, "truncate", img, trunc)
+	mustSign(t, "getcatalog", trunc, cat)
+	signedCat, err := catalog.Sign(readBytes(t, cat), pki.Leaf.Signer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, "OEM.cat", signedCat)
+	mustSign(t, "sign", img, cat)
+
+	verify := func(args ...string) (int, string, string) {
+		var o, e bytes.Buffer
+		code := run(append([]string{"ffu", "verify"}, args...), &o, &e)
+		return code, o.String(), e.String()
+	}
+	code, stdout, stderr := verify("--trusted-root="+root, img)
+	if code != 0 || !strings.Contains(stdout, img+": OK: catalog signed by \""+pki.Leaf.Cert.Subject.String()+"\" (chain to \""+pki.Root.Cert.Subject.String()+"\")") {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	// Independent checks of the catalog getcatalog gives back: openssl lists the embedded
+	// chain, osslsigncode verifies the signature against the root.
+	back := filepath.Join(dir, "back.cat")
+	mustSign(t, "getcatalog", img, back)
+	if !bytes.Equal(readBytes(t, back), signedCat) {
+		t.Fatal("getcatalog of the signed image is not the signed catalog")
+	}
+	t.Run("openssl", func(t *testing.T) {
+		out := checker.Run(t, "", checker.Find(t, "openssl"), "pkcs7", "-inform", "DER", "-print_certs", "-noout", "-in", back)
+		for _, id := range []*catalogtest.Identity{pki.Leaf, pki.Root} {
+			if !strings.Contains(out, id.Cert.Subject.CommonName) {
+				t.Errorf("openssl does not list %q:\n%s", id.Cert.Subject.CommonName, out)
+			}
+		}
+	})
+
+	t.Run("osslsigncode", func(t *testing.T) {
+		out := checker.Run(t, "", checker.Find(t, "osslsigncode"), "verify", "-CAfile", root, "-in", back)
+		if !strings.Contains(out, "Signature verification: ok") || !strings.Contains(out, "Succeeded") || !strings.Contains(out, "CN=Test Signer") {
+			t.Errorf("osslsigncode verify:\n%s", out)
+		}
+	})
+
+	unsignedFFU := writeFile(t, dir, "unsigned.ffu", validFFU(t))
+	expiredCat, err := catalog.Sign(r.Catalog(), pki.Expired.Signer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiredFFU := writeFile(t, dir, "expired.ffu", validFFU(t))
+	mustSign(t, "sign", expiredFFU, writeFile(t, dir, "expired.cat", expiredCat))
+	edited := readBytes(t, img)
+	s := openFFUBytes(t, edited)
+	edited[32+int(s.Security.CatalogSize)+5] ^= 1 // a hash table byte
+	editedFFU := writeFile(t, dir, "edited.ffu", edited)
+	corrupt := readBytes(t, img)
+	corrupt[len(corrupt)-3] ^= 1
+	corruptFFU := writeFile(t, dir, "corrupt.ffu", corrupt)
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"another root", []string{"--trusted-root=" + otherRoot, img}, 1, []string{img + ": catalog against --trusted-root=" + otherRoot, "is not trusted"}},
+		{"unsigned", []string{"--trusted-root=" + root, unsignedFFU}, 1, []string{unsignedFFU + ": catalog against", "catalog is not signed"}},
+		{"expired signer", []string{"--trusted-root=" + root, expiredFFU}, 1, []string{expiredFFU + ": catalog against", "is not trusted"}},
+		{"hash table edited after signing", []string{"--trusted-root=" + root, editedFFU}, 1, []string{editedFFU + ": catalog against", "the signed catalog does not match the hash table: the catalog's HashTable.blob member has SHA-1"}},
+		{"payload changed", []string{"--trusted-root=" + root, corruptFFU}, 1, []string{corruptFFU + ": not a valid FFU: chunk", "SHA-256 does not match the hash table"}},
+		{"root missing", []string{"--trusted-root=" + filepath.Join(dir, "none.pem"), img}, 1, []string{"none.pem"}},
+		{"root not a certificate", []string{"--trusted-root=" + cat, img}, 1, []string{"trusted root " + cat}},
+		{"twice", []string{"--trusted-root=" + root, "--trusted-root=" + root, img}, 2, []string{"--trusted-root given twice"}},
+		{"empty", []string{"--trusted-root=", img}, 2, []string{"--trusted-root= needs a certificate file"}},
+		{"unknown flag", []string{"--root=" + root, img}, 2, []string{"unknown flag --root="}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := verify(c.args...)
+			if code != c.code || strings.Contains(stdout, "OK") {
+				t.Errorf("exit %d, want %d\n%s%s", code, c.code, stdout, stderr)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr does not say %q:\n%s", w, stderr)
+				}
+			}
+		})
+	}
+	// Without --trusted-root, verify checks the hashes only, as before: the unsigned image passes.
+	if code, stdout, stderr := verify(unsignedFFU); code != 0 {
+		t.Errorf("ffu verify without a root: exit %d\n%s%s", code, stdout, stderr)
+	}
 }

@@ -97,7 +97,7 @@ var verbs = []verb{
 	},
 	{
 		name:    "ffu",
-		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu diff A.ffu B.ffu [--json]",
+		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu verify --trusted-root=CERT FILE.ffu\n       oemimage ffu diff A.ffu B.ffu [--json]",
 		summary: "inspect, verify, extract or compare FFU images",
 		run:     runFFU,
 	},
