@@ -10,6 +10,7 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/ffudiff"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
@@ -17,11 +18,31 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
-// runFFU is `oemimage ffu info|verify|extract FILE.ffu [OUTPUT]` and `oemimage ffu diff A.ffu
-// B.ffu [--json]`.
+// runFFU is `oemimage ffu info|verify|extract FILE.ffu [OUTPUT]`, `oemimage ffu verify
+// --trusted-root=CERT FILE.ffu` and `oemimage ffu diff A.ffu B.ffu [--json]`.
 func runFFU(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && strings.EqualFold(args[0], "diff") {
 		return ffuDiff(args[1:], stdout)
+	}
+	var trustedRoot string
+	if len(args) > 0 && strings.EqualFold(args[0], "verify") {
+		rest := []string{args[0]}
+		for _, a := range args[1:] {
+			v, ok := strings.CutPrefix(a, "--trusted-root=")
+			switch {
+			case ok && trustedRoot != "":
+				return usageError{"--trusted-root given twice (one file may hold several certificates)"}
+			case ok && v == "":
+				return usageError{"--trusted-root= needs a certificate file (PEM or DER)"}
+			case ok:
+				trustedRoot = v
+			case strings.HasPrefix(a, "--"):
+				return usageError{fmt.Sprintf("verify: unknown flag %s; expected --trusted-root=CERT", a)}
+			default:
+				rest = append(rest, a)
+			}
+		}
+		args = rest
 	}
 	if len(args) < 2 {
 		return usageError{"expected info, verify, extract or diff, and an FFU file"}
@@ -45,13 +66,27 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 	}
 	switch cmd {
 	case "verify":
+		signed := ""
+		if trustedRoot != "" {
+			// The order of a flashing tool: signature and chain, the hash of the hash table,
+			// then the chunks.
+			roots, err := catalog.LoadRoots(trustedRoot)
+			if err != nil {
+				return err
+			}
+			sig, err := rd.VerifySignature(roots)
+			if err != nil {
+				return fmt.Errorf("%s: catalog against --trusted-root=%s: %v", path, trustedRoot, err)
+			}
+			signed = fmt.Sprintf("catalog signed by %q (chain to %q), ", sig.Subject, sig.Chain[len(sig.Chain)-1].Subject.String())
+		}
 		if err := rd.Verify(); err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
 		for _, w := range rd.Warnings() {
 			fmt.Fprintf(stderr, "oemimage ffu: warning: %s: %s\n", path, w)
 		}
-		fmt.Fprintf(stdout, "%s: OK: catalog and %d chunk hashes of %d KB match\n", path, len(rd.HashTable())/32, rd.Security.ChunkSizeKB)
+		fmt.Fprintf(stdout, "%s: OK: %scatalog and %d chunk hashes of %d KB match\n", path, signed, len(rd.HashTable())/32, rd.Security.ChunkSizeKB)
 		return nil
 	case "extract":
 		return extractFFU(rd, args[2])

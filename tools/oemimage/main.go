@@ -104,9 +104,17 @@ var verbs = []verb{
 	},
 	{
 		name:    "ffu",
-		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu diff A.ffu B.ffu [--json]",
+		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu verify --trusted-root=CERT FILE.ffu\n       oemimage ffu diff A.ffu B.ffu [--json]",
 		summary: "inspect, verify, extract or compare FFU images",
 		run:     runFFU,
+	},
+	{
+		name: "imagesigner", original: "ImageSigner.exe",
+		syntax: "oemimage imagesigner sign <FFU> <catalog file>\n" +
+			"       oemimage imagesigner getcatalog <FFU> <catalog file>\n" +
+			"       oemimage imagesigner truncate <FFU> <truncated FFU>",
+		summary: "put a signed catalog into an FFU, extract its catalog, or cut it to the head a signing request needs",
+		run:     runImageSigner,
 	},
 	{
 		name:    "resolve",
