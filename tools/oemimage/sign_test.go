@@ -104,3 +104,30 @@ func TestSignVerb(t *testing.T) {
 		t.Error("a refused signing changed the input package")
 	}
 }
+
+// pkggen --cert= --key= writes packages whose catalogs verify against the root.
+func TestPkggenSigns(t *testing.T) {
+	pki := catalogtest.New(t)
+	dir := t.TempDir()
+	certFile, keyFile := pki.Leaf.Files(t, dir, "leaf")
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello"), 0o644)
+	project := filepath.Join(dir, "p.pkg.xml")
+	os.WriteFile(project, []byte(`<?xml version="1.0" encoding="utf-8"?>
+<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00" Owner="Contoso" Component="Apps" OwnerType="OEM" ReleaseType="Production">
+  <Components><OSComponent><Files><File Source="a.txt" DestinationDir="$(runtime.system32)"/></Files></OSComponent></Components>
+</Package>`), 0o644)
+	out := filepath.Join(dir, "out")
+	var stderr bytes.Buffer
+	if code := run([]string{"pkggen", project, "/output:" + out, "--cert=" + certFile, "--key=" + keyFile}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	p, err := spkg.Open(filepath.Join(out, "Contoso.Apps.spkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	check, err := p.CheckCatalog(pki.Pool())
+	if err != nil || check.Files != 2 || !strings.Contains(check.Signature.Subject, "Test Signer") {
+		t.Fatalf("%+v %v", check, err)
+	}
+}
