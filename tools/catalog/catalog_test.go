@@ -16,6 +16,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"software.sslmate.com/src/go-pkcs12"
 )
 
@@ -260,10 +261,7 @@ func TestLoad(t *testing.T) {
 
 // TestOpenSSL has openssl parse a signed catalog: its structure and embedded certificates.
 func TestOpenSSL(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		t.Skip("openssl not installed")
-	}
+	openssl := checker.Find(t, "openssl")
 	pki := catalogtest.New(t)
 	signed, _ := catalog.BuildSigned(testList(), pki.Leaf.Signer())
 	path := filepath.Join(t.TempDir(), "x.cat")
@@ -293,10 +291,7 @@ func TestOpenSSL(t *testing.T) {
 // TestOsslsigncode has osslsigncode verify signed catalogs against the test root: the good one
 // passes, a tampered one and one by an untrusted signer fail.
 func TestOsslsigncode(t *testing.T) {
-	tool, err := exec.LookPath("osslsigncode")
-	if err != nil {
-		t.Skip("osslsigncode not installed")
-	}
+	tool := checker.Find(t, "osslsigncode")
 	pki := catalogtest.New(t)
 	dir := t.TempDir()
 	root := pki.Root.CertFile(t, dir, "root")

@@ -88,12 +88,13 @@ func TestCheckBinaryPartition(t *testing.T) {
 		t.Errorf("output:\n%s", out.String())
 	}
 
-	// The same package name with one byte of the image changed.
+	// The same package name with one byte of the image changed: its catalog (which holds the
+	// image's SHA-1) no longer matches the one in MainOS, the first thing checked.
 	other := t.TempDir()
 	image[150000] ^= 1
 	paths[3] = writePackage(t, other, "Plat", "PLAT", map[string]string{`\PLAT.bin`: string(image)}, true)
 	err := check(ffuPath, paths, io.Discard)
-	if err == nil || !strings.Contains(err.Error(), "Contoso.Plat.spkg: partition PLAT differs from the package's 200001-byte image at byte 150000") {
+	if err == nil || !strings.Contains(err.Error(), `Contoso.Plat.spkg: MainOS\Windows\System32\catroot\{F750E6C3-38EE-11D1-85E5-00C04FC295EE}\Contoso.Plat.cat differs from the package's`) {
 		t.Errorf("err = %v", err)
 	}
 }

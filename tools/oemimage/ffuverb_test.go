@@ -68,7 +68,7 @@ func TestFFUDiff(t *testing.T) {
 				if err := dec.Decode(&r); err != nil {
 					t.Fatalf("--json output: %v", err)
 				}
-				if r.Identical != c.wantIdentical || (!r.Identical && len(r.Files) != 1) {
+				if r.Identical != c.wantIdentical || (!r.Identical && len(r.Files) != 2) { // the file and its package's catalog
 					t.Errorf("--json: identical %v, files %+v", r.Identical, r.Files)
 				}
 			}

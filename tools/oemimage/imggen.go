@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/imggen"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
@@ -16,9 +17,11 @@ import (
 // (--package, --fm, --core-fm), --selection=FILE (the selection `oemimage resolve --json`
 // wrote, instead of resolving), --unused-inputs=FILE (with --selection: the inputs not read),
 // --timings=false for a reproducible log and --customization-out=DIR for where the
-// customization packages go (next to the FFU without it).
+// customization packages go (next to the FFU without it), and --trusted-root=CERT (PEM or
+// DER root certificates) for a Production image whose package catalogs must be signed by a
+// certificate chaining to one of them.
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	flags := append([]string{"timings", "customization-out", "var", "selection", "unused-inputs"}, selectionFlags...)
+	flags := append([]string{"timings", "customization-out", "var", "selection", "unused-inputs", "trusted-root"}, selectionFlags...)
 	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: flags})
 	if err != nil {
 		return err
@@ -37,6 +40,13 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 		return usageError{fmt.Sprintf("expected OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer], got %d argument(s)", len(c.positional))}
 	}
 	r := imggen.Request{Options: imggen.Options{Output: c.positional[0], Timings: true, Progress: stdout}}
+	if root, err := singleFlag(c, "trusted-root", "a certificate file"); err != nil {
+		return err
+	} else if root != "" {
+		if r.TrustedRoots, err = catalog.LoadRoots(root); err != nil {
+			return err
+		}
+	}
 	if dir := filepath.Dir(r.Output); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return fmt.Errorf("OutputFile %s: the directory %s must exist", r.Output, dir)

@@ -62,7 +62,7 @@ var verbs = []verb{
 	{
 		name: "imggen", original: "ImgGen.cmd",
 		syntax: "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer] " +
-			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--selection=FILE [--unused-inputs=FILE]] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...]",
+			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--selection=FILE [--unused-inputs=FILE]] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...] [--trusted-root=CERT]",
 		summary: "build a full flash update (FFU) image and its side files from an OEMInput file",
 		run:     runImggen,
 	},
@@ -92,7 +92,8 @@ var verbs = []verb{
 	{
 		name: "pkggen", original: "PkgGen.exe",
 		syntax: "oemimage pkggen project.pkg.xml [/output:dir] [/version:a.b.c.d] [/build:fre|chk] [/cpu:arm] " +
-			"[/language:a;b] [/resolution:WxH;WxH] [/config:PkgGen.cfg.xml] [/variables:name=value;...] [+|-compress] [+|-diagnostic]",
+			"[/language:a;b] [/resolution:WxH;WxH] [/config:PkgGen.cfg.xml] [/variables:name=value;...] [+|-compress] [+|-diagnostic] " +
+			"[--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE]]",
 		summary: "build .spkg packages from a package project file",
 		run:     runPkggen,
 	},
@@ -101,6 +102,12 @@ var verbs = []verb{
 		syntax:  "oemimage imageapp <imageFile.ffu> /UpdateInputXML:<updateInputfile.xml> [--output=FILE.ffu] [--package=PATH ...] [--timings=false]",
 		summary: "add new or newer packages to an existing FFU image (Production, Test and Health images; never Retail)",
 		run:     runImageApp,
+	},
+	{
+		name: "sign", original: "Sign.cmd /pk",
+		syntax:  "oemimage sign (--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE]) FILE.cat|PACKAGE.spkg [-o OUT]",
+		summary: "sign a catalog, or a package's content.cat, with a certificate and key (SHA-256, chain embedded)",
+		run:     runSign,
 	},
 	{
 		name:    "ffu",

@@ -18,12 +18,13 @@ import (
 var pkggenSpec = cmdSpec{
 	values:  []string{"output", "version", "build", "cpu", "language", "resolution", "config", "variables"},
 	toggles: []string{"compress", "diagnostic"},
-	flags:   []string{"expect"},
+	flags:   append([]string{"expect"}, signingFlags...),
 }
 
 // runPkggen is `oemimage pkggen project.pkg.xml|descriptor.pkg.json [/output:dir] [/version:a.b.c.d] [/build:fre|chk]
 // [/cpu:arm] [/language:a;b] [/resolution:WxH;...] [/config:file] [/variables:n=v;...]
-// [+|-compress] [+|-diagnostic] [--expect=Name.spkg ...]`.
+// [+|-compress] [+|-diagnostic] [--expect=Name.spkg ...] [--cert=FILE --key=FILE | --pfx=FILE
+// [--password-file=FILE]]`; with a signing identity each package's content.cat is signed.
 func runPkggen(args []string, stdout, stderr io.Writer) error {
 	c, err := parseCmdline(args, pkggenSpec)
 	if err != nil {
@@ -51,6 +52,9 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 		Config:      c.value("config", ""),
 		Env:         winpath.EnvMap(os.Environ()),
 		Compress:    c.toggle("compress", false),
+	}
+	if opt.Signer, err = loadSigner(c); err != nil {
+		return err
 	}
 	// pkggen.Load reads the project whole: a pipe or a huge file is refused first.
 	if _, err := readfile.CheckRegular(c.positional[0], manifest.MaxFileSize); err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/beevik/etree"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/locate"
@@ -44,6 +45,8 @@ type Options struct {
 	Env         map[string]string // %VAR% values (the process environment for the CLI)
 	Compress    bool
 	Origin      locate.Origin // under Bazel, the attribute that gives the project's files (role "srcs")
+	// Signer signs each package's content.cat (nil: the catalogs are written unsigned).
+	Signer *catalog.Signer
 }
 
 // Package is one package a project produces: the neutral one or a satellite.
@@ -558,7 +561,7 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 	if err != nil {
 		return nil, err
 	}
-	m, err := spkg.Write(w, pk.Manifest, payload, cab.Options{Compression: comp})
+	m, err := spkg.WriteSigned(w, pk.Manifest, payload, cab.Options{Compression: comp}, opt.Signer)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}

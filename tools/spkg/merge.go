@@ -1,11 +1,13 @@
 package spkg
 
 import (
+	"crypto/sha1"
 	"fmt"
 	"io"
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 )
 
 // Source is a package whose files go into a merged package.
@@ -18,8 +20,15 @@ type Source struct {
 // catalogs stay behind): m gives the merged identity; its Files are filled in, each with the
 // SourcePackage it came from. The sources' cabinet folders are copied byte for byte, so
 // nothing is decompressed and compressed again; opt.Compression applies to the new DSM.
-// A device path in two sources is an error naming both.
+// A device path in two sources is an error naming both. The merged package's content.cat
+// lists every payload file with the SHA-1 of its content, read (decompressed) from the sources
+// for the purpose; WriteMergedSigned signs it.
 func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options) (*Manifest, error) {
+	return WriteMergedSigned(w, m, sources, opt, nil)
+}
+
+// WriteMergedSigned is WriteMerged with content.cat signed by signer (nil: unsigned).
+func WriteMergedSigned(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options, signer *catalog.Signer) (*Manifest, error) {
 	m.Files = nil
 	owner := map[string]string{} // upper-case device path -> source file
 	var raws []cab.RawFolder
@@ -58,7 +67,11 @@ func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options
 			raws = append(raws, *folders[f])
 		}
 	}
-	meta, err := m.finish()
+	entries, err := payloadEntries(sources)
+	if err != nil {
+		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
+	}
+	meta, err := m.finish(entries, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -66,4 +79,38 @@ func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options
 		return nil, fmt.Errorf("package %s: %v", m.Name(), err)
 	}
 	return &m, nil
+}
+
+// payloadEntries hashes the payload files of sources (all but their DSMs and catalogs), in the
+// order WriteMerged lists them.
+func payloadEntries(sources []Source) ([]catalog.Entry, error) {
+	var entries []catalog.Entry
+	for _, src := range sources {
+		digests := map[string][]byte{}
+		err := src.Package.Walk(func(fe FileEntry, r io.Reader) error {
+			if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
+				return nil
+			}
+			h := sha1.New()
+			if _, err := io.Copy(h, r); err != nil {
+				return fmt.Errorf("%s (%s): %v", src.File, fe.DevicePath, err)
+			}
+			digests[strings.ToUpper(fe.DevicePath)] = h.Sum(nil)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+		for _, fe := range src.Package.Manifest.Files {
+			if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
+				continue
+			}
+			d, ok := digests[strings.ToUpper(fe.DevicePath)]
+			if !ok {
+				return nil, fmt.Errorf("%s: %s was not read from the cabinet", src.File, fe.DevicePath)
+			}
+			entries = append(entries, catalog.Entry{File: fe.DevicePath, Digest: d})
+		}
+	}
+	return entries, nil
 }

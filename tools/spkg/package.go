@@ -2,12 +2,14 @@ package spkg
 
 import (
 	"bytes"
+	"crypto/sha1"
 	"fmt"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 )
@@ -48,11 +50,18 @@ func cabAttributes(attrs string) uint16 {
 // Write writes a package: m gives identity and properties (its Files are filled in here from
 // payload, in the given order), payload the files. It returns the manifest as written.
 //
-// content.cat is written empty: catalogs are generated with catalog signing, a later part of
-// the project (docs/formats.md).
+// content.cat is an unsigned catalog (tools/catalog) with a member for every file of the
+// package but itself: each payload file and the DSM, named by device path, with its SHA-1
+// (docs/signing.md). WriteSigned signs it.
 func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
+	return WriteSigned(w, m, payload, opt, nil)
+}
+
+// WriteSigned is Write with content.cat signed by signer (nil: unsigned).
+func WriteSigned(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options, signer *catalog.Signer) (*Manifest, error) {
 	m.Files = nil
 	var sources []cab.FileSource
+	var entries []catalog.Entry
 	for i, p := range payload {
 		if err := CheckAttributes(p.Attributes); err != nil {
 			return nil, fmt.Errorf("%s: %v", p.DevicePath, err)
@@ -68,8 +77,13 @@ func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*M
 		}
 		m.Files = append(m.Files, FileEntry{FileType: typ, DevicePath: p.DevicePath, CabPath: name, Attributes: attrs, FileSize: p.Size})
 		sources = append(sources, cab.FileSource{Name: name, Size: p.Size, Open: p.Open, Attributes: cabAttributes(p.Attributes)})
+		e, err := hashPayload(p)
+		if err != nil {
+			return nil, fmt.Errorf("package %s: %v", m.Name(), err)
+		}
+		entries = append(entries, e)
 	}
-	meta, err := m.finish()
+	meta, err := m.finish(entries, signer)
 	if err != nil {
 		return nil, err
 	}
@@ -79,9 +93,28 @@ func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*M
 	return &m, nil
 }
 
+// hashPayload reads p once for its catalog entry (SHA-1, named by device path), checking its size.
+func hashPayload(p Payload) (catalog.Entry, error) {
+	r, err := p.Open()
+	if err != nil {
+		return catalog.Entry{}, fmt.Errorf("%s: %v", p.DevicePath, err)
+	}
+	defer r.Close()
+	h := sha1.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return catalog.Entry{}, fmt.Errorf("%s: %v", p.DevicePath, err)
+	}
+	if n != p.Size {
+		return catalog.Entry{}, fmt.Errorf("%s: %d bytes read, %d expected", p.DevicePath, n, p.Size)
+	}
+	return catalog.Entry{File: p.DevicePath, Digest: h.Sum(nil)}, nil
+}
+
 // finish adds the DSM and the catalog to m's files (they are files of the package too; the DSM
-// cannot state its own size), validates m, and returns the two as cabinet sources.
-func (m *Manifest) finish() ([]cab.FileSource, error) {
+// cannot state its own size), validates m, and returns the two as cabinet sources. The
+// catalog lists entries (the payload's) and the DSM, and is signed by signer unless it is nil.
+func (m *Manifest) finish(entries []catalog.Entry, signer *catalog.Signer) ([]cab.FileSource, error) {
 	m.Files = append(m.Files,
 		FileEntry{FileType: "Manifest", DevicePath: m.ManifestPath(), CabPath: ManifestCabName, Attributes: "Normal"},
 		FileEntry{FileType: "Catalog", DevicePath: m.CatalogPath(), CabPath: CatalogCabName, Attributes: "Normal"},
@@ -93,22 +126,32 @@ func (m *Manifest) finish() ([]cab.FileSource, error) {
 	if err != nil {
 		return nil, err
 	}
+	entries = append(entries, catalog.FileEntry(m.ManifestPath(), dsm))
+	cat, err := catalog.BuildSigned(catalog.List{Entries: entries}, signer)
+	if err != nil {
+		return nil, fmt.Errorf("package %s: %s: %v", m.Name(), CatalogCabName, err)
+	}
 	return []cab.FileSource{
 		{Name: ManifestCabName, Size: int64(len(dsm)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(dsm)), nil }},
-		{Name: CatalogCabName, Size: 0, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(nil)), nil }},
+		{Name: CatalogCabName, Size: int64(len(cat)), Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(cat)), nil }},
 	}, nil
 }
 
 // WriteFile writes a package to path, all or nothing (tools/internal/atomicfile): a failure
 // leaves nothing at path.
 func WriteFile(path string, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
+	return WriteFileSigned(path, m, payload, opt, nil)
+}
+
+// WriteFileSigned is WriteFile with content.cat signed by signer (nil: unsigned).
+func WriteFileSigned(path string, m Manifest, payload []Payload, opt cab.Options, signer *catalog.Signer) (*Manifest, error) {
 	var set atomicfile.Set
 	defer set.Abort()
 	f, err := set.Create(path)
 	if err != nil {
 		return nil, err
 	}
-	out, err := Write(f, m, payload, opt)
+	out, err := WriteSigned(f, m, payload, opt, signer)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,98 @@
+package imggen_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/catalog"
+	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
+	"github.com/oemimage/rules_oemimage/tools/imggen"
+	"github.com/oemimage/rules_oemimage/tools/internal/testimage"
+	"github.com/oemimage/rules_oemimage/tools/resolve"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+)
+
+// productionPackages writes the fixture's packages under dir as a Production selection, their
+// catalogs signed by signers[i] (nil: left unsigned).
+func productionPackages(t *testing.T, dir string, sign func(name string) *catalog.Signer) *resolve.Selection {
+	t.Helper()
+	sel, err := testimage.Packages(dir, "signed image", testimage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel.ReleaseType = "Production"
+	for _, p := range sel.Packages {
+		if s := sign(p.Name); s != nil {
+			if err := spkg.SignFile(p.HostPath, p.HostPath, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return sel
+}
+
+// With a trusted root, a Production image is built only from packages whose catalogs are
+// signed by a certificate chaining to it; without one it is built with a warning.
+func TestTrustedRoot(t *testing.T) {
+	pki := catalogtest.New(t)
+	all := func(string) *catalog.Signer { return pki.Leaf.Signer() }
+	build := func(sel *resolve.Selection, roots bool) (string, error) {
+		var log bytes.Buffer
+		opt := imggen.Options{Output: filepath.Join(t.TempDir(), "image.ffu"), Progress: &log}
+		if roots {
+			opt.TrustedRoots = pki.Pool()
+		}
+		err := imggen.Build(sel, opt)
+		return log.String(), err
+	}
+	log, err := build(productionPackages(t, t.TempDir(), all), true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(log, "catalogs of 4 packages verified against the trusted root: signatures and 8 file hashes") || strings.Contains(log, "warning") {
+		t.Errorf("log:\n%s", log)
+	}
+	log, err = build(productionPackages(t, t.TempDir(), all), false)
+	if err != nil || !strings.Contains(log, "warning: Production image built without a trusted root (--trusted-root): the packages' catalog signatures and file hashes were not checked") {
+		t.Errorf("without a root: %v\n%s", err, log)
+	}
+	for _, tc := range []struct {
+		name string
+		sign func(string) *catalog.Signer
+		want string
+	}{
+		{"unsigned", func(n string) *catalog.Signer {
+			if strings.Contains(n, "EFIESP") {
+				return nil
+			}
+			return pki.Leaf.Signer()
+		}, "Contoso.EFIESP.spkg: package Contoso.EFIESP: content.cat is not signed"},
+		{"untrusted", func(n string) *catalog.Signer {
+			if strings.Contains(n, "Platform") {
+				return pki.OtherLeaf.Signer()
+			}
+			return pki.Leaf.Signer()
+		}, `Contoso.Platform.spkg: package Contoso.Platform: content.cat: catalog: signing certificate "CN=Other Signer,O=rules_oemimage tests" is not trusted`},
+		{"expired", func(n string) *catalog.Signer {
+			if strings.Contains(n, "MainOS") {
+				return pki.Expired.Signer()
+			}
+			return pki.Leaf.Signer()
+		}, `Contoso.MainOS.spkg: package Contoso.MainOS: content.cat: catalog: signing certificate "CN=Expired Signer,O=rules_oemimage tests" is not trusted`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := build(productionPackages(t, t.TempDir(), tc.sign), true)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "Production image") {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// A Test image is not checked.
+	sel := productionPackages(t, t.TempDir(), func(string) *catalog.Signer { return nil })
+	sel.ReleaseType = "Test"
+	if _, err := build(sel, true); err != nil {
+		t.Errorf("Test image of unsigned packages with a root: %v", err)
+	}
+}

@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
+	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+	"software.sslmate.com/src/go-pkcs12"
+)
+
+func signTestPackage(t *testing.T, dir string) string {
+	t.Helper()
+	m := spkg.Manifest{Identity: spkg.Identity{Owner: "Contoso", Component: "Signed", Version: spkg.Version{Major: 1}},
+		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: "MainOS"}
+	path := filepath.Join(dir, "Contoso.Signed.spkg")
+	data := "signed payload"
+	if _, err := spkg.WriteFile(path, m, []spkg.Payload{{DevicePath: `\Windows\System32\s.dll`, Size: int64(len(data)),
+		Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(data)), nil }}}, cab.Options{Compression: cab.MSZIP}); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestSignVerb(t *testing.T) {
+	pki := catalogtest.New(t)
+	dir := t.TempDir()
+	certFile, keyFile := pki.Leaf.Files(t, dir, "leaf")
+	pkg := signTestPackage(t, dir)
+	signed := filepath.Join(dir, "signed.spkg")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"sign", "--cert=" + certFile, "--key=" + keyFile, pkg, "-o", signed}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if !strings.Contains(stdout.String(), `signed.spkg: signed by "CN=Test Signer,O=rules_oemimage tests"`) {
+		t.Errorf("stdout: %s", stdout.String())
+	}
+	p, err := spkg.Open(signed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.CheckCatalog(pki.Pool()); err != nil {
+		t.Fatal(err)
+	}
+	// A catalog, signed in place with a PKCS#12 file, then verified by osslsigncode.
+	cat, _ := p.Catalog()
+	unsigned, _ := catalog.Build(catalog.List{Entries: []catalog.Entry{catalog.FileEntry("a.txt", []byte("a"))}})
+	catFile := filepath.Join(dir, "x.cat")
+	os.WriteFile(catFile, unsigned, 0o644)
+	pfx, err := pkcs12.Modern.Encode(pki.Leaf.Key, pki.Leaf.Cert, nil, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfxFile := filepath.Join(dir, "leaf.pfx")
+	os.WriteFile(pfxFile, pfx, 0o600)
+	pwFile := filepath.Join(dir, "pw.txt")
+	os.WriteFile(pwFile, []byte("pw\n"), 0o600)
+	stdout.Reset()
+	if code := run([]string{"sign", "--pfx=" + pfxFile, "--password-file=" + pwFile, catFile}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	b, _ := os.ReadFile(catFile)
+	if sig, err := catalog.Verify(b, pki.Pool()); err != nil || !strings.Contains(sig.Subject, "Test Signer") {
+		t.Fatalf("signed catalog: %v", err)
+	}
+	if len(cat) == 0 {
+		t.Fatal("the package's catalog is empty")
+	}
+	root := pki.Root.CertFile(t, dir, "root")
+	out := checker.Run(t, "", checker.Find(t, "osslsigncode"), "verify", "-CAfile", root, "-in", catFile)
+	if !strings.Contains(out, "Signature verification: ok") {
+		t.Errorf("osslsigncode:\n%s", out)
+	}
+
+	// Refusals: a wrong key, a wrong password, no identity, two identities.
+	_, otherKey := pki.OtherLeaf.Files(t, dir, "other")
+	wrongPW := filepath.Join(dir, "wrong.txt")
+	os.WriteFile(wrongPW, []byte("nope"), 0o600)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sign", "--cert=" + certFile, "--key=" + otherKey, pkg}, 1, "does not belong to the certificate"},
+		{[]string{"sign", "--pfx=" + pfxFile, "--password-file=" + wrongPW, catFile}, 1, "leaf.pfx"},
+		{[]string{"sign", pkg}, 2, "sign needs a signing identity"},
+		{[]string{"sign", "--pfx=" + pfxFile, "--cert=" + certFile, pkg}, 2, "two signing identities"},
+		{[]string{"sign", "--cert=" + certFile, pkg}, 2, "--cert= and --key= go together"},
+	} {
+		stderr.Reset()
+		if code := run(tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d; stderr %q, want %q", tc.args[1:], code, tc.code, stderr.String(), tc.want)
+		}
+	}
+	if a, _ := os.ReadFile(pkg); bytes.Contains(a, pki.Leaf.Cert.Raw[:64]) {
+		t.Error("a refused signing changed the input package")
+	}
+}
+
+// pkggen --cert= --key= writes packages whose catalogs verify against the root.
+func TestPkggenSigns(t *testing.T) {
+	pki := catalogtest.New(t)
+	dir := t.TempDir()
+	certFile, keyFile := pki.Leaf.Files(t, dir, "leaf")
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello"), 0o644)
+	project := filepath.Join(dir, "p.pkg.xml")
+	os.WriteFile(project, []byte(`<?xml version="1.0" encoding="utf-8"?>
+<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00" Owner="Contoso" Component="Apps" OwnerType="OEM" ReleaseType="Production">
+  <Components><OSComponent><Files><File Source="a.txt" DestinationDir="$(runtime.system32)"/></Files></OSComponent></Components>
+</Package>`), 0o644)
+	out := filepath.Join(dir, "out")
+	var stderr bytes.Buffer
+	if code := run([]string{"pkggen", project, "/output:" + out, "--cert=" + certFile, "--key=" + keyFile}, io.Discard, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	p, err := spkg.Open(filepath.Join(out, "Contoso.Apps.spkg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	check, err := p.CheckCatalog(pki.Pool())
+	if err != nil || check.Files != 2 || !strings.Contains(check.Signature.Subject, "Test Signer") {
+		t.Fatalf("%+v %v", check, err)
+	}
+}
