@@ -47,6 +47,7 @@ const (
 
 type page struct {
 	R                 *Report
+	Image, Selection  string
 	Facts             []Fact
 	MapHeight         float64
 	Disk              []svgRegion
@@ -107,8 +108,15 @@ type sideFile struct {
 
 type legend struct{ Name, Used, Free string }
 
-// clip bounds a string from the image.
+// clip makes a string from the image fit for the page: valid UTF-8 without control
+// characters (which neither HTML nor XML may hold), at most MaxText bytes.
 func clip(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff {
+			return '\ufffd'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\ufffd"))
 	if len(s) <= MaxText {
 		return s
 	}
@@ -151,9 +159,9 @@ func pct(part, whole int64) (string, string) {
 }
 
 func (r *Report) page() *page {
-	p := &page{R: r, DiskSize: sizeText(r.DiskBytes)}
+	p := &page{R: r, Image: clip(r.Image), Selection: clip(r.Selection), DiskSize: sizeText(r.DiskBytes)}
 	for _, f := range r.Facts {
-		p.Facts = append(p.Facts, Fact{f.Name, clip(f.Value)})
+		p.Facts = append(p.Facts, Fact{clip(f.Name), clip(f.Value)})
 	}
 	seen := map[string]bool{}
 	disk := float64(max(r.DiskBytes, 1))
@@ -164,7 +172,7 @@ func (r *Report) page() *page {
 	y := 0.0
 	for _, g := range regions {
 		c := colours(g.FileSystem)
-		fs := g.FileSystem
+		fs := clip(g.FileSystem)
 		if !g.Partition {
 			fs = ""
 		}
@@ -203,11 +211,11 @@ func (r *Report) page() *page {
 				frac = float64(g.Used) / float64(g.Bytes)
 			}
 			p.Rows = append(p.Rows, svgRow{Y: num(y), TextY: num(y + 15), UsedW: num(frac * rowBar), FreeX: num(rowLabelsW + frac*rowBar),
-				FreeW: num((1 - frac) * rowBar), Used: c[0], Free: c[1], Name: clip(g.Name) + " · " + g.FileSystem + " · " + short(g.Bytes), Pct: pctText + " used"})
+				FreeW: num((1 - frac) * rowBar), Used: c[0], Free: c[1], Name: clip(g.Name) + " · " + fs + " · " + short(g.Bytes), Pct: pctText + " used"})
 			y += rowHeight
 		}
 		p.Regions = append(p.Regions, regionRow{Name: clip(g.Name), FileSystem: clip(g.FileSystem), Offset: short(g.Offset), Size: short(g.Bytes),
-			Used: short(g.Used), Free: short(g.Free), Pct: pctText, MeasuredBy: g.MeasuredBy, Type: clip(g.Type), GUID: clip(g.GUID),
+			Used: short(g.Used), Free: short(g.Free), Pct: pctText, MeasuredBy: clip(g.MeasuredBy), Type: clip(g.Type), GUID: clip(g.GUID),
 			OffsetV: fmt.Sprint(g.Offset), SizeV: fmt.Sprint(g.Bytes), UsedV: fmt.Sprint(g.Used), FreeV: fmt.Sprint(g.Free), PctV: pctV,
 			Files: g.Files, Colour: c[0]})
 	}
@@ -243,7 +251,7 @@ func (r *Report) page() *page {
 	p.Features, p.FeaturesMore = sumRows(r.Features, total)
 	p.Owners, p.OwnersMore = sumRows(r.Owners, total)
 	for _, s := range r.SideFiles {
-		sf := sideFile{Partition: clip(s.Partition), Path: clip(s.Path), Size: sizeText(s.Bytes), SHA256: s.SHA256, Packages: s.Packages}
+		sf := sideFile{Partition: clip(s.Partition), Path: clip(s.Path), Size: sizeText(s.Bytes), SHA256: clip(s.SHA256), Packages: s.Packages}
 		for _, f := range s.Facts {
 			sf.Facts = append(sf.Facts, Fact{clip(f.Name), clip(f.Value)})
 		}
@@ -284,7 +292,7 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <head>
 <meta charset="utf-8"/>
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"/>
-<title>Image report: {{.R.Image}}</title>
+<title>Image report: {{.Image}}</title>
 <style>
 body{font:14px/1.4 sans-serif;margin:16px 24px;color:#222;background:#fff}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ccc}
@@ -296,8 +304,8 @@ td.n{text-align:right;white-space:nowrap}tfoot td{font-style:italic;color:#555}
 </style>
 </head>
 <body>
-<h1>Image report: {{.R.Image}}</h1>
-{{if .R.Selection}}<p>Selection: {{.R.Selection}}</p>{{end}}
+<h1>Image report: {{.Image}}</h1>
+{{if .Selection}}<p>Selection: {{.Selection}}</p>{{end}}
 <table>{{range .Facts}}<tr><th>{{.Name}}</th><td>{{.Value}}</td></tr>{{end}}</table>
 
 <h2>Partition map</h2>

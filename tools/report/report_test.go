@@ -439,3 +439,29 @@ func TestBounds(t *testing.T) {
 		t.Errorf("%d bytes of HTML", len(data))
 	}
 }
+
+// FuzzHTML puts one string in every field of a report: the HTML stays well-formed, and the
+// string never becomes markup.
+func FuzzHTML(f *testing.F) {
+	for _, s := range []string{hostile, "", "\x00\xff", "]]>", "<!--", "</script>", "</style>", "{{.}}", "javascript:alert(1)", "\u2028"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := &Report{Image: s, Selection: s, Facts: []Fact{{s, s}, {s, s}}, DiskBytes: 1 << 20, Unmatched: []string{s}, Notes: []string{s},
+			Regions:   []Region{{Name: s, Partition: true, Bytes: 1 << 20, Used: 1 << 19, Free: 1 << 19, FileSystem: s, Type: s, GUID: s, MeasuredBy: s}},
+			Packages:  []Package{{Name: s, Version: s, Partition: s, DSM: s, Owner: s, Feature: s, Reasons: []string{s}}},
+			Features:  []Sum{{Name: s}},
+			Owners:    []Sum{{Name: s}},
+			SideFiles: []SideFile{{Partition: s, Path: s, SHA256: s, Facts: []Fact{{s, s}}}}}
+		var buf bytes.Buffer
+		if err := r.WriteHTML(&buf); err != nil {
+			t.Fatal(err)
+		}
+		doc := parse(t, buf.Bytes())
+		for tag, want := range map[string]int{"script": 1, "style": 1, "img": 0, "svg": 2, "table": 6} {
+			if n := len(doc.find(tag)); n != want {
+				t.Errorf("%d <%s>, want %d", n, tag, want)
+			}
+		}
+	})
+}
