@@ -67,5 +67,27 @@ func runReport(args []string, stdout, stderr io.Writer) error {
 	if err := w.Flush(); err != nil {
 		return fmt.Errorf("%s: %v", out, err)
 	}
-	return set.Commit()
+	if err := set.Commit(); err != nil {
+		return err
+	}
+	// The notes are what the report could not read (a volume that does not open, a DSM that
+	// does not parse): warnings here, and in the HTML.
+	for i, n := range r.Notes {
+		if i == maxWarnings {
+			fmt.Fprintf(stderr, "oemimage report: warning: %d more notes in %s\n", len(r.Notes)-i, out)
+			break
+		}
+		fmt.Fprintf(stderr, "oemimage report: warning: %s\n", n)
+	}
+	parts := 0
+	for _, g := range r.Regions {
+		if g.Partition {
+			parts++
+		}
+	}
+	fmt.Fprintf(stdout, "%s: report of %s: %d partitions, %d packages, %d notes\n", out, ffuPath, parts, len(r.Packages), len(r.Notes))
+	return nil
 }
+
+// maxWarnings bounds the notes printed; the report holds them all (to its own bound).
+const maxWarnings = 20
