@@ -18,7 +18,7 @@ import (
 
 // TestBrowser renders the fixture image's report in Debian's chromium, headless, and checks
 // the screenshot: not blank, and the partition map's colours on it. REPORT_SCREENSHOT=FILE
-// keeps the screenshot (docs/report.png is one).
+// keeps the screenshot, REPORT_WINDOW=1200,1500 sets the window (docs/report.png is one).
 func TestBrowser(t *testing.T) {
 	chromium := checker.Find(t, "chromium")
 	ffuPath, selPath := fixture(t, testimage.Options{}, nil)
@@ -29,10 +29,17 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot := filepath.Join(dir, "report.png")
+	window, w, h := "1200,900", 1200, 900
+	if win := os.Getenv("REPORT_WINDOW"); win != "" {
+		if _, err := fmt.Sscanf(win, "%d,%d", &w, &h); err != nil {
+			t.Fatalf("REPORT_WINDOW=%s: want WIDTH,HEIGHT", win)
+		}
+		window = win
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, chromium, "--headless", "--disable-gpu", "--no-sandbox", "--no-first-run",
-		"--user-data-dir="+filepath.Join(dir, "profile"), "--screenshot="+shot, "--window-size=1200,900", "file://"+page)
+		"--user-data-dir="+filepath.Join(dir, "profile"), "--screenshot="+shot, "--window-size="+window, "file://"+page)
 	// chromium writes its profile and caches under HOME: a test's HOME may not be writable.
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CONFIG_HOME="+dir, "XDG_CACHE_HOME="+dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -46,8 +53,8 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("screenshot: %v", err)
 	}
-	if b := img.Bounds(); b.Dx() != 1200 || b.Dy() != 900 {
-		t.Errorf("screenshot %v, want 1200x900", b)
+	if b := img.Bounds(); b.Dx() != w || b.Dy() != h {
+		t.Errorf("screenshot %v, want %dx%d", b, w, h)
 	}
 	seen := colourCounts(img)
 	if len(seen) < 2 {

@@ -298,7 +298,7 @@ body{font:14px/1.4 sans-serif;margin:16px 24px;color:#222;background:#fff}
 h1{font-size:20px}h2{font-size:16px;margin-top:28px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:8px 0}th,td{border:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}
 th{background:#f0f0f0}table.sort th{cursor:pointer}table.sort th:after{content:" \2195";color:#999}
-td.n{text-align:right;white-space:nowrap}tfoot td{font-style:italic;color:#555}
+td.w{overflow-wrap:anywhere}td.n{text-align:right;white-space:nowrap}svg{max-width:100%;height:auto}tfoot td{font-style:italic;color:#555}
 .sw{display:inline-block;width:12px;height:12px;border:1px solid #888;vertical-align:middle}
 .legend span{margin-right:16px}small{color:#555}ul.reasons{margin:0;padding-left:16px}
 </style>
@@ -320,13 +320,13 @@ td.n{text-align:right;white-space:nowrap}tfoot td{font-style:italic;color:#555}
 
 <h2>Partitions</h2>
 <table class="sort"><thead><tr><th>name</th><th>file system</th><th>offset</th><th>size</th><th>used</th><th>free</th><th>used %</th><th>measured by</th><th>files</th><th>type</th><th>GUID</th></tr></thead>
-<tbody>{{range .Regions}}<tr><td><span class="sw" style="background:{{.Colour}}"></span> {{.Name}}</td><td>{{.FileSystem}}</td><td class="n" data-v="{{.OffsetV}}" title="{{.OffsetV}} bytes">{{.Offset}}</td><td class="n" data-v="{{.SizeV}}" title="{{.SizeV}} bytes">{{.Size}}</td><td class="n" data-v="{{.UsedV}}" title="{{.UsedV}} bytes">{{.Used}}</td><td class="n" data-v="{{.FreeV}}" title="{{.FreeV}} bytes">{{.Free}}</td><td class="n" data-v="{{.PctV}}">{{.Pct}}</td><td>{{.MeasuredBy}}</td><td class="n" data-v="{{.Files}}">{{.Files}}</td><td>{{.Type}}</td><td>{{.GUID}}</td></tr>
+<tbody>{{range .Regions}}<tr><td><span class="sw" style="background:{{.Colour}}"></span> {{.Name}}</td><td>{{.FileSystem}}</td><td class="n" data-v="{{.OffsetV}}" title="{{.OffsetV}} bytes">{{.Offset}}</td><td class="n" data-v="{{.SizeV}}" title="{{.SizeV}} bytes">{{.Size}}</td><td class="n" data-v="{{.UsedV}}" title="{{.UsedV}} bytes">{{.Used}}</td><td class="n" data-v="{{.FreeV}}" title="{{.FreeV}} bytes">{{.Free}}</td><td class="n" data-v="{{.PctV}}">{{.Pct}}</td><td>{{.MeasuredBy}}</td><td class="n" data-v="{{.Files}}">{{.Files}}</td><td class="w">{{.Type}}</td><td class="w">{{.GUID}}</td></tr>
 {{end}}</tbody>{{if .RegionsMore}}<tfoot><tr><td colspan="11">{{.RegionsMore}} more</td></tr></tfoot>{{end}}</table>
 
 <h2>Packages</h2>
 <p>{{len .R.Packages}} packages, {{.TotalPackageBytes}}.</p>
 <table class="sort" id="packages"><thead><tr><th>name</th><th>version</th><th>partition</th><th>owner</th><th>size</th><th>files</th><th>feature</th><th>selection reason</th><th>DSM</th></tr></thead>
-<tbody>{{range .Packages}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{.Partition}}</td><td>{{.Owner}}</td><td class="n" data-v="{{.SizeV}}" title="{{.SizeV}} bytes">{{.Size}}</td><td class="n" data-v="{{.Files}}">{{.Files}}</td><td>{{.Feature}}</td><td>{{if .Reasons}}<ul class="reasons">{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}</td><td>{{.DSM}}</td></tr>
+<tbody>{{range .Packages}}<tr><td>{{.Name}}</td><td>{{.Version}}</td><td>{{.Partition}}</td><td>{{.Owner}}</td><td class="n" data-v="{{.SizeV}}" title="{{.SizeV}} bytes">{{.Size}}</td><td class="n" data-v="{{.Files}}">{{.Files}}</td><td>{{.Feature}}</td><td>{{if .Reasons}}<ul class="reasons">{{range .Reasons}}<li>{{.}}</li>{{end}}</ul>{{end}}</td><td class="w">{{.DSM}}</td></tr>
 {{end}}</tbody>{{if .PackagesMore}}<tfoot><tr><td colspan="9">{{.PackagesMore}} more</td></tr></tfoot>{{end}}</table>
 {{if .Unmatched}}<p>Selected, but no DSM in the image names them:</p><ul>{{range .Unmatched}}<li>{{.}}</li>{{end}}{{if .UnmatchedMore}}<li>{{.UnmatchedMore}} more</li>{{end}}</ul>{{end}}
 
