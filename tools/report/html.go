@@ -111,20 +111,24 @@ type legend struct{ Name, Used, Free string }
 // clip makes a string from the image fit for the page: valid UTF-8 without control
 // characters (which neither HTML nor XML may hold), at most MaxText bytes.
 func clip(s string) string {
+	more := 0
+	if len(s) > MaxText {
+		cut := MaxText
+		for cut > 0 && s[cut]&0xC0 == 0x80 {
+			cut--
+		}
+		s, more = s[:cut], len(s)-cut
+	}
 	s = strings.Map(func(r rune) rune {
 		if (r < 0x20 && r != '\t' && r != '\n' && r != '\r') || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == 0xfffe || r == 0xffff {
 			return '\ufffd'
 		}
 		return r
 	}, strings.ToValidUTF8(s, "\ufffd"))
-	if len(s) <= MaxText {
-		return s
+	if more > 0 {
+		s += fmt.Sprintf("… (%d bytes more)", more)
 	}
-	cut := MaxText
-	for cut > 0 && s[cut]&0xC0 == 0x80 {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("… (%d bytes more)", len(s)-cut)
+	return s
 }
 
 func num(f float64) string { return strconv.FormatFloat(f, 'f', 3, 64) }

@@ -422,7 +422,7 @@ func TestBounds(t *testing.T) {
 		r.Packages = append(r.Packages, Package{Name: fmt.Sprintf("P%06d", i), Bytes: 1, Reasons: make([]string, 20)})
 	}
 	for i := range MaxNoteRows + 5 {
-		r.Notes = append(r.Notes, strings.Repeat("n", 1<<20)+fmt.Sprint(i))
+		r.Notes = append(r.Notes, strings.Repeat("n", 64<<10)+fmt.Sprint(i))
 	}
 	for i := range MaxGroupRows + 7 {
 		r.Features = append(r.Features, Sum{Name: fmt.Sprint(i)})
