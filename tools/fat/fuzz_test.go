@@ -155,6 +155,9 @@ func FuzzFATReader(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if _, clusters, free, err := v.Usage(); err == nil && (free < 0 || free > clusters) {
+			t.Fatalf("Usage: %d free of %d clusters", free, clusters)
+		}
 		var paths []string
 		v.Walk(func(fl File, r io.Reader) error {
 			if len(paths) < 8 {

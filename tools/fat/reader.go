@@ -680,3 +680,19 @@ func (v *Volume) Open(path string) (File, io.Reader, error) {
 	r, err := v.open(dir, seen)
 	return *dir, r, err
 }
+
+// Usage is how the volume's data clusters are spent: clusterBytes each, clusters in all, free
+// of them marked free (0) in the FAT in use. The FAT is read in its cached blocks, so this
+// takes a pass over the FAT, not over the data.
+func (v *Volume) Usage() (clusterBytes, clusters, free int64, err error) {
+	for c := uint32(2); c < v.clusters+2; c++ {
+		e, err := v.entry(c)
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if e == 0 {
+			free++
+		}
+	}
+	return v.cb, int64(v.clusters), free, nil
+}

@@ -24,16 +24,54 @@ type entry struct {
 	sum   [sha256.Size]byte
 }
 
-// tree is one partition's files by upper-case path, and the package owning each file by the
-// DSMs found in it.
-type tree struct {
+// Tree is one partition's files by upper-case path, the DSMs found in it, and the package
+// owning each file by them.
+type Tree struct {
 	entries map[string]*entry
 	owners  map[string]string
+	// DSMs are the package manifests of the partition (\Windows\Packages\DsmFiles), in walk
+	// order; one that does not parse is a note instead.
+	DSMs []DSM
 }
 
-// walk reads every file of a volume, hashing its content as it streams.
-func walk(vol volume.Reader, where string, note func(string, ...any)) (*tree, error) {
-	t := &tree{entries: map[string]*entry{}, owners: map[string]string{}}
+// DSM is a package manifest found in a partition.
+type DSM struct {
+	Path     string // its device path
+	Manifest *spkg.Manifest
+}
+
+// TreeFile is a file or directory of a Tree.
+type TreeFile struct {
+	Path    string
+	Dir     bool
+	Size    int64
+	Package string // the package whose DSM lists it; "" if none does
+}
+
+// Files lists the tree's entries in upper-case path order.
+func (t *Tree) Files() []TreeFile {
+	keys := make([]string, 0, len(t.entries))
+	for k := range t.entries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]TreeFile, len(keys))
+	for i, k := range keys {
+		e := t.entries[k]
+		out[i] = TreeFile{Path: e.path, Dir: e.dir, Size: e.size, Package: t.owners[k]}
+	}
+	return out
+}
+
+// Walk reads every file of a volume, hashing its content as it streams, and parses the DSMs
+// it finds; where names the volume in errors, and note takes what is not an error (a DSM that
+// does not parse).
+func Walk(vol volume.Reader, where string, note func(string, ...any)) (*Tree, error) {
+	return walk(vol, where, note)
+}
+
+func walk(vol volume.Reader, where string, note func(string, ...any)) (*Tree, error) {
+	t := &Tree{entries: map[string]*entry{}, owners: map[string]string{}}
 	h := sha256.New()
 	var dsm bytes.Buffer
 	err := vol.Walk(func(e volume.Entry, r io.Reader) error {
@@ -74,12 +112,13 @@ func isDSMPath(p string) bool {
 }
 
 // own records the files a DSM lists as its package's. A DSM that does not parse is a note.
-func (t *tree) own(path string, data []byte, where string, note func(string, ...any)) {
+func (t *Tree) own(path string, data []byte, where string, note func(string, ...any)) {
 	m, err := spkg.ParseManifest(data, where+path)
 	if err != nil {
 		note("%v: its files are not attributed to a package", err)
 		return
 	}
+	t.DSMs = append(t.DSMs, DSM{path, m})
 	for _, fe := range m.Files {
 		t.owners[strings.ToUpper(fe.DevicePath)] = m.Name()
 	}
@@ -113,7 +152,7 @@ func (c *comparison) files() error {
 
 // compareTrees lists what differs between two partitions' files, by path (upper-case order);
 // attributes too if attrs.
-func compareTrees(partition string, a, b *tree, attrs bool) []File {
+func compareTrees(partition string, a, b *Tree, attrs bool) []File {
 	keys := make([]string, 0, len(a.entries)+len(b.entries))
 	for k := range a.entries {
 		keys = append(keys, k)

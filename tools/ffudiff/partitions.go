@@ -24,18 +24,18 @@ func (c *comparison) partitionOrder() []string {
 	return names
 }
 
-// info describes a partition of an image; nil if it has none of that name.
-func info(im *volume.Image, name string) *PartitionInfo {
+// Describe describes a partition of an image, by name; nil if it has none of that name.
+func Describe(im *volume.Image, name string) *PartitionInfo {
 	e := im.Partition(name)
 	if e == nil {
 		return nil
 	}
 	_, size := im.Extent(e)
-	return &PartitionInfo{FirstLBA: e.FirstLBA, LastLBA: e.LastLBA, Bytes: size, Type: e.TypeGUID, GUID: e.GUID, Attributes: e.Attributes, FileSystem: fileSystem(im, e)}
+	return &PartitionInfo{FirstLBA: e.FirstLBA, LastLBA: e.LastLBA, Bytes: size, Type: e.TypeGUID, GUID: e.GUID, Attributes: e.Attributes, FileSystem: FileSystem(im, e)}
 }
 
-// fileSystem names what a partition holds by its boot sector: FAT12/16/32, NTFS, or raw.
-func fileSystem(im *volume.Image, e *ffu.GPTEntry) string {
+// FileSystem names what a partition holds by its boot sector: FAT12/16/32, NTFS, or raw.
+func FileSystem(im *volume.Image, e *ffu.GPTEntry) string {
 	switch {
 	case im.IsNTFS(e):
 		return "NTFS"
@@ -51,7 +51,7 @@ func fileSystem(im *volume.Image, e *ffu.GPTEntry) string {
 // partitions compares the partition tables by name.
 func (c *comparison) partitions() {
 	for _, k := range c.partitionOrder() {
-		a, b := info(c.a.im, k), info(c.b.im, k)
+		a, b := Describe(c.a.im, k), Describe(c.b.im, k)
 		switch {
 		case b == nil:
 			c.r.Partitions = append(c.r.Partitions, Partition{Name: c.a.im.Partition(k).Name, Change: "removed", A: a})
@@ -98,7 +98,7 @@ func (c *comparison) openVolumes() {
 		for i := range s.im.GPT.Entries {
 			e := &s.im.GPT.Entries[i]
 			k := strings.ToUpper(e.Name)
-			s.fs[k] = fileSystem(s.im, e)
+			s.fs[k] = FileSystem(s.im, e)
 			if !s.im.IsNTFS(e) && !s.im.IsFAT(e) {
 				continue
 			}

@@ -41,6 +41,9 @@ func FuzzReader(f *testing.F) {
 		if err != nil {
 			return
 		}
+		if _, clusters, free, err := v.Usage(); err == nil && (free < 0 || free > clusters) {
+			t.Fatalf("Usage: %d free of %d clusters", free, clusters)
+		}
 		n := 0
 		v.Walk(func(p string, fi FileInfo, r *File) error {
 			if n++; n > 2000 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"sort"
 	"strings"
 	"time"
@@ -871,4 +872,40 @@ func (w *walker) walk(rec uint64, path string, units int) error {
 		}
 	}
 	return nil
+}
+
+// bitmapChunk is how much of $Bitmap Usage reads at a time.
+const bitmapChunk = 64 << 10
+
+// Usage is how the volume's clusters are spent by $Bitmap (MFT record 6): clusterBytes each,
+// clusters in all, free of them clear in the bitmap. The bitmap is streamed; one that is
+// shorter than the volume's clusters is an error naming the record.
+func (v *Volume) Usage() (clusterBytes, clusters, free int64, err error) {
+	attrs, err := v.record(recBitmap)
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("ntfs: %v", err)
+	}
+	a := find(attrs, atData, "")
+	if a == nil {
+		return 0, 0, 0, fmt.Errorf("ntfs: MFT record %d ($Bitmap) has no $DATA", recBitmap)
+	}
+	need := (v.clusters + 7) / 8
+	if a.size < need {
+		return 0, 0, 0, fmt.Errorf("ntfs: MFT record %d ($Bitmap): %d bytes of data, but the volume's %d clusters need %d", recBitmap, a.size, v.clusters, need)
+	}
+	buf := make([]byte, min(need, bitmapChunk))
+	var used int64
+	for off := int64(0); off < need; off += int64(len(buf)) {
+		p := buf[:min(int64(len(buf)), need-off)]
+		if _, err := v.readAt(a, p, off); err != nil && err != io.EOF {
+			return 0, 0, 0, fmt.Errorf("ntfs: MFT record %d ($Bitmap) at byte %d: %v", recBitmap, off, err)
+		}
+		for i, b := range p {
+			if bit := (off + int64(i)) * 8; bit+8 > v.clusters {
+				b &= byte(1)<<(v.clusters-bit) - 1 // bits past the last cluster do not count
+			}
+			used += int64(bits.OnesCount8(b))
+		}
+	}
+	return v.cs, v.clusters, v.clusters - used, nil
 }

@@ -106,7 +106,7 @@ func init() {
 	unopened := map[string]bool{"bytes-per-sector": true, "zero-sectors-per-fat": true, "huge-sectors-per-fat": true}
 	for _, s := range fatShapes {
 		s := s
-		for _, verb := range []string{"info", "extract", "imgtowim", "diff"} {
+		for _, verb := range []string{"info", "extract", "imgtowim", "diff", "report"} {
 			verb := verb
 			c := hostileCase{name: "fat/" + s.name + "/" + verb}
 			c.setup = func(t *testing.T, dir string) []string {
@@ -118,6 +118,8 @@ func init() {
 					return []string{"ffu", "extract", "bad.ffu", "disk.img"}
 				case "diff":
 					return []string{"ffu", "diff", "bad.ffu", "bad.ffu"}
+				case "report":
+					return []string{"report", "bad.ffu", "-o", "out.html"}
 				}
 				return []string{"imgtowim", "bad.ffu", "out.wim"}
 			}
@@ -137,6 +139,12 @@ func init() {
 			case "diff":
 				// An image is identical to itself, its files not compared if MainOS does not
 				// open (a note says why); a walk that fails is an error (exit 2).
+				c.want = append([]string{"bad.ffu", "MainOS"}, s.want...)
+				c.exitZero = unopened[s.name]
+			case "report":
+				// The report reads every file as diff does: a volume that does not open is a
+				// warning (the partition measured by its stored blocks), a walk that fails an
+				// error naming image, partition and file.
 				c.want = append([]string{"bad.ffu", "MainOS"}, s.want...)
 				c.exitZero = unopened[s.name]
 			}

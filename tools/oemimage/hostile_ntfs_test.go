@@ -43,6 +43,8 @@ func init() {
 					case "diff":
 						args = append(args, "corrupt.ffu")
 					}
+				case "report":
+					args = append(args, "-o", "out.html")
 				}
 				return args
 			},
@@ -50,7 +52,7 @@ func init() {
 			exitZero: exitZero,
 		}
 	}
-	info, extract, imgtowim, diff := []string{"ffu", "info"}, []string{"ffu", "extract"}, []string{"imgtowim"}, []string{"ffu", "diff"}
+	info, extract, imgtowim, diff, report := []string{"ffu", "info"}, []string{"ffu", "extract"}, []string{"imgtowim"}, []string{"ffu", "diff"}, []string{"report"}
 	imageapp := []string{"imageapp"}
 	none := func(*ntfsVolume, string) {}
 	addHostile(
@@ -97,6 +99,17 @@ func init() {
 			"corrupt.ffu", "MainOS", `\d\e\d`, "cycle"),
 		ffuCase("imageapp-boot-sector-past-partition", imageapp, "", ntfsCorruptBoot, false,
 			"corrupt.ffu", "MainOS", "boot sector"),
+		// The report reads every file too (the same walk); a volume that does not open is a
+		// warning, the partition measured by its stored blocks.
+		ffuCase("report-clean", report, "", none, true, "out.html: report of corrupt.ffu"),
+		ffuCase("report-history-1TiB-sparse", report, imageconst.UpdateHistoryPath, sparse, false,
+			"corrupt.ffu: MainOS", imageconst.UpdateHistoryPath, "268435456 clusters"),
+		ffuCase("report-run-outside-volume", report, `\Windows\System32\big.dll`, outside, false,
+			"corrupt.ffu: MainOS", `\Windows\System32\big.dll`, "outside the volume"),
+		ffuCase("report-directory-cycle", report, `\d\e`, ntfsCorruptCycle, false,
+			"corrupt.ffu: MainOS", `\d\e\d`, "cycle"),
+		ffuCase("report-boot-sector-past-partition", report, "", ntfsCorruptBoot, true,
+			"warning: corrupt.ffu: MainOS", "boot sector", "measured by stored blocks"),
 	)
 }
 

@@ -124,6 +124,12 @@ var verbs = []verb{
 		run:     runImageSigner,
 	},
 	{
+		name:    "report",
+		syntax:  "oemimage report FILE.ffu [--selection=FILE] -o report.html",
+		summary: "write one self-contained HTML report of an image: partition map, packages and why, sizes, side files",
+		run:     runReport,
+	},
+	{
 		name:    "resolve",
 		syntax:  "oemimage resolve OEMInput.xml MSPackageRoot [/CPUType:arm] [--json] [--package=PATH ...] [--fm=PATH ...] [--core-fm=PATH]",
 		summary: "print the packages an OEMInput selects, with the reason for each (--json: the selection imggen --selection reads)",

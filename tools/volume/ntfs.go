@@ -16,6 +16,9 @@ type Reader interface {
 	ReadFile(devicePath string) ([]byte, error)
 	// Walk streams every file; contents of any size are read through it.
 	Walk(fn func(e Entry, r io.Reader) error) error
+	// Usage is the file system's own count of its space: clusterBytes each, clusters in all,
+	// free of them (the FAT's free entries, NTFS's $Bitmap).
+	Usage() (clusterBytes, clusters, free int64, err error)
 }
 
 // MaxReadFile is the largest file ReadFile reads into memory: the metadata files read that way
@@ -61,6 +64,9 @@ func (n *NTFS) Walk(fn func(e Entry, r io.Reader) error) error {
 		return fn(e, f)
 	})
 }
+
+// Usage counts the clear bits of $Bitmap.
+func (n *NTFS) Usage() (clusterBytes, clusters, free int64, err error) { return n.v.Usage() }
 
 // IsNTFS reports whether a partition starts with an NTFS boot sector.
 func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {

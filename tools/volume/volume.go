@@ -31,6 +31,9 @@ func OpenFAT(disk io.ReaderAt, offset, size int64, sectorSize int64) (*FAT, erro
 // Type is the volume's variant: FAT12, FAT16 or FAT32.
 func (v *FAT) Type() fat.Type { return v.v.Type() }
 
+// Usage counts the free entries of the FAT in use.
+func (v *FAT) Usage() (clusterBytes, clusters, free int64, err error) { return v.v.Usage() }
+
 // ReadFile returns a file's content; the path compares case-insensitively, as on Windows.
 func (v *FAT) ReadFile(devicePath string) ([]byte, error) {
 	f, r, err := v.v.Open(devicePath)

@@ -30,7 +30,7 @@ var layers = [][]string{
 	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
 	// The flows: package generation, selection, merging.
 	{"tools/pkggen", "tools/resolve", "tools/merge", "tools/imagecheck", "tools/ffudiff", "bench/genimage"},
-	{"tools/customization", "tools/gazelle"},
+	{"tools/customization", "tools/gazelle", "tools/report"},
 	{"tools/imggen"},
 	// Test fixtures, and the command line on top.
 	{"tools/internal/testimage"},
