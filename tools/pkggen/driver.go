@@ -30,8 +30,8 @@ var driverChildren = []string{"Reference", "Files", "RegKeys", "Security"}
 // withDefaults is x with $(runtime.default) and $(env.default) set for a component, as the
 // original's builders register them (MiscUtils.RegisterObjectSpecificMacros).
 func (p *project) withDefaults(x *winpath.Expander, runtime, env string) *winpath.Expander {
-	r, err1 := x.ExpandBounded(runtime, winpath.MaxExpandedLen)
-	e, err2 := x.ExpandBounded(env, winpath.MaxExpandedLen)
+	r, err1 := x.ExpandMacrosBounded(runtime, winpath.MaxExpandedLen)
+	e, err2 := x.ExpandMacrosBounded(env, winpath.MaxExpandedLen)
 	if err1 != nil || err2 != nil {
 		return x // the global macros always expand; a /config: that breaks them is reported where used
 	}
@@ -424,9 +424,14 @@ func (d *infDeriver) addReg(name, hkr, what string) {
 			}
 			flags = uint32(n)
 		}
-		if bad := flags & (flgNoClobber | flgDelVal | flgAppend | flgOverwriteOnly); bad != 0 {
-			d.warn("%s flags 0x%08x: NOCLOBBER, DELVAL, APPEND and OVERWRITEONLY act on a live registry; entry not derived", d.f.where(sec, l.line), flags)
+		if bad := flags & (flgDelVal | flgAppend | flgOverwriteOnly); bad != 0 {
+			d.warn("%s flags 0x%08x: DELVAL, APPEND and OVERWRITEONLY act on values already there; entry not derived", d.f.where(sec, l.line), flags)
 			continue
+		}
+		if flags&flgNoClobber != 0 {
+			// The staging writes into the kit's baseline hives, which hold no key of this driver.
+			d.warn("%s flags 0x%08x: NOCLOBBER written as a plain value (the package's key is new)", d.f.where(sec, l.line), flags)
+			flags &^= flgNoClobber
 		}
 		if flags&(flgKeyOnly|flgKeyOnlyCommon) != 0 || (fl[2] == "" && len(l.fields) <= 3) {
 			d.values = append(d.values, registry.Value{Key: key})

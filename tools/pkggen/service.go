@@ -56,7 +56,7 @@ func (b *builder) service(comp *etree.Element) {
 		return
 	}
 	x := p.withDefaults(p.x, `$(runtime.system32)`, `$(env.system32)`)
-	keyName, err := x.ExpandBounded(`$(hklm.system)\controlset001\services\`+name, winpath.MaxExpandedLen)
+	keyName, err := x.ExpandMacrosBounded(`$(hklm.system)\controlset001\services\`+name, winpath.MaxExpandedLen)
 	if err != nil {
 		p.doc.AttrErrorf(comp, "Name", "Name=%s: %v", quote(name), explain(err))
 		return
@@ -215,7 +215,7 @@ func (b *builder) service(comp *etree.Element) {
 			return
 		}
 		add(dll, keyName, "ImagePath", "REG_EXPAND_SZ", utf16z(host+" -k "+group))
-		svchost, err := x.ExpandBounded(`$(hklm.svchost)`, winpath.MaxExpandedLen)
+		svchost, err := x.ExpandMacrosBounded(`$(hklm.svchost)`, winpath.MaxExpandedLen)
 		if err != nil {
 			p.doc.Errorf(dll, "$(hklm.svchost): %v", explain(err))
 			return
