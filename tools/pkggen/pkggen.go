@@ -58,6 +58,7 @@ type Package struct {
 	paths    map[string]string // upper-case device path -> source, to find duplicates
 	regSeen  map[string]bool   // lower-case key NUL name of Registry[:regCount] (addDerived)
 	regCount int
+	metadata []byte // the project's <CustomMetadata> as <package>.meta.xml, or nil
 }
 
 // AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
@@ -90,7 +91,8 @@ var (
 	packageAttrs        = []string{"Owner", "Component", "SubComponent", "ReleaseType", "OwnerType", "Partition", "Platform", "GroupingKey", "BinaryPartition", "Description"}
 	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
 	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true, "Driver": true, "Service": true,
-		"Reference": true, "Security": true, "Executable": true, "ServiceDll": true, "FailureActions": true, "RequiredCapabilities": true, "PrivateResources": true}
+		"Reference": true, "Security": true, "Executable": true, "ServiceDll": true, "FailureActions": true, "RequiredCapabilities": true, "PrivateResources": true,
+		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true}
 )
 
 type project struct {
@@ -204,7 +206,11 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 		if el.Tag == "Macros" {
 			continue
 		}
-		if !p.known(root, el, packageChildren, "a package project may hold Macros and Components") {
+		if !p.known(root, el, packageChildren, "a package project may hold CustomMetadata, Macros and Components") {
+			continue
+		}
+		if el.Tag == "CustomMetadata" {
+			b.customMetadata(el)
 			continue
 		}
 		doc.Attrs(el)
@@ -212,7 +218,7 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 			if comp.Tag == "BinaryPartition" {
 				continue // binaryPartitions
 			}
-			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, BinaryPartition") {
+			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BinaryPartition") {
 				continue
 			}
 			if v := attrs["BinaryPartition"]; v == "true" || v == "1" {
@@ -223,6 +229,8 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 				b.driver(comp)
 			case "Service":
 				b.service(comp)
+			case "ComServer":
+				b.comServer(comp)
 			default:
 				b.osComponent(comp)
 			}
@@ -292,6 +300,7 @@ type builder struct {
 	neutral     *Package
 	langs, ress map[string]*Package
 	hasGroups   bool
+	metadata    []byte // CustomMetadata, for every package of the project
 }
 
 func (b *builder) satellite(set map[string]*Package, culture, res string) *Package {
@@ -369,6 +378,7 @@ func (b *builder) packages() ([]*Package, error) {
 		}
 	}
 	for _, pk := range out {
+		pk.metadata = b.metadata
 		if err := spkg.CheckIdentity(pk.Manifest.Owner, pk.Manifest.Component, pk.Manifest.SubComponent, pk.Manifest.Culture, pk.Manifest.Resolution); err != nil {
 			return nil, fmt.Errorf("%s: package %s: %s", b.p.path, pk.Manifest.Name(), clipMsg(err))
 		}
@@ -596,6 +606,11 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	payload = append(payload, regs...)
+	if meta, err := metadataPayload(pk); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	} else if meta != nil {
+		payload = append(payload, *meta)
+	}
 	comp := cab.None
 	if opt.Compress {
 		comp = cab.LZX // the original's FastLZX (Package.DefaultCompressionType)
