@@ -3,10 +3,13 @@
 //
 // Supported: Package attributes (macros expanded), Macros, OSComponent with Files/File
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
-// producing satellite packages, RegKeys (registry.go: one .reg per package), binary partition
-// packages (binarypartition.go), and the global macros of the kit's PkgGen.cfg.xml. The other
-// documented elements (drivers, services, apps, capabilities) are refused with an error at
-// their line: never ignored; unknown elements are errors with the nearest known name.
+// producing satellite packages, RegKeys (registry.go: one .reg per package), Driver
+// (driver.go, inf.go), Service (service.go, with the .rga), ComServer (comserver.go),
+// CustomMetadata (metadata.go), binary partition packages (binarypartition.go), and the global
+// macros of the kit's PkgGen.cfg.xml. What the original would add and this tool cannot is
+// reported through Options.Warn. The other documented elements (SettingsGroup, BCDStore, apps,
+// capabilities) are refused with an error at their line: never ignored; unknown elements are
+// errors with the nearest known name.
 package pkggen
 
 import (
