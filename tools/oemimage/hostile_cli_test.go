@@ -275,8 +275,8 @@ func init() {
 	// An unknown switch is named as one.
 	addHostile(hostileCase{
 		name:  "cli/pkggen/unknown-switch",
-		setup: func(t *testing.T, dir string) []string { return []string{"pkggen", "x.pkg.xml", "/onecore"} },
-		want:  []string{"unknown switch /onecore (expected one of"},
+		setup: func(t *testing.T, dir string) []string { return []string{"pkggen", "x.pkg.xml", "/onecoreuap"} },
+		want:  []string{"unknown switch /onecoreuap (expected one of"},
 	})
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 var pkggenSpec = cmdSpec{
-	values:  []string{"output", "version", "build", "cpu", "language", "resolution", "config", "variables"},
+	values:  []string{"output", "version", "build", "cpu", "language", "resolution", "config", "variables", "onecore"},
 	toggles: []string{"compress", "diagnostic"},
 	flags:   append([]string{"expect"}, signingFlags...),
 }
@@ -37,6 +37,12 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{"/version: " + err.Error()}
 	}
+	// /onecore, which the IoT kit's createpkg.cmd passes, selects how Microsoft's PkgGen
+	// packages a OneCore (Windows 10) product; this tool writes the same SPKG either way
+	// (docs/cli.md). It takes no value.
+	if v, ok := c.values["onecore"]; ok && v != "" {
+		return usageError{"/onecore takes no value, got /onecore:" + v}
+	}
 	vars, err := variables(c.value("variables", ""))
 	if err != nil {
 		return err
@@ -52,6 +58,7 @@ func runPkggen(args []string, stdout, stderr io.Writer) error {
 		Config:      c.value("config", ""),
 		Env:         winpath.EnvMap(os.Environ()),
 		Compress:    c.toggle("compress", false),
+		Warn:        func(msg string) { fmt.Fprintln(stderr, msg) },
 	}
 	if opt.Signer, err = loadSigner(c); err != nil {
 		return err

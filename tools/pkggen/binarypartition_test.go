@@ -25,7 +25,7 @@ func TestBinaryPartitionForms(t *testing.T) {
 		{"value 1, macro source", projectXML(`<Macros><Macro Id="d" Value="img"/></Macros>`+binComps(`<BinaryPartition ImageSource="$(d)\UEFI.BIN"/>`), `BinaryPartition="1" Partition="UEFI"`), ""},
 		{"two images", projectXML(binComps("<BinaryPartition ImageSource=\"img\\uefi.bin\"/>\n<BinaryPartition ImageSource=\"b.txt\"/>"), bp), "4:1: a second <BinaryPartition>: a binary partition package holds one image (the first is at line 3)"},
 		{"mixed with files", projectXML(binComps(`<BinaryPartition ImageSource="img\uefi.bin"/><OSComponent><Files><File Source="b.txt"/></Files></OSComponent>`), bp), `3:58: <OSComponent> in a binary partition package (BinaryPartition="true")`},
-		{"mixed with a driver", projectXML(binComps(`<Driver InfSource="x.inf"/><BinaryPartition ImageSource="img\uefi.bin"/>`), bp), "3:13: <Driver> is not supported yet"},
+		{"mixed with a driver", projectXML(binComps(`<Driver InfSource="x.inf"/><BinaryPartition ImageSource="img\uefi.bin"/>`), bp), "3:13: <Driver> in a binary partition package"},
 		{"attribute without image", projectXML(comps(`<File Source="b.txt"/>`), bp), `2:120: BinaryPartition="true" but <Components> has no <BinaryPartition ImageSource="..."/>`},
 		{"attribute and nothing", projectXML("", bp), `2:120: BinaryPartition="true" but <Components> has no <BinaryPartition`},
 		{"image without attribute", projectXML(binComps(`<BinaryPartition ImageSource="img\uefi.bin"/>`), `Partition="UEFI"`), `3:13: <BinaryPartition> in a package without BinaryPartition="true"`},

@@ -31,6 +31,10 @@ func FuzzParseProject(f *testing.F) {
 	f.Add([]byte(projectXML(binComps(`<BinaryPartition ImageSource="ContosoFM.xml"/>`), `BinaryPartition="true" Partition="UEFI"`)))
 	f.Add([]byte(projectXML(binComps(`<BinaryPartition ImageSource="ContosoFM.xml"/><BinaryPartition/><OSComponent/>`), `BinaryPartition="1"`)))
 	f.Add([]byte(projectXML(binComps(`<BinaryPartition ImageSource="$(v0)"/>`), `Partition="$(v0)"`)))
+	// Drivers and services: valid and refused forms (sources that do not resolve included).
+	f.Add([]byte(driverProject(`<Files><File Source="$(_RELEASEDIR)\ctsogpio.sys"/></Files><Security InfSectionName="x"/>`)))
+	f.Add([]byte(svcProject(`<Service Name="S" Start="DelayedAuto" Type="Win32ShareProcess" SvcHostGroupName="g"><ServiceDll Source="x.dll" HostExe="$(env.system32)\h.exe"/><FailureActions ResetPeriod="INFINITE" Command="c"><Action Type="RunCommand" Delay="1"/></FailureActions><RegKeys><RegKey KeyName="$(hklm.service)"/></RegKeys></Service>`)))
+	f.Add([]byte(svcProject(`<Service Name="S" Start="Auto" Type="Win32OwnProcess"><Executable Source="x.exe" ImagePath="$(v0)"/><ServiceDll/><FailureActions ResetPeriod="-"/></Service>`)))
 	// Sources resolve against the example's files, so valid projects get through to the end.
 	path := filepath.Join("..", "..", "examples", "contoso", "oem", "fuzz.pkg.xml")
 	opt := Options{BuildType: "fre", CPU: "arm", Languages: []string{"en-US", "de-DE"}, Resolutions: []string{"720x1280"},
@@ -47,6 +51,30 @@ func FuzzParseProject(f *testing.F) {
 			for _, file := range pk.Files {
 				if len(file.DevicePath) > 32767 {
 					t.Fatalf("device path of %d bytes", len(file.DevicePath))
+				}
+			}
+		}
+	})
+}
+
+// FuzzParseINF feeds INF files to the reader and the derivation of a driver's registry: no
+// panic, and what is derived has keys under a registry root.
+func FuzzParseINF(f *testing.F) {
+	f.Add([]byte(sampleINF))
+	f.Add([]byte(utf16File(sampleINF)))
+	f.Add([]byte("[Manufacturer]\nm=M,NT$ARCH$\n[M.NT$ARCH$]\nd=I\n[I]\nAddReg=R\n[I.Services]\nAddService=s,2,S\n[S]\nServiceBinary=%12%\\\n[R]\nHKLM,\\\\,,0xffffffff,\"\n"))
+	f.Add([]byte("[a\n\\\n%%%x%\"\"\"\n[Strings]\nx=%x%\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, err := parseINF("f.inf", data)
+		if err != nil {
+			return
+		}
+		for _, cpu := range []string{"arm", "amd64"} {
+			d := &infDeriver{b: &builder{p: &project{path: "p.pkg.xml"}, opt: Options{}}, f: in, cpu: cpu, done: map[string]bool{}}
+			d.derive()
+			for _, v := range d.values {
+				if !hasRoot(v.Key) {
+					t.Fatalf("derived key %q has no registry root", v.Key)
 				}
 			}
 		}

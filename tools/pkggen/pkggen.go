@@ -3,10 +3,13 @@
 //
 // Supported: Package attributes (macros expanded), Macros, OSComponent with Files/File
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
-// producing satellite packages, RegKeys (registry.go: one .reg per package), binary partition
-// packages (binarypartition.go), and the global macros of the kit's PkgGen.cfg.xml. The other
-// documented elements (drivers, services, apps, capabilities) are refused with an error at
-// their line: never ignored; unknown elements are errors with the nearest known name.
+// producing satellite packages, RegKeys (registry.go: one .reg per package), Driver
+// (driver.go, inf.go), Service (service.go, with the .rga), ComServer (comserver.go),
+// CustomMetadata (metadata.go), binary partition packages (binarypartition.go), and the global
+// macros of the kit's PkgGen.cfg.xml. What the original would add and this tool cannot is
+// reported through Options.Warn. The other documented elements (SettingsGroup, BCDStore, apps,
+// capabilities) are refused with an error at their line: never ignored; unknown elements are
+// errors with the nearest known name.
 package pkggen
 
 import (
@@ -47,14 +50,28 @@ type Options struct {
 	Origin      locate.Origin // under Bazel, the attribute that gives the project's files (role "srcs")
 	// Signer signs each package's content.cat (nil: the catalogs are written unsigned).
 	Signer *catalog.Signer
+	// Warn receives what a package does not carry that the original would (each message
+	// "file:line:col: warning: ..."); nil drops them. The CLI prints them on stderr.
+	Warn func(string)
 }
 
 // Package is one package a project produces: the neutral one or a satellite.
 type Package struct {
 	Manifest spkg.Manifest // identity and properties, Files empty
 	Files    []File
-	Registry []registry.Value  // from <RegKeys>, carried as RegistryFilePath (registry.go)
+	Registry []registry.Value  // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
+	Append   []AppendValue     // strings appended to REG_MULTI_SZ values, carried as a .rga
 	paths    map[string]string // upper-case device path -> source, to find duplicates
+	regSeen  map[string]bool   // lower-case key NUL name of Registry[:regCount] (addDerived)
+	regCount int
+	metadata []byte // the project's <CustomMetadata> as <package>.meta.xml, or nil
+}
+
+// AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
+// (a shared service's svchost group).
+type AppendValue struct {
+	Key, Name string
+	Strings   []string
 }
 
 // File is a payload file with its source on the host.
@@ -79,7 +96,9 @@ var (
 	osComponentChildren = []string{"Files", "RegKeys"}
 	packageAttrs        = []string{"Owner", "Component", "SubComponent", "ReleaseType", "OwnerType", "Partition", "Platform", "GroupingKey", "BinaryPartition", "Description"}
 	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
-	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true}
+	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true, "Driver": true, "Service": true,
+		"Reference": true, "Security": true, "Executable": true, "ServiceDll": true, "FailureActions": true, "RequiredCapabilities": true, "PrivateResources": true,
+		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true}
 )
 
 type project struct {
@@ -88,6 +107,7 @@ type project struct {
 	x      *winpath.Expander
 	find   *winpath.Finder
 	origin locate.Origin
+	warn   func(string)
 }
 
 // known sorts a child of parent: supported (true), refused as not supported yet (false, with
@@ -140,7 +160,7 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 	if err != nil {
 		return nil, err
 	}
-	p := &project{path: projectPath, doc: doc, find: winpath.NewFinder(), origin: opt.Origin}
+	p := &project{path: projectPath, doc: doc, find: winpath.NewFinder(), origin: opt.Origin, warn: opt.Warn}
 	root := doc.Root()
 	if root.Tag != "Package" {
 		doc.Errorf(root, "root element is <%s>; expected <Package>", root.FullTag())
@@ -192,7 +212,11 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 		if el.Tag == "Macros" {
 			continue
 		}
-		if !p.known(root, el, packageChildren, "a package project may hold Macros and Components") {
+		if !p.known(root, el, packageChildren, "a package project may hold CustomMetadata, Macros and Components") {
+			continue
+		}
+		if el.Tag == "CustomMetadata" {
+			b.customMetadata(el)
 			continue
 		}
 		doc.Attrs(el)
@@ -200,7 +224,20 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 			if comp.Tag == "BinaryPartition" {
 				continue // binaryPartitions
 			}
-			if p.known(el, comp, componentChildren, "only OSComponent with Files") {
+			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BinaryPartition") {
+				continue
+			}
+			if v := attrs["BinaryPartition"]; v == "true" || v == "1" {
+				continue // binaryPartitions reports it: such a package holds only its image
+			}
+			switch comp.Tag {
+			case "Driver":
+				b.driver(comp)
+			case "Service":
+				b.service(comp)
+			case "ComServer":
+				b.comServer(comp)
+			default:
 				b.osComponent(comp)
 			}
 		}
@@ -269,6 +306,7 @@ type builder struct {
 	neutral     *Package
 	langs, ress map[string]*Package
 	hasGroups   bool
+	metadata    []byte // CustomMetadata, for every package of the project
 }
 
 func (b *builder) satellite(set map[string]*Package, culture, res string) *Package {
@@ -288,33 +326,40 @@ func (b *builder) osComponent(comp *etree.Element) {
 		if !p.known(comp, group, osComponentChildren, "an OSComponent holds Files and RegKeys") {
 			continue
 		}
-		a := p.doc.Attrs(group, "Language", "Resolution")
-		lang, hasLang := a["Language"]
-		res, hasRes := a["Resolution"]
-		switch {
-		case hasLang && hasRes:
-			p.doc.Errorf(group, "Language and Resolution on one Files group: a file belongs to a language or a resolution satellite, not both")
-		case hasLang:
-			b.hasGroups = true
-			selected, err := Select(lang, b.opt.Languages)
-			if err != nil {
-				p.doc.AttrErrorf(group, "Language", "Language=%s: %v", quote(lang), err)
-			}
-			for _, l := range selected {
-				p.addGroup(b.satellite(b.langs, l, ""), group, p.x.With("langid", l))
-			}
-		case hasRes:
-			b.hasGroups = true
-			selected, err := Select(res, b.opt.Resolutions)
-			if err != nil {
-				p.doc.AttrErrorf(group, "Resolution", "Resolution=%s: %v", quote(res), err)
-			}
-			for _, r := range selected {
-				p.addGroup(b.satellite(b.ress, "", r), group, p.x.With("resid", r))
-			}
-		default:
-			p.addGroup(b.neutral, group, p.x)
+		b.group(comp, group, p.x)
+	}
+}
+
+// group adds a component's <Files> or <RegKeys> group to the neutral package or, with
+// Language= or Resolution=, to the satellites it selects; x holds the component's macros.
+func (b *builder) group(comp, group *etree.Element, x *winpath.Expander) {
+	p := b.p
+	a := p.doc.Attrs(group, "Language", "Resolution")
+	lang, hasLang := a["Language"]
+	res, hasRes := a["Resolution"]
+	switch {
+	case hasLang && hasRes:
+		p.doc.Errorf(group, "Language and Resolution on one Files group: a file belongs to a language or a resolution satellite, not both")
+	case hasLang:
+		b.hasGroups = true
+		selected, err := Select(lang, b.opt.Languages)
+		if err != nil {
+			p.doc.AttrErrorf(group, "Language", "Language=%s: %v", quote(lang), err)
 		}
+		for _, l := range selected {
+			p.addGroup(b.satellite(b.langs, l, ""), group, x.With("langid", l))
+		}
+	case hasRes:
+		b.hasGroups = true
+		selected, err := Select(res, b.opt.Resolutions)
+		if err != nil {
+			p.doc.AttrErrorf(group, "Resolution", "Resolution=%s: %v", quote(res), err)
+		}
+		for _, r := range selected {
+			p.addGroup(b.satellite(b.ress, "", r), group, x.With("resid", r))
+		}
+	default:
+		p.addGroup(b.neutral, group, x)
 	}
 }
 
@@ -323,7 +368,7 @@ func (b *builder) packages() ([]*Package, error) {
 	var out []*Package
 	// A project made only of satellite groups has no neutral content: its empty neutral
 	// package is not written (docs/formats.md).
-	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || !b.hasGroups {
+	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || !b.hasGroups {
 		out = append(out, b.neutral)
 	}
 	for _, l := range b.opt.Languages {
@@ -339,6 +384,7 @@ func (b *builder) packages() ([]*Package, error) {
 		}
 	}
 	for _, pk := range out {
+		pk.metadata = b.metadata
 		if err := spkg.CheckIdentity(pk.Manifest.Owner, pk.Manifest.Component, pk.Manifest.SubComponent, pk.Manifest.Culture, pk.Manifest.Resolution); err != nil {
 			return nil, fmt.Errorf("%s: package %s: %s", b.p.path, pk.Manifest.Name(), clipMsg(err))
 		}
@@ -457,27 +503,30 @@ func (p *project) source(el *etree.Element, x *winpath.Expander, attr string) (s
 	return source, found, true
 }
 
-func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
+// addFile places the file element f describes (Source, DestinationDir, Name, Attributes) in pk
+// and returns its device path; with place false it only checks it and returns the path (a
+// service binary that another package carries).
+func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, place ...bool) (string, bool) {
 	source, found, ok := p.source(f, x, "Source")
 	if !ok {
-		return
+		return "", false
 	}
 	dir := `$(runtime.default)`
 	if d, ok := attrValue(f, "DestinationDir"); ok {
 		dir = d
 	}
 	if dir, ok = p.attr(f, x, "DestinationDir", dir); !ok {
-		return
+		return "", false
 	}
 	name := winpath.Base(source)
 	if n, has := attrValue(f, "Name"); has && n != "" {
 		if name, ok = p.attr(f, x, "Name", n); !ok {
-			return
+			return "", false
 		}
 	}
 	if strings.ContainsAny(name, `\/`) {
 		p.doc.AttrErrorf(f, "Name", "Name=%s: a file name, without directories (use DestinationDir)", quote(name))
-		return
+		return "", false
 	}
 	devicePath := strings.TrimRight(dir, `\`) + `\` + name
 	if err := spkg.CheckDevicePath(devicePath); err != nil {
@@ -486,23 +535,33 @@ func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander) {
 		} else {
 			p.doc.Errorf(f, "%s", clipMsg(err))
 		}
-		return
+		return "", false
 	}
 	attrs, _ := attrValue(f, "Attributes")
 	if err := spkg.CheckAttributes(attrs); err != nil {
 		p.doc.AttrErrorf(f, "Attributes", "%s", clipMsg(err))
-		return
+		return "", false
 	}
 	key := strings.ToUpper(devicePath)
 	if prev, dup := pk.paths[key]; dup {
+		if prev == found {
+			// The same file placed twice, as a component's entry and in <Files> (the IoT
+			// kit's service projects do this): one copy.
+			p.warnf(f, "%s from %s is placed twice in package %s; packaged once", devicePath, found, pk.Manifest.Name())
+			return devicePath, true
+		}
 		p.doc.Errorf(f, "device path %s is given twice in package %s (also from %s)", devicePath, pk.Manifest.Name(), prev)
-		return
+		return "", false
+	}
+	if len(place) > 0 && !place[0] {
+		return devicePath, true
 	}
 	if pk.paths == nil {
 		pk.paths = map[string]string{}
 	}
 	pk.paths[key] = found
 	pk.Files = append(pk.Files, File{Source: found, DevicePath: devicePath, Attributes: attrs})
+	return devicePath, true
 }
 
 // Build writes the packages of one project run into outDir, all or nothing
@@ -548,10 +607,15 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 			Open:       func() (io.ReadCloser, error) { return readfile.OpenSized(src, size) },
 		})
 	}
-	if reg, err := registryPayload(pk); err != nil {
+	regs, err := registryPayloads(pk)
+	if err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
-	} else if reg != nil {
-		payload = append(payload, *reg)
+	}
+	payload = append(payload, regs...)
+	if meta, err := metadataPayload(pk); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	} else if meta != nil {
+		payload = append(payload, *meta)
 	}
 	comp := cab.None
 	if opt.Compress {
@@ -584,4 +648,13 @@ func attrValue(el *etree.Element, key string) (string, bool) {
 		return "", false
 	}
 	return a.Value, true
+}
+
+// warnf reports something a package does not carry that the original's would, at el's line.
+func (p *project) warnf(el *etree.Element, format string, args ...any) {
+	if p.warn == nil {
+		return
+	}
+	pos := p.doc.Pos(el)
+	p.warn(fmt.Sprintf("%s:%d:%d: warning: %s", p.path, pos.Line, pos.Col, fmt.Sprintf(format, args...)))
 }

@@ -127,24 +127,49 @@ func hasRoot(key string) bool {
 	return false
 }
 
-// registryPayload is pk's registry file, or nil without <RegKeys>. A project file placing a
-// file of its own at the same device path is refused.
-func registryPayload(pk *Package) (*spkg.Payload, error) {
-	if len(pk.Registry) == 0 {
-		return nil, nil
+// addAppend appends s to the REG_MULTI_SZ value name of key in pk's .rga.
+func (pk *Package) addAppend(key, name, s string) {
+	for i := range pk.Append {
+		a := &pk.Append[i]
+		if strings.EqualFold(a.Key, key) && strings.EqualFold(a.Name, name) {
+			a.Strings = append(a.Strings, s)
+			return
+		}
 	}
-	dp := RegistryFilesDir + `\` + pk.Manifest.Name() + ".reg"
-	if src, dup := pk.paths[strings.ToUpper(dp)]; dup {
-		return nil, fmt.Errorf("%s from %s is where the package's registry file goes (its <RegKeys>)", dp, src)
+	pk.Append = append(pk.Append, AppendValue{Key: key, Name: name, Strings: []string{s}})
+}
+
+// registryPayloads are pk's registry files: <package>.reg with the values it sets (FileType
+// Registry) and <package>.rga with the strings it appends to REG_MULTI_SZ values (FileType
+// RegistryMultiStringAppend; the same Registry Editor 5.00 text, as the original's RgaBuilder
+// writes it). A project file placing a file of its own at either device path is refused.
+func registryPayloads(pk *Package) ([]spkg.Payload, error) {
+	var out []spkg.Payload
+	var app []registry.Value
+	for _, a := range pk.Append {
+		app = append(app, registry.Value{Key: a.Key, Name: a.Name, Type: "REG_MULTI_SZ", Data: multiSz(a.Strings)})
 	}
-	data, err := registry.File(pk.Registry)
-	if err != nil {
-		return nil, err
+	for _, f := range []struct {
+		ext, fileType string
+		values        []registry.Value
+	}{{".reg", "Registry", pk.Registry}, {".rga", "RegistryMultiStringAppend", app}} {
+		if len(f.values) == 0 {
+			continue
+		}
+		dp := RegistryFilesDir + `\` + pk.Manifest.Name() + f.ext
+		if src, dup := pk.paths[strings.ToUpper(dp)]; dup {
+			return nil, fmt.Errorf("%s from %s is where the package's registry file goes (its <RegKeys>, Driver and Service settings)", dp, src)
+		}
+		data, err := registry.File(f.values)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, spkg.Payload{
+			DevicePath: dp,
+			Size:       int64(len(data)),
+			FileType:   f.fileType,
+			Open:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
+		})
 	}
-	return &spkg.Payload{
-		DevicePath: dp,
-		Size:       int64(len(data)),
-		FileType:   "Registry",
-		Open:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
-	}, nil
+	return out, nil
 }

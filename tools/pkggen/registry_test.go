@@ -129,5 +129,11 @@ func TestRegKeysBuild(t *testing.T) {
 		if got := utf16le(t, data); got != reg {
 			t.Errorf("%s: .reg\n%q\nwant\n%q", file, got, reg)
 		}
+		// hivex reads the same keys and values back.
+		for _, pk := range pkgs {
+			if pk.FileName() == file {
+				checkHivex(t, data, pk.Registry)
+			}
+		}
 	}
 }

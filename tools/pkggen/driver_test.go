@@ -1,0 +1,313 @@
+package pkggen
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/registry"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
+)
+
+// utf16File is s as the kit's INFs are stored: UTF-16LE with a byte order mark, CRLF.
+func utf16File(s string) string {
+	u := utf16.Encode([]rune(strings.ReplaceAll(s, "\n", "\r\n")))
+	b := []byte{0xFF, 0xFE}
+	for _, c := range u {
+		b = append(b, byte(c), byte(c>>8))
+	}
+	return string(b)
+}
+
+// An INF shaped like the BSPs' kernel-mode drivers (bcmgpio.inf, rpisdhc.inf): a stamped and
+// an unstamped models section, a DDInstall with CopyFiles and a device AddReg, a .Services
+// section, a service-install section with every directive, HKR and HKLM AddReg entries, a
+// .HW section, Include/Needs and [Strings] substitution.
+const sampleINF = `;
+; Contoso GPIO driver
+;
+[Version]
+Signature="$WINDOWS NT$"
+Class=System
+Provider=%Provider%
+
+[Manufacturer]
+%MFG%=Contoso,NTarm,NTamd64
+
+[Contoso.NTarm]
+%Gpio.Desc%=Gpio_Inst,ACPI\CTSO0001
+
+[Contoso.NTamd64]
+%Gpio.Desc%=Gpio_Inst_x64,ACPI\CTSO0001
+
+[Gpio_Inst.NT]
+CopyFiles=Gpio.CopyFiles
+AddReg=Gpio.DeviceReg
+Include=machine.inf
+Needs=Machine.Registration
+
+[Gpio.CopyFiles]
+ctsogpio.sys,,,0x100
+
+[Gpio.DeviceReg]
+HKR,,DeviceType,0x10001,0x22
+
+[Gpio_Inst.NT.Services]
+AddService = ctsogpio, %SPSVCINST_ASSOCSERVICE%, Gpio_Service_Inst
+
+[Gpio_Service_Inst]
+DisplayName    = %Gpio.SvcDesc%
+Description    = "GPIO, for ""Contoso"" boards"
+ServiceType    = %SERVICE_KERNEL_DRIVER%
+StartType      = 3 ; demand
+ErrorControl   = 0x1
+ServiceBinary  = %12%\ctsogpio.sys
+LoadOrderGroup = Extended Base
+Dependencies   = +Boot Bus Extender,acpiex
+AddReg         = Gpio_Service_Inst.AddReg, Gpio.Global
+
+[Gpio_Service_Inst.AddReg]
+HKR,Parameters,StormMitigation,%REG_DWORD%,0
+HKR,Parameters,Label,,"pin \
+bank"
+HKR,Parameters,Pins,0x10000,"a","b"
+HKR,Parameters,Path,0x20000,%%SystemRoot%%\x
+HKR,Parameters,Blob,1,0a,ff
+HKR,Parameters,Big,0x000B0001,0x100000000
+HKR,Parameters,Kept,0x10003,7
+HKR,Parameters\Empty,,0x10
+HKR,Parameters,Gone,0x4
+
+[Gpio.Global]
+HKLM,System\CurrentControlSet\Control\Contoso,Enabled,0x10001,1
+
+[Gpio_Inst.NT.HW]
+AddReg=Gpio.HwReg
+
+[Gpio.HwReg]
+HKR,,Security,,"D:P(A;;GA;;;SY)"
+
+[Strings]
+Provider="Contoso"
+MFG="Contoso"
+Gpio.Desc="Contoso GPIO"
+Gpio.SvcDesc="Contoso GPIO Driver"
+SPSVCINST_ASSOCSERVICE=0x00000002
+SERVICE_KERNEL_DRIVER=1
+REG_DWORD=0x00010001
+`
+
+func driverProject(body string) string {
+	return projectXML(`<Components>
+  <Driver InfSource="$(_RELEASEDIR)\ctsogpio.inf">
+    <Reference Source="$(_RELEASEDIR)\ctsogpio.sys" StagingSubDir="arm"/>
+`+body+`
+  </Driver>
+</Components>`, `Platform="RPi"`)
+}
+
+func TestDriverBuild(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"ctsogpio.inf": utf16File(sampleINF),
+		"ctsogpio.sys": "MZ driver",
+		"ctsogpio.dll": "MZ helper",
+		"p.pkg.xml": driverProject(`    <Files>
+      <File Source="$(_RELEASEDIR)\ctsogpio.sys"/>
+      <File Source="$(_RELEASEDIR)\ctsogpio.dll" DestinationDir="$(runtime.system32)"/>
+    </Files>
+    <RegKeys><RegKey KeyName="$(hklm.software)\Contoso"><RegValue Name="GpioDebug" Type="REG_DWORD" Value="00000001"/></RegKey></RegKeys>
+    <Security InfSectionName="Gpio.DeviceReg"/>`),
+	})
+	var warnings []string
+	opt := baseOpt
+	opt.Warn = func(s string) { warnings = append(warnings, s) }
+	pkgs, err := Load(filepath.Join(dir, "p.pkg.xml"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The component's files, the default in $(runtime.drivers); neither the INF nor the
+	// reference is a package file (the original stages them only).
+	check(t, dir, pkgs, []want{{"Contoso.Apps.Camera", map[string]string{
+		`\windows\System32\drivers\ctsogpio.sys`: "ctsogpio.sys",
+		`\windows\System32\ctsogpio.dll`:         "ctsogpio.dll",
+	}}})
+	svc := driverServicesKey + `\ctsogpio`
+	params := svc + `\Parameters`
+	wantValues := []registry.Value{
+		{Key: `HKEY_LOCAL_MACHINE\Software\Contoso`},
+		{Key: `HKEY_LOCAL_MACHINE\Software\Contoso`, Name: "GpioDebug", Type: "REG_DWORD", Data: le32(1)},
+		{Key: svc},
+		{Key: svc, Name: "DisplayName", Type: "REG_SZ", Data: utf16z("Contoso GPIO Driver")},
+		{Key: svc, Name: "Description", Type: "REG_SZ", Data: utf16z(`GPIO, for "Contoso" boards`)},
+		{Key: svc, Name: "Type", Type: "REG_DWORD", Data: le32(1)},
+		{Key: svc, Name: "Start", Type: "REG_DWORD", Data: le32(3)},
+		{Key: svc, Name: "ErrorControl", Type: "REG_DWORD", Data: le32(1)},
+		{Key: svc, Name: "ImagePath", Type: "REG_EXPAND_SZ", Data: utf16z(`\SystemRoot\System32\drivers\ctsogpio.sys`)},
+		{Key: svc, Name: "Group", Type: "REG_SZ", Data: utf16z("Extended Base")},
+		{Key: svc, Name: "DependOnService", Type: "REG_MULTI_SZ", Data: multiSz([]string{"acpiex"})},
+		{Key: svc, Name: "DependOnGroup", Type: "REG_MULTI_SZ", Data: multiSz([]string{"Boot Bus Extender"})},
+		{Key: params, Name: "StormMitigation", Type: "REG_DWORD", Data: le32(0)},
+		{Key: params, Name: "Label", Type: "REG_SZ", Data: utf16z("pin bank")},
+		{Key: params, Name: "Pins", Type: "REG_MULTI_SZ", Data: multiSz([]string{"a", "b"})},
+		{Key: params, Name: "Path", Type: "REG_EXPAND_SZ", Data: utf16z(`%SystemRoot%\x`)},
+		{Key: params, Name: "Blob", Type: "REG_BINARY", Data: []byte{0x0a, 0xff}},
+		{Key: params, Name: "Big", Type: "REG_QWORD", Data: []byte{0, 0, 0, 0, 1, 0, 0, 0}},
+		{Key: params, Name: "Kept", Type: "REG_DWORD", Data: le32(7)},
+		{Key: params + `\Empty`},
+		{Key: `HKEY_LOCAL_MACHINE\SYSTEM\ControlSet001\Control\Contoso`, Name: "Enabled", Type: "REG_DWORD", Data: le32(1)},
+	}
+	got := map[string]registry.Value{}
+	for _, v := range pkgs[0].Registry {
+		got[strings.ToLower(v.Key+"|"+v.Name)] = v
+	}
+	for _, w := range wantValues {
+		g, ok := got[strings.ToLower(w.Key+"|"+w.Name)]
+		if !ok || g.Type != w.Type || string(g.Data) != string(w.Data) {
+			t.Errorf("value %s\\%s = %+v, want %+v", w.Key, w.Name, g, w)
+		}
+	}
+	if len(pkgs[0].Registry) != len(wantValues) {
+		t.Errorf("%d registry entries, want %d: %+v", len(pkgs[0].Registry), len(wantValues), pkgs[0].Registry)
+	}
+	// What is not derived is named.
+	all := strings.Join(warnings, "\n")
+	for _, w := range []string{
+		`p.pkg.xml:11:5: warning: <Security InfSectionName="Gpio.DeviceReg">: the SDDL`,
+		`[Gpio.DeviceReg] HKR,,DeviceType: a device's key (HKR of a DDInstall section) is made on the device; not derived`,
+		`[Gpio_Inst.NT] Include=machine.inf: sections of other INFs`,
+		`[Gpio_Inst.NT] Needs=Machine.Registration: sections of other INFs`,
+		`[Gpio_Service_Inst.AddReg] flags 0x00010003: NOCLOBBER written as a plain value`,
+		`[Gpio_Service_Inst.AddReg] flags 0x00000004: DELVAL, APPEND and OVERWRITEONLY`,
+		`[Gpio_Inst.NT.HW]: hardware-key settings`,
+		`ctsogpio.inf: not derived (it comes from Microsoft's driver-store staging, HIVE_ROOT/WIM_ROOT): the driver database (HKLM\SYSTEM\DriverDatabase`,
+	} {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning %q in\n%s", w, all)
+		}
+	}
+	// Built, read back by cabextract; the .reg passes hivex.
+	out := t.TempDir()
+	if _, err := Build(pkgs, out, opt); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, "Contoso.Apps.Camera.spkg")
+	p, err := spkg.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := t.TempDir()
+	checker.Run(t, "", checker.Find(t, "cabextract"), "-q", "-d", x, path)
+	for _, f := range p.Manifest.Files {
+		if f.DevicePath == `\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg` {
+			data, err := os.ReadFile(filepath.Join(x, f.CabPath))
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHivex(t, data, pkgs[0].Registry)
+			return
+		}
+	}
+	t.Fatalf("no .reg in %+v", p.Manifest.Files)
+}
+
+// Another architecture picks its own models section; an unstamped NT$ARCH$ is taken as the
+// target, with a warning.
+func TestDriverModelsSection(t *testing.T) {
+	inf := strings.Replace(sampleINF, "[Contoso.NTamd64]\n%Gpio.Desc%=Gpio_Inst_x64,ACPI\\CTSO0001", "[Contoso.NTamd64]\n%Gpio.Desc%=Other_Inst,ACPI\\CTSO0001\n\n[Other_Inst]\n\n[Other_Inst.Services]\nAddService=other,2,Other_Svc\n\n[Other_Svc]\nServiceType=1\nStartType=0\nErrorControl=1\nServiceBinary=%12%\\other.sys", 1)
+	unstamped := strings.Replace(sampleINF, "%MFG%=Contoso,NTarm,NTamd64", "%MFG%=Contoso,NT$ARCH$", 1)
+	unstamped = strings.Replace(unstamped, "[Contoso.NTarm]", "[Contoso.NT$ARCH$]", 1)
+	for _, tc := range []struct{ name, inf, cpu, service, warning string }{
+		{"amd64", inf, "amd64", "other", ""},
+		{"unstamped", unstamped, "arm", "ctsogpio", "models section [Contoso.NT$ARCH$] is not stamped (stampinf replaces $ARCH$); taken as arm"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tree(t, map[string]string{"ctsogpio.inf": tc.inf, "ctsogpio.sys": "x", "p.pkg.xml": driverProject("")})
+			var warnings []string
+			opt := baseOpt
+			opt.CPU = tc.cpu
+			opt.Warn = func(s string) { warnings = append(warnings, s) }
+			pkgs, err := Load(filepath.Join(dir, "p.pkg.xml"), opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, v := range pkgs[0].Registry {
+				found = found || strings.EqualFold(v.Key, driverServicesKey+`\`+tc.service)
+			}
+			if !found {
+				t.Errorf("no service %s in %+v", tc.service, pkgs[0].Registry)
+			}
+			if tc.warning != "" && !strings.Contains(strings.Join(warnings, "\n"), tc.warning) {
+				t.Errorf("no warning %q in %q", tc.warning, warnings)
+			}
+		})
+	}
+}
+
+func TestDriverErrors(t *testing.T) {
+	files := map[string]string{"ctsogpio.inf": sampleINF, "ctsogpio.sys": "x"}
+	for _, tc := range []struct{ name, xml, want string }{
+		{"no InfSource", projectXML("<Components>\n<Driver/></Components>", ""), "4:1: <Driver> has no InfSource; expected the driver's .inf file"},
+		{"missing INF", projectXML("<Components>\n<Driver InfSource=\"nope.inf\"/></Components>", ""), `4:9: InfSource="nope.inf": `},
+		{"missing reference", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Reference Source=\"gone.sys\"/></Driver></Components>", ""), `4:45: Source="gone.sys": `},
+		{"reference attribute", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Reference Source=\"ctsogpio.sys\" Subdir=\"x\"/></Driver></Components>", ""), "unknown attribute Subdir on <Reference>"},
+		{"unknown child", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Refrence/></Driver></Components>", ""), "4:34: unknown element <Refrence> in <Driver>; expected one of Reference, Files, RegKeys, Security (did you mean Reference?)"},
+		{"duplicate value", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><RegKeys><RegKey KeyName=\"$(hklm.services)\\ctsogpio\"><RegValue Name=\"Start\" Type=\"REG_DWORD\" Value=\"00000002\"/></RegKey></RegKeys></Driver></Components>", ""),
+			`4:1: value "Start" of key "HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet001\\Services\\ctsogpio" (derived from`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := tree(t, files)
+			path := filepath.Join(dir, "p.pkg.xml")
+			if err := os.WriteFile(path, []byte(tc.xml), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := Load(path, baseOpt)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v\nwant %s", err, tc.want)
+			}
+			if strings.HasPrefix(tc.want, "4:") && !strings.Contains(err.Error(), path+":"+tc.want) {
+				t.Fatalf("err = %v\nwant it at %s:%s", err, path, tc.want)
+			}
+		})
+	}
+}
+
+// The INF reader: encodings, comments, quotes, continuation, %strkey%, DIRIDs kept.
+func TestParseINF(t *testing.T) {
+	src := "[A]\nk = \"x;y\" , %s% ; comment\nv = 1,\\\n 2\n\"q\"\"x\" = %%\n[Strings]\ns = \"str\"\n"
+	for _, enc := range []struct {
+		name string
+		data string
+	}{{"utf-8", src}, {"utf-16 bom", utf16File(src)}, {"utf-16 no bom", utf16File(src)[2:]}, {"utf-8 bom", "\xEF\xBB\xBF" + src}} {
+		t.Run(enc.name, func(t *testing.T) {
+			f, err := parseINF("x.inf", []byte(enc.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := f.section("a")
+			if a == nil || len(a.lines) != 3 {
+				t.Fatalf("section A = %+v", a)
+			}
+			if got := a.lines[0]; got.key != "k" || len(got.fields) != 2 || got.fields[0] != "x;y" || got.fields[1] != "str" {
+				t.Errorf("line 1 = %+v", got)
+			}
+			if got := a.lines[1]; got.key != "v" || strings.Join(got.fields, "|") != "1|2" {
+				t.Errorf("continued line = %+v", got)
+			}
+			if got := a.lines[2]; got.key != `q"x` || strings.Join(got.fields, "|") != "%" {
+				t.Errorf("quoted key = %+v", got)
+			}
+		})
+	}
+	if _, err := parseINF("big.inf", make([]byte, MaxINFBytes+1)); err == nil {
+		t.Error("an INF over the bound is read")
+	}
+	f, _ := parseINF("x.inf", []byte("[S]\nb=%12%\\a.sys,%undefined%\n"))
+	if got := f.section("S").lines[0].fields; strings.Join(got, "|") != `%12%\a.sys|%undefined%` {
+		t.Errorf("DIRID and unknown %%name%% = %q", got)
+	}
+}
