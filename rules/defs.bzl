@@ -5,7 +5,7 @@ load("@rules_oemimage//rules:defs.bzl", "feature_manifest", "mobile_package", "o
 ```
 """
 
-load(":providers.bzl", _CustomizationInfo = "CustomizationInfo", _FeatureManifestInfo = "FeatureManifestInfo", _ImageInfo = "ImageInfo", _OemimageToolchainInfo = "OemimageToolchainInfo", _PackageInfo = "PackageInfo", _WimInfo = "WimInfo")
+load(":providers.bzl", _CustomizationInfo = "CustomizationInfo", _FeatureManifestInfo = "FeatureManifestInfo", _ImageInfo = "ImageInfo", _OemimageToolchainInfo = "OemimageToolchainInfo", _PackageInfo = "PackageInfo", _SigningInfo = "SigningInfo", _WimInfo = "WimInfo")
 load("//rules/private:customization.bzl", _customization_packages = "customization_packages")
 load("//rules/private:feature_manifest.bzl", _feature_manifest = "feature_manifest")
 load("//rules/private:merged_packages.bzl", _merged_packages = "merged_packages")
@@ -13,6 +13,7 @@ load("//rules/private:mobile_package.bzl", _mobile_package = "mobile_package", _
 load("//rules/private:oem_image.bzl", _oem_image = "oem_image")
 load("//rules/private:oem_image_update.bzl", _oem_image_update = "oem_image_update")
 load("//rules/private:oem_image_test.bzl", _oem_image_test = "oem_image_test", _wim_image_test = "wim_image_test")
+load("//rules/private:signing.bzl", _signing_identity = "signing_identity")
 load("//rules/private:toolchain.bzl", _oemimage_toolchain = "oemimage_toolchain")
 load("//rules/private:wim_image.bzl", _wim_image = "wim_image")
 
@@ -25,6 +26,7 @@ oem_image = _oem_image
 oem_image_update = _oem_image_update
 oem_image_test = _oem_image_test
 oemimage_toolchain = _oemimage_toolchain
+signing_identity = _signing_identity
 wim_image = _wim_image
 wim_image_test = _wim_image_test
 
@@ -34,3 +36,4 @@ ImageInfo = _ImageInfo
 WimInfo = _WimInfo
 CustomizationInfo = _CustomizationInfo
 OemimageToolchainInfo = _OemimageToolchainInfo
+SigningInfo = _SigningInfo

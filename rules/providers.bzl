@@ -70,6 +70,21 @@ WimInfo = provider(
     },
 )
 
+SigningInfo = provider(
+    doc = """A signing identity: a certificate (with its chain) and its private key, as PEM files or one
+PKCS#12 file. Returned by `signing_identity`; `mobile_package(signing = ...)` signs the package's
+catalog with it (docs/signing.md). The key files are action inputs: see docs/signing.md for
+keeping real keys away from remote caches and remote execution.""",
+    fields = {
+        "cert": "File: PEM certificate(s), the leaf first, or None with `pfx`.",
+        "key": "File: unencrypted PEM private key of the leaf, or None with `pfx`.",
+        "pfx": "File: PKCS#12 file holding key and chain, or None.",
+        "password_file": "File: the PKCS#12 password on its first line, or None.",
+        "files": "depset of every File above, the inputs of a signing action.",
+        "execution_requirements": "dict: execution requirements of actions that use the key (`no-remote` by default: the key stays on the machine that signs).",
+    },
+)
+
 OemimageToolchainInfo = provider(
     doc = """The oemimage tool of a toolchain of type `@rules_oemimage//tools:toolchain_type`.
 `oemimage_toolchain` returns it as the `oemimage` field of its `platform_common.ToolchainInfo`;

@@ -38,7 +38,7 @@ SELECTION_ATTRS = {
 # tools/locate/origin.go), so its messages about a missing input name the attribute to add it to.
 SELECTION_ROLES = {"kit": "ms_packages", "packages": "packages", "fms": "feature_manifests"}
 
-def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None, unused_inputs_list = None, bazel_attrs = {}):
+def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_message, stdout = None, unused_inputs_list = None, bazel_attrs = {}, execution_requirements = None):
     """Registers one action that runs `oemimage VERB`.
 
     Args:
@@ -53,6 +53,7 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
       unused_inputs_list: an output File in which the verb lists the inputs it did not read.
       bazel_attrs: role -> attribute of ctx that gives the inputs of that role (SELECTION_ROLES);
         passed as --bazel-attr=ROLE=ATTR with --bazel-target=LABEL, for the tool's messages.
+      execution_requirements: of the action (SigningInfo's for actions that read a private key).
     """
     verb_args = ctx.actions.args()
     if stdout:
@@ -76,6 +77,7 @@ def run_oemimage(ctx, verb, arguments, inputs, outputs, mnemonic, progress_messa
         use_default_shell_env = False,
         env = {"TZ": "UTC", "LC_ALL": "C", "OEMIMAGE_QUIET": "1"},
         unused_inputs_list = unused_inputs_list,
+        execution_requirements = execution_requirements,
     )
 
 def package_files(targets):
@@ -120,3 +122,18 @@ def selection_args(ctx):
     args.use_param_file("@%s", use_always = False)
     args.set_param_file_format("multiline")
     return args, fms, packages
+
+def signing_args(args, info):
+    """Adds the flags of a signing identity (SigningInfo) to Args: --cert/--key or --pfx/--password-file.
+
+    Args:
+      args: the Args of a pkggen or sign action.
+      info: SigningInfo.
+    """
+    if info.pfx:
+        args.add(info.pfx, format = "--pfx=%s")
+        if info.password_file:
+            args.add(info.password_file, format = "--password-file=%s")
+    else:
+        args.add(info.cert, format = "--cert=%s")
+        args.add(info.key, format = "--key=%s")

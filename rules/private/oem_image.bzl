@@ -58,6 +58,11 @@ def _oem_image_impl(ctx):
     args.add(ctx.file.oem_input)
     args.add("MSPackages")
     inputs = [ctx.file.oem_input, selection]
+    if ctx.file.trusted_root:
+        # A Production image then refuses packages whose catalogs are unsigned, signed by
+        # another root, or do not match their files.
+        args.add(ctx.file.trusted_root, format = "--trusted-root=%s")
+        inputs.append(ctx.file.trusted_root)
     outputs = [ffu, unused] + side.values()
     transitive = [fms, packages]
     custom_dir = None
@@ -83,7 +88,23 @@ def _oem_image_impl(ctx):
         unused_inputs_list = unused,
         bazel_attrs = SELECTION_ROLES,
     )
-    groups = dict(side_files = depset(side.values()), selection = depset([selection]))
+
+    # The image report (oemimage report): built only when the `report` output group is asked for.
+    report = ctx.actions.declare_file(ctx.label.name + ".report.html")
+    report_args = ctx.actions.args()
+    report_args.add(ffu)
+    report_args.add(selection, format = "--selection=%s")
+    report_args.add(report, format = "--output=%s")
+    run_oemimage(
+        ctx,
+        "report",
+        [report_args],
+        inputs = [ffu, selection],
+        outputs = [report],
+        mnemonic = "OemReport",
+        progress_message = "Reporting on %s" % ffu.short_path,
+    )
+    groups = dict(side_files = depset(side.values()), selection = depset([selection]), report = depset([report]))
     if custom_dir:
         groups["customization_packages"] = depset([custom_dir])
     return [
@@ -109,13 +130,19 @@ The side files ImgGen writes (`<name>.ImageApp.log`, `.UpdateInput.xml`, `.Updat
 `bazel build //images:retail --output_groups=+side_files`. The packages the OEMInput selects,
 with the reason for each, are in the `selection` output group: `<name>.selection.json`, written
 by `oemimage resolve --json` and read by `oemimage imggen --selection`, so the image is built from
-exactly that file (`.UpdateInput.xml` has the same packages and reasons as XML).""",
+exactly that file (`.UpdateInput.xml` has the same packages and reasons as XML). The `report`
+output group is `<name>.report.html`, one self-contained HTML page of what the image holds and
+why (`oemimage report`, docs/cli.md).""",
     attrs = dict(SELECTION_ATTRS, **{
         "customizations": attr.label(
             allow_files = True,
             doc = "The customization answer file (OEMCustomizationXML): a `customization_packages` target, which gives its files, variables and version, or an answer file alone (its paths must then be absolute on the machine that builds).",
         ),
         "customization_version": attr.string(doc = "OEMCustomizationVer: version of the customization packages (default: the `customization_packages` target's)."),
+        "trusted_root": attr.label(
+            allow_single_file = True,
+            doc = "A root certificate (PEM or DER): a Production image refuses any package whose catalog does not chain to it or does not match the package's files (`imggen --trusted-root`).",
+        ),
         "strict_setting_policies": attr.bool(doc = STRICT_SETTING_POLICIES_DOC + " Independent of the `customization_packages` target's own attribute."),
     }),
     toolchains = [OEMIMAGE_TOOLCHAIN],

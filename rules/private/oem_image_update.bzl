@@ -10,8 +10,8 @@ def _xml_text(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;")
 
 def _oem_image_update_impl(ctx):
-    if ImageInfo in ctx.attr.image:
-        base = ctx.attr.image[ImageInfo]
+    base = ctx.attr.image[ImageInfo] if ImageInfo in ctx.attr.image else None
+    if base:
         base_ffu, base_input = base.ffu, base.side_files["UpdateInput.xml"]
         base_packages = [base.packages]
     else:
@@ -63,11 +63,11 @@ def _oem_image_update_impl(ctx):
         ImageInfo(
             ffu = ffu,
             side_files = side,
-            oem_input = base.oem_input if ImageInfo in ctx.attr.image else None,
-            cpu = base.cpu if ImageInfo in ctx.attr.image else ctx.attr.cpu,
+            oem_input = base.oem_input if base else None,
+            cpu = base.cpu if base else ctx.attr.cpu,
             packages = depset(transitive = base_packages + [packages]),
             selection = None,
-            customization_packages = base.customization_packages if ImageInfo in ctx.attr.image else None,
+            customization_packages = base.customization_packages if base else None,
         ),
     ]
 

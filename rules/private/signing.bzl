@@ -1,0 +1,39 @@
+"""signing_identity: a certificate and key for signing package catalogs (docs/signing.md)."""
+
+load("//rules:providers.bzl", "SigningInfo")
+
+def _signing_identity_impl(ctx):
+    cert, key, pfx, password = ctx.file.cert, ctx.file.key, ctx.file.pfx, ctx.file.password_file
+    if pfx and (cert or key):
+        fail("give cert and key, or pfx, not both")
+    if not pfx and not (cert and key):
+        fail("give cert and key (PEM), or pfx (PKCS#12)")
+    if password and not pfx:
+        fail("password_file is for pfx")
+    files = [f for f in [cert, key, pfx, password] if f]
+    reqs = {"no-remote": "1"} if ctx.attr.local_only else {}
+    return [
+        DefaultInfo(files = depset([cert] if cert else [])),
+        SigningInfo(cert = cert, key = key, pfx = pfx, password_file = password, files = depset(files), execution_requirements = reqs),
+    ]
+
+signing_identity = rule(
+    implementation = _signing_identity_impl,
+    doc = """A signing identity for `mobile_package(signing = ...)`: an X.509 certificate with its chain
+and its private key, as PEM files (`cert`, `key`) or one PKCS#12 file (`pfx`, `password_file`).
+Catalogs are signed with SHA-256, the chain embedded, no timestamp (docs/signing.md).
+
+Bazel hashes the key files like any input. With `local_only` (the default) the actions that
+read them are tagged `no-remote`: they run on the machine that holds the key and their results
+are neither uploaded to nor fetched from a remote cache. Real production keys belong in an HSM
+or outside Bazel (sign the built packages with `oemimage sign`); the example's test keys are made
+by a test at test time.""",
+    attrs = {
+        "cert": attr.label(allow_single_file = True, doc = "PEM certificate(s): the leaf first, then its chain."),
+        "key": attr.label(allow_single_file = True, doc = "Unencrypted PEM private key of the leaf (PKCS#8, PKCS#1 or EC)."),
+        "pfx": attr.label(allow_single_file = [".pfx", ".p12"], doc = "PKCS#12 file with key and chain."),
+        "password_file": attr.label(allow_single_file = True, doc = "File whose first line is the PKCS#12 password."),
+        "local_only": attr.bool(default = True, doc = "Tag the actions that use the key `no-remote` (no remote execution or caching)."),
+    },
+    provides = [SigningInfo],
+)
