@@ -113,6 +113,9 @@ tests/build_properties.sh 2>&1 | tee -a "$log"
 step "gazelle: examples/contoso's generated BUILD files regenerated"
 tests/gazelle_example.sh 2>&1 | tee -a "$log"
 
+step "signing: signing_identity, mobile_package(signing), oem_image(trusted_root) with a test PKI"
+tests/signing_example.sh 2>&1 | tee -a "$log"
+
 step "getting started: a workspace from README.md and docs/getting-started.md alone"
 tests/getting_started.sh 2>&1 | tee -a "$log"
 
