@@ -4,8 +4,9 @@
 #   1. a test root and a code-signing leaf; signing_identity + mobile_package(signing = ...);
 #      osslsigncode verifies the package's content.cat against the root, and rejects it against
 #      another root; the PkgGen action that reads the key is tagged no-remote;
-#   2. oem_image(trusted_root = ...) of a Production image refuses the kit's unsigned packages,
-#      naming a package, while the same image without trusted_root builds.
+#   2. oem_image(trusted_root = ...) of the retail image (ReleaseType Production) refuses the kit's unsigned packages,
+#      naming a package (the same image without trusted_root is //images:retail, built by the
+#      example tests).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 work=$(mktemp -d)
@@ -61,10 +62,10 @@ oem_image(
     name = "production_trusted",
     feature_manifests = [
         "//kit:ms_optional_features",
-        "//oem:contoso_fm",
+        "//oem:contoso_fm_merged",
     ],
     ms_packages = ["//kit:ms_packages"],
-    oem_input = "//images:ProductionOEMInput.xml",
+    oem_input = "//images:RetailOEMInput.xml",
     trusted_root = "root.pem",
 )
 EOF
@@ -93,4 +94,4 @@ if bz build //signing:production_trusted >"$work/image.log" 2>&1; then
 fi
 grep -qE "catalog|not signed|unsigned" "$work/image.log" || { tail -30 "$work/image.log" >&2; fail "the refusal does not say what was wrong"; }
 grep -qE "Microsoft\.[A-Za-z.]+|Contoso\.[A-Za-z.]+" "$work/image.log" || { tail -30 "$work/image.log" >&2; fail "the refusal names no package"; }
-echo "PROPERTY OK signing: a Production image with trusted_root refuses unsigned packages: $(grep -m1 -oE '[^ ]*(catalog|signed)[^.]*' "$work/image.log" | head -c 200)"
+echo "PROPERTY OK signing: a Production image with trusted_root refuses unsigned packages: $(grep -m1 -E 'catalog|signed' "$work/image.log" | cut -c1-240)"
