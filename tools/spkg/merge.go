@@ -4,7 +4,9 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/catalog"
@@ -82,35 +84,65 @@ func WriteMergedSigned(w io.WriteSeeker, m Manifest, sources []Source, opt cab.O
 }
 
 // payloadEntries hashes the payload files of sources (all but their DSMs and catalogs), in the
-// order WriteMerged lists them.
+// order WriteMerged lists them. Sources are read on all cores (each one's cabinet by one
+// goroutine); the entries and the error reported (the first source's that fails) do not
+// depend on it.
 func payloadEntries(sources []Source) ([]catalog.Entry, error) {
+	perSource := make([][]catalog.Entry, len(sources))
+	errs := make([]error, len(sources))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(sources)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				perSource[i], errs[i] = sourceEntries(sources[i])
+			}
+		}()
+	}
+	for i := range sources {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var entries []catalog.Entry
-	for _, src := range sources {
-		digests := map[string][]byte{}
-		err := src.Package.Walk(func(fe FileEntry, r io.Reader) error {
-			if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
-				return nil
-			}
-			h := sha1.New()
-			if _, err := io.Copy(h, r); err != nil {
-				return fmt.Errorf("%s (%s): %v", src.File, fe.DevicePath, err)
-			}
-			digests[strings.ToUpper(fe.DevicePath)] = h.Sum(nil)
+	for i := range sources {
+		if errs[i] != nil {
+			return nil, errs[i]
+		}
+		entries = append(entries, perSource[i]...)
+	}
+	return entries, nil
+}
+
+// sourceEntries hashes the payload files of one source.
+func sourceEntries(src Source) ([]catalog.Entry, error) {
+	digests := map[string][]byte{}
+	err := src.Package.Walk(func(fe FileEntry, r io.Reader) error {
+		if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
 			return nil
-		})
-		if err != nil {
-			return nil, err
 		}
-		for _, fe := range src.Package.Manifest.Files {
-			if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
-				continue
-			}
-			d, ok := digests[strings.ToUpper(fe.DevicePath)]
-			if !ok {
-				return nil, fmt.Errorf("%s: %s was not read from the cabinet", src.File, fe.DevicePath)
-			}
-			entries = append(entries, catalog.Entry{File: fe.DevicePath, Digest: d})
+		h := sha1.New()
+		if _, err := io.Copy(h, r); err != nil {
+			return fmt.Errorf("%s (%s): %v", src.File, fe.DevicePath, err)
 		}
+		digests[strings.ToUpper(fe.DevicePath)] = h.Sum(nil)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	var entries []catalog.Entry
+	for _, fe := range src.Package.Manifest.Files {
+		if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
+			continue
+		}
+		d, ok := digests[strings.ToUpper(fe.DevicePath)]
+		if !ok {
+			return nil, fmt.Errorf("%s: %s was not read from the cabinet", src.File, fe.DevicePath)
+		}
+		entries = append(entries, catalog.Entry{File: fe.DevicePath, Digest: d})
 	}
 	return entries, nil
 }
