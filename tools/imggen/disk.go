@@ -228,20 +228,48 @@ func (d *disk) install(file string, p *spkg.Package) error {
 	if v.fs == nil {
 		return fmt.Errorf("%s installs files into partition %s, which has no file system in the device layout", file, v.placed.Name)
 	}
-	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error { return d.addPackageFile(file, v, fe, r) })
+	return d.walkChecked(file, p, v, nil)
 }
 
-// installDecoded is install of a package the prefetcher has decoded (or left to stream).
-func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded) error {
+// walkChecked installs the files of p into v; with check (a Production image's trusted root),
+// each file's content is hashed as it is written and compared with p's catalog, so that the
+// package is decompressed once.
+func (d *disk) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.CatalogCheck) error {
+	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
+		if check == nil || fe.FileType == "Catalog" {
+			return d.addPackageFile(file, v, fe, r)
+		}
+		h := check.Hash(fe)
+		if err := d.addPackageFile(file, v, fe, io.TeeReader(r, h)); err != nil {
+			return err
+		}
+		if err := check.Check(fe, h); err != nil {
+			return fmt.Errorf("Production image: %v", err)
+		}
+		return nil
+	})
+}
+
+// installDecoded is install of a package the prefetcher has decoded (or left to stream); check
+// as in walkChecked (the prefetcher has hashed the decoded files).
+func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded, check *spkg.CatalogCheck) error {
 	m := p.Manifest
 	v := d.volumes[strings.ToLower(m.Partition)]
-	if dec.streamed || m.IsBinaryPartition || v == nil || v.fs == nil {
+	if m.IsBinaryPartition || v == nil || v.fs == nil {
 		return d.install(file, p)
+	}
+	if dec.streamed {
+		return d.walkChecked(file, p, v, check)
 	}
 	for i := range dec.files {
 		f := &dec.files[i]
 		if err := d.addPackageFile(file, v, f.entry, f.reader()); err != nil {
 			return err
+		}
+		if f.sum != nil {
+			if err := check.Check(f.entry, f.sum); err != nil {
+				return fmt.Errorf("Production image: %v", err)
+			}
 		}
 	}
 	return dec.err

@@ -113,6 +113,9 @@ type imagePackage struct {
 	sel  *resolve.Package
 	file string // the package file's name, as the update records give it
 	pkg  *spkg.Package
+	// check is the catalog check a Production image's trusted root asks for: the signature
+	// is checked when the package is opened, the file hashes as the files are installed.
+	check *spkg.CatalogCheck
 }
 
 // build is the state of one Build, step by step.
@@ -204,15 +207,19 @@ func (b *build) openPackages() error {
 		if b.opt.TrustedRoots == nil {
 			b.log.printf("warning: Production image built without a trusted root (--trusted-root): the packages' catalog signatures and file hashes were not checked")
 		} else {
-			files := 0
 			for _, ip := range b.pkgs {
-				check, err := ip.pkg.CheckCatalog(b.opt.TrustedRoots)
+				// A binary partition package is read whole by its own installer: checked here.
+				// The others' file hashes are checked while install writes them.
+				open := ip.pkg.OpenCatalog
+				if ip.pkg.Manifest.IsBinaryPartition {
+					open = ip.pkg.CheckCatalog
+				}
+				check, err := open(b.opt.TrustedRoots)
 				if err != nil {
 					return fmt.Errorf("Production image: %v", err)
 				}
-				files += check.Files
+				ip.check = check
 			}
-			b.log.printf("catalogs of %d packages verified against the trusted root: signatures and %d file hashes", len(b.pkgs), files)
 		}
 	}
 	b.log.step("opening packages", t)
@@ -304,11 +311,17 @@ func (b *build) install(tmp *os.File) error {
 	for i, p := range b.pkgs {
 		pkgs[i] = p.pkg
 	}
-	pf := newPrefetcher(pkgs, func(i int) bool { return pkgs[i].Manifest.IsBinaryPartition }, b.opt.Workers)
+	checks := make([]*spkg.CatalogCheck, len(b.pkgs))
+	for i, p := range b.pkgs {
+		if !p.pkg.Manifest.IsBinaryPartition {
+			checks[i] = p.check
+		}
+	}
+	pf := newPrefetcher(pkgs, checks, func(i int) bool { return pkgs[i].Manifest.IsBinaryPartition }, b.opt.Workers)
 	defer pf.close()
 	for i, p := range b.pkgs {
 		dec := pf.next(i)
-		err := d.installDecoded(p.file, p.pkg, dec)
+		err := d.installDecoded(p.file, p.pkg, dec, checks[i])
 		pf.done(dec)
 		if err != nil {
 			return err
@@ -338,6 +351,13 @@ func (b *build) install(tmp *os.File) error {
 		if v := d.volumes[strings.ToLower(p.Name)]; v.fs != nil {
 			b.log.printf("partition %s: %s, %d MiB of files", p.Name, v.fs.Name(), v.fs.Used()>>20)
 		}
+	}
+	if b.opt.TrustedRoots != nil && strings.EqualFold(b.sel.ReleaseType, "Production") {
+		files := 0
+		for _, p := range b.pkgs {
+			files += p.check.Files
+		}
+		b.log.printf("catalogs of %d packages verified against the trusted root: signatures and %d file hashes", len(b.pkgs), files)
 	}
 	b.log.step("installing packages", t)
 	return nil

@@ -2,6 +2,7 @@ package imggen
 
 import (
 	"bytes"
+	"hash"
 	"io"
 	"runtime"
 	"sync"
@@ -26,6 +27,7 @@ type decodedFile struct {
 	entry spkg.FileEntry
 	data  []byte
 	err   error
+	sum   hash.Hash // data hashed for the package's catalog check; nil without one
 }
 
 // reader gives the file's bytes, then its error.
@@ -61,8 +63,10 @@ type prefetcher struct {
 	wg      sync.WaitGroup
 }
 
-// newPrefetcher starts decoding pkgs; stream reports the packages the writer reads itself.
-func newPrefetcher(pkgs []*spkg.Package, stream func(i int) bool, workers int) *prefetcher {
+// newPrefetcher starts decoding pkgs; stream reports the packages the writer reads itself;
+// checks[i], when not nil, gives the hash each file of package i is fed to (on the worker, in
+// parallel) for its catalog check.
+func newPrefetcher(pkgs []*spkg.Package, checks []*spkg.CatalogCheck, stream func(i int) bool, workers int) *prefetcher {
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
@@ -98,20 +102,26 @@ func newPrefetcher(pkgs []*spkg.Package, stream func(i int) bool, workers int) *
 		go func() {
 			defer pf.wg.Done()
 			for i := range jobs {
-				pf.results[i] <- decode(pkgs[i])
+				pf.results[i] <- decode(pkgs[i], checks[i])
 			}
 		}()
 	}
 	return pf
 }
 
-// decode reads every file of p into memory, each at most its cabinet size.
-func decode(p *spkg.Package) *decoded {
+// decode reads every file of p into memory, each at most its cabinet size, and with check
+// hashes each (but the catalog) as the writer would have.
+func decode(p *spkg.Package, check *spkg.CatalogCheck) *decoded {
 	d := &decoded{}
 	d.size, _ = p.InstalledBytes()
 	d.err = p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
 		data, err := io.ReadAll(io.LimitReader(r, fe.FileSize))
-		d.files = append(d.files, decodedFile{entry: fe, data: data, err: err})
+		f := decodedFile{entry: fe, data: data, err: err}
+		if check != nil && fe.FileType != "Catalog" && err == nil {
+			f.sum = check.Hash(fe)
+			f.sum.Write(data)
+		}
+		d.files = append(d.files, f)
 		return err
 	})
 	return d

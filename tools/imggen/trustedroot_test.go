@@ -2,6 +2,8 @@ package imggen_test
 
 import (
 	"bytes"
+	"encoding/binary"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -89,10 +91,59 @@ func TestTrustedRoot(t *testing.T) {
 			}
 		})
 	}
+	// A payload changed after signing fails while it is installed, whether the prefetcher
+	// decoded the package (hashed on a worker) or the writer streamed it (hashed as written).
+	for _, budget := range []int64{64 << 20, 1} {
+		sel := productionPackages(t, t.TempDir(), func(string) *catalog.Signer { return pki.Leaf.Signer() })
+		for _, p := range sel.Packages {
+			if strings.Contains(p.Name, "MainOS") {
+				data, err := os.ReadFile(p.HostPath)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The payload is stored: change it in place and drop every data block's
+				// checksum (0: none, which readers accept), so that only the catalog can tell.
+				if bytes.Count(data, []byte("kernel")) != 1 {
+					t.Fatalf("%s: expected the payload \"kernel\" once, stored", p.HostPath)
+				}
+				data = bytes.Replace(data, []byte("kernel"), []byte("KERNEL"), 1)
+				clearBlockChecksums(t, data)
+				if err := os.WriteFile(p.HostPath, data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		restore := imggen.SetPrefetchBudget(budget)
+		_, err := build(sel, true)
+		restore()
+		want := `Contoso.MainOS.spkg: package Contoso.MainOS: content.cat: file \Windows\System32\ntoskrnl.exe: SHA-1`
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Production image") {
+			t.Fatalf("budget %d: err = %v, want %q", budget, err, want)
+		}
+	}
 	// A Test image is not checked.
 	sel := productionPackages(t, t.TempDir(), func(string) *catalog.Signer { return nil })
 	sel.ReleaseType = "Test"
 	if _, err := build(sel, true); err != nil {
 		t.Errorf("Test image of unsigned packages with a root: %v", err)
+	}
+}
+
+// clearBlockChecksums zeroes the checksum of every CFDATA block of a cabinet without reserve
+// fields (CFHEADER: cFolders at 26, flags at 30, CFFOLDER entries from 36: coffCabStart u32,
+// cCFData u16, typeCompress u16; CFDATA: csum u32, cbData u16, cbUncomp u16, data).
+func clearBlockChecksums(t *testing.T, cab []byte) {
+	t.Helper()
+	le := binary.LittleEndian
+	if le.Uint16(cab[30:])&4 != 0 {
+		t.Fatal("cabinet has reserve fields")
+	}
+	for f := 0; f < int(le.Uint16(cab[26:])); f++ {
+		entry := cab[36+8*f:]
+		off := int(le.Uint32(entry))
+		for b := 0; b < int(le.Uint16(entry[4:])); b++ {
+			copy(cab[off:off+4], []byte{0, 0, 0, 0})
+			off += 8 + int(le.Uint16(cab[off+4:]))
+		}
 	}
 }

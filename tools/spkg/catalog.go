@@ -18,10 +18,15 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
-// CatalogCheck is what CheckCatalog found.
+// CatalogCheck is what CheckCatalog found, and the state of a check that OpenCatalog began and
+// the caller finishes file by file (Hash, Check) as it reads the package's files anyway.
 type CatalogCheck struct {
 	Signature *catalog.Signature // nil when no roots were given
 	Files     int                // files whose digest matched their catalog member
+
+	p        *Package
+	members  []catalog.Member
+	byDigest map[string]bool
 }
 
 // CheckCatalog checks the package's content.cat: with roots, that it is signed by a certificate
@@ -29,6 +34,30 @@ type CatalogCheck struct {
 // catalog (payload and DSM) has a catalog member, by device path or by digest, whose digest is
 // the file's. Errors name the package file and the file that failed.
 func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
+	c, err := p.OpenCatalog(roots)
+	if err != nil {
+		return nil, err
+	}
+	err = p.Walk(func(fe FileEntry, r io.Reader) error {
+		if fe.FileType == "Catalog" {
+			return nil
+		}
+		h := c.Hash(fe)
+		if _, err := io.Copy(h, r); err != nil {
+			return fmt.Errorf("%s: %v", fe.DevicePath, err)
+		}
+		return c.check(fe, h)
+	})
+	if err != nil {
+		return nil, c.fail(err)
+	}
+	return c, nil
+}
+
+// OpenCatalog is the first half of CheckCatalog: it reads content.cat and, with roots, checks
+// its signature. The caller then passes every file but the catalog through Hash and Check (as
+// imggen does while it installs the files, so that they are decompressed once).
+func (p *Package) OpenCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 	var catEntry *FileEntry
 	for i, fe := range p.Manifest.Files {
 		if fe.FileType == "Catalog" {
@@ -45,8 +74,7 @@ func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 	if len(der) == 0 {
 		return nil, fmt.Errorf("%s: package %s: %s is empty (a package written before catalogs had content, or by another tool)", p.path, p.Manifest.Name(), CatalogCabName)
 	}
-	var check CatalogCheck
-	var members []catalog.Member
+	c := &CatalogCheck{p: p, byDigest: map[string]bool{}}
 	if roots != nil {
 		sig, err := catalog.Verify(der, roots)
 		if errors.Is(err, catalog.ErrUnsigned) {
@@ -55,44 +83,53 @@ func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%s: package %s: %s: %v", p.path, p.Manifest.Name(), CatalogCabName, err)
 		}
-		check.Signature, members = sig, sig.Members
-	} else if members, err = catalog.Parse(der); err != nil {
+		c.Signature, c.members = sig, sig.Members
+	} else if c.members, err = catalog.Parse(der); err != nil {
 		return nil, fmt.Errorf("%s: package %s: %s: %v", p.path, p.Manifest.Name(), CatalogCabName, err)
 	}
-	byDigest := map[string]bool{}
-	for _, m := range members {
-		byDigest[m.Hash.String()+string(m.Digest)] = true
+	for _, m := range c.members {
+		c.byDigest[m.Hash.String()+string(m.Digest)] = true
 	}
-	err = p.Walk(func(fe FileEntry, r io.Reader) error {
-		if fe.FileType == "Catalog" {
-			return nil
-		}
-		m := catalog.Find(members, fe.DevicePath)
-		alg := crypto.SHA1
-		if m != nil && m.Hash == crypto.SHA256 {
-			alg = crypto.SHA256
-		}
-		var h hash.Hash = sha1.New()
-		if alg == crypto.SHA256 {
-			h = sha256.New()
-		}
-		if _, err := io.Copy(h, r); err != nil {
-			return fmt.Errorf("%s: %v", fe.DevicePath, err)
-		}
-		sum := h.Sum(nil)
-		switch {
-		case m != nil && !bytes.Equal(m.Digest, sum):
-			return fmt.Errorf("file %s: %v %x, the catalog's member says %x (changed after the catalog was made?)", fe.DevicePath, alg, sum, m.Digest)
-		case m == nil && !byDigest[alg.String()+string(sum)]:
-			return fmt.Errorf("file %s (%v %x) is not in the catalog", fe.DevicePath, alg, sum)
-		}
-		check.Files++
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("%s: package %s: %s: %v", p.path, p.Manifest.Name(), CatalogCabName, err)
+	return c, nil
+}
+
+// Hash returns the hash to feed fe's content to: the algorithm of its catalog member (SHA-1
+// for a file the catalog lists by digest only).
+func (c *CatalogCheck) Hash(fe FileEntry) hash.Hash {
+	if m := catalog.Find(c.members, fe.DevicePath); m != nil && m.Hash == crypto.SHA256 {
+		return sha256.New()
 	}
-	return &check, nil
+	return sha1.New()
+}
+
+// Check compares fe's content, fed to h (from Hash), with the catalog; the error names the
+// package file and the file.
+func (c *CatalogCheck) Check(fe FileEntry, h hash.Hash) error {
+	if err := c.check(fe, h); err != nil {
+		return c.fail(err)
+	}
+	return nil
+}
+
+func (c *CatalogCheck) check(fe FileEntry, h hash.Hash) error {
+	alg := crypto.SHA1
+	if h.Size() == sha256.Size {
+		alg = crypto.SHA256
+	}
+	sum := h.Sum(nil)
+	m := catalog.Find(c.members, fe.DevicePath)
+	switch {
+	case m != nil && !bytes.Equal(m.Digest, sum):
+		return fmt.Errorf("file %s: %v %x, the catalog's member says %x (changed after the catalog was made?)", fe.DevicePath, alg, sum, m.Digest)
+	case m == nil && !c.byDigest[alg.String()+string(sum)]:
+		return fmt.Errorf("file %s (%v %x) is not in the catalog", fe.DevicePath, alg, sum)
+	}
+	c.Files++
+	return nil
+}
+
+func (c *CatalogCheck) fail(err error) error {
+	return fmt.Errorf("%s: package %s: %s: %v", c.p.path, c.p.Manifest.Name(), CatalogCabName, err)
 }
 
 // Catalog returns the bytes of the package's content.cat.
