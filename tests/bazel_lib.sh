@@ -1,5 +1,5 @@
-# tests/bazel_lib.sh: sourced by tests/build_properties.sh, tests/gazelle_example.sh and
-# bench/build_kit.sh.
+# tests/bazel_lib.sh: sourced by tests/build_properties.sh, tests/gazelle_example.sh,
+# tests/signing_example.sh and bench/build_kit.sh.
 #   repo_copy ROOT DST       copies the working tree of ROOT (tracked and untracked files, not
 #                            ignored ones nor deleted ones) to DST and links ROOT's offline setup;
 #                            fails on any copy error
@@ -7,6 +7,10 @@
 #                            ../shared/bazel-offline/build_bazel_remote.sh does) into DIR, starts it
 #                            on 127.0.0.1 with its cache in DIR/cache, and sets remote_pid and
 #                            remote_cache (the --remote_cache= URL). Stop it with: kill "$remote_pid".
+#   example_copy             repo_copy of $root into a new temporary directory: sets work (the
+#                            directory) and ex (its examples/contoso); bz runs Bazel there with
+#                            an output root of its own; all of it is shut down and removed on exit.
+#   fail MESSAGE             prints FAIL: MESSAGE and exits 1.
 #   bazel_processes LOG      the "INFO: N processes: ..." line of a Bazel run.
 #   bazel_ran LOG            how many actions of that run executed (sandboxed, local or worker).
 bazel_remote_start() {
@@ -38,3 +42,19 @@ repo_copy() {
     xargs -0 cp --parents -t "$dst") || { echo "repo_copy: copying $src to $dst failed" >&2; return 1; }
   ln -s "$src/.offline" "$dst/.offline"
 }
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+example_copy() {
+  work=$(mktemp -d)
+  ex=$work/repo/examples/contoso
+  trap _example_cleanup EXIT
+  repo_copy "$root" "$work/repo"
+  # Defined here, not at the top: scripts that only source this file keep their own bz.
+  }
+_example_cleanup() {
+  [ -d "$ex" ] && (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" shutdown >/dev/null 2>&1) || true
+  chmod -R u+w "$work" 2>/dev/null || true
+  rm -rf "$work"
+}
+bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }

@@ -9,20 +9,9 @@
 #   4. `bazel build //images:retail` succeeds on the result.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d)
-ex=$work/repo/examples/contoso
-cleanup() {
-  [ -d "$ex" ] && (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" shutdown >/dev/null 2>&1) || true
-  chmod -R u+w "$work" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
-
 # shellcheck source=bazel_lib.sh
 source "$root/tests/bazel_lib.sh"
-repo_copy "$root" "$work/repo"
+example_copy
 generated=(kit soc device oem images)
 targets() { # the generated packages' targets: kind and label, sorted
   bz query "$(printf '//%s:all + ' "${generated[@]}") //images:all" --output=label_kind 2>"$work/query.err" | sort ||

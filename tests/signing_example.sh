@@ -9,20 +9,9 @@
 #      example tests).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-work=$(mktemp -d)
-ex=$work/repo/examples/contoso
-cleanup() {
-  [ -d "$ex" ] && (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" shutdown >/dev/null 2>&1) || true
-  chmod -R u+w "$work" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
-
 # shellcheck source=bazel_lib.sh
 source "$root/tests/bazel_lib.sh"
-repo_copy "$root" "$work/repo"
+example_copy
 d=$ex/signing
 mkdir -p "$d/payload"
 
