@@ -51,10 +51,10 @@ example_copy() {
   trap _example_cleanup EXIT
   repo_copy "$root" "$work/repo"
   # Defined here, not at the top: scripts that only source this file keep their own bz.
-  }
+  bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
+}
 _example_cleanup() {
   [ -d "$ex" ] && (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" shutdown >/dev/null 2>&1) || true
   chmod -R u+w "$work" 2>/dev/null || true
   rm -rf "$work"
 }
-bz() { (cd "$ex" && "$root/tools/bazel" --output_user_root="$work/out" "$@"); }
