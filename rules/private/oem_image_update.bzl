@@ -24,7 +24,8 @@ def _oem_image_update_impl(ctx):
         if base_input.dirname != base_ffu.dirname or base_input.basename != base_ffu.basename[:-len(".ffu")] + ".UpdateInput.xml":
             fail("image: %s must sit next to %s as %s.UpdateInput.xml (imageapp reads the release type there)" % (base_input.short_path, base_ffu.short_path, base_ffu.basename[:-len(".ffu")]))
     packages = depset(transitive = package_files(ctx.attr.packages))
-    if not packages.to_list():
+    package_list = packages.to_list()
+    if not package_list:
         fail("packages: give at least one package to add or update")
 
     # ImageApp's input: the documented UpdateOSInput, one PackageFile per package, found by
@@ -33,7 +34,7 @@ def _oem_image_update_impl(ctx):
     lines = ['<?xml version="1.0" encoding="utf-8"?>', '<UpdateOSInput xmlns="%s">' % _NS]
     lines.append("  <Description>%s</Description>" % _xml_text(ctx.attr.description or str(ctx.label)))
     lines.append("  <PackageFiles>")
-    for f in packages.to_list():
+    for f in package_list:
         lines.append("    <PackageFile>%s</PackageFile>" % _xml_text(f.basename))
     lines.append("  </PackageFiles>")
     lines.append("</UpdateOSInput>")

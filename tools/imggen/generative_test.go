@@ -409,6 +409,45 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 		stats[want.FS]++
 		os.Remove(part)
 	}
+	checkInPlace(t, ffuPath, c, parts)
+}
+
+// checkInPlace reads the image as its own readers do, from the FFU's blocks in place
+// (tools/volume, no extracted disk): each partition where fdisk puts it, each generated file
+// with its content.
+func checkInPlace(t *testing.T, ffuPath string, c *genCase, parts map[string]fdiskPartition) {
+	t.Helper()
+	im, err := volread.OpenImage(ffuPath, true)
+	if err != nil {
+		t.Fatalf("volume.OpenImage: %v", err)
+	}
+	defer im.Close()
+	ss := int64(c.SectorSize)
+	for _, want := range c.Partitions {
+		e := im.Partition(want.Name)
+		if e == nil {
+			t.Errorf("in place: no partition %s (%s)", want.Name, im.Names())
+			continue
+		}
+		off, size := im.Extent(e)
+		if got := parts[want.Name]; off != got.Start*ss || size != got.Size*ss {
+			t.Errorf("in place: %s at %d+%d bytes, fdisk says %d+%d", want.Name, off, size, got.Start*ss, got.Size*ss)
+		}
+		if want.FS == "" || want.files == nil {
+			continue
+		}
+		vol, err := im.Volume(e)
+		if err != nil {
+			t.Errorf("in place: %s: %v", want.Name, err)
+			continue
+		}
+		for path, content := range want.files {
+			data, err := vol.ReadFile(path)
+			if err != nil || string(data) != content {
+				t.Errorf("in place: %s%s: %d bytes, %v; want the %d bytes installed", want.Name, path, len(data), err, len(content))
+			}
+		}
+	}
 }
 
 type fdiskPartition struct{ Start, Size int64 }
