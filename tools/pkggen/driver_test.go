@@ -1,10 +1,12 @@
 package pkggen
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf16"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
@@ -309,5 +311,64 @@ func TestParseINF(t *testing.T) {
 	f, _ := parseINF("x.inf", []byte("[S]\nb=%12%\\a.sys,%undefined%\n"))
 	if got := f.section("S").lines[0].fields; strings.Join(got, "|") != `%12%\a.sys|%undefined%` {
 		t.Errorf("DIRID and unknown %%name%% = %q", got)
+	}
+}
+
+// The INF reader is linear in its input and bounded in what it makes: a long run of continued
+// lines, a [Strings] value used on every line, sections that many directives reach.
+func TestINFBounds(t *testing.T) {
+	// 1M continued lines: joined in one pass (a quadratic join copies ~5e11 bytes).
+	start := time.Now()
+	f, err := parseINF("c.inf", []byte("[A]\nk="+strings.Repeat("a\\\n", 1<<20)+"b\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.section("A").lines[0].fields[0]; len(got) != 1<<20+1 {
+		t.Errorf("continued line of %d bytes, want %d", len(got), 1<<20+1)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("1M continued lines took %v", d)
+	}
+	// A 1 MiB string used 512k times would make 512 GiB.
+	bomb := "[A]\n" + strings.Repeat("%s%\n", 2<<20/4) + "[Strings]\ns=\"" + strings.Repeat("x", 1<<20) + "\"\n"
+	if _, err := parseINF("s.inf", []byte(bomb)); err == nil || !strings.Contains(err.Error(), "s.inf:18: [A]: %strkey% substitution from [Strings] makes more than") {
+		t.Errorf("substitution bomb: err = %v", err)
+	}
+	// 100k services sharing a service-install section of 100k lines: 1e10 lines visited.
+	var b strings.Builder
+	b.WriteString("[Manufacturer]\nm=M\n[M]\nd=I\n[I]\n[I.Services]\n")
+	for i := 0; i < 100000; i++ {
+		fmt.Fprintf(&b, "AddService=s%d,,S\n", i)
+	}
+	b.WriteString("[S]\n" + strings.Repeat("ServiceType=1\n", 100000))
+	in, err := parseINF("w.inf", []byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := newINFDeriver(&builder{p: &project{}}, nil, in, "arm").derive(); err == nil || !strings.Contains(err.Error(), "w.inf:") || !strings.Contains(err.Error(), "the INF's directives lead to more than") {
+		t.Errorf("shared service-install section: err = %v", err)
+	}
+}
+
+// DDInstall sections sharing an AddReg section (and manufacturer lines sharing a models
+// section) apply it once: its HKLM values are written once, not refused as given twice.
+func TestINFSharedSections(t *testing.T) {
+	dir := tree(t, map[string]string{
+		"s.inf":     "[Manufacturer]\nm=M\nn=M\n[M]\na=I1\nb=I2\n[I1]\nAddReg=G\n[I2]\nAddReg=G,Missing\n[G]\nHKLM,Software\\X,v,,1\n",
+		"p.pkg.xml": projectXML("<Components>\n<Driver InfSource=\"s.inf\"/></Components>", ""),
+	})
+	var warnings []string
+	opt := baseOpt
+	opt.Warn = func(s string) { warnings = append(warnings, s) }
+	pkgs, err := Load(filepath.Join(dir, "p.pkg.xml"), opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := registry.Value{Key: `HKEY_LOCAL_MACHINE\Software\X`, Name: "v", Type: "REG_SZ", Data: utf16z("1")}
+	if r := pkgs[0].Registry; len(r) != 1 || r[0].Key != want.Key || r[0].Name != want.Name || string(r[0].Data) != string(want.Data) {
+		t.Errorf("values = %+v, want %+v", r, want)
+	}
+	if all := strings.Join(warnings, "\n"); !strings.Contains(all, "s.inf:10: [I2] AddReg=Missing: AddReg section [Missing] is not in the INF") {
+		t.Errorf("no warning for the missing AddReg section in\n%s", all)
 	}
 }
