@@ -44,7 +44,7 @@ func (b *builder) driver(comp *etree.Element) {
 	a := p.doc.Attrs(comp, "InfSource", "EmbeddedSigningCategory")
 	x := p.withDefaults(p.x, `$(runtime.drivers)`, `$(env.drivers)`)
 	if cat, ok := a["EmbeddedSigningCategory"]; ok {
-		b.warnf(comp, "EmbeddedSigningCategory=%s: this tool does not sign binaries; the files are packaged as given", quote(cat))
+		p.warnf(comp, "EmbeddedSigningCategory=%s: this tool does not sign binaries; the files are packaged as given", quote(cat))
 	}
 	var infPath string
 	if _, ok := a["InfSource"]; !ok {
@@ -65,7 +65,7 @@ func (b *builder) driver(comp *etree.Element) {
 			p.source(el, x, "Source")
 		case "Security":
 			ra := p.doc.Attrs(el, "InfSectionName")
-			b.warnf(el, "<Security InfSectionName=%s>: the SDDL the security policy compiler injects into that AddReg section is not derived; the driver keeps its default access", quote(ra["InfSectionName"]))
+			p.warnf(el, "<Security InfSectionName=%s>: the SDDL the security policy compiler injects into that AddReg section is not derived; the driver keeps its default access", quote(ra["InfSectionName"]))
 		default:
 			b.group(comp, el, x)
 		}
@@ -91,12 +91,7 @@ func (b *builder) driver(comp *etree.Element) {
 	for _, v := range d.values {
 		b.addDerived(b.neutral, comp, v, "derived from "+infPath)
 	}
-	b.warnf(comp, "%s: not derived (it comes from Microsoft's driver-store staging, HIVE_ROOT/WIM_ROOT): the driver database (HKLM\\SYSTEM\\DriverDatabase: DriverInfFiles, DriverPackages, DeviceIds), device class keys (Control\\Class), device and hardware keys (HKR in DDInstall and .HW sections), CopyFiles (package files come from <Files>)", winpath.Base(infPath))
-}
-
-// warnf reports something the package does not carry, at el's line.
-func (b *builder) warnf(el *etree.Element, format string, args ...any) {
-	b.p.warnf(el, format, args...)
+	p.warnf(comp, "%s: not derived (it comes from Microsoft's driver-store staging, HIVE_ROOT/WIM_ROOT): the driver database (HKLM\\SYSTEM\\DriverDatabase: DriverInfFiles, DriverPackages, DeviceIds), device class keys (Control\\Class), device and hardware keys (HKR in DDInstall and .HW sections), CopyFiles (package files come from <Files>)", winpath.Base(infPath))
 }
 
 // addDerived adds a value the tool derives (from an INF or a component's attributes) to pk;
@@ -174,7 +169,7 @@ func (d *infDeriver) once(what string) bool {
 
 var infArch = map[string]string{"arm": "ntarm", "arm64": "ntarm64", "x86": "ntx86", "amd64": "ntamd64"}
 
-func (d *infDeriver) warn(format string, args ...any) { d.b.warnf(d.el, format, args...) }
+func (d *infDeriver) warn(format string, args ...any) { d.b.p.warnf(d.el, format, args...) }
 
 // derive reads the INF from [Manufacturer] down; the error is a bound passed (MaxINFWork).
 func (d *infDeriver) derive() error {

@@ -655,6 +655,5 @@ func (p *project) warnf(el *etree.Element, format string, args ...any) {
 	if p.warn == nil {
 		return
 	}
-	pos := p.doc.Pos(el)
-	p.warn(fmt.Sprintf("%s:%d:%d: warning: %s", p.path, pos.Line, pos.Col, fmt.Sprintf(format, args...)))
+	p.warn(p.doc.Pos(el).String() + ": warning: " + fmt.Sprintf(format, args...))
 }

@@ -112,14 +112,14 @@ func (b *builder) service(comp *etree.Element) {
 		case "FailureActions":
 			failures = append(failures, el)
 		case "RequiredCapabilities", "PrivateResources":
-			b.warnf(el, "<%s> of service %s: the security policy it asks for (\\Windows\\Packages\\PolicyFiles) is not compiled by this tool", el.Tag, quote(name))
+			p.warnf(el, "<%s> of service %s: the security policy it asks for (\\Windows\\Packages\\PolicyFiles) is not compiled by this tool", el.Tag, quote(name))
 		default:
 			b.group(comp, el, x)
 		}
 	}
 	for _, attr := range []string{"IsTCB", "LogonAccount", "SvcProcessOwnership"} {
 		if v, ok := a[attr]; ok {
-			b.warnf(comp, "%s=%s: a security policy setting; the policy file is not compiled by this tool", attr, quote(v))
+			p.warnf(comp, "%s=%s: a security policy setting; the policy file is not compiled by this tool", attr, quote(v))
 		}
 	}
 	group, hasGroup := a["SvcHostGroupName"]
