@@ -562,13 +562,3 @@ func infBytes(vals []string) ([]byte, bool) {
 	}
 	return out, true
 }
-
-func le32(n uint32) []byte { return binary.LittleEndian.AppendUint32(nil, n) }
-
-func multiSz(ss []string) []byte {
-	var d []byte
-	for _, s := range ss {
-		d = append(d, utf16z(s)...)
-	}
-	return append(d, 0, 0)
-}

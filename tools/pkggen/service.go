@@ -160,7 +160,8 @@ func (b *builder) service(comp *etree.Element) {
 	}
 	for _, s := range []string{"DependOnGroup", "DependOnService"} {
 		if v, ok := expand(s); ok {
-			add(comp, keyName, s, "REG_MULTI_SZ", multiSz(strings.Split(v, ";")))
+			_, data, _ := regValueData("REG_MULTI_SZ", v) // a REG_MULTI_SZ, ';' between names, as <RegValue> writes one
+			add(comp, keyName, s, "REG_MULTI_SZ", data)
 		}
 	}
 	if len(failures) > 0 {
