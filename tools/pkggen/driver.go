@@ -97,27 +97,9 @@ func (b *builder) driver(comp *etree.Element) {
 // addDerived adds a value the tool derives (from an INF or a component's attributes) to pk;
 // one the project also gives is an error, as two writers of one value would be.
 func (b *builder) addDerived(pk *Package, el *etree.Element, v registry.Value, what string) {
-	id := strings.ToLower(v.Key) + "\x00" + strings.ToLower(v.Name)
-	if v.Type == "" {
-		id = strings.ToLower(v.Key) + "\x00"
-	}
-	if pk.regSeen == nil {
-		pk.regSeen = map[string]bool{}
-	}
-	// Values <RegKeys> added since the last call.
-	for _, r := range pk.Registry[pk.regCount:] {
-		pk.regSeen[strings.ToLower(r.Key)+"\x00"+strings.ToLower(r.Name)] = true
-	}
-	if pk.regSeen[id] {
-		if v.Type == "" {
-			return // the key is there already
-		}
+	if !pk.addValue(v) && v.Type != "" { // a key alone that is there already is no conflict
 		b.p.doc.Errorf(el, "value %s of key %s (%s) is given twice in package %s", quote(v.Name), quote(v.Key), what, pk.Manifest.Name())
-		return
 	}
-	pk.regSeen[id] = true
-	pk.Registry = append(pk.Registry, v)
-	pk.regCount = len(pk.Registry)
 }
 
 // MaxINFWork bounds the derivation's work: the bytes of INF lines it visits, a line counted

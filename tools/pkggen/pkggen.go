@@ -62,9 +62,8 @@ type Package struct {
 	Registry []registry.Value  // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
 	Append   []AppendValue     // strings appended to REG_MULTI_SZ values, carried as a .rga
 	paths    map[string]string // upper-case device path -> source, to find duplicates
-	regSeen  map[string]bool   // lower-case key NUL name of Registry[:regCount] (addDerived)
-	regCount int
-	metadata []byte // the project's <CustomMetadata> as <package>.meta.xml, or nil
+	regSeen  map[string]bool   // valueID of each entry of Registry (addValue)
+	metadata []byte            // the project's <CustomMetadata> as <package>.meta.xml, or nil
 }
 
 // AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
