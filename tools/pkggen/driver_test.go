@@ -214,11 +214,18 @@ func TestDriverModelsSection(t *testing.T) {
 }
 
 func TestDriverErrors(t *testing.T) {
-	files := map[string]string{"ctsogpio.inf": sampleINF, "ctsogpio.sys": "x"}
+	files := map[string]string{"ctsogpio.inf": sampleINF, "ctsogpio.sys": "x", "big.inf": strings.Repeat(";", MaxINFBytes+1), "dir.inf/x": ""}
 	for _, tc := range []struct{ name, xml, want string }{
 		{"no InfSource", projectXML("<Components>\n<Driver/></Components>", ""), "4:1: <Driver> has no InfSource; expected the driver's .inf file"},
 		{"missing INF", projectXML("<Components>\n<Driver InfSource=\"nope.inf\"/></Components>", ""), `4:9: InfSource="nope.inf": `},
 		{"missing reference", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Reference Source=\"gone.sys\"/></Driver></Components>", ""), `4:45: Source="gone.sys": `},
+		{"missing reference, expected", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Reference Source=\"gone.sys\"/></Driver></Components>", ""), "gone.sys does not exist (in any letter case) (the file must exist)"},
+		{"missing INF, expected", projectXML("<Components>\n<Driver InfSource=\"nope.inf\"/></Components>", ""), "nope.inf does not exist (in any letter case) (the file must exist)"},
+		{"INF over the bound", projectXML("<Components>\n<Driver InfSource=\"big.inf\"/></Components>", ""), "4:9: InfSource: "},
+		{"INF over the bound, expected", projectXML("<Components>\n<Driver InfSource=\"big.inf\"/></Components>", ""), "bytes; expected at most 4194304"},
+		{"INF a directory", projectXML("<Components>\n<Driver InfSource=\"dir.inf\"/></Components>", ""), `4:9: InfSource="dir.inf": `},
+		{"INF a directory, expected", projectXML("<Components>\n<Driver InfSource=\"dir.inf\"/></Components>", ""), "dir.inf: a directory; expected a regular file"},
+		{"reference without source", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Reference StagingSubDir=\"x\"/></Driver></Components>", ""), "4:34: <Reference> has no Source; expected the file's path on the build machine"},
 		{"reference attribute", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Reference Source=\"ctsogpio.sys\" Subdir=\"x\"/></Driver></Components>", ""), "unknown attribute Subdir on <Reference>"},
 		{"unknown child", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><Refrence/></Driver></Components>", ""), "4:34: unknown element <Refrence> in <Driver>; expected one of Reference, Files, RegKeys, Security (did you mean Reference?)"},
 		{"duplicate value", projectXML("<Components>\n<Driver InfSource=\"ctsogpio.inf\"><RegKeys><RegKey KeyName=\"$(hklm.services)\\ctsogpio\"><RegValue Name=\"Start\" Type=\"REG_DWORD\" Value=\"00000002\"/></RegKey></RegKeys></Driver></Components>", ""),

@@ -255,7 +255,7 @@ func (b *builder) failureActions(el *etree.Element, key, name string, add func(*
 		p.doc.Errorf(el, "<FailureActions> has no ResetPeriod; expected seconds or INFINITE")
 	} else if rp != "INFINITE" {
 		n, err := strconv.ParseInt(rp, 10, 32)
-		if err != nil {
+		if err != nil || n < 0 {
 			p.doc.AttrErrorf(el, "ResetPeriod", "ResetPeriod=%s: expected a number of seconds or INFINITE", quote(rp))
 		}
 		reset = int32(n)
