@@ -1,7 +1,9 @@
 package pkggen
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -326,4 +328,104 @@ func TestINFSharedSections(t *testing.T) {
 		t.Errorf("values = %+v, want %+v", r, want)
 	}
 	wantWarnings(t, warnings, "s.inf:10: [I2] AddReg=Missing: AddReg section [Missing] is not in the INF")
+}
+
+// Generated INFs (seeded, so a failure reproduces): a service with random directives and
+// AddReg entries of every value type, under the service's key (HKR) and HKLM. The derived
+// values are compared with what the generator meant, and the package's .reg, merged into a
+// hive by hivexregedit, reads back as those values.
+func TestDriverGeneratedINF(t *testing.T) {
+	// Data may hold any of chars; names keep to ASCII, as hivexregedit --export writes a
+	// non-ASCII name in the hive's Latin-1 form rather than as text.
+	chars := []rune("abcXYZ019 ._-\\éß")
+	str := func(r *rand.Rand) string {
+		n := 1 + r.IntN(12)
+		s := make([]rune, n)
+		for i := range s {
+			s[i] = chars[r.IntN(len(chars))]
+		}
+		return strings.Trim(string(s), " \\") + "z" // no blanks at the ends (INF trims them), no final '\' (a continuation)
+	}
+	for seed := uint64(1); seed <= 8; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 0x1f))
+			svc := driverServicesKey + `\gensvc`
+			var inf strings.Builder
+			inf.WriteString("[Manufacturer]\nm=M,NTarm\n[M.NTarm]\nd=I,ACPI\\GEN0001\n[I]\nAddReg=Global\n[I.Services]\nAddService=gensvc,2,S\n[S]\n")
+			start, errc := r.Uint32N(5), r.Uint32N(4)
+			fmt.Fprintf(&inf, "ServiceType=1\nStartType=%d\nErrorControl=0x%x\nServiceBinary=%%12%%\\gen.sys\nAddReg=SvcReg\n", start, errc)
+			want := []registry.Value{
+				{Key: svc},
+				{Key: svc, Name: "Type", Type: "REG_DWORD", Data: le32(1)},
+				{Key: svc, Name: "Start", Type: "REG_DWORD", Data: le32(start)},
+				{Key: svc, Name: "ErrorControl", Type: "REG_DWORD", Data: le32(errc)},
+				{Key: svc, Name: "ImagePath", Type: "REG_EXPAND_SZ", Data: utf16z(`\SystemRoot\System32\drivers\gen.sys`)},
+			}
+			entries := func(section, root, infRoot, under string) {
+				fmt.Fprintf(&inf, "[%s]\n", section)
+				for i := 0; i < 4+r.IntN(12); i++ {
+					sub := fmt.Sprintf(`%sGen\k%d`, under, r.IntN(3))
+					key := root + `\` + sub
+					name := fmt.Sprintf("v%d %s", i, strings.Map(func(c rune) rune { return min(c, 'z') }, str(r)))
+					switch r.IntN(7) {
+					case 0:
+						s := str(r)
+						fmt.Fprintf(&inf, "%s,%s,%s,,%s\n", infRoot, sub, name, s)
+						want = append(want, registry.Value{Key: key, Name: name, Type: "REG_SZ", Data: utf16z(s)})
+					case 1:
+						s := "%%SystemRoot%%\\" + str(r)
+						fmt.Fprintf(&inf, "%s,%s,%s,0x20000,%s\n", infRoot, sub, name, s)
+						want = append(want, registry.Value{Key: key, Name: name, Type: "REG_EXPAND_SZ", Data: utf16z(strings.ReplaceAll(s, "%%", "%"))})
+					case 2:
+						ss := []string{str(r), str(r), str(r)}[:1+r.IntN(3)]
+						fmt.Fprintf(&inf, "%s,%s,%s,0x00010000,%s\n", infRoot, sub, name, strings.Join(ss, ","))
+						want = append(want, registry.Value{Key: key, Name: name, Type: "REG_MULTI_SZ", Data: multiSz(ss)})
+					case 3:
+						n := r.Uint32()
+						fmt.Fprintf(&inf, "%s,%s,%s,0x10001,0x%x\n", infRoot, sub, name, n)
+						want = append(want, registry.Value{Key: key, Name: name, Type: "REG_DWORD", Data: le32(n)})
+					case 4:
+						n := r.Uint64()
+						fmt.Fprintf(&inf, "%s,%s,%s,0x000B0001,%d\n", infRoot, sub, name, n)
+						want = append(want, registry.Value{Key: key, Name: name, Type: "REG_QWORD", Data: binary.LittleEndian.AppendUint64(nil, n)})
+					case 5:
+						b := make([]byte, 1+r.IntN(8)) // an empty REG_BINARY (no field) is not derived
+						hexes := make([]string, len(b))
+						for j := range b {
+							b[j] = byte(r.Uint32())
+							hexes[j] = fmt.Sprintf("%02x", b[j])
+						}
+						fmt.Fprintf(&inf, "%s,%s,%s,1,%s\n", infRoot, sub, name, strings.Join(hexes, ","))
+						want = append(want, registry.Value{Key: key, Name: name, Type: "REG_BINARY", Data: b})
+					default:
+						fmt.Fprintf(&inf, "%s,%s\\Only%d,,0x10\n", infRoot, sub, i)
+						want = append(want, registry.Value{Key: key + fmt.Sprintf(`\Only%d`, i)})
+					}
+				}
+			}
+			entries("SvcReg", svc, "HKR", "")
+			entries("Global", `HKEY_LOCAL_MACHINE`, "HKLM", `Software\`)
+			dir := tree(t, map[string]string{"gen.inf": inf.String(), "p.pkg.xml": projectXML("<Components>\n<Driver InfSource=\"gen.inf\"/></Components>", "")})
+			pkgs, err := Load(filepath.Join(dir, "p.pkg.xml"), baseOpt)
+			if err != nil {
+				t.Fatalf("%v\nINF:\n%s", err, inf.String())
+			}
+			got := pkgs[0].Registry
+			var values []registry.Value // want without the keys that its values imply
+			for _, v := range want {
+				if v.Type != "" {
+					values = append(values, v)
+				}
+			}
+			checkValues(t, got, values, false)
+			if t.Failed() {
+				t.Logf("INF:\n%s", inf.String())
+			}
+			reg, err := registry.File(got)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkHivex(t, reg, want)
+		})
+	}
 }

@@ -125,8 +125,17 @@ func hivexMerge(t *testing.T, reg []byte) string {
 	if out, err := exec.Command(tool, "--merge", "--prefix", root, hive, preFile).CombinedOutput(); err != nil {
 		t.Fatalf("hivexregedit --merge (ancestors): %v\n%s", err, out)
 	}
+	// hivexregedit reads the file's bytes as characters (Win::Hivex::Regedit encodes each
+	// "string" value to UTF-16LE from them): Latin-1 is the encoding it reads right.
+	latin1 := make([]byte, 0, len(text))
+	for _, c := range text {
+		if c > 0xFF {
+			t.Fatalf("hivexMerge: %q is beyond Latin-1, which hivexregedit cannot read from .reg text", c)
+		}
+		latin1 = append(latin1, byte(c))
+	}
 	regFile := filepath.Join(dir, "in.reg")
-	if err := os.WriteFile(regFile, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(regFile, latin1, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(tool, "--merge", "--prefix", root, hive, regFile).CombinedOutput(); err != nil {
@@ -157,6 +166,9 @@ func TestEmptyHiveOpens(t *testing.T) {
 	}
 }
 
+// unescapeName undoes the escapes of a quoted value name in an export.
+var unescapeName = strings.NewReplacer(`\\`, `\`, `\"`, `"`)
+
 // checkHivex merges a package's .reg data into a scratch hive with hivexregedit and checks
 // that every key and value of want reads back with its type and bytes.
 func checkHivex(t *testing.T, reg []byte, want []registry.Value) {
@@ -172,7 +184,7 @@ func checkHivex(t *testing.T, reg []byte, want []registry.Value) {
 			continue
 		}
 		if name, value, ok := strings.Cut(line, "="); ok && key != "" {
-			got[key+"\x00"+strings.Trim(name, `"`)+"="+value] = true
+			got[key+"\x00"+unescapeName.Replace(strings.Trim(name, `"`))+"="+value] = true
 		}
 	}
 	for _, v := range want {
