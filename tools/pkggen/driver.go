@@ -392,15 +392,14 @@ const (
 	flgAppend        = 0x00000008
 	flgKeyOnly       = 0x00000010
 	flgOverwriteOnly = 0x00000020
-	flg64BitKey      = 0x00001000
 	flgKeyOnlyCommon = 0x00002000
-	flg32BitKey      = 0x00004000
-	flgTypeMask      = 0xFFFF0000 | flgBinValueType
-	flgMultiSz       = 0x00010000
-	flgExpandSz      = 0x00020000
-	flgDword         = 0x00010001
-	flgNone          = 0x00020001
-	flgQword         = 0x000B0001
+	// The value type: flgTypeMask leaves out the other flags, FLG_ADDREG_64BITKEY (0x1000)
+	// and FLG_ADDREG_32BITKEY (0x4000) among them (an offline hive has one view).
+	flgTypeMask = 0xFFFF0000 | flgBinValueType
+	flgMultiSz  = 0x00010000
+	flgExpandSz = 0x00020000
+	flgDword    = 0x00010001
+	flgQword    = 0x000B0001
 )
 
 // addReg writes the entries of add-registry section name, which directive (line dl of
@@ -486,7 +485,7 @@ func (d *infDeriver) addReg(from *infSection, dl infLine, name, hkr, what string
 		}
 		vals := l.fields[min(4, len(l.fields)):]
 		v := registry.Value{Key: key, Name: vname}
-		switch t := flags &^ (flg64BitKey | flg32BitKey) & flgTypeMask; {
+		switch t := flags & flgTypeMask; {
 		case t == 0:
 			v.Type, v.Data = "REG_SZ", utf16z(strings.Join(vals, ","))
 		case t == flgExpandSz:

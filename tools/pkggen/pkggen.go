@@ -449,7 +449,7 @@ func (p *project) addFiles(pk *Package, group *etree.Element, x *winpath.Expande
 		}
 		p.doc.Attrs(f, fileAttrs...)
 		p.doc.Empty(f)
-		p.addFile(pk, f, x)
+		p.addFile(pk, f, x, true)
 	}
 }
 
@@ -505,7 +505,7 @@ func (p *project) source(el *etree.Element, x *winpath.Expander, attr string) (s
 // addFile places the file element f describes (Source, DestinationDir, Name, Attributes) in pk
 // and returns its device path; with place false it only checks it and returns the path (a
 // service binary that another package carries).
-func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, place ...bool) (string, bool) {
+func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, place bool) (string, bool) {
 	source, found, ok := p.source(f, x, "Source")
 	if !ok {
 		return "", false
@@ -552,7 +552,7 @@ func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, pl
 		p.doc.Errorf(f, "device path %s is given twice in package %s (also from %s)", devicePath, pk.Manifest.Name(), prev)
 		return "", false
 	}
-	if len(place) > 0 && !place[0] {
+	if !place {
 		return devicePath, true
 	}
 	if pk.paths == nil {

@@ -97,18 +97,15 @@ func (b *builder) service(comp *etree.Element) {
 			continue
 		}
 		switch el.Tag {
-		case "Executable":
-			if exe != nil || dll != nil {
+		case "Executable", "ServiceDll":
+			switch {
+			case exe != nil || dll != nil:
 				p.doc.Errorf(el, "Service %s: a second entry binary; a service has one <Executable> or one <ServiceDll>", quote(name))
-				continue
+			case el.Tag == "Executable":
+				exe = el
+			default:
+				dll = el
 			}
-			exe = el
-		case "ServiceDll":
-			if exe != nil || dll != nil {
-				p.doc.Errorf(el, "Service %s: a second entry binary; a service has one <Executable> or one <ServiceDll>", quote(name))
-				continue
-			}
-			dll = el
 		case "FailureActions":
 			failures = append(failures, el)
 		case "RequiredCapabilities", "PrivateResources":
