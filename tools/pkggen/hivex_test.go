@@ -158,11 +158,27 @@ func TestEmptyHiveOpens(t *testing.T) {
 	if err := os.WriteFile(hive, emptyHive(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(tool, "-w", hive)
-	cmd.Stdin = strings.NewReader("add Probe\ncd Probe\nsetval 1\nName\nstring:v\ncommit\nls\n")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("hivexsh on the scratch hive: %v\n%s", err, out)
+	sh := func(write bool, script string) string {
+		args := []string{hive}
+		if write {
+			args = []string{"-w", hive}
+		}
+		cmd := exec.Command(tool, args...)
+		cmd.Stdin = strings.NewReader(script)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("hivexsh on the scratch hive: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	// Empty: the root has no subkeys and no values.
+	if out := sh(false, "ls\nlsval\n"); strings.TrimSpace(out) != "" {
+		t.Errorf("the scratch hive is not empty:\n%s", out)
+	}
+	// Writable: a key and a value committed read back from the file.
+	sh(true, "add Probe\ncd Probe\nsetval 1\nName\nstring:v\ncommit\n")
+	if out := sh(false, "ls\ncd Probe\nlsval\n"); !strings.Contains(out, "Probe") || !strings.Contains(out, `"Name"="v"`) {
+		t.Errorf("the key and value written to the scratch hive do not read back:\n%s", out)
 	}
 }
 
