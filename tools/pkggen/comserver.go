@@ -71,7 +71,7 @@ func (b *builder) comServer(comp *etree.Element) {
 	dll := dlls[0]
 	p.doc.Attrs(dll, fileAttrs...)
 	p.doc.Empty(dll)
-	dp, ok := p.addFile(pk, dll, x)
+	dp, ok := p.addFile(pk, dll, x, true)
 	if !ok {
 		return
 	}

@@ -1,14 +1,10 @@
 package pkggen
 
 import (
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/registry"
-	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
 // A ComServer with a class of every attribute (and its own RegKey under $(hkcr.clsid)) and an
@@ -56,51 +52,18 @@ func TestComServerAndMetadataBuild(t *testing.T) {
 		sz(i+`\ProxyStubClsId32`, "@", "{00020424-0000-0000-C000-000000000046}"), sz(i, "@", "IDom"), sz(i+`\TypeLib`, "Version", "1.0"), sz(i+`\NumMethods`, "@", "7"),
 	}
 	pk := pkgs[0]
-	if len(pk.Registry) != len(want) {
-		t.Errorf("%d values, want %d: %+v", len(pk.Registry), len(want), pk.Registry)
+	checkValues(t, pk.Registry, want, true)
+	files := buildExtract(t, pkgs, baseOpt, "Contoso.Apps.Camera")
+	reg, hasReg := files[`\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg`]
+	meta, hasMeta := files[`\Windows\Packages\CustomMetadataFiles\Contoso.Apps.Camera.meta.xml`]
+	if !hasReg || !hasMeta {
+		t.Fatalf("the package holds .reg %v and .meta.xml %v: %v", hasReg, hasMeta, files)
 	}
-	got := map[string]registry.Value{}
-	for _, v := range pk.Registry {
-		got[strings.ToLower(v.Key+"|"+v.Name)] = v
-	}
-	for _, w := range want {
-		if g := got[strings.ToLower(w.Key+"|"+w.Name)]; g.Type != w.Type || string(g.Data) != string(w.Data) {
-			t.Errorf("value %s\\%s = %+v, want %+v", w.Key, w.Name, g, w)
-		}
-	}
-	out := t.TempDir()
-	if _, err := Build(pkgs, out, baseOpt); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(out, "Contoso.Apps.Camera.spkg")
-	p, err := spkg.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	x := t.TempDir()
-	checker.Run(t, "", checker.Find(t, "cabextract"), "-q", "-d", x, path)
-	seen := 0
-	for _, f := range p.Manifest.Files {
-		data, err := os.ReadFile(filepath.Join(x, f.CabPath))
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch f.DevicePath {
-		case `\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg`:
-			checkHivex(t, data, pk.Registry)
-			seen++
-		case `\Windows\Packages\CustomMetadataFiles\Contoso.Apps.Camera.meta.xml`:
-			wantMeta := `<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<CustomMetadata xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00">` + "\n" +
-				`  <Field Name="Model">DCD6000</Field>` + "\n" + `  <Field Name="Team">A &amp; B</Field>` + "\n" + `</CustomMetadata>` + "\n"
-			if string(data) != wantMeta {
-				t.Errorf(".meta.xml =\n%s\nwant\n%s", data, wantMeta)
-			}
-			seen++
-		}
-	}
-	if seen != 2 {
-		t.Errorf("the package holds %d of the .reg and .meta.xml: %+v", seen, p.Manifest.Files)
+	checkHivex(t, reg.Data, pk.Registry)
+	wantMeta := `<?xml version="1.0" encoding="utf-8"?>` + "\n" + `<CustomMetadata xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00">` + "\n" +
+		`  <Field Name="Model">DCD6000</Field>` + "\n" + `  <Field Name="Team">A &amp; B</Field>` + "\n" + `</CustomMetadata>` + "\n"
+	if string(meta.Data) != wantMeta {
+		t.Errorf(".meta.xml =\n%s\nwant\n%s", meta.Data, wantMeta)
 	}
 }
 
@@ -115,15 +78,7 @@ func TestComServerErrors(t *testing.T) {
 		{"metadata child", `<CustomMetadata>` + "\n" + `<Key/></CustomMetadata>`, "4:1: unknown element <Key> in <CustomMetadata>; expected Field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := tree(t, map[string]string{"com.dll": "x"})
-			path := filepath.Join(dir, "p.pkg.xml")
-			if err := os.WriteFile(path, []byte(projectXML(tc.xml, "")), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			_, err := Load(path, baseOpt)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v\nwant %s", err, tc.want)
-			}
+			wantLoadError(t, map[string]string{"com.dll": "x"}, projectXML(tc.xml, ""), tc.want)
 		})
 	}
 }

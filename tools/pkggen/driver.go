@@ -2,6 +2,7 @@ package pkggen
 
 import (
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,7 @@ func (b *builder) driver(comp *etree.Element) {
 	a := p.doc.Attrs(comp, "InfSource", "EmbeddedSigningCategory")
 	x := p.withDefaults(p.x, `$(runtime.drivers)`, `$(env.drivers)`)
 	if cat, ok := a["EmbeddedSigningCategory"]; ok {
-		b.warnf(comp, "EmbeddedSigningCategory=%s: this tool does not sign binaries; the files are packaged as given", quote(cat))
+		p.warnf(comp, "EmbeddedSigningCategory=%s: this tool does not sign binaries; the files are packaged as given", quote(cat))
 	}
 	var infPath string
 	if _, ok := a["InfSource"]; !ok {
@@ -64,7 +65,7 @@ func (b *builder) driver(comp *etree.Element) {
 			p.source(el, x, "Source")
 		case "Security":
 			ra := p.doc.Attrs(el, "InfSectionName")
-			b.warnf(el, "<Security InfSectionName=%s>: the SDDL the security policy compiler injects into that AddReg section is not derived; the driver keeps its default access", quote(ra["InfSectionName"]))
+			p.warnf(el, "<Security InfSectionName=%s>: the SDDL the security policy compiler injects into that AddReg section is not derived; the driver keeps its default access", quote(ra["InfSectionName"]))
 		default:
 			b.group(comp, el, x)
 		}
@@ -82,44 +83,29 @@ func (b *builder) driver(comp *etree.Element) {
 		p.doc.AttrErrorf(comp, "InfSource", "InfSource: %s", clipMsg(err))
 		return
 	}
-	d := &infDeriver{b: b, el: comp, f: f, cpu: strings.ToLower(b.opt.CPU), done: map[string]bool{}}
-	d.derive()
+	d := newINFDeriver(b, comp, f, b.opt.CPU)
+	if err := d.derive(); err != nil {
+		p.doc.AttrErrorf(comp, "InfSource", "InfSource: %s", clipMsg(err))
+		return
+	}
 	for _, v := range d.values {
 		b.addDerived(b.neutral, comp, v, "derived from "+infPath)
 	}
-	b.warnf(comp, "%s: not derived (it comes from Microsoft's driver-store staging, HIVE_ROOT/WIM_ROOT): the driver database (HKLM\\SYSTEM\\DriverDatabase: DriverInfFiles, DriverPackages, DeviceIds), device class keys (Control\\Class), device and hardware keys (HKR in DDInstall and .HW sections), CopyFiles (package files come from <Files>)", winpath.Base(infPath))
-}
-
-// warnf reports something the package does not carry, at el's line.
-func (b *builder) warnf(el *etree.Element, format string, args ...any) {
-	b.p.warnf(el, format, args...)
+	p.warnf(comp, "%s: not derived (it comes from Microsoft's driver-store staging, HIVE_ROOT/WIM_ROOT): the driver database (HKLM\\SYSTEM\\DriverDatabase: DriverInfFiles, DriverPackages, DeviceIds), device class keys (Control\\Class), device and hardware keys (HKR in DDInstall and .HW sections), CopyFiles (package files come from <Files>)", winpath.Base(infPath))
 }
 
 // addDerived adds a value the tool derives (from an INF or a component's attributes) to pk;
 // one the project also gives is an error, as two writers of one value would be.
 func (b *builder) addDerived(pk *Package, el *etree.Element, v registry.Value, what string) {
-	id := strings.ToLower(v.Key) + "\x00" + strings.ToLower(v.Name)
-	if v.Type == "" {
-		id = strings.ToLower(v.Key) + "\x00"
-	}
-	if pk.regSeen == nil {
-		pk.regSeen = map[string]bool{}
-	}
-	// Values <RegKeys> added since the last call.
-	for _, r := range pk.Registry[pk.regCount:] {
-		pk.regSeen[strings.ToLower(r.Key)+"\x00"+strings.ToLower(r.Name)] = true
-	}
-	if pk.regSeen[id] {
-		if v.Type == "" {
-			return // the key is there already
-		}
+	if !pk.addValue(v) && v.Type != "" { // a key alone that is there already is no conflict
 		b.p.doc.Errorf(el, "value %s of key %s (%s) is given twice in package %s", quote(v.Name), quote(v.Key), what, pk.Manifest.Name())
-		return
 	}
-	pk.regSeen[id] = true
-	pk.Registry = append(pk.Registry, v)
-	pk.regCount = len(pk.Registry)
 }
+
+// MaxINFWork bounds the derivation's work: the bytes of INF lines it visits, a line counted
+// each time a directive leads to it (services sharing a service-install section each visit
+// it). Real INFs take kilobytes; the bound keeps a hostile one linear and its output bounded.
+const MaxINFWork = 2 * MaxINFBytes
 
 // infDeriver derives registry values from an INF.
 type infDeriver struct {
@@ -129,19 +115,55 @@ type infDeriver struct {
 	cpu    string
 	values []registry.Value
 	done   map[string]bool // sections and services handled
+	work   int             // bytes of lines visited (MaxINFWork)
+	err    error           // the first bound exceeded
+}
+
+func newINFDeriver(b *builder, el *etree.Element, f *inf, cpu string) *infDeriver {
+	return &infDeriver{b: b, el: el, f: f, cpu: strings.ToLower(cpu), done: map[string]bool{}}
+}
+
+// visit counts line l of sec against MaxINFWork; false once the bound is passed.
+func (d *infDeriver) visit(sec *infSection, l infLine) bool {
+	if d.err != nil {
+		return false
+	}
+	d.work += 1 + len(l.key)
+	for _, f := range l.fields {
+		d.work += 1 + len(f)
+	}
+	if d.work > MaxINFWork {
+		d.err = fmt.Errorf("%s: the INF's directives lead to more than %d bytes of lines (sections reached from many directives); expected an INF whose install sections are read in at most that", d.f.where(sec, l.line), MaxINFWork)
+		return false
+	}
+	return true
+}
+
+// once reports whether what has not been handled yet, and marks it handled.
+func (d *infDeriver) once(what string) bool {
+	what = strings.ToLower(what)
+	if d.done[what] {
+		return false
+	}
+	d.done[what] = true
+	return true
 }
 
 var infArch = map[string]string{"arm": "ntarm", "arm64": "ntarm64", "x86": "ntx86", "amd64": "ntamd64"}
 
-func (d *infDeriver) warn(format string, args ...any) { d.b.warnf(d.el, format, args...) }
+func (d *infDeriver) warn(format string, args ...any) { d.b.p.warnf(d.el, format, args...) }
 
-func (d *infDeriver) derive() {
+// derive reads the INF from [Manufacturer] down; the error is a bound passed (MaxINFWork).
+func (d *infDeriver) derive() error {
 	man := d.f.section("Manufacturer")
 	if man == nil {
 		d.warn("%s has no [Manufacturer] section: no device install sections, nothing derived", d.f.path)
-		return
+		return nil
 	}
 	for _, l := range man.lines {
+		if !d.visit(man, l) {
+			break
+		}
 		if len(l.fields) == 0 || l.fields[0] == "" {
 			continue
 		}
@@ -150,13 +172,20 @@ func (d *infDeriver) derive() {
 			d.warn("%s:%d: no models section %s for %s among the decorations %s", d.f.path, l.line, l.fields[0], d.cpu, strings.Join(l.fields[1:], ","))
 			continue
 		}
+		if !d.once("\x00models\x00" + models.name) {
+			continue // another manufacturer line names it too
+		}
 		for _, m := range models.lines {
+			if !d.visit(models, m) {
+				break
+			}
 			if len(m.fields) == 0 || m.fields[0] == "" {
 				continue
 			}
 			d.install(m.fields[0], m.line)
 		}
 	}
+	return d.err
 }
 
 // modelsSection picks the models section for the target architecture: base.NT<arch>[.x]
@@ -196,16 +225,17 @@ func (d *infDeriver) install(name string, line int) {
 		d.warn("%s:%d: install section %s (or %s.%s, %s.NT) is not in the INF", d.f.path, line, name, name, arch, name)
 		return
 	}
-	key := strings.ToLower(sec.name)
-	if d.done[key] {
+	if !d.once(sec.name) {
 		return
 	}
-	d.done[key] = true
 	for _, l := range sec.lines {
+		if !d.visit(sec, l) {
+			return
+		}
 		switch strings.ToLower(l.key) {
 		case "addreg":
 			for _, s := range l.fields {
-				d.addReg(s, "", "a device's key (HKR of a DDInstall section)")
+				d.addReg(sec, l, s, "", "a device's key (HKR of a DDInstall section)")
 			}
 		case "copyfiles", "":
 			// CopyFiles: the files come from <Files>; covered by the summary warning.
@@ -217,6 +247,9 @@ func (d *infDeriver) install(name string, line int) {
 	}
 	if svc := d.f.section(sec.name + ".Services"); svc != nil {
 		for _, l := range svc.lines {
+			if !d.visit(svc, l) {
+				return
+			}
 			switch strings.ToLower(l.key) {
 			case "addservice":
 				d.addService(svc, l)
@@ -249,10 +282,9 @@ func (d *infDeriver) addService(sec *infSection, l infLine) {
 		d.warn("%s AddService=%s: no service-install section; nothing derived", d.f.where(sec, l.line), name)
 		return
 	}
-	if d.done["\x00svc\x00"+strings.ToLower(name)] {
+	if !d.once("\x00svc\x00" + name) {
 		return
 	}
-	d.done["\x00svc\x00"+strings.ToLower(name)] = true
 	inst := d.f.section(l.fields[2])
 	if inst == nil {
 		d.warn("%s AddService=%s: section [%s] is not in the INF", d.f.where(sec, l.line), name, l.fields[2])
@@ -275,6 +307,9 @@ func (d *infDeriver) addService(sec *infSection, l infLine) {
 		}
 	}
 	for _, x := range inst.lines {
+		if !d.visit(inst, x) {
+			return
+		}
 		s := strings.Join(x.fields, ",")
 		switch strings.ToLower(x.key) {
 		case "servicetype":
@@ -315,7 +350,7 @@ func (d *infDeriver) addService(sec *infSection, l infLine) {
 			d.values = append(d.values, registry.Value{Key: key, Name: "ImagePath", Type: "REG_EXPAND_SZ", Data: utf16z(img)})
 		case "addreg":
 			for _, r := range x.fields {
-				d.addReg(r, key, "")
+				d.addReg(inst, x, r, key, "")
 			}
 		default:
 			d.warn("%s %s: not derived", d.f.where(inst, x.line), x.key)
@@ -357,26 +392,33 @@ const (
 	flgAppend        = 0x00000008
 	flgKeyOnly       = 0x00000010
 	flgOverwriteOnly = 0x00000020
-	flg64BitKey      = 0x00001000
 	flgKeyOnlyCommon = 0x00002000
-	flg32BitKey      = 0x00004000
-	flgTypeMask      = 0xFFFF0000 | flgBinValueType
-	flgMultiSz       = 0x00010000
-	flgExpandSz      = 0x00020000
-	flgDword         = 0x00010001
-	flgNone          = 0x00020001
-	flgQword         = 0x000B0001
+	// The value type: flgTypeMask leaves out the other flags, FLG_ADDREG_64BITKEY (0x1000)
+	// and FLG_ADDREG_32BITKEY (0x4000) among them (an offline hive has one view).
+	flgTypeMask = 0xFFFF0000 | flgBinValueType
+	flgMultiSz  = 0x00010000
+	flgExpandSz = 0x00020000
+	flgDword    = 0x00010001
+	flgQword    = 0x000B0001
 )
 
-// addReg writes the entries of an add-registry section: reg-root,[subkey],[value-name],[flags],[value...].
-// HKR is hkr (a service's key) or, when hkr is "", not derived (warned with what).
-func (d *infDeriver) addReg(name, hkr, what string) {
+// addReg writes the entries of add-registry section name, which directive (line dl of
+// section from) names: reg-root,[subkey],[value-name],[flags],[value...]. HKR is hkr (a
+// service's key) or, when hkr is "", not derived (warned with what). A section applied twice
+// with the same HKR (DDInstall sections sharing one) is read once.
+func (d *infDeriver) addReg(from *infSection, dl infLine, name, hkr, what string) {
 	sec := d.f.section(name)
 	if sec == nil {
-		d.warn("%s: AddReg section [%s] is not in the INF", d.f.path, name)
+		d.warn("%s %s=%s: AddReg section [%s] is not in the INF", d.f.where(from, dl.line), dl.key, name, name)
+		return
+	}
+	if !d.once("\x00addreg\x00" + sec.name + "\x00" + hkr) {
 		return
 	}
 	for _, l := range sec.lines {
+		if !d.visit(sec, l) {
+			return
+		}
 		if l.key != "" {
 			d.warn("%s %s=: expected reg-root,subkey,value-name,flags,value", d.f.where(sec, l.line), l.key)
 			continue
@@ -443,7 +485,7 @@ func (d *infDeriver) addReg(name, hkr, what string) {
 		}
 		vals := l.fields[min(4, len(l.fields)):]
 		v := registry.Value{Key: key, Name: vname}
-		switch t := flags &^ (flg64BitKey | flg32BitKey) & flgTypeMask; {
+		switch t := flags & flgTypeMask; {
 		case t == 0:
 			v.Type, v.Data = "REG_SZ", utf16z(strings.Join(vals, ","))
 		case t == flgExpandSz:
@@ -500,14 +542,4 @@ func infBytes(vals []string) ([]byte, bool) {
 		out = append(out, byte(n))
 	}
 	return out, true
-}
-
-func le32(n uint32) []byte { return binary.LittleEndian.AppendUint32(nil, n) }
-
-func multiSz(ss []string) []byte {
-	var d []byte
-	for _, s := range ss {
-		d = append(d, utf16z(s)...)
-	}
-	return append(d, 0, 0)
 }

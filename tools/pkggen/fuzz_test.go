@@ -70,8 +70,10 @@ func FuzzParseINF(f *testing.F) {
 			return
 		}
 		for _, cpu := range []string{"arm", "amd64"} {
-			d := &infDeriver{b: &builder{p: &project{path: "p.pkg.xml"}, opt: Options{}}, f: in, cpu: cpu, done: map[string]bool{}}
-			d.derive()
+			d := newINFDeriver(&builder{p: &project{path: "p.pkg.xml"}}, nil, in, cpu)
+			if err := d.derive(); err != nil && !strings.Contains(err.Error(), "f.inf:") {
+				t.Fatalf("error does not name the INF: %v", err)
+			}
 			for _, v := range d.values {
 				if !hasRoot(v.Key) {
 					t.Fatalf("derived key %q has no registry root", v.Key)

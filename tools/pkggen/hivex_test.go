@@ -125,8 +125,17 @@ func hivexMerge(t *testing.T, reg []byte) string {
 	if out, err := exec.Command(tool, "--merge", "--prefix", root, hive, preFile).CombinedOutput(); err != nil {
 		t.Fatalf("hivexregedit --merge (ancestors): %v\n%s", err, out)
 	}
+	// hivexregedit reads the file's bytes as characters (Win::Hivex::Regedit encodes each
+	// "string" value to UTF-16LE from them): Latin-1 is the encoding it reads right.
+	latin1 := make([]byte, 0, len(text))
+	for _, c := range text {
+		if c > 0xFF {
+			t.Fatalf("hivexMerge: %q is beyond Latin-1, which hivexregedit cannot read from .reg text", c)
+		}
+		latin1 = append(latin1, byte(c))
+	}
 	regFile := filepath.Join(dir, "in.reg")
-	if err := os.WriteFile(regFile, []byte(text), 0o644); err != nil {
+	if err := os.WriteFile(regFile, latin1, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(tool, "--merge", "--prefix", root, hive, regFile).CombinedOutput(); err != nil {
@@ -149,13 +158,32 @@ func TestEmptyHiveOpens(t *testing.T) {
 	if err := os.WriteFile(hive, emptyHive(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(tool, "-w", hive)
-	cmd.Stdin = strings.NewReader("add Probe\ncd Probe\nsetval 1\nName\nstring:v\ncommit\nls\n")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("hivexsh on the scratch hive: %v\n%s", err, out)
+	sh := func(write bool, script string) string {
+		args := []string{hive}
+		if write {
+			args = []string{"-w", hive}
+		}
+		cmd := exec.Command(tool, args...)
+		cmd.Stdin = strings.NewReader(script)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("hivexsh on the scratch hive: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	// Empty: the root has no subkeys and no values.
+	if out := sh(false, "ls\nlsval\n"); strings.TrimSpace(out) != "" {
+		t.Errorf("the scratch hive is not empty:\n%s", out)
+	}
+	// Writable: a key and a value committed read back from the file.
+	sh(true, "add Probe\ncd Probe\nsetval 1\nName\nstring:v\ncommit\n")
+	if out := sh(false, "ls\ncd Probe\nlsval\n"); !strings.Contains(out, "Probe") || !strings.Contains(out, `"Name"="v"`) {
+		t.Errorf("the key and value written to the scratch hive do not read back:\n%s", out)
 	}
 }
+
+// unescapeName undoes the escapes of a quoted value name in an export.
+var unescapeName = strings.NewReplacer(`\\`, `\`, `\"`, `"`)
 
 // checkHivex merges a package's .reg data into a scratch hive with hivexregedit and checks
 // that every key and value of want reads back with its type and bytes.
@@ -172,7 +200,7 @@ func checkHivex(t *testing.T, reg []byte, want []registry.Value) {
 			continue
 		}
 		if name, value, ok := strings.Cut(line, "="); ok && key != "" {
-			got[key+"\x00"+strings.Trim(name, `"`)+"="+value] = true
+			got[key+"\x00"+unescapeName.Replace(strings.Trim(name, `"`))+"="+value] = true
 		}
 	}
 	for _, v := range want {

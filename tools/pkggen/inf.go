@@ -11,13 +11,20 @@ import (
 // MaxINFBytes bounds the INF file a <Driver> names (real ones are a few kilobytes).
 const MaxINFBytes = 4 << 20
 
+// MaxINFSubstituted bounds the text %strkey% substitution makes, over the whole INF: a
+// [Strings] value is not rescanned, but a long one used on many lines would otherwise grow
+// the text far past the file's size.
+const MaxINFSubstituted = 4 * MaxINFBytes
+
 // inf is a parsed INF file (docs: "General Syntax Rules for INF Files"): sections of lines,
 // each line an optional key before '=' and comma-separated fields, with comments, quoting,
 // line continuation and %strkey% substitution from [Strings] applied.
 type inf struct {
-	path     string
-	sections map[string]*infSection // by lower-case name
-	strings  map[string]string      // [Strings] by lower-case key
+	path      string
+	sections  map[string]*infSection // by lower-case name
+	order     []*infSection          // in the file's order
+	strings   map[string]string      // [Strings] by lower-case key
+	substLeft int                    // bytes substitution may still make (MaxINFSubstituted)
 }
 
 type infSection struct {
@@ -40,16 +47,28 @@ func parseINF(path string, data []byte) (*inf, error) {
 		return nil, fmt.Errorf("%s: %d bytes; expected an INF file of at most %d", path, len(data), MaxINFBytes)
 	}
 	text := decodeINF(data)
-	f := &inf{path: path, sections: map[string]*infSection{}, strings: map[string]string{}}
+	f := &inf{path: path, sections: map[string]*infSection{}, strings: map[string]string{}, substLeft: MaxINFSubstituted}
 	var cur *infSection
 	lines := strings.Split(strings.ReplaceAll(text, "\r\n", "\n"), "\n")
 	for i := 0; i < len(lines); i++ {
 		n := i + 1
 		raw := stripINFComment(lines[i])
-		// A line ending in '\' continues on the next one.
-		for strings.HasSuffix(strings.TrimRight(raw, " \t"), `\`) && i+1 < len(lines) {
-			raw = strings.TrimSuffix(strings.TrimRight(raw, " \t"), `\`) + stripINFComment(lines[i+1])
-			i++
+		// A line ending in '\' continues on the next one. The pieces are collected in one
+		// builder: a run of continued lines costs its length, not its length squared.
+		if piece, ok := continued(raw); ok && i+1 < len(lines) {
+			var b strings.Builder
+			b.WriteString(piece)
+			for ok && i+1 < len(lines) {
+				i++
+				raw = stripINFComment(lines[i])
+				piece, ok = continued(raw)
+				if ok && i+1 < len(lines) {
+					b.WriteString(piece)
+				} else {
+					b.WriteString(raw)
+				}
+			}
+			raw = b.String()
 		}
 		s := strings.TrimSpace(raw)
 		if s == "" {
@@ -65,6 +84,7 @@ func parseINF(path string, data []byte) (*inf, error) {
 			if f.sections[key] == nil {
 				// A section given twice is one section (setup merges them).
 				f.sections[key] = &infSection{name: name, line: n}
+				f.order = append(f.order, f.sections[key])
 			}
 			cur = f.sections[key]
 			continue
@@ -84,7 +104,8 @@ func parseINF(path string, data []byte) (*inf, error) {
 		}
 		cur.lines = append(cur.lines, l)
 	}
-	if st := f.sections["strings"]; st != nil {
+	st := f.sections["strings"]
+	if st != nil {
 		for _, l := range st.lines {
 			if l.key != "" && len(l.fields) > 0 {
 				f.strings[strings.ToLower(l.key)] = strings.Join(l.fields, ",")
@@ -92,8 +113,8 @@ func parseINF(path string, data []byte) (*inf, error) {
 		}
 	}
 	// Substitute %strkey% in every line but those of [Strings] themselves.
-	for name, sec := range f.sections {
-		if name == "strings" {
+	for _, sec := range f.order {
+		if sec == st {
 			continue
 		}
 		for i := range sec.lines {
@@ -102,9 +123,22 @@ func parseINF(path string, data []byte) (*inf, error) {
 			for j := range l.fields {
 				l.fields[j] = f.subst(l.fields[j])
 			}
+			if f.substLeft < 0 {
+				return nil, fmt.Errorf("%s:%d: [%s]: %%strkey%% substitution from [Strings] makes more than %d bytes of text; expected an INF whose substituted text is at most that", path, l.line, sec.name, MaxINFSubstituted)
+			}
 		}
 	}
 	return f, nil
+}
+
+// continued reports whether line ends in '\' (blanks after it allowed) and returns it without
+// that backslash.
+func continued(line string) (string, bool) {
+	t := strings.TrimRight(line, " \t")
+	if !strings.HasSuffix(t, `\`) {
+		return line, false
+	}
+	return t[:len(t)-1], true
 }
 
 func decodeINF(data []byte) string {
@@ -219,6 +253,10 @@ func (f *inf) subst(s string) string {
 		case name == "":
 			b.WriteByte('%')
 		case ok:
+			f.substLeft -= len(v)
+			if f.substLeft < 0 {
+				return "" // parseINF reports it
+			}
 			b.WriteString(v)
 		default:
 			b.WriteString("%" + name + "%")

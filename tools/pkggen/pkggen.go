@@ -62,9 +62,8 @@ type Package struct {
 	Registry []registry.Value  // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
 	Append   []AppendValue     // strings appended to REG_MULTI_SZ values, carried as a .rga
 	paths    map[string]string // upper-case device path -> source, to find duplicates
-	regSeen  map[string]bool   // lower-case key NUL name of Registry[:regCount] (addDerived)
-	regCount int
-	metadata []byte // the project's <CustomMetadata> as <package>.meta.xml, or nil
+	regSeen  map[string]bool   // valueID of each entry of Registry (addValue)
+	metadata []byte            // the project's <CustomMetadata> as <package>.meta.xml, or nil
 }
 
 // AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
@@ -450,7 +449,7 @@ func (p *project) addFiles(pk *Package, group *etree.Element, x *winpath.Expande
 		}
 		p.doc.Attrs(f, fileAttrs...)
 		p.doc.Empty(f)
-		p.addFile(pk, f, x)
+		p.addFile(pk, f, x, true)
 	}
 }
 
@@ -506,7 +505,7 @@ func (p *project) source(el *etree.Element, x *winpath.Expander, attr string) (s
 // addFile places the file element f describes (Source, DestinationDir, Name, Attributes) in pk
 // and returns its device path; with place false it only checks it and returns the path (a
 // service binary that another package carries).
-func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, place ...bool) (string, bool) {
+func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, place bool) (string, bool) {
 	source, found, ok := p.source(f, x, "Source")
 	if !ok {
 		return "", false
@@ -553,7 +552,7 @@ func (p *project) addFile(pk *Package, f *etree.Element, x *winpath.Expander, pl
 		p.doc.Errorf(f, "device path %s is given twice in package %s (also from %s)", devicePath, pk.Manifest.Name(), prev)
 		return "", false
 	}
-	if len(place) > 0 && !place[0] {
+	if !place {
 		return devicePath, true
 	}
 	if pk.paths == nil {
@@ -655,6 +654,5 @@ func (p *project) warnf(el *etree.Element, format string, args ...any) {
 	if p.warn == nil {
 		return
 	}
-	pos := p.doc.Pos(el)
-	p.warn(fmt.Sprintf("%s:%d:%d: warning: %s", p.path, pos.Line, pos.Col, fmt.Sprintf(format, args...)))
+	p.warn(p.doc.Pos(el).String() + ": warning: " + fmt.Sprintf(format, args...))
 }

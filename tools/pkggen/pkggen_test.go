@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/registry"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
@@ -512,3 +514,86 @@ func TestConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// wantWarnings fails t for each of want that no warning contains.
+func wantWarnings(t *testing.T, warnings []string, want ...string) {
+	t.Helper()
+	all := strings.Join(warnings, "\n")
+	for _, w := range want {
+		if !strings.Contains(all, w) {
+			t.Errorf("no warning %q in\n%s", w, all)
+		}
+	}
+}
+
+// checkValues checks that each of want is in got (key and name ignoring case) with its type
+// and data; with exact, got holds nothing else.
+func checkValues(t *testing.T, got, want []registry.Value, exact bool) {
+	t.Helper()
+	byName := map[string]registry.Value{}
+	for _, v := range got {
+		byName[strings.ToLower(v.Key+"|"+v.Name)] = v
+	}
+	for _, w := range want {
+		g, ok := byName[strings.ToLower(w.Key+"|"+w.Name)]
+		if !ok || g.Type != w.Type || string(g.Data) != string(w.Data) {
+			t.Errorf("value %s\\%s = %+v, want %+v", w.Key, w.Name, g, w)
+		}
+	}
+	if exact && len(got) != len(want) {
+		t.Errorf("%d registry entries, want %d: %+v", len(got), len(want), got)
+	}
+}
+
+// builtFile is a file of a built package as cabextract reads it back.
+type builtFile struct {
+	FileType string
+	Data     []byte
+}
+
+// buildExtract builds pkgs into a scratch directory, extracts package name.spkg with
+// cabextract and returns its files by device path.
+func buildExtract(t *testing.T, pkgs []*Package, opt Options, name string) map[string]builtFile {
+	t.Helper()
+	out := t.TempDir()
+	if _, err := Build(pkgs, out, opt); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(out, name+".spkg")
+	p, err := spkg.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	x := t.TempDir()
+	checker.Run(t, "", checker.Find(t, "cabextract"), "-q", "-d", x, path)
+	files := map[string]builtFile{}
+	for _, f := range p.Manifest.Files {
+		data, err := os.ReadFile(filepath.Join(x, f.CabPath))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.DevicePath] = builtFile{f.FileType, data}
+	}
+	return files
+}
+
+// wantLoadError writes xml as p.pkg.xml beside files, loads it and checks that the error
+// contains want; a want starting with line:col: must follow the project's path.
+func wantLoadError(t *testing.T, files map[string]string, xml, want string) {
+	t.Helper()
+	dir := tree(t, files)
+	path := filepath.Join(dir, "p.pkg.xml")
+	if err := os.WriteFile(path, []byte(xml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, baseOpt)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("err = %v\nwant %s", err, want)
+	}
+	if linecol.MatchString(want) && !strings.Contains(err.Error(), path+":"+want) {
+		t.Fatalf("err = %v\nwant it at %s:%s", err, path, want)
+	}
+}
+
+var linecol = regexp.MustCompile(`^\d+:\d+: `)

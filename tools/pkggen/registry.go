@@ -32,10 +32,6 @@ func (p *project) addGroup(pk *Package, group *etree.Element, x *winpath.Expande
 // addRegKeys adds a <RegKeys> group's keys and values to pk, macros expanded in KeyName, Name
 // and Value (specifying-files-and-registry-entries-in-a-package-project-file.md).
 func (p *project) addRegKeys(pk *Package, group *etree.Element, x *winpath.Expander) {
-	seen := map[string]bool{}
-	for _, key := range pk.Registry {
-		seen[strings.ToLower(key.Key)+"\x00"+strings.ToLower(key.Name)] = true
-	}
 	for _, k := range p.doc.Children(group) {
 		if k.Tag != "RegKey" {
 			p.doc.UnknownChild(group, k, []string{"RegKey"})
@@ -56,11 +52,7 @@ func (p *project) addRegKeys(pk *Package, group *etree.Element, x *winpath.Expan
 			p.doc.AttrErrorf(k, "KeyName", "KeyName=%s is %s; expected a key under HKEY_LOCAL_MACHINE, HKEY_CURRENT_USER, HKEY_USERS or HKEY_CLASSES_ROOT, written with a registry macro such as $(hklm.software), without empty parts, brackets or line breaks", quote(raw), quote(keyName))
 			continue
 		}
-		kid := strings.ToLower(keyName) + "\x00"
-		if !seen[kid] {
-			seen[kid] = true
-			pk.Registry = append(pk.Registry, registry.Value{Key: keyName})
-		}
+		pk.addValue(registry.Value{Key: keyName}) // the key, once
 		for _, v := range p.doc.Children(k) {
 			if v.Tag != "RegValue" {
 				p.doc.UnknownChild(k, v, []string{"RegValue"})
@@ -92,13 +84,9 @@ func (p *project) addRegKeys(pk *Package, group *etree.Element, x *winpath.Expan
 				p.doc.AttrErrorf(v, at, "%s", clipMsg(err))
 				continue
 			}
-			id := kid + strings.ToLower(name)
-			if seen[id] {
+			if !pk.addValue(registry.Value{Key: keyName, Name: name, Type: rt, Data: data}) {
 				p.doc.Errorf(v, "value %s of key %s is given twice in package %s", quote(name), quote(keyName), pk.Manifest.Name())
-				continue
 			}
-			seen[id] = true
-			pk.Registry = append(pk.Registry, registry.Value{Key: keyName, Name: name, Type: rt, Data: data})
 		}
 	}
 }
@@ -111,6 +99,30 @@ func (p *project) regAttr(el *etree.Element, x *winpath.Expander, name, raw stri
 		return "", false
 	}
 	return v, true
+}
+
+// valueID names a value for duplicate checks, ignoring case: key NUL name, or key NUL for
+// the key alone (Type "").
+func valueID(v registry.Value) string {
+	if v.Type == "" {
+		return strings.ToLower(v.Key) + "\x00"
+	}
+	return strings.ToLower(v.Key) + "\x00" + strings.ToLower(v.Name)
+}
+
+// addValue adds v to pk.Registry unless pk already has that value (or, for a key alone, that
+// key); it reports whether v was added. Every entry of pk.Registry is added here.
+func (pk *Package) addValue(v registry.Value) bool {
+	id := valueID(v)
+	if pk.regSeen[id] {
+		return false
+	}
+	if pk.regSeen == nil {
+		pk.regSeen = map[string]bool{}
+	}
+	pk.regSeen[id] = true
+	pk.Registry = append(pk.Registry, v)
+	return true
 }
 
 func hasRoot(key string) bool {

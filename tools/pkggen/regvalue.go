@@ -21,11 +21,7 @@ func regValueData(typ, value string) (string, []byte, error) {
 	case "REG_SZ", "REG_EXPAND_SZ":
 		return typ, utf16z(value), nil
 	case "REG_MULTI_SZ":
-		var d []byte
-		for _, s := range strings.Split(value, ";") {
-			d = append(d, utf16z(s)...)
-		}
-		return typ, append(d, 0, 0), nil
+		return typ, multiSz(strings.Split(value, ";")), nil
 	case "REG_DWORD", "REG_QWORD":
 		bits := 32
 		if typ == "REG_QWORD" {
@@ -38,13 +34,10 @@ func regValueData(typ, value string) (string, []byte, error) {
 		if err != nil {
 			return "", nil, fmt.Errorf("Value=%s: expected a %d-bit hexadecimal number without 0x, e.g. 1234ABCD", quote(value), bits)
 		}
-		d := make([]byte, bits/8)
 		if bits == 32 {
-			binary.LittleEndian.PutUint32(d, uint32(n))
-		} else {
-			binary.LittleEndian.PutUint64(d, n)
+			return typ, le32(uint32(n)), nil
 		}
-		return typ, d, nil
+		return typ, binary.LittleEndian.AppendUint64(nil, n), nil
 	case "REG_BINARY":
 		d, err := hexBytes(value)
 		if err != nil {
@@ -81,6 +74,18 @@ func utf16z(s string) []byte {
 	d := make([]byte, 0, 2*len(u)+2)
 	for _, c := range u {
 		d = append(d, byte(c), byte(c>>8))
+	}
+	return append(d, 0, 0)
+}
+
+// le32 is a REG_DWORD's data.
+func le32(n uint32) []byte { return binary.LittleEndian.AppendUint32(nil, n) }
+
+// multiSz is a REG_MULTI_SZ's data: each string with its NUL, then the list's NUL.
+func multiSz(ss []string) []byte {
+	var d []byte
+	for _, s := range ss {
+		d = append(d, utf16z(s)...)
 	}
 	return append(d, 0, 0)
 }

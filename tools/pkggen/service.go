@@ -97,29 +97,26 @@ func (b *builder) service(comp *etree.Element) {
 			continue
 		}
 		switch el.Tag {
-		case "Executable":
-			if exe != nil || dll != nil {
+		case "Executable", "ServiceDll":
+			switch {
+			case exe != nil || dll != nil:
 				p.doc.Errorf(el, "Service %s: a second entry binary; a service has one <Executable> or one <ServiceDll>", quote(name))
-				continue
+			case el.Tag == "Executable":
+				exe = el
+			default:
+				dll = el
 			}
-			exe = el
-		case "ServiceDll":
-			if exe != nil || dll != nil {
-				p.doc.Errorf(el, "Service %s: a second entry binary; a service has one <Executable> or one <ServiceDll>", quote(name))
-				continue
-			}
-			dll = el
 		case "FailureActions":
 			failures = append(failures, el)
 		case "RequiredCapabilities", "PrivateResources":
-			b.warnf(el, "<%s> of service %s: the security policy it asks for (\\Windows\\Packages\\PolicyFiles) is not compiled by this tool", el.Tag, quote(name))
+			p.warnf(el, "<%s> of service %s: the security policy it asks for (\\Windows\\Packages\\PolicyFiles) is not compiled by this tool", el.Tag, quote(name))
 		default:
 			b.group(comp, el, x)
 		}
 	}
 	for _, attr := range []string{"IsTCB", "LogonAccount", "SvcProcessOwnership"} {
 		if v, ok := a[attr]; ok {
-			b.warnf(comp, "%s=%s: a security policy setting; the policy file is not compiled by this tool", attr, quote(v))
+			p.warnf(comp, "%s=%s: a security policy setting; the policy file is not compiled by this tool", attr, quote(v))
 		}
 	}
 	group, hasGroup := a["SvcHostGroupName"]
@@ -160,7 +157,8 @@ func (b *builder) service(comp *etree.Element) {
 	}
 	for _, s := range []string{"DependOnGroup", "DependOnService"} {
 		if v, ok := expand(s); ok {
-			add(comp, keyName, s, "REG_MULTI_SZ", multiSz(strings.Split(v, ";")))
+			_, data, _ := regValueData("REG_MULTI_SZ", v) // a REG_MULTI_SZ, ';' between names, as <RegValue> writes one
+			add(comp, keyName, s, "REG_MULTI_SZ", data)
 		}
 	}
 	if len(failures) > 0 {
@@ -254,7 +252,7 @@ func (b *builder) failureActions(el *etree.Element, key, name string, add func(*
 		p.doc.Errorf(el, "<FailureActions> has no ResetPeriod; expected seconds or INFINITE")
 	} else if rp != "INFINITE" {
 		n, err := strconv.ParseInt(rp, 10, 32)
-		if err != nil {
+		if err != nil || n < 0 {
 			p.doc.AttrErrorf(el, "ResetPeriod", "ResetPeriod=%s: expected a number of seconds or INFINITE", quote(rp))
 		}
 		reset = int32(n)

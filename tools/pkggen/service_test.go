@@ -1,14 +1,11 @@
 package pkggen
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/registry"
-	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
 func svcProject(comp string) string {
@@ -90,59 +87,25 @@ func TestServiceBuild(t *testing.T) {
 		{Key: own, Name: "ImagePath", Type: "REG_EXPAND_SZ", Data: utf16z(`%SystemRoot%\System32\Contoso\ctso.exe`)},
 	}
 	pk := pkgs[0]
-	got := map[string]registry.Value{}
+	checkValues(t, pk.Registry, wantValues, false)
 	for _, v := range pk.Registry {
-		got[strings.ToLower(v.Key+"|"+v.Name)] = v
-	}
-	for _, w := range wantValues {
-		g, ok := got[strings.ToLower(w.Key+"|"+w.Name)]
-		if !ok || g.Type != w.Type || string(g.Data) != string(w.Data) {
-			t.Errorf("value %s\\%s = %+v, want %+v", w.Key, w.Name, g, w)
+		if strings.EqualFold(v.Key+"|"+v.Name, lan+`\Parameters|ServiceDllUnloadOnStop`) {
+			t.Error("ServiceDllUnloadOnStop written with UnloadOnStop=false")
 		}
-	}
-	if _, ok := got[strings.ToLower(lan+`\Parameters|ServiceDllUnloadOnStop`)]; ok {
-		t.Error("ServiceDllUnloadOnStop written with UnloadOnStop=false")
 	}
 	if len(pk.Append) != 1 || pk.Append[0].Name != "NetworkService" || strings.Join(pk.Append[0].Strings, ";") != "LanProp" ||
 		pk.Append[0].Key != `HKEY_LOCAL_MACHINE\Software\Microsoft\Windows NT\CurrentVersion\SvcHost` {
 		t.Errorf("svchost append = %+v", pk.Append)
 	}
-	all := strings.Join(warnings, "\n")
-	for _, w := range []string{`p.pkg.xml:5:1: warning: IsTCB="Yes": a security policy setting`, `is placed twice in package Contoso.Apps.Camera; packaged once`} {
-		if !strings.Contains(all, w) {
-			t.Errorf("no warning %q in\n%s", w, all)
-		}
-	}
+	wantWarnings(t, warnings, `p.pkg.xml:5:1: warning: IsTCB="Yes": a security policy setting`, `is placed twice in package Contoso.Apps.Camera; packaged once`)
 
-	out := t.TempDir()
-	if _, err := Build(pkgs, out, opt); err != nil {
-		t.Fatal(err)
+	files := buildExtract(t, pkgs, opt, "Contoso.Apps.Camera")
+	reg, rga := files[`\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg`], files[`\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.rga`]
+	if reg.FileType != "Registry" || rga.FileType != "RegistryMultiStringAppend" {
+		t.Fatalf("registry file types = %q, %q", reg.FileType, rga.FileType)
 	}
-	path := filepath.Join(out, "Contoso.Apps.Camera.spkg")
-	p, err := spkg.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	x := t.TempDir()
-	checker.Run(t, "", checker.Find(t, "cabextract"), "-q", "-d", x, path)
-	types := map[string]string{}
-	for _, f := range p.Manifest.Files {
-		types[f.DevicePath] = f.FileType
-		data, err := os.ReadFile(filepath.Join(x, f.CabPath))
-		if err != nil {
-			t.Fatal(err)
-		}
-		switch f.DevicePath {
-		case `\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg`:
-			checkHivex(t, data, pk.Registry)
-		case `\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.rga`:
-			checkHivex(t, data, []registry.Value{{Key: pk.Append[0].Key, Name: "NetworkService", Type: "REG_MULTI_SZ", Data: multiSz([]string{"LanProp"})}})
-		}
-	}
-	if types[`\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg`] != "Registry" || types[`\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.rga`] != "RegistryMultiStringAppend" {
-		t.Errorf("registry file types = %v", types)
-	}
+	checkHivex(t, reg.Data, pk.Registry)
+	checkHivex(t, rga.Data, []registry.Value{{Key: pk.Append[0].Key, Name: "NetworkService", Type: "REG_MULTI_SZ", Data: multiSz([]string{"LanProp"})}})
 }
 
 func TestServiceErrors(t *testing.T) {
@@ -162,24 +125,17 @@ func TestServiceErrors(t *testing.T) {
 		{"bad action", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + `<FailureActions ResetPeriod="1"><Action Type="Restart" Delay="0"/></FailureActions></Service>`, `Type="Restart": expected one of None, Reboot, RestartService, RunCommand`},
 		{"bad delay", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + `<FailureActions ResetPeriod="1"><Action Type="None" Delay="-1"/></FailureActions></Service>`, `Delay="-1": expected milliseconds`},
 		{"bad reset", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + `<FailureActions ResetPeriod="never"><Action Type="None" Delay="1"/></FailureActions></Service>`, `ResetPeriod="never": expected a number of seconds or INFINITE`},
+		{"negative reset", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + "\n" + `<FailureActions ResetPeriod="-5"><Action Type="None" Delay="1"/></FailureActions></Service>`, `5:17: ResetPeriod="-5": expected a number of seconds or INFINITE`},
+		{"no action type", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + `<FailureActions ResetPeriod="1"><Action Delay="1"/></FailureActions></Service>`, `Type="": expected one of None, Reboot, RestartService, RunCommand`},
+		{"bad BinaryInOneCorePkg", `<Service Name="S" Start="Auto" Type="Win32OwnProcess"><Executable Source="svc.exe" BinaryInOneCorePkg="maybe"/>` + fa + `</Service>`, `attribute BinaryInOneCorePkg of <Executable> is "maybe"; expected true or false`},
+		{"bad name", `<Service Name="a\b" Start="Auto" Type="Win32OwnProcess">` + exe + fa + `</Service>`, `4:10: Name="a\\b": a service name, without \, / or brackets`},
 		{"no actions", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + `<FailureActions ResetPeriod="1"/></Service>`, `<FailureActions> of service "S" has no <Action`},
 		{"unknown child", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + fa + `<Executabel/></Service>`, "unknown element <Executabel> in <Service>"},
 		{"value given twice", `<Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + fa + `<RegKeys><RegKey KeyName="$(hklm.service)"><RegValue Name="Start" Type="REG_DWORD" Value="00000003"/></RegKey></RegKeys></Service>`, `value "Start" of key "HKEY_LOCAL_MACHINE\\SYSTEM\\controlset001\\services\\S" (from <Service Name="S">) is given twice`},
 		{"two files at one path", `<OSComponent><Files><File Source="other.exe" Name="svc.exe"/></Files></OSComponent><Service Name="S" Start="Auto" Type="Win32OwnProcess">` + exe + fa + `</Service>`, `device path \windows\System32\svc.exe is given twice`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := tree(t, map[string]string{"svc.exe": "x", "other.exe": "y"})
-			path := filepath.Join(dir, "p.pkg.xml")
-			if err := os.WriteFile(path, []byte(svcProject(tc.xml)), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			_, err := Load(path, baseOpt)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v\nwant %s", err, tc.want)
-			}
-			if strings.HasPrefix(tc.want, "4:") && !strings.Contains(err.Error(), path+":"+tc.want) {
-				t.Fatalf("err = %v\nwant it at %s:%s", err, path, tc.want)
-			}
+			wantLoadError(t, map[string]string{"svc.exe": "x", "other.exe": "y"}, svcProject(tc.xml), tc.want)
 		})
 	}
 }
