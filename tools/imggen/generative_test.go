@@ -486,21 +486,32 @@ func run(t *testing.T, tool string, args ...string) string {
 	return string(b)
 }
 
-func extract(t *testing.T, ffuPath, disk string) {
+// OpenVerified opens the FFU at ffuPath and checks every block's hash against its catalog;
+// the file stays open until the test ends. Exported for the external tests (update_test.go).
+func OpenVerified(t *testing.T, ffuPath string) *ffu.Reader {
 	t.Helper()
 	f, err := os.Open(ffuPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st, _ := f.Stat()
-	rd, err := ffu.Open(f, st.Size())
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rd.Verify(); err != nil {
-		t.Fatal(err)
+	rd, err := ffu.Open(f, st.Size())
+	if err != nil {
+		t.Fatalf("%s: %v", ffuPath, err)
 	}
+	if err := rd.Verify(); err != nil {
+		t.Fatalf("%s: %v", ffuPath, err)
+	}
+	return rd
+}
+
+func extract(t *testing.T, ffuPath, disk string) {
+	t.Helper()
+	rd := OpenVerified(t, ffuPath)
 	d, err := os.Create(disk)
 	if err != nil {
 		t.Fatal(err)

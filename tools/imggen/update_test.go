@@ -463,20 +463,7 @@ func TestUpdateTestPackageTellsRelease(t *testing.T) {
 	if err != nil || !strings.Contains(string(side), "ReleaseType=Test") {
 		t.Errorf("out.UpdateInput.xml does not record the release type (%v):\n%s", err, side)
 	}
-	// The output FFU checks out.
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	rd, err := ffu.Open(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rd.Verify(); err != nil {
-		t.Error(err)
-	}
+	imggen.OpenVerified(t, out) // the output FFU checks out
 }
 
 // TestRewriteIsIdentity: an FFU written again from its own disk, with the blocks it stores
@@ -500,56 +487,27 @@ func TestRewriteIsIdentity(t *testing.T) {
 			}
 			again.Allocated = im.FFU.StoredExtents(0)
 			again.CatalogTime = imageconst.Epoch // what imggen stamped
-			w := &seekBuffer{}
+			w := &cab.MemFile{} // the fixture's FFU is a few MiB
 			if _, err := ffu.Write(w, again); err != nil {
 				t.Fatal(err)
 			}
 			orig, _ := os.ReadFile(img)
-			if !bytes.Equal(orig, w.bytes()) {
+			if !bytes.Equal(orig, w.Bytes()) {
 				first := 0
-				for first < len(orig) && first < len(w.bytes()) && orig[first] == w.bytes()[first] {
+				for first < len(orig) && first < len(w.Bytes()) && orig[first] == w.Bytes()[first] {
 					first++
 				}
 				n := 0
-				for i := range min(len(orig), len(w.bytes())) {
-					if orig[i] != w.bytes()[i] {
+				for i := range min(len(orig), len(w.Bytes())) {
+					if orig[i] != w.Bytes()[i] {
 						n++
 					}
 				}
-				t.Errorf("the FFU written again differs from byte %d on (%d bytes differ): %d bytes, the original %d", first, n, len(w.bytes()), len(orig))
+				t.Errorf("the FFU written again differs from byte %d on (%d bytes differ): %d bytes, the original %d", first, n, len(w.Bytes()), len(orig))
 			}
 		})
 	}
 }
-
-// seekBuffer is an in-memory io.WriteSeeker (the fixture's FFU is a few MiB).
-type seekBuffer struct {
-	buf []byte
-	off int64
-}
-
-func (s *seekBuffer) Write(p []byte) (int, error) {
-	if end := s.off + int64(len(p)); end > int64(len(s.buf)) {
-		s.buf = append(s.buf, make([]byte, end-int64(len(s.buf)))...)
-	}
-	copy(s.buf[s.off:], p)
-	s.off += int64(len(p))
-	return len(p), nil
-}
-
-func (s *seekBuffer) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		s.off = off
-	case io.SeekCurrent:
-		s.off += off
-	case io.SeekEnd:
-		s.off = int64(len(s.buf)) + off
-	}
-	return s.off, nil
-}
-
-func (s *seekBuffer) bytes() []byte { return s.buf }
 
 // writeBinaryPackage writes a binary partition package of image for partition.
 func writeBinaryPackage(t *testing.T, dir, partition string, v spkg.Version, image []byte) string {
