@@ -487,7 +487,7 @@ func TestRewriteIsIdentity(t *testing.T) {
 			}
 			again.Allocated = im.FFU.StoredExtents(0)
 			again.CatalogTime = imageconst.Epoch // what imggen stamped
-			w := &cab.MemFile{} // the fixture's FFU is a few MiB
+			w := &cab.MemFile{}                  // the fixture's FFU is a few MiB
 			if _, err := ffu.Write(w, again); err != nil {
 				t.Fatal(err)
 			}
