@@ -339,6 +339,11 @@ func TestGenerativeImages(t *testing.T) {
 }
 
 func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[string]int) {
+	checkGenImage(t, c, buildGenImage(t, c), c.Partitions, tools, stats)
+}
+
+// buildGenImage builds case c's image with imggen and returns the FFU's path.
+func buildGenImage(t *testing.T, c *genCase) string {
 	src := t.TempDir()
 	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: "generated", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
 	add := func(comp, part string, files map[string]string, g manifest.Group) {
@@ -364,6 +369,14 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 	if err := Build(sel, Options{Output: ffuPath}); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
+	return ffuPath
+}
+
+// checkGenImage judges the FFU at ffuPath, of case c's layout, with independent tools: the
+// partition table (fdisk, sgdisk), each file system (fsck.fat -n, ntfsfix -n) and the files
+// of partitions (mtools, ntfscat), which have the names and contents each of them lists.
+func checkGenImage(t *testing.T, c *genCase, ffuPath string, partitions []*genPartition, tools map[string]string, stats map[string]int) {
+	out := t.TempDir()
 	disk := filepath.Join(out, "disk.img")
 	extract(t, ffuPath, disk)
 
@@ -381,7 +394,7 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 		}
 	}
 	ss := int64(c.SectorSize)
-	for _, want := range c.Partitions {
+	for _, want := range partitions {
 		got, ok := parts[want.Name]
 		if !ok {
 			t.Errorf("partition %s is not in the table fdisk reads: %v", want.Name, parts)
