@@ -660,11 +660,7 @@ func (u *update) appendHistory(records []installed) ([]byte, error) {
 			}
 		}
 	}
-	ev := events.CreateElement("UpdateEvent")
-	text(ev, "Sequence", strconv.Itoa(seq+1))
-	text(ev, "DateTime", u.r.Time.UTC().Format("2006-01-02T15:04:05"))
-	text(ev, "Summary", "Image updated")
-	updateOSOutput(ev.CreateElement("UpdateOSOutput"), u.r.Description, records)
+	addUpdateEvent(events, seq+1, "Image updated", u.r.Description, records, u.r.Time)
 	return bytesOf(u.history)
 }
 
