@@ -159,11 +159,12 @@ func Update(r UpdateRequest) (err error) {
 		u.log.printf("durations are not recorded, so that this log is reproducible")
 	}
 	t := time.Now()
-	if u.im, err = vol.OpenImage(r.Image, true); err != nil {
+	if u.im, err = vol.OpenImage(r.Image, false); err != nil {
 		return err
 	}
-	// The update rebuilds partitions in the extracted disk, then writes the FFU from it.
-	if u.disk, err = u.im.Disk(); err != nil {
+	// The update rebuilds partitions in the extracted disk, then writes the FFU from it; the
+	// FFU's hashes are checked as it is extracted (one read of it, not two).
+	if u.disk, err = u.im.VerifiedDisk(); err != nil {
 		return err
 	}
 	if len(u.im.FFU.Stores) != 1 {
