@@ -580,3 +580,37 @@ func TestUpdateBinaryPartition(t *testing.T) {
 	partitionBytes(t, out, "EFIESP", b)
 	checker.Run(t, "", checker.Find(t, "cmp"), a, b)
 }
+
+// TestUpdateDropsEmptiedDirectory: a directory whose only files belonged to the replaced
+// version of a package is not in the updated image (on FAT32 and NTFS); the other
+// directories stay.
+func TestUpdateDropsEmptiedDirectory(t *testing.T) {
+	for name, layoutXML := range map[string]string{"FAT32": "", "NTFS": ntfsLayout} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			v1 := writePackage(t, t.TempDir(), pkgSpec{component: "Mover", partition: "MainOS", version: spkg.Version{Major: 1},
+				files: map[string]string{`\Old\Deeper\a.txt`: "a", `\Kept\b.txt`: "b"}})
+			img, err := testimage.FFU(dir, "moved", testimage.Options{Layout: layoutXML, Extra: []string{v1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v2 := writePackage(t, t.TempDir(), pkgSpec{component: "Mover", partition: "MainOS", version: spkg.Version{Major: 1, Minor: 1},
+				files: map[string]string{`\New\a.txt`: "a2", `\Kept\b.txt`: "b2"}})
+			out := filepath.Join(dir, "out.ffu")
+			if err := imggen.Update(imggen.UpdateRequest{Image: img, Output: out, Input: "u.xml", Packages: []string{v2}}); err != nil {
+				t.Fatal(err)
+			}
+			tree := deviceFiles(t, out)
+			for _, gone := range []string{`MainOS\Old`, `MainOS\Old\Deeper`, `MainOS\Old\Deeper\a.txt`} {
+				if _, ok := tree[gone]; ok {
+					t.Errorf("%s is still in the updated image", gone)
+				}
+			}
+			for _, kept := range []string{`MainOS\New`, `MainOS\Kept`, `MainOS\Windows`} {
+				if tree[kept] != "dir" {
+					t.Errorf("%s is not a directory of the updated image: %q", kept, tree[kept])
+				}
+			}
+		})
+	}
+}
