@@ -511,10 +511,13 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: partition %s: %v", u.r.Image, name, err)
 	}
-	// Pass 1: which directories hold files that stay; pass 2 copies.
+	// Pass 1 (names only): which directories held entries, and which hold files that stay;
+	// pass 2 copies.
 	keep := func(path string) bool { return !removed[strings.ToLower(name)+"|"+strings.ToUpper(path)] }
 	full := map[string]bool{}
 	err = kept.walk(func(path string, dir bool, _ int64, _ byte, _ io.Reader) error {
+		parent, _ := splitDevicePath(path)
+		kept.dirs[strings.ToUpper(strings.TrimSuffix(parent, `\`))] = true
 		if !dir && keep(path) {
 			for p := path; ; {
 				p, _ = splitDevicePath(strings.TrimSuffix(p, `\`))
@@ -533,8 +536,8 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 		switch {
 		case dir && !full[strings.ToUpper(path)]:
 			// An empty directory of the old volume stays; one its files left goes.
-			if emptyBefore, err := kept.empty(path); err != nil || !emptyBefore {
-				return err
+			if kept.dirs[strings.ToUpper(path)] {
+				return nil
 			}
 			return v.fs.Mkdir(path)
 		case dir || !keep(path):
@@ -556,7 +559,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 type oldVolume struct {
 	fat  *fat.Volume
 	ntfs *ntfs.Volume
-	dirs map[string]bool // upper-case paths of directories that hold entries
+	dirs map[string]bool // upper-case paths of directories that hold entries (rebuild's pass 1)
 }
 
 func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r io.Reader) error) error {
@@ -569,22 +572,6 @@ func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r
 		}
 		return fn(path, false, fi.Size, byte(fi.Attr), f)
 	})
-}
-
-// empty reports whether directory path held nothing in the old volume.
-func (o *oldVolume) empty(path string) (bool, error) {
-	if o.dirs == nil {
-		o.dirs = map[string]bool{}
-		err := o.walk(func(p string, _ bool, _ int64, _ byte, _ io.Reader) error {
-			parent, _ := splitDevicePath(p)
-			o.dirs[strings.ToUpper(strings.TrimSuffix(parent, `\`))] = true
-			return nil
-		})
-		if err != nil {
-			return false, err
-		}
-	}
-	return !o.dirs[strings.ToUpper(path)], nil
 }
 
 // openWriter opens the old volume (at off in old, the FFU's disk) and, over the partition on the disk, a writer
@@ -601,7 +588,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 			return nil, err
 		}
 		v.fs = ntfsFS{w}
-		return &oldVolume{ntfs: o}, nil
+		return &oldVolume{ntfs: o, dirs: map[string]bool{}}, nil
 	}
 	o, err := fat.Open(old, off, size)
 	if err != nil {
@@ -619,7 +606,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 		return nil, fmt.Errorf("the volume is %v, but a new one of its size and cluster size would be %v", o.Type(), w.Type())
 	}
 	v.fs = fatFS{w}
-	return &oldVolume{fat: o}, nil
+	return &oldVolume{fat: o, dirs: map[string]bool{}}, nil
 }
 
 // fullError turns a file that did not fit into the refusal naming the package, the file and
