@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -320,12 +321,15 @@ func TestFreeSpaceFsck(t *testing.T) {
 		}
 		used, _ := strconv.ParseInt(m[1], 10, 64)
 		total, _ := strconv.ParseInt(m[2], 10, 64)
-		if g.Free%(total-used) != 0 {
-			t.Errorf("%s: %d bytes free, fsck.fat: %d of %d clusters free", g.Name, g.Free, total-used, total)
-			continue
+		// The cluster size as the boot sector states it: bytes per sector (offset 11) times
+		// sectors per cluster (13).
+		boot := make([]byte, 14)
+		if _, err := im.ReaderAt().ReadAt(boot, g.Offset); err != nil {
+			t.Fatal(err)
 		}
-		if cb := g.Free / (total - used); cb < 512 || cb&(cb-1) != 0 {
-			t.Errorf("%s: %d bytes free, fsck.fat: %d clusters free: %d-byte clusters?", g.Name, g.Free, total-used, cb)
+		cb := int64(binary.LittleEndian.Uint16(boot[11:])) * int64(boot[13])
+		if want := (total - used) * cb; g.Free != want || g.Used != g.Bytes-want {
+			t.Errorf("%s: %d bytes free, %d used; fsck.fat: %d of %d clusters free, %d-byte clusters: %d free", g.Name, g.Free, g.Used, total-used, total, cb, want)
 		}
 	}
 }
