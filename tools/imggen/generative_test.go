@@ -15,11 +15,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/oemimage/rules_oemimage/tools/fat"
 	"io"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -594,10 +596,12 @@ func checkRawImage(t *testing.T, disk string, off, size int64, image []byte, nam
 func checkFAT(t *testing.T, tools map[string]string, part string, p *genPartition, tmp string) {
 	t.Helper()
 	// fsck.fat -n exits 1 for errors it found and would have fixed.
-	if out, err := exec.Command(tools["fsck.fat"], "-n", part).CombinedOutput(); err != nil {
+	out, err := exec.Command(tools["fsck.fat"], "-n", part).CombinedOutput()
+	if err != nil {
 		t.Errorf("%s (%s): fsck.fat -n: %v\n%s", p.Name, p.FS, err, out)
 		return
 	}
+	checkUsage(t, p, part, out)
 	dst := filepath.Join(tmp, p.Name+".files")
 	os.RemoveAll(dst)
 	if err := os.Mkdir(dst, 0o755); err != nil {
@@ -634,5 +638,42 @@ func compareTree(t *testing.T, p *genPartition, read func(devicePath string) ([]
 		if string(got) != want {
 			t.Errorf("%s: %s: %d bytes differ from the %d installed", p.Name, path, len(got), len(want))
 		}
+	}
+}
+
+var fsckClusters = regexp.MustCompile(`(\d+)/(\d+) clusters`)
+
+// checkUsage compares the FAT reader's count of the volume's clusters (Usage: what the image
+// report shows as used and free) with fsck.fat's "used/total clusters".
+func checkUsage(t *testing.T, p *genPartition, part string, fsckOut []byte) {
+	t.Helper()
+	m := fsckClusters.FindSubmatch(fsckOut)
+	if m == nil {
+		t.Errorf("%s: fsck.fat printed no used/total clusters:\n%s", p.Name, fsckOut)
+		return
+	}
+	used, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	total, _ := strconv.ParseInt(string(m[2]), 10, 64)
+	f, err := os.Open(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := fat.Open(f, 0, st.Size())
+	if err != nil {
+		t.Errorf("%s: fat.Open: %v", p.Name, err)
+		return
+	}
+	_, clusters, free, err := v.Usage()
+	if err != nil {
+		t.Errorf("%s: Usage: %v", p.Name, err)
+		return
+	}
+	if clusters != total || free != total-used {
+		t.Errorf("%s (%s): Usage counts %d clusters, %d free; fsck.fat %d, %d free", p.Name, p.FS, clusters, free, total, total-used)
 	}
 }
