@@ -469,3 +469,57 @@ func FuzzHTML(f *testing.F) {
 		}
 	})
 }
+
+// TestStoredBlocks: a region measured by stored blocks uses the bytes of it that the FFU
+// stores: the data (not holes) of the sparse disk the FFU extracts to, found with
+// SEEK_DATA/SEEK_HOLE.
+func TestStoredBlocks(t *testing.T) {
+	ffuPath, _ := fixture(t, testimage.Options{}, nil)
+	r, _ := render(t, ffuPath, "")
+	im, err := volume.OpenImage(ffuPath, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	disk, err := im.Disk() // sparse: only the stored blocks are written
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seekData, seekHole = 3, 4
+	dataIn := func(off, n int64) (int64, error) {
+		var sum int64
+		for pos := off; pos < off+n; {
+			d, err := disk.Seek(pos, seekData)
+			if err != nil || d >= off+n {
+				break // ENXIO: no data after pos
+			}
+			h, err := disk.Seek(d, seekHole)
+			if err != nil {
+				return 0, err
+			}
+			sum += min(h, off+n) - d
+			pos = h
+		}
+		return sum, nil
+	}
+	if all, err := dataIn(0, r.DiskBytes); err != nil || all == r.DiskBytes {
+		t.Skipf("the temporary directory's file system keeps no holes (%v)", err)
+	}
+	measured := 0
+	for _, g := range r.Regions {
+		if g.MeasuredBy != "stored blocks" {
+			continue
+		}
+		measured++
+		want, err := dataIn(g.Offset, g.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Used != want || g.Free != g.Bytes-want {
+			t.Errorf("%s: %d bytes used, %d free; the extracted disk has %d bytes of data in its %d", g.Name, g.Used, g.Free, want, g.Bytes)
+		}
+	}
+	if measured == 0 {
+		t.Fatal("no region is measured by stored blocks")
+	}
+}
