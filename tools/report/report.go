@@ -171,15 +171,12 @@ func (b *builder) facts() {
 // space, and reads the files of each partition with a file system.
 func (b *builder) regions() error {
 	im := b.im
-	stored, bs := ffudiff.Stored(im)
+	stored := im.FFU.StoredExtents(0)
 	storedIn := func(off, size int64) int64 {
 		var n int64
-		if bs <= 0 {
-			return 0
-		}
-		for o := off / bs * bs; o < off+size; o += bs {
-			if stored[o] {
-				n += min(o+bs, off+size) - max(o, off)
+		for _, e := range stored {
+			if lo, hi := max(e.Offset, off), min(e.Offset+e.Length, off+size); lo < hi {
+				n += hi - lo
 			}
 		}
 		return n
