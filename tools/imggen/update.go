@@ -38,8 +38,8 @@ const OEMInputPath = `\Windows\ImageUpdate\OEMInput.xml`
 // dsmDir is where every package's DSM lies in its partition.
 const dsmDir = `\Windows\Packages\DsmFiles\`
 
-// maxUpdateInput bounds an update input file: a list of package paths.
-const maxUpdateInput = 16 << 20
+// MaxUpdateInput bounds an update input file: a list of package paths.
+const MaxUpdateInput = 16 << 20
 
 // UpdateInput is an update input file: UpdateOSInput with a Description and PackageFiles.
 type UpdateInput struct {
@@ -49,8 +49,8 @@ type UpdateInput struct {
 
 // ParseUpdateInput reads an UpdateOSInput document; name is the file, for messages.
 func ParseUpdateInput(name string, data []byte) (*UpdateInput, error) {
-	if len(data) > maxUpdateInput {
-		return nil, fmt.Errorf("%s: %d bytes; an update input of at most %d MiB is expected", name, len(data), maxUpdateInput>>20)
+	if len(data) > MaxUpdateInput {
+		return nil, fmt.Errorf("%s: %d bytes; an update input of at most %d MiB is expected", name, len(data), MaxUpdateInput>>20)
 	}
 	d := etree.NewDocument()
 	d.ReadSettings.Permissive = false

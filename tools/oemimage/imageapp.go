@@ -12,9 +12,6 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
-// maxUpdateInputBytes bounds the update input file (a list of package paths).
-const maxUpdateInputBytes = 16 << 20
-
 // runImageApp is `oemimage imageapp <imageFile.ffu> /UpdateInputXML:<updateInputfile.xml>`,
 // ImageApp.exe's update command line: the packages of the update input are added to the image,
 // or replace older versions of themselves (imggen.Update). Besides the documented switch:
@@ -60,7 +57,7 @@ func runImageApp(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("/UpdateInputXML:%s: %v", input, err)
 	}
-	data, err := readfile.ReadRegular(host, maxUpdateInputBytes)
+	data, err := readfile.ReadRegular(host, imggen.MaxUpdateInput)
 	if err != nil {
 		return fmt.Errorf("/UpdateInputXML: %w", err)
 	}
