@@ -131,7 +131,8 @@ type update struct {
 	installed map[string]*installedPackage
 	order     []string
 	history   *etree.Document
-	release   string // the image's release type, and where it was found
+	release   string // the image's release type (Test, Production)
+	releaseOf string // where it was found, for messages
 	cpu       string
 	pkgs      []*imagePackage
 	touched   map[string]bool // lower-case partition names to rebuild or rewrite
@@ -292,7 +293,7 @@ func (u *update) readImage() error {
 		if el == nil {
 			return fmt.Errorf("%s: MainOS%s: no <ReleaseType>; expected Test or Production", u.r.Image, OEMInputPath)
 		}
-		u.release = strings.TrimSpace(el.Text()) + " (<ReleaseType> of MainOS" + OEMInputPath + ")"
+		u.release, u.releaseOf = strings.TrimSpace(el.Text()), "<ReleaseType> of MainOS"+OEMInputPath
 	}
 	// The image's CPU: the shortest CpuType of its packages (ARM64 of ARM64 and ARM64_ARM).
 	for _, k := range u.order {
@@ -319,7 +320,7 @@ func (u *update) checkRelease() error {
 	if u.release == "" {
 		for _, k := range u.order {
 			if p := u.installed[k]; p.m.ReleaseType == "Test" {
-				u.release = "Test (package " + p.m.Name() + " is a Test package, which a Retail image cannot hold)"
+				u.release, u.releaseOf = "Test", "package "+p.m.Name()+" is a Test package, which a Retail image cannot hold"
 				break
 			}
 		}
@@ -328,19 +329,19 @@ func (u *update) checkRelease() error {
 		side := strings.TrimSuffix(u.r.Image, filepath.Ext(u.r.Image)) + ".UpdateInput.xml"
 		if data, err := os.ReadFile(side); err == nil {
 			if m := sideFileRelease.FindSubmatch(data); m != nil {
-				u.release = string(m[1]) + " (the side file " + filepath.Base(side) + ")"
+				u.release, u.releaseOf = string(m[1]), "the side file "+filepath.Base(side)
 			}
 		}
 	}
 	switch {
-	case u.release == "":
+	case u.releaseOf == "":
 		return fmt.Errorf("%s: the release type of the image is unknown: MainOS has no %s, every package is a Production package, and no UpdateInput.xml side file next to it names one; only non-Retail images may be updated", u.r.Image, OEMInputPath)
-	case strings.HasPrefix(u.release, "Production"):
-		return fmt.Errorf("%s is a Retail image (ReleaseType %s); ImageApp updates Production, Test and Health images only (their OEMInput has ReleaseType Test): rebuild the image instead", u.r.Image, u.release)
-	case !strings.HasPrefix(u.release, "Test"):
-		return fmt.Errorf("%s: ReleaseType %s; expected Test or Production", u.r.Image, u.release)
+	case u.release == "Production":
+		return fmt.Errorf("%s is a Retail image (ReleaseType Production, %s); ImageApp updates Production, Test and Health images only (their OEMInput has ReleaseType Test): rebuild the image instead", u.r.Image, u.releaseOf)
+	case u.release != "Test":
+		return fmt.Errorf("%s: ReleaseType %q (%s); expected Test or Production", u.r.Image, u.release, u.releaseOf)
 	}
-	u.log.printf("release type %s", u.release)
+	u.log.printf("release type %s (%s)", u.release, u.releaseOf)
 	return nil
 }
 
@@ -760,11 +761,7 @@ func (u *update) write() error {
 func (u *update) updateInput() ([]byte, error) {
 	d, root := newDoc("UpdateOSInput")
 	text(root, "Description", u.r.Description)
-	release := u.release
-	if i := strings.IndexByte(release, ' '); i > 0 {
-		release = release[:i]
-	}
-	c := "oemimage imageapp " + filepath.Base(u.r.Image) + " /UpdateInputXML:" + filepath.Base(u.r.Input) + ": ReleaseType=" + release
+	c := "oemimage imageapp " + filepath.Base(u.r.Image) + " /UpdateInputXML:" + filepath.Base(u.r.Input) + ": ReleaseType=" + u.release
 	root.CreateComment(" " + strings.ReplaceAll(c, "--", "- -") + " ")
 	pf := root.CreateElement("PackageFiles")
 	for _, p := range u.r.Packages {

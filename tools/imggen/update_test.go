@@ -356,8 +356,9 @@ func TestUpdateRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		image   testimage.Options
-		retail  bool // the image made from a Production OEMInput
-		noSide  bool // the image's side files removed
+		retail  bool   // the image made from a Production OEMInput
+		noSide  bool   // the image's side files removed
+		side    string // then this UpdateInput.xml side file written
 		pkg     pkgSpec
 		fixture string // update with the fixture's own package of this component
 		want    []string
@@ -378,6 +379,9 @@ func TestUpdateRefusals(t *testing.T) {
 			want: []string{"Retail image", "Production"}},
 		{name: "release unknown", noSide: true, pkg: pkgSpec{component: "New", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\a`: "a"}},
 			want: []string{"release type", "unknown", imggen.OEMInputPath}},
+		{name: "release neither", noSide: true, side: "<UpdateOSInput><!-- oemimage imageapp: ReleaseType=Testing --></UpdateOSInput>",
+			pkg:  pkgSpec{component: "New", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\a`: "a"}},
+			want: []string{`ReleaseType "Testing"`, "the side file", "UpdateInput.xml", "expected Test or Production"}},
 		{name: "removal", pkg: pkgSpec{component: "Gone", partition: "MainOS", version: spkg.Version{Major: 9}, removal: true, files: map[string]string{`\a`: "a"}},
 			want: []string{"Contoso.Gone", "cannot remove"}},
 		{name: "file of another package", pkg: pkgSpec{component: "Clash", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\Windows\System32\ntoskrnl.exe`: "x"}},
@@ -405,6 +409,11 @@ func TestUpdateRefusals(t *testing.T) {
 			if tc.noSide {
 				for _, s := range imggen.SideFiles {
 					os.Remove(strings.TrimSuffix(img, ".ffu") + "." + s)
+				}
+			}
+			if tc.side != "" {
+				if err := os.WriteFile(strings.TrimSuffix(img, ".ffu")+".UpdateInput.xml", []byte(tc.side), 0o644); err != nil {
+					t.Fatal(err)
 				}
 			}
 			pkg := filepath.Join(dir, "Contoso."+tc.fixture+".spkg")
