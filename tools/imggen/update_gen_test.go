@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
 // genUpdateDefaultCases is how many generated layouts TestGenerativeUpdate updates unless
@@ -62,19 +63,40 @@ func updateAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map
 	// generated partition keeps.
 	newPath := fmt.Sprintf(`\Update%d\new-%d.bin`, c.Seed, r.Intn(1000))
 	content := string(randomBytes(c.Seed, 1+r.Intn(6000)))
+	files := map[string]string{newPath: content}
 	src := t.TempDir()
-	name, _ := makePackage(t, src, "Gen", "Update."+target.Name, target.Name, map[string]string{newPath: content})
+	var name string
+	// Half the time, when the partition holds a package of files (Gen.Files.<partition>), its
+	// version 1.1 replaces it: every other of its files again with new content, the others
+	// gone, and the new file; otherwise a new package brings the new file.
+	replace := target.files != nil && r.Intn(2) == 0
+	if replace {
+		for i, k := range sortedKeys(target.files) {
+			if i%2 == 0 {
+				files[k] = "v1.1 of " + k
+			}
+		}
+		name, _ = makePackageVersion(t, src, "Gen", "Files."+target.Name, target.Name, spkg.Version{Major: 1, Minor: 1}, files)
+	} else {
+		name, _ = makePackage(t, src, "Gen", "Update."+target.Name, target.Name, files)
+	}
 	out := filepath.Join(t.TempDir(), "updated.ffu")
 	if err := Update(UpdateRequest{Image: img, Output: out, Input: "update.xml", Packages: []string{filepath.Join(src, name)}}); err != nil {
-		t.Fatalf("Update of %s (%s) with %s: %v", target.Name, target.FS, newPath, err)
+		t.Fatalf("Update of %s (%s) with %s (replacing its package: %v): %v", target.Name, target.FS, newPath, replace, err)
 	}
-	// The partitions as they should be now: the target with the new file as well.
+	// The partitions as they should be now: the target with the new package's files, and the
+	// old ones that stay.
 	want := make([]*genPartition, 0, len(c.Partitions))
 	for _, p := range c.Partitions {
 		if p == target {
 			q := *p
-			q.files = map[string]string{newPath: content}
-			for k, v := range p.files {
+			q.files = map[string]string{}
+			if !replace {
+				for k, v := range p.files {
+					q.files[k] = v
+				}
+			}
+			for k, v := range files {
 				q.files[k] = v
 			}
 			p = &q
@@ -82,5 +104,5 @@ func updateAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map
 		want = append(want, p)
 	}
 	checkGenImage(t, c, out, want, tools, map[string]int{})
-	stats[target.FS]++
+	stats[target.FS+map[bool]string{true: " (package replaced)", false: ""}[replace]]++
 }
