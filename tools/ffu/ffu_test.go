@@ -105,6 +105,25 @@ func TestRoundTrip(t *testing.T) {
 				t.Fatal(err)
 			}
 			checkExtracted(t, d, got)
+
+			// VerifyExtract writes the same disk in one read (blocks spanning its units when
+			// the chunk is not the block size), and refuses a changed payload byte.
+			both, err := os.Create(filepath.Join(t.TempDir(), "verified.img"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer both.Close()
+			if err := r.VerifyExtract(both); err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := os.ReadFile(both.Name()); !bytes.Equal(again, got) {
+				t.Error("VerifyExtract's disk differs from Extract's")
+			}
+			bad := bytes.Clone(b)
+			bad[s.PayloadOffset+int64(len(s.Entries)-1)*int64(h.BlockSize)+7] ^= 1
+			if err := openFFU(t, bad).VerifyExtract(both); err == nil || !strings.Contains(err.Error(), "does not match the hash table") {
+				t.Errorf("VerifyExtract of a changed payload byte: %v; want a hash mismatch", err)
+			}
 		})
 	}
 }
@@ -674,5 +693,41 @@ func TestDiskReader(t *testing.T) {
 	}
 	if len(g.Entries) != 4 || g.Entries[3].Name != "Data" || g.Entries[1].Attributes != 0x8000000000000000 {
 		t.Errorf("GPT entries %+v", g.Entries)
+	}
+}
+
+// TestVerifyExtractSpansUnits: with a chunk that is not the block size (64 and 100 KB), the
+// units VerifyExtract is handed cut blocks in two; every block of random data still lands
+// whole at its disk offset.
+func TestVerifyExtractSpansUnits(t *testing.T) {
+	for _, chunkKB := range []uint32{64, 100, 128} {
+		t.Run(fmt.Sprint(chunkKB), func(t *testing.T) {
+			d := standardDisk(t, 512)
+			d.fill(t, 21<<20, 6<<20, int64(chunkKB), false) // 48 blocks of random bytes in Data
+			b, _ := writeFFU(t, d.image(chunkKB, true))
+			r := openFFU(t, b)
+			dir := t.TempDir()
+			want, err := os.Create(filepath.Join(dir, "extracted.img"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer want.Close()
+			if err := r.Extract(want); err != nil {
+				t.Fatal(err)
+			}
+			got, err := os.Create(filepath.Join(dir, "verified.img"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer got.Close()
+			if err := r.VerifyExtract(got); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := os.ReadFile(want.Name())
+			c, _ := os.ReadFile(got.Name())
+			if !bytes.Equal(a, c) {
+				t.Error("VerifyExtract's disk differs from Extract's")
+			}
+		})
 	}
 }

@@ -552,7 +552,52 @@ func (rd *Reader) where(off int64) string {
 // Verify checks the catalog against the hash table and every chunk of the file, from the image
 // header to the end, against the hash table. A changed, missing or extra byte is an error that
 // names the chunk.
-func (rd *Reader) Verify() error {
+func (rd *Reader) Verify() error { return rd.verify(nil) }
+
+// VerifyExtract is Verify and Extract in one read of the file: the blocks of a single-store
+// image are written to dst (sparse, in write-descriptor order, as Extract writes them) from
+// the chunks Verify reads. On an error dst holds part of the disk; the caller discards it.
+func (rd *Reader) VerifyExtract(dst *os.File) error {
+	if len(rd.Stores) != 1 {
+		return fmt.Errorf("the image has %d stores: extract them one by one (ExtractStore)", len(rd.Stores))
+	}
+	st := rd.Stores[0]
+	if err := dst.Truncate(0); err != nil {
+		return err
+	}
+	if err := dst.Truncate(st.DiskSize); err != nil {
+		return err
+	}
+	bs := int64(st.Header.BlockSize)
+	payloadEnd := st.PayloadOffset + int64(len(st.Entries))*bs
+	pos := rd.ImageOffset // the file offset of the next byte the sink is handed
+	return rd.verify(func(buf []byte) error {
+		start := pos
+		pos += int64(len(buf))
+		// The part of buf that is payload, block by block (a block may span two units).
+		for lo := max(start, st.PayloadOffset); lo < min(pos, payloadEnd); {
+			k := (lo - st.PayloadOffset) / bs
+			inner := lo - st.PayloadOffset - k*bs
+			hi := min(pos, st.PayloadOffset+(k+1)*bs)
+			piece := buf[lo-start : hi-start]
+			for _, l := range st.Entries[k].Locations {
+				off, ok := l.Offset(st.DiskSize, st.Header.BlockSize)
+				if !ok { // Open has checked this
+					return errors.New("ffu: internal error: location beyond the disk")
+				}
+				if _, err := dst.WriteAt(piece, off+inner); err != nil {
+					return fmt.Errorf("writing block of write descriptor %d at disk offset %d: %w", k, off, err)
+				}
+			}
+			lo = hi
+		}
+		return nil
+	})
+}
+
+// verify is Verify, handing the bytes it reads from the image header on, in file order, to
+// sink (if not nil).
+func (rd *Reader) verify(sink func(buf []byte) error) error {
 	member, err := CheckCatalog(rd.catalog, rd.hashTable)
 	if err != nil {
 		return &FormatError{err.Error()}
@@ -569,7 +614,7 @@ func (rd *Reader) Verify() error {
 	fill := func(buf []byte, off int64) error {
 		return rd.readAt(buf, rd.ImageOffset+off, fmt.Sprintf("chunk %d", off/chunk))
 	}
-	if err := hashStream(have*chunk, chunk, sums, fill, nil); err != nil {
+	if err := hashStream(have*chunk, chunk, sums, fill, sink); err != nil {
 		return err
 	}
 	for i := range have {

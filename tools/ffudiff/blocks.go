@@ -10,14 +10,6 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
-// Stored is the disk offsets of the blocks an image's store writes, and the block size: every
-// other block of its disk is zeros.
-func Stored(im *volume.Image) (offsets map[int64]bool, blockSize int64) {
-	offsets = map[int64]bool{}
-	storedOffsets(im, offsets)
-	return offsets, int64(im.FFU.Stores[0].Header.BlockSize)
-}
-
 // storedOffsets are the disk offsets of the blocks an image's store writes: every other block
 // of its disk is zeros.
 func storedOffsets(im *volume.Image, seen map[int64]bool) {

@@ -63,14 +63,16 @@ func (t *Tree) Files() []TreeFile {
 	return out
 }
 
-// Walk reads every file of a volume, hashing its content as it streams, and parses the DSMs
-// it finds; where names the volume in errors, and note takes what is not an error (a DSM that
-// does not parse).
+// Walk lists every file of a volume (path, size, attributes) and parses the DSMs it finds,
+// reading no other file's content: what a report of the image needs. where names the volume
+// in errors, and note takes what is not an error (a DSM that does not parse).
 func Walk(vol volume.Reader, where string, note func(string, ...any)) (*Tree, error) {
-	return walk(vol, where, note)
+	return walk(vol, where, note, false)
 }
 
-func walk(vol volume.Reader, where string, note func(string, ...any)) (*Tree, error) {
+// walk lists every file of a volume and parses its DSMs; if hash, it also reads every file's
+// content, hashing it as it streams (what a comparison of contents needs).
+func walk(vol volume.Reader, where string, note func(string, ...any), hash bool) (*Tree, error) {
 	t := &Tree{entries: map[string]*entry{}, owners: map[string]string{}}
 	h := sha256.New()
 	var dsm bytes.Buffer
@@ -80,9 +82,12 @@ func walk(vol volume.Reader, where string, note func(string, ...any)) (*Tree, er
 		if e.Dir {
 			return nil
 		}
+		isDSM := isDSMPath(e.Path) && e.Size <= volume.MaxReadFile
+		if !hash && !isDSM {
+			return nil
+		}
 		h.Reset()
 		dst := io.Writer(h)
-		isDSM := isDSMPath(e.Path) && e.Size <= volume.MaxReadFile
 		if isDSM {
 			dsm.Reset()
 			dst = io.MultiWriter(h, &dsm)
@@ -136,11 +141,11 @@ func (c *comparison) files() error {
 			continue
 		}
 		name := c.b.im.Partition(k).Name
-		ta, err := walk(va, c.a.im.Path+": "+name, c.note)
+		ta, err := walk(va, c.a.im.Path+": "+name, c.note, true)
 		if err != nil {
 			return err
 		}
-		tb, err := walk(vb, c.b.im.Path+": "+name, c.note)
+		tb, err := walk(vb, c.b.im.Path+": "+name, c.note, true)
 		if err != nil {
 			return err
 		}

@@ -33,8 +33,14 @@ const testLayout = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2
 
 func makePackage(t *testing.T, dir, owner, comp, partition string, files map[string]string) (string, *spkg.Package) {
 	t.Helper()
+	return makePackageVersion(t, dir, owner, comp, partition, spkg.Version{Major: 1}, files)
+}
+
+// makePackageVersion is makePackage of version v.
+func makePackageVersion(t *testing.T, dir, owner, comp, partition string, v spkg.Version, files map[string]string) (string, *spkg.Package) {
+	t.Helper()
 	m := spkg.Manifest{
-		Identity:    spkg.Identity{Owner: owner, Component: comp, Version: spkg.Version{Major: 1}},
+		Identity:    spkg.Identity{Owner: owner, Component: comp, Version: v},
 		ReleaseType: "Production", OwnerType: "OEM", BuildType: "Retail", CpuType: "ARM", Partition: partition,
 	}
 	var payload []spkg.Payload

@@ -15,11 +15,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/oemimage/rules_oemimage/tools/fat"
 	"io"
 	"math/rand"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -339,6 +341,11 @@ func TestGenerativeImages(t *testing.T) {
 }
 
 func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[string]int) {
+	checkGenImage(t, c, buildGenImage(t, c), c.Partitions, tools, stats)
+}
+
+// buildGenImage builds case c's image with imggen and returns the FFU's path.
+func buildGenImage(t *testing.T, c *genCase) string {
 	src := t.TempDir()
 	sel := &resolve.Selection{OEMInput: "OEMInput.xml", Description: "generated", Product: "Windows Phone", CPUType: "arm", BuildType: "fre", ReleaseType: "Test"}
 	add := func(comp, part string, files map[string]string, g manifest.Group) {
@@ -364,6 +371,14 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 	if err := Build(sel, Options{Output: ffuPath}); err != nil {
 		t.Fatalf("Build: %v", err)
 	}
+	return ffuPath
+}
+
+// checkGenImage judges the FFU at ffuPath, of case c's layout, with independent tools: the
+// partition table (fdisk, sgdisk), each file system (fsck.fat -n, ntfsfix -n) and the files
+// of partitions (mtools, ntfscat), which have the names and contents each of them lists.
+func checkGenImage(t *testing.T, c *genCase, ffuPath string, partitions []*genPartition, tools map[string]string, stats map[string]int) {
+	out := t.TempDir()
 	disk := filepath.Join(out, "disk.img")
 	extract(t, ffuPath, disk)
 
@@ -381,7 +396,7 @@ func buildAndCheck(t *testing.T, c *genCase, tools map[string]string, stats map[
 		}
 	}
 	ss := int64(c.SectorSize)
-	for _, want := range c.Partitions {
+	for _, want := range partitions {
 		got, ok := parts[want.Name]
 		if !ok {
 			t.Errorf("partition %s is not in the table fdisk reads: %v", want.Name, parts)
@@ -525,21 +540,32 @@ func run(t *testing.T, tool string, args ...string) string {
 	return string(b)
 }
 
-func extract(t *testing.T, ffuPath, disk string) {
+// OpenVerified opens the FFU at ffuPath and checks every block's hash against its catalog;
+// the file stays open until the test ends. Exported for the external tests (update_test.go).
+func OpenVerified(t *testing.T, ffuPath string) *ffu.Reader {
 	t.Helper()
 	f, err := os.Open(ffuPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	st, _ := f.Stat()
-	rd, err := ffu.Open(f, st.Size())
+	t.Cleanup(func() { f.Close() })
+	st, err := f.Stat()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rd.Verify(); err != nil {
-		t.Fatal(err)
+	rd, err := ffu.Open(f, st.Size())
+	if err != nil {
+		t.Fatalf("%s: %v", ffuPath, err)
 	}
+	if err := rd.Verify(); err != nil {
+		t.Fatalf("%s: %v", ffuPath, err)
+	}
+	return rd
+}
+
+func extract(t *testing.T, ffuPath, disk string) {
+	t.Helper()
+	rd := OpenVerified(t, ffuPath)
 	d, err := os.Create(disk)
 	if err != nil {
 		t.Fatal(err)
@@ -609,10 +635,12 @@ func checkRawImage(t *testing.T, disk string, off, size int64, image []byte, nam
 func checkFAT(t *testing.T, tools map[string]string, part string, p *genPartition, tmp string) {
 	t.Helper()
 	// fsck.fat -n exits 1 for errors it found and would have fixed.
-	if out, err := exec.Command(tools["fsck.fat"], "-n", part).CombinedOutput(); err != nil {
+	out, err := exec.Command(tools["fsck.fat"], "-n", part).CombinedOutput()
+	if err != nil {
 		t.Errorf("%s (%s): fsck.fat -n: %v\n%s", p.Name, p.FS, err, out)
 		return
 	}
+	checkUsage(t, p, part, out)
 	dst := filepath.Join(tmp, p.Name+".files")
 	os.RemoveAll(dst)
 	if err := os.Mkdir(dst, 0o755); err != nil {
@@ -649,5 +677,42 @@ func compareTree(t *testing.T, p *genPartition, read func(devicePath string) ([]
 		if string(got) != want {
 			t.Errorf("%s: %s: %d bytes differ from the %d installed", p.Name, path, len(got), len(want))
 		}
+	}
+}
+
+var fsckClusters = regexp.MustCompile(`(\d+)/(\d+) clusters`)
+
+// checkUsage compares the FAT reader's count of the volume's clusters (Usage: what the image
+// report shows as used and free) with fsck.fat's "used/total clusters".
+func checkUsage(t *testing.T, p *genPartition, part string, fsckOut []byte) {
+	t.Helper()
+	m := fsckClusters.FindSubmatch(fsckOut)
+	if m == nil {
+		t.Errorf("%s: fsck.fat printed no used/total clusters:\n%s", p.Name, fsckOut)
+		return
+	}
+	used, _ := strconv.ParseInt(string(m[1]), 10, 64)
+	total, _ := strconv.ParseInt(string(m[2]), 10, 64)
+	f, err := os.Open(part)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := fat.Open(f, 0, st.Size())
+	if err != nil {
+		t.Errorf("%s: fat.Open: %v", p.Name, err)
+		return
+	}
+	_, clusters, free, err := v.Usage()
+	if err != nil {
+		t.Errorf("%s: Usage: %v", p.Name, err)
+		return
+	}
+	if clusters != total || free != total-used {
+		t.Errorf("%s (%s): Usage counts %d clusters, %d free; fsck.fat %d, %d free", p.Name, p.FS, clusters, free, total, total-used)
 	}
 }

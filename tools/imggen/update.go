@@ -38,8 +38,8 @@ const OEMInputPath = `\Windows\ImageUpdate\OEMInput.xml`
 // dsmDir is where every package's DSM lies in its partition.
 const dsmDir = `\Windows\Packages\DsmFiles\`
 
-// maxUpdateInput bounds an update input file: a list of package paths.
-const maxUpdateInput = 16 << 20
+// MaxUpdateInput bounds an update input file: a list of package paths.
+const MaxUpdateInput = 16 << 20
 
 // UpdateInput is an update input file: UpdateOSInput with a Description and PackageFiles.
 type UpdateInput struct {
@@ -49,8 +49,8 @@ type UpdateInput struct {
 
 // ParseUpdateInput reads an UpdateOSInput document; name is the file, for messages.
 func ParseUpdateInput(name string, data []byte) (*UpdateInput, error) {
-	if len(data) > maxUpdateInput {
-		return nil, fmt.Errorf("%s: %d bytes; an update input of at most %d MiB is expected", name, len(data), maxUpdateInput>>20)
+	if len(data) > MaxUpdateInput {
+		return nil, fmt.Errorf("%s: %d bytes; an update input of at most %d MiB is expected", name, len(data), MaxUpdateInput>>20)
 	}
 	d := etree.NewDocument()
 	d.ReadSettings.Permissive = false
@@ -131,7 +131,8 @@ type update struct {
 	installed map[string]*installedPackage
 	order     []string
 	history   *etree.Document
-	release   string // the image's release type, and where it was found
+	release   string // the image's release type (Test, Production)
+	releaseOf string // where it was found, for messages
 	cpu       string
 	pkgs      []*imagePackage
 	touched   map[string]bool // lower-case partition names to rebuild or rewrite
@@ -159,11 +160,12 @@ func Update(r UpdateRequest) (err error) {
 		u.log.printf("durations are not recorded, so that this log is reproducible")
 	}
 	t := time.Now()
-	if u.im, err = vol.OpenImage(r.Image, true); err != nil {
+	if u.im, err = vol.OpenImage(r.Image, false); err != nil {
 		return err
 	}
-	// The update rebuilds partitions in the extracted disk, then writes the FFU from it.
-	if u.disk, err = u.im.Disk(); err != nil {
+	// The update rebuilds partitions in the extracted disk, then writes the FFU from it; the
+	// FFU's hashes are checked as it is extracted (one read of it, not two).
+	if u.disk, err = u.im.VerifiedDisk(); err != nil {
 		return err
 	}
 	if len(u.im.FFU.Stores) != 1 {
@@ -291,7 +293,7 @@ func (u *update) readImage() error {
 		if el == nil {
 			return fmt.Errorf("%s: MainOS%s: no <ReleaseType>; expected Test or Production", u.r.Image, OEMInputPath)
 		}
-		u.release = strings.TrimSpace(el.Text()) + " (<ReleaseType> of MainOS" + OEMInputPath + ")"
+		u.release, u.releaseOf = strings.TrimSpace(el.Text()), "<ReleaseType> of MainOS"+OEMInputPath
 	}
 	// The image's CPU: the shortest CpuType of its packages (ARM64 of ARM64 and ARM64_ARM).
 	for _, k := range u.order {
@@ -318,7 +320,7 @@ func (u *update) checkRelease() error {
 	if u.release == "" {
 		for _, k := range u.order {
 			if p := u.installed[k]; p.m.ReleaseType == "Test" {
-				u.release = "Test (package " + p.m.Name() + " is a Test package, which a Retail image cannot hold)"
+				u.release, u.releaseOf = "Test", "package "+p.m.Name()+" is a Test package, which a Retail image cannot hold"
 				break
 			}
 		}
@@ -327,19 +329,19 @@ func (u *update) checkRelease() error {
 		side := strings.TrimSuffix(u.r.Image, filepath.Ext(u.r.Image)) + ".UpdateInput.xml"
 		if data, err := os.ReadFile(side); err == nil {
 			if m := sideFileRelease.FindSubmatch(data); m != nil {
-				u.release = string(m[1]) + " (the side file " + filepath.Base(side) + ")"
+				u.release, u.releaseOf = string(m[1]), "the side file "+filepath.Base(side)
 			}
 		}
 	}
 	switch {
-	case u.release == "":
+	case u.releaseOf == "":
 		return fmt.Errorf("%s: the release type of the image is unknown: MainOS has no %s, every package is a Production package, and no UpdateInput.xml side file next to it names one; only non-Retail images may be updated", u.r.Image, OEMInputPath)
-	case strings.HasPrefix(u.release, "Production"):
-		return fmt.Errorf("%s is a Retail image (ReleaseType %s); ImageApp updates Production, Test and Health images only (their OEMInput has ReleaseType Test): rebuild the image instead", u.r.Image, u.release)
-	case !strings.HasPrefix(u.release, "Test"):
-		return fmt.Errorf("%s: ReleaseType %s; expected Test or Production", u.r.Image, u.release)
+	case u.release == "Production":
+		return fmt.Errorf("%s is a Retail image (ReleaseType Production, %s); ImageApp updates Production, Test and Health images only (their OEMInput has ReleaseType Test): rebuild the image instead", u.r.Image, u.releaseOf)
+	case u.release != "Test":
+		return fmt.Errorf("%s: ReleaseType %q (%s); expected Test or Production", u.r.Image, u.release, u.releaseOf)
 	}
-	u.log.printf("release type %s", u.release)
+	u.log.printf("release type %s (%s)", u.release, u.releaseOf)
 	return nil
 }
 
@@ -510,10 +512,13 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: partition %s: %v", u.r.Image, name, err)
 	}
-	// Pass 1: which directories hold files that stay; pass 2 copies.
+	// Pass 1 (names only): which directories held entries, and which hold files that stay;
+	// pass 2 copies.
 	keep := func(path string) bool { return !removed[strings.ToLower(name)+"|"+strings.ToUpper(path)] }
 	full := map[string]bool{}
 	err = kept.walk(func(path string, dir bool, _ int64, _ byte, _ io.Reader) error {
+		parent, _ := splitDevicePath(path)
+		kept.dirs[strings.ToUpper(strings.TrimSuffix(parent, `\`))] = true
 		if !dir && keep(path) {
 			for p := path; ; {
 				p, _ = splitDevicePath(strings.TrimSuffix(p, `\`))
@@ -532,8 +537,8 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 		switch {
 		case dir && !full[strings.ToUpper(path)]:
 			// An empty directory of the old volume stays; one its files left goes.
-			if emptyBefore, err := kept.empty(path); err != nil || !emptyBefore {
-				return err
+			if kept.dirs[strings.ToUpper(path)] {
+				return nil
 			}
 			return v.fs.Mkdir(path)
 		case dir || !keep(path):
@@ -555,7 +560,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 type oldVolume struct {
 	fat  *fat.Volume
 	ntfs *ntfs.Volume
-	dirs map[string]bool // upper-case paths of directories that hold entries
+	dirs map[string]bool // upper-case paths of directories that hold entries (rebuild's pass 1)
 }
 
 func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r io.Reader) error) error {
@@ -568,22 +573,6 @@ func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r
 		}
 		return fn(path, false, fi.Size, byte(fi.Attr), f)
 	})
-}
-
-// empty reports whether directory path held nothing in the old volume.
-func (o *oldVolume) empty(path string) (bool, error) {
-	if o.dirs == nil {
-		o.dirs = map[string]bool{}
-		err := o.walk(func(p string, _ bool, _ int64, _ byte, _ io.Reader) error {
-			parent, _ := splitDevicePath(p)
-			o.dirs[strings.ToUpper(strings.TrimSuffix(parent, `\`))] = true
-			return nil
-		})
-		if err != nil {
-			return false, err
-		}
-	}
-	return !o.dirs[strings.ToUpper(path)], nil
 }
 
 // openWriter opens the old volume (at off in old, the FFU's disk) and, over the partition on the disk, a writer
@@ -600,7 +589,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 			return nil, err
 		}
 		v.fs = ntfsFS{w}
-		return &oldVolume{ntfs: o}, nil
+		return &oldVolume{ntfs: o, dirs: map[string]bool{}}, nil
 	}
 	o, err := fat.Open(old, off, size)
 	if err != nil {
@@ -618,7 +607,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 		return nil, fmt.Errorf("the volume is %v, but a new one of its size and cluster size would be %v", o.Type(), w.Type())
 	}
 	v.fs = fatFS{w}
-	return &oldVolume{fat: o}, nil
+	return &oldVolume{fat: o, dirs: map[string]bool{}}, nil
 }
 
 // fullError turns a file that did not fit into the refusal naming the package, the file and
@@ -660,11 +649,7 @@ func (u *update) appendHistory(records []installed) ([]byte, error) {
 			}
 		}
 	}
-	ev := events.CreateElement("UpdateEvent")
-	text(ev, "Sequence", strconv.Itoa(seq+1))
-	text(ev, "DateTime", u.r.Time.UTC().Format("2006-01-02T15:04:05"))
-	text(ev, "Summary", "Image updated")
-	updateOSOutput(ev.CreateElement("UpdateOSOutput"), u.r.Description, records)
+	addUpdateEvent(events, seq+1, "Image updated", u.r.Description, records, u.r.Time)
 	return bytesOf(u.history)
 }
 
@@ -776,11 +761,7 @@ func (u *update) write() error {
 func (u *update) updateInput() ([]byte, error) {
 	d, root := newDoc("UpdateOSInput")
 	text(root, "Description", u.r.Description)
-	release := u.release
-	if i := strings.IndexByte(release, ' '); i > 0 {
-		release = release[:i]
-	}
-	c := "oemimage imageapp " + filepath.Base(u.r.Image) + " /UpdateInputXML:" + filepath.Base(u.r.Input) + ": ReleaseType=" + release
+	c := "oemimage imageapp " + filepath.Base(u.r.Image) + " /UpdateInputXML:" + filepath.Base(u.r.Input) + ": ReleaseType=" + u.release
 	root.CreateComment(" " + strings.ReplaceAll(c, "--", "- -") + " ")
 	pf := root.CreateElement("PackageFiles")
 	for _, p := range u.r.Packages {

@@ -356,8 +356,9 @@ func TestUpdateRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		image   testimage.Options
-		retail  bool // the image made from a Production OEMInput
-		noSide  bool // the image's side files removed
+		retail  bool   // the image made from a Production OEMInput
+		noSide  bool   // the image's side files removed
+		side    string // then this UpdateInput.xml side file written
 		pkg     pkgSpec
 		fixture string // update with the fixture's own package of this component
 		want    []string
@@ -378,6 +379,9 @@ func TestUpdateRefusals(t *testing.T) {
 			want: []string{"Retail image", "Production"}},
 		{name: "release unknown", noSide: true, pkg: pkgSpec{component: "New", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\a`: "a"}},
 			want: []string{"release type", "unknown", imggen.OEMInputPath}},
+		{name: "release neither", noSide: true, side: "<UpdateOSInput><!-- oemimage imageapp: ReleaseType=Testing --></UpdateOSInput>",
+			pkg:  pkgSpec{component: "New", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\a`: "a"}},
+			want: []string{`ReleaseType "Testing"`, "the side file", "UpdateInput.xml", "expected Test or Production"}},
 		{name: "removal", pkg: pkgSpec{component: "Gone", partition: "MainOS", version: spkg.Version{Major: 9}, removal: true, files: map[string]string{`\a`: "a"}},
 			want: []string{"Contoso.Gone", "cannot remove"}},
 		{name: "file of another package", pkg: pkgSpec{component: "Clash", partition: "MainOS", version: spkg.Version{Major: 1}, files: map[string]string{`\Windows\System32\ntoskrnl.exe`: "x"}},
@@ -405,6 +409,11 @@ func TestUpdateRefusals(t *testing.T) {
 			if tc.noSide {
 				for _, s := range imggen.SideFiles {
 					os.Remove(strings.TrimSuffix(img, ".ffu") + "." + s)
+				}
+			}
+			if tc.side != "" {
+				if err := os.WriteFile(strings.TrimSuffix(img, ".ffu")+".UpdateInput.xml", []byte(tc.side), 0o644); err != nil {
+					t.Fatal(err)
 				}
 			}
 			pkg := filepath.Join(dir, "Contoso."+tc.fixture+".spkg")
@@ -463,20 +472,7 @@ func TestUpdateTestPackageTellsRelease(t *testing.T) {
 	if err != nil || !strings.Contains(string(side), "ReleaseType=Test") {
 		t.Errorf("out.UpdateInput.xml does not record the release type (%v):\n%s", err, side)
 	}
-	// The output FFU checks out.
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	st, _ := f.Stat()
-	rd, err := ffu.Open(f, st.Size())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := rd.Verify(); err != nil {
-		t.Error(err)
-	}
+	imggen.OpenVerified(t, out) // the output FFU checks out
 }
 
 // TestRewriteIsIdentity: an FFU written again from its own disk, with the blocks it stores
@@ -500,56 +496,27 @@ func TestRewriteIsIdentity(t *testing.T) {
 			}
 			again.Allocated = im.FFU.StoredExtents(0)
 			again.CatalogTime = imageconst.Epoch // what imggen stamped
-			w := &seekBuffer{}
+			w := &cab.MemFile{}                  // the fixture's FFU is a few MiB
 			if _, err := ffu.Write(w, again); err != nil {
 				t.Fatal(err)
 			}
 			orig, _ := os.ReadFile(img)
-			if !bytes.Equal(orig, w.bytes()) {
+			if !bytes.Equal(orig, w.Bytes()) {
 				first := 0
-				for first < len(orig) && first < len(w.bytes()) && orig[first] == w.bytes()[first] {
+				for first < len(orig) && first < len(w.Bytes()) && orig[first] == w.Bytes()[first] {
 					first++
 				}
 				n := 0
-				for i := range min(len(orig), len(w.bytes())) {
-					if orig[i] != w.bytes()[i] {
+				for i := range min(len(orig), len(w.Bytes())) {
+					if orig[i] != w.Bytes()[i] {
 						n++
 					}
 				}
-				t.Errorf("the FFU written again differs from byte %d on (%d bytes differ): %d bytes, the original %d", first, n, len(w.bytes()), len(orig))
+				t.Errorf("the FFU written again differs from byte %d on (%d bytes differ): %d bytes, the original %d", first, n, len(w.Bytes()), len(orig))
 			}
 		})
 	}
 }
-
-// seekBuffer is an in-memory io.WriteSeeker (the fixture's FFU is a few MiB).
-type seekBuffer struct {
-	buf []byte
-	off int64
-}
-
-func (s *seekBuffer) Write(p []byte) (int, error) {
-	if end := s.off + int64(len(p)); end > int64(len(s.buf)) {
-		s.buf = append(s.buf, make([]byte, end-int64(len(s.buf)))...)
-	}
-	copy(s.buf[s.off:], p)
-	s.off += int64(len(p))
-	return len(p), nil
-}
-
-func (s *seekBuffer) Seek(off int64, whence int) (int64, error) {
-	switch whence {
-	case io.SeekStart:
-		s.off = off
-	case io.SeekCurrent:
-		s.off += off
-	case io.SeekEnd:
-		s.off = int64(len(s.buf)) + off
-	}
-	return s.off, nil
-}
-
-func (s *seekBuffer) bytes() []byte { return s.buf }
 
 // writeBinaryPackage writes a binary partition package of image for partition.
 func writeBinaryPackage(t *testing.T, dir, partition string, v spkg.Version, image []byte) string {
@@ -621,4 +588,38 @@ func TestUpdateBinaryPartition(t *testing.T) {
 	partitionBytes(t, img, "EFIESP", a)
 	partitionBytes(t, out, "EFIESP", b)
 	checker.Run(t, "", checker.Find(t, "cmp"), a, b)
+}
+
+// TestUpdateDropsEmptiedDirectory: a directory whose only files belonged to the replaced
+// version of a package is not in the updated image (on FAT32 and NTFS); the other
+// directories stay.
+func TestUpdateDropsEmptiedDirectory(t *testing.T) {
+	for name, layoutXML := range map[string]string{"FAT32": "", "NTFS": ntfsLayout} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			v1 := writePackage(t, t.TempDir(), pkgSpec{component: "Mover", partition: "MainOS", version: spkg.Version{Major: 1},
+				files: map[string]string{`\Old\Deeper\a.txt`: "a", `\Kept\b.txt`: "b"}})
+			img, err := testimage.FFU(dir, "moved", testimage.Options{Layout: layoutXML, Extra: []string{v1}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v2 := writePackage(t, t.TempDir(), pkgSpec{component: "Mover", partition: "MainOS", version: spkg.Version{Major: 1, Minor: 1},
+				files: map[string]string{`\New\a.txt`: "a2", `\Kept\b.txt`: "b2"}})
+			out := filepath.Join(dir, "out.ffu")
+			if err := imggen.Update(imggen.UpdateRequest{Image: img, Output: out, Input: "u.xml", Packages: []string{v2}}); err != nil {
+				t.Fatal(err)
+			}
+			tree := deviceFiles(t, out)
+			for _, gone := range []string{`MainOS\Old`, `MainOS\Old\Deeper`, `MainOS\Old\Deeper\a.txt`} {
+				if _, ok := tree[gone]; ok {
+					t.Errorf("%s is still in the updated image", gone)
+				}
+			}
+			for _, kept := range []string{`MainOS\New`, `MainOS\Kept`, `MainOS\Windows`} {
+				if tree[kept] != "dir" {
+					t.Errorf("%s is not a directory of the updated image: %q", kept, tree[kept])
+				}
+			}
+		})
+	}
 }

@@ -85,12 +85,18 @@ func updateOutput(description string, pkgs []installed) ([]byte, error) {
 // updateHistory is the UpdateHistory.xml of a new image: one event, sequence 1, at when.
 func updateHistory(description string, pkgs []installed, when time.Time) ([]byte, error) {
 	d, root := newDoc("UpdateHistory")
-	ev := root.CreateElement("UpdateEvents").CreateElement("UpdateEvent")
-	text(ev, "Sequence", "1")
-	text(ev, "DateTime", when.UTC().Format("2006-01-02T15:04:05"))
-	text(ev, "Summary", "Image created")
-	updateOSOutput(ev.CreateElement("UpdateOSOutput"), description, pkgs)
+	addUpdateEvent(root.CreateElement("UpdateEvents"), 1, "Image created", description, pkgs, when)
 	return bytesOf(d)
+}
+
+// addUpdateEvent appends to <UpdateEvents> the <UpdateEvent> of sequence seq at when: its
+// summary and the packages it installed.
+func addUpdateEvent(events *etree.Element, seq int, summary, description string, pkgs []installed, when time.Time) {
+	ev := events.CreateElement("UpdateEvent")
+	text(ev, "Sequence", strconv.Itoa(seq))
+	text(ev, "DateTime", when.UTC().Format("2006-01-02T15:04:05"))
+	text(ev, "Summary", summary)
+	updateOSOutput(ev.CreateElement("UpdateOSOutput"), description, pkgs)
 }
 
 // packageList is the PackageList.xml: the packages in the image, keyed by name, after the

@@ -116,6 +116,12 @@ func init() {
 	inputCase("unknown-element", `<UpdateOSInput><Features/><PackageFiles><PackageFile>a.spkg</PackageFile></PackageFiles></UpdateOSInput>`, "<Features>", "expected <Description> and <PackageFiles>")
 	inputCase("missing-package", `<UpdateOSInput><PackageFiles><PackageFile>C:\Kit\Contoso.Nothere.spkg</PackageFile></PackageFiles></UpdateOSInput>`,
 		"PackageFile 1", "Contoso.Nothere.spkg")
+	inputCase("two-package-lists", `<UpdateOSInput><PackageFiles><PackageFile>a.spkg</PackageFile></PackageFiles><PackageFiles/></UpdateOSInput>`,
+		"<PackageFiles> given twice", "expected one")
+	inputCase("other-in-package-files", `<UpdateOSInput><PackageFiles><Package>a.spkg</Package></PackageFiles></UpdateOSInput>`,
+		"<PackageFiles> holds <Package>", "expected <PackageFile>")
+	inputCase("other-namespace", `<UpdateOSInput xmlns="urn:other"><PackageFiles><PackageFile>a.spkg</PackageFile></PackageFiles></UpdateOSInput>`,
+		`namespace "urn:other"`, "http://schemas.microsoft.com/embedded/2004/10/ImageUpdate")
 	inputCase("17MiB", "<UpdateOSInput><!--"+strings.Repeat(" ", 17<<20)+"--></UpdateOSInput>", "16777216")
 	// Named pipes where the image or the input belong.
 	for _, c := range []struct{ name, pipe string }{{"image-named-pipe", "pipe.ffu"}, {"input-named-pipe", "u.xml"}} {

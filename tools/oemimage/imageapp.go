@@ -12,9 +12,6 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
 
-// maxUpdateInputBytes bounds the update input file (a list of package paths).
-const maxUpdateInputBytes = 16 << 20
-
 // runImageApp is `oemimage imageapp <imageFile.ffu> /UpdateInputXML:<updateInputfile.xml>`,
 // ImageApp.exe's update command line: the packages of the update input are added to the image,
 // or replace older versions of themselves (imggen.Update). Besides the documented switch:
@@ -35,7 +32,7 @@ func runImageApp(args []string, stdout, stderr io.Writer) error {
 	if input == "" {
 		return usageError{"/UpdateInputXML:<file> is required: the update input naming the packages to add"}
 	}
-	r := imggen.UpdateRequest{Image: image, Input: input, Timings: true, Progress: stdout}
+	r := imggen.UpdateRequest{Image: image, Input: input, Progress: stdout}
 	if r.Output, err = singleFlag(c, "output", "a file"); err != nil {
 		return err
 	}
@@ -49,14 +46,8 @@ func runImageApp(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--output=%s is a directory; expected the path of the .ffu to write", r.Output)
 		}
 	}
-	if t := c.flags["timings"]; len(t) > 0 {
-		switch t[len(t)-1] {
-		case "true":
-		case "false":
-			r.Timings = false
-		default:
-			return usageError{"--timings= takes true or false"}
-		}
+	if r.Timings, err = timingsFlag(c); err != nil {
+		return err
 	}
 	// A named pipe given as the image would block the open: only a regular file is read.
 	if _, err := readfile.Regular(image); err != nil {
@@ -66,7 +57,7 @@ func runImageApp(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("/UpdateInputXML:%s: %v", input, err)
 	}
-	data, err := readfile.ReadRegular(host, maxUpdateInputBytes)
+	data, err := readfile.ReadRegular(host, imggen.MaxUpdateInput)
 	if err != nil {
 		return fmt.Errorf("/UpdateInputXML: %w", err)
 	}

@@ -39,7 +39,7 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("expected OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer], got %d argument(s)", len(c.positional))}
 	}
-	r := imggen.Request{Options: imggen.Options{Output: c.positional[0], Timings: true, Progress: stdout}}
+	r := imggen.Request{Options: imggen.Options{Output: c.positional[0], Progress: stdout}}
 	if root, err := singleFlag(c, "trusted-root", "a certificate file"); err != nil {
 		return err
 	} else if root != "" {
@@ -74,14 +74,8 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 		return usageError{"--unused-inputs= needs --selection= (the inputs a run reads are known from its selection)"}
 	}
 	r.Inputs = append(append(append(append([]string(nil), c.flags["package"]...), c.flags["fm"]...), c.flags["core-fm"]...), c.positional[1])
-	if t := c.flags["timings"]; len(t) > 0 {
-		switch t[len(t)-1] {
-		case "true":
-		case "false":
-			r.Timings = false
-		default:
-			return usageError{"--timings= takes true or false"}
-		}
+	if r.Timings, err = timingsFlag(c); err != nil {
+		return err
 	}
 	if r.Time, err = imggen.EpochFromEnv(winpath.EnvMap(os.Environ())); err != nil {
 		return err
@@ -94,4 +88,19 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 		r.Customization = &cr
 	}
 	return imggen.Run(r)
+}
+
+// timingsFlag is --timings=true|false (the last one given wins); true when it is absent.
+func timingsFlag(c *cmdline) (bool, error) {
+	t := c.flags["timings"]
+	if len(t) == 0 {
+		return true, nil
+	}
+	switch t[len(t)-1] {
+	case "true":
+		return true, nil
+	case "false":
+		return false, nil
+	}
+	return false, usageError{"--timings= takes true or false"}
 }

@@ -122,7 +122,7 @@ func Build(path string, opt Options) (*Report, error) {
 	if opt.Selection != nil {
 		r.Selection = filepath.Base(opt.SelectionFile)
 	}
-	b := &builder{r: r, im: im, trees: map[string]*ffudiff.Tree{}, sizes: map[string]map[string]int64{}}
+	b := &builder{r: r, im: im, dsms: map[string][]ffudiff.DSM{}, sizes: map[string]map[string]int64{}}
 	b.facts()
 	if err := b.regions(); err != nil {
 		return nil, err
@@ -135,7 +135,7 @@ func Build(path string, opt Options) (*Report, error) {
 type builder struct {
 	r     *Report
 	im    *volume.Image
-	trees map[string]*ffudiff.Tree    // by upper-case partition name: those whose files were read
+	dsms  map[string][]ffudiff.DSM    // by upper-case partition name: those whose files were read
 	sizes map[string]map[string]int64 // by upper-case partition name, upper-case path: file sizes
 	vols  map[string]volume.Reader
 	order []string // partition names in table order
@@ -171,15 +171,12 @@ func (b *builder) facts() {
 // space, and reads the files of each partition with a file system.
 func (b *builder) regions() error {
 	im := b.im
-	stored, bs := ffudiff.Stored(im)
+	stored := im.FFU.StoredExtents(0)
 	storedIn := func(off, size int64) int64 {
 		var n int64
-		if bs <= 0 {
-			return 0
-		}
-		for o := off / bs * bs; o < off+size; o += bs {
-			if stored[o] {
-				n += min(o+bs, off+size) - max(o, off)
+		for _, e := range stored {
+			if lo, hi := max(e.Offset, off), min(e.Offset+e.Length, off+size); lo < hi {
+				n += hi - lo
 			}
 		}
 		return n
@@ -280,7 +277,7 @@ func (b *builder) measure(reg *Region, e *ffu.GPTEntry) error {
 		}
 	}
 	key := strings.ToUpper(e.Name)
-	b.trees[key], b.vols[key], b.sizes[key] = t, v, sizes
+	b.dsms[key], b.vols[key], b.sizes[key] = t.DSMs, v, sizes
 	return nil
 }
 
@@ -301,11 +298,7 @@ func (b *builder) packages(sel *resolve.Selection) {
 	sizes := b.sizes
 	seen := map[string]string{}
 	for _, name := range b.order {
-		t := b.trees[strings.ToUpper(name)]
-		if t == nil {
-			continue
-		}
-		for _, d := range t.DSMs {
+		for _, d := range b.dsms[strings.ToUpper(name)] {
 			m := d.Manifest
 			p := Package{Name: m.Name(), Version: m.Version.String(), Partition: m.Partition, DSM: name + d.Path,
 				Owner: m.Owner, Files: len(m.Files)}

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -320,12 +321,15 @@ func TestFreeSpaceFsck(t *testing.T) {
 		}
 		used, _ := strconv.ParseInt(m[1], 10, 64)
 		total, _ := strconv.ParseInt(m[2], 10, 64)
-		if g.Free%(total-used) != 0 {
-			t.Errorf("%s: %d bytes free, fsck.fat: %d of %d clusters free", g.Name, g.Free, total-used, total)
-			continue
+		// The cluster size as the boot sector states it: bytes per sector (offset 11) times
+		// sectors per cluster (13).
+		boot := make([]byte, 14)
+		if _, err := im.ReaderAt().ReadAt(boot, g.Offset); err != nil {
+			t.Fatal(err)
 		}
-		if cb := g.Free / (total - used); cb < 512 || cb&(cb-1) != 0 {
-			t.Errorf("%s: %d bytes free, fsck.fat: %d clusters free: %d-byte clusters?", g.Name, g.Free, total-used, cb)
+		cb := int64(binary.LittleEndian.Uint16(boot[11:])) * int64(boot[13])
+		if want := (total - used) * cb; g.Free != want || g.Used != g.Bytes-want {
+			t.Errorf("%s: %d bytes free, %d used; fsck.fat: %d of %d clusters free, %d-byte clusters: %d free", g.Name, g.Free, g.Used, total-used, total, cb, want)
 		}
 	}
 }
@@ -464,4 +468,58 @@ func FuzzHTML(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestStoredBlocks: a region measured by stored blocks uses the bytes of it that the FFU
+// stores: the data (not holes) of the sparse disk the FFU extracts to, found with
+// SEEK_DATA/SEEK_HOLE.
+func TestStoredBlocks(t *testing.T) {
+	ffuPath, _ := fixture(t, testimage.Options{}, nil)
+	r, _ := render(t, ffuPath, "")
+	im, err := volume.OpenImage(ffuPath, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer im.Close()
+	disk, err := im.Disk() // sparse: only the stored blocks are written
+	if err != nil {
+		t.Fatal(err)
+	}
+	const seekData, seekHole = 3, 4
+	dataIn := func(off, n int64) (int64, error) {
+		var sum int64
+		for pos := off; pos < off+n; {
+			d, err := disk.Seek(pos, seekData)
+			if err != nil || d >= off+n {
+				break // ENXIO: no data after pos
+			}
+			h, err := disk.Seek(d, seekHole)
+			if err != nil {
+				return 0, err
+			}
+			sum += min(h, off+n) - d
+			pos = h
+		}
+		return sum, nil
+	}
+	if all, err := dataIn(0, r.DiskBytes); err != nil || all == r.DiskBytes {
+		t.Skipf("the temporary directory's file system keeps no holes (%v)", err)
+	}
+	measured := 0
+	for _, g := range r.Regions {
+		if g.MeasuredBy != "stored blocks" {
+			continue
+		}
+		measured++
+		want, err := dataIn(g.Offset, g.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.Used != want || g.Free != g.Bytes-want {
+			t.Errorf("%s: %d bytes used, %d free; the extracted disk has %d bytes of data in its %d", g.Name, g.Used, g.Free, want, g.Bytes)
+		}
+	}
+	if measured == 0 {
+		t.Fatal("no region is measured by stored blocks")
+	}
 }

@@ -112,6 +112,29 @@ func (im *Image) Disk() (*os.File, error) {
 	return f, nil
 }
 
+// VerifiedDisk is Verify and Disk in one read of the FFU (ffu.Reader.VerifyExtract), for a
+// caller that opened the image without verifying it and needs its disk as a file: every
+// chunk's hash is checked as its blocks are written.
+func (im *Image) VerifiedDisk() (*os.File, error) {
+	if im.disk != nil { // extracted, unverified, by OpenImage or Disk
+		if err := im.FFU.Verify(); err != nil {
+			return nil, fmt.Errorf("%s: %v", im.Path, err)
+		}
+		return im.disk, nil
+	}
+	f, err := os.CreateTemp("", "oemimage-disk-*.img")
+	if err != nil {
+		return nil, err
+	}
+	if err := im.FFU.VerifyExtract(f); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("%s: %v", im.Path, err)
+	}
+	im.disk, im.view = f, f
+	return f, nil
+}
+
 // ReaderAt reads the raw disk without extracting it.
 func (im *Image) ReaderAt() io.ReaderAt { return im.view }
 
