@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,12 +21,6 @@ import (
 // keeps the screenshot, REPORT_WINDOW=1200,1500 sets the window (docs/report.png is one).
 func TestBrowser(t *testing.T) {
 	chromium := checker.Find(t, "chromium")
-	// Chromium reserves tens of GiB of address space at start (its sandbox and V8 cages) and
-	// dies under an address-space limit, such as the prlimit --as the readers' tests run under.
-	var rl syscall.Rlimit
-	if err := syscall.Getrlimit(syscall.RLIMIT_AS, &rl); err == nil && rl.Cur != ^uint64(0) {
-		t.Skipf("chromium cannot start under an address-space limit of %d bytes (RLIMIT_AS); run this test without it", rl.Cur)
-	}
 	ffuPath, selPath := fixture(t, testimage.Options{}, nil)
 	_, data := render(t, ffuPath, selPath)
 	dir := t.TempDir()
