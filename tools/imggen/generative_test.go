@@ -424,21 +424,21 @@ func checkGenImage(t *testing.T, c *genCase, ffuPath string, partitions []*genPa
 		stats[want.FS]++
 		os.Remove(part)
 	}
-	checkInPlace(t, ffuPath, c, parts)
+	checkInPlace(t, ffuPath, c.SectorSize, partitions, parts)
 }
 
 // checkInPlace reads the image as its own readers do, from the FFU's blocks in place
 // (tools/volume, no extracted disk): each partition where fdisk puts it, each generated file
 // with its content.
-func checkInPlace(t *testing.T, ffuPath string, c *genCase, parts map[string]fdiskPartition) {
+func checkInPlace(t *testing.T, ffuPath string, sectorSize int, partitions []*genPartition, parts map[string]fdiskPartition) {
 	t.Helper()
 	im, err := volread.OpenImage(ffuPath, true)
 	if err != nil {
 		t.Fatalf("volume.OpenImage: %v", err)
 	}
 	defer im.Close()
-	ss := int64(c.SectorSize)
-	for _, want := range c.Partitions {
+	ss := int64(sectorSize)
+	for _, want := range partitions {
 		e := im.Partition(want.Name)
 		if e == nil {
 			t.Errorf("in place: no partition %s (%s)", want.Name, im.Names())
