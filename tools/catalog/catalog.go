@@ -29,6 +29,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/utf16le"
 )
 
 var (
@@ -352,7 +354,7 @@ func parse(der []byte) (*parsed, error) {
 	}
 	out := make([]Member, 0, len(subjects))
 	for i, s := range subjects {
-		m := Member{Tag: utf16leString(s.Identifier)}
+		m := Member{Tag: utf16le.CString(s.Identifier)}
 		if v2 {
 			m.Tag = strings.ToUpper(hex.EncodeToString(s.Identifier))
 		}
@@ -384,7 +386,7 @@ func parse(der []byte) (*parsed, error) {
 					return nil, fmt.Errorf("catalog: member %d (%q): bad CAT_NAMEVALUE: %v", i, m.Tag, err)
 				}
 				if bmpDecode(nv.Tag.Bytes) == "File" {
-					m.File = utf16leString(nv.Value)
+					m.File = utf16le.CString(nv.Value)
 				}
 			}
 		}
@@ -460,18 +462,6 @@ func ctlSubjects(der []byte) ([]trustedSubject, bool, error) {
 		return nil, false, errors.New("catalog: CTL has no thisUpdate and subjectAlgorithm")
 	}
 	return nil, v2, nil
-}
-
-func utf16leString(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		c := uint16(b[i]) | uint16(b[i+1])<<8
-		if c == 0 {
-			break
-		}
-		u = append(u, c)
-	}
-	return string(utf16.Decode(u))
 }
 
 func bmpDecode(b []byte) string {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"time"
-	"unicode/utf16"
 
 	"github.com/oemimage/rules_oemimage/tools/catalog"
 )
@@ -57,17 +56,4 @@ func CheckCatalog(cat, hashTable []byte) (member string, err error) {
 
 func allZero(b []byte) bool {
 	return len(bytes.Trim(b, "\x00")) == 0
-}
-
-// utf16leString decodes UTF-16LE up to the first NUL (GPT partition names).
-func utf16leString(b []byte) string {
-	u := make([]uint16, 0, len(b)/2)
-	for i := 0; i+1 < len(b); i += 2 {
-		c := uint16(b[i]) | uint16(b[i+1])<<8
-		if c == 0 {
-			break
-		}
-		u = append(u, c)
-	}
-	return string(utf16.Decode(u))
 }

@@ -7,6 +7,8 @@ import (
 	"hash/crc32"
 	"io"
 	"slices"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/utf16le"
 )
 
 // The little of GPT (UEFI 2.x section 5.3) the writer needs: find the primary and backup tables,
@@ -135,7 +137,7 @@ func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string)
 			FirstLBA:   le.Uint64(e[32:]),
 			LastLBA:    le.Uint64(e[40:]),
 			Attributes: le.Uint64(e[48:]),
-			Name:       utf16leString(e[56 : 56+gptNameBytes]),
+			Name:       utf16le.CString(e[56 : 56+gptNameBytes]),
 		}
 		if ent.FirstLBA > ent.LastLBA || ent.FirstLBA < g.FirstUsableLBA || ent.LastLBA > g.LastUsableLBA {
 			return nil, fmt.Errorf("%s GPT at LBA %d: entry %d (%q) has LBAs %d..%d, outside the usable LBAs %d..%d", which, lba, i, ent.Name, ent.FirstLBA, ent.LastLBA, g.FirstUsableLBA, g.LastUsableLBA)

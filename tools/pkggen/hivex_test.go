@@ -88,7 +88,7 @@ func hivexMerge(t *testing.T, reg []byte) string {
 	if err := os.WriteFile(hive, emptyHive(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	text := strings.ReplaceAll(utf16le(t, reg), "\r\n", "\n")
+	text := strings.ReplaceAll(regText(t, reg), "\r\n", "\n")
 	// hivexregedit creates a key only under an existing parent: make the ancestors first (they
 	// are in the export too; compare with regKeysOf, which lists them).
 	root := ""

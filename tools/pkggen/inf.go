@@ -4,8 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/utf16le"
 )
 
 // MaxINFBytes bounds the INF file a <Driver> names (real ones are a few kilobytes).
@@ -144,11 +145,11 @@ func continued(line string) (string, bool) {
 func decodeINF(data []byte) string {
 	switch {
 	case bytes.HasPrefix(data, []byte{0xFF, 0xFE}):
-		return decodeUTF16(data[2:])
+		return utf16le.String(data[2:])
 	case bytes.HasPrefix(data, []byte{0xEF, 0xBB, 0xBF}):
 		return strings.ToValidUTF8(string(data[3:]), "\uFFFD")
 	case len(data) >= 2 && data[0] != 0 && data[1] == 0:
-		return decodeUTF16(data) // UTF-16LE without a byte order mark
+		return utf16le.String(data) // UTF-16LE without a byte order mark
 	}
 	if utf8.Valid(data) {
 		return string(data)
@@ -159,14 +160,6 @@ func decodeINF(data []byte) string {
 		r[i] = rune(c)
 	}
 	return string(r)
-}
-
-func decodeUTF16(b []byte) string {
-	u := make([]uint16, len(b)/2)
-	for i := range u {
-		u[i] = uint16(b[2*i]) | uint16(b[2*i+1])<<8
-	}
-	return string(utf16.Decode(u))
 }
 
 // stripINFComment drops a ';' comment outside double quotes.

@@ -5,9 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/utf16le"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -50,16 +50,13 @@ func TestRegKeysErrors(t *testing.T) {
 	}
 }
 
-func utf16le(t *testing.T, b []byte) string {
+// regText decodes a .reg file: UTF-16LE after its byte order mark.
+func regText(t *testing.T, b []byte) string {
 	t.Helper()
 	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xFE || len(b)%2 != 0 {
 		t.Fatalf("not UTF-16LE with a byte order mark")
 	}
-	u := make([]uint16, 0, len(b)/2)
-	for i := 2; i < len(b); i += 2 {
-		u = append(u, uint16(b[i])|uint16(b[i+1])<<8)
-	}
-	return string(utf16.Decode(u))
+	return utf16le.String(b[2:])
 }
 
 // A package with <RegKeys> carries them as \Windows\Packages\RegistryFiles\<name>.reg, FileType
@@ -126,7 +123,7 @@ func TestRegKeysBuild(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := utf16le(t, data); got != reg {
+		if got := regText(t, data); got != reg {
 			t.Errorf("%s: .reg\n%q\nwant\n%q", file, got, reg)
 		}
 		// hivex reads the same keys and values back.

@@ -20,7 +20,9 @@ const module = "github.com/oemimage/rules_oemimage/"
 
 // layers, lowest first. A package may import packages of lower layers only.
 var layers = [][]string{
-	// Foundations: no project imports.
+	// Leaf helpers the foundations share.
+	{"tools/internal/utf16le"},
+	// Foundations: no project imports but the leaf helpers.
 	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
 		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
 	// Formats and readers of one thing each.
