@@ -99,17 +99,7 @@ func (im *Image) Disk() (*os.File, error) {
 	if im.disk != nil {
 		return im.disk, nil
 	}
-	f, err := os.CreateTemp("", "oemimage-disk-*.img")
-	if err != nil {
-		return nil, err
-	}
-	if err := im.FFU.Extract(f); err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, fmt.Errorf("%s: extracting the disk: %v", im.Path, err)
-	}
-	im.disk, im.view = f, f
-	return f, nil
+	return im.extract(im.FFU.Extract, "extracting the disk: ")
 }
 
 // VerifiedDisk is Verify and Disk in one read of the FFU (ffu.Reader.VerifyExtract), for a
@@ -122,14 +112,19 @@ func (im *Image) VerifiedDisk() (*os.File, error) {
 		}
 		return im.disk, nil
 	}
+	return im.extract(im.FFU.VerifyExtract, "")
+}
+
+// extract writes the disk with write into a temporary file that Close removes.
+func (im *Image) extract(write func(*os.File) error, what string) (*os.File, error) {
 	f, err := os.CreateTemp("", "oemimage-disk-*.img")
 	if err != nil {
 		return nil, err
 	}
-	if err := im.FFU.VerifyExtract(f); err != nil {
+	if err := write(f); err != nil {
 		f.Close()
 		os.Remove(f.Name())
-		return nil, fmt.Errorf("%s: %v", im.Path, err)
+		return nil, fmt.Errorf("%s: %s%v", im.Path, what, err)
 	}
 	im.disk, im.view = f, f
 	return f, nil
