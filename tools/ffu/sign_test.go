@@ -6,6 +6,10 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math/rand"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,47 +63,98 @@ func TestReplaceCatalogSame(t *testing.T) {
 
 func TestReplaceCatalogGrowsAndShrinks(t *testing.T) {
 	b, r := signFixture(t)
-	chunk := int64(r.Security.ChunkSizeKB) * 1024
 	crossed := false
 	for _, n := range []int{0, 8, 40} {
 		t.Run(fmt.Sprint(n, " more certificates"), func(t *testing.T) {
-			big := signed(t, r.Catalog(), n)
-			signed, l := replace(t, r, big)
-			want := roundUp(securityHeaderSize+int64(len(big))+int64(len(r.HashTable())), chunk)
-			if l.ImageOffset != want || l.Shift != want-r.ImageOffset || l.Shift%chunk != 0 {
-				t.Fatalf("layout %+v; want the image header at %d", l, want)
-			}
-			crossed = crossed || l.Shift > 0
-			s := openFFU(t, signed)
-			if err := s.Verify(); err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(s.Catalog(), big) || !bytes.Equal(s.HashTable(), r.HashTable()) || s.Security.CatalogSize != uint32(len(big)) {
-				t.Fatal("catalog or hash table not as given")
-			}
-			// Every byte from the image header on is the original's, shifted.
-			if !bytes.Equal(signed[l.ImageOffset:], b[r.ImageOffset:]) {
-				t.Fatal("image header, stores or payload changed")
-			}
-			for i := range s.Stores {
-				if s.Stores[i].PayloadOffset-r.Stores[i].PayloadOffset != l.Shift {
-					t.Errorf("store %d payload moved by %d, want %d", i+1, s.Stores[i].PayloadOffset-r.Stores[i].PayloadOffset, l.Shift)
-				}
-			}
-			// Padding is zeros.
-			if pad := signed[securityHeaderSize+len(big)+len(r.HashTable()) : l.ImageOffset]; len(bytes.Trim(pad, "\x00")) != 0 {
-				t.Error("padding is not zeros")
-			}
-			// And back: the unsigned catalog gives the original bytes.
-			back, bl := replace(t, s, r.Catalog())
-			if !bytes.Equal(back, b) || bl.Shift != -l.Shift {
-				t.Fatalf("putting the original catalog back: %d bytes (shift %d), want the original %d", len(back), bl.Shift, len(b))
-			}
+			crossed = checkReplace(t, b, r, signed(t, r.Catalog(), n)) > 0 || crossed
 		})
 	}
 	if !crossed {
 		t.Error("no catalog crossed a chunk boundary: the test does not test the shift")
 	}
+}
+
+// Generated shapes: images of several chunk sizes (4 KB to 256 KB), sector sizes and FFU
+// versions, each given signed catalogs of random sizes, some crossing a chunk boundary and
+// some not. Every result is judged as above, and its catalog, taken back out of the signed
+// image, by openssl (the certificates it embeds).
+func TestReplaceCatalogGenerated(t *testing.T) {
+	openssl, err := exec.LookPath("openssl")
+	if err != nil {
+		if os.Getenv("OEMIMAGE_REQUIRE_CHECKERS") == "1" {
+			t.Fatal("openssl not found: the bootstrap (tools/bazel) installs it")
+		}
+		t.Skip("openssl not installed")
+	}
+	rng := rand.New(rand.NewSource(21))
+	shifts := map[bool]int{}
+	for i := range 12 {
+		ss := []uint32{512, 4096}[rng.Intn(2)]
+		chunk := []uint32{4, 16, 64, 128, 256}[rng.Intn(5)]
+		v2 := rng.Intn(2) == 0
+		extra := rng.Intn(int(chunk)/2 + 2) // certificates of ~1 KB: up to half a chunk more
+		t.Run(fmt.Sprintf("%d/ss%d/chunk%dKB/v2=%v/+%d", i, ss, chunk, v2, extra), func(t *testing.T) {
+			b, _ := writeFFU(t, standardDisk(t, ss).image(chunk, v2))
+			r := openFFU(t, b)
+			big := signed(t, r.Catalog(), extra)
+			shift := checkReplace(t, b, r, big)
+			shifts[shift > 0]++
+			path := filepath.Join(t.TempDir(), "out.cat")
+			if err := os.WriteFile(path, big, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(openssl, "pkcs7", "-inform", "DER", "-in", path, "-print_certs", "-noout").CombinedOutput()
+			if err != nil {
+				t.Fatalf("openssl pkcs7: %v\n%s", err, out)
+			}
+			if n := strings.Count(string(out), "subject="); n != 2+extra {
+				t.Errorf("openssl lists %d certificates in the signed image's catalog, want %d:\n%s", n, 2+extra, out)
+			}
+		})
+	}
+	if shifts[true] == 0 || shifts[false] == 0 {
+		t.Errorf("the generated catalogs moved the image %d times and left it in place %d times: both shapes are wanted", shifts[true], shifts[false])
+	}
+}
+
+// checkReplace puts catalog big into the image b (read as r) and checks the result: the
+// layout, the hashes, every byte from the image header on shifted by whole chunks, zero
+// padding, and the original bytes back when the original catalog is put back. It returns the
+// shift.
+func checkReplace(t *testing.T, b []byte, r *Reader, big []byte) int64 {
+	t.Helper()
+	chunk := int64(r.Security.ChunkSizeKB) * 1024
+	signed, l := replace(t, r, big)
+	want := roundUp(securityHeaderSize+int64(len(big))+int64(len(r.HashTable())), chunk)
+	if l.ImageOffset != want || l.Shift != want-r.ImageOffset || l.Shift%chunk != 0 {
+		t.Fatalf("layout %+v; want the image header at %d", l, want)
+	}
+	s := openFFU(t, signed)
+	if err := s.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.Catalog(), big) || !bytes.Equal(s.HashTable(), r.HashTable()) || s.Security.CatalogSize != uint32(len(big)) {
+		t.Fatal("catalog or hash table not as given")
+	}
+	// Every byte from the image header on is the original's, shifted.
+	if !bytes.Equal(signed[l.ImageOffset:], b[r.ImageOffset:]) {
+		t.Fatal("image header, stores or payload changed")
+	}
+	for i := range s.Stores {
+		if s.Stores[i].PayloadOffset-r.Stores[i].PayloadOffset != l.Shift {
+			t.Errorf("store %d payload moved by %d, want %d", i+1, s.Stores[i].PayloadOffset-r.Stores[i].PayloadOffset, l.Shift)
+		}
+	}
+	// Padding is zeros.
+	if pad := signed[securityHeaderSize+len(big)+len(r.HashTable()) : l.ImageOffset]; len(bytes.Trim(pad, "\x00")) != 0 {
+		t.Error("padding is not zeros")
+	}
+	// And back: the unsigned catalog gives the original bytes.
+	back, bl := replace(t, s, r.Catalog())
+	if !bytes.Equal(back, b) || bl.Shift != -l.Shift {
+		t.Fatalf("putting the original catalog back: %d bytes (shift %d), want the original %d", len(back), bl.Shift, len(b))
+	}
+	return l.Shift
 }
 
 func TestReplaceCatalogRefuses(t *testing.T) {
