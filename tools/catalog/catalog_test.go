@@ -231,6 +231,20 @@ func TestLoad(t *testing.T) {
 	if _, err := catalog.LoadPEM(keyFile, keyFile); err == nil || !strings.Contains(err.Error(), "certificate "+keyFile) {
 		t.Errorf("key as certificate: %v", err)
 	}
+	// Files that are not small regular files are refused before they are parsed, naming the
+	// role and the path.
+	big := filepath.Join(dir, "big.pem")
+	if err := os.WriteFile(big, make([]byte, 2<<20), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ cert, key, want string }{
+		{dir, keyFile, "certificate " + dir + ": "},
+		{certFile, big, "key " + big + ": "},
+	} {
+		if _, err := catalog.LoadPEM(c.cert, c.key); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "expected") {
+			t.Errorf("LoadPEM(%s, %s): %v; want %q and what was expected", c.cert, c.key, err, c.want)
+		}
+	}
 	pfx, err := pkcs12.Modern.Encode(pki.Leaf.Key, pki.Leaf.Cert, []*x509.Certificate{pki.Root.Cert}, "secret")
 	if err != nil {
 		t.Fatal(err)

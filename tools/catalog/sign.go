@@ -8,10 +8,10 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/sassoftware/relic/v8/lib/pkcs7"
 	"github.com/sassoftware/relic/v8/lib/x509tools"
 	"software.sslmate.com/src/go-pkcs12"
@@ -43,17 +43,13 @@ func NewSigner(key crypto.Signer, chain []*x509.Certificate) (*Signer, error) {
 	return &Signer{Key: key, Chain: chain}, nil
 }
 
+// readSmall reads a key, certificate or PKCS#12 file: a regular file of at most
+// maxKeyFileBytes (readfile.ReadRegular: one open handle, a file that grows while read is
+// refused); what names it in errors.
 func readSmall(path, what string) ([]byte, error) {
-	st, err := os.Stat(path)
+	b, err := readfile.ReadRegular(path, maxKeyFileBytes)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", what, path, err)
-	}
-	if !st.Mode().IsRegular() || st.Size() > maxKeyFileBytes {
-		return nil, fmt.Errorf("%s %s: expected a regular file of at most %d bytes", what, path, maxKeyFileBytes)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s %s: %v", what, path, err)
+		return nil, fmt.Errorf("%s %v", what, err) // "certificate /path: ...", as the parse errors
 	}
 	return b, nil
 }

@@ -21,9 +21,9 @@ const module = "github.com/oemimage/rules_oemimage/"
 // layers, lowest first. A package may import packages of lower layers only.
 var layers = [][]string{
 	// Leaf helpers the foundations share.
-	{"tools/internal/utf16le"},
+	{"tools/internal/utf16le", "tools/internal/readfile"},
 	// Foundations: no project imports but the leaf helpers.
-	{"tools/internal/atomicfile", "tools/internal/readfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
+	{"tools/internal/atomicfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
 		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
 	// Formats and readers of one thing each.
 	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest"},
