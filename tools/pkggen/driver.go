@@ -457,6 +457,10 @@ func (d *infDeriver) addReg(from *infSection, dl infLine, name, hkr, what string
 			d.warn("%s: key %s: empty parts or brackets; not derived", d.f.where(sec, l.line), key)
 			continue
 		}
+		if !hasRoot(key) { // the check RegKeys' keys pass: HKLM itself holds hives, not values
+			d.warn("%s: key %s: no subkey under %s, which holds hives rather than values; not derived", d.f.where(sec, l.line), key, root)
+			continue
+		}
 		flags := uint32(0)
 		if fl[3] != "" {
 			n, err := strconv.ParseUint(fl[3], 0, 32)
