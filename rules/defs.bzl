@@ -11,6 +11,7 @@ load("//rules/private:feature_manifest.bzl", _feature_manifest = "feature_manife
 load("//rules/private:merged_packages.bzl", _merged_packages = "merged_packages")
 load("//rules/private:mobile_package.bzl", _mobile_package = "mobile_package", _mobile_package_rule = "mobile_package_rule")
 load("//rules/private:oem_image.bzl", _oem_image = "oem_image")
+load("//rules/private:oem_image_signed.bzl", _oem_image_signed = "oem_image_signed")
 load("//rules/private:oem_image_update.bzl", _oem_image_update = "oem_image_update")
 load("//rules/private:oem_image_test.bzl", _oem_image_test = "oem_image_test", _wim_image_test = "wim_image_test")
 load("//rules/private:signing.bzl", _signing_identity = "signing_identity")
@@ -23,6 +24,7 @@ mobile_package_rule = _mobile_package_rule
 feature_manifest = _feature_manifest
 merged_packages = _merged_packages
 oem_image = _oem_image
+oem_image_signed = _oem_image_signed
 oem_image_update = _oem_image_update
 oem_image_test = _oem_image_test
 oemimage_toolchain = _oemimage_toolchain

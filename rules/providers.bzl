@@ -39,7 +39,7 @@ as Windows would; two candidates for one name is an error naming both.""",
 )
 
 ImageInfo = provider(
-    doc = "A full flash update image and the side files ImgGen writes next to it. Returned by `oem_image` and `oem_image_update`.",
+    doc = "A full flash update image and the side files ImgGen writes next to it. Returned by `oem_image`, `oem_image_update` and `oem_image_signed`.",
     fields = {
         "ffu": "File: the .ffu image.",
         "side_files": "dict: suffix (`ImageApp.log`, `UpdateInput.xml`, `UpdateOutput.xml`, `UpdateHistory.xml`, `PackageList.xml`, `cat`) -> File.",

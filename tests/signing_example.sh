@@ -6,7 +6,12 @@
 #      another root; the PkgGen action that reads the key is tagged no-remote;
 #   2. oem_image(trusted_root = ...) of the retail image (ReleaseType Production) refuses the kit's unsigned packages,
 #      naming a package (the same image without trusted_root is //images:retail, built by the
-#      example tests).
+#      example tests);
+#   3. the FFU catalog: the retail round trip (the `submission` output group of //images:retail,
+#      its catalog signed outside the build as Microsoft would, oem_image_signed(catalog = ...))
+#      and test signing (oem_image_signed(signing = ...)); `ffu verify --trusted-root` and
+#      osslsigncode accept both against the root and refuse another root; a catalog signed for
+#      one image is refused for another.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bazel_lib.sh
@@ -31,7 +36,7 @@ pki() {
 pki >"$work/openssl.log" 2>&1 || { cat "$work/openssl.log" >&2; fail "openssl could not make the test PKI"; }
 echo "Contoso signed payload" >"$d/payload/signed.txt"
 cat >"$d/BUILD.bazel" <<'EOF'
-load("@rules_oemimage//rules:defs.bzl", "mobile_package", "oem_image", "signing_identity")
+load("@rules_oemimage//rules:defs.bzl", "mobile_package", "oem_image", "oem_image_signed", "signing_identity")
 
 signing_identity(
     name = "test_identity",
@@ -56,6 +61,12 @@ oem_image(
     ms_packages = ["//kit:ms_packages"],
     oem_input = "//images:RetailOEMInput.xml",
     trusted_root = "root.pem",
+)
+
+oem_image_signed(
+    name = "retail_test_signed",
+    image = "//images:retail",
+    signing = ":test_identity",
 )
 EOF
 
@@ -84,3 +95,47 @@ fi
 grep -qE "catalog|not signed|unsigned" "$work/image.log" || { tail -30 "$work/image.log" >&2; fail "the refusal does not say what was wrong"; }
 grep -qE "Microsoft\.[A-Za-z.]+|Contoso\.[A-Za-z.]+" "$work/image.log" || { tail -30 "$work/image.log" >&2; fail "the refusal names no package"; }
 echo "PROPERTY OK signing: a Production image with trusted_root refuses unsigned packages: $(grep -m1 -E 'catalog|signed' "$work/image.log" | cut -c1-240)"
+
+# 3. The FFU catalog. The retail request first: TRUNCATE and GETCATALOG of //images:retail.
+bz build --output_groups=submission //images:retail >"$work/submission.log" 2>&1 ||
+  { tail -30 "$work/submission.log" >&2; fail "bazel build --output_groups=submission //images:retail"; }
+sub=$ex/bazel-bin/images/retail
+for f in "$sub.trunc" "$sub.submission.cat" "$sub.submission.txt"; do [ -s "$f" ] || fail "the submission output group has no $(basename "$f")"; done
+grep -q "^Platform ID: " "$sub.submission.txt" || { cat "$sub.submission.txt" >&2; fail "GETCATALOG printed no Platform ID"; }
+[ "$(stat -L -c %s "$sub.trunc")" -lt "$(stat -L -c %s "$sub.ffu")" ] || fail "retail.trunc is not shorter than retail.ffu"
+echo "PROPERTY OK signing: the submission output group has retail.trunc ($(stat -L -c %s "$sub.trunc") of $(stat -L -c %s "$sub.ffu") bytes) and its catalog; $(head -1 "$sub.submission.txt")"
+# "Microsoft" signs the catalog, outside the build, with the test leaf; it comes back as a file.
+tool=$work/oemimage_run.sh
+bz run --script_path="$tool" @rules_oemimage//tools/oemimage >"$work/tool.log" 2>&1 || { tail -20 "$work/tool.log" >&2; fail "bazel run --script_path @rules_oemimage//tools/oemimage"; }
+"$tool" sign --cert="$d/chain.pem" --key="$d/leaf.key" "$sub.submission.cat" --out="$d/retail.signed.cat" >"$work/sign.log" 2>&1 ||
+  { cat "$work/sign.log" >&2; fail "oemimage sign of the submission catalog"; }
+cat >>"$d/BUILD.bazel" <<'EOF'
+
+oem_image_signed(
+    name = "retail_signed",
+    catalog = "retail.signed.cat",
+    image = "//images:retail",
+)
+
+oem_image_signed(
+    name = "wrong_image",
+    catalog = "retail.signed.cat",
+    image = "//images:test",
+)
+EOF
+bz build //signing:retail_signed //signing:retail_test_signed >"$work/signed.log" 2>&1 ||
+  { tail -30 "$work/signed.log" >&2; fail "bazel build //signing:retail_signed //signing:retail_test_signed"; }
+for name in retail_signed retail_test_signed; do
+  img=$ex/bazel-bin/signing/$name.ffu
+  "$tool" ffu verify --trusted-root="$d/root.pem" "$img" >"$work/v.log" 2>&1 || { cat "$work/v.log" >&2; fail "ffu verify --trusted-root of $name.ffu"; }
+  grep -q "OK: catalog signed by" "$work/v.log" || { cat "$work/v.log" >&2; fail "ffu verify of $name.ffu does not say who signed"; }
+  if "$tool" ffu verify --trusted-root="$d/other.pem" "$img" >"$work/v2.log" 2>&1; then fail "ffu verify accepted $name.ffu against another root"; fi
+  "$tool" imagesigner getcatalog "$img" "$work/$name.cat" >/dev/null 2>&1 || fail "imagesigner getcatalog $name.ffu"
+  { osslsigncode verify -CAfile "$d/root.pem" -in "$work/$name.cat" >"$work/o.log" 2>&1 && grep -q "Succeeded" "$work/o.log"; } ||
+    { cat "$work/o.log" >&2; fail "osslsigncode does not verify the catalog of $name.ffu against the test root"; }
+  echo "PROPERTY OK signing: $name.ffu: $(grep -m1 'OK: catalog signed by' "$work/v.log" | sed 's/.*OK: //'); another root refused; osslsigncode: Succeeded"
+done
+if cmp -s "$ex/bazel-bin/signing/retail_signed.ffu" "$sub.ffu"; then fail "retail_signed.ffu is the unsigned image"; fi
+if bz build //signing:wrong_image >"$work/wrong.log" 2>&1; then fail "a catalog signed for //images:retail was put into //images:test"; fi
+grep -q "does not match" "$work/wrong.log" || { tail -20 "$work/wrong.log" >&2; fail "the refusal of another image's catalog does not say it does not match"; }
+echo "PROPERTY OK signing: a catalog signed for retail is refused for test: $(grep -m1 'does not match' "$work/wrong.log" | cut -c1-200)"

@@ -137,3 +137,42 @@ def signing_args(args, info):
     else:
         args.add(info.cert, format = "--cert=%s")
         args.add(info.key, format = "--key=%s")
+
+def retail_submission(ctx, ffu):
+    """Registers the actions of a retail signing request for `ffu` (sign-a-full-flash-update--ffu--image.md).
+
+    `<name>.trunc` is `imagesigner truncate` of the image (what the request attaches),
+    `<name>.submission.cat` the catalog `imagesigner getcatalog` extracts from it (what comes back
+    signed), `<name>.submission.txt` what getcatalog prints (the platform IDs to check). The
+    actions run only when their output group is asked for.
+
+    Args:
+      ctx: rule context of a rule with `toolchains = [OEMIMAGE_TOOLCHAIN]`.
+      ffu: the image File.
+
+    Returns:
+      depset of the three Files, for an output group.
+    """
+    trunc = ctx.actions.declare_file(ctx.label.name + ".trunc")
+    cat = ctx.actions.declare_file(ctx.label.name + ".submission.cat")
+    printed = ctx.actions.declare_file(ctx.label.name + ".submission.txt")
+    run_oemimage(
+        ctx,
+        "imagesigner",
+        ["TRUNCATE", ffu.path, trunc.path],
+        inputs = [ffu],
+        outputs = [trunc],
+        mnemonic = "OemImageTruncate",
+        progress_message = "ImageSigner TRUNCATE %s" % ffu.short_path,
+    )
+    run_oemimage(
+        ctx,
+        "imagesigner",
+        ["GETCATALOG", trunc.path, cat.path],
+        inputs = [trunc],
+        outputs = [cat, printed],
+        mnemonic = "OemImageGetCatalog",
+        progress_message = "ImageSigner GETCATALOG %s" % trunc.short_path,
+        stdout = printed,
+    )
+    return depset([trunc, cat, printed])

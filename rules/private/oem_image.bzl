@@ -1,7 +1,7 @@
 """oem_image: ImgGen as a rule; builds an FFU and its side files."""
 
 load("//rules:providers.bzl", "ImageInfo")
-load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "SELECTION_ROLES", "run_oemimage", "selection_args")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "SELECTION_ROLES", "retail_submission", "run_oemimage", "selection_args")
 load(":customization.bzl", "STRICT_SETTING_POLICIES_DOC", "customization_args", "customization_info", "strict_args")
 
 # Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files"). The tool's own list
@@ -104,7 +104,12 @@ def _oem_image_impl(ctx):
         mnemonic = "OemReport",
         progress_message = "Reporting on %s" % ffu.short_path,
     )
-    groups = dict(side_files = depset(side.values()), selection = depset([selection]), report = depset([report]))
+    groups = dict(
+        side_files = depset(side.values()),
+        selection = depset([selection]),
+        report = depset([report]),
+        submission = retail_submission(ctx, ffu),
+    )
     if custom_dir:
         groups["customization_packages"] = depset([custom_dir])
     return [
@@ -132,7 +137,9 @@ with the reason for each, are in the `selection` output group: `<name>.selection
 by `oemimage resolve --json` and read by `oemimage imggen --selection`, so the image is built from
 exactly that file (`.UpdateInput.xml` has the same packages and reasons as XML). The `report`
 output group is `<name>.report.html`, one self-contained HTML page of what the image holds and
-why (`oemimage report`, docs/cli.md).""",
+why (`oemimage report`, docs/cli.md). The `submission` output group is the retail signing request:
+`<name>.trunc` (ImageSigner TRUNCATE) and `<name>.submission.cat`, its catalog, to be signed and
+given back to `oem_image_signed` (docs/signing.md).""",
     attrs = dict(SELECTION_ATTRS, **{
         "customizations": attr.label(
             allow_files = True,

@@ -1,7 +1,7 @@
 """oem_image_update: ImageApp's update of an existing FFU as a rule."""
 
 load("//rules:providers.bzl", "ImageInfo")
-load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "PACKAGE_EXTENSIONS", "package_files", "run_oemimage")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "PACKAGE_EXTENSIONS", "package_files", "retail_submission", "run_oemimage")
 load(":oem_image.bzl", "SIDE_FILES")
 
 _NS = "http://schemas.microsoft.com/embedded/2004/10/ImageUpdate"
@@ -60,7 +60,7 @@ def _oem_image_update_impl(ctx):
     )
     return [
         DefaultInfo(files = depset([ffu])),
-        OutputGroupInfo(side_files = depset(side.values()), update_input = depset([update_input])),
+        OutputGroupInfo(side_files = depset(side.values()), update_input = depset([update_input]), submission = retail_submission(ctx, ffu)),
         ImageInfo(
             ffu = ffu,
             side_files = side,
@@ -82,7 +82,8 @@ partition the layout lacks and files that do not fit are refused, naming the pac
 
 Provides ImageInfo (its `selection` is None: the update is not a selection), so `oem_image_test`
 and `wim_image` take it like an `oem_image`. The side files are in the `side_files` output group,
-the generated UpdateOSInput file in `update_input`.""",
+the generated UpdateOSInput file in `update_input`, the retail signing request in `submission`
+(as for `oem_image`).""",
     attrs = {
         "image": attr.label(
             mandatory = True,

@@ -19,9 +19,15 @@ import (
 // runImageSigner is `oemimage imagesigner sign|getcatalog|truncate <FFU> <catalog file>|<truncated FFU>`,
 // ImageSigner.exe's command line (Sign a full flash update (FFU) image; docs/signing.md). The
 // action is case-insensitive (the documentation writes SIGN, the usage sign); paths may be
-// written the Windows way (backslashes, any letter case for existing files).
+// written the Windows way (backslashes, any letter case for existing files). `--output=FILE`
+// (ours, for SIGN) writes the signed image there and leaves the FFU as it is: a build signs
+// its read-only output that way, without a copy first.
 func runImageSigner(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{})
+	c, err := parseCmdline(args, cmdSpec{flags: []string{"output"}})
+	if err != nil {
+		return err
+	}
+	output, err := singleFlag(c, "output", "a file")
 	if err != nil {
 		return err
 	}
@@ -34,6 +40,9 @@ func runImageSigner(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usageError{fmt.Sprintf("unknown action %q: expected SIGN, GETCATALOG or TRUNCATE", c.positional[0])}
 	}
+	if output != "" && action != "sign" {
+		return usageError{fmt.Sprintf("--output= is for SIGN; %s writes to its last argument", strings.ToUpper(action))}
+	}
 	find := winpath.NewFinder()
 	ffuPath, err := signerInput(find, ffuArg, "FFU")
 	if err != nil {
@@ -45,7 +54,12 @@ func runImageSigner(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return signFFU(ffuPath, catPath, stdout, stderr)
+		if output != "" {
+			if output, err = signerOutput(find, output, "--output", ffuPath); err != nil {
+				return err
+			}
+		}
+		return signFFU(ffuPath, catPath, output, stdout, stderr)
 	case "getcatalog":
 		out, err := signerOutput(find, other, "catalog file", ffuPath)
 		if err != nil {
@@ -116,8 +130,9 @@ func signerOutput(find *winpath.Finder, p, what, ffuPath string) (string, error)
 // signFFU replaces the catalog of the FFU with the catalog file's, in place: the new image is
 // written beside it and renamed over it once complete (a failure leaves the FFU as it was).
 // The FFU must be writable, as for the original, which opens it for writing: a read-only
-// file (a Bazel output) is refused rather than replaced behind the build's back.
-func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
+// file (a Bazel output) is refused rather than replaced behind the build's back. With an
+// output path the signed image is written there instead (mode 0644) and the FFU is only read.
+func signFFU(ffuPath, catPath, output string, stdout, stderr io.Writer) error {
 	cat, err := readfile.ReadRegular(catPath, ffu.MaxCatalogBytes)
 	if err != nil {
 		return err
@@ -132,7 +147,10 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer f.Close()
-	if st.Mode().Perm()&0o200 == 0 {
+	dest, mode := real, st.Mode().Perm()
+	if output != "" {
+		dest, mode = output, 0o644
+	} else if st.Mode().Perm()&0o200 == 0 {
 		return fmt.Errorf("%s: read-only (mode %04o); expected a writable FFU: ImageSigner signs in place, so sign a copy (Bazel outputs are read-only)", ffuPath, st.Mode().Perm())
 	}
 	rd, err := ffu.Open(f, st.Size())
@@ -148,7 +166,7 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 	}
 	var set atomicfile.Set
 	defer set.Abort()
-	out, err := set.Create(real)
+	out, err := set.Create(dest)
 	if err != nil {
 		return err
 	}
@@ -163,7 +181,7 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 	if err := set.Commit(); err != nil {
 		return err
 	}
-	if err := os.Chmod(real, st.Mode().Perm()); err != nil {
+	if err := os.Chmod(dest, mode); err != nil {
 		return err
 	}
 	for _, w := range rd.Warnings() {
@@ -173,7 +191,7 @@ func signFFU(ffuPath, catPath string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "oemimage imagesigner: warning: %s is not signed: a device with secure boot refuses the image until a signed catalog is put in\n", catPath)
 	}
 	if layout.Shift != 0 {
-		fmt.Fprintf(stdout, "%s: catalog of %d bytes (was %d): the image from its header on moved by %+d bytes\n", ffuPath, len(cat), rd.Security.CatalogSize, layout.Shift)
+		fmt.Fprintf(stdout, "%s: catalog of %d bytes (was %d): the image from its header on moved by %+d bytes\n", dest, len(cat), rd.Security.CatalogSize, layout.Shift)
 	}
 	fmt.Fprintln(stdout, "Successfully signed image.")
 	return nil

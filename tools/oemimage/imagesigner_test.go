@@ -448,3 +448,56 @@ func TestFFUVerifyTrustedRoot(t *testing.T) {
 		t.Errorf("ffu verify without a root: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestImageSignerOutput: SIGN --output=FILE writes the signed image there and leaves the FFU,
+// read-only as a Bazel output is, byte for byte as it was; the result verifies against the
+// root and equals an in-place signing of a writable copy.
+func TestImageSignerOutput(t *testing.T) {
+	dir := t.TempDir()
+	img, r := signerFixture(t, dir, "OEM.ffu")
+	orig := readBytes(t, img)
+	if err := os.Chmod(img, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	pki := catalogtest.New(t)
+	signedCat, err := catalog.Sign(r.Catalog(), pki.Leaf.Signer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := writeFile(t, dir, "OEM.cat", signedCat)
+	out := filepath.Join(dir, "signed.ffu")
+	if got := mustSign(t, "sign", img, cat, "--output="+out); got != "Successfully signed image.\n" {
+		t.Errorf("sign --output printed %q", got)
+	}
+	cmpFrom(t, img, 0, writeFile(t, dir, "orig.ffu", orig), 0)
+	if st, err := os.Stat(out); err != nil || st.Mode().Perm() != 0o644 {
+		t.Fatalf("output: %v %v", st, err)
+	}
+	inPlace := writeFile(t, dir, "copy.ffu", orig)
+	mustSign(t, "sign", inPlace, cat)
+	cmpFrom(t, out, 0, inPlace, 0)
+	var o, e bytes.Buffer
+	if code := run([]string{"ffu", "verify", "--trusted-root=" + pki.Root.CertFile(t, dir, "root"), out}, &o, &e); code != 0 {
+		t.Errorf("ffu verify of the --output image: exit %d\n%s%s", code, o.String(), e.String())
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"output is the FFU", []string{"sign", img, cat, "--output=" + img}, 1, "is the FFU itself"},
+		{"output on getcatalog", []string{"getcatalog", img, filepath.Join(dir, "x.cat"), "--output=" + out}, 2, "--output= is for SIGN"},
+		{"output twice", []string{"sign", img, cat, "--output=" + out, "--output=" + out}, 2, "--output given twice"},
+		{"output is a directory", []string{"sign", img, cat, "--output=" + dir}, 1, "is a directory"},
+		{"read-only in place", []string{"sign", img, cat}, 1, "read-only"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, stdout, stderr := signer(t, c.args...)
+			if code != c.code || !strings.Contains(stderr, c.want) {
+				t.Errorf("exit %d, want %d and %q\n%s%s", code, c.code, c.want, stdout, stderr)
+			}
+		})
+	}
+	cmpFrom(t, img, 0, writeFile(t, dir, "orig2.ffu", orig), 0)
+}
