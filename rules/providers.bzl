@@ -58,6 +58,7 @@ CustomizationInfo = provider(
         "files": "depset of Files: the answer file, the files it imports, its assets, applications and data assets.",
         "variables": "dict: NAME -> directory relative to the execution root, what `$(NAME)` means in the answer files' paths (`oemimage --var=NAME=DIR`).",
         "version": "OEMCustomizationVer of the packages, a.b.c.d.",
+        "signing": "SigningInfo that signs the customization packages, or None (unsigned).",
     },
 )
 

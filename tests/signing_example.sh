@@ -11,7 +11,13 @@
 #      its catalog signed outside the build as Microsoft would, oem_image_signed(catalog = ...))
 #      and test signing (oem_image_signed(signing = ...)); `ffu verify --trusted-root` and
 #      osslsigncode accept both against the root and refuse another root; a catalog signed for
-#      one image is refused for another.
+#      one image is refused for another;
+#   4. customization_packages(signing = ...): the customization packages, built alone and by the
+#      oem_image that installs them, have catalogs osslsigncode verifies against the root; the
+#      ImgGen action that then reads the key is tagged no-remote;
+#   5. every package of the example signed with --@rules_oemimage//rules:package_signing: the
+#      Production image with trusted_root is built, each package catalog passes osslsigncode, the
+#      image's FFU catalog is test-signed and ffu verify --trusted-root accepts it.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=bazel_lib.sh
@@ -42,6 +48,7 @@ signing_identity(
     name = "test_identity",
     cert = "chain.pem",
     key = "leaf.key",
+    visibility = ["//visibility:public"],
 )
 
 mobile_package(
@@ -139,3 +146,50 @@ if cmp -s "$ex/bazel-bin/signing/retail_signed.ffu" "$sub.ffu"; then fail "retai
 if bz build //signing:wrong_image >"$work/wrong.log" 2>&1; then fail "a catalog signed for //images:retail was put into //images:test"; fi
 grep -q "does not match" "$work/wrong.log" || { tail -20 "$work/wrong.log" >&2; fail "the refusal of another image's catalog does not say it does not match"; }
 echo "PROPERTY OK signing: a catalog signed for retail is refused for test: $(grep -m1 'does not match' "$work/wrong.log" | cut -c1-200)"
+
+# 4. Signed customization packages: the example's answer file, its packages signed.
+sed -i 's|^    version = "10.0.1.5",|    signing = "//signing:test_identity",\n    version = "10.0.1.5",|' "$ex/customizations/BUILD.bazel"
+grep -q 'signing = "//signing:test_identity"' "$ex/customizations/BUILD.bazel" || fail "could not add signing to //customizations:contoso_customizations"
+bz build --output_groups=+customization_packages //customizations:contoso_customizations //customizations:retail_customized >"$work/custom.log" 2>&1 ||
+  { tail -30 "$work/custom.log" >&2; fail "bazel build of the signed customization packages"; }
+n=0
+while IFS= read -r -d '' p; do
+  rm -rf "$work/c" && mkdir -p "$work/c" && cabextract -q -F content.cat -d "$work/c" "$p"
+  { osslsigncode verify -CAfile "$d/root.pem" -in "$work/c/content.cat" >"$work/c.log" 2>&1 && grep -q "Succeeded" "$work/c.log"; } ||
+    { cat "$work/c.log" >&2; fail "osslsigncode does not verify the catalog of $p against the test root"; }
+  n=$((n + 1))
+done < <(find -L "$ex/bazel-bin/customizations" -name '*.spkg' -print0)
+[ "$n" -ge 2 ] || fail "found $n customization packages under bazel-bin/customizations"
+bz aquery 'mnemonic("OemImgGen", //customizations:retail_customized)' >"$work/aquery2.log" 2>&1 || { cat "$work/aquery2.log" >&2; fail "bazel aquery OemImgGen"; }
+grep -q "no-remote" "$work/aquery2.log" || { cat "$work/aquery2.log" >&2; fail "the ImgGen action that reads the key is not tagged no-remote"; }
+echo "PROPERTY OK signing: $n customization packages (customization_packages and the oem_image that installs them) signed; osslsigncode: Succeeded for each; ImgGen tagged no-remote"
+
+# 5. The whole example test-signed: every mobile_package signed through the package_signing flag;
+# the Production image with trusted_root, which refused the unsigned kit in 2, is now built (imggen
+# checks every package's catalog, signature and member hashes, against the root), and its FFU
+# catalog is test-signed and verified.
+cat >>"$d/BUILD.bazel" <<'EOF'
+
+oem_image_signed(
+    name = "production_trusted_signed",
+    image = ":production_trusted",
+    signing = ":test_identity",
+)
+EOF
+flag=--@rules_oemimage//rules:package_signing=//signing:test_identity
+bz build "$flag" //signing:production_trusted_signed >"$work/all.log" 2>&1 ||
+  { tail -30 "$work/all.log" >&2; fail "bazel build $flag //signing:production_trusted_signed"; }
+img=$(cd "$ex" && find -L bazel-out/ -path '*/bin/signing/production_trusted_signed.ffu' | head -1)
+[ -n "$img" ] || fail "no production_trusted_signed.ffu under bazel-out"
+"$tool" ffu verify --trusted-root="$d/root.pem" "$ex/$img" >"$work/v3.log" 2>&1 || { cat "$work/v3.log" >&2; fail "ffu verify --trusted-root of production_trusted_signed.ffu"; }
+log=$(dirname "$ex/$img")/production_trusted.ImageApp.log
+grep -q "verified against the trusted root" "$log" || { tail -20 "$log" >&2; fail "the image log does not say the catalogs were verified"; }
+n=0
+while IFS= read -r -d '' p; do
+  rm -rf "$work/c" && mkdir -p "$work/c" && cabextract -q -F content.cat -d "$work/c" "$p"
+  { osslsigncode verify -CAfile "$d/root.pem" -in "$work/c/content.cat" >"$work/c.log" 2>&1 && grep -q "Succeeded" "$work/c.log"; } ||
+    { cat "$work/c.log" >&2; fail "osslsigncode does not verify the catalog of $p against the test root"; }
+  n=$((n + 1))
+done < <(find -L "$ex/$(dirname "$(dirname "$img")")" -name '*.spkg' -print0)
+[ "$n" -ge 10 ] || fail "found only $n signed packages"
+echo "PROPERTY OK signing: with $flag, $n packages signed (osslsigncode: Succeeded for each); $(grep -m1 'verified against the trusted root' "$log" | sed 's/^.*catalogs/catalogs/'); production_trusted_signed.ffu: $(grep -m1 'OK:' "$work/v3.log" | sed 's/.*OK: //' | cut -c1-120)"

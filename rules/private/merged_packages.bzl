@@ -1,7 +1,8 @@
 """merged_packages: FeatureMerger as a rule."""
 
-load("//rules:providers.bzl", "FeatureManifestInfo")
-load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "run_oemimage")
+load("//rules:providers.bzl", "FeatureManifestInfo", "SigningInfo")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "run_oemimage", "signing_args")
+load(":signing.bzl", "signing_of")
 
 def _own_fm(target):
     """The FM file of a feature_manifest target itself, not one of its deps.
@@ -49,12 +50,15 @@ def _merged_packages_impl(ctx):
         # $(FMDirectory): the FMs are matched by file name among the given ones.
         args.add_all(fms, format_each = "--fm=%s", expand_directories = False)
     args.add_all(packages, format_each = "--package=%s")
+    signing = signing_of(ctx)
+    if signing:
+        signing_args(args, signing)
     args.use_param_file("@%s", use_always = False)
     args.set_param_file_format("multiline")
 
     inputs = depset(
         [ctx.file.fm_file_list] if ctx.file.fm_file_list else [],
-        transitive = [fms, packages],
+        transitive = [fms, packages] + ([signing.files] if signing else []),
     )
     run_oemimage(
         ctx,
@@ -64,6 +68,7 @@ def _merged_packages_impl(ctx):
         outputs = [pkg_dir, fm_dir],
         mnemonic = "OemFeatureMerger",
         progress_message = "FeatureMerger %s: FMID %s, version %s" % (ctx.label, ctx.attr.fmid, ctx.attr.version),
+        execution_requirements = signing.execution_requirements if signing else None,
     )
     return [
         DefaultInfo(files = depset([pkg_dir, fm_dir])),
@@ -92,6 +97,8 @@ satellites) and `<name>/fms`.""",
         "cpu": attr.string(default = "arm", doc = "Default for the `_cputype` variable."),
         "variables": attr.string_dict(doc = "/Variables: e.g. `{\"releasetype\": \"production\"}`; `_cputype`, `buildtype` (fre) and `releasetype` (test) have defaults."),
         "compress": attr.bool(default = True, doc = "+Compress (LZX, as the original) or -Compress (stored) for what the merge writes; the sources' compressed data is copied as it is."),
+        "signing": attr.label(providers = [SigningInfo], doc = "A `signing_identity` that signs the merged packages' catalogs (packages passed through keep theirs). Without it, the identity `--@rules_oemimage//rules:package_signing=LABEL` names, if any (unsigned by default)."),
+        "_package_signing": attr.label(default = Label("//rules:package_signing"), providers = [SigningInfo]),
     },
     toolchains = [OEMIMAGE_TOOLCHAIN],
 )

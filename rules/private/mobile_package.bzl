@@ -2,6 +2,7 @@
 
 load("//rules:providers.bzl", "PackageInfo", "SigningInfo")
 load(":common.bzl", "CPU_TYPES", "OEMIMAGE_TOOLCHAIN", "run_oemimage", "signing_args")
+load(":signing.bzl", "signing_of")
 
 # Device paths of one source file are joined with this character, which Windows forbids in paths,
 # because a label_keyed_string_dict can hold one value per label.
@@ -119,7 +120,7 @@ def _mobile_package_impl(ctx):
 
     # pkggen checks that the project produces exactly the packages declared here.
     args.add_all(outputs, format_each = "--expect=%s", map_each = _basename)
-    signing = ctx.attr.signing[SigningInfo] if ctx.attr.signing else None
+    signing = signing_of(ctx)
     if signing:
         signing_args(args, signing)
     run_oemimage(
@@ -175,7 +176,8 @@ name is the package name, which is how feature manifests find the package. Prefe
         "version": attr.string(default = "1.0.0.0", doc = "Version a.b.c.d."),
         "binary_partition": attr.bool(doc = "The package is a binary partition image (IsBinaryPartition): with `files`, one file, the raw image of the partition `partition` names (not MainOS), written at its start by oem_image; with `pkg_xml`, the project says `BinaryPartition=\"true\"`."),
         "no_base_package": attr.bool(doc = "The project has satellite groups only (`Language=`/`Resolution=`), so PkgGen writes no neutral package, only the satellites of `languages` and `resolutions`; FMs list such packages with `NoBasePackage=\"true\"`."),
-        "signing": attr.label(providers = [SigningInfo], doc = "A `signing_identity`: each package's content.cat is signed with it (unsigned without)."),
+        "signing": attr.label(providers = [SigningInfo], doc = "A `signing_identity`: each package's content.cat is signed with it. Without it, the identity `--@rules_oemimage//rules:package_signing=LABEL` names, if any (unsigned by default)."),
+        "_package_signing": attr.label(default = Label("//rules:package_signing"), providers = [SigningInfo]),
         "compress": attr.bool(doc = "+compress: LZX (window 2^21, the original's FastLZX) instead of stored data, as PkgGen's +compress."),
         "language": attr.string(doc = "Culture of this package, when it is itself a language satellite (`_Lang_xx`)."),
         "resolution": attr.string(doc = "Resolution of this package, when it is itself a resolution satellite (`_RES_WxH`)."),

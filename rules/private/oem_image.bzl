@@ -1,7 +1,7 @@
 """oem_image: ImgGen as a rule; builds an FFU and its side files."""
 
 load("//rules:providers.bzl", "ImageInfo")
-load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "SELECTION_ROLES", "retail_submission", "run_oemimage", "selection_args")
+load(":common.bzl", "OEMIMAGE_TOOLCHAIN", "SELECTION_ATTRS", "SELECTION_ROLES", "retail_submission", "run_oemimage", "selection_args", "signing_args")
 load(":customization.bzl", "STRICT_SETTING_POLICIES_DOC", "customization_args", "customization_info", "strict_args")
 
 # Side files ImgGen.cmd writes next to <name>.ffu (seed 000, "Output files"). The tool's own list
@@ -77,6 +77,10 @@ def _oem_image_impl(ctx):
         args.add_all(strict_args(ctx.attr.strict_setting_policies))
         outputs.append(custom_dir)
         transitive.append(custom.files)
+        if custom.signing:
+            # The customization packages are signed as customization_packages signs them.
+            signing_args(args, custom.signing)
+            transitive.append(custom.signing.files)
     run_oemimage(
         ctx,
         "imggen",
@@ -87,6 +91,7 @@ def _oem_image_impl(ctx):
         progress_message = "ImgGen %s: %s" % (ctx.label, ffu.basename),
         unused_inputs_list = unused,
         bazel_attrs = SELECTION_ROLES,
+        execution_requirements = custom.signing.execution_requirements if custom and custom.signing else None,
     )
 
     # The image report (oemimage report): built only when the `report` output group is asked for.

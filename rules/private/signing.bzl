@@ -37,3 +37,27 @@ by a test at test time.""",
     },
     provides = [SigningInfo],
 )
+
+def _unsigned_impl(_ctx):
+    return [SigningInfo(cert = None, key = None, pfx = None, password_file = None, files = depset(), execution_requirements = {})]
+
+# The default of //rules:package_signing: no identity, so packages are unsigned.
+unsigned = rule(
+    implementation = _unsigned_impl,
+    doc = "No signing identity: the default of `//rules:package_signing` (packages unsigned).",
+    provides = [SigningInfo],
+)
+
+def signing_of(ctx):
+    """The SigningInfo a package rule signs with: its `signing` attribute, else `//rules:package_signing`.
+
+    Args:
+      ctx: rule context with the attributes `signing` and `_package_signing`.
+
+    Returns:
+      SigningInfo, or None for unsigned.
+    """
+    if ctx.attr.signing:
+        return ctx.attr.signing[SigningInfo]
+    info = ctx.attr._package_signing[SigningInfo]
+    return info if info.cert or info.pfx else None

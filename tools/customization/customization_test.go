@@ -60,7 +60,7 @@ func plan(t *testing.T) []*Package {
 
 func TestPackages(t *testing.T) {
 	dir := t.TempDir()
-	paths, err := Write(dir, plan(t))
+	paths, err := Write(dir, plan(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestPackages(t *testing.T) {
 	}
 
 	// Same inputs, same bytes.
-	again, err := Write(t.TempDir(), plan(t))
+	again, err := Write(t.TempDir(), plan(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +217,7 @@ func TestWriteAllOrNothing(t *testing.T) {
 	dir := t.TempDir()
 	pkgs := plan(t)
 	pkgs[len(pkgs)-1].Files = append(pkgs[len(pkgs)-1].Files, File{DevicePath: `\x\gone`, Source: filepath.Join(dir, "gone"), Origin: answerfile.Pos{File: "/a.xml", Line: 3, Col: 5}})
-	if _, err := Write(dir, pkgs); err == nil || !strings.HasPrefix(err.Error(), "/a.xml:3:5: ") {
+	if _, err := Write(dir, pkgs, nil); err == nil || !strings.HasPrefix(err.Error(), "/a.xml:3:5: ") {
 		t.Fatalf("a missing source file: %v, want an error at the answer file line", err)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

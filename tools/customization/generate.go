@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/answerfile"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/resolve"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
@@ -25,6 +26,9 @@ type Request struct {
 	// it returns, so that an image build opens each package once. nil: each is opened and
 	// closed here.
 	Open func(hostPath string) (*spkg.Package, error)
+	// Signer signs the packages' catalogs (nil: unsigned). A Production image built with a
+	// trusted root accepts its customization packages only signed by a chain to that root.
+	Signer *catalog.Signer
 }
 
 // Group is the reason group of customization packages in a selection.
@@ -66,7 +70,7 @@ func Generate(sel *resolve.Selection, r Request) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	paths, err := Write(r.Dir, pkgs)
+	paths, err := Write(r.Dir, pkgs, r.Signer)
 	if err != nil {
 		return nil, err
 	}

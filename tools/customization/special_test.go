@@ -82,7 +82,7 @@ func TestSpecialSourceFiles(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				_, err = Write(out, pkgs)
+				_, err = Write(out, pkgs, nil)
 				return err
 			})
 			if want := strings.ReplaceAll(tt.want, "{{DIR}}", dir); err == nil || !strings.Contains(err.Error(), want) {

@@ -4,14 +4,16 @@ import (
 	"path/filepath"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
 // Write writes the packages into dir, all or none (tools/internal/atomicfile: each is staged
 // beside its final name and renamed into place only when every one is written). It returns
-// the paths.
-func Write(dir string, pkgs []*Package) ([]string, error) {
+// the paths. A signer signs each package's content.cat (nil: unsigned, as the original's
+// test flow leaves them before Sign.cmd).
+func Write(dir string, pkgs []*Package, signer *catalog.Signer) ([]string, error) {
 	var set atomicfile.Set
 	defer set.Abort()
 	var paths []string
@@ -29,7 +31,7 @@ func Write(dir string, pkgs []*Package) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if _, err := spkg.Write(w, p.Manifest, payload, cab.Options{Compression: cab.MSZIP, Workers: 1}); err != nil {
+		if _, err := spkg.WriteSigned(w, p.Manifest, payload, cab.Options{Compression: cab.MSZIP, Workers: 1}, signer); err != nil {
 			return nil, err
 		}
 		paths = append(paths, path)

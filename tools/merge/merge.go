@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
@@ -44,6 +45,9 @@ type Options struct {
 	Incremental            bool // +Incremental: keep merged packages whose sources did not change
 	Vars                   map[string]string
 	Env                    map[string]string
+	// Signer signs the merged packages' catalogs (nil: unsigned). Packages passed through keep
+	// their own catalogs.
+	Signer *catalog.Signer
 }
 
 // Result says what a merge wrote.
@@ -639,7 +643,7 @@ func (m *merger) write(b *bucket, w io.WriteSeeker) error {
 	if m.opt.Compress {
 		comp = cab.LZX // the original's FastLZX
 	}
-	_, err := spkg.WriteMerged(w, mf, b.sources, cab.Options{Compression: comp})
+	_, err := spkg.WriteMergedSigned(w, mf, b.sources, cab.Options{Compression: comp}, m.opt.Signer)
 	return err
 }
 
@@ -647,6 +651,11 @@ func (m *merger) write(b *bucket, w io.WriteSeeker) error {
 func (m *merger) digest(b *bucket) (string, error) {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s|%s|%s|%s|%s|%s|%s|%v\n", b.key, m.opt.OwnerName, m.opt.OwnerType, m.opt.FMID, m.opt.Version, m.opt.CPU, m.opt.ReleaseType, m.opt.Compress)
+	if s := m.opt.Signer; s != nil && len(s.Chain) > 0 {
+		// Another signer (or none) remakes the package: +Incremental must not keep a catalog
+		// signed by the previous one.
+		fmt.Fprintf(h, "signer %x\n", sha256.Sum256(s.Chain[0].Raw))
+	}
 	for _, s := range b.sources {
 		var path string
 		for host, p := range m.open {

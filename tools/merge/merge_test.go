@@ -11,6 +11,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
 	"github.com/oemimage/rules_oemimage/tools/cab/cabtest"
+	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/locate"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
@@ -508,5 +509,72 @@ func TestIncrementalTwoFMs(t *testing.T) {
 	run2()
 	if kept, merged := run2(); kept != merged || merged == 0 {
 		t.Errorf("second run kept %d of %d", kept, merged)
+	}
+}
+
+// With a Signer, every merged package's catalog is signed: spkg's check (signature, chain to
+// the test root, each member against its file) passes, and osslsigncode verifies the catalog;
+// the pass-through package keeps its bytes. +Incremental remakes the packages for another
+// signer, and keeps them for the same one.
+func TestMergeSigned(t *testing.T) {
+	dir, fm, locate := fixture(t)
+	pki := catalogtest.New(t)
+	out := t.TempDir()
+	o := options()
+	o.Signer = pki.Leaf.Signer()
+	o.Incremental = true
+	res, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := pki.Root.CertFile(t, t.TempDir(), "root")
+	for _, path := range res.Merged {
+		p, err := spkg.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.CheckCatalog(pki.Pool()); err != nil {
+			t.Errorf("%s: %v", filepath.Base(path), err)
+		}
+		cat, err := p.Catalog()
+		p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(t.TempDir(), "content.cat")
+		if err := os.WriteFile(f, cat, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if o := checker.Run(t, "", checker.Find(t, "osslsigncode"), "verify", "-CAfile", root, "-in", f); !strings.Contains(o, "Succeeded") {
+			t.Errorf("osslsigncode verify of %s:\n%s", filepath.Base(path), o)
+		}
+	}
+	got, _ := os.ReadFile(res.PassThrough[0])
+	src, _ := os.ReadFile(filepath.Join(dir, "Contoso.Firmware.Modem.spkg"))
+	if !bytes.Equal(got, src) {
+		t.Error("signing changed the passed-through package")
+	}
+	again, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again.Kept) != len(again.Merged) {
+		t.Errorf("the same signer: +Incremental remade %d of %d", len(again.Merged)-len(again.Kept), len(again.Merged))
+	}
+	o.Signer = pki.OtherLeaf.Signer()
+	other, err := Merge(fm, locate, filepath.Join(out, "pkgs"), filepath.Join(out, "fms"), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(other.Kept) != 0 {
+		t.Errorf("another signer: +Incremental kept %d packages signed by the first", len(other.Kept))
+	}
+	p, err := spkg.Open(other.Merged[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.CheckCatalog(pki.Pool()); err == nil {
+		t.Error("a package signed by the other root's leaf verifies against the test root")
 	}
 }

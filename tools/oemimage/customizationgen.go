@@ -17,7 +17,7 @@ import (
 // /CPUType:, +StrictSettingPolicies and the selection flags of imggen. It writes the
 // customization packages only.
 func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
-	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: append([]string{"var"}, selectionFlags...)})
+	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: append(append([]string{"var"}, signingFlags...), selectionFlags...)})
 	if err != nil {
 		return err
 	}
@@ -51,14 +51,19 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 }
 
 // customizationRequest is the customization flow of both verbs: the answer file is the fourth
-// positional argument, the packages go to dir.
+// positional argument, the packages go to dir, signed with the identity the signing flags
+// name (--cert/--key or --pfx), if any.
 func customizationRequest(c *cmdline, version spkg.Version, dir string, stderr io.Writer) (customization.Request, error) {
 	env, err := customizationEnv(c)
 	if err != nil {
 		return customization.Request{}, err
 	}
+	signer, err := loadSigner(c)
+	if err != nil {
+		return customization.Request{}, err
+	}
 	return customization.Request{AnswerFile: c.positional[3], Version: version, Dir: dir, Env: env,
-		Strict: c.toggle("StrictSettingPolicies", false), Warnings: stderr}, nil
+		Strict: c.toggle("StrictSettingPolicies", false), Warnings: stderr, Signer: signer}, nil
 }
 
 // customizationEnv is what `$(NAME)` means in answer-file paths: the environment, as for the

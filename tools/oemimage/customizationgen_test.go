@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/x509"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
+	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -151,5 +154,71 @@ func TestImggenStrictSettingPolicies(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(out); len(entries) != 0 {
 		t.Errorf("a failed run wrote %d files", len(entries))
+	}
+}
+
+// With --cert/--key the customization packages' catalogs are signed: each verifies against the
+// test root (spkg's check of signature, chain and every member, and osslsigncode on the
+// catalog itself) and not against another root; a wrong key is refused before anything is
+// written.
+func TestCustomizationGenSigned(t *testing.T) {
+	testdata, _ := filepath.Abs("../customization/testdata")
+	t.Setenv("TESTDATA", testdata)
+	pki := catalogtest.New(t)
+	keys := t.TempDir()
+	cert, key := pki.Leaf.Files(t, keys, "leaf")
+	root := pki.Root.CertFile(t, keys, "root")
+	args := func(out string, extra ...string) []string {
+		a := append([]string{out, contoso + "images/RetailOEMInput.xml", "MSPackages", "../customization/testdata/root.xml", "10.0.1.0",
+			"--core-fm=" + contoso + "kit/fm/MicrosoftPhoneFM.xml"}, contosoFMs...)
+		return append(append(a, customizationKit(t, true)...), extra...)
+	}
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if err := runCustomizationGen(args(out, "--cert="+cert, "--key="+key), &stdout, &stderr); err != nil {
+		t.Fatal(err)
+	}
+	written := strings.Fields(stdout.String())
+	if len(written) != 4 {
+		t.Fatalf("wrote %q", written)
+	}
+	for _, path := range written {
+		p, err := spkg.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.CheckCatalog(pki.Pool()); err != nil {
+			t.Errorf("%s: %v", filepath.Base(path), err)
+		}
+		other := x509.NewCertPool()
+		other.AddCert(pki.Other.Cert)
+		if _, err := p.CheckCatalog(other); err == nil {
+			t.Errorf("%s verifies against another root", filepath.Base(path))
+		}
+		cat, err := p.Catalog()
+		p.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		catFile := writeFile(t, t.TempDir(), "content.cat", cat)
+		o := checker.Run(t, "", checker.Find(t, "osslsigncode"), "verify", "-CAfile", root, "-in", catFile)
+		if !strings.Contains(o, "Succeeded") {
+			t.Errorf("osslsigncode verify of %s's catalog:\n%s", filepath.Base(path), o)
+		}
+	}
+	otherCert, _ := pki.Other.Files(t, keys, "other")
+	bad := t.TempDir()
+	err := runCustomizationGen(args(bad, "--cert="+otherCert, "--key="+key), &stdout, &stderr)
+	if err == nil {
+		t.Fatal("a key that is not the certificate's was taken")
+	}
+	if entries, _ := os.ReadDir(bad); len(entries) != 0 {
+		t.Errorf("a refused run wrote %d files", len(entries))
+	}
+	// imggen takes the flags only with a customization answer file.
+	var o, e bytes.Buffer
+	code := run([]string{"imggen", filepath.Join(t.TempDir(), "x.ffu"), contoso + "images/RetailOEMInput.xml", "MSPackages", "--cert=" + cert, "--key=" + key}, &o, &e)
+	if code != 2 || !strings.Contains(e.String(), "--cert= signs the customization packages") {
+		t.Errorf("imggen --cert without customizations: exit %d\n%s", code, e.String())
 	}
 }

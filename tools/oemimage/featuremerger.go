@@ -17,7 +17,7 @@ import (
 var featureMergerSpec = cmdSpec{
 	values:  []string{"FMID", "Languages", "Resolutions", "OwnerName", "Variables", "OwnerType", "MergePackageRootReplacement", "InputFMDirPath"},
 	toggles: []string{"Incremental", "Compress"},
-	flags:   []string{"package", "fm"},
+	flags:   append([]string{"package", "fm"}, signingFlags...),
 }
 
 // runFeatureMerger is FeatureMerger.exe's two command lines:
@@ -27,7 +27,7 @@ var featureMergerSpec = cmdSpec{
 //	FMFileList.xml OutputPackageDir OutputPackageVersion OutputFMDir /InputFMDirPath: /Variables: [...]
 //
 // plus the Bazel flags --package=PATH and --fm=PATH (files found by name; a directory stands
-// for the files in it).
+// for the files in it) and the signing flags of `sign`, which sign the merged packages.
 func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 	c, err := parseCmdline(args, featureMergerSpec)
 	if err != nil {
@@ -38,6 +38,9 @@ func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 	}
 	in := merge.Input{Path: c.positional[0], OutPkgDir: c.positional[1], OutFMDir: c.positional[3], FMDir: c.value("InputFMDirPath", "")}
 	if in.Options, err = featureMergerOptions(c); err != nil {
+		return err
+	}
+	if in.Options.Signer, err = loadSigner(c); err != nil {
 		return err
 	}
 	pkgFiles, err := winpath.ExpandDirs(c.flags["package"])

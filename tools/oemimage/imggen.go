@@ -19,9 +19,10 @@ import (
 // --timings=false for a reproducible log and --customization-out=DIR for where the
 // customization packages go (next to the FFU without it), and --trusted-root=CERT (PEM or
 // DER root certificates) for a Production image whose package catalogs must be signed by a
-// certificate chaining to one of them.
+// certificate chaining to one of them; --cert=/--key= or --pfx= sign the customization
+// packages it makes.
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	flags := append([]string{"timings", "customization-out", "var", "selection", "unused-inputs", "trusted-root"}, selectionFlags...)
+	flags := append(append([]string{"timings", "customization-out", "var", "selection", "unused-inputs", "trusted-root"}, signingFlags...), selectionFlags...)
 	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: flags})
 	if err != nil {
 		return err
@@ -31,6 +32,11 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	case 3:
 		if len(c.flags["customization-out"]) > 0 || len(c.flags["var"]) > 0 {
 			return usageError{"--customization-out= and --var= need OEMCustomizationXML and OEMCustomizationVer"}
+		}
+		for _, f := range signingFlags {
+			if len(c.flags[f]) > 0 {
+				return usageError{fmt.Sprintf("--%s= signs the customization packages: it needs OEMCustomizationXML and OEMCustomizationVer", f)}
+			}
 		}
 	case 5:
 		if version, err = customizationVersion(c.positional[4]); err != nil {
