@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/registry"
 )
 
 // FuzzParseProject feeds project files to the parser: it must not panic, must stay within its
@@ -79,6 +81,30 @@ func FuzzParseINF(f *testing.F) {
 					t.Fatalf("derived key %q has no registry root", v.Key)
 				}
 			}
+		}
+	})
+}
+
+// FuzzParseBCD feeds BCD layout files to the converter: no panic, a failure names the file, and
+// what it accepts renders as registry text.
+func FuzzParseBCD(f *testing.F) {
+	f.Add([]byte(bcdXML("", `<Objects><Object SaveKeyToRegistry="false"><FriendlyName>Windows Loader</FriendlyName><Elements>`+bcdElem("Manufacturing Mode", "<StringValue>Default</StringValue>")+`</Elements></Object></Objects>`)))
+	f.Add([]byte(bcdXML(`IncludeDescriptions="1"`, `<Objects><Object><FriendlyName>Windows Boot Manager</FriendlyName><Elements>`+
+		bcdElem("Timeout Value", "<IntegerValue>0x1e</IntegerValue>")+bcdElem("Display Order", "<ObjectListValue><StringValues><StringValue>MMOS</StringValue></StringValues></ObjectListValue>")+
+		bcdElem("Custom Action List", "<IntegerListValue><StringValues><StringValue>1</StringValue><StringValue>Boot Sequence</StringValue></StringValues></IntegerListValue>")+
+		bcdElem("Default Object", "<ObjectValue>Windows Loader</ObjectValue>")+bcdElem("Boot Device", "<DeviceValue/>")+`</Elements></Object></Objects>`)))
+	f.Add([]byte(bcdXML("", "<Objects><Object><FriendlyName>x</FriendlyName><Id>{0}</Id><RawType>a</RawType></Object></Objects>")))
+	f.Add([]byte("<BootConfigurationDatabase"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		values, err := ParseBCD("f.bcd.xml", data)
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.bcd.xml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if _, err := registry.File(values); err != nil {
+			t.Fatalf("accepted values do not render: %v", err)
 		}
 	})
 }

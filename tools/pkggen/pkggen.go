@@ -59,11 +59,12 @@ type Options struct {
 type Package struct {
 	Manifest spkg.Manifest // identity and properties, Files empty
 	Files    []File
-	Registry []registry.Value  // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
-	Append   []AppendValue     // strings appended to REG_MULTI_SZ values, carried as a .rga
-	paths    map[string]string // upper-case device path -> source, to find duplicates
-	regSeen  map[string]bool   // valueID of each entry of Registry (addValue)
-	metadata []byte            // the project's <CustomMetadata> as <package>.meta.xml, or nil
+	Registry []registry.Value   // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
+	Append   []AppendValue      // strings appended to REG_MULTI_SZ values, carried as a .rga
+	paths    map[string]string  // upper-case device path -> source, to find duplicates
+	regSeen  map[string]bool    // valueID of each entry of Registry (addValue)
+	metadata []byte             // the project's <CustomMetadata> as <package>.meta.xml, or nil
+	bcd      [][]registry.Value // each <BCDStore>, carried as <package>_BCDStore_<n>.reg (bcd.go)
 }
 
 // AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
@@ -97,7 +98,7 @@ var (
 	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
 	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true, "Driver": true, "Service": true,
 		"Reference": true, "Security": true, "Executable": true, "ServiceDll": true, "FailureActions": true, "RequiredCapabilities": true, "PrivateResources": true,
-		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true}
+		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true, "BCDStore": true}
 )
 
 type project struct {
@@ -223,7 +224,7 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 			if comp.Tag == "BinaryPartition" {
 				continue // binaryPartitions
 			}
-			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BinaryPartition") {
+			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BCDStore, BinaryPartition") {
 				continue
 			}
 			if v := attrs["BinaryPartition"]; v == "true" || v == "1" {
@@ -236,6 +237,8 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 				b.service(comp)
 			case "ComServer":
 				b.comServer(comp)
+			case "BCDStore":
+				b.bcdStore(comp)
 			default:
 				b.osComponent(comp)
 			}
@@ -367,7 +370,7 @@ func (b *builder) packages() ([]*Package, error) {
 	var out []*Package
 	// A project made only of satellite groups has no neutral content: its empty neutral
 	// package is not written (docs/formats.md).
-	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || !b.hasGroups {
+	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || len(b.neutral.bcd) > 0 || !b.hasGroups {
 		out = append(out, b.neutral)
 	}
 	for _, l := range b.opt.Languages {
