@@ -37,6 +37,9 @@ func FuzzParseProject(f *testing.F) {
 	f.Add([]byte(driverProject(`<Files><File Source="$(_RELEASEDIR)\ctsogpio.sys"/></Files><Security InfSectionName="x"/>`)))
 	f.Add([]byte(svcProject(`<Service Name="S" Start="DelayedAuto" Type="Win32ShareProcess" SvcHostGroupName="g"><ServiceDll Source="x.dll" HostExe="$(env.system32)\h.exe"/><FailureActions ResetPeriod="INFINITE" Command="c"><Action Type="RunCommand" Delay="1"/></FailureActions><RegKeys><RegKey KeyName="$(hklm.service)"/></RegKeys></Service>`)))
 	f.Add([]byte(svcProject(`<Service Name="S" Start="Auto" Type="Win32OwnProcess"><Executable Source="x.exe" ImagePath="$(v0)"/><ServiceDll/><FailureActions ResetPeriod="-"/></Service>`)))
+	// Settings groups and BCD stores (whose source does not resolve there).
+	f.Add([]byte(projectXML(settingsGroupBody, "")))
+	f.Add([]byte(projectXML(`<Components><BCDStore Source="x.bcd.xml"/><SettingsGroup Path="A/$(b)"><Setting Name="$(c)"/></SettingsGroup></Components>`, "")))
 	// Sources resolve against the example's files, so valid projects get through to the end.
 	path := filepath.Join("..", "..", "examples", "contoso", "oem", "fuzz.pkg.xml")
 	opt := Options{BuildType: "fre", CPU: "arm", Languages: []string{"en-US", "de-DE"}, Resolutions: []string{"720x1280"},

@@ -65,6 +65,7 @@ type Package struct {
 	regSeen  map[string]bool    // valueID of each entry of Registry (addValue)
 	metadata []byte             // the project's <CustomMetadata> as <package>.meta.xml, or nil
 	bcd      [][]registry.Value // each <BCDStore>, carried as <package>_BCDStore_<n>.reg (bcd.go)
+	policy   []*etree.Element   // each <SettingsGroup>, compiled into <package>.policy.xml (settings.go)
 }
 
 // AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
@@ -98,7 +99,7 @@ var (
 	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
 	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true, "Driver": true, "Service": true,
 		"Reference": true, "Security": true, "Executable": true, "ServiceDll": true, "FailureActions": true, "RequiredCapabilities": true, "PrivateResources": true,
-		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true, "BCDStore": true}
+		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true, "BCDStore": true, "SettingsGroup": true}
 )
 
 type project struct {
@@ -224,7 +225,7 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 			if comp.Tag == "BinaryPartition" {
 				continue // binaryPartitions
 			}
-			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BCDStore, BinaryPartition") {
+			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BCDStore, SettingsGroup, BinaryPartition") {
 				continue
 			}
 			if v := attrs["BinaryPartition"]; v == "true" || v == "1" {
@@ -239,6 +240,8 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 				b.comServer(comp)
 			case "BCDStore":
 				b.bcdStore(comp)
+			case "SettingsGroup":
+				b.settingsGroup(comp)
 			default:
 				b.osComponent(comp)
 			}
@@ -308,7 +311,8 @@ type builder struct {
 	neutral     *Package
 	langs, ress map[string]*Package
 	hasGroups   bool
-	metadata    []byte // CustomMetadata, for every package of the project
+	metadata    []byte         // CustomMetadata, for every package of the project
+	groupPaths  map[string]int // lower-case SettingsGroup Path -> its line
 }
 
 func (b *builder) satellite(set map[string]*Package, culture, res string) *Package {
@@ -370,7 +374,7 @@ func (b *builder) packages() ([]*Package, error) {
 	var out []*Package
 	// A project made only of satellite groups has no neutral content: its empty neutral
 	// package is not written (docs/formats.md).
-	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || len(b.neutral.bcd) > 0 || !b.hasGroups {
+	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || len(b.neutral.bcd) > 0 || len(b.neutral.policy) > 0 || !b.hasGroups {
 		out = append(out, b.neutral)
 	}
 	for _, l := range b.opt.Languages {
@@ -614,6 +618,11 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	payload = append(payload, regs...)
+	if pol, err := policyPayload(pk); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	} else if pol != nil {
+		payload = append(payload, *pol)
+	}
 	if meta, err := metadataPayload(pk); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	} else if meta != nil {
