@@ -5,11 +5,15 @@
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
 // producing satellite packages, RegKeys (registry.go: one .reg per package), Driver
 // (driver.go, inf.go), Service (service.go, with the .rga), ComServer (comserver.go),
-// CustomMetadata (metadata.go), binary partition packages (binarypartition.go), and the global
-// macros of the kit's PkgGen.cfg.xml. What the original would add and this tool cannot is
-// reported through Options.Warn. The other documented elements (SettingsGroup, BCDStore, apps,
-// capabilities) are refused with an error at their line: never ignored; unknown elements are
-// errors with the nearest known name.
+// CustomMetadata (metadata.go), BCDStore (bcd.go: the BCD layout converted to a
+// <package>_BCDStore_<n>.reg for HKEY_LOCAL_MACHINE\BCD; DeviceValue elements refused),
+// SettingsGroup (settings.go: the policy file customization reads, and the settings' Defaults;
+// not the run-time MCSF datastore keys), binary partition packages (binarypartition.go), and
+// the global macros of the kit's PkgGen.cfg.xml. What the original would add and this tool
+// cannot is reported through Options.Warn. The other documented elements (SvcHostGroup,
+// WinRTHost, AppResource, Application, FullTrust, InboxApp, Capabilities, Authorization) are
+// refused with an error at their line: never ignored; unknown elements are errors with the
+// nearest known name.
 package pkggen
 
 import (
