@@ -7,8 +7,8 @@
 // (driver.go, inf.go), Service (service.go, with the .rga), ComServer (comserver.go),
 // CustomMetadata (metadata.go), BCDStore (bcd.go: the BCD layout converted to a
 // <package>_BCDStore_<n>.reg for HKEY_LOCAL_MACHINE\BCD; DeviceValue elements refused),
-// SettingsGroup (settings.go: the policy file customization reads, and the settings' Defaults;
-// not the run-time MCSF datastore keys), binary partition packages (binarypartition.go), and
+// SettingsGroup (settings.go: the policy file customization reads, the settings' Defaults and
+// the run-time MCSF datastore keys), binary partition packages (binarypartition.go), and
 // the global macros of the kit's PkgGen.cfg.xml. What the original would add and this tool
 // cannot is reported through Options.Warn. The other documented elements (SvcHostGroup,
 // WinRTHost, AppResource, Application, FullTrust, InboxApp, Capabilities, Authorization) are

@@ -23,8 +23,8 @@ import (
 //     namespace, into the neutral package's \Windows\CustomizationPolicy\<package name>.policy.xml
 //     (FileType Regular), the file ImageApp and tools/customization read;
 //   - each RegistrySource Default becomes the value it names in the package's .reg.
-// Not written: the runtime MCSF datastore keys PkgRegWriter adds for groups that are not
-// ImageTimeOnly (HKLM\Software\Microsoft\MCSF\Settings\<group>/<setting>); see docs/formats.md.
+//   - a group that is not ImageTimeOnly also registers its registry settings and asset lists in
+//     the run-time MCSF datastore (datastore, below), in the package's .reg.
 
 // PolicyDevicePath is where a package's compiled settings groups go.
 func policyDevicePath(pk *Package) string {
@@ -96,12 +96,13 @@ func (b *builder) settingsGroup(comp *etree.Element) {
 	// A variable expands to a placeholder of private-use characters (the expander refuses a
 	// result that still holds "$("), put back as $(Name) after.
 	x := p.x
-	var back []string
+	var back, tilde []string
 	keep := func(names []string) {
 		for _, n := range names {
 			ph := "\uE000" + n + "\uE001"
 			x = x.With(n, ph)
 			back = append(back, ph, "$("+n+")")
+			tilde = append(tilde, "$("+n+")", "~"+n+"~")
 		}
 	}
 	groupVars, ok := b.variables(comp, "Path", comp.SelectAttrValue("Path", ""), false)
@@ -152,6 +153,9 @@ func (b *builder) settingsGroup(comp *etree.Element) {
 	b.groupPaths[strings.ToLower(g.Path)] = p.doc.Pos(comp).Line
 	for _, st := range settings {
 		b.setting(st, imageTimeOnly, multi[st])
+	}
+	if !imageTimeOnly && p.doc.Err() == nil {
+		b.datastore(comp, g.Path, assets, settings, strings.NewReplacer(tilde...))
 	}
 	cp := comp.Copy()
 	var bare func(el *etree.Element)
@@ -285,4 +289,130 @@ func policyPayload(pk *Package) (*spkg.Payload, error) {
 		Size:       int64(len(data)),
 		Open:       func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(data)), nil },
 	}, nil
+}
+
+// MCSFSettingsKey is where PkgRegWriter registers the run-time MCSF settings of a group that is
+// not ImageTimeOnly ($(hklm.software)\Microsoft\MCSF\Settings).
+const MCSFSettingsKey = `HKEY_LOCAL_MACHINE\Software\Microsoft\MCSF\Settings`
+
+// datastore adds the run-time MCSF datastore keys PkgRegWriter writes for a group that is not
+// ImageTimeOnly and has a registry setting or an asset list: per registry Setting a key
+// MCSFSettingsKey\<group path>/<name> with AllowedAccess (AccessType: a "No" clears Create 1,
+// Delete 2, Get 4, Replace 8, All), Source 1 (registry), SourcePath, SourceType (the registry
+// type's number), ValidationMethod (0 none, 1 range with ValidateMin/ValidateMax, 2 options in an
+// Options subkey "0", "1", ...); per asset list a key <group>/<asset>.OEMAssets (MultiStringList,
+// SourceType 7) or <group>/<asset>.OEMAssets/~AssetName~ and .MOAssets/~AssetName~ (ValueList).
+// Variables are written ~Name~, as PkgRegWriter registers them. Values were checked by
+// setting and answerfile.PolicyGroup before.
+func (b *builder) datastore(comp *etree.Element, path string, assets, settings []*etree.Element, tilde *strings.Replacer) {
+	regSetting := false
+	for _, st := range settings {
+		regSetting = regSetting || firstChild(st, "RegistrySource") != nil
+	}
+	for _, a := range assets {
+		regSetting = regSetting || firstChild(a, "MultiStringList") != nil || firstChild(a, "ValueList") != nil
+	}
+	if !regSetting {
+		return
+	}
+	dword := func(n uint32) []byte { return le32(n) }
+	add := func(el *etree.Element, uri, sourcePath string, sourceType, access, method uint32, extra []registry.Value) {
+		key := MCSFSettingsKey + `\` + tilde.Replace(uri)
+		b.addDerived(b.neutral, el, registry.Value{Key: key}, "")
+		for _, v := range append([]registry.Value{
+			{Key: key, Name: "AllowedAccess", Type: "REG_DWORD", Data: dword(access)},
+			{Key: key, Name: "Source", Type: "REG_DWORD", Data: dword(1)},
+			{Key: key, Name: "SourcePath", Type: "REG_SZ", Data: utf16z(tilde.Replace(sourcePath))},
+			{Key: key, Name: "SourceType", Type: "REG_DWORD", Data: dword(sourceType)},
+			{Key: key, Name: "ValidationMethod", Type: "REG_DWORD", Data: dword(method)},
+		}, extra...) {
+			if v.Key == "" {
+				v.Key = key
+			} else if strings.HasPrefix(v.Key, `\`) {
+				v.Key = key + v.Key
+				b.addDerived(b.neutral, el, registry.Value{Key: v.Key}, "")
+			}
+			b.addDerived(b.neutral, el, v, "the MCSF datastore entry of <"+el.Tag+">")
+		}
+	}
+	for _, a := range assets {
+		name := a.SelectAttrValue("Name", "")
+		uri := path + "/" + name
+		if m := firstChild(a, "MultiStringList"); m != nil {
+			add(a, uri+".OEMAssets", m.SelectAttrValue("Key", "")+`\`+m.SelectAttrValue("Value", ""), 7, 0xF, 0, nil)
+		}
+		if vl := firstChild(a, "ValueList"); vl != nil {
+			if k := vl.SelectAttr("OEMKey"); k != nil {
+				add(a, uri+".OEMAssets/~AssetName~", k.Value+`\~AssetName~`, 1, 0xF, 0, nil)
+			}
+			if k := vl.SelectAttr("MOKey"); k != nil {
+				add(a, uri+".MOAssets/~AssetName~", k.Value+`\~AssetName~`, 1, 0xF, 0, nil)
+			}
+		}
+	}
+	for _, st := range settings {
+		src := firstChild(st, "RegistrySource")
+		if src == nil {
+			continue // a CSP setting
+		}
+		typ := map[string]uint32{"REG_SZ": 1, "REG_BINARY": 3, "REG_DWORD": 4, "REG_MULTI_SZ": 7}[src.SelectAttrValue("Type", "")]
+		isString := typ == 1 || typ == 7
+		access := uint32(0xF)
+		if at := firstChild(st, "AccessType"); at != nil {
+			for _, f := range []struct {
+				attr string
+				bit  uint32
+			}{{"Create", 1}, {"Delete", 2}, {"Get", 4}, {"Replace", 8}, {"All", 0xF}} {
+				if at.SelectAttrValue(f.attr, "") == "No" {
+					access &^= f.bit
+				}
+			}
+		}
+		method := uint32(0)
+		var extra []registry.Value
+		if v := firstChild(st, "Validate"); v != nil {
+			if opts := v.SelectElements("Option"); len(opts) > 0 {
+				method = 2
+				for i, o := range opts {
+					val := o.SelectAttrValue("Value", "")
+					ev := registry.Value{Key: `\Options`, Name: strconv.Itoa(i), Type: "REG_SZ", Data: utf16z(val)}
+					if !isString {
+						n, ok := pkgGenInt(val)
+						if !ok {
+							b.p.doc.AttrErrorf(o, "Value", "Value=%s: expected a decimal or 0x hexadecimal 32-bit integer", quote(val))
+							return
+						}
+						ev.Type, ev.Data = "REG_DWORD", le32(uint32(n))
+					}
+					extra = append(extra, ev)
+				}
+			} else {
+				method = 1
+				lo, hi := "Min", "Max"
+				if isString {
+					lo, hi = "MinLength", "MaxLength"
+				}
+				minV, maxV := int32(-1<<31), int32(1<<31-1)
+				if isString {
+					minV = 0
+				}
+				for _, r := range []struct {
+					attr string
+					v    *int32
+				}{{lo, &minV}, {hi, &maxV}} {
+					if a := v.SelectAttr(r.attr); a != nil {
+						n, ok := pkgGenInt(a.Value)
+						if !ok || (isString && n < 0) {
+							b.p.doc.AttrErrorf(v, r.attr, "%s=%s: expected a decimal or 0x hexadecimal 32-bit integer%s", r.attr, quote(a.Value), map[bool]string{true: ", not negative", false: ""}[isString])
+							return
+						}
+						*r.v = n
+					}
+				}
+				extra = append(extra, registry.Value{Name: "ValidateMin", Type: "REG_DWORD", Data: le32(uint32(minV))},
+					registry.Value{Name: "ValidateMax", Type: "REG_DWORD", Data: le32(uint32(maxV))})
+			}
+		}
+		add(st, path+"/"+st.SelectAttrValue("Name", ""), src.SelectAttrValue("Path", ""), typ, access, method, extra)
+	}
 }

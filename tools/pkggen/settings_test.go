@@ -29,6 +29,10 @@ const settingsGroupBody = `<Macros><Macro Id="DisplayKey" Value="$(hklm.software
     <Asset Name="Ringtones" Type=".wma" Path="\Programs\CommonFiles\Ringtones"><MultiStringList Key="$(hklm.software)\Contoso\Ringtones" Value="List"/></Asset>
     <Setting Name="Name"><RegistrySource Type="REG_SZ" Path="$(hklm.software)\Contoso\Operators\$(Operator)\Name"/></Setting>
   </SettingsGroup>
+  <SettingsGroup Path="Contoso/Audio">
+    <Setting Name="Volume"><RegistrySource Type="REG_DWORD" Path="$(hklm.software)\Contoso\Audio\Volume"/><AccessType Delete="No"/><Validate Min="0" Max="0x64"/></Setting>
+    <Setting Name="Mode"><RegistrySource Type="REG_SZ" Path="$(hklm.software)\Contoso\Audio\Mode"/><Validate><Option Value="Loud"/><Option Value="Quiet"/></Validate></Setting>
+  </SettingsGroup>
 </Components>`
 
 func TestSettingsGroupBuild(t *testing.T) {
@@ -58,11 +62,29 @@ func TestSettingsGroupBuild(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the policy file does not parse as one: %v\n%s", err, text)
 	}
-	if len(groups) != 2 || groups[0].Path != "Contoso/Display" || len(groups[0].Settings) != 3 || groups[0].Setting("Color").Registry.Key != `HKEY_LOCAL_MACHINE\Software\Contoso\Display` {
+	if len(groups) != 3 || groups[0].Path != "Contoso/Display" || len(groups[0].Settings) != 3 || groups[0].Setting("Color").Registry.Key != `HKEY_LOCAL_MACHINE\Software\Contoso\Display` {
 		t.Errorf("groups %+v", groups)
 	}
 	key := `HKEY_LOCAL_MACHINE\Software\Contoso\Display`
 	want := []registry.Value{{Key: key}, {Key: key, Name: "Color", Type: "REG_DWORD", Data: le32(1)}, {Key: key, Name: "Label", Type: "REG_SZ", Data: utf16z("Contoso")}}
+	// The run-time MCSF datastore of the groups that are not ImageTimeOnly.
+	ds := func(uri, sourcePath string, sourceType, access, method uint32) []registry.Value {
+		k := MCSFSettingsKey + `\` + uri
+		return []registry.Value{{Key: k},
+			{Key: k, Name: "AllowedAccess", Type: "REG_DWORD", Data: le32(access)}, {Key: k, Name: "Source", Type: "REG_DWORD", Data: le32(1)},
+			{Key: k, Name: "SourcePath", Type: "REG_SZ", Data: utf16z(sourcePath)}, {Key: k, Name: "SourceType", Type: "REG_DWORD", Data: le32(sourceType)},
+			{Key: k, Name: "ValidationMethod", Type: "REG_DWORD", Data: le32(method)}}
+	}
+	sw := `HKEY_LOCAL_MACHINE\Software\Contoso`
+	want = append(want, ds("Contoso/Operators/~Operator~/Ringtones.OEMAssets", sw+`\Ringtones\List`, 7, 0xF, 0)...)
+	want = append(want, ds("Contoso/Operators/~Operator~/Name", sw+`\Operators\~Operator~\Name`, 1, 0xF, 0)...)
+	vol := MCSFSettingsKey + `\Contoso/Audio/Volume`
+	want = append(want, ds("Contoso/Audio/Volume", sw+`\Audio\Volume`, 4, 0xD, 1)...)
+	want = append(want, registry.Value{Key: vol, Name: "ValidateMin", Type: "REG_DWORD", Data: le32(0)}, registry.Value{Key: vol, Name: "ValidateMax", Type: "REG_DWORD", Data: le32(0x64)})
+	mode := MCSFSettingsKey + `\Contoso/Audio/Mode`
+	want = append(want, ds("Contoso/Audio/Mode", sw+`\Audio\Mode`, 1, 0xF, 2)...)
+	want = append(want, registry.Value{Key: mode + `\Options`}, registry.Value{Key: mode + `\Options`, Name: "0", Type: "REG_SZ", Data: utf16z("Loud")},
+		registry.Value{Key: mode + `\Options`, Name: "1", Type: "REG_SZ", Data: utf16z("Quiet")})
 	checkValues(t, pkgs[0].Registry, want, true)
 	checkHivex(t, files[`\Windows\Packages\RegistryFiles\Contoso.Apps.Camera.reg`].Data, want)
 }
