@@ -89,6 +89,7 @@ func TestBCDStoreManufacturingMode(t *testing.T) {
 		t.Errorf("SaveKeyToRegistry=\"false\" object has its Description written:\n%s", text)
 	}
 	checkHivex(t, reg.Data, want)
+	t.Logf("hivexregedit --export of the merged store:\n%s", hivexMerge(t, reg.Data))
 }
 
 // Every value format the converter writes, descriptions, a second store, and a MainOS package
