@@ -133,6 +133,11 @@ func ParsePolicy(file string, data []byte) ([]*Group, error) {
 	return out, nil
 }
 
+// PolicyGroup checks a <SettingsGroup> element of document x (a policy file's, or a package
+// project's, which pkggen compiles into a policy file) and returns the group it declares; the
+// problems are recorded in x at their line and column.
+func PolicyGroup(x *manifest.Doc, el *etree.Element) *Group { return policyGroup(x, el) }
+
 func policyGroup(x *manifest.Doc, el *etree.Element) *Group {
 	x.Attrs(el, "Path", "Description")
 	g := &Group{Path: x.RequireAttr(el, "Path", "the group's path, e.g. OSArea/Feature"), Pos: x.Pos(el)}

@@ -219,7 +219,8 @@ func attr(el *etree.Element, key string) (string, bool) {
 }
 
 // componentSources are the sources a component names outside its Files groups: InfSource of a
-// Driver, Source of its Reference elements, ImageSource of a BinaryPartition.
+// Driver, Source of its Reference elements, ImageSource of a BinaryPartition, Source of a
+// BCDStore (its BCD layout file).
 func componentSources(doc *manifest.Doc, comp *etree.Element) []srcRef {
 	var out []srcRef
 	add := func(el *etree.Element, key string) {
@@ -235,6 +236,8 @@ func componentSources(doc *manifest.Doc, comp *etree.Element) []srcRef {
 		}
 	case "BinaryPartition":
 		add(comp, "ImageSource")
+	case "BCDStore":
+		add(comp, "Source")
 	}
 	return out
 }

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/registry"
 )
 
 // FuzzParseProject feeds project files to the parser: it must not panic, must stay within its
@@ -35,6 +37,9 @@ func FuzzParseProject(f *testing.F) {
 	f.Add([]byte(driverProject(`<Files><File Source="$(_RELEASEDIR)\ctsogpio.sys"/></Files><Security InfSectionName="x"/>`)))
 	f.Add([]byte(svcProject(`<Service Name="S" Start="DelayedAuto" Type="Win32ShareProcess" SvcHostGroupName="g"><ServiceDll Source="x.dll" HostExe="$(env.system32)\h.exe"/><FailureActions ResetPeriod="INFINITE" Command="c"><Action Type="RunCommand" Delay="1"/></FailureActions><RegKeys><RegKey KeyName="$(hklm.service)"/></RegKeys></Service>`)))
 	f.Add([]byte(svcProject(`<Service Name="S" Start="Auto" Type="Win32OwnProcess"><Executable Source="x.exe" ImagePath="$(v0)"/><ServiceDll/><FailureActions ResetPeriod="-"/></Service>`)))
+	// Settings groups and BCD stores (whose source does not resolve there).
+	f.Add([]byte(projectXML(settingsGroupBody, "")))
+	f.Add([]byte(projectXML(`<Components><BCDStore Source="x.bcd.xml"/><SettingsGroup Path="A/$(b)"><Setting Name="$(c)"/></SettingsGroup></Components>`, "")))
 	// Sources resolve against the example's files, so valid projects get through to the end.
 	path := filepath.Join("..", "..", "examples", "contoso", "oem", "fuzz.pkg.xml")
 	opt := Options{BuildType: "fre", CPU: "arm", Languages: []string{"en-US", "de-DE"}, Resolutions: []string{"720x1280"},
@@ -79,6 +84,30 @@ func FuzzParseINF(f *testing.F) {
 					t.Fatalf("derived key %q has no registry root", v.Key)
 				}
 			}
+		}
+	})
+}
+
+// FuzzParseBCD feeds BCD layout files to the converter: no panic, a failure names the file, and
+// what it accepts renders as registry text.
+func FuzzParseBCD(f *testing.F) {
+	f.Add([]byte(bcdXML("", `<Objects><Object SaveKeyToRegistry="false"><FriendlyName>Windows Loader</FriendlyName><Elements>`+bcdElem("Manufacturing Mode", "<StringValue>Default</StringValue>")+`</Elements></Object></Objects>`)))
+	f.Add([]byte(bcdXML(`IncludeDescriptions="1"`, `<Objects><Object><FriendlyName>Windows Boot Manager</FriendlyName><Elements>`+
+		bcdElem("Timeout Value", "<IntegerValue>0x1e</IntegerValue>")+bcdElem("Display Order", "<ObjectListValue><StringValues><StringValue>MMOS</StringValue></StringValues></ObjectListValue>")+
+		bcdElem("Custom Action List", "<IntegerListValue><StringValues><StringValue>1</StringValue><StringValue>Boot Sequence</StringValue></StringValues></IntegerListValue>")+
+		bcdElem("Default Object", "<ObjectValue>Windows Loader</ObjectValue>")+bcdElem("Boot Device", "<DeviceValue/>")+`</Elements></Object></Objects>`)))
+	f.Add([]byte(bcdXML("", "<Objects><Object><FriendlyName>x</FriendlyName><Id>{0}</Id><RawType>a</RawType></Object></Objects>")))
+	f.Add([]byte("<BootConfigurationDatabase"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		values, err := ParseBCD("f.bcd.xml", data)
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.bcd.xml") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		if _, err := registry.File(values); err != nil {
+			t.Fatalf("accepted values do not render: %v", err)
 		}
 	})
 }

@@ -5,11 +5,15 @@
 // (Source, DestinationDir, Name, Attributes), Files groups with Language= or Resolution=
 // producing satellite packages, RegKeys (registry.go: one .reg per package), Driver
 // (driver.go, inf.go), Service (service.go, with the .rga), ComServer (comserver.go),
-// CustomMetadata (metadata.go), binary partition packages (binarypartition.go), and the global
-// macros of the kit's PkgGen.cfg.xml. What the original would add and this tool cannot is
-// reported through Options.Warn. The other documented elements (SettingsGroup, BCDStore, apps,
-// capabilities) are refused with an error at their line: never ignored; unknown elements are
-// errors with the nearest known name.
+// CustomMetadata (metadata.go), BCDStore (bcd.go: the BCD layout converted to a
+// <package>_BCDStore_<n>.reg for HKEY_LOCAL_MACHINE\BCD; DeviceValue elements refused),
+// SettingsGroup (settings.go: the policy file customization reads, the settings' Defaults and
+// the run-time MCSF datastore keys), binary partition packages (binarypartition.go), and
+// the global macros of the kit's PkgGen.cfg.xml. What the original would add and this tool
+// cannot is reported through Options.Warn. The other documented elements (SvcHostGroup,
+// WinRTHost, AppResource, Application, FullTrust, InboxApp, Capabilities, Authorization) are
+// refused with an error at their line: never ignored; unknown elements are errors with the
+// nearest known name.
 package pkggen
 
 import (
@@ -59,11 +63,13 @@ type Options struct {
 type Package struct {
 	Manifest spkg.Manifest // identity and properties, Files empty
 	Files    []File
-	Registry []registry.Value  // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
-	Append   []AppendValue     // strings appended to REG_MULTI_SZ values, carried as a .rga
-	paths    map[string]string // upper-case device path -> source, to find duplicates
-	regSeen  map[string]bool   // valueID of each entry of Registry (addValue)
-	metadata []byte            // the project's <CustomMetadata> as <package>.meta.xml, or nil
+	Registry []registry.Value   // from <RegKeys>, Driver and Service, carried as a .reg (registry.go)
+	Append   []AppendValue      // strings appended to REG_MULTI_SZ values, carried as a .rga
+	paths    map[string]string  // upper-case device path -> source, to find duplicates
+	regSeen  map[string]bool    // valueID of each entry of Registry (addValue)
+	metadata []byte             // the project's <CustomMetadata> as <package>.meta.xml, or nil
+	bcd      [][]registry.Value // each <BCDStore>, carried as <package>_BCDStore_<n>.reg (bcd.go)
+	policy   []*etree.Element   // each <SettingsGroup>, compiled into <package>.policy.xml (settings.go)
 }
 
 // AppendValue is a REG_MULTI_SZ value the package adds strings to, rather than setting
@@ -97,7 +103,7 @@ var (
 	fileAttrs           = []string{"Source", "DestinationDir", "Name", "Attributes", "EmbeddedSigningCategory"}
 	supported           = map[string]bool{"Macros": true, "Components": true, "OSComponent": true, "Files": true, "RegKeys": true, "Driver": true, "Service": true,
 		"Reference": true, "Security": true, "Executable": true, "ServiceDll": true, "FailureActions": true, "RequiredCapabilities": true, "PrivateResources": true,
-		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true}
+		"ComServer": true, "Dll": true, "Classes": true, "Interfaces": true, "CustomMetadata": true, "BCDStore": true, "SettingsGroup": true}
 )
 
 type project struct {
@@ -223,7 +229,7 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 			if comp.Tag == "BinaryPartition" {
 				continue // binaryPartitions
 			}
-			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BinaryPartition") {
+			if !p.known(el, comp, componentChildren, "built: OSComponent, Driver, Service, ComServer, BCDStore, SettingsGroup, BinaryPartition") {
 				continue
 			}
 			if v := attrs["BinaryPartition"]; v == "true" || v == "1" {
@@ -236,6 +242,10 @@ func load(projectPath string, data []byte, opt Options, buildType, cpu string) (
 				b.service(comp)
 			case "ComServer":
 				b.comServer(comp)
+			case "BCDStore":
+				b.bcdStore(comp)
+			case "SettingsGroup":
+				b.settingsGroup(comp)
 			default:
 				b.osComponent(comp)
 			}
@@ -305,7 +315,8 @@ type builder struct {
 	neutral     *Package
 	langs, ress map[string]*Package
 	hasGroups   bool
-	metadata    []byte // CustomMetadata, for every package of the project
+	metadata    []byte         // CustomMetadata, for every package of the project
+	groupPaths  map[string]int // lower-case SettingsGroup Path -> its line
 }
 
 func (b *builder) satellite(set map[string]*Package, culture, res string) *Package {
@@ -367,7 +378,7 @@ func (b *builder) packages() ([]*Package, error) {
 	var out []*Package
 	// A project made only of satellite groups has no neutral content: its empty neutral
 	// package is not written (docs/formats.md).
-	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || !b.hasGroups {
+	if len(b.neutral.Files) > 0 || len(b.neutral.Registry) > 0 || len(b.neutral.Append) > 0 || len(b.neutral.bcd) > 0 || len(b.neutral.policy) > 0 || !b.hasGroups {
 		out = append(out, b.neutral)
 	}
 	for _, l := range b.opt.Languages {
@@ -611,6 +622,11 @@ func build(set *atomicfile.Set, pk *Package, outDir string, opt Options) (*spkg.
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	payload = append(payload, regs...)
+	if pol, err := policyPayload(pk); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	} else if pol != nil {
+		payload = append(payload, *pol)
+	}
 	if meta, err := metadataPayload(pk); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	} else if meta != nil {

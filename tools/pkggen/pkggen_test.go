@@ -188,7 +188,7 @@ func TestLoadErrors(t *testing.T) {
 		{"owner macro unknown", strings.Replace(projectXML("", ""), `Owner="Contoso"`, `Owner="$(OEMNAME)"`, 1), nil,
 			`2:65: attribute Owner of <Package> is "$(OEMNAME)": unknown macro $(OEMNAME); pass it on the command line with /variables:OEMNAME=value`},
 		{"platform macro unknown", projectXML("", `Platform="$(BSPARCH)"`), nil, `2:120: attribute Platform of <Package> is "$(BSPARCH)": unknown macro $(BSPARCH); pass it on the command line with /variables:BSPARCH=value`},
-		{"settings group component", projectXML("<Components>\n  <SettingsGroup/></Components>", ""), nil, "4:3: <SettingsGroup> is not supported yet (built: OSComponent, Driver, Service, ComServer, BinaryPartition)"},
+		{"settings group component", projectXML("<Components>\n  <AppResource/></Components>", ""), nil, "4:3: <AppResource> is not supported yet (built: OSComponent, Driver, Service, ComServer, BCDStore, SettingsGroup, BinaryPartition)"},
 		{"unknown component", projectXML("<Components><OSComponnet/></Components>", ""), nil, "3:13: unknown element <OSComponnet> in <Components>; expected one of OSComponent, AppResource"},
 		{"near component", projectXML("<Components><OSComponnet/></Components>", ""), nil, "3:13: unknown element <OSComponnet> in <Components>; expected one of OSComponent, AppResource, Application, BCDStore, BinaryPartition, ComServer, Driver, Service, SvcHostGroup, WinRTHost, FullTrust, InboxApp, SettingsGroup (did you mean OSComponent?)"},
 		{"Fles", projectXML(`<Components><OSComponent><Fles/></OSComponent></Components>`, ""), nil, "3:26: unknown element <Fles> in <OSComponent>; expected Files or RegKeys (did you mean Files?)"},

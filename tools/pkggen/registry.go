@@ -161,16 +161,24 @@ func registryPayloads(pk *Package) ([]spkg.Payload, error) {
 	for _, a := range pk.Append {
 		app = append(app, registry.Value{Key: a.Key, Name: a.Name, Type: "REG_MULTI_SZ", Data: multiSz(a.Strings)})
 	}
-	for _, f := range []struct {
+	files := []struct {
 		ext, fileType string
 		values        []registry.Value
-	}{{".reg", "Registry", pk.Registry}, {".rga", "RegistryMultiStringAppend", app}} {
+	}{{".reg", "Registry", pk.Registry}, {".rga", "RegistryMultiStringAppend", app}}
+	for i, b := range pk.bcd {
+		// PkgGen: <Owner.Component[.SubComponent]>_BCDStore_<n>.reg, n from 0 (bcd.go).
+		files = append(files, struct {
+			ext, fileType string
+			values        []registry.Value
+		}{fmt.Sprintf("_BCDStore_%d.reg", i), "Registry", b})
+	}
+	for _, f := range files {
 		if len(f.values) == 0 {
 			continue
 		}
 		dp := RegistryFilesDir + `\` + pk.Manifest.Name() + f.ext
 		if src, dup := pk.paths[strings.ToUpper(dp)]; dup {
-			return nil, fmt.Errorf("%s from %s is where the package's registry file goes (its <RegKeys>, Driver and Service settings)", dp, src)
+			return nil, fmt.Errorf("%s from %s is where the package's registry file goes (its <RegKeys>, Driver, Service and BCDStore settings)", dp, src)
 		}
 		data, err := registry.File(f.values)
 		if err != nil {
