@@ -147,18 +147,25 @@ if bz build //signing:wrong_image >"$work/wrong.log" 2>&1; then fail "a catalog 
 grep -q "does not match" "$work/wrong.log" || { tail -20 "$work/wrong.log" >&2; fail "the refusal of another image's catalog does not say it does not match"; }
 echo "PROPERTY OK signing: a catalog signed for retail is refused for test: $(grep -m1 'does not match' "$work/wrong.log" | cut -c1-200)"
 
+# verify_packages < PATHS: osslsigncode verifies the content.cat of every package named on
+# standard input (NUL-separated) against the test root; prints how many.
+verify_packages() {
+  local n=0 p
+  while IFS= read -r -d '' p; do
+    rm -rf "$work/c" && mkdir -p "$work/c" && cabextract -q -F content.cat -d "$work/c" "$p"
+    { osslsigncode verify -CAfile "$d/root.pem" -in "$work/c/content.cat" >"$work/c.log" 2>&1 && grep -q "Succeeded" "$work/c.log"; } ||
+      { cat "$work/c.log" >&2; fail "osslsigncode does not verify the catalog of $p against the test root"; }
+    n=$((n + 1))
+  done
+  echo "$n"
+}
+
 # 4. Signed customization packages: the example's answer file, its packages signed.
 sed -i 's|^    version = "10.0.1.5",|    signing = "//signing:test_identity",\n    version = "10.0.1.5",|' "$ex/customizations/BUILD.bazel"
 grep -q 'signing = "//signing:test_identity"' "$ex/customizations/BUILD.bazel" || fail "could not add signing to //customizations:contoso_customizations"
 bz build --output_groups=+customization_packages //customizations:contoso_customizations //customizations:retail_customized >"$work/custom.log" 2>&1 ||
   { tail -30 "$work/custom.log" >&2; fail "bazel build of the signed customization packages"; }
-n=0
-while IFS= read -r -d '' p; do
-  rm -rf "$work/c" && mkdir -p "$work/c" && cabextract -q -F content.cat -d "$work/c" "$p"
-  { osslsigncode verify -CAfile "$d/root.pem" -in "$work/c/content.cat" >"$work/c.log" 2>&1 && grep -q "Succeeded" "$work/c.log"; } ||
-    { cat "$work/c.log" >&2; fail "osslsigncode does not verify the catalog of $p against the test root"; }
-  n=$((n + 1))
-done < <(find -L "$ex/bazel-bin/customizations" -name '*.spkg' -print0)
+n=$(find -L "$ex/bazel-bin/customizations" -name '*.spkg' -print0 | verify_packages)
 [ "$n" -ge 2 ] || fail "found $n customization packages under bazel-bin/customizations"
 bz aquery 'mnemonic("OemImgGen", //customizations:retail_customized)' >"$work/aquery2.log" 2>&1 || { cat "$work/aquery2.log" >&2; fail "bazel aquery OemImgGen"; }
 grep -q "no-remote" "$work/aquery2.log" || { cat "$work/aquery2.log" >&2; fail "the ImgGen action that reads the key is not tagged no-remote"; }
@@ -184,12 +191,8 @@ img=$(cd "$ex" && find -L bazel-out/ -path '*/bin/signing/production_trusted_sig
 "$tool" ffu verify --trusted-root="$d/root.pem" "$ex/$img" >"$work/v3.log" 2>&1 || { cat "$work/v3.log" >&2; fail "ffu verify --trusted-root of production_trusted_signed.ffu"; }
 log=$(dirname "$ex/$img")/production_trusted.ImageApp.log
 grep -q "verified against the trusted root" "$log" || { tail -20 "$log" >&2; fail "the image log does not say the catalogs were verified"; }
-n=0
-while IFS= read -r -d '' p; do
-  rm -rf "$work/c" && mkdir -p "$work/c" && cabextract -q -F content.cat -d "$work/c" "$p"
-  { osslsigncode verify -CAfile "$d/root.pem" -in "$work/c/content.cat" >"$work/c.log" 2>&1 && grep -q "Succeeded" "$work/c.log"; } ||
-    { cat "$work/c.log" >&2; fail "osslsigncode does not verify the catalog of $p against the test root"; }
-  n=$((n + 1))
-done < <(find -L "$ex/$(dirname "$(dirname "$img")")" -name '*.spkg' -print0)
-[ "$n" -ge 10 ] || fail "found only $n signed packages"
-echo "PROPERTY OK signing: with $flag, $n packages signed (osslsigncode: Succeeded for each); $(grep -m1 'verified against the trusted root' "$log" | sed 's/^.*catalogs/catalogs/'); production_trusted_signed.ffu: $(grep -m1 'OK:' "$work/v3.log" | sed 's/.*OK: //' | cut -c1-120)"
+# The image's packages: those its selection names (bazel-out paths, relative to the example).
+sel=$(dirname "$ex/$img")/production_trusted.selection.json
+n=$(sed -n 's/^ *"hostPath": "\([^"]*\)",\{0,1\}$/\1/p' "$sel" | tr '\n' '\0' | (cd "$ex" && verify_packages))
+[ "$n" -ge 10 ] || fail "the selection of production_trusted names only $n packages"
+echo "PROPERTY OK signing: with $flag, the image's $n packages signed (osslsigncode: Succeeded for each); $(grep -m1 'verified against the trusted root' "$log" | sed 's/^.*catalogs/catalogs/'); production_trusted_signed.ffu: $(grep -m1 'OK:' "$work/v3.log" | sed 's/.*OK: //' | cut -c1-120)"
