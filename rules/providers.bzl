@@ -82,7 +82,8 @@ keeping real keys away from remote caches and remote execution.""",
         "pfx": "File: PKCS#12 file holding key and chain, or None.",
         "password_file": "File: the PKCS#12 password on its first line, or None.",
         "files": "depset of every File above, the inputs of a signing action.",
-        "execution_requirements": "dict: execution requirements of actions that use the key (`no-remote` by default: the key stays on the machine that signs).",
+        "execution_requirements": "dict: execution requirements of actions that use the key (`no-remote` by default: the key stays on the machine that signs; `requires-network` with a `timestamp_url`).",
+        "timestamp_url": "string or None: URL of an RFC 3161 timestamp server that countersigns each signature (`--timestamp-url`); with one, signing needs the network and its output differs each run.",
     },
 )
 

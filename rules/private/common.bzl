@@ -124,7 +124,7 @@ def selection_args(ctx):
     return args, fms, packages
 
 def signing_args(args, info):
-    """Adds the flags of a signing identity (SigningInfo) to Args: --cert/--key or --pfx/--password-file.
+    """Adds the flags of a signing identity (SigningInfo) to Args: --cert/--key or --pfx/--password-file, and --timestamp-url.
 
     Args:
       args: the Args of a pkggen or sign action.
@@ -137,6 +137,8 @@ def signing_args(args, info):
     else:
         args.add(info.cert, format = "--cert=%s")
         args.add(info.key, format = "--key=%s")
+    if getattr(info, "timestamp_url", None):
+        args.add(info.timestamp_url, format = "--timestamp-url=%s")
 
 def retail_submission(ctx, ffu):
     """Registers the actions of a retail signing request for `ffu` (sign-a-full-flash-update--ffu--image.md).

@@ -26,10 +26,15 @@ var (
 // maxKeyFileBytes bounds the certificate, key and PKCS#12 files LoadPEM and LoadPKCS12 read.
 const maxKeyFileBytes = 1 << 20
 
-// Signer is a private key and the certificates to embed with its signatures, leaf first.
+// Signer is a private key and the certificates to embed with its signatures, leaf first, and
+// optionally the URL of an RFC 3161 timestamp server that countersigns each signature.
 type Signer struct {
 	Key   crypto.Signer
 	Chain []*x509.Certificate
+	// TimestampURL, if set, is an http:// or https:// RFC 3161 timestamp server: Sign asks it
+	// for a token over each signature (one request, TimestampTimeout) and fails if it gets
+	// none. Timestamped signatures need the network and differ each time.
+	TimestampURL string
 }
 
 // NewSigner checks that key belongs to chain[0].
@@ -169,9 +174,11 @@ type spcSpOpusInfo struct {
 // replaced) in a PKCS#7 SignedData with one SignerInfo, SHA-256 digests, s's certificates
 // embedded and the authenticated attributes signtool writes for a catalog (content type,
 // message digest, SPC_STATEMENT_TYPE individual, an empty SPC_SP_OPUS_INFO). There is no
-// signing time and no timestamp, so the bytes depend only on the catalog and the key: with
+// signing time, so without a timestamp the bytes depend only on the catalog and the key: with
 // an RSA key (PKCS#1 v1.5) the same inputs give the same bytes; ECDSA signatures differ each
-// time.
+// time. With s.TimestampURL the signature is countersigned by an RFC 3161 token from that
+// server (timestamp.go), as signtool /tr does; the token holds the server's time and nonce, so
+// the bytes differ each time, and any failure of the server fails Sign.
 func Sign(catalog []byte, s *Signer) ([]byte, error) {
 	p, err := parse(catalog)
 	if err != nil {
@@ -199,6 +206,9 @@ func signCTL(ctl []byte, s *Signer) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: signing with %q: %v", s.Chain[0].Subject, err)
 	}
+	if s.TimestampURL != "" {
+		return timestamp(psd, s.TimestampURL)
+	}
 	return psd.Marshal()
 }
 
@@ -221,6 +231,10 @@ type Signature struct {
 	Chain   []*x509.Certificate // the verified chain, leaf first, ending at a trusted root
 	Hash    crypto.Hash         // the signature's digest algorithm
 	Members []Member            // the catalog's members
+	// Timestamp is the signature's timestamp, nil without one. Its token's signature and
+	// imprint are checked, not the server's certificate chain, and the signing chain is
+	// still checked at the verification time, not at the timestamp's.
+	Timestamp *Timestamp
 }
 
 // ErrUnsigned is the error of Verify for a catalog without a signature.
@@ -228,7 +242,8 @@ var ErrUnsigned = errors.New("catalog is not signed")
 
 // Verify checks the signature of a catalog and its certificate chain to roots as of now:
 // an expired certificate is refused, as a device refuses a catalog signed without a timestamp
-// by a certificate expired since (this package writes no timestamps, and Verify reads none).
+// by a certificate expired since (a timestamp is checked and reported in Signature.Timestamp,
+// but the server's chain is not checked against roots, so it does not extend the validity).
 func Verify(der []byte, roots *x509.CertPool) (*Signature, error) {
 	return VerifyAt(der, roots, time.Now())
 }
@@ -239,7 +254,8 @@ func Verify(der []byte, roots *x509.CertPool) (*Signature, error) {
 // from the signing certificate through the embedded certificates to one of roots, valid at t;
 // and a signing certificate usable for code signing (no extended key usage, or
 // codeSigning, anyExtendedKeyUsage, or a Microsoft code-integrity usage 1.3.6.1.4.1.311.10.3.*
-// / 1.3.6.1.4.1.311.76.*, and if it has key usages, digitalSignature).
+// / 1.3.6.1.4.1.311.76.*, and if it has key usages, digitalSignature); and a timestamp, if
+// there is one, signed by a timestamping certificate it embeds over this signature's value.
 func VerifyAt(der []byte, roots *x509.CertPool, t time.Time) (*Signature, error) {
 	p, err := parse(der)
 	if err != nil {
@@ -275,6 +291,10 @@ func VerifyAt(der []byte, roots *x509.CertPool, t time.Time) (*Signature, error)
 		return nil, fmt.Errorf("catalog: signature does not verify: %v", err)
 	}
 	subject := sig.Certificate.Subject.String()
+	ts, err := verifyTimestamp(sig)
+	if err != nil {
+		return nil, err
+	}
 	pool := x509.NewCertPool()
 	for _, c := range sig.Intermediates {
 		pool.AddCert(c)
@@ -291,7 +311,7 @@ func VerifyAt(der []byte, roots *x509.CertPool, t time.Time) (*Signature, error)
 	if err := codeSigningUsage(sig.Certificate); err != nil {
 		return nil, fmt.Errorf("catalog: signing certificate %q: %v", subject, err)
 	}
-	return &Signature{Subject: subject, Leaf: sig.Certificate, Chain: chains[0], Hash: hash, Members: p.members}, nil
+	return &Signature{Subject: subject, Leaf: sig.Certificate, Chain: chains[0], Hash: hash, Members: p.members, Timestamp: ts}, nil
 }
 
 // ctlContents is the contents octets of the CTL's DER (PKCS#7 digests the content without

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
@@ -79,6 +80,10 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%s: catalog against --trusted-root=%s: %v", path, trustedRoot, err)
 			}
 			signed = fmt.Sprintf("catalog signed by %q (chain to %q), ", sig.Subject, sig.Chain[len(sig.Chain)-1].Subject.String())
+			if ts := sig.Timestamp; ts != nil {
+				// The token's signature is checked, not the TSA's chain.
+				signed += fmt.Sprintf("timestamped %s by %q, ", ts.Time.UTC().Format(time.RFC3339), ts.Subject)
+			}
 		}
 		if err := rd.Verify(); err != nil {
 			return fmt.Errorf("%s: %v", path, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -500,4 +501,30 @@ func TestImageSignerOutput(t *testing.T) {
 		})
 	}
 	cmpFrom(t, img, 0, writeFile(t, dir, "orig2.ffu", orig), 0)
+}
+
+// TestFFUVerifyTimestamped: an FFU whose catalog `oemimage sign --timestamp-url` signed (a TSA
+// run by openssl ts -reply) verifies, and ffu verify prints the timestamp and the TSA.
+func TestFFUVerifyTimestamped(t *testing.T) {
+	dir := t.TempDir()
+	img, _ := signerFixture(t, dir, "OEM.ffu")
+	pki := catalogtest.New(t)
+	tsa := catalogtest.NewTSA(t)
+	certFile, keyFile := pki.Leaf.Files(t, dir, "leaf")
+	cat := filepath.Join(dir, "OEM.cat")
+	mustSign(t, "getcatalog", img, cat)
+	var o, e bytes.Buffer
+	if code := run([]string{"sign", "--cert=" + certFile, "--key=" + keyFile, "--timestamp-url=" + tsa.URL, cat}, &o, &e); code != 0 {
+		t.Fatalf("sign: exit %d: %s", code, e.String())
+	}
+	mustSign(t, "sign", img, cat)
+	o.Reset()
+	if code := run([]string{"ffu", "verify", "--trusted-root=" + pki.Root.CertFile(t, dir, "root"), img}, &o, &e); code != 0 {
+		t.Fatalf("ffu verify: exit %d: %s", code, e.String())
+	}
+	t.Log(o.String())
+	want := regexp.MustCompile(`: OK: catalog signed by "CN=Test Signer,O=rules_oemimage tests" \(chain to "CN=Test Root,O=rules_oemimage tests"\), timestamped 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ by "CN=Test TSA,O=rules_oemimage tests", catalog and`)
+	if !want.MatchString(o.String()) {
+		t.Errorf("ffu verify printed %q, want %v", o.String(), want)
+	}
 }

@@ -11,18 +11,42 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
-// signingFlags are the flags that name a signing identity (pkggen, sign).
-var signingFlags = []string{"cert", "key", "pfx", "password-file"}
+// signingFlags are the flags that name a signing identity (pkggen, sign), and the optional
+// RFC 3161 timestamp server that countersigns its signatures.
+var signingFlags = []string{"cert", "key", "pfx", "password-file", "timestamp-url"}
 
 // maxPasswordBytes bounds a --password-file.
 const maxPasswordBytes = 4096
 
 // loadSigner reads the signing identity the flags name: --cert=FILE --key=FILE (PEM) or
-// --pfx=FILE [--password-file=FILE] (PKCS#12; the password is the file's first line). It
-// returns nil when no signing flag is given.
+// --pfx=FILE [--password-file=FILE] (PKCS#12; the password is the file's first line), with
+// an optional --timestamp-url=URL of an RFC 3161 timestamp server. It returns nil when no
+// signing flag is given.
 func loadSigner(c *cmdline) (*catalog.Signer, error) {
+	s, err := loadIdentity(c)
+	if err != nil {
+		return nil, err
+	}
+	u, err := singleFlag(c, "timestamp-url", "a URL")
+	if err != nil {
+		return nil, err
+	}
+	if u == "" {
+		return s, nil
+	}
+	if s == nil {
+		return nil, usageError{"--timestamp-url= timestamps a signature: give a signing identity (--cert= and --key=, or --pfx=) with it"}
+	}
+	if err := catalog.CheckTimestampURL(u); err != nil {
+		return nil, usageError{"--timestamp-url=: " + err.Error()}
+	}
+	s.TimestampURL = u
+	return s, nil
+}
+
+func loadIdentity(c *cmdline) (*catalog.Signer, error) {
 	v := map[string]string{}
-	for _, name := range signingFlags {
+	for _, name := range []string{"cert", "key", "pfx", "password-file"} {
 		s, err := singleFlag(c, name, "a file")
 		if err != nil {
 			return nil, err
@@ -53,7 +77,7 @@ func loadSigner(c *cmdline) (*catalog.Signer, error) {
 }
 
 // runSign is `oemimage sign (--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE])
-// <file.cat|package.spkg> [-o OUT | --out=OUT]`: it signs a catalog (its members kept, any old
+// [--timestamp-url=URL] <file.cat|package.spkg> [-o OUT | --out=OUT]`: it signs a catalog (its members kept, any old
 // signature replaced) or a package's content.cat (every other file kept byte for byte), what
 // Sign.cmd /pk does for OEM test signing. Without an output the input is replaced; either way
 // the output is written whole or not at all.
@@ -116,6 +140,10 @@ func runSign(args []string, stdout, stderr io.Writer) error {
 	} else if err := spkg.SignFile(in, out, signer); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: signed by %q\n", out, signer.Chain[0].Subject.String())
+	if signer.TimestampURL != "" {
+		fmt.Fprintf(stdout, "%s: signed by %q, timestamped by %s\n", out, signer.Chain[0].Subject.String(), signer.TimestampURL)
+	} else {
+		fmt.Fprintf(stdout, "%s: signed by %q\n", out, signer.Chain[0].Subject.String())
+	}
 	return nil
 }

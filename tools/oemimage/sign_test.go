@@ -131,3 +131,62 @@ func TestPkggenSigns(t *testing.T) {
 		t.Fatalf("%+v %v", check, err)
 	}
 }
+
+// sign --timestamp-url= countersigns with a token from a TSA (openssl ts -reply in the test);
+// a failing TSA writes nothing; --timestamp-url without an identity is a usage error.
+func TestSignTimestamp(t *testing.T) {
+	pki := catalogtest.New(t)
+	tsa := catalogtest.NewTSA(t)
+	dir := t.TempDir()
+	certFile, keyFile := pki.Leaf.Files(t, dir, "leaf")
+	unsigned, _ := catalog.Build(catalog.List{Entries: []catalog.Entry{catalog.FileEntry("a.txt", []byte("a"))}})
+	catFile := filepath.Join(dir, "x.cat")
+	os.WriteFile(catFile, unsigned, 0o644)
+	signedFile := filepath.Join(dir, "signed.cat")
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"sign", "--cert=" + certFile, "--key=" + keyFile, "--timestamp-url=" + tsa.URL, catFile, "-o", signedFile}, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	if want := "signed.cat: signed by \"CN=Test Signer,O=rules_oemimage tests\", timestamped by " + tsa.URL + "\n"; !strings.HasSuffix(stdout.String(), want) {
+		t.Errorf("stdout %q, want %q", stdout.String(), want)
+	}
+	b, _ := os.ReadFile(signedFile)
+	sig, err := catalog.Verify(b, pki.Pool())
+	if err != nil || sig.Timestamp == nil || !strings.Contains(sig.Timestamp.Subject, "CN=Test TSA,") {
+		t.Fatalf("signed catalog: %v, %+v", err, sig)
+	}
+	out := checker.Run(t, "", checker.Find(t, "osslsigncode"), "verify", "-CAfile", pki.Root.CertFile(t, dir, "root"), "-TSA-CAfile", tsa.RootFile, "-in", signedFile)
+	if !strings.Contains(out, "Timestamp Server Signature verification: ok") || !strings.Contains(out, "Signature verification: ok") {
+		t.Errorf("osslsigncode:\n%s", out)
+	}
+
+	pkg := signTestPackage(t, dir)
+	before, _ := os.ReadFile(pkg)
+	tsa.SetMode(catalogtest.TSAHTTP500)
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sign", "--timestamp-url=" + tsa.URL, catFile, "-o", filepath.Join(dir, "no.cat")}, 2, "--timestamp-url= timestamps a signature: give a signing identity"},
+		{[]string{"sign", "--cert=" + certFile, "--key=" + keyFile, "--timestamp-url=tsa.example", catFile, "-o", filepath.Join(dir, "no.cat")}, 2, `expected an http:// or https:// URL`},
+		{[]string{"sign", "--cert=" + certFile, "--key=" + keyFile, "--timestamp-url=", catFile, "-o", filepath.Join(dir, "no.cat")}, 2, "--timestamp-url= needs a URL"},
+		{[]string{"sign", "--cert=" + certFile, "--key=" + keyFile, "--timestamp-url=" + tsa.URL, catFile, "-o", filepath.Join(dir, "no.cat")}, 1, "timestamp server " + tsa.URL + ": HTTP 500 Internal Server Error"},
+		{[]string{"sign", "--cert=" + certFile, "--key=" + keyFile, "--timestamp-url=" + tsa.URL, pkg}, 1, "timestamp server " + tsa.URL + ": HTTP 500"},
+		{[]string{"pkggen", "--timestamp-url=" + tsa.URL, "p.pkg.xml"}, 2, "give a signing identity"},
+	} {
+		stderr.Reset()
+		if code := run(tc.args, io.Discard, &stderr); code != tc.code || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, want %d; stderr %q, want %q", tc.args[1:], code, tc.code, stderr.String(), tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "no.cat")); err == nil {
+		t.Error("a refused signing wrote its output")
+	}
+	if after, _ := os.ReadFile(pkg); !bytes.Equal(before, after) {
+		t.Error("a refused signing in place changed the package")
+	}
+	if entries, _ := filepath.Glob(filepath.Join(dir, ".*")); len(entries) != 0 {
+		t.Errorf("staging files left: %v", entries)
+	}
+}
