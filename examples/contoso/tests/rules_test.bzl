@@ -192,3 +192,57 @@ own_toolchain_test = analysistest.make(
     attrs = _TOOLCHAIN_TEST_ATTRS,
     config_settings = {"//command_line_option:extra_toolchains": [str(Label("//tests:fake_oemimage_toolchain"))]},
 )
+
+def _signed_image_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    info = target[ImageInfo]
+    name = target.label.name
+    asserts.equals(env, name + ".ffu", info.ffu.basename)
+    asserts.equals(env, [name + ".ffu"], _basenames(target[DefaultInfo].files.to_list()))
+    sign = _action(env, "OemImageSign")
+    if sign:
+        # imagesigner SIGN <image> <catalog> --output=<name>.ffu: the catalog is the side file.
+        argv = _argv(sign)
+        asserts.equals(env, ["imagesigner", "SIGN"], argv[1:3])
+        asserts.equals(env, info.side_files["cat"].path, argv[4])
+        asserts.true(env, "--output=" + info.ffu.path in argv, "--output= in %s" % argv)
+    catalogs = [a for a in analysistest.target_actions(env) if a.mnemonic == "OemSignCatalog"]
+    if ctx.attr.catalog:
+        asserts.equals(env, 0, len(catalogs), "OemSignCatalog actions with a signed catalog given")
+        asserts.equals(env, ctx.attr.catalog, info.side_files["cat"].basename)
+    else:
+        asserts.equals(env, 1, len(catalogs), "OemSignCatalog actions")
+        asserts.equals(env, name + ".cat", info.side_files["cat"].basename)
+        if catalogs:
+            argv = _argv(catalogs[0])
+            asserts.equals(env, "sign", argv[1])
+            for flag in ctx.attr.signing_flags:
+                asserts.true(env, [a for a in argv if a.startswith(flag)] != [], "%s... in %s" % (flag, argv))
+            asserts.true(env, "--out=" + info.side_files["cat"].path in argv, "--out= in %s" % argv)
+    return analysistest.end(env)
+
+signed_image_test = analysistest.make(_signed_image_test_impl, attrs = {
+    "catalog": attr.string(),
+    "signing_flags": attr.string_list(),
+})
+
+def _submission_test_impl(ctx):
+    env = analysistest.begin(ctx)
+    target = analysistest.target_under_test(env)
+    name = target.label.name
+    ffu = target[ImageInfo].ffu
+    asserts.equals(env, sorted([name + ".trunc", name + ".submission.cat", name + ".submission.txt"]), _basenames(target[OutputGroupInfo].submission.to_list()))
+    trunc = _action(env, "OemImageTruncate")
+    if trunc:
+        asserts.equals(env, ["imagesigner", "TRUNCATE", ffu.path], _argv(trunc)[1:4])
+    get = _action(env, "OemImageGetCatalog")
+    if get:
+        # --stdout=<name>.submission.txt (what GETCATALOG prints) comes before the verb.
+        argv = _argv(get)
+        asserts.true(env, "--stdout=%s/%s.submission.txt" % (ffu.dirname, name) in argv, "--stdout= in %s" % argv)
+        verb = argv[argv.index("imagesigner"):] if "imagesigner" in argv else argv
+        asserts.equals(env, ["imagesigner", "GETCATALOG", "%s/%s.trunc" % (ffu.dirname, name)], verb[:3])
+    return analysistest.end(env)
+
+submission_test = analysistest.make(_submission_test_impl)
