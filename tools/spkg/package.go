@@ -5,7 +5,6 @@ import (
 	"crypto/sha1"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
@@ -165,7 +164,7 @@ func WriteFileSigned(path string, m Manifest, payload []Payload, opt cab.Options
 type Package struct {
 	Manifest *Manifest
 	cab      *cab.Reader
-	f        *os.File
+	f        *readfile.File // through readfile.Packages: a kit of any size stays within the open-file limit
 	path     string
 	byDevice map[string]FileEntry // upper-case device path -> entry
 }
@@ -173,7 +172,7 @@ type Package struct {
 // Open opens a package file and reads and validates its manifest. Only a regular file is
 // opened (tools/internal/readfile): a named pipe given as a package would block the open.
 func Open(path string) (*Package, error) {
-	f, st, err := readfile.Open(path)
+	f, st, err := readfile.Packages.Open(path)
 	if err != nil {
 		return nil, err
 	}
