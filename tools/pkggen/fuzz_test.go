@@ -97,6 +97,12 @@ func FuzzParseBCD(f *testing.F) {
 		bcdElem("Custom Action List", "<IntegerListValue><StringValues><StringValue>1</StringValue><StringValue>Boot Sequence</StringValue></StringValues></IntegerListValue>")+
 		bcdElem("Default Object", "<ObjectValue>Windows Loader</ObjectValue>")+bcdElem("Boot Device", "<DeviceValue/>")+`</Elements></Object></Objects>`)))
 	f.Add([]byte(bcdXML("", "<Objects><Object><FriendlyName>x</FriendlyName><Id>{0}</Id><RawType>a</RawType></Object></Objects>")))
+	f.Add([]byte(deviceXML("Boot Device", gptMMOS)))
+	f.Add([]byte(deviceXML("OS Loader Type", mbrDev)))
+	f.Add([]byte(deviceXML("Ramdisk SDI Device", `<GPTDevice><DiskId>{AE420040-13DD-41F2-AE7F-0DC35854C8D7}</DiskId><Partition><Id>{12345678-9abc-def0-0123-456789abcdef}</Id></Partition></GPTDevice>`)))
+	f.Add([]byte(deviceXML("Boot Device", `<RamdiskDevice><RamdiskOptions>true</RamdiskOptions><FilePath>\winpe.wim</FilePath><ParentDevice>`+gptMMOS+`</ParentDevice></RamdiskDevice>`)))
+	f.Add([]byte(deviceXML("Boot Device", `<RamdiskDevice><RamdiskOptions>0</RamdiskOptions><FilePath/><ParentDevice>`+mbrDev+`</ParentDevice></RamdiskDevice>`)))
+	f.Add([]byte(recoveryBCD))
 	f.Add([]byte("<BootConfigurationDatabase"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		values, err := ParseBCD("f.bcd.xml", data)
