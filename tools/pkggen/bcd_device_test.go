@@ -150,6 +150,15 @@ func TestBCDDeviceLayouts(t *testing.T) {
 				t.Errorf("type %s; want REG_BINARY", got.Type)
 			}
 			checkLayout(t, got.Data, tc.layout)
+			// The fuzz target's oracle accepts it, and not with a size field off by two.
+			if err := checkDeviceSizes(got.Data); err != nil {
+				t.Errorf("checkDeviceSizes: %v", err)
+			}
+			bad := append([]byte(nil), got.Data...)
+			bad[24] += 2
+			if checkDeviceSizes(bad) == nil {
+				t.Errorf("checkDeviceSizes accepts a wrong device size")
+			}
 		})
 	}
 	// The PkgGen sizes: 88 bytes for a partition or the boot device, 162 for \winpe.wim.
