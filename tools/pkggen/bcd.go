@@ -454,7 +454,8 @@ func formatName(f bcdFormat) string {
 
 // value converts a value element to the registry data the converter writes: a string as
 // REG_SZ, a boolean as one byte, an integer (hexadecimal, 0x optional) as 8 bytes little-endian,
-// an integer list as those concatenated, an object as its GUID, an object list as GUIDs.
+// an integer list as those concatenated, an object as its GUID, an object list as GUIDs, a
+// device as its binary device data (bcd_device.go).
 func (bp *bcdParser) value(v *etree.Element, format bcdFormat, name string) ([]byte, bool) {
 	x := bp.x
 	switch format {
@@ -529,8 +530,7 @@ func (bp *bcdParser) value(v *etree.Element, format bcdFormat, name string) ([]b
 		}
 		return out, true
 	}
-	x.Errorf(v, "<DeviceValue> (for %s) is not supported yet: the binary device data it becomes is not built by this tool; expected an element of another format", quote(name))
-	return nil, false
+	return bp.deviceValue(v, name)
 }
 
 func typeIs(name, want string) bool { return strings.EqualFold(name, want) }

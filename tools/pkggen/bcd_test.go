@@ -222,7 +222,7 @@ func TestParseBCDErrors(t *testing.T) {
 		{"object list", bcdXML("", obj(bcdElem("Display Order", "<ObjectListValue><StringValue>MMOS</StringValue></ObjectListValue>"))), `x.bcd.xml:4:86: <ObjectListValue> holds 1 elements; expected one <StringValues>`},
 		{"object list item", bcdXML("", obj(bcdElem("Display Order", "<ObjectListValue><StringValues><StringValue>MMOS</StringValue><Value/></StringValues></ObjectListValue>"))), `unknown element <Value> in <StringValues>; expected StringValue`},
 		{"custom action odd", bcdXML("", obj(bcdElem("Custom Action List", "<IntegerListValue><StringValues><StringValue>1</StringValue></StringValues></IntegerListValue>"))), `x.bcd.xml:4:91: the Custom Action List has 1 values; expected pairs`},
-		{"device", bcdXML("", obj(bcdElem("Boot Device", "<DeviceValue><GPTDevice/></DeviceValue>"))), `x.bcd.xml:4:84: <DeviceValue> (for "Boot Device") is not supported yet`},
+		{"device", bcdXML("", obj(bcdElem("Boot Device", "<DeviceValue><GPTDevice/></DeviceValue>"))), `x.bcd.xml:4:97: <GPTDevice> has no <DiskId> or <Partition>`},
 		{"element twice", bcdXML("", obj(bcdElem("Description", "<StringValue>a</StringValue>")+"\n"+bcdElem("Description", "<StringValue>b</StringValue>"))), `x.bcd.xml:5:1: element "Description" (12000004) is given twice for this object (first at line 4)`},
 		{"no value", bcdXML("", obj("<Element><DataType><WellKnownType>Description</WellKnownType></DataType></Element>")), "x.bcd.xml:4:1: <Element> needs a <DataType> and a <ValueType>"},
 		{"two values", bcdXML("", obj(bcdElem("Description", "<StringValue>a</StringValue><StringValue>b</StringValue>"))), "x.bcd.xml:4:73: <ValueType> has 2 child elements; expected exactly one"},

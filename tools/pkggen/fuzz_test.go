@@ -1,6 +1,8 @@
 package pkggen
 
 import (
+	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -97,6 +99,12 @@ func FuzzParseBCD(f *testing.F) {
 		bcdElem("Custom Action List", "<IntegerListValue><StringValues><StringValue>1</StringValue><StringValue>Boot Sequence</StringValue></StringValues></IntegerListValue>")+
 		bcdElem("Default Object", "<ObjectValue>Windows Loader</ObjectValue>")+bcdElem("Boot Device", "<DeviceValue/>")+`</Elements></Object></Objects>`)))
 	f.Add([]byte(bcdXML("", "<Objects><Object><FriendlyName>x</FriendlyName><Id>{0}</Id><RawType>a</RawType></Object></Objects>")))
+	f.Add([]byte(deviceXML("Boot Device", gptMMOS)))
+	f.Add([]byte(deviceXML("OS Loader Type", mbrDev)))
+	f.Add([]byte(deviceXML("Ramdisk SDI Device", `<GPTDevice><DiskId>{AE420040-13DD-41F2-AE7F-0DC35854C8D7}</DiskId><Partition><Id>{12345678-9abc-def0-0123-456789abcdef}</Id></Partition></GPTDevice>`)))
+	f.Add([]byte(deviceXML("Boot Device", `<RamdiskDevice><RamdiskOptions>true</RamdiskOptions><FilePath>\winpe.wim</FilePath><ParentDevice>`+gptMMOS+`</ParentDevice></RamdiskDevice>`)))
+	f.Add([]byte(deviceXML("Boot Device", `<RamdiskDevice><RamdiskOptions>0</RamdiskOptions><FilePath/><ParentDevice>`+mbrDev+`</ParentDevice></RamdiskDevice>`)))
+	f.Add([]byte(recoveryBCD))
 	f.Add([]byte("<BootConfigurationDatabase"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		values, err := ParseBCD("f.bcd.xml", data)
@@ -109,5 +117,40 @@ func FuzzParseBCD(f *testing.F) {
 		if _, err := registry.File(values); err != nil {
 			t.Fatalf("accepted values do not render: %v", err)
 		}
+		for _, v := range values {
+			if v.Type == "REG_BINARY" && len(v.Key) > 8 && v.Key[len(v.Key)-7] == '1' {
+				if err := checkDeviceSizes(v.Data); err != nil {
+					t.Fatalf("%s: %v: % x", v.Key, err, v.Data)
+				}
+			}
+		}
 	})
+}
+
+// checkDeviceSizes checks the size fields of device data against its length: the device's
+// size, and a ramdisk's file length (the layout of bcd_device.go).
+func checkDeviceSizes(b []byte) error {
+	if len(b) < 88 {
+		return fmt.Errorf("%d bytes; a device has at least 88", len(b))
+	}
+	le := binary.LittleEndian
+	if n := le.Uint32(b[24:]); int(n) != len(b)-16 {
+		return fmt.Errorf("device size %d; the data after the options is %d bytes", n, len(b)-16)
+	}
+	switch typ := le.Uint32(b[16:]); typ {
+	case 5, 6:
+		if len(b) != 88 {
+			return fmt.Errorf("device type %d is %d bytes; want 88", typ, len(b))
+		}
+	case 0:
+		if n := le.Uint32(b[60:]); int(n) != len(b)-56 || le.Uint32(b[32:]) != 3 || le.Uint32(b[64:]) != 5 {
+			return fmt.Errorf("ramdisk file length %d for %d bytes after offset 56", n, len(b)-56)
+		}
+		if p := b[68:]; le.Uint32(p[8:]) != 72 || len(b)%2 != 0 || b[len(b)-1] != 0 || b[len(b)-2] != 0 {
+			return fmt.Errorf("ramdisk parent or path malformed")
+		}
+	default:
+		return fmt.Errorf("device type %d", typ)
+	}
+	return nil
 }

@@ -6,7 +6,8 @@
 // producing satellite packages, RegKeys (registry.go: one .reg per package), Driver
 // (driver.go, inf.go), Service (service.go, with the .rga), ComServer (comserver.go),
 // CustomMetadata (metadata.go), BCDStore (bcd.go: the BCD layout converted to a
-// <package>_BCDStore_<n>.reg for HKEY_LOCAL_MACHINE\BCD; DeviceValue elements refused),
+// <package>_BCDStore_<n>.reg for HKEY_LOCAL_MACHINE\BCD; DeviceValue elements as binary
+// device data, bcd_device.go),
 // SettingsGroup (settings.go: the policy file customization reads, the settings' Defaults and
 // the run-time MCSF datastore keys), binary partition packages (binarypartition.go), and
 // the global macros of the kit's PkgGen.cfg.xml. What the original would add and this tool
