@@ -275,6 +275,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	err = v.run(args[1:], stdout, stderr)
+	closeTokens()
 	var ue usageError
 	var es exitStatus
 	switch {
