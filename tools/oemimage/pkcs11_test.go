@@ -207,6 +207,28 @@ func TestPKCS11Sign(t *testing.T) {
 		})
 	}
 
+	// pkggen signs every package it writes with the token key (one session for the verb).
+	project := filepath.Join(dir, "p.pkg.xml")
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("hello"), 0o644)
+	os.WriteFile(project, []byte(`<?xml version="1.0" encoding="utf-8"?>
+<Package xmlns="urn:Microsoft.WindowsPhone/PackageSchema.v8.00" Owner="Contoso" Component="Token" OwnerType="OEM" ReleaseType="Production">
+  <Components><OSComponent><Files><File Source="a.txt" DestinationDir="$(runtime.system32)"/></Files></OSComponent></Components>
+</Package>`), 0o644)
+	pkgOut := filepath.Join(dir, "pkggen")
+	var stderr bytes.Buffer
+	if code := run(append([]string{"pkggen", project, "/output:" + pkgOut, "--pkcs11-key=e", "--cert=" + ecCert, "--pkcs11-pin-file=" + pinFile}, token...), io.Discard, &stderr); code != 0 {
+		t.Fatalf("pkggen: exit %d: %s", code, stderr.String())
+	}
+	if p, err := spkg.Open(filepath.Join(pkgOut, "Contoso.Token.spkg")); err != nil {
+		t.Fatal(err)
+	} else {
+		c, err := p.CheckCatalog(pki.Pool())
+		p.Close()
+		if err != nil || !strings.Contains(c.Signature.Subject, "Token EC Signer") {
+			t.Fatalf("pkggen's package: %+v %v", c, err)
+		}
+	}
+
 	// RSA PKCS#1 v1.5 is deterministic: the token's signature is the PEM key's, byte for byte
 	// (same key, same certificate embedded).
 	pemOut, tokOut := filepath.Join(dir, "pem.cat"), filepath.Join(dir, "tok.cat")
