@@ -4,9 +4,11 @@ package main
 
 import (
 	"bytes"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -22,6 +24,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/p11"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -242,6 +245,25 @@ func TestPKCS11Sign(t *testing.T) {
 		t.Errorf("the token's RSA signature (%d bytes) differs from the PEM key's (%d bytes)", len(b), len(a))
 	}
 
+	// Two sessions on one token: closing one leaves the other logged in and signing.
+	first, err := p11.Open(p11.Config{Module: module, Token: "t", Key: "k", PIN: "1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := p11.Open(p11.Config{Module: module, Token: "t", Key: "e", PIN: "1234", Chain: []*x509.Certificate{mustParse(t, ecDER)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	digest := sha256.Sum256([]byte("after the first session closed"))
+	if sig, err := second.Sign(rand.Reader, digest[:], crypto.SHA256); err != nil || !ecdsa.VerifyASN1(&ecKey.PublicKey, digest[:], sig) {
+		t.Errorf("the second session after the first closed: %v", err)
+	}
+	if _, err := first.Sign(rand.Reader, digest[:], crypto.SHA256); err == nil || !strings.Contains(err.Error(), "closed") {
+		t.Errorf("a closed Signer signed: %v", err)
+	}
+	second.Close()
+
 	// Refusals, each naming what is wrong; the PIN never shows.
 	wrongPIN := filepath.Join(dir, "wrong.txt")
 	os.WriteFile(wrongPIN, []byte("wrongPIN-qzx\n"), 0o600)
@@ -272,6 +294,15 @@ func TestPKCS11Sign(t *testing.T) {
 			t.Errorf("%s: a refused signing wrote %s", tc.name, out)
 		}
 	}
+}
+
+func mustParse(t *testing.T, der []byte) *x509.Certificate {
+	t.Helper()
+	c, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 func mustRead(t *testing.T, path string) []byte {

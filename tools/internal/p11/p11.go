@@ -34,12 +34,13 @@ type Config struct {
 }
 
 // Signer is an open session on a token with its key found: a crypto.Signer whose Public is
-// the certificate's key, the certificate chain to embed, and Close to log out.
+// the certificate's key, the certificate chain to embed, and Close to end the session.
 type Signer interface {
 	crypto.Signer
 	// Chain is Config.Chain, or the token's certificate alone.
 	Chain() []*x509.Certificate
-	// Close logs out and closes the session; the Signer cannot sign afterwards.
+	// Close closes the session (the last one of the process logs out); the Signer cannot sign
+	// afterwards.
 	Close() error
 }
 

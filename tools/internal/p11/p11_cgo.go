@@ -366,7 +366,9 @@ func ecdsaASN1(raw []byte, where string) ([]byte, error) {
 	return asn1.Marshal(struct{ R, S *big.Int }{new(big.Int).SetBytes(raw[:n]), new(big.Int).SetBytes(raw[n:])})
 }
 
-// Close logs out, closes the session and releases the module.
+// Close closes the session and releases the module. There is no C_Logout: the login state is
+// the token's, shared by every session of the process, and closing the last session logs out
+// (PKCS#11 2.40, C_CloseSession), so another Signer on the same token stays logged in.
 func (k *tokenKey) Close() error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -375,7 +377,6 @@ func (k *tokenKey) Close() error {
 	}
 	k.closed = true
 	if k.session != 0 {
-		k.ctx.Logout(k.session)
 		k.ctx.CloseSession(k.session)
 	}
 	return release(k.module)
