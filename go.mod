@@ -7,6 +7,7 @@ require (
 	github.com/bazelbuild/buildtools v0.0.0-20220531122519-a43aed7014c8
 	github.com/beevik/etree v1.8.1
 	github.com/diskfs/go-diskfs v1.9.4
+	github.com/miekg/pkcs11 v1.1.2
 	github.com/sassoftware/relic/v8 v8.2.0
 	go.starlark.net v0.0.0-20260908191801-89a6a09411d5
 	software.sslmate.com/src/go-pkcs12 v0.5.0

@@ -73,17 +73,21 @@ WimInfo = provider(
 
 SigningInfo = provider(
     doc = """A signing identity: a certificate (with its chain) and its private key, as PEM files or one
-PKCS#12 file. Returned by `signing_identity`; `mobile_package(signing = ...)` signs the package's
+PKCS#12 file, or a key on a PKCS#11 token. Returned by `signing_identity`; `mobile_package(signing = ...)` signs the package's
 catalog with it (docs/signing.md). The key files are action inputs: see docs/signing.md for
 keeping real keys away from remote caches and remote execution.""",
     fields = {
-        "cert": "File: PEM certificate(s), the leaf first, or None with `pfx`.",
+        "cert": "File: PEM certificate(s), the leaf first, or None with `pfx` (and optionally with `pkcs11_key`).",
         "key": "File: unencrypted PEM private key of the leaf, or None with `pfx`.",
         "pfx": "File: PKCS#12 file holding key and chain, or None.",
         "password_file": "File: the PKCS#12 password on its first line, or None.",
         "files": "depset of every File above, the inputs of a signing action.",
         "execution_requirements": "dict: execution requirements of actions that use the key (`no-remote` by default: the key stays on the machine that signs; `requires-network` with a `timestamp_url`).",
         "timestamp_url": "string or None: URL of an RFC 3161 timestamp server that countersigns each signature (`--timestamp-url`); with one, signing needs the network and its output differs each run.",
+        "pkcs11_module": "string or None: absolute path of the PKCS#11 module of the token holding the key (`--pkcs11-module`), on the signing machine.",
+        "pkcs11_token": "string or None: the token's label (`--pkcs11-token`).",
+        "pkcs11_key": "string or None: the private key's label on the token (`--pkcs11-key`); set, the identity is a token key (`cert`, if not None, its chain; `key` and `pfx` None).",
+        "pin_file": "string or None: absolute path, on the signing machine, of the file whose first line is the token's PIN (`--pkcs11-pin-file`); not a Bazel input.",
     },
 )
 

@@ -42,6 +42,8 @@ GO_MODULES = {
     "go.starlark.net": ("net_starlark_go", "v0.0.0-20260908191801-89a6a09411d5", "h1:X8HyonnLxrmAbdeMIEGEJVZ/yg6WykLZyAZmpCLSfMA="),
     "github.com/sassoftware/relic/v8": ("com_github_sassoftware_relic_v8", "v8.2.0", "h1:9/L4S4I6an/JsPNhmcTpqfiOIsLb/iJaePZD1xR+ulE="),
     "software.sslmate.com/src/go-pkcs12": ("com_sslmate_software_src_go_pkcs12", "v0.5.0", "h1:EC6R394xgENTpZ4RltKydeDUjtlM5drOYIG9c6TVj2M="),
+    # PKCS#11 tokens (tools/internal/p11): its cgo part is built only with the pkcs11 tag.
+    "github.com/miekg/pkcs11": ("com_github_miekg_pkcs11", "v1.1.2", "h1:/VxmeAX5qU6Q3EwafypogwWbYryHFmF2RpkJmw3m4MQ="),
     "github.com/spf13/cobra": ("com_github_spf13_cobra", "v1.8.1", "h1:e5/vxKd/rZsfSJMUX1agtjeTDf+qv1/JdBF8gg5k9ZM="),
     "github.com/spf13/pflag": ("com_github_spf13_pflag", "v1.0.5", "h1:iy+VFUOCP1a+8yFto/drg2CJ5u0yRoB7fZw3DKv/JXA="),
     "github.com/inconshreveable/mousetrap": ("com_github_inconshreveable_mousetrap", "v1.1.0", "h1:wN+x4NVGpMsO7ErUn/mUI3vEoE6Jt13X2s0bqwp9tc8="),

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tests/test_all.sh: every test of rules_oemimage, as CI runs it (.ci/run calls this).
-#   1. Go: gofmt, go vet, go test -race of every package, every fuzz target for a bounded time;
-#      buildifier over the Bazel files.
+#   1. Go: gofmt, go vet, go test -race of every package, PKCS#11 signing (-tags pkcs11, SoftHSM2),
+#      every fuzz target for a bounded time; buildifier over the Bazel files.
 #   2. Bazel, root workspace: bazel test //... (Go tests, docs staleness).
 #   3. Bazel, examples/contoso (the ruleset as an external repository): analysis of every
 #      target, then every test there: rule analysis tests, and the images built and checked
@@ -53,6 +53,13 @@ echo "ok"
 
 step "go test -race ./..."
 go test -race -count=1 ./... 2>&1 | tee -a "$log"
+
+# Signing with a key on a PKCS#11 token (SoftHSM2, from the bootstrap): the cgo build with
+# -tags pkcs11, which the default pure-Go build leaves out (tools/internal/p11). Its go vet
+# first, as the step above vets only the default build's files.
+step "PKCS#11 signing: go test -tags pkcs11 (SoftHSM2, osslsigncode)"
+go vet -tags pkcs11 ./tools/internal/p11/... ./tools/oemimage
+go test -count=1 -tags pkcs11 -run PKCS11 ./tools/internal/p11/... ./tools/oemimage 2>&1 | tee -a "$log"
 
 # The hostile-input suite again without the race detector, which reserves more address space
 # than the limit: every case runs the real binary under prlimit --as=2GiB and a time bound

@@ -124,13 +124,20 @@ def selection_args(ctx):
     return args, fms, packages
 
 def signing_args(args, info):
-    """Adds the flags of a signing identity (SigningInfo) to Args: --cert/--key or --pfx/--password-file, and --timestamp-url.
+    """Adds the flags of a signing identity (SigningInfo) to Args: --cert/--key, --pfx/--password-file or --pkcs11-*, and --timestamp-url.
 
     Args:
       args: the Args of a pkggen or sign action.
       info: SigningInfo.
     """
-    if info.pfx:
+    if getattr(info, "pkcs11_key", None):
+        args.add(info.pkcs11_module, format = "--pkcs11-module=%s")
+        args.add(info.pkcs11_token, format = "--pkcs11-token=%s")
+        args.add(info.pkcs11_key, format = "--pkcs11-key=%s")
+        args.add(info.pin_file, format = "--pkcs11-pin-file=%s")
+        if info.cert:
+            args.add(info.cert, format = "--cert=%s")
+    elif info.pfx:
         args.add(info.pfx, format = "--pfx=%s")
         if info.password_file:
             args.add(info.password_file, format = "--password-file=%s")

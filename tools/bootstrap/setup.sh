@@ -22,7 +22,7 @@ GAZELLE_VERSION=v0.26.0
 # itself runs, and the independent checkers the tests use on our outputs.
 APT_BAZEL=(bazel-bootstrap bazel-skylib bazel-rules-java bazel-rules-proto bazel-rules-cc)
 APT_BUILD=(gcc libc6-dev patch unzip ca-certificates git)
-APT_CHECKERS=(wimtools cabextract gcab mtools dosfstools gdisk fdisk ntfs-3g osslsigncode openssl libhivex-bin libwin-hivex-perl libxml2-utils chromium)
+APT_CHECKERS=(wimtools cabextract gcab mtools dosfstools gdisk fdisk ntfs-3g osslsigncode softhsm2 openssl libhivex-bin libwin-hivex-perl libxml2-utils chromium)
 
 step=""
 LOG=""

@@ -89,6 +89,20 @@ func LoadPEM(certFile, keyFile string) (*Signer, error) {
 	return s, nil
 }
 
+// LoadCertificates reads a certificate file as LoadPEM does (PEM CERTIFICATE blocks, leaf
+// first, or one DER certificate): the chain of a key held elsewhere, such as on a token.
+func LoadCertificates(certFile string) ([]*x509.Certificate, error) {
+	b, err := readSmall(certFile, "certificate")
+	if err != nil {
+		return nil, err
+	}
+	certs, err := parseCertificates(b)
+	if err != nil {
+		return nil, fmt.Errorf("certificate %s: %v", certFile, err)
+	}
+	return certs, nil
+}
+
 func parseCertificates(b []byte) ([]*x509.Certificate, error) {
 	if len(b) > 0 && b[0] == 0x30 {
 		c, err := x509.ParseCertificate(b)

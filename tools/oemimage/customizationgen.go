@@ -52,7 +52,7 @@ func runCustomizationGen(args []string, stdout, stderr io.Writer) error {
 
 // customizationRequest is the customization flow of both verbs: the answer file is the fourth
 // positional argument, the packages go to dir, signed with the identity the signing flags
-// name (--cert/--key or --pfx), if any.
+// name (--cert/--key, --pfx or --pkcs11-*), if any.
 func customizationRequest(c *cmdline, version spkg.Version, dir string, stderr io.Writer) (customization.Request, error) {
 	env, err := customizationEnv(c)
 	if err != nil {

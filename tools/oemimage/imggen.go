@@ -19,7 +19,7 @@ import (
 // --timings=false for a reproducible log and --customization-out=DIR for where the
 // customization packages go (next to the FFU without it), and --trusted-root=CERT (PEM or
 // DER root certificates) for a Production image whose package catalogs must be signed by a
-// certificate chaining to one of them; --cert=/--key= or --pfx= sign the customization
+// certificate chaining to one of them; --cert=/--key=, --pfx= or --pkcs11-* sign the customization
 // packages it makes.
 func runImggen(args []string, stdout, stderr io.Writer) error {
 	flags := append(append([]string{"timings", "customization-out", "var", "selection", "unused-inputs", "trusted-root"}, signingFlags...), selectionFlags...)

@@ -93,7 +93,7 @@ var verbs = []verb{
 		name: "pkggen", original: "PkgGen.exe",
 		syntax: "oemimage pkggen project.pkg.xml [/output:dir] [/version:a.b.c.d] [/build:fre|chk] [/cpu:arm] " +
 			"[/language:a;b] [/resolution:WxH;WxH] [/config:PkgGen.cfg.xml] [/variables:name=value;...] [+|-compress] [+|-diagnostic] " +
-			"[--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE]]",
+			"[--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE] | --pkcs11-module=LIB.so --pkcs11-token=LABEL --pkcs11-key=LABEL [--pkcs11-pin-file=FILE] [--cert=FILE]]",
 		summary: "build .spkg packages from a package project file",
 		run:     runPkggen,
 	},
@@ -105,7 +105,9 @@ var verbs = []verb{
 	},
 	{
 		name: "sign", original: "Sign.cmd /pk",
-		syntax:  "oemimage sign (--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE]) FILE.cat|PACKAGE.spkg [-o OUT]",
+		syntax: "oemimage sign (--cert=FILE --key=FILE | --pfx=FILE [--password-file=FILE] |\n" +
+			"       --pkcs11-module=LIB.so --pkcs11-token=LABEL --pkcs11-key=LABEL [--pkcs11-pin-file=FILE] [--cert=FILE])\n" +
+			"       FILE.cat|PACKAGE.spkg [-o OUT]",
 		summary: "sign a catalog, or a package's content.cat, with a certificate and key (SHA-256, chain embedded)",
 		run:     runSign,
 	},
@@ -275,6 +277,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	err = v.run(args[1:], stdout, stderr)
+	closeTokens()
 	var ue usageError
 	var es exitStatus
 	switch {

@@ -12,6 +12,7 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/catalog/catalogtest"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/p11"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"software.sslmate.com/src/go-pkcs12"
 )
@@ -188,5 +189,46 @@ func TestSignTimestamp(t *testing.T) {
 	}
 	if entries, _ := filepath.Glob(filepath.Join(dir, ".*")); len(entries) != 0 {
 		t.Errorf("staging files left: %v", entries)
+	}
+}
+
+// The --pkcs11-* flags' usage errors, the same with or without PKCS#11 support: a token key
+// with another identity, a missing flag, no PIN, a PIN on the command line (not echoed).
+func TestPKCS11Flags(t *testing.T) {
+	t.Setenv(pinEnv, "unset below")
+	os.Unsetenv(pinEnv)
+	dir := t.TempDir()
+	pinFile := filepath.Join(dir, "pin.txt")
+	os.WriteFile(pinFile, []byte("1234\n"), 0o600)
+	cat := filepath.Join(dir, "x.cat")
+	mod, tok, key := "--pkcs11-module=/usr/lib/softhsm/libsofthsm2.so", "--pkcs11-token=t", "--pkcs11-key=k"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{mod, tok, key, "--key=k.pem"}, "--key= and --pkcs11-key= name two signing identities"},
+		{[]string{mod, tok, key, "--pfx=k.pfx"}, "--pfx= and --pkcs11-key= name two signing identities"},
+		{[]string{mod, tok, key, "--password-file=" + pinFile}, "--password-file= and --pkcs11-key= name two signing identities"},
+		{[]string{tok, key}, "a PKCS#11 key needs --pkcs11-module=, the token's PKCS#11 module"},
+		{[]string{mod, key}, "a PKCS#11 key needs --pkcs11-token=, the token's label"},
+		{[]string{mod, tok}, "a PKCS#11 key needs --pkcs11-key=, the private key's label"},
+		{[]string{"--pkcs11-pin-file=" + pinFile}, "a PKCS#11 key needs --pkcs11-module="},
+		{[]string{mod, tok, "--pkcs11-key="}, "--pkcs11-key= needs a label"},
+		{[]string{mod, tok, key, "--pkcs11-pin=s3cr3t-pin"}, "--pkcs11-pin is not a flag: a PIN or password is never given on the command line"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(append(append([]string{"sign"}, tc.args...), cat), io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q, want %q", tc.args, code, stderr.String(), tc.want)
+		}
+		if strings.Contains(stderr.String(), "s3cr3t") {
+			t.Errorf("%v: the PIN shows in the error", tc.args)
+		}
+	}
+	if p11.Supported {
+		// No PIN: the usage error comes before the module is opened.
+		var stderr bytes.Buffer
+		if code := run([]string{"sign", mod, tok, key, cat}, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "needs its token's PIN: give --pkcs11-pin-file=FILE") {
+			t.Errorf("no PIN: exit %d, stderr %q", code, stderr.String())
+		}
 	}
 }

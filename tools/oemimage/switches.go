@@ -43,6 +43,10 @@ func parseCmdline(args []string, spec cmdSpec) (*cmdline, error) {
 		switch {
 		case strings.HasPrefix(a, "--"):
 			name, value, ok := strings.Cut(a[2:], "=")
+			if !isFlag[name] && (name == "pkcs11-pin" || name == "pin" || name == "password") {
+				// The value is a secret: not echoed, and never taken from the command line.
+				return nil, usageError{fmt.Sprintf("--%s is not a flag: a PIN or password is never given on the command line (it would show in process lists and logs); use --pkcs11-pin-file=FILE or OEMIMAGE_PKCS11_PIN, or --password-file=FILE", name)}
+			}
 			if !ok || !isFlag[name] {
 				return nil, usageError{fmt.Sprintf("unknown flag %q", a)}
 			}

@@ -17,7 +17,7 @@ func TestParseCmdline(t *testing.T) {
 		{"host path with slashes", []string{"/no/such/dir/x.pkg.xml"}, []string{"/no/such/dir/x.pkg.xml"}, ""},
 		{"existing one-component path", []string{"/tmp"}, []string{"/tmp"}, ""},
 		{"unknown switch without value", []string{"x.pkg.xml", "/onecoreuap"}, nil,
-			"unknown switch /onecoreuap (expected one of +|-compress +|-diagnostic --cert= --expect= --key= --password-file= --pfx= --timestamp-url= /build: /config: /cpu: /language: /onecore: /output: /resolution: /variables: /version:; a path of one component such as /onecoreuap is taken as a path only if it exists)"},
+			"unknown switch /onecoreuap (expected one of +|-compress +|-diagnostic --cert= --expect= --key= --password-file= --pfx= --pkcs11-key= --pkcs11-module= --pkcs11-pin-file= --pkcs11-token= --timestamp-url= /build: /config: /cpu: /language: /onecore: /output: /resolution: /variables: /version:; a path of one component such as /onecoreuap is taken as a path only if it exists)"},
 		{"the kit's /onecore", []string{"x.pkg.xml", "/onecore"}, []string{"x.pkg.xml"}, ""},
 		{"unknown switch with value", []string{"x.pkg.xml", "/bogus:1"}, nil, "unknown switch /bogus"},
 		{"toggle given as /switch", []string{"x.pkg.xml", "/compress"}, nil, "unknown switch /compress"},

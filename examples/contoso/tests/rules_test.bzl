@@ -219,11 +219,14 @@ def _signed_image_test_impl(ctx):
             asserts.equals(env, "sign", argv[1])
             for flag in ctx.attr.signing_flags:
                 asserts.true(env, [a for a in argv if a.startswith(flag)] != [], "%s... in %s" % (flag, argv))
+            for req in ctx.attr.execution_requirements:
+                asserts.true(env, req in catalogs[0].execution_info, "%s in the execution requirements %s" % (req, catalogs[0].execution_info))
             asserts.true(env, "--out=" + info.side_files["cat"].path in argv, "--out= in %s" % argv)
     return analysistest.end(env)
 
 signed_image_test = analysistest.make(_signed_image_test_impl, attrs = {
     "catalog": attr.string(),
+    "execution_requirements": attr.string_list(),
     "signing_flags": attr.string_list(),
 })
 
