@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unicode/utf16"
 )
 
@@ -36,6 +37,9 @@ func pad(s string, n int) string {
 	}
 	return s + strings.Repeat(" ", n-len(s))
 }
+
+// shortNameTries counts the candidates shortName tried (for the test that keeps it linear).
+var shortNameTries atomic.Int64
 
 // shortName returns the 8.3 name for name, unique among used, and whether name needs long-name
 // entries (it does unless it is itself an upper-case 8.3 name).
@@ -69,11 +73,21 @@ func shortName(name string, used map[string]bool, tails map[string]int) ([11]byt
 		base = "_"
 	}
 	// Numeric tails count up from where this basis last stopped (tails), so that a
-	// directory of many similar names costs one try per name, not one per earlier name.
-	key := base + "." + e
+	// directory of many similar names costs one try per name, not one per earlier name. The
+	// candidates depend on the basis' first 6 characters only (BASE~n keeps 8 - len("~n") <= 6
+	// of them), so that is the key: names alike in 6 characters share one count. Keyed by the
+	// whole basis, each new name (BENCHFILE0001, BENCHFILE0002, ...) tried every tail given
+	// before it, and a MainOS of 160,000 such files took 90 s here. Either way the smallest
+	// free tail is chosen: every tail below the count is taken, and names are never freed.
+	key := base
+	if len(key) > 6 {
+		key = key[:6]
+	}
+	key += "." + e
 	n := tails[key]
 	for {
 		n++
+		shortNameTries.Add(1)
 		tail := "~" + strconv.Itoa(n)
 		b := base
 		if len(b)+len(tail) > 8 {
