@@ -150,6 +150,7 @@ type Digest struct {
 // io.Writer for io.Copy and io.TeeReader): the flat hash always, and the PE image hash when the
 // content is a PE image. It buffers at most peHeadLimit bytes.
 type Hasher struct {
+	alg      crypto.Hash
 	flat, pe hash.Hash
 	newHash  func() hash.Hash
 	head     []byte // the first bytes, while undecided
@@ -162,24 +163,27 @@ type Hasher struct {
 
 // NewHasher returns a Hasher of algorithm alg (SHA-1 or SHA-256; anything else is SHA-1).
 func NewHasher(alg crypto.Hash) *Hasher {
-	h := &Hasher{newHash: sha1.New}
+	h := &Hasher{alg: crypto.SHA1, newHash: sha1.New}
 	if alg == crypto.SHA256 {
-		h.newHash = crypto.SHA256.New
+		h.alg, h.newHash = crypto.SHA256, crypto.SHA256.New
 	}
 	h.flat = h.newHash()
 	return h
 }
 
+// Hash is h's algorithm.
+func (h *Hasher) Hash() crypto.Hash { return h.alg }
+
 // Write hashes p; it never fails.
 func (h *Hasher) Write(p []byte) (int, error) {
-	at := h.n
+	n, at := len(p), h.n
 	h.n += int64(len(p))
 	h.flat.Write(p)
 	if !h.decided {
 		take := min(len(p), peHeadLimit-len(h.head))
 		h.head = append(h.head, p[:take]...)
 		if len(h.head) < peHeadLimit {
-			return len(p), nil
+			return n, nil
 		}
 		h.decide(false)
 		at, p = int64(peHeadLimit), p[take:]
@@ -187,7 +191,7 @@ func (h *Hasher) Write(p []byte) (int, error) {
 	if h.pe != nil {
 		h.writePE(at, p)
 	}
-	return len(p), nil
+	return n, nil
 }
 
 func (h *Hasher) decide(complete bool) {

@@ -6,6 +6,7 @@ import (
 	"crypto/sha1"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +59,9 @@ func hashChunks(alg crypto.Hash, b []byte, chunk int) (catalog.Digest, error) {
 	h := catalog.NewHasher(alg)
 	for len(b) > 0 {
 		n := min(chunk, len(b))
-		h.Write(b[:n])
+		if w, err := h.Write(b[:n]); w != n || err != nil {
+			return catalog.Digest{}, fmt.Errorf("Write of %d bytes: %d, %v", n, w, err)
+		}
 		b = b[n:]
 	}
 	return h.Sum()
@@ -70,6 +73,7 @@ var testPEs = map[string]catalogtest.PESpec{
 	"odd size (padding)": {Sections: [][]byte{[]byte("x")}, Trailer: []byte("overlay, 21 bytes....")},
 	"certificate table":  {Sections: [][]byte{[]byte("signed")}, Trailer: []byte("abc"), Cert: []byte("not really PKCS#7")},
 	"no sections":        {},
+	"past 64 KiB":        {Sections: [][]byte{[]byte("small"), bytes.Repeat([]byte("large section "), 10000)}, Trailer: []byte("odd")},
 }
 
 func TestPEHash(t *testing.T) {
