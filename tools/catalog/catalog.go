@@ -1,20 +1,25 @@
 // Package catalog builds, parses, signs and verifies Authenticode catalogs (.cat): a PKCS#7
 // SignedData whose content is a certificate trust list (CTL, szOID_CTL) of usage
 // szOID_CATALOG_LIST, one trusted subject ("member") per catalogued file. It makes what
-// MakeCat.exe makes from a CDF of flat files in the version 1 layout, the layout of the
-// catalogs of Windows 10 Mobile packages and FFUs:
+// MakeCat.exe makes from a CDF in the version 1 layout, the layout of the catalogs of Windows 10
+// Mobile packages and FFUs:
 //
 //   - the member tag is UTF-16LE with a terminating NUL: for a hashed entry (CDF "<HASH>") the
 //     upper-case hex of the file's digest, for a labelled entry the label (the FFU's
 //     "HashTable.blob");
-//   - the member's attributes are SPC_INDIRECT_DATA (SPC_CAB_DATA_OBJID with an empty file link,
-//     the flat-file form, and the SHA-1 digest of the whole file), CAT_MEMBERINFO (the flat-file
-//     SIP GUID, version 512) and, for a named file, CAT_NAMEVALUE "File" = its name.
+//   - a flat file's attributes are SPC_INDIRECT_DATA (SPC_CAB_DATA_OBJID with an empty file
+//     link, the flat-file form, and the SHA-1 digest of the whole file), CAT_MEMBERINFO (the
+//     flat-file SIP GUID, version 512) and, for a named file, CAT_NAMEVALUE "File" = its name;
+//   - a PE image's (Entry.PE) are SPC_INDIRECT_DATA with SPC_PE_IMAGE_DATAOBJ and the SHA-1
+//     Authenticode PE image hash (pe.go: without CheckSum, the certificate directory entry and
+//     the certificate table), CAT_MEMBERINFO with the PE SIP GUID, and the File name. Hasher
+//     tells the two apart by the file's bytes and computes either digest while streaming.
 //
 // Parse also reads version 2 catalogs (szOID_CATALOG_LIST_MEMBER2, whose tags are the raw
-// digest bytes) and SHA-256 members. Sign wraps the CTL in a SHA-256 signature with the
-// signer's certificate chain (github.com/sassoftware/relic/v8/lib/pkcs7), and Verify checks a
-// signature and its chain (verify.go). docs/signing.md describes the flows.
+// digest bytes) and SHA-256 members, and says which members are PE image hashes
+// (Member.PE). Sign wraps the CTL in a SHA-256 signature with the signer's certificate chain
+// (github.com/sassoftware/relic/v8/lib/pkcs7), and Verify checks a signature and its chain
+// (sign.go). docs/signing.md describes the flows.
 package catalog
 
 import (
