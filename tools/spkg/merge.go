@@ -23,8 +23,9 @@ type Source struct {
 // SourcePackage it came from. The sources' cabinet folders are copied byte for byte, so
 // nothing is decompressed and compressed again; opt.Compression applies to the new DSM.
 // A device path in two sources is an error naming both. The merged package's content.cat
-// lists every payload file with the SHA-1 of its content, read (decompressed) from the sources
-// for the purpose; WriteMergedSigned signs it.
+// lists every payload file with its SHA-1 digest (the PE image hash of a PE image, else of the
+// whole content: catalog.Hasher), read (decompressed) from the sources for the purpose;
+// WriteMergedSigned signs it.
 func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options) (*Manifest, error) {
 	return WriteMergedSigned(w, m, sources, opt, nil)
 }

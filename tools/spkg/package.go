@@ -52,7 +52,9 @@ func cabAttributes(attrs string) uint16 {
 //
 // content.cat is an unsigned catalog (tools/catalog) with a member for every file of the
 // package but itself: each payload file and the DSM, named by device path, with its SHA-1
-// (docs/signing.md). WriteSigned signs it.
+// digest: the Authenticode PE image hash of a PE image, the hash of the whole file otherwise
+// (catalog.Hasher, docs/signing.md). A file that begins as a PE image but whose headers are
+// inconsistent is an error naming it. WriteSigned signs it.
 func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
 	return WriteSigned(w, m, payload, opt, nil)
 }
