@@ -31,7 +31,14 @@ type CatalogCheck struct {
 // catalog (payload and DSM) has a catalog member, by device path or by digest, whose digest is
 // the file's. Errors name the package file and the file that failed.
 func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
-	c, err := p.OpenCatalog(roots)
+	return p.CheckCatalogTrust(catalog.Trust{Roots: roots})
+}
+
+// CheckCatalogTrust is CheckCatalog with the signature checked against tr (catalog.VerifyTrust:
+// a timestamp's server chain against tr.TSARoots); without tr.Roots the signature is not
+// checked.
+func (p *Package) CheckCatalogTrust(tr catalog.Trust) (*CatalogCheck, error) {
+	c, err := p.OpenCatalogTrust(tr)
 	if err != nil {
 		return nil, err
 	}
@@ -55,6 +62,12 @@ func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 // its signature. The caller then passes every file but the catalog through Hash and Check (as
 // imggen does while it installs the files, so that they are decompressed once).
 func (p *Package) OpenCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
+	return p.OpenCatalogTrust(catalog.Trust{Roots: roots})
+}
+
+// OpenCatalogTrust is OpenCatalog with the signature checked against tr (no tr.Roots: not
+// checked).
+func (p *Package) OpenCatalogTrust(tr catalog.Trust) (*CatalogCheck, error) {
 	var catEntry *FileEntry
 	for i, fe := range p.Manifest.Files {
 		if fe.FileType == "Catalog" {
@@ -72,8 +85,8 @@ func (p *Package) OpenCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 		return nil, fmt.Errorf("%s: package %s: %s is empty (a package written before catalogs had content, or by another tool)", p.path, p.Manifest.Name(), CatalogCabName)
 	}
 	c := &CatalogCheck{p: p, byDigest: map[string]bool{}}
-	if roots != nil {
-		sig, err := catalog.Verify(der, roots)
+	if tr.Roots != nil {
+		sig, err := catalog.VerifyTrust(der, tr)
 		if errors.Is(err, catalog.ErrUnsigned) {
 			return nil, fmt.Errorf("%s: package %s: %s is not signed", p.path, p.Manifest.Name(), CatalogCabName)
 		}
