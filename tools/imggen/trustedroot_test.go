@@ -2,6 +2,7 @@ package imggen_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -215,6 +216,33 @@ func TestTrustedRootPE(t *testing.T) {
 		want := `Contoso.MainOS.spkg: package Contoso.MainOS: content.cat: file \Windows\System32\ntoskrnl.exe: PE image hash SHA-1`
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Production image") {
 			t.Errorf("budget %d, a section changed: err = %v, want %q", budget, err, want)
+		}
+	}
+}
+
+// With TSARoots, the packages' timestamps must chain to them: a Production image of
+// timestamped packages builds with the TSA's root and fails with another.
+func TestTrustedRootTSA(t *testing.T) {
+	pki := catalogtest.New(t)
+	tsa := catalogtest.NewTSA(t)
+	stamped := func(string) *catalog.Signer {
+		s := pki.Leaf.Signer()
+		s.TimestampURL = tsa.URL
+		return s
+	}
+	tsaPool := x509.NewCertPool()
+	tsaPool.AddCert(tsa.Root)
+	for _, c := range []struct {
+		tsaRoots *x509.CertPool
+		want     string
+	}{
+		{tsaPool, ""},
+		{pki.Pool(), `content.cat: catalog: the timestamp's server certificate "CN=Test TSA,O=rules_oemimage tests" is not trusted at`},
+	} {
+		sel := productionPackages(t, t.TempDir(), stamped)
+		err := imggen.Build(sel, imggen.Options{Output: filepath.Join(t.TempDir(), "image.ffu"), Progress: &bytes.Buffer{}, TrustedRoots: pki.Pool(), TSARoots: c.tsaRoots})
+		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want))) {
+			t.Errorf("err = %v, want %q", err, c.want)
 		}
 	}
 }
