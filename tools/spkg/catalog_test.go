@@ -347,6 +347,28 @@ func TestCatalogPE(t *testing.T) {
 		t.Errorf("an image whose MZ was overwritten: %v", err)
 	}
 
+	// A merged package hashes its sources' files the same way.
+	mm := testManifest()
+	mm.Component = "Merged"
+	mergedPath := filepath.Join(dir, "Contoso.Merged.Camera.spkg")
+	mf, _ := os.Create(mergedPath)
+	if _, err := WriteMergedSigned(mf, mm, []Source{{File: filepath.Base(good), Package: p}}, cab.Options{}, pki.Leaf.Signer()); err != nil {
+		t.Fatal(err)
+	}
+	mf.Close()
+	merged, err := Open(mergedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merged.Close()
+	mc, err := merged.CheckCatalog(pki.Pool())
+	if err != nil {
+		t.Fatalf("merged: %v", err)
+	}
+	if m := catalog.Find(mc.Signature.Members, sys); m == nil || !m.PE || !bytes.Equal(m.Digest, catalog.Find(check.Signature.Members, sys).Digest) {
+		t.Errorf("merged: member %+v, expected the source's PE member", m)
+	}
+
 	lying := edited(sys, func(b []byte) { binary.LittleEndian.PutUint16(b[catalogtest.PEHeaderOffset+6:], 500) })
 	if _, err := write("lying.spkg", lying, nil); err == nil || !strings.Contains(err.Error(), sys+": PE image: NumberOfSections 500") {
 		t.Errorf("packaging a PE file with 500 sections: %v", err)
