@@ -24,15 +24,18 @@ import (
 //
 // What is a PE image is decided from the bytes, not the name: "MZ" at 0 and "PE\0\0" at the
 // offset the DOS header's e_lfanew gives, within the first peHeadLimit bytes (the signatures a
-// PE loader checks; osslsigncode picks its PE handler by the same two). Anything else is a flat file (hashed whole). A file that has both
-// signatures but whose headers lie (truncated, an unknown optional header magic, no certificate
-// directory entry, more than 96 sections, a section table or section data past the end of the
-// file, a certificate table that is not 8-aligned or not exactly at the end of the file) is
-// refused with an error naming the file and the field rather than hashed flat: a flat member
-// for a file the device treats as a PE image would never match there, and MakeCat too fails a
-// member its SIP cannot hash (we have not seen which malformations Windows' PE SIP tolerates,
-// so this errs on refusing). Memory is bounded by peHeadLimit per file, whatever the
-// header fields say.
+// PE loader checks; osslsigncode picks its PE handler by the same two). Anything else is a
+// flat file (hashed whole). A file that has both signatures but whose headers lie (truncated,
+// an unknown optional header magic, no certificate directory entry, more than 96 sections, a
+// section table or section data past the end of the file, a certificate table that is not
+// 8-aligned or not exactly at the end of the file) is refused with an error naming the file
+// and the field rather than hashed flat: a flat member for a file the device treats as a PE
+// image would never match there, and MakeCat too fails a member its SIP cannot hash (we have
+// not seen which malformations Windows' PE SIP tolerates, so this errs on refusing). Memory is
+// bounded by peHeadLimit per file, whatever the header fields say. The hash was checked
+// against MakeCat's own: the SHA-256 member of osslsigncode's tests/files/unsigned.exe in its
+// MakeCat catalog tests/files/unsigned.cat (a file 6 bytes past a multiple of 8, so the
+// padding is MakeCat's too).
 
 const (
 	peSIP = "{C689AAB8-8E78-11D0-8C47-00C04FC295EE}" // the SIP MakeCat names for PE images
