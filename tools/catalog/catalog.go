@@ -1,20 +1,25 @@
 // Package catalog builds, parses, signs and verifies Authenticode catalogs (.cat): a PKCS#7
 // SignedData whose content is a certificate trust list (CTL, szOID_CTL) of usage
 // szOID_CATALOG_LIST, one trusted subject ("member") per catalogued file. It makes what
-// MakeCat.exe makes from a CDF of flat files in the version 1 layout, the layout of the
-// catalogs of Windows 10 Mobile packages and FFUs:
+// MakeCat.exe makes from a CDF in the version 1 layout, the layout of the catalogs of Windows 10
+// Mobile packages and FFUs:
 //
 //   - the member tag is UTF-16LE with a terminating NUL: for a hashed entry (CDF "<HASH>") the
 //     upper-case hex of the file's digest, for a labelled entry the label (the FFU's
 //     "HashTable.blob");
-//   - the member's attributes are SPC_INDIRECT_DATA (SPC_CAB_DATA_OBJID with an empty file link,
-//     the flat-file form, and the SHA-1 digest of the whole file), CAT_MEMBERINFO (the flat-file
-//     SIP GUID, version 512) and, for a named file, CAT_NAMEVALUE "File" = its name.
+//   - a flat file's attributes are SPC_INDIRECT_DATA (SPC_CAB_DATA_OBJID with an empty file
+//     link, the flat-file form, and the SHA-1 digest of the whole file), CAT_MEMBERINFO (the
+//     flat-file SIP GUID, version 512) and, for a named file, CAT_NAMEVALUE "File" = its name;
+//   - a PE image's (Entry.PE) are SPC_INDIRECT_DATA with SPC_PE_IMAGE_DATAOBJ and the SHA-1
+//     Authenticode PE image hash (pe.go: without CheckSum, the certificate directory entry and
+//     the certificate table), CAT_MEMBERINFO with the PE SIP GUID, and the File name. Hasher
+//     tells the two apart by the file's bytes and computes either digest while streaming.
 //
 // Parse also reads version 2 catalogs (szOID_CATALOG_LIST_MEMBER2, whose tags are the raw
-// digest bytes) and SHA-256 members. Sign wraps the CTL in a SHA-256 signature with the
-// signer's certificate chain (github.com/sassoftware/relic/v8/lib/pkcs7), and Verify checks a
-// signature and its chain (verify.go). docs/signing.md describes the flows.
+// digest bytes) and SHA-256 members, and says which members are PE image hashes
+// (Member.PE). Sign wraps the CTL in a SHA-256 signature with the signer's certificate chain
+// (github.com/sassoftware/relic/v8/lib/pkcs7), and Verify checks a signature and its chain
+// (sign.go). docs/signing.md describes the flows.
 package catalog
 
 import (
@@ -41,6 +46,7 @@ var (
 	oidCatalogMember2    = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 12, 1, 3} // szOID_CATALOG_LIST_MEMBER2
 	oidIndirectData      = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 1, 4}  // SPC_INDIRECT_DATA_OBJID
 	oidCabData           = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 1, 25} // SPC_CAB_DATA_OBJID (flat files)
+	oidPEImageData       = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 2, 1, 15} // SPC_PE_IMAGE_DATAOBJ (PE images)
 	oidNameValue         = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 12, 2, 1} // CAT_NAMEVALUE_OBJID
 	oidMemberInfo        = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 12, 2, 2} // CAT_MEMBERINFO_OBJID
 	oidSHA1              = asn1.ObjectIdentifier{1, 3, 14, 3, 2, 26}
@@ -71,8 +77,11 @@ type Entry struct {
 	Tag string
 	// File is the CAT_NAMEVALUE "File" attribute (the file's name); empty writes none.
 	File string
-	// Digest is the SHA-1 of the whole file (MakeCat's flat-file hash).
+	// Digest is the file's SHA-1: of the whole file (MakeCat's flat-file hash), or with PE its
+	// Authenticode PE image hash (pe.go).
 	Digest []byte
+	// PE writes the member in the PE image form: SPC_PE_IMAGE_DATA and the PE SIP.
+	PE bool
 }
 
 // List is the content of a catalog to build.
@@ -82,7 +91,8 @@ type List struct {
 	Entries []Entry
 }
 
-// FileEntry is the entry of a flat file called name with content data (MakeCat's <HASH>name).
+// FileEntry is the entry of a flat file called name with content data (MakeCat's <HASH>name),
+// hashed whole whatever its bytes; Hasher.Entry makes the entry of any file, PE or flat.
 func FileEntry(name string, data []byte) Entry {
 	d := sha1.Sum(data)
 	return Entry{File: name, Digest: d[:]}
@@ -199,10 +209,22 @@ func BuildCTL(l List) ([]byte, error) {
 	// SpcLink.file = SpcString.unicode "" as MakeCat writes it for flat files: [2] { [0] }.
 	link := asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, IsCompound: true,
 		Bytes: mustMarshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0})}
-	memberInfo := mustMarshal(struct {
-		SIP     asn1.RawValue
-		Version int
-	}{asn1.RawValue{Tag: asn1.TagBMPString, Bytes: bmpString(flatFileSIP)}, memberVersion})
+	memberInfo := func(sip string) []byte {
+		return mustMarshal(struct {
+			SIP     asn1.RawValue
+			Version int
+		}{asn1.RawValue{Tag: asn1.TagBMPString, Bytes: bmpString(sip)}, memberVersion})
+	}
+	flatInfo, peInfo := memberInfo(flatFileSIP), memberInfo(peSIP)
+	// SpcPeImageData as MakeCat's PE SIP writes it without page hashes: flags 0xa0 with 5
+	// unused bits (the bit string MakeCat writes: includeResources | includeImportAddressTable),
+	// file [0] = SpcLink.file [2] = SpcString.unicode [0] "<<<Obsolete>>>".
+	peData := mustMarshal(struct {
+		Flags asn1.BitString
+		File  asn1.RawValue
+	}{asn1.BitString{Bytes: []byte{0xa0}, BitLength: 3}, asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true,
+		Bytes: mustMarshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 2, IsCompound: true,
+			Bytes: mustMarshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, Bytes: bmpString("<<<Obsolete>>>")})})}})
 
 	subjects := make([]trustedSubject, 0, len(l.Entries))
 	seen := make(map[string]string, len(l.Entries))
@@ -223,13 +245,17 @@ func BuildCTL(l List) ([]byte, error) {
 			return nil, fmt.Errorf("catalog entry %d (%q): tag %q is also the tag of %q", i, e.File, tag, prev)
 		}
 		seen[strings.ToUpper(tag)] = e.File
+		data, info := spcAttributeTypeAndValue{Type: oidCabData, Value: link}, flatInfo
+		if e.PE {
+			data, info = spcAttributeTypeAndValue{Type: oidPEImageData, Value: asn1.RawValue{FullBytes: peData}}, peInfo
+		}
 		indirect := mustMarshal(spcIndirectData{
-			Data:          spcAttributeTypeAndValue{Type: oidCabData, Value: link},
+			Data:          data,
 			MessageDigest: digestInfo{algorithmIdentifier{oidSHA1, asn1Null}, e.Digest},
 		})
 		attrs := []attribute{
 			{oidIndirectData, []asn1.RawValue{{FullBytes: indirect}}},
-			{oidMemberInfo, []asn1.RawValue{{FullBytes: memberInfo}}},
+			{oidMemberInfo, []asn1.RawValue{{FullBytes: info}}},
 		}
 		if e.File != "" {
 			nv := mustMarshal(nameValue{asn1.RawValue{Tag: asn1.TagBMPString, Bytes: bmpString("File")}, nameValueFlags, utf16leNUL(e.File)})
@@ -297,6 +323,7 @@ type Member struct {
 	File   string      // the CAT_NAMEVALUE "File" attribute, "" when absent
 	Hash   crypto.Hash // digest algorithm of the member's indirect data (SHA-1 or SHA-256)
 	Digest []byte      // the file's digest
+	PE     bool        // the digest is the Authenticode PE image hash (SPC_PE_IMAGE_DATA), not the flat hash
 }
 
 // parsed is a catalog taken apart: its members, its CTL's DER (the signed content) and
@@ -380,6 +407,7 @@ func parse(der []byte) (*parsed, error) {
 					return nil, fmt.Errorf("catalog: member %d (%q): %v digest of %d bytes, expected %d", i, m.Tag, m.Hash, len(ind.MessageDigest.Digest), m.Hash.Size())
 				}
 				m.Digest = ind.MessageDigest.Digest
+				m.PE = ind.Data.Type.Equal(oidPEImageData)
 			case a.Type.Equal(oidNameValue):
 				var nv nameValue
 				if _, err := asn1.Unmarshal(a.Values[0].FullBytes, &nv); err != nil {

@@ -246,31 +246,57 @@ type Signature struct {
 	Hash    crypto.Hash         // the signature's digest algorithm
 	Members []Member            // the catalog's members
 	// Timestamp is the signature's timestamp, nil without one. Its token's signature and
-	// imprint are checked, not the server's certificate chain, and the signing chain is
-	// still checked at the verification time, not at the timestamp's.
+	// imprint are always checked; its server's chain only against Trust.TSARoots.
 	Timestamp *Timestamp
+	// At is the time the signing chain was checked at: Trust.Time, or the timestamp's time
+	// when the timestamp's chain verified against Trust.TSARoots.
+	At time.Time
 }
 
 // ErrUnsigned is the error of Verify for a catalog without a signature.
 var ErrUnsigned = errors.New("catalog is not signed")
 
+// Trust is what VerifyTrust checks a catalog's signature against.
+type Trust struct {
+	Roots *x509.CertPool // the roots the signing chain must end at
+	// TSARoots, when set, are the roots a timestamp server's chain must end at, valid at the
+	// timestamp's time. A timestamp that chains to them moves the check of the signing chain
+	// to the timestamp's time, so that a certificate expired since still verifies (what a
+	// timestamp is for, and what Windows does); one that does not is an error. Without
+	// TSARoots a timestamp is checked and reported but does not change the time.
+	TSARoots *x509.CertPool
+	Time     time.Time // the verification time; zero: now
+}
+
 // Verify checks the signature of a catalog and its certificate chain to roots as of now:
 // an expired certificate is refused, as a device refuses a catalog signed without a timestamp
 // by a certificate expired since (a timestamp is checked and reported in Signature.Timestamp,
-// but the server's chain is not checked against roots, so it does not extend the validity).
+// but its server's chain is not checked, so it does not extend the validity: VerifyTrust with
+// TSARoots does).
 func Verify(der []byte, roots *x509.CertPool) (*Signature, error) {
-	return VerifyAt(der, roots, time.Now())
+	return VerifyTrust(der, Trust{Roots: roots})
 }
 
-// VerifyAt is Verify at time t. It checks: one SignerInfo, whose digest of the CTL and
-// signature over the authenticated attributes hold (lib/pkcs7); a digest algorithm of SHA-256
-// or better (SHA-1 is accepted, as the device does, for catalogs signed elsewhere); a chain
-// from the signing certificate through the embedded certificates to one of roots, valid at t;
-// and a signing certificate usable for code signing (no extended key usage, or
-// codeSigning, anyExtendedKeyUsage, or a Microsoft code-integrity usage 1.3.6.1.4.1.311.10.3.*
-// / 1.3.6.1.4.1.311.76.*, and if it has key usages, digitalSignature); and a timestamp, if
-// there is one, signed by a timestamping certificate it embeds over this signature's value.
+// VerifyAt is Verify at time t.
 func VerifyAt(der []byte, roots *x509.CertPool, t time.Time) (*Signature, error) {
+	return VerifyTrust(der, Trust{Roots: roots, Time: t})
+}
+
+// VerifyTrust checks: one SignerInfo, whose digest of the CTL and signature over the
+// authenticated attributes hold (lib/pkcs7); a digest algorithm of SHA-256 or better (SHA-1
+// is accepted, as the device does, for catalogs signed elsewhere); a timestamp, if there is
+// one, signed by a timestamping certificate it embeds over this signature's value, and with
+// tr.TSARoots, that certificate's chain to one of them at the timestamp's time; a chain from
+// the signing certificate through the embedded certificates to one of tr.Roots, valid at
+// tr.Time (at the timestamp's time when its chain verified); and a signing certificate usable
+// for code signing (no extended key usage, or codeSigning, anyExtendedKeyUsage, or a Microsoft
+// code-integrity usage 1.3.6.1.4.1.311.10.3.* / 1.3.6.1.4.1.311.76.*, and if it has key
+// usages, digitalSignature).
+func VerifyTrust(der []byte, tr Trust) (*Signature, error) {
+	t := tr.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
 	p, err := parse(der)
 	if err != nil {
 		return nil, err
@@ -281,7 +307,7 @@ func VerifyAt(der []byte, roots *x509.CertPool, t time.Time) (*Signature, error)
 	if p.signers != 1 {
 		return nil, fmt.Errorf("catalog: %d signer infos, expected 1", p.signers)
 	}
-	if roots == nil {
+	if tr.Roots == nil {
 		return nil, errors.New("catalog: no trusted roots to verify against")
 	}
 	psd, err := pkcs7.Unmarshal(der)
@@ -309,23 +335,30 @@ func VerifyAt(der []byte, roots *x509.CertPool, t time.Time) (*Signature, error)
 	if err != nil {
 		return nil, err
 	}
+	when := ""
+	if ts != nil && tr.TSARoots != nil {
+		if err := ts.verifyChain(tr.TSARoots); err != nil {
+			return nil, err
+		}
+		t, when = ts.Time, " (the timestamp's time)"
+	}
 	pool := x509.NewCertPool()
 	for _, c := range sig.Intermediates {
 		pool.AddCert(c)
 	}
 	chains, err := sig.Certificate.Verify(x509.VerifyOptions{
 		Intermediates: pool,
-		Roots:         roots,
+		Roots:         tr.Roots,
 		CurrentTime:   t,
 		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("catalog: signing certificate %q is not trusted at %s: %v", subject, t.UTC().Format(time.RFC3339), err)
+		return nil, fmt.Errorf("catalog: signing certificate %q is not trusted at %s%s: %v", subject, t.UTC().Format(time.RFC3339), when, err)
 	}
 	if err := codeSigningUsage(sig.Certificate); err != nil {
 		return nil, fmt.Errorf("catalog: signing certificate %q: %v", subject, err)
 	}
-	return &Signature{Subject: subject, Leaf: sig.Certificate, Chain: chains[0], Hash: hash, Members: p.members, Timestamp: ts}, nil
+	return &Signature{Subject: subject, Leaf: sig.Certificate, Chain: chains[0], Hash: hash, Members: p.members, Timestamp: ts, At: t}, nil
 }
 
 // ctlContents is the contents octets of the CTL's DER (PKCS#7 digests the content without

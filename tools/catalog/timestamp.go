@@ -276,7 +276,12 @@ func timestamp(psd *pkcs7.ContentInfoSignedData, u string) ([]byte, error) {
 type Timestamp struct {
 	Time    time.Time         // the time the server vouches for
 	Subject string            // the server's certificate subject
-	Cert    *x509.Certificate // the server's certificate (its chain is not checked)
+	Cert    *x509.Certificate // the server's certificate
+	// Chain is the server's verified chain, leaf first, ending at one of Trust.TSARoots; nil
+	// when it was not checked (no TSARoots).
+	Chain []*x509.Certificate
+
+	intermediates []*x509.Certificate // the other certificates the token embeds
 }
 
 // verifyTimestamp checks the timestamp of sig if it has one: the token's signature and that
@@ -292,5 +297,25 @@ func verifyTimestamp(sig pkcs7.Signature) (*Timestamp, error) {
 	if err := timestampingUsage(cs.Certificate); err != nil {
 		return nil, fmt.Errorf("catalog: the timestamp's signing certificate %q: %v", cs.Certificate.Subject, err)
 	}
-	return &Timestamp{Time: cs.SigningTime, Subject: cs.Certificate.Subject.String(), Cert: cs.Certificate}, nil
+	return &Timestamp{Time: cs.SigningTime, Subject: cs.Certificate.Subject.String(), Cert: cs.Certificate, intermediates: cs.Intermediates}, nil
+}
+
+// verifyChain checks the server's certificate chain, through the certificates its token
+// embeds, to one of roots, valid at the timestamp's time and for timeStamping.
+func (ts *Timestamp) verifyChain(roots *x509.CertPool) error {
+	pool := x509.NewCertPool()
+	for _, c := range ts.intermediates {
+		pool.AddCert(c)
+	}
+	chains, err := ts.Cert.Verify(x509.VerifyOptions{
+		Intermediates: pool,
+		Roots:         roots,
+		CurrentTime:   ts.Time,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageTimeStamping},
+	})
+	if err != nil {
+		return fmt.Errorf("catalog: the timestamp's server certificate %q is not trusted at %s (the timestamp's time): %v", ts.Subject, ts.Time.UTC().Format(time.RFC3339), err)
+	}
+	ts.Chain = chains[0]
+	return nil
 }

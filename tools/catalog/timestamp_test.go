@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -183,5 +184,49 @@ func TestTimestampTimeout(t *testing.T) {
 	t.Log(err)
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("gave up after %v, timeout 300ms", d)
+	}
+}
+
+// TestTimestampTrust: with the TSA's root (Trust.TSARoots), a timestamp whose server chain
+// verifies at its time moves the check of the signing chain to that time, so a catalog whose
+// signing certificate (and root) expired since verifies; without it, or with the wrong TSA
+// root, it does not.
+func TestTimestampTrust(t *testing.T) {
+	pki := catalogtest.New(t)
+	tsa := catalogtest.NewTSA(t)
+	cat, _ := catalog.Build(testList())
+	signed, err := catalog.Sign(cat, timestampSigner(pki, tsa.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tsaRoots := x509.NewCertPool()
+	tsaRoots.AddCert(tsa.Root)
+	later := pki.Leaf.Cert.NotAfter.Add(time.Hour) // the leaf, its root and the TSA's certificate have expired
+	if _, err := catalog.VerifyAt(signed, pki.Pool(), later); err == nil || !strings.Contains(err.Error(), `signing certificate "CN=Test Signer,O=rules_oemimage tests" is not trusted at`) || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired signing certificate, timestamp not trusted: %v", err)
+	}
+	sig, err := catalog.VerifyTrust(signed, catalog.Trust{Roots: pki.Pool(), TSARoots: tsaRoots, Time: later})
+	if err != nil {
+		t.Fatalf("expired signing certificate, trusted timestamp: %v", err)
+	}
+	ts := sig.Timestamp
+	if !sig.At.Equal(ts.Time) || len(ts.Chain) != 2 || !ts.Chain[1].Equal(tsa.Root) {
+		t.Errorf("checked at %v (timestamp %v), TSA chain %d long", sig.At, ts.Time, len(ts.Chain))
+	}
+	if _, err := catalog.VerifyTrust(signed, catalog.Trust{Roots: pki.Pool(), TSARoots: pki.Pool(), Time: later}); err == nil ||
+		!strings.Contains(err.Error(), `the timestamp's server certificate "CN=Test TSA,O=rules_oemimage tests" is not trusted at`) {
+		t.Errorf("timestamp chained to another root: %v", err)
+	}
+	// Now, with or without the TSA root, and the chain checked at the timestamp's time.
+	if sig, err := catalog.VerifyTrust(signed, catalog.Trust{Roots: pki.Pool(), TSARoots: tsaRoots}); err != nil || sig.Timestamp.Chain == nil {
+		t.Errorf("now, trusted timestamp: %v", err)
+	}
+	if sig, err := catalog.Verify(signed, pki.Pool()); err != nil || sig.Timestamp.Chain != nil {
+		t.Errorf("now, no TSA roots: %v (the TSA chain is not checked)", err)
+	}
+	// No timestamp: TSARoots change nothing, an expired certificate stays refused.
+	plain, _ := catalog.Sign(cat, pki.Leaf.Signer())
+	if _, err := catalog.VerifyTrust(plain, catalog.Trust{Roots: pki.Pool(), TSARoots: tsaRoots, Time: later}); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Errorf("expired signing certificate, no timestamp: %v", err)
 	}
 }

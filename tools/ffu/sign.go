@@ -240,7 +240,13 @@ func (rd *Reader) ReplaceCatalog(w io.Writer, catalog []byte) (SignedLayout, err
 // code signing), then the hash of the table of hashes, the catalog's HashTable.blob member
 // being SHA1(hash table) (MatchCatalog). Verify makes the third, every chunk against the table.
 func (rd *Reader) VerifySignature(roots *x509.CertPool) (*catalog.Signature, error) {
-	sig, err := catalog.Verify(rd.catalog, roots)
+	return rd.VerifySignatureTrust(catalog.Trust{Roots: roots})
+}
+
+// VerifySignatureTrust is VerifySignature against tr (catalog.VerifyTrust: with tr.TSARoots,
+// a timestamp whose server chains to them makes the signing chain be checked at its time).
+func (rd *Reader) VerifySignatureTrust(tr catalog.Trust) (*catalog.Signature, error) {
+	sig, err := catalog.VerifyTrust(rd.catalog, tr)
 	if err != nil {
 		return nil, err
 	}

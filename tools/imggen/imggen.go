@@ -19,6 +19,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
@@ -53,6 +54,9 @@ type Options struct {
 	// build fails naming the package and the file. Test images are not checked, as the
 	// original accepts unsigned packages in them.
 	TrustedRoots *x509.CertPool
+	// TSARoots, with TrustedRoots, are the roots timestamp servers must chain to; a catalog
+	// timestamped by one is checked at its timestamp's time (catalog.Trust.TSARoots).
+	TSARoots *x509.CertPool
 }
 
 type logger struct {
@@ -210,11 +214,11 @@ func (b *build) openPackages() error {
 			for _, ip := range b.pkgs {
 				// A binary partition package is read whole by its own installer: checked here.
 				// The others' file hashes are checked while install writes them.
-				open := ip.pkg.OpenCatalog
+				open := ip.pkg.OpenCatalogTrust
 				if ip.pkg.Manifest.IsBinaryPartition {
-					open = ip.pkg.CheckCatalog
+					open = ip.pkg.CheckCatalogTrust
 				}
-				check, err := open(b.opt.TrustedRoots)
+				check, err := open(catalog.Trust{Roots: b.opt.TrustedRoots, TSARoots: b.opt.TSARoots})
 				if err != nil {
 					return fmt.Errorf("Production image: %v", err)
 				}

@@ -2,11 +2,11 @@ package imggen
 
 import (
 	"bytes"
-	"hash"
 	"io"
 	"runtime"
 	"sync"
 
+	"github.com/oemimage/rules_oemimage/tools/catalog"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
 
@@ -27,7 +27,7 @@ type decodedFile struct {
 	entry spkg.FileEntry
 	data  []byte
 	err   error
-	sum   hash.Hash // data hashed for the package's catalog check; nil without one
+	sum   *catalog.Hasher // data hashed for the package's catalog check; nil without one
 }
 
 // reader gives the file's bytes, then its error.

@@ -2,6 +2,7 @@ package imggen_test
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/binary"
 	"os"
 	"path/filepath"
@@ -144,6 +145,104 @@ func clearBlockChecksums(t *testing.T, cab []byte) {
 		for b := 0; b < int(le.Uint16(entry[4:])); b++ {
 			copy(cab[off:off+4], []byte{0, 0, 0, 0})
 			off += 8 + int(le.Uint16(cab[off+4:]))
+		}
+	}
+}
+
+// A PE payload (ntoskrnl.exe as a PE image) is checked by its Authenticode PE image hash: the
+// image builds, an image whose CheckSum alone changed builds too, and one changed in a
+// section fails while it is installed, whether hashed on a prefetch worker or as written.
+func TestTrustedRootPE(t *testing.T) {
+	pki := catalogtest.New(t)
+	img := catalogtest.PE(catalogtest.PESpec{Sections: [][]byte{[]byte("kernelPE code")}})
+	packages := func() *resolve.Selection {
+		sel, err := testimage.Packages(t.TempDir(), "signed image", testimage.Options{EditPackages: func(ps []testimage.Package) []testimage.Package {
+			for i := range ps {
+				if ps[i].Component == "MainOS" {
+					ps[i].Data = string(img)
+				}
+			}
+			return ps
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sel.ReleaseType = "Production"
+		for _, p := range sel.Packages {
+			if err := spkg.SignFile(p.HostPath, p.HostPath, pki.Leaf.Signer()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return sel
+	}
+	// edit changes the stored PE image of the MainOS package in place, its cabinet checksums
+	// cleared, so that only the catalog can tell.
+	edit := func(sel *resolve.Selection, change func(image []byte)) {
+		for _, p := range sel.Packages {
+			if !strings.Contains(p.Name, "MainOS") {
+				continue
+			}
+			data, err := os.ReadFile(p.HostPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := bytes.Index(data, img[:catalogtest.PEHeaderOffset]) // the DOS header and stub
+			if at < 0 {
+				t.Fatalf("%s: the PE image is not stored", p.HostPath)
+			}
+			change(data[at : at+len(img)])
+			clearBlockChecksums(t, data)
+			if err := os.WriteFile(p.HostPath, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	build := func(sel *resolve.Selection, budget int64) error {
+		restore := imggen.SetPrefetchBudget(budget)
+		defer restore()
+		return imggen.Build(sel, imggen.Options{Output: filepath.Join(t.TempDir(), "image.ffu"), Progress: &bytes.Buffer{}, TrustedRoots: pki.Pool()})
+	}
+	for _, budget := range []int64{64 << 20, 1} {
+		sel := packages()
+		if err := build(sel, budget); err != nil {
+			t.Fatalf("budget %d: %v", budget, err)
+		}
+		edit(sel, func(b []byte) { binary.LittleEndian.PutUint32(b[catalogtest.PECheckSum:], 0xc0ffee) })
+		if err := build(sel, budget); err != nil {
+			t.Errorf("budget %d, CheckSum changed: %v", budget, err)
+		}
+		edit(sel, func(b []byte) { b[0x200] = 'K' })
+		err := build(sel, budget)
+		want := `Contoso.MainOS.spkg: package Contoso.MainOS: content.cat: file \Windows\System32\ntoskrnl.exe: PE image hash SHA-1`
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "Production image") {
+			t.Errorf("budget %d, a section changed: err = %v, want %q", budget, err, want)
+		}
+	}
+}
+
+// With TSARoots, the packages' timestamps must chain to them: a Production image of
+// timestamped packages builds with the TSA's root and fails with another.
+func TestTrustedRootTSA(t *testing.T) {
+	pki := catalogtest.New(t)
+	tsa := catalogtest.NewTSA(t)
+	stamped := func(string) *catalog.Signer {
+		s := pki.Leaf.Signer()
+		s.TimestampURL = tsa.URL
+		return s
+	}
+	tsaPool := x509.NewCertPool()
+	tsaPool.AddCert(tsa.Root)
+	for _, c := range []struct {
+		tsaRoots *x509.CertPool
+		want     string
+	}{
+		{tsaPool, ""},
+		{pki.Pool(), `content.cat: catalog: the timestamp's server certificate "CN=Test TSA,O=rules_oemimage tests" is not trusted at`},
+	} {
+		sel := productionPackages(t, t.TempDir(), stamped)
+		err := imggen.Build(sel, imggen.Options{Output: filepath.Join(t.TempDir(), "image.ffu"), Progress: &bytes.Buffer{}, TrustedRoots: pki.Pool(), TSARoots: c.tsaRoots})
+		if (c.want == "" && err != nil) || (c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want))) {
+			t.Errorf("err = %v, want %q", err, c.want)
 		}
 	}
 }

@@ -20,28 +20,32 @@ import (
 )
 
 // runFFU is `oemimage ffu info|verify|extract FILE.ffu [OUTPUT]`, `oemimage ffu verify
-// --trusted-root=CERT FILE.ffu` and `oemimage ffu diff A.ffu B.ffu [--json]`.
+// --trusted-root=CERT [--tsa-root=CERT] FILE.ffu` and `oemimage ffu diff A.ffu B.ffu [--json]`.
 func runFFU(args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && strings.EqualFold(args[0], "diff") {
 		return ffuDiff(args[1:], stdout)
 	}
-	var trustedRoot string
+	var trustedRoot, tsaRoot string
 	if len(args) > 0 && strings.EqualFold(args[0], "verify") {
 		rest := []string{args[0]}
 		for _, a := range args[1:] {
-			v, ok := strings.CutPrefix(a, "--trusted-root=")
+			name, v, _ := strings.Cut(a, "=")
+			dst := map[string]*string{"--trusted-root": &trustedRoot, "--tsa-root": &tsaRoot}[name]
 			switch {
-			case ok && trustedRoot != "":
-				return usageError{"--trusted-root given twice (one file may hold several certificates)"}
-			case ok && v == "":
-				return usageError{"--trusted-root= needs a certificate file (PEM or DER)"}
-			case ok:
-				trustedRoot = v
+			case dst != nil && *dst != "":
+				return usageError{name + " given twice (one file may hold several certificates)"}
+			case dst != nil && v == "":
+				return usageError{name + "= needs a certificate file (PEM or DER)"}
+			case dst != nil:
+				*dst = v
 			case strings.HasPrefix(a, "--"):
-				return usageError{fmt.Sprintf("verify: unknown flag %s; expected --trusted-root=CERT", a)}
+				return usageError{fmt.Sprintf("verify: unknown flag %s; expected --trusted-root=CERT or --tsa-root=CERT", a)}
 			default:
 				rest = append(rest, a)
 			}
+		}
+		if tsaRoot != "" && trustedRoot == "" {
+			return usageError{"--tsa-root needs --trusted-root (the timestamp server's roots extend the check of the catalog's signature)"}
 		}
 		args = rest
 	}
@@ -71,17 +75,27 @@ func runFFU(args []string, stdout, stderr io.Writer) error {
 		if trustedRoot != "" {
 			// The order of a flashing tool: signature and chain, the hash of the hash table,
 			// then the chunks.
-			roots, err := catalog.LoadRoots(trustedRoot)
-			if err != nil {
+			tr := catalog.Trust{}
+			var err error
+			if tr.Roots, err = catalog.LoadRoots(trustedRoot); err != nil {
 				return err
 			}
-			sig, err := rd.VerifySignature(roots)
+			against := "--trusted-root=" + trustedRoot
+			if tsaRoot != "" {
+				if tr.TSARoots, err = catalog.LoadRoots(tsaRoot); err != nil {
+					return err
+				}
+				against += " --tsa-root=" + tsaRoot
+			}
+			sig, err := rd.VerifySignatureTrust(tr)
 			if err != nil {
-				return fmt.Errorf("%s: catalog against --trusted-root=%s: %v", path, trustedRoot, err)
+				return fmt.Errorf("%s: catalog against %s: %v", path, against, err)
 			}
 			signed = fmt.Sprintf("catalog signed by %q (chain to %q), ", sig.Subject, sig.Chain[len(sig.Chain)-1].Subject.String())
-			if ts := sig.Timestamp; ts != nil {
-				// The token's signature is checked, not the TSA's chain.
+			if ts := sig.Timestamp; ts != nil && ts.Chain != nil {
+				signed += fmt.Sprintf("timestamped %s by %q (chain to %q; the signing chain checked at that time), ", ts.Time.UTC().Format(time.RFC3339), ts.Subject, ts.Chain[len(ts.Chain)-1].Subject.String())
+			} else if ts != nil {
+				// The token's signature is checked, not the TSA's chain (no --tsa-root).
 				signed += fmt.Sprintf("timestamped %s by %q, ", ts.Time.UTC().Format(time.RFC3339), ts.Subject)
 			}
 		}

@@ -527,4 +527,31 @@ func TestFFUVerifyTimestamped(t *testing.T) {
 	if !want.MatchString(o.String()) {
 		t.Errorf("ffu verify printed %q, want %v", o.String(), want)
 	}
+	// With the TSA's root the timestamp's chain is checked, and the signing chain at its time
+	// (catalog.TestTimestampTrust verifies at a time the signing certificate has expired).
+	root := pki.Root.CertFile(t, dir, "root")
+	o.Reset()
+	if code := run([]string{"ffu", "verify", "--trusted-root=" + root, "--tsa-root=" + tsa.RootFile, img}, &o, &e); code != 0 {
+		t.Fatalf("ffu verify --tsa-root: exit %d: %s", code, e.String())
+	}
+	want = regexp.MustCompile(`timestamped 20\d\d-\d\d-\d\dT\d\d:\d\d:\d\dZ by "CN=Test TSA,O=rules_oemimage tests" \(chain to "CN=Test TSA Root,O=rules_oemimage tests"; the signing chain checked at that time\), catalog and`)
+	if !want.MatchString(o.String()) {
+		t.Errorf("ffu verify --tsa-root printed %q, want %v", o.String(), want)
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--trusted-root=" + root, "--tsa-root=" + root}, 1, `catalog against --trusted-root=` + root + ` --tsa-root=` + root + `: catalog: the timestamp's server certificate "CN=Test TSA,O=rules_oemimage tests" is not trusted at`},
+		{[]string{"--tsa-root=" + tsa.RootFile}, 2, "--tsa-root needs --trusted-root"},
+		{[]string{"--trusted-root=" + root, "--tsa-root="}, 2, "--tsa-root= needs a certificate file"},
+		{[]string{"--trusted-root=" + root, "--tsa-root=" + root, "--tsa-root=" + root}, 2, "--tsa-root given twice"},
+	} {
+		o.Reset()
+		e.Reset()
+		if code := run(append(append([]string{"ffu", "verify"}, c.args...), img), &o, &e); code != c.code || !strings.Contains(e.String(), c.want) {
+			t.Errorf("ffu verify %v: exit %d, want %d and %q: %s", c.args, code, c.code, c.want, e.String())
+		}
+	}
 }

@@ -19,10 +19,11 @@ import (
 // --timings=false for a reproducible log and --customization-out=DIR for where the
 // customization packages go (next to the FFU without it), and --trusted-root=CERT (PEM or
 // DER root certificates) for a Production image whose package catalogs must be signed by a
-// certificate chaining to one of them; --cert=/--key=, --pfx= or --pkcs11-* sign the customization
-// packages it makes.
+// certificate chaining to one of them, with --tsa-root=CERT the roots of timestamp servers (a
+// catalog timestamped by one is checked at its timestamp's time); --cert=/--key=, --pfx= or
+// --pkcs11-* sign the customization packages it makes.
 func runImggen(args []string, stdout, stderr io.Writer) error {
-	flags := append(append([]string{"timings", "customization-out", "var", "selection", "unused-inputs", "trusted-root"}, signingFlags...), selectionFlags...)
+	flags := append(append([]string{"timings", "customization-out", "var", "selection", "unused-inputs", "trusted-root", "tsa-root"}, signingFlags...), selectionFlags...)
 	c, err := parseCmdline(args, cmdSpec{values: []string{"CPUType"}, toggles: customizationToggles, flags: flags})
 	if err != nil {
 		return err
@@ -50,6 +51,16 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 		return err
 	} else if root != "" {
 		if r.TrustedRoots, err = catalog.LoadRoots(root); err != nil {
+			return err
+		}
+	}
+	if tsaRoot, err := singleFlag(c, "tsa-root", "a certificate file"); err != nil {
+		return err
+	} else if tsaRoot != "" {
+		if r.TrustedRoots == nil {
+			return usageError{"--tsa-root needs --trusted-root (the timestamp servers' roots extend the check of the catalogs' signatures)"}
+		}
+		if r.TSARoots, err = catalog.LoadRoots(tsaRoot); err != nil {
 			return err
 		}
 	}

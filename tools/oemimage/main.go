@@ -62,7 +62,7 @@ var verbs = []verb{
 	{
 		name: "imggen", original: "ImgGen.cmd",
 		syntax: "oemimage imggen OutputFile OEMInputXML MSPackageRoot [OEMCustomizationXML OEMCustomizationVer] " +
-			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--selection=FILE [--unused-inputs=FILE]] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...] [--trusted-root=CERT]",
+			"[/CPUType:arm] [--package=PATH ...] [--fm=PATH ...] [--selection=FILE [--unused-inputs=FILE]] [--timings=false] [--customization-out=DIR] [--var=NAME=DIR ...] [--trusted-root=CERT [--tsa-root=CERT]]",
 		summary: "build a full flash update (FFU) image and its side files from an OEMInput file",
 		run:     runImggen,
 	},
@@ -113,7 +113,7 @@ var verbs = []verb{
 	},
 	{
 		name:    "ffu",
-		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu verify --trusted-root=CERT FILE.ffu\n       oemimage ffu diff A.ffu B.ffu [--json]",
+		syntax:  "oemimage ffu info|verify|extract FILE.ffu [OUTPUT]\n       oemimage ffu verify --trusted-root=CERT [--tsa-root=CERT] FILE.ffu\n       oemimage ffu diff A.ffu B.ffu [--json]",
 		summary: "inspect, verify, extract or compare FFU images",
 		run:     runFFU,
 	},

@@ -31,6 +31,7 @@ func TestRun(t *testing.T) {
 		{"imggen customization version", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "c.xml", "1.0"}, 2, "", "OEMCustomizationVer \"1.0\": expected a version"},
 		{"imggen customization-out without answer file", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "--customization-out=."}, 2, "", "need OEMCustomizationXML"},
 		{"imggen usage", []string{"imggen", "out.ffu"}, 2, "", "expected OutputFile OEMInputXML MSPackageRoot"},
+		{"imggen tsa-root without trusted-root", []string{"imggen", "out.ffu", "OEMInput.xml", "kit", "--tsa-root=tsa.pem"}, 2, "", "--tsa-root needs --trusted-root"},
 		{"featuremerger without variables", []string{"featuremerger", "fm.xml", "out", "1.0.0.0", "fms"}, 2, "", "/Variables: must set _cputype"},
 		{"featuremerger bad version", []string{"featuremerger", "fm.xml", "out", "1.0", "fms"}, 2, "", "OutputPackageVersion"},
 		{"imgtowim case-insensitive", []string{"ImgToWIM", "a.ffu", "a.wim"}, 1, "Reading the image file: a.ffu", "a.ffu: does not exist; expected a regular file"},

@@ -3,12 +3,9 @@ package spkg
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha1"
-	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"sort"
 	"strings"
@@ -34,7 +31,14 @@ type CatalogCheck struct {
 // catalog (payload and DSM) has a catalog member, by device path or by digest, whose digest is
 // the file's. Errors name the package file and the file that failed.
 func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
-	c, err := p.OpenCatalog(roots)
+	return p.CheckCatalogTrust(catalog.Trust{Roots: roots})
+}
+
+// CheckCatalogTrust is CheckCatalog with the signature checked against tr (catalog.VerifyTrust:
+// a timestamp's server chain against tr.TSARoots); without tr.Roots the signature is not
+// checked.
+func (p *Package) CheckCatalogTrust(tr catalog.Trust) (*CatalogCheck, error) {
+	c, err := p.OpenCatalogTrust(tr)
 	if err != nil {
 		return nil, err
 	}
@@ -58,6 +62,12 @@ func (p *Package) CheckCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 // its signature. The caller then passes every file but the catalog through Hash and Check (as
 // imggen does while it installs the files, so that they are decompressed once).
 func (p *Package) OpenCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
+	return p.OpenCatalogTrust(catalog.Trust{Roots: roots})
+}
+
+// OpenCatalogTrust is OpenCatalog with the signature checked against tr (no tr.Roots: not
+// checked).
+func (p *Package) OpenCatalogTrust(tr catalog.Trust) (*CatalogCheck, error) {
 	var catEntry *FileEntry
 	for i, fe := range p.Manifest.Files {
 		if fe.FileType == "Catalog" {
@@ -75,8 +85,8 @@ func (p *Package) OpenCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 		return nil, fmt.Errorf("%s: package %s: %s is empty (a package written before catalogs had content, or by another tool)", p.path, p.Manifest.Name(), CatalogCabName)
 	}
 	c := &CatalogCheck{p: p, byDigest: map[string]bool{}}
-	if roots != nil {
-		sig, err := catalog.Verify(der, roots)
+	if tr.Roots != nil {
+		sig, err := catalog.VerifyTrust(der, tr)
 		if errors.Is(err, catalog.ErrUnsigned) {
 			return nil, fmt.Errorf("%s: package %s: %s is not signed", p.path, p.Manifest.Name(), CatalogCabName)
 		}
@@ -88,44 +98,58 @@ func (p *Package) OpenCatalog(roots *x509.CertPool) (*CatalogCheck, error) {
 		return nil, fmt.Errorf("%s: package %s: %s: %v", p.path, p.Manifest.Name(), CatalogCabName, err)
 	}
 	for _, m := range c.members {
-		c.byDigest[m.Hash.String()+string(m.Digest)] = true
+		c.byDigest[digestKey(m.Hash, m.PE, m.Digest)] = true
 	}
 	return c, nil
 }
 
-// Hash returns the hash to feed fe's content to: the algorithm of its catalog member (SHA-1
-// for a file the catalog lists by digest only).
-func (c *CatalogCheck) Hash(fe FileEntry) hash.Hash {
+// Hash returns the hasher to feed fe's content to, of the algorithm of its catalog member
+// (SHA-1 for a file the catalog lists by digest only). It computes the flat hash and, for a PE
+// image, the PE image hash; Check compares the one of the member's form.
+func (c *CatalogCheck) Hash(fe FileEntry) *catalog.Hasher {
 	if m := catalog.Find(c.members, fe.DevicePath); m != nil && m.Hash == crypto.SHA256 {
-		return sha256.New()
+		return catalog.NewHasher(crypto.SHA256)
 	}
-	return sha1.New()
+	return catalog.NewHasher(crypto.SHA1)
 }
 
 // Check compares fe's content, fed to h (from Hash), with the catalog; the error names the
 // package file and the file.
-func (c *CatalogCheck) Check(fe FileEntry, h hash.Hash) error {
+func (c *CatalogCheck) Check(fe FileEntry, h *catalog.Hasher) error {
 	if err := c.check(fe, h); err != nil {
 		return c.fail(err)
 	}
 	return nil
 }
 
-func (c *CatalogCheck) check(fe FileEntry, h hash.Hash) error {
-	alg := crypto.SHA1
-	if h.Size() == sha256.Size {
-		alg = crypto.SHA256
-	}
-	sum := h.Sum(nil)
+// check compares a file's digests with its member: the PE image hash with a PE member, the
+// flat hash with a flat one (a flat member of a PE image, as catalogs written before PE hashing
+// have, still vouches for the file's bytes). A file found by digest only may match either form.
+func (c *CatalogCheck) check(fe FileEntry, h *catalog.Hasher) error {
+	alg := h.Hash()
+	d, peErr := h.Sum()
 	m := catalog.Find(c.members, fe.DevicePath)
 	switch {
-	case m != nil && !bytes.Equal(m.Digest, sum):
-		return fmt.Errorf("file %s: %v %x, the catalog's member says %x (changed after the catalog was made?)", fe.DevicePath, alg, sum, m.Digest)
-	case m == nil && !c.byDigest[alg.String()+string(sum)]:
-		return fmt.Errorf("file %s (%v %x) is not in the catalog", fe.DevicePath, alg, sum)
+	case m != nil && m.PE && peErr != nil:
+		return fmt.Errorf("file %s: the catalog's member is a PE image hash, but %v", fe.DevicePath, peErr)
+	case m != nil && m.PE && d.PE == nil:
+		return fmt.Errorf("file %s is not a PE image, but the catalog's member is a PE image hash (changed after the catalog was made?)", fe.DevicePath)
+	case m != nil && m.PE && !bytes.Equal(m.Digest, d.PE):
+		return fmt.Errorf("file %s: PE image hash %v %x, the catalog's member says %x (changed after the catalog was made?)", fe.DevicePath, alg, d.PE, m.Digest)
+	case m != nil && !m.PE && !bytes.Equal(m.Digest, d.Flat):
+		return fmt.Errorf("file %s: %v %x, the catalog's member says %x (changed after the catalog was made?)", fe.DevicePath, alg, d.Flat, m.Digest)
+	case m == nil && !c.byDigest[digestKey(alg, false, d.Flat)] && (d.PE == nil || !c.byDigest[digestKey(alg, true, d.PE)]):
+		if d.PE != nil {
+			return fmt.Errorf("file %s (PE image hash %v %x) is not in the catalog", fe.DevicePath, alg, d.PE)
+		}
+		return fmt.Errorf("file %s (%v %x) is not in the catalog", fe.DevicePath, alg, d.Flat)
 	}
 	c.Files++
 	return nil
+}
+
+func digestKey(alg crypto.Hash, pe bool, digest []byte) string {
+	return fmt.Sprintf("%v|%v|%s", alg, pe, digest)
 }
 
 func (c *CatalogCheck) fail(err error) error {
@@ -196,11 +220,14 @@ func (p *Package) freshCatalog(signer *catalog.Signer) ([]byte, error) {
 		if fe.FileType == "Catalog" {
 			return nil
 		}
-		h := sha1.New()
+		h := catalog.NewHasher(crypto.SHA1)
 		if _, err := io.Copy(h, r); err != nil {
 			return fmt.Errorf("%s: %v", fe.DevicePath, err)
 		}
-		e := catalog.Entry{File: fe.DevicePath, Digest: h.Sum(nil)}
+		e, err := h.Entry(fe.DevicePath)
+		if err != nil {
+			return err
+		}
 		if fe.FileType == "Manifest" {
 			dsm = append(dsm, e)
 		} else {

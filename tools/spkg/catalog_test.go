@@ -3,6 +3,7 @@ package spkg
 import (
 	"bytes"
 	"crypto/sha1"
+	"encoding/binary"
 	"encoding/hex"
 	"os"
 	"path/filepath"
@@ -238,5 +239,138 @@ func TestCatalogIndependent(t *testing.T) {
 	v := checker.Run(t, "", checker.Find(t, "osslsigncode"), "verify", "-CAfile", root, "-in", filepath.Join(out, "content.cat"))
 	if !strings.Contains(v, "Signature verification: ok") {
 		t.Errorf("osslsigncode verify:\n%s", v)
+	}
+}
+
+// PE files in a package get the Authenticode PE image hash: osslsigncode finds each extracted
+// PE file in the extracted content.cat, CheckCatalog accepts the package and an image whose
+// CheckSum alone changed, and refuses one changed in a section, naming the package and the
+// file. A file with a PE signature but lying headers is not packaged.
+func TestCatalogPE(t *testing.T) {
+	pki := catalogtest.New(t)
+	dir := t.TempDir()
+	const sys, dll = `\Windows\System32\drivers\contoso.sys`, `\Windows\System32\contoso.dll`
+	files := map[string]string{}
+	for k, v := range testFiles {
+		files[k] = v
+	}
+	files[sys] = string(catalogtest.PE(catalogtest.PESpec{Sections: [][]byte{[]byte("driver code"), []byte("driver data")}}))
+	files[dll] = string(catalogtest.PE(catalogtest.PESpec{PE32: true, Sections: [][]byte{[]byte("dll code")}, Trailer: []byte("odd")}))
+	write := func(name string, files map[string]string, s *catalog.Signer) (string, error) {
+		path := filepath.Join(dir, name)
+		_, err := WriteFileSigned(path, testManifest(), payload(files), cab.Options{Compression: cab.MSZIP}, s)
+		return path, err
+	}
+	good, err := write("Contoso.Apps.Camera.spkg", files, pki.Leaf.Signer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Open(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	check, err := p.CheckCatalog(pki.Pool())
+	if err != nil || check.Files != len(files)+1 {
+		t.Fatalf("CheckCatalog: %+v, %v", check, err)
+	}
+	for dp := range files {
+		m := catalog.Find(check.Signature.Members, dp)
+		if wantPE := dp == sys || dp == dll; m == nil || m.PE != wantPE {
+			t.Errorf("%s: member %+v, PE expected %v", dp, m, wantPE)
+		}
+	}
+
+	// osslsigncode hashes the extracted PE files itself.
+	t.Run("osslsigncode", func(t *testing.T) {
+		tool := checker.Find(t, "osslsigncode")
+		out := filepath.Join(dir, "x")
+		checker.Run(t, "", checker.Find(t, "cabextract"), "-q", "-d", out, good)
+		root := pki.Root.CertFile(t, dir, "root")
+		for _, fe := range p.Manifest.Files {
+			if fe.DevicePath != sys && fe.DevicePath != dll {
+				continue
+			}
+			res := checker.Run(t, "", tool, "verify", "-CAfile", root, "-catalog", filepath.Join(out, CatalogCabName), "-in", filepath.Join(out, fe.CabPath))
+			if !strings.Contains(res, "Signature verification: ok") {
+				t.Errorf("%s: osslsigncode:\n%s", fe.DevicePath, res)
+			}
+		}
+	})
+
+	// withGoodCatalog packages files with the good package's signed catalog.
+	withGoodCatalog := func(name string, files map[string]string) *Package {
+		src, err := write(name+"-src.spkg", files, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp, err := Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sp.Close()
+		cat, _ := p.Catalog()
+		path := filepath.Join(dir, name+".spkg")
+		f, _ := os.Create(path)
+		if err := sp.rewriteWith(f, cat); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		q, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { q.Close() })
+		return q
+	}
+	edited := func(dp string, change func([]byte)) map[string]string {
+		out := map[string]string{}
+		for k, v := range files {
+			out[k] = v
+		}
+		b := []byte(files[dp])
+		change(b)
+		out[dp] = string(b)
+		return out
+	}
+	checksum := withGoodCatalog("checksum", edited(sys, func(b []byte) { binary.LittleEndian.PutUint32(b[catalogtest.PECheckSum:], 0x12345678) }))
+	if _, err := checksum.CheckCatalog(pki.Pool()); err != nil {
+		t.Errorf("an image with only its CheckSum changed: %v", err)
+	}
+	section := withGoodCatalog("section", edited(sys, func(b []byte) { b[0x200] ^= 1 }))
+	_, err = section.CheckCatalog(pki.Pool())
+	if err == nil || !strings.Contains(err.Error(), `file `+sys+`: PE image hash SHA-1`) || !strings.Contains(err.Error(), "package Contoso.Apps.Camera") || !strings.Contains(err.Error(), "section.spkg") {
+		t.Errorf("an image changed in a section: %v", err)
+	}
+	notPE := withGoodCatalog("notpe", edited(dll, func(b []byte) { b[0] = 'X' }))
+	if _, err = notPE.CheckCatalog(pki.Pool()); err == nil || !strings.Contains(err.Error(), `file `+dll+` is not a PE image`) {
+		t.Errorf("an image whose MZ was overwritten: %v", err)
+	}
+
+	// A merged package hashes its sources' files the same way.
+	mm := testManifest()
+	mm.Component = "Merged"
+	mergedPath := filepath.Join(dir, "Contoso.Merged.Camera.spkg")
+	mf, _ := os.Create(mergedPath)
+	if _, err := WriteMergedSigned(mf, mm, []Source{{File: filepath.Base(good), Package: p}}, cab.Options{}, pki.Leaf.Signer()); err != nil {
+		t.Fatal(err)
+	}
+	mf.Close()
+	merged, err := Open(mergedPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer merged.Close()
+	mc, err := merged.CheckCatalog(pki.Pool())
+	if err != nil {
+		t.Fatalf("merged: %v", err)
+	}
+	if m := catalog.Find(mc.Signature.Members, sys); m == nil || !m.PE || !bytes.Equal(m.Digest, catalog.Find(check.Signature.Members, sys).Digest) {
+		t.Errorf("merged: member %+v, expected the source's PE member", m)
+	}
+
+	lying := edited(sys, func(b []byte) { binary.LittleEndian.PutUint16(b[catalogtest.PEHeaderOffset+6:], 500) })
+	if _, err := write("lying.spkg", lying, nil); err == nil || !strings.Contains(err.Error(), sys+": PE image: NumberOfSections 500") {
+		t.Errorf("packaging a PE file with 500 sections: %v", err)
 	}
 }

@@ -1,7 +1,7 @@
 package spkg
 
 import (
-	"crypto/sha1"
+	"crypto"
 	"fmt"
 	"io"
 	"runtime"
@@ -23,8 +23,9 @@ type Source struct {
 // SourcePackage it came from. The sources' cabinet folders are copied byte for byte, so
 // nothing is decompressed and compressed again; opt.Compression applies to the new DSM.
 // A device path in two sources is an error naming both. The merged package's content.cat
-// lists every payload file with the SHA-1 of its content, read (decompressed) from the sources
-// for the purpose; WriteMergedSigned signs it.
+// lists every payload file with its SHA-1 digest (the PE image hash of a PE image, else of the
+// whole content: catalog.Hasher), read (decompressed) from the sources for the purpose;
+// WriteMergedSigned signs it.
 func WriteMerged(w io.WriteSeeker, m Manifest, sources []Source, opt cab.Options) (*Manifest, error) {
 	return WriteMergedSigned(w, m, sources, opt, nil)
 }
@@ -118,16 +119,20 @@ func payloadEntries(sources []Source) ([]catalog.Entry, error) {
 
 // sourceEntries hashes the payload files of one source.
 func sourceEntries(src Source) ([]catalog.Entry, error) {
-	digests := map[string][]byte{}
+	digests := map[string]catalog.Entry{}
 	err := src.Package.Walk(func(fe FileEntry, r io.Reader) error {
 		if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
 			return nil
 		}
-		h := sha1.New()
+		h := catalog.NewHasher(crypto.SHA1)
 		if _, err := io.Copy(h, r); err != nil {
 			return fmt.Errorf("%s (%s): %v", src.File, fe.DevicePath, err)
 		}
-		digests[strings.ToUpper(fe.DevicePath)] = h.Sum(nil)
+		e, err := h.Entry(fe.DevicePath)
+		if err != nil {
+			return fmt.Errorf("%s: %v", src.File, err)
+		}
+		digests[strings.ToUpper(fe.DevicePath)] = e
 		return nil
 	})
 	if err != nil {
@@ -138,11 +143,12 @@ func sourceEntries(src Source) ([]catalog.Entry, error) {
 		if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
 			continue
 		}
-		d, ok := digests[strings.ToUpper(fe.DevicePath)]
+		e, ok := digests[strings.ToUpper(fe.DevicePath)]
 		if !ok {
 			return nil, fmt.Errorf("%s: %s was not read from the cabinet", src.File, fe.DevicePath)
 		}
-		entries = append(entries, catalog.Entry{File: fe.DevicePath, Digest: d})
+		e.File = fe.DevicePath
+		entries = append(entries, e)
 	}
 	return entries, nil
 }

@@ -2,7 +2,7 @@ package spkg
 
 import (
 	"bytes"
-	"crypto/sha1"
+	"crypto"
 	"fmt"
 	"io"
 	"strings"
@@ -51,7 +51,9 @@ func cabAttributes(attrs string) uint16 {
 //
 // content.cat is an unsigned catalog (tools/catalog) with a member for every file of the
 // package but itself: each payload file and the DSM, named by device path, with its SHA-1
-// (docs/signing.md). WriteSigned signs it.
+// digest: the Authenticode PE image hash of a PE image, the hash of the whole file otherwise
+// (catalog.Hasher, docs/signing.md). A file that begins as a PE image but whose headers are
+// inconsistent is an error naming it. WriteSigned signs it.
 func Write(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Options) (*Manifest, error) {
 	return WriteSigned(w, m, payload, opt, nil)
 }
@@ -92,14 +94,15 @@ func WriteSigned(w io.WriteSeeker, m Manifest, payload []Payload, opt cab.Option
 	return &m, nil
 }
 
-// hashPayload reads p once for its catalog entry (SHA-1, named by device path), checking its size.
+// hashPayload reads p once for its catalog entry (named by device path: the PE image hash of a
+// PE image, else the flat SHA-1; catalog.Hasher), checking its size.
 func hashPayload(p Payload) (catalog.Entry, error) {
 	r, err := p.Open()
 	if err != nil {
 		return catalog.Entry{}, fmt.Errorf("%s: %v", p.DevicePath, err)
 	}
 	defer r.Close()
-	h := sha1.New()
+	h := catalog.NewHasher(crypto.SHA1)
 	n, err := io.Copy(h, r)
 	if err != nil {
 		return catalog.Entry{}, fmt.Errorf("%s: %v", p.DevicePath, err)
@@ -107,7 +110,7 @@ func hashPayload(p Payload) (catalog.Entry, error) {
 	if n != p.Size {
 		return catalog.Entry{}, fmt.Errorf("%s: %d bytes read, %d expected", p.DevicePath, n, p.Size)
 	}
-	return catalog.Entry{File: p.DevicePath, Digest: h.Sum(nil)}, nil
+	return h.Entry(p.DevicePath)
 }
 
 // finish adds the DSM and the catalog to m's files (they are files of the package too; the DSM
