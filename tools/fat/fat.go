@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Type is the FAT variant.
@@ -51,9 +53,6 @@ type Options struct {
 	VolumeID    uint32
 	ModTime     time.Time // timestamp of every entry; zero means 2015-07-29
 }
-
-// Extent is a byte range of the image.
-type Extent struct{ Offset, Length int64 }
 
 // Attribute bits of directory entries.
 const (
@@ -384,7 +383,7 @@ var ErrFull = errors.New("file system full")
 
 // Close writes the directories, the FATs and the boot sectors, and returns the extents that
 // hold data: the reserved sectors, FATs, root directory and every allocated cluster.
-func (f *Writer) Close() ([]Extent, error) {
+func (f *Writer) Close() ([]disk.Extent, error) {
 	if f.closed {
 		return nil, fmt.Errorf("file system already closed")
 	}
@@ -403,9 +402,9 @@ func (f *Writer) Close() ([]Extent, error) {
 	if err := f.writeBoot(); err != nil {
 		return nil, err
 	}
-	ext := []Extent{{f.offset, f.dataStart()}}
+	ext := []disk.Extent{{Offset: f.offset, Length: f.dataStart()}}
 	if f.next > 2 {
-		ext = append(ext, Extent{f.clusterOffset(2), int64(f.next-2) * f.clusterBytes()})
+		ext = append(ext, disk.Extent{Offset: f.clusterOffset(2), Length: int64(f.next-2) * f.clusterBytes()})
 	}
 	return ext, nil
 }

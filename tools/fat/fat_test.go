@@ -11,6 +11,7 @@ import (
 
 	diskfile "github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 )
 
@@ -45,7 +46,7 @@ func testFiles() []file {
 	return files
 }
 
-func build(t *testing.T, size int64, opt Options, files []file) (string, []Extent) {
+func build(t *testing.T, size int64, opt Options, files []file) (string, []disk.Extent) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "fs.img")
 	img, err := os.Create(path)

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // checkExtracted compares an extracted disk with the input on every allocated extent and on
@@ -406,8 +408,8 @@ func TestWriteErrors(t *testing.T) {
 		{"missing partition", func(i *Image) { i.Partitions = i.Partitions[:3] }, `"Data") is not in Partitions`},
 		{"twice", func(i *Image) { i.Partitions[2] = i.Partitions[1] }, "listed twice"},
 		{"LBAs", func(i *Image) { i.Partitions[0].LastLBA++ }, "LBAs 2048..10240"},
-		{"extent", func(i *Image) { i.Allocated = append(i.Allocated, Extent{i.DiskSize - 10, 11}) }, "outside the"},
-		{"negative extent", func(i *Image) { i.Allocated = append(i.Allocated, Extent{-1, 1}) }, "outside the"},
+		{"extent", func(i *Image) { i.Allocated = append(i.Allocated, disk.Extent{Offset: i.DiskSize - 10, Length: 11}) }, "outside the"},
+		{"negative extent", func(i *Image) { i.Allocated = append(i.Allocated, disk.Extent{Offset: -1, Length: 1}) }, "outside the"},
 		{"newline", func(i *Image) { i.Description = "a\nb" }, "control character"},
 		{"min sectors", func(i *Image) { i.Store.MinSectorCount = 1 }, "MinSectorCount 1"},
 		{"no disk", func(i *Image) { i.Disk = nil }, "no disk"},

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // mbrDisk builds MBR disks by hand, byte by byte, for the reader's tests.
@@ -242,7 +244,7 @@ func TestWriteMBR(t *testing.T) {
 		PlatformIDs: []string{"Test.Device"}, Store: StoreInfo{IsMainOSStore: true},
 		Partitions: []Partition{{Name: "EFIESP", RequiredToFlash: true}, {Name: "MainOS", RequiredToFlash: true},
 			{Name: "MMOS"}, {Name: "Data", RequiredToFlash: true}},
-		Allocated: []Extent{{64 * 512, 4096}, {832 * 512, 4096}},
+		Allocated: []disk.Extent{{Offset: 64 * 512, Length: 4096}, {Offset: 832 * 512, Length: 4096}},
 		blockSize: 4096, wipeBlocks: 2,
 	}
 	b, _ := writeFFU(t, img)

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
@@ -49,7 +50,7 @@ type Image struct {
 	// Allocated are the byte ranges of the disk that hold data (file-system metadata and
 	// allocated clusters). They are rounded out to whole blocks; only those blocks and the GPT
 	// blocks are stored. Blocks are never skipped because they hold zeros.
-	Allocated []Extent
+	Allocated []disk.Extent
 
 	// CatalogTime is the catalog's thisUpdate; zero means DefaultCatalogTime.
 	CatalogTime time.Time
@@ -91,11 +92,6 @@ type Partition struct {
 	ByteAlignment   uint32 // written when not zero, like the next two
 	ClusterSize     uint32
 	SectorAlignment uint32
-}
-
-// Extent is a byte range of the disk.
-type Extent struct {
-	Offset, Length int64
 }
 
 // Result describes a written FFU.
@@ -555,7 +551,7 @@ func compareU64(a, b uint64) int {
 // block is in a phase once; GPT blocks are left out (the GPT phases write them whole). used
 // is, per partition, its sectors in the blocks that hold its allocated data, GPT blocks too.
 func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bool) (phase2, phase3 []uint32, used []uint64, err error) {
-	exts := make([]Extent, 0, len(img.Allocated))
+	exts := make([]disk.Extent, 0, len(img.Allocated))
 	for i, e := range img.Allocated {
 		if e.Offset < 0 || e.Length < 0 || e.Offset > img.DiskSize-e.Length {
 			return nil, nil, nil, fmt.Errorf("allocated extent %d (offset %d, length %d) is outside the %d-byte disk", i, e.Offset, e.Length, img.DiskSize)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/layout"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
@@ -95,7 +96,7 @@ type fileSystem interface {
 	Used() int64
 	Free() int64
 	ClusterSize() int64
-	Close() ([]fat.Extent, error)
+	Close() ([]disk.Extent, error)
 	Name() string
 }
 
@@ -110,12 +111,12 @@ func (f fatFS) AddFile(path string, size int64, r io.Reader, attrs string) error
 func (f fatFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
 	return f.w.AddFile(path, size, r, attr&keptAttrs)
 }
-func (f fatFS) Mkdir(path string) error      { return f.w.Mkdir(path) }
-func (f fatFS) Used() int64                  { return f.w.Used() }
-func (f fatFS) Free() int64                  { return f.w.Free() }
-func (f fatFS) ClusterSize() int64           { return f.w.ClusterSize() }
-func (f fatFS) Close() ([]fat.Extent, error) { return f.w.Close() }
-func (f fatFS) Name() string                 { return f.w.Type().String() }
+func (f fatFS) Mkdir(path string) error       { return f.w.Mkdir(path) }
+func (f fatFS) Used() int64                   { return f.w.Used() }
+func (f fatFS) Free() int64                   { return f.w.Free() }
+func (f fatFS) ClusterSize() int64            { return f.w.ClusterSize() }
+func (f fatFS) Close() ([]disk.Extent, error) { return f.w.Close() }
+func (f fatFS) Name() string                  { return f.w.Type().String() }
 
 type ntfsFS struct{ w *ntfs.Writer }
 
@@ -125,19 +126,12 @@ func (n ntfsFS) AddFile(path string, size int64, r io.Reader, attrs string) erro
 func (n ntfsFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
 	return n.w.AddFile(path, size, r, uint32(attr&keptAttrs))
 }
-func (n ntfsFS) Mkdir(path string) error { return n.w.Mkdir(path) }
-func (n ntfsFS) Used() int64             { return n.w.Used() }
-func (n ntfsFS) Free() int64             { return n.w.Free() }
-func (n ntfsFS) ClusterSize() int64      { return n.w.ClusterSize() }
-func (n ntfsFS) Name() string            { return "NTFS" }
-func (n ntfsFS) Close() ([]fat.Extent, error) {
-	ext, err := n.w.Close()
-	out := make([]fat.Extent, len(ext))
-	for i, e := range ext {
-		out[i] = fat.Extent{Offset: e.Offset, Length: e.Length}
-	}
-	return out, err
-}
+func (n ntfsFS) Mkdir(path string) error       { return n.w.Mkdir(path) }
+func (n ntfsFS) Used() int64                   { return n.w.Used() }
+func (n ntfsFS) Free() int64                   { return n.w.Free() }
+func (n ntfsFS) ClusterSize() int64            { return n.w.ClusterSize() }
+func (n ntfsFS) Name() string                  { return "NTFS" }
+func (n ntfsFS) Close() ([]disk.Extent, error) { return n.w.Close() }
 
 // volume is a partition being filled.
 type volume struct {
@@ -146,16 +140,16 @@ type volume struct {
 	raw    string     // the binary partition package written into it, if any
 }
 
-// disk builds the raw disk image: partitions, file systems, package files.
-type disk struct {
+// diskImage builds the raw disk image: partitions, file systems, package files.
+type diskImage struct {
 	f       *os.File
 	plan    *layout.Plan
 	volumes map[string]*volume // lower-case partition name
 	owners  map[string]string  // partition + "|" + upper-case device path -> package
-	extents []fat.Extent       // raw data written outside file systems
+	extents []disk.Extent      // raw data written outside file systems
 }
 
-func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time) (*disk, error) {
+func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time) (*diskImage, error) {
 	size := int64(plan.DiskSectors) * int64(plan.SectorSize)
 	if err := f.Truncate(size); err != nil {
 		return nil, err
@@ -163,7 +157,7 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 	if err := writeTables(f, plan); err != nil {
 		return nil, err
 	}
-	d := &disk{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &diskImage{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}
 	for _, p := range plan.Partitions {
 		v := &volume{placed: p}
 		d.volumes[strings.ToLower(p.Name)] = v
@@ -216,7 +210,7 @@ func volumeID(seed, name string) uint32 {
 }
 
 // install writes the files of one package into its partition.
-func (d *disk) install(file string, p *spkg.Package) error {
+func (d *diskImage) install(file string, p *spkg.Package) error {
 	m := p.Manifest
 	v := d.volumes[strings.ToLower(m.Partition)]
 	if v == nil {
@@ -234,7 +228,7 @@ func (d *disk) install(file string, p *spkg.Package) error {
 // walkChecked installs the files of p into v; with check (a Production image's trusted root),
 // each file's content is hashed as it is written and compared with p's catalog, so that the
 // package is decompressed once.
-func (d *disk) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.CatalogCheck) error {
+func (d *diskImage) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.CatalogCheck) error {
 	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
 		if check == nil || fe.FileType == "Catalog" {
 			return d.addPackageFile(file, v, fe, r)
@@ -252,7 +246,7 @@ func (d *disk) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.
 
 // installDecoded is install of a package the prefetcher has decoded (or left to stream); check
 // as in walkChecked (the prefetcher has hashed the decoded files).
-func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded, check *spkg.CatalogCheck) error {
+func (d *diskImage) installDecoded(file string, p *spkg.Package, dec *decoded, check *spkg.CatalogCheck) error {
 	m := p.Manifest
 	v := d.volumes[strings.ToLower(m.Partition)]
 	if m.IsBinaryPartition || v == nil || v.fs == nil {
@@ -276,7 +270,7 @@ func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded, check 
 }
 
 // addPackageFile writes one file of package file into v's file system at its device path.
-func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
+func (d *diskImage) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
 	if fe.FileType == "BinaryPartition" {
 		return fmt.Errorf("%s holds the partition image %s but its DSM does not say IsBinaryPartition; a partition image is not a file to install", file, fe.DevicePath)
 	}
@@ -292,7 +286,7 @@ func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Re
 }
 
 // addFile writes a file the imaging run itself makes (UpdateHistory.xml, ...).
-func (d *disk) addFile(partition, path string, data []byte) error {
+func (d *diskImage) addFile(partition, path string, data []byte) error {
 	v := d.volumes[strings.ToLower(partition)]
 	if v == nil || v.fs == nil {
 		return fmt.Errorf("partition %s with a file system is needed for %s", partition, path)
@@ -306,7 +300,7 @@ func (d *disk) addFile(partition, path string, data []byte) error {
 // catalog go to MainOS at their device paths: a raw partition has nowhere to keep them, and
 // MainOS's DsmFiles is where the original's image reader (ImgCommon's FindBinaryPartitions)
 // finds the binary partition packages of an image.
-func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
+func (d *diskImage) installBinary(file string, p *spkg.Package, v *volume) error {
 	name := v.placed.Name
 	if fs := v.placed.FileSystem; fs != "" {
 		return fmt.Errorf("%s is a binary partition package for partition %s, which has file system %s in the device layout; a partition image needs a partition without FileSystem", file, name, fs)
@@ -340,7 +334,7 @@ func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
 		if _, err := io.CopyN(io.NewOffsetWriter(d.f, offset), r, fe.FileSize); err != nil {
 			return fmt.Errorf("%s: %v", file, err)
 		}
-		d.extents = append(d.extents, fat.Extent{Offset: offset, Length: fe.FileSize})
+		d.extents = append(d.extents, disk.Extent{Offset: offset, Length: fe.FileSize})
 		return nil
 	})
 	if err == nil && !wrote {
@@ -364,7 +358,7 @@ func fatAttributes(attrs string) byte {
 	return a
 }
 
-func (d *disk) partitionNames() string {
+func (d *diskImage) partitionNames() string {
 	var names []string
 	for _, p := range d.plan.Partitions {
 		names = append(names, p.Name)
@@ -373,8 +367,8 @@ func (d *disk) partitionNames() string {
 }
 
 // close finishes every file system and returns the extents that hold data, sorted.
-func (d *disk) close() ([]fat.Extent, error) {
-	ext := append([]fat.Extent(nil), d.extents...)
+func (d *diskImage) close() ([]disk.Extent, error) {
+	ext := append([]disk.Extent(nil), d.extents...)
 	for _, p := range d.plan.Partitions {
 		v := d.volumes[strings.ToLower(p.Name)]
 		if v.fs == nil {

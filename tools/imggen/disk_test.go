@@ -72,7 +72,7 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // newTestDisk places layoutXML (1 MiB per package) and opens img for newDisk.
-func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *disk) {
+func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *diskImage) {
 	t.Helper()
 	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(layoutXML))
 	if err != nil {

@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
-	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/layout"
@@ -135,7 +135,7 @@ type build struct {
 	// install
 	records         []installed
 	history, output []byte
-	extents         []fat.Extent
+	extents         []disk.Extent
 }
 
 // Build makes the image of sel (whose packages carry their host paths): the FFU at
@@ -385,9 +385,7 @@ func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
 		CatalogTime: b.opt.Time,
 	}
 	img.Partitions = ffuPartitions(plan)
-	for _, e := range b.extents {
-		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-	}
+	img.Allocated = b.extents
 	f, err := out.Create(b.opt.Output)
 	if err != nil {
 		return nil, err

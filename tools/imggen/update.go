@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
@@ -136,8 +137,8 @@ type update struct {
 	cpu       string
 	pkgs      []*imagePackage
 	touched   map[string]bool // lower-case partition names to rebuild or rewrite
-	stored    []ffu.Extent
-	d         *disk
+	stored    []disk.Extent
+	d         *diskImage
 	// historyXML and outputXML are the new UpdateHistory.xml and UpdateOutput.xml.
 	historyXML, outputXML []byte
 }
@@ -416,7 +417,7 @@ func compareVersions(a, b spkg.Version) int {
 // install rebuilds each touched partition with its kept files, then installs the packages
 // and the update records.
 func (u *update) install() error {
-	d := &disk{f: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &diskImage{f: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
 	u.d = d
 	// Files of the image's packages that stay: another package may not bring them again.
 	removed := map[string]bool{} // partition|UPPER device path
@@ -673,29 +674,27 @@ func (u *update) write() error {
 	// The blocks stored before, less the rebuilt partitions, and what the writers wrote.
 	ss := int64(u.plan.SectorSize)
 	for _, e := range u.stored {
-		parts := []ffu.Extent{e}
+		parts := []disk.Extent{e}
 		for _, p := range u.plan.Partitions {
 			if !u.touched[strings.ToLower(p.Name)] {
 				continue
 			}
 			lo, hi := int64(p.FirstLBA)*ss, int64(p.LastLBA+1)*ss
-			var next []ffu.Extent
+			var next []disk.Extent
 			for _, x := range parts {
 				if x.Offset < lo {
-					next = append(next, ffu.Extent{Offset: x.Offset, Length: min(x.Offset+x.Length, lo) - x.Offset})
+					next = append(next, disk.Extent{Offset: x.Offset, Length: min(x.Offset+x.Length, lo) - x.Offset})
 				}
 				if end := x.Offset + x.Length; end > hi {
 					start := max(x.Offset, hi)
-					next = append(next, ffu.Extent{Offset: start, Length: end - start})
+					next = append(next, disk.Extent{Offset: start, Length: end - start})
 				}
 			}
 			parts = next
 		}
 		img.Allocated = append(img.Allocated, parts...)
 	}
-	for _, e := range extents {
-		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-	}
+	img.Allocated = append(img.Allocated, extents...)
 	var out atomicfile.Set
 	defer out.Abort()
 	f, err := out.Create(u.r.Output)

@@ -7,8 +7,7 @@
 //	extents, err := w.Close() // the byte ranges of the image that hold data
 //
 // Differences from package fat a caller bridging both needs to know: attr is a uint32 of
-// FILE_ATTRIBUTE_* bits (AttrReadOnly, AttrHidden, AttrSystem, AttrArchive have fat's values),
-// and Extent is this package's own type with fat.Extent's fields.
+// FILE_ATTRIBUTE_* bits (AttrReadOnly, AttrHidden, AttrSystem, AttrArchive have fat's values).
 //
 // Each file's data is copied once from its io.Reader straight to contiguous clusters as it
 // arrives (files of up to ~600 bytes stay resident in their MFT record); the MFT, directory
@@ -42,6 +41,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Options describe the volume to create.
@@ -56,9 +57,6 @@ type Options struct {
 
 // DefaultModTime is the timestamp of files when none is given: fixed, for reproducible images.
 var DefaultModTime = time.Date(2015, 7, 29, 0, 0, 0, 0, time.UTC)
-
-// Extent is a byte range of the image.
-type Extent struct{ Offset, Length int64 }
 
 // File attribute bits (FILE_ATTRIBUTE_*).
 const (
@@ -478,7 +476,7 @@ var ErrFull = errors.New("volume full")
 
 // Close writes the directory indexes, the MFT and its mirror, $Bitmap and the boot sectors, and
 // returns the extents that hold data.
-func (f *Writer) Close() ([]Extent, error) {
+func (f *Writer) Close() ([]disk.Extent, error) {
 	if err := f.usable(); err != nil {
 		return nil, err
 	}
@@ -562,11 +560,11 @@ func (f *Writer) Close() ([]Extent, error) {
 	}
 	ss := int64(f.opt.SectorSize)
 	backup := (f.size/ss - 1) * ss
-	ext := []Extent{{f.offset, f.next * f.cs}}
+	ext := []disk.Extent{{Offset: f.offset, Length: f.next * f.cs}}
 	if backup == f.next*f.cs {
 		ext[0].Length += ss
 	} else {
-		ext = append(ext, Extent{f.offset + backup, ss})
+		ext = append(ext, disk.Extent{Offset: f.offset + backup, Length: ss})
 	}
 	return ext, nil
 }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
 )
 
@@ -23,7 +24,7 @@ type file struct {
 }
 
 // build writes files into a new volume of size bytes and returns the image's path.
-func build(t testing.TB, size int64, opt Options, files []file) (string, []Extent) {
+func build(t testing.TB, size int64, opt Options, files []file) (string, []disk.Extent) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "ntfs.img")
 	img, err := os.Create(path)

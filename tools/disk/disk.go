@@ -1,0 +1,11 @@
+// Package disk is the partition layer of the imaging path: what a disk image is made of, below
+// the file systems (tools/fat, tools/ntfs) and the FFU container (tools/ffu), and above
+// nothing. It holds the one type each of those packages shares, so that imggen passes their
+// results along without converting them:
+//
+//   - Extent, a byte range of the disk: what a file system reports as holding data and what
+//     the FFU writer stores (the rest of the disk is zeros, left out of the FFU).
+package disk
+
+// Extent is a byte range of the disk image.
+type Extent struct{ Offset, Length int64 }
