@@ -5,6 +5,9 @@
 //
 //   - Extent, a byte range of the disk: what a file system reports as holding data and what
 //     the FFU writer stores (the rest of the disk is zeros, left out of the FFU).
+//   - FileSystem, the writer of a partition's file system (fat.Writer, ntfs.Writer), with
+//     typed Attributes (ParseAttributes reads a package's attribute names once, here) and the
+//     Windows file-name rule both file systems share (CheckName).
 package disk
 
 // Extent is a byte range of the disk image.

@@ -238,6 +238,15 @@ func defaultClusterSizes(t Type, bytes int64, ss int) []int {
 // Type reports the variant chosen.
 func (f *Writer) Type() Type { return f.typ }
 
+// Name is the FAT type's name (FAT12, FAT16, FAT32), for disk.FileSystem.
+func (f *Writer) Name() string { return f.typ.String() }
+
+// The writer is a partition's file system for imggen.
+var _ disk.FileSystem = (*Writer)(nil)
+
+// fileAttrs are the attribute bits AddFile keeps; AttrArchive it sets itself.
+const fileAttrs = disk.ReadOnly | disk.Hidden | disk.System | disk.Archive
+
 func (f *Writer) clusterBytes() int64 { return int64(f.spc * f.opt.SectorSize) }
 
 func (f *Writer) dataStart() int64 {
@@ -304,7 +313,7 @@ func (f *Writer) dir(parts []string, create bool) (*node, error) {
 
 // add creates a child entry with a unique short name.
 func (d *node) add(name string, dir bool) (*node, error) {
-	if err := checkName(name); err != nil {
+	if err := disk.CheckName(name); err != nil {
 		return nil, err
 	}
 	n := &node{name: name, dir: dir}
@@ -325,7 +334,7 @@ func (e *ErrExists) Error() string { return e.Path + " already exists" }
 
 // AddFile writes a file of size bytes read from r at path (e.g. \Windows\System32\a.dll),
 // creating its directories. Its clusters are allocated contiguously and written at once.
-func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error {
+func (f *Writer) AddFile(path string, size int64, r io.Reader, attr disk.Attributes) error {
 	if f.closed {
 		return fmt.Errorf("file system already closed")
 	}
@@ -367,7 +376,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error 
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	node.size, node.first, node.clusters, node.attr = size, first, n, attr|AttrArchive
+	node.size, node.first, node.clusters, node.attr = size, first, n, byte(attr&fileAttrs)|AttrArchive
 	return nil
 }
 

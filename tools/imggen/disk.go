@@ -85,59 +85,15 @@ func writeGPT(f *os.File, plan *layout.Plan) error {
 	return nil
 }
 
-// fileSystem is a partition's file system being written: FAT (tools/fat) or NTFS (tools/ntfs).
-// AddFile takes the DSM's attribute names, AddFileAttr the attribute bits read from a volume
-// (ReadOnly, Hidden and System are kept: the writers set Archive themselves). Free and
-// ClusterSize say what room is left, for the space an update is missing.
-type fileSystem interface {
-	AddFile(path string, size int64, r io.Reader, attrs string) error
-	AddFileAttr(path string, size int64, r io.Reader, attr byte) error
-	Mkdir(path string) error
-	Used() int64
-	Free() int64
-	ClusterSize() int64
-	Close() ([]disk.Extent, error)
-	Name() string
-}
-
-// keptAttrs are the attribute bits a rebuilt volume carries over.
-const keptAttrs = fat.AttrReadOnly | fat.AttrHidden | fat.AttrSystem
-
-type fatFS struct{ w *fat.Writer }
-
-func (f fatFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
-	return f.w.AddFile(path, size, r, fatAttributes(attrs))
-}
-func (f fatFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
-	return f.w.AddFile(path, size, r, attr&keptAttrs)
-}
-func (f fatFS) Mkdir(path string) error       { return f.w.Mkdir(path) }
-func (f fatFS) Used() int64                   { return f.w.Used() }
-func (f fatFS) Free() int64                   { return f.w.Free() }
-func (f fatFS) ClusterSize() int64            { return f.w.ClusterSize() }
-func (f fatFS) Close() ([]disk.Extent, error) { return f.w.Close() }
-func (f fatFS) Name() string                  { return f.w.Type().String() }
-
-type ntfsFS struct{ w *ntfs.Writer }
-
-func (n ntfsFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
-	return n.w.AddFile(path, size, r, uint32(fatAttributes(attrs))) // the attribute bits agree
-}
-func (n ntfsFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
-	return n.w.AddFile(path, size, r, uint32(attr&keptAttrs))
-}
-func (n ntfsFS) Mkdir(path string) error       { return n.w.Mkdir(path) }
-func (n ntfsFS) Used() int64                   { return n.w.Used() }
-func (n ntfsFS) Free() int64                   { return n.w.Free() }
-func (n ntfsFS) ClusterSize() int64            { return n.w.ClusterSize() }
-func (n ntfsFS) Name() string                  { return "NTFS" }
-func (n ntfsFS) Close() ([]disk.Extent, error) { return n.w.Close() }
+// keptAttrs are the attribute bits a rebuilt volume carries over (the writers set Archive
+// themselves).
+const keptAttrs = disk.ReadOnly | disk.Hidden | disk.System
 
 // volume is a partition being filled.
 type volume struct {
 	placed *layout.Placed
-	fs     fileSystem // nil for a raw partition
-	raw    string     // the binary partition package written into it, if any
+	fs     disk.FileSystem // nil for a raw partition
+	raw    string          // the binary partition package written into it, if any
 }
 
 // diskImage builds the raw disk image: partitions, file systems, package files.
@@ -180,7 +136,7 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 			if err != nil {
 				return nil, fmt.Errorf("partition %s: %v", p.Name, err)
 			}
-			v.fs = ntfsFS{w}
+			v.fs = w
 			continue
 		}
 		opt := fat.Options{
@@ -197,7 +153,7 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 		if err != nil {
 			return nil, fmt.Errorf("partition %s: %v", p.Name, err)
 		}
-		v.fs = fatFS{w}
+		v.fs = w
 	}
 	return d, nil
 }
@@ -279,7 +235,7 @@ func (d *diskImage) addPackageFile(file string, v *volume, fe spkg.FileEntry, r 
 		return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
 	}
 	d.owners[key] = file
-	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
+	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, disk.ParseAttributes(fe.Attributes)); err != nil {
 		return fmt.Errorf("%s: %s\\%s: %w", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
 	}
 	return nil
@@ -291,7 +247,7 @@ func (d *diskImage) addFile(partition, path string, data []byte) error {
 	if v == nil || v.fs == nil {
 		return fmt.Errorf("partition %s with a file system is needed for %s", partition, path)
 	}
-	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), "")
+	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), 0)
 }
 
 // installBinary writes the image of binary partition package p at the start of its
@@ -341,21 +297,6 @@ func (d *diskImage) installBinary(file string, p *spkg.Package, v *volume) error
 		err = fmt.Errorf("%s is marked IsBinaryPartition but holds no BinaryPartition file for partition %s", file, name)
 	}
 	return err
-}
-
-func fatAttributes(attrs string) byte {
-	var a byte
-	for _, s := range strings.Fields(attrs) {
-		switch s {
-		case "ReadOnly":
-			a |= fat.AttrReadOnly
-		case "Hidden":
-			a |= fat.AttrHidden
-		case "System":
-			a |= fat.AttrSystem
-		}
-	}
-	return a
 }
 
 func (d *diskImage) partitionNames() string {

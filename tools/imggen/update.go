@@ -491,13 +491,12 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	name := v.placed.Name
 	ss := int64(u.plan.SectorSize)
 	off, size := int64(v.placed.FirstLBA)*ss, int64(v.placed.Sectors())*ss
-	disk := u.disk
 	// The blocks the FFU stores hold nothing of the old volume now: holes punched in the
 	// extracted disk, or zeros written where the file system cannot punch them.
 	for _, e := range u.stored {
 		lo, hi := max(e.Offset, off), min(e.Offset+e.Length, off+size)
 		if lo < hi {
-			if err := zeroRange(disk, lo, hi-lo); err != nil {
+			if err := zeroRange(u.disk, lo, hi-lo); err != nil {
 				return fmt.Errorf("partition %s: %v", name, err)
 			}
 		}
@@ -517,7 +516,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	// pass 2 copies.
 	keep := func(path string) bool { return !removed[strings.ToLower(name)+"|"+strings.ToUpper(path)] }
 	full := map[string]bool{}
-	err = kept.walk(func(path string, dir bool, _ int64, _ byte, _ io.Reader) error {
+	err = kept.walk(func(path string, dir bool, _ int64, _ disk.Attributes, _ io.Reader) error {
 		parent, _ := splitDevicePath(path)
 		kept.dirs[strings.ToUpper(strings.TrimSuffix(parent, `\`))] = true
 		if !dir && keep(path) {
@@ -534,7 +533,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: partition %s: %v", u.r.Image, name, err)
 	}
-	err = kept.walk(func(path string, dir bool, size int64, attr byte, r io.Reader) error {
+	err = kept.walk(func(path string, dir bool, size int64, attr disk.Attributes, r io.Reader) error {
 		switch {
 		case dir && !full[strings.ToUpper(path)]:
 			// An empty directory of the old volume stays; one its files left goes.
@@ -545,7 +544,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 		case dir || !keep(path):
 			return nil
 		}
-		if err := v.fs.AddFileAttr(path, size, r, attr); err != nil {
+		if err := v.fs.AddFile(path, size, r, attr&keptAttrs); err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
 		return nil
@@ -564,15 +563,15 @@ type oldVolume struct {
 	dirs map[string]bool // upper-case paths of directories that hold entries (rebuild's pass 1)
 }
 
-func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r io.Reader) error) error {
+func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr disk.Attributes, r io.Reader) error) error {
 	if o.fat != nil {
-		return o.fat.Walk(func(f fat.File, r io.Reader) error { return fn(f.Path, f.Dir, f.Size, f.Attr, r) })
+		return o.fat.Walk(func(f fat.File, r io.Reader) error { return fn(f.Path, f.Dir, f.Size, disk.Attributes(f.Attr), r) })
 	}
 	return o.ntfs.Walk(func(path string, fi ntfs.FileInfo, f *ntfs.File) error {
 		if fi.IsDir() {
-			return fn(path, true, 0, byte(fi.Attr), nil)
+			return fn(path, true, 0, disk.Attributes(fi.Attr), nil)
 		}
-		return fn(path, false, fi.Size, byte(fi.Attr), f)
+		return fn(path, false, fi.Size, disk.Attributes(fi.Attr), f)
 	})
 }
 
@@ -589,7 +588,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 		if err != nil {
 			return nil, err
 		}
-		v.fs = ntfsFS{w}
+		v.fs = w
 		return &oldVolume{ntfs: o, dirs: map[string]bool{}}, nil
 	}
 	o, err := fat.Open(old, off, size)
@@ -607,7 +606,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 	if w.Type() != o.Type() {
 		return nil, fmt.Errorf("the volume is %v, but a new one of its size and cluster size would be %v", o.Type(), w.Type())
 	}
-	v.fs = fatFS{w}
+	v.fs = w
 	return &oldVolume{fat: o, dirs: map[string]bool{}}, nil
 }
 

@@ -3,11 +3,11 @@
 //
 //	w, err := ntfs.New(img, offset, size, ntfs.Options{Label: "MainOS", Serial: 0x1234})
 //	err = w.Mkdir(`\Windows\System32`)
-//	err = w.AddFile(`\Windows\System32\a.dll`, size, r, ntfs.AttrArchive)
+//	err = w.AddFile(`\Windows\System32\a.dll`, size, r, disk.ReadOnly)
 //	extents, err := w.Close() // the byte ranges of the image that hold data
 //
-// Differences from package fat a caller bridging both needs to know: attr is a uint32 of
-// FILE_ATTRIBUTE_* bits (AttrReadOnly, AttrHidden, AttrSystem, AttrArchive have fat's values).
+// Both writers are a disk.FileSystem: the attributes, extents and file-name rules are
+// tools/disk's.
 //
 // Each file's data is copied once from its io.Reader straight to contiguous clusters as it
 // arrives (files of up to ~600 bytes stay resident in their MFT record); the MFT, directory
@@ -337,7 +337,7 @@ func splitPath(p string) []string {
 func (f *Writer) dir(parts []string, create bool) (*node, error) {
 	d := f.root
 	for i, p := range parts {
-		if err := checkName(p); err != nil {
+		if err := disk.CheckName(p); err != nil {
 			return nil, err
 		}
 		u := utf16.Encode([]rune(p))
@@ -388,9 +388,10 @@ func (f *Writer) residentMax(nameLen int) int64 {
 }
 
 // AddFile writes a file of size bytes read from r at path (e.g. \Windows\System32\a.dll),
-// creating its directories. attr holds FILE_ATTRIBUTE_* bits; 0 means AttrArchive, which
-// Windows gives new files. The data is copied to contiguous clusters at once.
-func (f *Writer) AddFile(path string, size int64, r io.Reader, attr uint32) error {
+// creating its directories. attrs holds the FILE_ATTRIBUTE_* bits ReadOnly, Hidden, System
+// and Archive; none means Archive, which Windows gives new files. The data is copied to
+// contiguous clusters at once.
+func (f *Writer) AddFile(path string, size int64, r io.Reader, attrs disk.Attributes) error {
 	if err := f.usable(); err != nil {
 		return err
 	}
@@ -406,7 +407,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr uint32) erro
 		return fmt.Errorf("ntfs: add %s: %w", path, err)
 	}
 	name := parts[len(parts)-1]
-	if err := checkName(name); err != nil {
+	if err := disk.CheckName(name); err != nil {
 		return fmt.Errorf("ntfs: add %s: %v", path, err)
 	}
 	u := utf16.Encode([]rune(name))
@@ -414,6 +415,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr uint32) erro
 	if d.children[key] != nil {
 		return &ErrExists{Path: path}
 	}
+	attr := uint32(attrs & (disk.ReadOnly | disk.Hidden | disk.System | disk.Archive))
 	if attr == 0 {
 		attr = AttrArchive
 	}
@@ -470,6 +472,12 @@ func (f *Writer) Used() int64 { return f.next * f.cs }
 // Free reports the bytes of clusters not yet allocated; ClusterSize the bytes of one.
 func (f *Writer) Free() int64        { return (f.clusters - f.next) * f.cs }
 func (f *Writer) ClusterSize() int64 { return f.cs }
+
+// Name is "NTFS", for disk.FileSystem.
+func (f *Writer) Name() string { return "NTFS" }
+
+// The writer is a partition's file system for imggen.
+var _ disk.FileSystem = (*Writer)(nil)
 
 // ErrFull is the error (wrapped) of data that does not fit the clusters left.
 var ErrFull = errors.New("volume full")
