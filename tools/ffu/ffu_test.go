@@ -218,7 +218,7 @@ func checkPhases(t *testing.T, d *testDisk, r *Reader) {
 			partial.WriteAt(buf, off)
 		}
 	}
-	g, err := ReadGPT(bytes.NewReader(partial), d.size, d.ss)
+	g, err := disk.ReadGPT(bytes.NewReader(partial), d.size, d.ss)
 	if err != nil {
 		t.Fatalf("flash-only GPT: %v", err)
 	}
@@ -689,7 +689,7 @@ func TestDiskReader(t *testing.T) {
 	if n, err := view.ReadAt(make([]byte, 10), s.DiskSize-4); n != 4 || err == nil {
 		t.Errorf("read across the end: %d, %v", n, err)
 	}
-	g, err := ReadGPT(view, s.DiskSize, s.SectorSize)
+	g, err := disk.ReadGPT(view, s.DiskSize, s.SectorSize)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,39 +3,17 @@ package imggen
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/diskfs/go-diskfs/partition/gpt"
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/layout"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
-
-// noSync hides Sync from go-diskfs, which syncs after each GPT write: the disk is a temporary
-// file that is only useful once complete, so durability midway buys nothing but time.
-type noSync struct{ f *os.File }
-
-func (n noSync) Stat() (fs.FileInfo, error)                { return n.f.Stat() }
-func (n noSync) Read(b []byte) (int, error)                { return n.f.Read(b) }
-func (n noSync) ReadAt(b []byte, off int64) (int, error)   { return n.f.ReadAt(b, off) }
-func (n noSync) WriteAt(b []byte, off int64) (int, error)  { return n.f.WriteAt(b, off) }
-func (n noSync) Seek(off int64, whence int) (int64, error) { return n.f.Seek(off, whence) }
-func (n noSync) Close() error                              { return nil }
-
-// gptType converts a layout's partition type to a GPT type GUID.
-func gptType(p *layout.Partition) (gpt.Type, error) {
-	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
-	if len(t) != 36 || strings.Count(t, "-") != 4 {
-		return "", fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
-	}
-	return gpt.Type(t), nil
-}
 
 // writeTables writes plan's partition tables: an MBR (with its extended boot records and
 // MBR_META) for an MBR layout, else the protective MBR and both GPTs.
@@ -57,29 +35,15 @@ func writeTables(f *os.File, plan *layout.Plan) error {
 
 // writeGPT writes the protective MBR and both GPTs of plan to f.
 func writeGPT(f *os.File, plan *layout.Plan) error {
-	t := &gpt.Table{
-		LogicalSectorSize:  int(plan.SectorSize),
-		PhysicalSectorSize: int(plan.SectorSize),
-		ProtectiveMBR:      true,
-		GUID:               plan.DiskGUID,
-	}
+	entries := make([]disk.Partition, len(plan.Partitions))
 	for i, p := range plan.Partitions {
-		typ, err := gptType(p.Partition)
+		e, err := p.Entry(i)
 		if err != nil {
 			return err
 		}
-		t.Partitions = append(t.Partitions, &gpt.Partition{
-			Index:      i + 1,
-			Start:      p.FirstLBA,
-			End:        p.LastLBA,
-			Size:       p.Sectors() * uint64(plan.SectorSize),
-			Type:       typ,
-			Name:       p.Name,
-			GUID:       p.GUID,
-			Attributes: p.Attributes,
-		})
+		entries[i] = e
 	}
-	if err := t.Write(noSync{f}, int64(plan.DiskSectors)*int64(plan.SectorSize)); err != nil {
+	if err := disk.WriteGPT(f, plan.SectorSize, plan.DiskSectors, plan.DiskGUID, entries); err != nil {
 		return fmt.Errorf("writing the partition table: %v", err)
 	}
 	return nil

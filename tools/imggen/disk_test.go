@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
@@ -569,15 +570,15 @@ func genFFURoundTrip(dir, img string, plan *layout.Plan) error {
 }
 
 // readEntries reads a disk's GPT or MBR entries with the project's reader.
-func readEntries(r io.ReaderAt, size int64, plan *layout.Plan) ([]ffu.GPTEntry, error) {
+func readEntries(r io.ReaderAt, size int64, plan *layout.Plan) ([]disk.Partition, error) {
 	if plan.MBR {
-		m, err := ffu.ReadMBR(r, size, plan.SectorSize)
+		m, err := disk.ReadMBR(r, size, plan.SectorSize)
 		if err != nil {
 			return nil, err
 		}
 		return m.Entries, nil
 	}
-	g, err := ffu.ReadGPT(r, size, plan.SectorSize)
+	g, err := disk.ReadGPT(r, size, plan.SectorSize)
 	if err != nil {
 		return nil, err
 	}

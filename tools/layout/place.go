@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Well-known partition GUIDs ImageApp normalizes (FORMATS.md section 3).
@@ -45,6 +47,16 @@ type Placed struct {
 
 // Sectors is the partition's size in sectors.
 func (p *Placed) Sectors() uint64 { return p.LastLBA - p.FirstLBA + 1 }
+
+// Entry is the partition's GPT entry, at index i of the entry array: its Type must be a GPT
+// type GUID (with or without braces), which the entry holds upper case.
+func (p *Placed) Entry(i int) (disk.Partition, error) {
+	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
+	if len(t) != 36 || strings.Count(t, "-") != 4 {
+		return disk.Partition{}, fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
+	}
+	return disk.Partition{Index: i, Name: p.Name, Type: t, GUID: p.GUID, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, Attributes: p.Attributes}, nil
+}
 
 // Plan is a store laid out on a disk.
 type Plan struct {

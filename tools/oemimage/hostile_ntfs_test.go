@@ -9,8 +9,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
-
-	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/oemimage/rules_oemimage/tools/internal/testgpt"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
@@ -229,12 +228,10 @@ func writeNTFSFFU(t *testing.T, path, target string, corrupt ntfsCorruption) {
 	if err := diskFile.Truncate(diskSize); err != nil {
 		t.Fatal(err)
 	}
-	parts := []*gpt.Partition{
-		{Index: 1, Start: 2048, End: 4095, Size: 1 << 20, Type: gpt.EFISystemPartition, Name: "EFIESP", GUID: "11111111-2222-4333-8444-555555555555"},
-		{Index: 2, Start: mainFirst, End: mainFirst + mainSectors - 1, Size: mainSectors * 512, Type: gpt.MicrosoftBasicData, Name: "MainOS", GUID: "66666666-7777-4888-8999-aaaaaaaaaaaa"},
-	}
-	table := &gpt.Table{LogicalSectorSize: 512, PhysicalSectorSize: 512, ProtectiveMBR: true, GUID: "BBBBBBBB-CCCC-4DDD-8EEE-FFFFFFFFFFFF", Partitions: parts}
-	if err := table.Write(diskFile, diskSize); err != nil {
+	if err := testgpt.Write(diskFile, diskSize/512, 512, []testgpt.Partition{
+		{Name: "EFIESP", Type: testgpt.ESP, First: 2048, Last: 4095},
+		{Name: "MainOS", Type: testgpt.BasicData, First: mainFirst, Last: mainFirst + mainSectors - 1},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	off, size := int64(mainFirst*512), int64(mainSectors*512)
