@@ -37,11 +37,7 @@ func writeTables(f *os.File, plan *layout.Plan) error {
 func writeGPT(f *os.File, plan *layout.Plan) error {
 	entries := make([]disk.Partition, len(plan.Partitions))
 	for i, p := range plan.Partitions {
-		e, err := p.Entry(i)
-		if err != nil {
-			return err
-		}
-		entries[i] = e
+		entries[i] = p.Partition
 	}
 	if err := disk.WriteGPT(f, plan.SectorSize, plan.DiskSectors, plan.DiskGUID, entries); err != nil {
 		return fmt.Errorf("writing the partition table: %v", err)
@@ -82,17 +78,17 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 		v := &volume{placed: p}
 		d.volumes[strings.ToLower(p.Name)] = v
 		isDPP := strings.EqualFold(p.Name, "DPP")
-		if p.FileSystem == "" {
+		if p.Layout.FileSystem == "" {
 			continue
 		}
 		if isDPP && !formatDPP {
 			continue // the device keeps its DPP: only FormatDPP formats it
 		}
 		offset, size := int64(p.FirstLBA)*int64(plan.SectorSize), int64(p.Sectors())*int64(plan.SectorSize)
-		if p.FileSystem == "NTFS" {
+		if p.Layout.FileSystem == "NTFS" {
 			w, err := ntfs.New(f, offset, size, ntfs.Options{
 				SectorSize:  int(plan.SectorSize),
-				ClusterSize: int(p.ClusterSize),
+				ClusterSize: int(p.Layout.ClusterSize),
 				Label:       p.Name,
 				Serial:      uint64(volumeID(seed, p.Name))<<32 | uint64(volumeID(seed, p.Name+"/high")),
 				ModTime:     modTime,
@@ -105,12 +101,12 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 		}
 		opt := fat.Options{
 			SectorSize:  int(plan.SectorSize),
-			ClusterSize: int(p.ClusterSize),
+			ClusterSize: int(p.Layout.ClusterSize),
 			Label:       p.Name,
 			VolumeID:    volumeID(seed, p.Name),
 			ModTime:     modTime,
 		}
-		if p.FileSystem == "FAT32" {
+		if p.Layout.FileSystem == "FAT32" {
 			opt.Type = fat.FAT32
 		}
 		w, err := fat.New(f, offset, size, opt)
@@ -222,7 +218,7 @@ func (d *diskImage) addFile(partition, path string, data []byte) error {
 // finds the binary partition packages of an image.
 func (d *diskImage) installBinary(file string, p *spkg.Package, v *volume) error {
 	name := v.placed.Name
-	if fs := v.placed.FileSystem; fs != "" {
+	if fs := v.placed.Layout.FileSystem; fs != "" {
 		return fmt.Errorf("%s is a binary partition package for partition %s, which has file system %s in the device layout; a partition image needs a partition without FileSystem", file, name, fs)
 	}
 	if v.raw != "" {

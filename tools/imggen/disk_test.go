@@ -432,7 +432,7 @@ func expectedTable(plan *layout.Plan) []listedPartition {
 		if !plan.MBR {
 			return listedPartition{start: p.FirstLBA, size: p.Sectors(), typ: strings.ToUpper(strings.Trim(p.Type, "{}"))}
 		}
-		return listedPartition{start: p.FirstLBA, size: p.Sectors(), typ: strings.ToUpper(strconv.FormatUint(uint64(p.MBRType), 16)), boot: p.Bootable}
+		return listedPartition{start: p.FirstLBA, size: p.Sectors(), typ: strings.ToUpper(strconv.FormatUint(uint64(p.Layout.MBRType), 16)), boot: p.Layout.Bootable}
 	}
 	for i, p := range plan.Partitions {
 		if plan.Logical(i) && i == 3 {
@@ -483,9 +483,9 @@ func genFFURoundTrip(dir, img string, plan *layout.Plan) error {
 	flash := map[uint64]bool{} // FirstLBA of the partitions in the flash-only table
 	for _, p := range plan.Partitions {
 		if !p.Meta {
-			fi.Partitions = append(fi.Partitions, ffu.Partition{Name: p.Name, RequiredToFlash: p.RequiredToFlash, Type: p.Type})
+			fi.Partitions = append(fi.Partitions, ffu.Partition{Name: p.Name, RequiredToFlash: p.Layout.RequiredToFlash, Type: p.Type})
 		}
-		if p.RequiredToFlash {
+		if p.Layout.RequiredToFlash {
 			flash[p.FirstLBA] = true
 		}
 	}

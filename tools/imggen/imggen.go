@@ -288,7 +288,7 @@ func (b *build) place() error {
 		return fmt.Errorf("%v (the disk size is MinSectorCount %d of %s%s)", err, dp.MinSectorCount, platformPkg.sel.Name, imageconst.DevicePlatformPath)
 	}
 	for _, p := range plan.Partitions {
-		fs := p.FileSystem
+		fs := p.Layout.FileSystem
 		if fs == "" {
 			fs = "raw"
 		}
@@ -406,17 +406,18 @@ func ffuPartitions(plan *layout.Plan) []ffu.Partition {
 		if p.Meta {
 			continue // MBR_META is not in the layout, so not in the manifest
 		}
-		typ, id := "{"+strings.ToLower(strings.Trim(p.Type, "{}"))+"}", "{"+p.GUID+"}"
+		l := p.Layout
+		typ, id := "{"+strings.ToLower(p.Type)+"}", "{"+p.GUID+"}"
 		if plan.MBR {
 			// The layout's type byte as written, and an Id only if the layout gives one, as
 			// ImageApp writes the manifest of an MBR image.
-			typ, id = p.Type, p.ID
+			typ, id = l.Type, l.ID
 		}
 		out = append(out, ffu.Partition{
-			Name: p.Name, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, RequiredToFlash: p.RequiredToFlash,
-			Type: typ, ID: id, FileSystem: p.FileSystem,
-			ReadOnly: p.ReadOnly, Hidden: p.Hidden, AttachDriveLetter: p.AttachDriveLetter, Bootable: p.Bootable,
-			UseAllSpace: p.UseAllSpace, ByteAlignment: uint32(p.ByteAlignment), ClusterSize: uint32(p.ClusterSize),
+			Name: p.Name, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, RequiredToFlash: l.RequiredToFlash,
+			Type: typ, ID: id, FileSystem: l.FileSystem,
+			ReadOnly: l.ReadOnly, Hidden: l.Hidden, AttachDriveLetter: l.AttachDriveLetter, Bootable: l.Bootable,
+			UseAllSpace: l.UseAllSpace, ByteAlignment: uint32(l.ByteAlignment), ClusterSize: uint32(l.ClusterSize),
 		})
 	}
 	return out

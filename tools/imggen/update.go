@@ -206,19 +206,19 @@ func (u *update) readImage() error {
 	im := u.im
 	u.plan = &layout.Plan{SectorSize: uint32(im.SectorSize), DiskSectors: uint64(im.FFU.Stores[0].DiskSize / im.SectorSize), MBR: im.MBR != nil}
 	for _, e := range im.GPT.Entries {
-		p := &layout.Placed{Partition: &layout.Partition{Name: e.Name}, FirstLBA: e.FirstLBA, LastLBA: e.LastLBA}
+		p := &layout.Placed{Partition: e, Layout: &layout.Partition{Name: e.Name}}
 		switch {
 		case im.IsNTFS(&e):
-			p.FileSystem = "NTFS"
+			p.Layout.FileSystem = "NTFS"
 		case im.IsFAT32(&e):
-			p.FileSystem = "FAT32"
+			p.Layout.FileSystem = "FAT32"
 		case im.IsFAT(&e):
-			p.FileSystem = "FAT"
+			p.Layout.FileSystem = "FAT"
 		}
 		u.plan.Partitions = append(u.plan.Partitions, p)
 	}
 	for _, p := range u.plan.Partitions {
-		if p.FileSystem == "" {
+		if p.Layout.FileSystem == "" {
 			continue
 		}
 		e := im.Partition(p.Name)
@@ -394,7 +394,7 @@ func (u *update) openPackages(set *PackageSet) error {
 		u.pkgs = append(u.pkgs, &imagePackage{file: file, pkg: p})
 	}
 	u.touch("MainOS") // the update history
-	if p := u.plan.Partition("Data"); p != nil && p.FileSystem != "" {
+	if p := u.plan.Partition("Data"); p != nil && p.Layout.FileSystem != "" {
 		u.touch("Data")
 	}
 	return nil
@@ -501,7 +501,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 			}
 		}
 	}
-	if v.placed.FileSystem == "" {
+	if v.placed.Layout.FileSystem == "" {
 		return nil // a raw partition: a binary partition package writes it
 	}
 	old, err := u.im.FFU.DiskReader(0)
@@ -579,7 +579,7 @@ func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr disk.At
 // with the same parameters: type, cluster size, label, serial number.
 func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVolume, error) {
 	ss := int(u.plan.SectorSize)
-	if v.placed.FileSystem == "NTFS" {
+	if v.placed.Layout.FileSystem == "NTFS" {
 		o, err := ntfs.Open(old, off, size)
 		if err != nil {
 			return nil, err

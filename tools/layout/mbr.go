@@ -57,7 +57,7 @@ func (p *Plan) MBRTables() ([]TableBytes, error) {
 		primary, logical = p.Partitions[:3], p.Partitions[3:]
 	}
 	for i, pt := range primary {
-		putMBREntry(mbr[446+16*i:], pt.Bootable, pt.MBRType, pt.FirstLBA, pt.Sectors())
+		putMBREntry(mbr[446+16*i:], pt.Layout.Bootable, pt.Layout.MBRType, pt.FirstLBA, pt.Sectors())
 	}
 	if len(logical) > 0 {
 		ext := logical[0].EBR
@@ -67,7 +67,7 @@ func (p *Plan) MBRTables() ([]TableBytes, error) {
 			ebr[510], ebr[511] = 0x55, 0xAA
 			// The logical partition, relative to its EBR; the next EBR, relative to the
 			// extended partition's start.
-			putMBREntry(ebr[446:], pt.Bootable, pt.MBRType, pt.FirstLBA-pt.EBR, pt.Sectors())
+			putMBREntry(ebr[446:], pt.Layout.Bootable, pt.Layout.MBRType, pt.FirstLBA-pt.EBR, pt.Sectors())
 			if k+1 < len(logical) {
 				next := logical[k+1]
 				putMBREntry(ebr[446+16:], false, MBRExtendedType, next.EBR-ext, next.LastLBA-next.EBR+1)
@@ -119,7 +119,7 @@ func (p *Plan) mbrMeta() (TableBytes, error) {
 		}
 		g, err := guidBytes(pt.GUID)
 		if err != nil {
-			return TableBytes{}, fmt.Errorf("%s: partition %s: Id %v", pt.Pos, pt.Name, err)
+			return TableBytes{}, fmt.Errorf("%s: partition %s: Id %v", pt.Layout.Pos, pt.Name, err)
 		}
 		copy(e[8+2*mbrMetaNameChars:], g[:])
 	}

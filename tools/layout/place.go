@@ -31,12 +31,13 @@ const DefaultAlignment = 1 << 20
 // layout gets no more, so that its chain of extended boot records stays short.
 const MaxPartitions = 128
 
-// Placed is a partition with its place on the disk.
+// Placed is a layout's partition with its place on the disk: its partition-table entry (the
+// one type tools/disk writes and reads: Name, LBAs, GUID, GPT attribute bits; Type is the
+// entry's, an upper-case GPT type GUID or an MBR type byte "0x0c") and the layout's
+// description of it.
 type Placed struct {
-	*Partition
-	FirstLBA, LastLBA uint64
-	GUID              string
-	Attributes        uint64 // GPT attribute bits
+	disk.Partition
+	Layout *Partition
 	// EBR is, for a logical partition of an MBR disk, the sector of the extended boot record
 	// that describes it; 0 for a primary partition.
 	EBR uint64
@@ -45,17 +46,19 @@ type Placed struct {
 	Meta bool
 }
 
-// Sectors is the partition's size in sectors.
-func (p *Placed) Sectors() uint64 { return p.LastLBA - p.FirstLBA + 1 }
+// newPlaced is partition p of the layout at sectors first..last.
+func newPlaced(p *Partition, first, last uint64) *Placed {
+	return &Placed{Partition: disk.Partition{Name: p.Name, FirstLBA: first, LastLBA: last}, Layout: p}
+}
 
-// Entry is the partition's GPT entry, at index i of the entry array: its Type must be a GPT
-// type GUID (with or without braces), which the entry holds upper case.
-func (p *Placed) Entry(i int) (disk.Partition, error) {
+// gptType is the entry's type of a GPT layout's partition: its Type, a GPT type GUID (with or
+// without braces), upper case.
+func gptType(p *Partition) (string, error) {
 	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
 	if len(t) != 36 || strings.Count(t, "-") != 4 {
-		return disk.Partition{}, fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
+		return "", fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
 	}
-	return disk.Partition{Index: i, Name: p.Name, Type: t, GUID: p.GUID, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, Attributes: p.Attributes}, nil
+	return t, nil
 }
 
 // Plan is a store laid out on a disk.
@@ -129,10 +132,23 @@ func Place(d *DeviceLayout, s *Store, diskSectors uint64, content func(name stri
 	}
 	plan.SectorSize, plan.DiskSectors = d.SectorSize, diskSectors
 	plan.DiskGUID = GUID("disk", seed)
-	for _, p := range plan.Partitions {
-		p.GUID = partitionGUID(p.Partition, seed)
-		if !plan.MBR {
-			p.Attributes = attributes(p.Partition)
+	for i, p := range plan.Partitions {
+		p.GUID = partitionGUID(p.Layout, seed)
+		if plan.MBR {
+			// As ReadMBR gives the entry: numbered as Linux does (logical ones from 5), the
+			// type byte, the boot flag as GPT's legacy-BIOS-bootable bit.
+			p.Index, p.Type = i+1, fmt.Sprintf("0x%02x", p.Layout.MBRType)
+			if plan.Logical(i) {
+				p.Index = 5 + i - 3
+			}
+			if p.Layout.Bootable {
+				p.Attributes = disk.MBRBootable
+			}
+			continue
+		}
+		p.Index, p.Attributes = i, attributes(p.Layout)
+		if p.Type, err = gptType(p.Layout); err != nil {
+			return nil, err
 		}
 	}
 	return plan, nil
@@ -202,7 +218,7 @@ type span struct {
 }
 
 func partSpan(p *Placed) span {
-	return span{p.FirstLBA, p.LastLBA, fmt.Sprintf("partition %s (sectors %d-%d, %s)", p.Name, p.FirstLBA, p.LastLBA, p.Pos)}
+	return span{p.FirstLBA, p.LastLBA, fmt.Sprintf("partition %s (sectors %d-%d, %s)", p.Name, p.FirstLBA, p.LastLBA, p.Layout.Pos)}
 }
 
 // checkOverlaps reports the first two spans that share a sector, naming both.
@@ -237,7 +253,7 @@ func (pl *placer) place(p *Partition, start, n uint64) (*Placed, error) {
 		}
 		return nil, pl.tooSmall()
 	}
-	return &Placed{Partition: p, FirstLBA: start, LastLBA: start + n - 1}, nil
+	return newPlaced(p, start, start+n-1), nil
 }
 
 func (pl *placer) placeGPT() (*Plan, error) {
@@ -295,11 +311,11 @@ func (pl *placer) placeGPT() (*Plan, error) {
 		if !ok || start >= top {
 			return nil, fmt.Errorf("%s: no space is left for %s (UseAllSpace): the other partitions take the whole %d-sector disk", p.Pos, p.Name, pl.disk)
 		}
-		placed[allSpace] = &Placed{Partition: p, FirstLBA: start, LastLBA: top - 1}
+		placed[allSpace] = newPlaced(p, start, top-1)
 	}
 	spans := []span{{0, firstUsable - 1, "the protective MBR and primary GPT (sectors 0-" + fmt.Sprint(firstUsable-1) + ")"}}
 	for _, p := range placed {
-		if p.LastLBA > lastUsable && p.OffsetInSectors == 0 {
+		if p.LastLBA > lastUsable && p.Layout.OffsetInSectors == 0 {
 			return nil, pl.tooSmall()
 		}
 		spans = append(spans, partSpan(p))
@@ -365,7 +381,7 @@ func (pl *placer) placeMBR() (*Plan, error) {
 			if n == 0 {
 				return nil, fmt.Errorf("%s: no space is left for %s (UseAllSpace): less than 128 KiB remains after sector %d of the %d-sector disk", p.Pos, p.Name, start, pl.disk)
 			}
-			pp = &Placed{Partition: p, FirstLBA: start, LastLBA: start + n - 1}
+			pp = newPlaced(p, start, start+n-1)
 		} else if pp, err = pl.place(p, start, pl.size(p)); err != nil {
 			return nil, err
 		}
@@ -400,13 +416,13 @@ func (p *Plan) checkExtended() error {
 	logical := p.Partitions[3:]
 	for i := 1; i < len(logical); i++ {
 		if logical[i].EBR <= logical[i-1].LastLBA {
-			return fmt.Errorf("%s: logical partition %s (sector %d) comes before %s (sector %d) on the disk; the logical partitions (the fourth on) must be in disk order", logical[i].Pos, logical[i].Name, logical[i].FirstLBA, logical[i-1].Name, logical[i-1].FirstLBA)
+			return fmt.Errorf("%s: logical partition %s (sector %d) comes before %s (sector %d) on the disk; the logical partitions (the fourth on) must be in disk order", logical[i].Layout.Pos, logical[i].Name, logical[i].FirstLBA, logical[i-1].Name, logical[i-1].FirstLBA)
 		}
 	}
 	first, last := logical[0].EBR, logical[len(logical)-1].LastLBA
 	for _, q := range p.Partitions[:3] {
 		if q.FirstLBA <= last && q.LastLBA >= first {
-			return fmt.Errorf("%s: primary partition %s (sectors %d-%d) lies inside the extended partition (sectors %d-%d) that holds the fourth partition on", q.Pos, q.Name, q.FirstLBA, q.LastLBA, first, last)
+			return fmt.Errorf("%s: primary partition %s (sectors %d-%d) lies inside the extended partition (sectors %d-%d) that holds the fourth partition on", q.Layout.Pos, q.Name, q.FirstLBA, q.LastLBA, first, last)
 		}
 	}
 	return nil
