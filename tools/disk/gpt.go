@@ -53,6 +53,9 @@ type Partition struct {
 	FirstLBA   uint64
 	LastLBA    uint64
 	Attributes uint64 // GPT attribute bits; MBR: MBRBootable for the boot flag
+	// EBR is, for a logical partition of an MBR disk, the sector of the extended boot record
+	// that describes it; 0 for a primary partition (and as ReadMBR gives entries).
+	EBR uint64
 }
 
 // Sectors is the partition's size in sectors.

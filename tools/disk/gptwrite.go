@@ -49,7 +49,7 @@ func WriteGPT(w io.WriterAt, sectorSize uint32, diskSectors uint64, diskGUID str
 			return fmt.Errorf("GPT: partition %s: %v", p.Name, err)
 		}
 	}
-	guid, err := parseGUID(diskGUID)
+	guid, err := ParseGUID(diskGUID)
 	if err != nil {
 		return fmt.Errorf("GPT: disk GUID: %v", err)
 	}
@@ -110,11 +110,11 @@ func protectiveMBR(last uint64) []byte {
 
 // putEntry encodes p as a 128-byte GPT entry.
 func putEntry(e []byte, p Partition) error {
-	typ, err := parseGUID(p.Type)
+	typ, err := ParseGUID(p.Type)
 	if err != nil {
 		return fmt.Errorf("type: %v", err)
 	}
-	id, err := parseGUID(p.GUID)
+	id, err := ParseGUID(p.GUID)
 	if err != nil {
 		return fmt.Errorf("GUID: %v", err)
 	}
@@ -134,9 +134,9 @@ func putEntry(e []byte, p Partition) error {
 	return nil
 }
 
-// parseGUID encodes a GUID's text form (with or without braces, any case) as GPT stores it:
+// ParseGUID encodes a GUID's text form (with or without braces, any case) as GPT stores it:
 // the first three fields little-endian.
-func parseGUID(s string) ([16]byte, error) {
+func ParseGUID(s string) ([16]byte, error) {
 	var g [16]byte
 	t := strings.TrimSuffix(strings.TrimPrefix(s, "{"), "}")
 	if len(t) != 36 || t[8] != '-' || t[13] != '-' || t[18] != '-' || t[23] != '-' || len(t)+2 != len(s) && len(t) != len(s) {

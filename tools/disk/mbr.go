@@ -101,7 +101,7 @@ func ReadMBR(r io.ReaderAt, diskSize int64, sectorSize uint32) (*MBR, error) {
 		if err := checkSpan(fmt.Sprintf("MBR entry %d (type %#02x)", i+1, typ), start, n, 1, sectors); err != nil {
 			return nil, err
 		}
-		if isContainer(typ) {
+		if IsExtendedType(typ) {
 			if ext != nil {
 				return nil, fmt.Errorf("MBR: entries %d and an earlier one are both extended partitions; expected at most one", i+1)
 			}
@@ -125,7 +125,8 @@ func ReadMBR(r io.ReaderAt, diskSize int64, sectorSize uint32) (*MBR, error) {
 	return m, nil
 }
 
-func isContainer(t byte) bool { return t == 0x05 || t == 0x0F || t == 0x85 || t == 0x13 }
+// IsExtendedType reports the type bytes readers take for extended-partition containers.
+func IsExtendedType(t byte) bool { return t == 0x05 || t == 0x0F || t == 0x85 || t == 0x13 }
 
 func readRecord(r io.ReaderAt, lba uint64, ss int64) (mbrRecord, error) {
 	b := make([]byte, ss)
@@ -183,7 +184,7 @@ func (m *MBR) readChain(r io.ReaderAt, ss int64, extStart, extSize uint64) error
 			if typ == 0 {
 				continue
 			}
-			if isContainer(typ) {
+			if IsExtendedType(typ) {
 				if next != 0 || i == 0 {
 					return fmt.Errorf("MBR: the extended boot record at sector %d has a link in entry %d; expected the logical partition in entry 1 and at most one link", lba, i+1)
 				}

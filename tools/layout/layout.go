@@ -11,6 +11,7 @@ import (
 	"unicode/utf16"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 )
 
@@ -496,7 +497,7 @@ func (p *parser) partitionType(pt *Partition, el *etree.Element) {
 		p.x.Errorf(el, "partition %s: <Type> is %q; expected a GPT type GUID {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} or an MBR type byte (0x00 to 0xFF)", pt.Name, pt.Type)
 	case v == 0:
 		p.x.Errorf(el, "partition %s: MBR type 0x00 marks an unused entry; expected the partition's type byte", pt.Name)
-	case isExtendedType(byte(v)):
+	case disk.IsExtendedType(byte(v)):
 		p.x.Errorf(el, "partition %s: MBR type %#02x is an extended-partition container, which the writer makes itself; expected a data partition type", pt.Name, v)
 	case byte(v) == MBRMetaType:
 		p.x.Errorf(el, "partition %s: MBR type %#02x is the MBR_META partition the writer adds; expected another type", pt.Name, v)

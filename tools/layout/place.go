@@ -38,9 +38,6 @@ const MaxPartitions = 128
 type Placed struct {
 	disk.Partition
 	Layout *Partition
-	// EBR is, for a logical partition of an MBR disk, the sector of the extended boot record
-	// that describes it; 0 for a primary partition.
-	EBR uint64
 	// Meta marks the MBR_META partition the writer adds to an MBR disk: it is not in the
 	// layout (nor in the FFU manifest).
 	Meta bool
