@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
@@ -75,7 +76,7 @@ func sortedKeys(m map[string]string) []string {
 // newTestDisk places layoutXML (1 MiB per package) and opens img for newDisk.
 func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *diskImage) {
 	t.Helper()
-	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(layoutXML))
+	d, err := devicelayout.ParseDeviceLayout("DeviceLayout.xml", []byte(layoutXML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +348,7 @@ func newGenLayout(t *testing.T, r *rand.Rand) *genLayout {
 				prevEnd = 0
 			}
 			if i > 0 {
-				d, err := layout.ParseDeviceLayout("prefix.xml", []byte(g.xml(g.parts)))
+				d, err := devicelayout.ParseDeviceLayout("prefix.xml", []byte(g.xml(g.parts)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -608,7 +609,7 @@ func TestGeneratedLayouts(t *testing.T) {
 			continue
 		}
 		xml := g.xml(g.parts)
-		d, err := layout.ParseDeviceLayout("gen.xml", []byte(xml))
+		d, err := devicelayout.ParseDeviceLayout("gen.xml", []byte(xml))
 		if err != nil {
 			t.Fatalf("seed %d: a generated layout does not parse: %v\n%s", seed, err, xml)
 		}

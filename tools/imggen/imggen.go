@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
@@ -126,8 +127,8 @@ type build struct {
 	pkgs []*imagePackage
 
 	// place
-	dl        *layout.DeviceLayout
-	dp        *layout.DevicePlatform
+	dl        *devicelayout.DeviceLayout
+	dp        *devicelayout.DevicePlatform
 	layoutXML []byte
 	plan      *layout.Plan
 	seed      string
@@ -243,7 +244,7 @@ func (b *build) place() error {
 	if err != nil {
 		return b.withNotes(err)
 	}
-	dl, err := layout.ParseDeviceLayout(layoutPkg.sel.Name+imageconst.DeviceLayoutPath, layoutXML)
+	dl, err := devicelayout.ParseDeviceLayout(layoutPkg.sel.Name+imageconst.DeviceLayoutPath, layoutXML)
 	if err != nil {
 		return err
 	}
@@ -254,7 +255,7 @@ func (b *build) place() error {
 	if err := resolve.CheckDevicePlatformOwner(b.sel.Product, platformPkg.sel.Name, platformPkg.pkg.Manifest.OwnerType); err != nil {
 		return err
 	}
-	dp, err := layout.ParseDevicePlatform(platformPkg.sel.Name+imageconst.DevicePlatformPath, platformXML)
+	dp, err := devicelayout.ParseDevicePlatform(platformPkg.sel.Name+imageconst.DevicePlatformPath, platformXML)
 	if err != nil {
 		return err
 	}
@@ -463,7 +464,7 @@ func (b *build) writeSideFiles(out *atomicfile.Set, catalog []byte) error {
 	return nil
 }
 
-func chunkKB(dl *layout.DeviceLayout) uint32 {
+func chunkKB(dl *devicelayout.DeviceLayout) uint32 {
 	if dl.ChunkSizeKB == 0 {
 		return ffu.DefaultChunkSizeKB
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
@@ -206,7 +207,7 @@ func (u *update) readImage() error {
 	im := u.im
 	u.plan = &layout.Plan{SectorSize: uint32(im.SectorSize), DiskSectors: uint64(im.FFU.Stores[0].DiskSize / im.SectorSize), MBR: im.MBR != nil}
 	for _, e := range im.GPT.Entries {
-		p := &layout.Placed{Partition: e, Layout: &layout.Partition{Name: e.Name}}
+		p := &layout.Placed{Partition: e, Layout: &devicelayout.Partition{Name: e.Name}}
 		switch {
 		case im.IsNTFS(&e):
 			p.Layout.FileSystem = "NTFS"

@@ -1,10 +1,16 @@
+// Package layout places a device layout's store on a disk (Place): each partition's sectors,
+// GUID and attribute bits, the UseAllSpace partition, MBR_META and the EBRs of an MBR disk, as
+// ImageApp does; the placed partitions are the disk.Partitions tools/disk writes. The
+// DeviceLayout itself is parsed by tools/devicelayout.
 package layout
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
 	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
@@ -37,20 +43,20 @@ const MaxPartitions = 128
 // description of it.
 type Placed struct {
 	disk.Partition
-	Layout *Partition
+	Layout *devicelayout.Partition
 	// Meta marks the MBR_META partition the writer adds to an MBR disk: it is not in the
 	// layout (nor in the FFU manifest).
 	Meta bool
 }
 
 // newPlaced is partition p of the layout at sectors first..last.
-func newPlaced(p *Partition, first, last uint64) *Placed {
+func newPlaced(p *devicelayout.Partition, first, last uint64) *Placed {
 	return &Placed{Partition: disk.Partition{Name: p.Name, FirstLBA: first, LastLBA: last}, Layout: p}
 }
 
 // gptType is the entry's type of a GPT layout's partition: its Type, a GPT type GUID (with or
 // without braces), upper case.
-func gptType(p *Partition) (string, error) {
+func gptType(p *devicelayout.Partition) (string, error) {
 	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
 	if len(t) != 36 || strings.Count(t, "-") != 4 {
 		return "", fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
@@ -112,7 +118,7 @@ const ebrGap = 64 << 10
 // the UseAllSpace partition comes last, rounded down to whole 128 KiB blocks.
 // A partition that overlaps another one or a partition table is an error naming both.
 // seed makes the disk GUID and the GUIDs of partitions without an Id depend on the image.
-func Place(d *DeviceLayout, s *Store, diskSectors uint64, content func(name string) uint64, extra map[string]uint64, seed string) (*Plan, error) {
+func Place(d *devicelayout.DeviceLayout, s *devicelayout.Store, diskSectors uint64, content func(name string) uint64, extra map[string]uint64, seed string) (*Plan, error) {
 	if len(s.Partitions) > MaxPartitions {
 		return nil, fmt.Errorf("%s: store %q has %d partitions; at most %d fit a partition table", s.Pos, s.ID, len(s.Partitions), MaxPartitions)
 	}
@@ -152,8 +158,8 @@ func Place(d *DeviceLayout, s *Store, diskSectors uint64, content func(name stri
 }
 
 type placer struct {
-	d       *DeviceLayout
-	s       *Store
+	d       *devicelayout.DeviceLayout
+	s       *devicelayout.Store
 	disk    uint64
 	ss      uint64
 	content func(string) uint64
@@ -162,7 +168,7 @@ type placer struct {
 
 // size is what a partition needs, in sectors (0 for UseAllSpace), saturating rather than
 // wrapping on absurd values.
-func (pl *placer) size(p *Partition) uint64 {
+func (pl *placer) size(p *devicelayout.Partition) uint64 {
 	switch {
 	case p.TotalSectors != 0:
 		return p.TotalSectors
@@ -185,7 +191,7 @@ func addSat(a, b uint64) uint64 {
 
 // align is a partition's start alignment in sectors: ByteAlignment, else the layout's
 // DefaultPartitionByteAlignment, else DefaultAlignment; one sector with SingleSectorAlignment.
-func (pl *placer) align(p *Partition) uint64 {
+func (pl *placer) align(p *devicelayout.Partition) uint64 {
 	a := p.ByteAlignment
 	if a == 0 {
 		a = pl.d.DefaultPartitionByteAlignment
@@ -231,7 +237,7 @@ func checkOverlaps(spans []span) error {
 }
 
 // start places p at its OffsetInSectors or at the next aligned sector from cur.
-func (pl *placer) start(p *Partition, cur uint64) (uint64, error) {
+func (pl *placer) start(p *devicelayout.Partition, cur uint64) (uint64, error) {
 	if p.OffsetInSectors != 0 {
 		return p.OffsetInSectors, nil
 	}
@@ -243,7 +249,7 @@ func (pl *placer) start(p *Partition, cur uint64) (uint64, error) {
 }
 
 // place puts p at start with n sectors, checking it ends on the disk.
-func (pl *placer) place(p *Partition, start, n uint64) (*Placed, error) {
+func (pl *placer) place(p *devicelayout.Partition, start, n uint64) (*Placed, error) {
 	if n == 0 || n > pl.disk || start > pl.disk-n {
 		if p.OffsetInSectors != 0 && n <= pl.disk {
 			return nil, fmt.Errorf("%s: partition %s at OffsetInSectors %d with %d sectors ends beyond the %d-sector disk", p.Pos, p.Name, start, n, pl.disk)
@@ -326,11 +332,11 @@ func (pl *placer) placeGPT() (*Plan, error) {
 
 // mbrOrder is ImageApp's partition order on an MBR disk (ImageStorage.CreateVirtualDisk):
 // MBR_META in the UseAllSpace partition's place, or last; the UseAllSpace partition last.
-func (pl *placer) mbrOrder() []*Partition {
-	meta := &Partition{Name: MBRMetaName, Type: fmt.Sprintf("0x%02x", MBRMetaType), MBRType: MBRMetaType,
+func (pl *placer) mbrOrder() []*devicelayout.Partition {
+	meta := &devicelayout.Partition{Name: MBRMetaName, Type: fmt.Sprintf("0x%02x", MBRMetaType), MBRType: MBRMetaType,
 		TotalSectors: MBRMetaBytes / pl.ss, SingleSectorAlignment: true, RequiredToFlash: true, Pos: pl.s.Pos}
-	var out []*Partition
-	var allSpace *Partition
+	var out []*devicelayout.Partition
+	var allSpace *devicelayout.Partition
 	for _, p := range pl.s.Partitions {
 		if p.UseAllSpace {
 			allSpace = p
@@ -438,7 +444,7 @@ func (pl *placer) tooSmall() error {
 		pl.s.Pos, total, strings.Join(parts, ", "), pl.disk, pl.ss)
 }
 
-func partitionGUID(p *Partition, seed string) string {
+func partitionGUID(p *devicelayout.Partition, seed string) string {
 	if id := strings.Trim(p.ID, "{}"); id != "" {
 		return strings.ToUpper(id)
 	}
@@ -450,7 +456,7 @@ func partitionGUID(p *Partition, seed string) string {
 
 // attributes maps a layout partition to GPT attribute bits. MainOS keeps a drive letter, as
 // ImageApp clears NO_DRIVE_LETTER on it.
-func attributes(p *Partition) uint64 {
+func attributes(p *devicelayout.Partition) uint64 {
 	var a uint64
 	if p.Bootable {
 		a |= AttrLegacyBootable
@@ -465,4 +471,13 @@ func attributes(p *Partition) uint64 {
 		a |= AttrNoDriveLetter
 	}
 	return a
+}
+
+// GUID derives a stable GUID (version-4 layout, RFC 4122 variant) from parts: the same inputs
+// give the same GUID on every machine, different inputs different GUIDs.
+func GUID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	h[6] = h[6]&0x0F | 0x40
+	h[8] = h[8]&0x3F | 0x80
+	return fmt.Sprintf("%X-%X-%X-%X-%X", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

@@ -28,8 +28,8 @@ var layers = [][]string{
 	// Formats and readers of one thing each.
 	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest"},
 	// Containers built on them, and the XML models.
-	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
-	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
+	{"tools/cab", "tools/wim", "tools/devicelayout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
+	{"tools/layout", "tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
 	// The flows: package generation, selection, merging.
 	{"tools/pkggen", "tools/resolve", "tools/merge", "tools/imagecheck", "tools/ffudiff", "bench/genimage"},
 	{"tools/customization", "tools/gazelle", "tools/report"},
