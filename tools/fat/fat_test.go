@@ -3,6 +3,7 @@ package fat
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/testfs"
 )
 
 type file struct {
@@ -46,31 +48,12 @@ func testFiles() []file {
 	return files
 }
 
-func build(t *testing.T, size int64, opt Options, files []file) (string, []disk.Extent) {
+// build writes files into a new volume of size bytes and returns the image's path and the
+// volume's extents.
+func build(t testing.TB, size int64, opt Options, files []file) (string, []disk.Extent) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "fs.img")
-	img, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	if err := img.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(img, 0, size, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := w.AddFile(f.path, int64(len(f.data)), bytes.NewReader(f.data), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ext, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, ext
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, size, opt) }
+	return testfs.Build(t, "fs.img", size, open, len(files), func(i int) (string, []byte) { return files[i].path, files[i].data })
 }
 
 func mpath(p string) string { return "::" + strings.ReplaceAll(p, `\`, "/") }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/testfs"
 )
 
 type file struct {
@@ -23,32 +24,12 @@ type file struct {
 	data []byte
 }
 
-// build writes files into a new volume of size bytes and returns the image's path.
+// build writes files into a new volume of size bytes and returns the image's path and the
+// volume's extents.
 func build(t testing.TB, size int64, opt Options, files []file) (string, []disk.Extent) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ntfs.img")
-	img, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	if err := img.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(img, 0, size, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := w.AddFile(f.path, int64(len(f.data)), bytes.NewReader(f.data), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ext, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, ext
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, size, opt) }
+	return testfs.Build(t, "ntfs.img", size, open, len(files), func(i int) (string, []byte) { return files[i].path, files[i].data })
 }
 
 // ntfsfix checks a volume with ntfsfix -n (no changes) and fails on anything but a clean report.

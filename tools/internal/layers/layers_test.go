@@ -26,7 +26,7 @@ var layers = [][]string{
 	{"tools/internal/atomicfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
 		"tools/internal/testgpt", "tools/disk", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
 	// Formats and readers of one thing each.
-	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest"},
+	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest", "tools/internal/testfs"},
 	// Containers built on them, and the XML models.
 	{"tools/cab", "tools/wim", "tools/devicelayout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
 	{"tools/layout", "tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
