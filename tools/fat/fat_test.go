@@ -199,27 +199,12 @@ func TestShortNames(t *testing.T) {
 func BenchmarkWrite(b *testing.B) {
 	data := make([]byte, 4<<20)
 	rand.New(rand.NewSource(2)).Read(data)
-	path := filepath.Join(b.TempDir(), "fs.img")
 	b.SetBytes(64 * int64(len(data)))
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, 1<<30, Options{Type: FAT32}) }
 	for i := 0; i < b.N; i++ {
-		img, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img.Truncate(1 << 30)
-		w, err := New(img, 0, 1<<30, Options{Type: FAT32})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for j := 0; j < 64; j++ {
-			if err := w.AddFile(fmt.Sprintf(`\Windows\System32\file%02d.dll`, j), int64(len(data)), bytes.NewReader(data), 0); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		img.Close()
+		testfs.Build(b, "fs.img", 1<<30, open, 64, func(j int) (string, []byte) {
+			return fmt.Sprintf(`\Windows\System32\file%02d.dll`, j), data
+		})
 	}
 }
 

@@ -388,28 +388,11 @@ func TestErrors(t *testing.T) {
 func BenchmarkWrite(b *testing.B) {
 	data := make([]byte, 256<<10)
 	rand.New(rand.NewSource(1)).Read(data)
-	path := filepath.Join(b.TempDir(), "bench.img")
 	b.SetBytes(256 * int64(len(data)))
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, 256<<20, Options{}) }
 	for i := 0; i < b.N; i++ {
-		img, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := img.Truncate(256 << 20); err != nil {
-			b.Fatal(err)
-		}
-		w, err := New(img, 0, 256<<20, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for j := 0; j < 256; j++ {
-			if err := w.AddFile(fmt.Sprintf(`\d%d\file%03d.bin`, j%8, j), int64(len(data)), bytes.NewReader(data), 0); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		img.Close()
+		testfs.Build(b, "bench.img", 256<<20, open, 256, func(j int) (string, []byte) {
+			return fmt.Sprintf(`\d%d\file%03d.bin`, j%8, j), data
+		})
 	}
 }
