@@ -47,7 +47,7 @@ type MBR struct {
 	DiskSignature uint32
 	// Entries are the partitions (extended containers left out), in table order: the
 	// primary ones, then the logical ones along the EBR chain. Index is the number Linux gives
-	// the partition (1-4 primary, 5 on logical); TypeGUID is the type byte as "0x07"; GUID and
+	// the partition (1-4 primary, 5 on logical); Type is the type byte as "0x07"; GUID and
 	// Name come from MBR_META, and a partition it does not name is called "PARTITION<Index>".
 	// Attributes has bit 2 (GPT's legacy-BIOS-bootable) for the boot flag.
 	Entries []Partition
