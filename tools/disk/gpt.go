@@ -44,9 +44,9 @@ type GPT struct {
 }
 
 // Partition is one partition of a disk's table, as placed, written and read: a GPT entry, or
-// an MBR entry (ReadMBR), whose Type is its type byte ("0x07") and which has no GUID.
+// an MBR entry, whose Type is its type byte ("0x07") and whose name and GUID MBR_META holds.
 type Partition struct {
-	Index      int // position in the entry array (GPT) or in the table's order (MBR)
+	Index      int // position in the entry array (GPT); the number Linux gives it (MBR: 1-4, 5 on)
 	Name       string
 	Type       string // GPT: the type GUID; MBR: the type byte, "0x%02x"
 	GUID       string
