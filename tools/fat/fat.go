@@ -17,6 +17,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Type is the FAT variant.
@@ -51,9 +53,6 @@ type Options struct {
 	VolumeID    uint32
 	ModTime     time.Time // timestamp of every entry; zero means 2015-07-29
 }
-
-// Extent is a byte range of the image.
-type Extent struct{ Offset, Length int64 }
 
 // Attribute bits of directory entries.
 const (
@@ -239,6 +238,15 @@ func defaultClusterSizes(t Type, bytes int64, ss int) []int {
 // Type reports the variant chosen.
 func (f *Writer) Type() Type { return f.typ }
 
+// Name is the FAT type's name (FAT12, FAT16, FAT32), for disk.FileSystem.
+func (f *Writer) Name() string { return f.typ.String() }
+
+// The writer is a partition's file system for imggen.
+var _ disk.FileSystem = (*Writer)(nil)
+
+// fileAttrs are the attribute bits AddFile keeps; AttrArchive it sets itself.
+const fileAttrs = disk.ReadOnly | disk.Hidden | disk.System | disk.Archive
+
 func (f *Writer) clusterBytes() int64 { return int64(f.spc * f.opt.SectorSize) }
 
 func (f *Writer) dataStart() int64 {
@@ -305,7 +313,7 @@ func (f *Writer) dir(parts []string, create bool) (*node, error) {
 
 // add creates a child entry with a unique short name.
 func (d *node) add(name string, dir bool) (*node, error) {
-	if err := checkName(name); err != nil {
+	if err := disk.CheckName(name); err != nil {
 		return nil, err
 	}
 	n := &node{name: name, dir: dir}
@@ -326,7 +334,7 @@ func (e *ErrExists) Error() string { return e.Path + " already exists" }
 
 // AddFile writes a file of size bytes read from r at path (e.g. \Windows\System32\a.dll),
 // creating its directories. Its clusters are allocated contiguously and written at once.
-func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error {
+func (f *Writer) AddFile(path string, size int64, r io.Reader, attr disk.Attributes) error {
 	if f.closed {
 		return fmt.Errorf("file system already closed")
 	}
@@ -368,7 +376,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr byte) error 
 	if err != nil {
 		return fmt.Errorf("%s: %v", path, err)
 	}
-	node.size, node.first, node.clusters, node.attr = size, first, n, attr|AttrArchive
+	node.size, node.first, node.clusters, node.attr = size, first, n, byte(attr&fileAttrs)|AttrArchive
 	return nil
 }
 
@@ -384,7 +392,7 @@ var ErrFull = errors.New("file system full")
 
 // Close writes the directories, the FATs and the boot sectors, and returns the extents that
 // hold data: the reserved sectors, FATs, root directory and every allocated cluster.
-func (f *Writer) Close() ([]Extent, error) {
+func (f *Writer) Close() ([]disk.Extent, error) {
 	if f.closed {
 		return nil, fmt.Errorf("file system already closed")
 	}
@@ -403,9 +411,9 @@ func (f *Writer) Close() ([]Extent, error) {
 	if err := f.writeBoot(); err != nil {
 		return nil, err
 	}
-	ext := []Extent{{f.offset, f.dataStart()}}
+	ext := []disk.Extent{{Offset: f.offset, Length: f.dataStart()}}
 	if f.next > 2 {
-		ext = append(ext, Extent{f.clusterOffset(2), int64(f.next-2) * f.clusterBytes()})
+		ext = append(ext, disk.Extent{Offset: f.clusterOffset(2), Length: int64(f.next-2) * f.clusterBytes()})
 	}
 	return ext, nil
 }

@@ -3,6 +3,7 @@ package fat
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -11,7 +12,9 @@ import (
 
 	diskfile "github.com/diskfs/go-diskfs/backend/file"
 	"github.com/diskfs/go-diskfs/filesystem/fat32"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/testfs"
 )
 
 type file struct {
@@ -45,31 +48,12 @@ func testFiles() []file {
 	return files
 }
 
-func build(t *testing.T, size int64, opt Options, files []file) (string, []Extent) {
+// build writes files into a new volume of size bytes and returns the image's path and the
+// volume's extents.
+func build(t testing.TB, size int64, opt Options, files []file) (string, []disk.Extent) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "fs.img")
-	img, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	if err := img.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(img, 0, size, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := w.AddFile(f.path, int64(len(f.data)), bytes.NewReader(f.data), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ext, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, ext
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, size, opt) }
+	return testfs.Build(t, "fs.img", size, open, len(files), func(i int) (string, []byte) { return files[i].path, files[i].data })
 }
 
 func mpath(p string) string { return "::" + strings.ReplaceAll(p, `\`, "/") }
@@ -215,27 +199,12 @@ func TestShortNames(t *testing.T) {
 func BenchmarkWrite(b *testing.B) {
 	data := make([]byte, 4<<20)
 	rand.New(rand.NewSource(2)).Read(data)
-	path := filepath.Join(b.TempDir(), "fs.img")
 	b.SetBytes(64 * int64(len(data)))
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, 1<<30, Options{Type: FAT32}) }
 	for i := 0; i < b.N; i++ {
-		img, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		img.Truncate(1 << 30)
-		w, err := New(img, 0, 1<<30, Options{Type: FAT32})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for j := 0; j < 64; j++ {
-			if err := w.AddFile(fmt.Sprintf(`\Windows\System32\file%02d.dll`, j), int64(len(data)), bytes.NewReader(data), 0); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		img.Close()
+		testfs.Build(b, "fs.img", 1<<30, open, 64, func(j int) (string, []byte) {
+			return fmt.Sprintf(`\Windows\System32\file%02d.dll`, j), data
+		})
 	}
 }
 

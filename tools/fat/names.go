@@ -11,24 +11,6 @@ import (
 
 const shortChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&'()-@^_`{}~"
 
-// checkName validates a long file name as Windows would accept it.
-func checkName(name string) error {
-	switch {
-	case name == "" || name == "." || name == "..":
-		return fmt.Errorf("invalid file name %q", name)
-	case len(utf16Of(name)) > 255:
-		return fmt.Errorf("file name %q is longer than 255 characters", name)
-	case strings.HasSuffix(name, ".") || strings.HasSuffix(name, " "):
-		return fmt.Errorf("file name %q ends in '.' or ' ', which Windows drops", name)
-	}
-	for _, r := range name {
-		if r < 0x20 || strings.ContainsRune(`*?<>|":/\`, r) {
-			return fmt.Errorf("file name %q: character %q is not allowed", name, r)
-		}
-	}
-	return nil
-}
-
 func utf16Of(s string) []uint16 { return utf16.Encode([]rune(s)) }
 
 func pad(s string, n int) string {

@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // benchDisk is an 8 GiB sparse disk with about 512 MiB allocated: 16 MiB in EFIESP, 400 MiB in
@@ -25,7 +27,7 @@ func benchDisk(b *testing.B) *testDisk {
 			buf[0]++ // no two MiB alike
 			d.writeAt(b, buf[:min(mib, n-done)], off+done)
 		}
-		d.allocated = append(d.allocated, Extent{off, n})
+		d.allocated = append(d.allocated, disk.Extent{Offset: off, Length: n})
 	}
 	put(1*mib, 16*mib)
 	for i := int64(0); i < 400; i++ {

@@ -15,6 +15,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Format constants (FORMATS.md section 3, ImageConstants in the Microsoft tools).
@@ -50,7 +52,7 @@ const (
 const (
 	// MaxSectorSize bounds [Store] SectorSize: disks have 512- or 4096-byte sectors, and a GPT
 	// header is read as one sector.
-	MaxSectorSize = 64 << 10
+	MaxSectorSize = disk.MaxSectorSize
 	// MaxDiskSize bounds a store's disk (MinSectorCount × SectorSize): 2^32 sectors of 4096
 	// bytes, the most a 32-bit MinSectorCount (ImageApp's, and the writer's) describes with
 	// real sector sizes. Extract makes a sparse file of this size.

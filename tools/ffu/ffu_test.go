@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // checkExtracted compares an extracted disk with the input on every allocated extent and on
@@ -216,7 +218,7 @@ func checkPhases(t *testing.T, d *testDisk, r *Reader) {
 			partial.WriteAt(buf, off)
 		}
 	}
-	g, err := ReadGPT(bytes.NewReader(partial), d.size, d.ss)
+	g, err := disk.ReadGPT(bytes.NewReader(partial), d.size, d.ss)
 	if err != nil {
 		t.Fatalf("flash-only GPT: %v", err)
 	}
@@ -406,8 +408,8 @@ func TestWriteErrors(t *testing.T) {
 		{"missing partition", func(i *Image) { i.Partitions = i.Partitions[:3] }, `"Data") is not in Partitions`},
 		{"twice", func(i *Image) { i.Partitions[2] = i.Partitions[1] }, "listed twice"},
 		{"LBAs", func(i *Image) { i.Partitions[0].LastLBA++ }, "LBAs 2048..10240"},
-		{"extent", func(i *Image) { i.Allocated = append(i.Allocated, Extent{i.DiskSize - 10, 11}) }, "outside the"},
-		{"negative extent", func(i *Image) { i.Allocated = append(i.Allocated, Extent{-1, 1}) }, "outside the"},
+		{"extent", func(i *Image) { i.Allocated = append(i.Allocated, disk.Extent{Offset: i.DiskSize - 10, Length: 11}) }, "outside the"},
+		{"negative extent", func(i *Image) { i.Allocated = append(i.Allocated, disk.Extent{Offset: -1, Length: 1}) }, "outside the"},
 		{"newline", func(i *Image) { i.Description = "a\nb" }, "control character"},
 		{"min sectors", func(i *Image) { i.Store.MinSectorCount = 1 }, "MinSectorCount 1"},
 		{"no disk", func(i *Image) { i.Disk = nil }, "no disk"},
@@ -687,7 +689,7 @@ func TestDiskReader(t *testing.T) {
 	if n, err := view.ReadAt(make([]byte, 10), s.DiskSize-4); n != 4 || err == nil {
 		t.Errorf("read across the end: %d, %v", n, err)
 	}
-	g, err := ReadGPT(view, s.DiskSize, s.SectorSize)
+	g, err := disk.ReadGPT(view, s.DiskSize, s.SectorSize)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,10 +2,10 @@ package ffu
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
-	"io"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // smallFFU is a valid image with 4 KiB blocks and 1 KB chunks (the writer's test hook), small
@@ -36,14 +36,14 @@ func TestSmallBlocks(t *testing.T) {
 		if s.Header.BlockSize != 4096 || s.Header.InitialTableCount != 1 {
 			t.Errorf("block size %d, initial table %d", s.Header.BlockSize, s.Header.InitialTableCount)
 		}
-		disk := make(memDisk, s.DiskSize)
-		if err := r.extractTo(0, disk); err != nil {
+		extracted := make(memDisk, s.DiskSize)
+		if err := r.extractTo(0, extracted); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ReadGPT(bytes.NewReader(disk), s.DiskSize, 512); err != nil {
+		if _, err := disk.ReadGPT(bytes.NewReader(extracted), s.DiskSize, 512); err != nil {
 			t.Error(err)
 		}
-		if _, err := ReadBackupGPT(bytes.NewReader(disk), s.DiskSize, 512); err != nil {
+		if _, err := disk.ReadBackupGPT(bytes.NewReader(extracted), s.DiskSize, 512); err != nil {
 			t.Error(err)
 		}
 	}
@@ -88,8 +88,8 @@ func FuzzOpen(f *testing.F) {
 				t.Fatalf("extract store %d: %v", i+1, err)
 			}
 			if v, err := r.DiskReader(i); err == nil {
-				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
-				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = disk.ReadGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = disk.ReadBackupGPT(v, s.DiskSize, s.SectorSize)
 			}
 			ext := r.StoredExtents(i)
 			for k, e := range ext {
@@ -131,59 +131,6 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("formatted twice:\n%q\n%q", text, again)
 		}
 		_ = m.StoreSections()
-	})
-}
-
-// FuzzGPT reads the primary and backup GPT of a disk of sectors 512-byte sectors whose LBA 1
-// on holds data; with fix, the CRCs of the header at LBA 1 are made right first, so that the
-// fuzzer gets past them to the fields. A table that is read has its entries inside the disk.
-// The inputs are the header and entry sectors only (1 KiB): the fuzzer minimizes every input
-// that finds new code, and minimizing whole disks took longer than a CI run.
-func FuzzGPT(f *testing.F) {
-	le := binary.LittleEndian
-	for _, change := range []func(h, e []byte){
-		nil,
-		func(h, _ []byte) { le.PutUint32(h[80:], 0xFFFFFFFF) },
-		func(h, _ []byte) { le.PutUint32(h[84:], 0xFFFFFFF8) },
-		func(h, _ []byte) { le.PutUint64(h[72:], 1<<63) },
-		func(h, _ []byte) { le.PutUint64(h[48:], 1<<63) },
-		func(_, e []byte) { le.PutUint64(e[40:], 1<<63) },
-	} {
-		disk := gptDiskN(16, 4, 4, 9, change)
-		f.Add(disk[512:1024+512], uint16(16), false)
-		f.Add(disk[512:1024+512], uint16(16), true)
-	}
-	f.Fuzz(func(t *testing.T, data []byte, sectors uint16, fix bool) {
-		sectors = min(max(sectors, 3), 4096) // a disk of at most 2 MiB
-		disk := make([]byte, int(sectors)*512)
-		copy(disk[512:], data)
-		if fix {
-			fixGPTCRCs(disk, 512, nil)
-		}
-		size := int64(len(disk))
-		for _, ss := range []uint32{512, 4096} {
-			for _, read := range []func(io.ReaderAt, int64, uint32) (*GPT, error){ReadGPT, ReadBackupGPT} {
-				g, err := read(bytes.NewReader(disk), size, ss)
-				if err != nil {
-					continue
-				}
-				sectors := uint64(size) / uint64(ss)
-				if g.LastUsableLBA >= sectors || uint64(len(g.entries)) != uint64(g.EntryCount)*uint64(g.EntrySize) {
-					t.Fatalf("table of %d entries of %d bytes, usable up to LBA %d, on %d sectors", g.EntryCount, g.EntrySize, g.LastUsableLBA, sectors)
-				}
-				var all []int
-				for _, e := range g.Entries {
-					if e.FirstLBA > e.LastLBA || e.FirstLBA < g.FirstUsableLBA || e.LastLBA > g.LastUsableLBA {
-						t.Fatalf("entry %d has LBAs %d..%d, usable %d..%d", e.Index, e.FirstLBA, e.LastLBA, g.FirstUsableLBA, g.LastUsableLBA)
-					}
-					all = append(all, e.Index)
-				}
-				g.withoutEntries(all)
-				if n := len(g.blocks(size, BlockSize)); int64(n) > size/BlockSize+3 {
-					t.Fatalf("%d GPT blocks on a disk of %d bytes", n, size)
-				}
-			}
-		}
 	})
 }
 
@@ -234,8 +181,8 @@ func FuzzStore(f *testing.F) {
 				t.Fatalf("store %d: %d block writes, more than %d", i+1, writes, limit)
 			}
 			if v, err := r.DiskReader(i); err == nil {
-				_, _ = ReadGPT(v, s.DiskSize, s.SectorSize)
-				_, _ = ReadBackupGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = disk.ReadGPT(v, s.DiskSize, s.SectorSize)
+				_, _ = disk.ReadBackupGPT(v, s.DiskSize, s.SectorSize)
 			}
 			ext := r.StoredExtents(i)
 			for k, e := range ext {

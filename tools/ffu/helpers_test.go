@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/testgpt"
 )
 
@@ -33,7 +34,7 @@ type testDisk struct {
 	ss    uint32
 	parts []testPart
 	// data written, as extents
-	allocated []Extent
+	allocated []disk.Extent
 }
 
 func (d *testDisk) ReadAt(p []byte, off int64) (int, error) { return d.f.ReadAt(p, off) }
@@ -81,7 +82,7 @@ func (d *testDisk) fill(t testing.TB, off, n int64, seed int64, zeros bool) {
 		rand.New(rand.NewSource(seed)).Read(b)
 	}
 	d.writeAt(t, b, off)
-	d.allocated = append(d.allocated, Extent{off, n})
+	d.allocated = append(d.allocated, disk.Extent{Offset: off, Length: n})
 }
 
 func (d *testDisk) partitions() []Partition {

@@ -6,12 +6,14 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // StoredExtents are the byte ranges of store s's disk that the FFU stores (every location of
 // every write descriptor, one block each), sorted and merged. Phase 1's wipe blocks are among
 // them: they hold the GPT once the later phases are written.
-func (rd *Reader) StoredExtents(s int) []Extent {
+func (rd *Reader) StoredExtents(s int) []disk.Extent {
 	st := rd.Stores[s]
 	bs := int64(st.Header.BlockSize)
 	var offs []int64
@@ -23,13 +25,13 @@ func (rd *Reader) StoredExtents(s int) []Extent {
 		}
 	}
 	sort.Slice(offs, func(i, j int) bool { return offs[i] < offs[j] })
-	var out []Extent
+	var out []disk.Extent
 	for _, off := range offs {
 		if n := len(out); n > 0 && off <= out[n-1].Offset+out[n-1].Length {
 			out[n-1].Length = max(out[n-1].Length, off+bs-out[n-1].Offset)
 			continue
 		}
-		out = append(out, Extent{Offset: off, Length: bs})
+		out = append(out, disk.Extent{Offset: off, Length: bs})
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // sgdisk finds sgdisk (Debian gdisk), also in /usr/sbin and /sbin, which are not always on
@@ -69,7 +71,7 @@ func TestSgdisk(t *testing.T) {
 				path)
 			runTool(t, tool, "-v", path)
 
-			g, err := ReadGPT(f, size, 512)
+			g, err := disk.ReadGPT(f, size, 512)
 			if err != nil {
 				t.Fatalf("reading sgdisk's GPT: %v", err)
 			}

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf16"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 )
 
@@ -49,7 +50,7 @@ type Image struct {
 	// Allocated are the byte ranges of the disk that hold data (file-system metadata and
 	// allocated clusters). They are rounded out to whole blocks; only those blocks and the GPT
 	// blocks are stored. Blocks are never skipped because they hold zeros.
-	Allocated []Extent
+	Allocated []disk.Extent
 
 	// CatalogTime is the catalog's thisUpdate; zero means DefaultCatalogTime.
 	CatalogTime time.Time
@@ -91,11 +92,6 @@ type Partition struct {
 	ByteAlignment   uint32 // written when not zero, like the next two
 	ClusterSize     uint32
 	SectorAlignment uint32
-}
-
-// Extent is a byte range of the disk.
-type Extent struct {
-	Offset, Length int64
 }
 
 // Result describes a written FFU.
@@ -351,7 +347,7 @@ func (img *Image) newPlan() (p *plan, sectors uint64, nblocks int64, err error) 
 
 // descriptors lays out the write descriptors in the three phases the flashing tool applies
 // and fills the store header.
-func (p *plan) descriptors(img *Image, tbl *diskTable, parts []GPTEntry, phase2Data, phase3Data []uint32, nblocks int64) error {
+func (p *plan) descriptors(img *Image, tbl *diskTable, parts []disk.Partition, phase2Data, phase3Data []uint32, nblocks int64) error {
 	gptPrimary, gptBackup := tbl.primary, tbl.backup
 	// Phase 1: zero blocks over the start and the end of the disk, wiping both GPTs; one
 	// entry per block with both locations, as GptDataEntryGenerator writes them. An MBR has
@@ -459,7 +455,7 @@ func (p *plan) descriptors(img *Image, tbl *diskTable, parts []GPTEntry, phase2D
 }
 
 // regions builds the manifest and sizes the image, store and security regions.
-func (p *plan) regions(img *Image, parts []GPTEntry, sectors uint64, used []uint64) error {
+func (p *plan) regions(img *Image, parts []disk.Partition, sectors uint64, used []uint64) error {
 	var err error
 	if p.manifest, err = img.manifest(parts, sectors, used); err != nil {
 		return err
@@ -494,15 +490,15 @@ func overlay(blk []byte, blkOff int64, src []byte, srcOff int64) {
 
 // matchPartitions pairs every Partition with its table entry by name, checks the LBAs, and
 // checks that every used entry is listed.
-func (img *Image) matchPartitions(g *diskTable) ([]GPTEntry, error) {
-	byName := map[string]GPTEntry{}
+func (img *Image) matchPartitions(g *diskTable) ([]disk.Partition, error) {
+	byName := map[string]disk.Partition{}
 	for _, e := range g.entries {
 		if _, dup := byName[e.Name]; dup {
 			return nil, fmt.Errorf("%s: two entries are called %q", g.what, e.Name)
 		}
 		byName[e.Name] = e
 	}
-	out := make([]GPTEntry, len(img.Partitions))
+	out := make([]disk.Partition, len(img.Partitions))
 	seen := map[string]bool{}
 	for i, part := range img.Partitions {
 		if part.Name == "" {
@@ -530,7 +526,7 @@ func (img *Image) matchPartitions(g *diskTable) ([]GPTEntry, error) {
 		}
 	}
 	sorted := slices.Clone(out)
-	slices.SortFunc(sorted, func(a, b GPTEntry) int { return compareU64(a.FirstLBA, b.FirstLBA) })
+	slices.SortFunc(sorted, func(a, b disk.Partition) int { return compareU64(a.FirstLBA, b.FirstLBA) })
 	for i := 1; i < len(sorted); i++ {
 		if sorted[i].FirstLBA <= sorted[i-1].LastLBA {
 			return nil, fmt.Errorf("partitions %q and %q overlap", sorted[i-1].Name, sorted[i].Name)
@@ -554,8 +550,8 @@ func compareU64(a, b uint64) int {
 // (the other partitions). A block shared by partitions of both kinds is in both phases; a
 // block is in a phase once; GPT blocks are left out (the GPT phases write them whole). used
 // is, per partition, its sectors in the blocks that hold its allocated data, GPT blocks too.
-func (img *Image) dataBlocks(parts []GPTEntry, bs int64, gptBlocks map[uint32]bool) (phase2, phase3 []uint32, used []uint64, err error) {
-	exts := make([]Extent, 0, len(img.Allocated))
+func (img *Image) dataBlocks(parts []disk.Partition, bs int64, gptBlocks map[uint32]bool) (phase2, phase3 []uint32, used []uint64, err error) {
+	exts := make([]disk.Extent, 0, len(img.Allocated))
 	for i, e := range img.Allocated {
 		if e.Offset < 0 || e.Length < 0 || e.Offset > img.DiskSize-e.Length {
 			return nil, nil, nil, fmt.Errorf("allocated extent %d (offset %d, length %d) is outside the %d-byte disk", i, e.Offset, e.Length, img.DiskSize)
@@ -710,7 +706,7 @@ func boolString(b bool) string {
 // manifest builds the INI text: [FullFlash], [Store], then a [Partition] per partition in
 // Partitions order, each section's keys sorted (byte order). ImageApp's key order is that of a
 // .NET Hashtable, i.e. unspecified; sorted keys make ours reproducible.
-func (img *Image) manifest(parts []GPTEntry, sectors uint64, used []uint64) ([]byte, error) {
+func (img *Image) manifest(parts []disk.Partition, sectors uint64, used []uint64) ([]byte, error) {
 	var m Manifest
 	var err error
 	section := func(name string, kv map[string]string) {
@@ -767,9 +763,9 @@ func (img *Image) manifest(parts []GPTEntry, sectors uint64, used []uint64) ([]b
 		e := parts[i]
 		kv := map[string]string{"Name": part.Name, "Type": part.Type}
 		if part.Type == "" {
-			kv["Type"] = "{" + e.TypeGUID + "}"
-			if IsMBRType(e.TypeGUID) {
-				kv["Type"] = e.TypeGUID
+			kv["Type"] = "{" + e.Type + "}"
+			if disk.IsMBRType(e.Type) {
+				kv["Type"] = e.Type
 			}
 		}
 		opt := map[string]string{"Id": part.ID, "Primary": part.Primary, "FileSystem": part.FileSystem}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/volume"
 )
 
@@ -31,11 +31,11 @@ func Describe(im *volume.Image, name string) *PartitionInfo {
 		return nil
 	}
 	_, size := im.Extent(e)
-	return &PartitionInfo{FirstLBA: e.FirstLBA, LastLBA: e.LastLBA, Bytes: size, Type: e.TypeGUID, GUID: e.GUID, Attributes: e.Attributes, FileSystem: FileSystem(im, e)}
+	return &PartitionInfo{FirstLBA: e.FirstLBA, LastLBA: e.LastLBA, Bytes: size, Type: e.Type, GUID: e.GUID, Attributes: e.Attributes, FileSystem: FileSystem(im, e)}
 }
 
 // FileSystem names what a partition holds by its boot sector: FAT12/16/32, NTFS, or raw.
-func FileSystem(im *volume.Image, e *ffu.GPTEntry) string {
+func FileSystem(im *volume.Image, e *disk.Partition) string {
 	switch {
 	case im.IsNTFS(e):
 		return "NTFS"

@@ -3,38 +3,17 @@ package imggen
 import (
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 	"strings"
 	"time"
 
-	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/layout"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 )
-
-// noSync hides Sync from go-diskfs, which syncs after each GPT write: the disk is a temporary
-// file that is only useful once complete, so durability midway buys nothing but time.
-type noSync struct{ f *os.File }
-
-func (n noSync) Stat() (fs.FileInfo, error)                { return n.f.Stat() }
-func (n noSync) Read(b []byte) (int, error)                { return n.f.Read(b) }
-func (n noSync) ReadAt(b []byte, off int64) (int, error)   { return n.f.ReadAt(b, off) }
-func (n noSync) WriteAt(b []byte, off int64) (int, error)  { return n.f.WriteAt(b, off) }
-func (n noSync) Seek(off int64, whence int) (int64, error) { return n.f.Seek(off, whence) }
-func (n noSync) Close() error                              { return nil }
-
-// gptType converts a layout's partition type to a GPT type GUID.
-func gptType(p *layout.Partition) (gpt.Type, error) {
-	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
-	if len(t) != 36 || strings.Count(t, "-") != 4 {
-		return "", fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
-	}
-	return gpt.Type(t), nil
-}
 
 // writeTables writes plan's partition tables: an MBR (with its extended boot records and
 // MBR_META) for an MBR layout, else the protective MBR and both GPTs.
@@ -56,106 +35,37 @@ func writeTables(f *os.File, plan *layout.Plan) error {
 
 // writeGPT writes the protective MBR and both GPTs of plan to f.
 func writeGPT(f *os.File, plan *layout.Plan) error {
-	t := &gpt.Table{
-		LogicalSectorSize:  int(plan.SectorSize),
-		PhysicalSectorSize: int(plan.SectorSize),
-		ProtectiveMBR:      true,
-		GUID:               plan.DiskGUID,
-	}
+	entries := make([]disk.Partition, len(plan.Partitions))
 	for i, p := range plan.Partitions {
-		typ, err := gptType(p.Partition)
-		if err != nil {
-			return err
-		}
-		t.Partitions = append(t.Partitions, &gpt.Partition{
-			Index:      i + 1,
-			Start:      p.FirstLBA,
-			End:        p.LastLBA,
-			Size:       p.Sectors() * uint64(plan.SectorSize),
-			Type:       typ,
-			Name:       p.Name,
-			GUID:       p.GUID,
-			Attributes: p.Attributes,
-		})
+		entries[i] = p.Partition
 	}
-	if err := t.Write(noSync{f}, int64(plan.DiskSectors)*int64(plan.SectorSize)); err != nil {
+	if err := disk.WriteGPT(f, plan.SectorSize, plan.DiskSectors, plan.DiskGUID, entries); err != nil {
 		return fmt.Errorf("writing the partition table: %v", err)
 	}
 	return nil
 }
 
-// fileSystem is a partition's file system being written: FAT (tools/fat) or NTFS (tools/ntfs).
-// AddFile takes the DSM's attribute names, AddFileAttr the attribute bits read from a volume
-// (ReadOnly, Hidden and System are kept: the writers set Archive themselves). Free and
-// ClusterSize say what room is left, for the space an update is missing.
-type fileSystem interface {
-	AddFile(path string, size int64, r io.Reader, attrs string) error
-	AddFileAttr(path string, size int64, r io.Reader, attr byte) error
-	Mkdir(path string) error
-	Used() int64
-	Free() int64
-	ClusterSize() int64
-	Close() ([]fat.Extent, error)
-	Name() string
-}
-
-// keptAttrs are the attribute bits a rebuilt volume carries over.
-const keptAttrs = fat.AttrReadOnly | fat.AttrHidden | fat.AttrSystem
-
-type fatFS struct{ w *fat.Writer }
-
-func (f fatFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
-	return f.w.AddFile(path, size, r, fatAttributes(attrs))
-}
-func (f fatFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
-	return f.w.AddFile(path, size, r, attr&keptAttrs)
-}
-func (f fatFS) Mkdir(path string) error      { return f.w.Mkdir(path) }
-func (f fatFS) Used() int64                  { return f.w.Used() }
-func (f fatFS) Free() int64                  { return f.w.Free() }
-func (f fatFS) ClusterSize() int64           { return f.w.ClusterSize() }
-func (f fatFS) Close() ([]fat.Extent, error) { return f.w.Close() }
-func (f fatFS) Name() string                 { return f.w.Type().String() }
-
-type ntfsFS struct{ w *ntfs.Writer }
-
-func (n ntfsFS) AddFile(path string, size int64, r io.Reader, attrs string) error {
-	return n.w.AddFile(path, size, r, uint32(fatAttributes(attrs))) // the attribute bits agree
-}
-func (n ntfsFS) AddFileAttr(path string, size int64, r io.Reader, attr byte) error {
-	return n.w.AddFile(path, size, r, uint32(attr&keptAttrs))
-}
-func (n ntfsFS) Mkdir(path string) error { return n.w.Mkdir(path) }
-func (n ntfsFS) Used() int64             { return n.w.Used() }
-func (n ntfsFS) Free() int64             { return n.w.Free() }
-func (n ntfsFS) ClusterSize() int64      { return n.w.ClusterSize() }
-func (n ntfsFS) Name() string            { return "NTFS" }
-func (n ntfsFS) Close() ([]fat.Extent, error) {
-	ext, err := n.w.Close()
-	out := make([]fat.Extent, len(ext))
-	for i, e := range ext {
-		out[i] = fat.Extent{Offset: e.Offset, Length: e.Length}
-	}
-	return out, err
-}
+// keptAttrs are the attribute bits a rebuilt volume carries over (the writers set Archive
+// themselves).
+const keptAttrs = disk.ReadOnly | disk.Hidden | disk.System
 
 // volume is a partition being filled.
 type volume struct {
 	placed *layout.Placed
-	fs     fileSystem // nil for a raw partition
-	raw    string     // the binary partition package written into it, if any
+	fs     disk.FileSystem // nil for a raw partition
+	raw    string          // the binary partition package written into it, if any
 }
 
-// disk builds the raw disk image: partitions, file systems, package files.
-type disk struct {
+// diskImage builds the raw disk image: partitions, file systems, package files.
+type diskImage struct {
 	f       *os.File
 	plan    *layout.Plan
 	volumes map[string]*volume // lower-case partition name
 	owners  map[string]string  // partition + "|" + upper-case device path -> package
-	extents []fat.Extent       // raw data written outside file systems
+	extents []disk.Extent      // raw data written outside file systems
 }
 
-func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time) (*disk, error) {
+func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time) (*diskImage, error) {
 	size := int64(plan.DiskSectors) * int64(plan.SectorSize)
 	if err := f.Truncate(size); err != nil {
 		return nil, err
@@ -163,22 +73,22 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 	if err := writeTables(f, plan); err != nil {
 		return nil, err
 	}
-	d := &disk{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &diskImage{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}
 	for _, p := range plan.Partitions {
 		v := &volume{placed: p}
 		d.volumes[strings.ToLower(p.Name)] = v
 		isDPP := strings.EqualFold(p.Name, "DPP")
-		if p.FileSystem == "" {
+		if p.Layout.FileSystem == "" {
 			continue
 		}
 		if isDPP && !formatDPP {
 			continue // the device keeps its DPP: only FormatDPP formats it
 		}
 		offset, size := int64(p.FirstLBA)*int64(plan.SectorSize), int64(p.Sectors())*int64(plan.SectorSize)
-		if p.FileSystem == "NTFS" {
+		if p.Layout.FileSystem == "NTFS" {
 			w, err := ntfs.New(f, offset, size, ntfs.Options{
 				SectorSize:  int(plan.SectorSize),
-				ClusterSize: int(p.ClusterSize),
+				ClusterSize: int(p.Layout.ClusterSize),
 				Label:       p.Name,
 				Serial:      uint64(volumeID(seed, p.Name))<<32 | uint64(volumeID(seed, p.Name+"/high")),
 				ModTime:     modTime,
@@ -186,24 +96,24 @@ func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime
 			if err != nil {
 				return nil, fmt.Errorf("partition %s: %v", p.Name, err)
 			}
-			v.fs = ntfsFS{w}
+			v.fs = w
 			continue
 		}
 		opt := fat.Options{
 			SectorSize:  int(plan.SectorSize),
-			ClusterSize: int(p.ClusterSize),
+			ClusterSize: int(p.Layout.ClusterSize),
 			Label:       p.Name,
 			VolumeID:    volumeID(seed, p.Name),
 			ModTime:     modTime,
 		}
-		if p.FileSystem == "FAT32" {
+		if p.Layout.FileSystem == "FAT32" {
 			opt.Type = fat.FAT32
 		}
 		w, err := fat.New(f, offset, size, opt)
 		if err != nil {
 			return nil, fmt.Errorf("partition %s: %v", p.Name, err)
 		}
-		v.fs = fatFS{w}
+		v.fs = w
 	}
 	return d, nil
 }
@@ -216,7 +126,7 @@ func volumeID(seed, name string) uint32 {
 }
 
 // install writes the files of one package into its partition.
-func (d *disk) install(file string, p *spkg.Package) error {
+func (d *diskImage) install(file string, p *spkg.Package) error {
 	m := p.Manifest
 	v := d.volumes[strings.ToLower(m.Partition)]
 	if v == nil {
@@ -234,7 +144,7 @@ func (d *disk) install(file string, p *spkg.Package) error {
 // walkChecked installs the files of p into v; with check (a Production image's trusted root),
 // each file's content is hashed as it is written and compared with p's catalog, so that the
 // package is decompressed once.
-func (d *disk) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.CatalogCheck) error {
+func (d *diskImage) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.CatalogCheck) error {
 	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
 		if check == nil || fe.FileType == "Catalog" {
 			return d.addPackageFile(file, v, fe, r)
@@ -252,7 +162,7 @@ func (d *disk) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.
 
 // installDecoded is install of a package the prefetcher has decoded (or left to stream); check
 // as in walkChecked (the prefetcher has hashed the decoded files).
-func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded, check *spkg.CatalogCheck) error {
+func (d *diskImage) installDecoded(file string, p *spkg.Package, dec *decoded, check *spkg.CatalogCheck) error {
 	m := p.Manifest
 	v := d.volumes[strings.ToLower(m.Partition)]
 	if m.IsBinaryPartition || v == nil || v.fs == nil {
@@ -276,7 +186,7 @@ func (d *disk) installDecoded(file string, p *spkg.Package, dec *decoded, check 
 }
 
 // addPackageFile writes one file of package file into v's file system at its device path.
-func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
+func (d *diskImage) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Reader) error {
 	if fe.FileType == "BinaryPartition" {
 		return fmt.Errorf("%s holds the partition image %s but its DSM does not say IsBinaryPartition; a partition image is not a file to install", file, fe.DevicePath)
 	}
@@ -285,19 +195,19 @@ func (d *disk) addPackageFile(file string, v *volume, fe spkg.FileEntry, r io.Re
 		return fmt.Errorf("%s\\%s is in two packages: %s and %s", v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), other, file)
 	}
 	d.owners[key] = file
-	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, fe.Attributes); err != nil {
+	if err := v.fs.AddFile(fe.DevicePath, fe.FileSize, r, disk.ParseAttributes(fe.Attributes)); err != nil {
 		return fmt.Errorf("%s: %s\\%s: %w", file, v.placed.Name, strings.TrimPrefix(fe.DevicePath, `\`), err)
 	}
 	return nil
 }
 
 // addFile writes a file the imaging run itself makes (UpdateHistory.xml, ...).
-func (d *disk) addFile(partition, path string, data []byte) error {
+func (d *diskImage) addFile(partition, path string, data []byte) error {
 	v := d.volumes[strings.ToLower(partition)]
 	if v == nil || v.fs == nil {
 		return fmt.Errorf("partition %s with a file system is needed for %s", partition, path)
 	}
-	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), "")
+	return v.fs.AddFile(path, int64(len(data)), strings.NewReader(string(data)), 0)
 }
 
 // installBinary writes the image of binary partition package p at the start of its
@@ -306,9 +216,9 @@ func (d *disk) addFile(partition, path string, data []byte) error {
 // catalog go to MainOS at their device paths: a raw partition has nowhere to keep them, and
 // MainOS's DsmFiles is where the original's image reader (ImgCommon's FindBinaryPartitions)
 // finds the binary partition packages of an image.
-func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
+func (d *diskImage) installBinary(file string, p *spkg.Package, v *volume) error {
 	name := v.placed.Name
-	if fs := v.placed.FileSystem; fs != "" {
+	if fs := v.placed.Layout.FileSystem; fs != "" {
 		return fmt.Errorf("%s is a binary partition package for partition %s, which has file system %s in the device layout; a partition image needs a partition without FileSystem", file, name, fs)
 	}
 	if v.raw != "" {
@@ -340,7 +250,7 @@ func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
 		if _, err := io.CopyN(io.NewOffsetWriter(d.f, offset), r, fe.FileSize); err != nil {
 			return fmt.Errorf("%s: %v", file, err)
 		}
-		d.extents = append(d.extents, fat.Extent{Offset: offset, Length: fe.FileSize})
+		d.extents = append(d.extents, disk.Extent{Offset: offset, Length: fe.FileSize})
 		return nil
 	})
 	if err == nil && !wrote {
@@ -349,22 +259,7 @@ func (d *disk) installBinary(file string, p *spkg.Package, v *volume) error {
 	return err
 }
 
-func fatAttributes(attrs string) byte {
-	var a byte
-	for _, s := range strings.Fields(attrs) {
-		switch s {
-		case "ReadOnly":
-			a |= fat.AttrReadOnly
-		case "Hidden":
-			a |= fat.AttrHidden
-		case "System":
-			a |= fat.AttrSystem
-		}
-	}
-	return a
-}
-
-func (d *disk) partitionNames() string {
+func (d *diskImage) partitionNames() string {
 	var names []string
 	for _, p := range d.plan.Partitions {
 		names = append(names, p.Name)
@@ -373,8 +268,8 @@ func (d *disk) partitionNames() string {
 }
 
 // close finishes every file system and returns the extents that hold data, sorted.
-func (d *disk) close() ([]fat.Extent, error) {
-	ext := append([]fat.Extent(nil), d.extents...)
+func (d *diskImage) close() ([]disk.Extent, error) {
+	ext := append([]disk.Extent(nil), d.extents...)
 	for _, p := range d.plan.Partitions {
 		v := d.volumes[strings.ToLower(p.Name)]
 		if v.fs == nil {

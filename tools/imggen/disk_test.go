@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
 	"github.com/oemimage/rules_oemimage/tools/cab"
@@ -72,9 +74,9 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // newTestDisk places layoutXML (1 MiB per package) and opens img for newDisk.
-func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *disk) {
+func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *diskImage) {
 	t.Helper()
-	d, err := layout.ParseDeviceLayout("DeviceLayout.xml", []byte(layoutXML))
+	d, err := devicelayout.ParseDeviceLayout("DeviceLayout.xml", []byte(layoutXML))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +348,7 @@ func newGenLayout(t *testing.T, r *rand.Rand) *genLayout {
 				prevEnd = 0
 			}
 			if i > 0 {
-				d, err := layout.ParseDeviceLayout("prefix.xml", []byte(g.xml(g.parts)))
+				d, err := devicelayout.ParseDeviceLayout("prefix.xml", []byte(g.xml(g.parts)))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -431,7 +433,7 @@ func expectedTable(plan *layout.Plan) []listedPartition {
 		if !plan.MBR {
 			return listedPartition{start: p.FirstLBA, size: p.Sectors(), typ: strings.ToUpper(strings.Trim(p.Type, "{}"))}
 		}
-		return listedPartition{start: p.FirstLBA, size: p.Sectors(), typ: strings.ToUpper(strconv.FormatUint(uint64(p.MBRType), 16)), boot: p.Bootable}
+		return listedPartition{start: p.FirstLBA, size: p.Sectors(), typ: strings.ToUpper(strconv.FormatUint(uint64(p.Layout.MBRType), 16)), boot: p.Layout.Bootable}
 	}
 	for i, p := range plan.Partitions {
 		if plan.Logical(i) && i == 3 {
@@ -482,9 +484,9 @@ func genFFURoundTrip(dir, img string, plan *layout.Plan) error {
 	flash := map[uint64]bool{} // FirstLBA of the partitions in the flash-only table
 	for _, p := range plan.Partitions {
 		if !p.Meta {
-			fi.Partitions = append(fi.Partitions, ffu.Partition{Name: p.Name, RequiredToFlash: p.RequiredToFlash, Type: p.Type})
+			fi.Partitions = append(fi.Partitions, ffu.Partition{Name: p.Name, RequiredToFlash: p.Layout.RequiredToFlash, Type: p.Type})
 		}
-		if p.RequiredToFlash {
+		if p.Layout.RequiredToFlash {
 			flash[p.FirstLBA] = true
 		}
 	}
@@ -569,15 +571,15 @@ func genFFURoundTrip(dir, img string, plan *layout.Plan) error {
 }
 
 // readEntries reads a disk's GPT or MBR entries with the project's reader.
-func readEntries(r io.ReaderAt, size int64, plan *layout.Plan) ([]ffu.GPTEntry, error) {
+func readEntries(r io.ReaderAt, size int64, plan *layout.Plan) ([]disk.Partition, error) {
 	if plan.MBR {
-		m, err := ffu.ReadMBR(r, size, plan.SectorSize)
+		m, err := disk.ReadMBR(r, size, plan.SectorSize)
 		if err != nil {
 			return nil, err
 		}
 		return m.Entries, nil
 	}
-	g, err := ffu.ReadGPT(r, size, plan.SectorSize)
+	g, err := disk.ReadGPT(r, size, plan.SectorSize)
 	if err != nil {
 		return nil, err
 	}
@@ -607,7 +609,7 @@ func TestGeneratedLayouts(t *testing.T) {
 			continue
 		}
 		xml := g.xml(g.parts)
-		d, err := layout.ParseDeviceLayout("gen.xml", []byte(xml))
+		d, err := devicelayout.ParseDeviceLayout("gen.xml", []byte(xml))
 		if err != nil {
 			t.Fatalf("seed %d: a generated layout does not parse: %v\n%s", seed, err, xml)
 		}

@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"github.com/oemimage/rules_oemimage/tools/fat"
 	"io"
 	"math/rand"
 	"os"
@@ -26,6 +25,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/fat"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 

@@ -17,10 +17,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
 	"github.com/oemimage/rules_oemimage/tools/catalog"
-	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
 	"github.com/oemimage/rules_oemimage/tools/layout"
@@ -130,8 +131,8 @@ type build struct {
 	pkgs []*imagePackage
 
 	// place
-	dl        *layout.DeviceLayout
-	dp        *layout.DevicePlatform
+	dl        *devicelayout.DeviceLayout
+	dp        *devicelayout.DevicePlatform
 	layoutXML []byte
 	plan      *layout.Plan
 	seed      string
@@ -139,7 +140,7 @@ type build struct {
 	// install
 	records         []installed
 	history, output []byte
-	extents         []fat.Extent
+	extents         []disk.Extent
 }
 
 // Build makes the image of sel (whose packages carry their host paths): the FFU at
@@ -247,7 +248,7 @@ func (b *build) place() error {
 	if err != nil {
 		return b.withNotes(err)
 	}
-	dl, err := layout.ParseDeviceLayout(layoutPkg.sel.Name+imageconst.DeviceLayoutPath, layoutXML)
+	dl, err := devicelayout.ParseDeviceLayout(layoutPkg.sel.Name+imageconst.DeviceLayoutPath, layoutXML)
 	if err != nil {
 		return err
 	}
@@ -258,7 +259,7 @@ func (b *build) place() error {
 	if err := resolve.CheckDevicePlatformOwner(b.sel.Product, platformPkg.sel.Name, platformPkg.pkg.Manifest.OwnerType); err != nil {
 		return err
 	}
-	dp, err := layout.ParseDevicePlatform(platformPkg.sel.Name+imageconst.DevicePlatformPath, platformXML)
+	dp, err := devicelayout.ParseDevicePlatform(platformPkg.sel.Name+imageconst.DevicePlatformPath, platformXML)
 	if err != nil {
 		return err
 	}
@@ -292,7 +293,7 @@ func (b *build) place() error {
 		return fmt.Errorf("%v (the disk size is MinSectorCount %d of %s%s)", err, dp.MinSectorCount, platformPkg.sel.Name, imageconst.DevicePlatformPath)
 	}
 	for _, p := range plan.Partitions {
-		fs := p.FileSystem
+		fs := p.Layout.FileSystem
 		if fs == "" {
 			fs = "raw"
 		}
@@ -389,9 +390,7 @@ func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
 		CatalogTime: b.opt.Time,
 	}
 	img.Partitions = ffuPartitions(plan)
-	for _, e := range b.extents {
-		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-	}
+	img.Allocated = b.extents
 	f, err := out.Create(b.opt.Output)
 	if err != nil {
 		return nil, err
@@ -412,17 +411,18 @@ func ffuPartitions(plan *layout.Plan) []ffu.Partition {
 		if p.Meta {
 			continue // MBR_META is not in the layout, so not in the manifest
 		}
-		typ, id := "{"+strings.ToLower(strings.Trim(p.Type, "{}"))+"}", "{"+p.GUID+"}"
+		l := p.Layout
+		typ, id := "{"+strings.ToLower(p.Type)+"}", "{"+p.GUID+"}"
 		if plan.MBR {
 			// The layout's type byte as written, and an Id only if the layout gives one, as
 			// ImageApp writes the manifest of an MBR image.
-			typ, id = p.Type, p.ID
+			typ, id = l.Type, l.ID
 		}
 		out = append(out, ffu.Partition{
-			Name: p.Name, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, RequiredToFlash: p.RequiredToFlash,
-			Type: typ, ID: id, FileSystem: p.FileSystem,
-			ReadOnly: p.ReadOnly, Hidden: p.Hidden, AttachDriveLetter: p.AttachDriveLetter, Bootable: p.Bootable,
-			UseAllSpace: p.UseAllSpace, ByteAlignment: uint32(p.ByteAlignment), ClusterSize: uint32(p.ClusterSize),
+			Name: p.Name, FirstLBA: p.FirstLBA, LastLBA: p.LastLBA, RequiredToFlash: l.RequiredToFlash,
+			Type: typ, ID: id, FileSystem: l.FileSystem,
+			ReadOnly: l.ReadOnly, Hidden: l.Hidden, AttachDriveLetter: l.AttachDriveLetter, Bootable: l.Bootable,
+			UseAllSpace: l.UseAllSpace, ByteAlignment: uint32(l.ByteAlignment), ClusterSize: uint32(l.ClusterSize),
 		})
 	}
 	return out
@@ -468,7 +468,7 @@ func (b *build) writeSideFiles(out *atomicfile.Set, catalog []byte) error {
 	return nil
 }
 
-func chunkKB(dl *layout.DeviceLayout) uint32 {
+func chunkKB(dl *devicelayout.DeviceLayout) uint32 {
 	if dl.ChunkSizeKB == 0 {
 		return ffu.DefaultChunkSizeKB
 	}

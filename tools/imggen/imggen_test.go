@@ -140,7 +140,7 @@ func TestBuildMBR(t *testing.T) {
 	}
 	var names []string
 	for _, e := range im.GPT.Entries {
-		names = append(names, fmt.Sprintf("%s %s %d", e.Name, e.TypeGUID, e.Index))
+		names = append(names, fmt.Sprintf("%s %s %d", e.Name, e.Type, e.Index))
 	}
 	if got, want := strings.Join(names, ", "), "EFIESP 0x0c 1, MainOS 0x07 2, MMOS 0x0c 3, MBR_META 0x70 5, Data 0x07 6"; got != want {
 		t.Errorf("partitions %s, want %s", got, want)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/fat"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/internal/atomicfile"
@@ -136,8 +138,8 @@ type update struct {
 	cpu       string
 	pkgs      []*imagePackage
 	touched   map[string]bool // lower-case partition names to rebuild or rewrite
-	stored    []ffu.Extent
-	d         *disk
+	stored    []disk.Extent
+	d         *diskImage
 	// historyXML and outputXML are the new UpdateHistory.xml and UpdateOutput.xml.
 	historyXML, outputXML []byte
 }
@@ -205,19 +207,19 @@ func (u *update) readImage() error {
 	im := u.im
 	u.plan = &layout.Plan{SectorSize: uint32(im.SectorSize), DiskSectors: uint64(im.FFU.Stores[0].DiskSize / im.SectorSize), MBR: im.MBR != nil}
 	for _, e := range im.GPT.Entries {
-		p := &layout.Placed{Partition: &layout.Partition{Name: e.Name}, FirstLBA: e.FirstLBA, LastLBA: e.LastLBA}
+		p := &layout.Placed{Partition: e, Layout: &devicelayout.Partition{Name: e.Name}}
 		switch {
 		case im.IsNTFS(&e):
-			p.FileSystem = "NTFS"
+			p.Layout.FileSystem = "NTFS"
 		case im.IsFAT32(&e):
-			p.FileSystem = "FAT32"
+			p.Layout.FileSystem = "FAT32"
 		case im.IsFAT(&e):
-			p.FileSystem = "FAT"
+			p.Layout.FileSystem = "FAT"
 		}
 		u.plan.Partitions = append(u.plan.Partitions, p)
 	}
 	for _, p := range u.plan.Partitions {
-		if p.FileSystem == "" {
+		if p.Layout.FileSystem == "" {
 			continue
 		}
 		e := im.Partition(p.Name)
@@ -393,7 +395,7 @@ func (u *update) openPackages(set *PackageSet) error {
 		u.pkgs = append(u.pkgs, &imagePackage{file: file, pkg: p})
 	}
 	u.touch("MainOS") // the update history
-	if p := u.plan.Partition("Data"); p != nil && p.FileSystem != "" {
+	if p := u.plan.Partition("Data"); p != nil && p.Layout.FileSystem != "" {
 		u.touch("Data")
 	}
 	return nil
@@ -416,7 +418,7 @@ func compareVersions(a, b spkg.Version) int {
 // install rebuilds each touched partition with its kept files, then installs the packages
 // and the update records.
 func (u *update) install() error {
-	d := &disk{f: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &diskImage{f: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
 	u.d = d
 	// Files of the image's packages that stay: another package may not bring them again.
 	removed := map[string]bool{} // partition|UPPER device path
@@ -490,18 +492,17 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	name := v.placed.Name
 	ss := int64(u.plan.SectorSize)
 	off, size := int64(v.placed.FirstLBA)*ss, int64(v.placed.Sectors())*ss
-	disk := u.disk
 	// The blocks the FFU stores hold nothing of the old volume now: holes punched in the
 	// extracted disk, or zeros written where the file system cannot punch them.
 	for _, e := range u.stored {
 		lo, hi := max(e.Offset, off), min(e.Offset+e.Length, off+size)
 		if lo < hi {
-			if err := zeroRange(disk, lo, hi-lo); err != nil {
+			if err := zeroRange(u.disk, lo, hi-lo); err != nil {
 				return fmt.Errorf("partition %s: %v", name, err)
 			}
 		}
 	}
-	if v.placed.FileSystem == "" {
+	if v.placed.Layout.FileSystem == "" {
 		return nil // a raw partition: a binary partition package writes it
 	}
 	old, err := u.im.FFU.DiskReader(0)
@@ -516,7 +517,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	// pass 2 copies.
 	keep := func(path string) bool { return !removed[strings.ToLower(name)+"|"+strings.ToUpper(path)] }
 	full := map[string]bool{}
-	err = kept.walk(func(path string, dir bool, _ int64, _ byte, _ io.Reader) error {
+	err = kept.walk(func(path string, dir bool, _ int64, _ disk.Attributes, _ io.Reader) error {
 		parent, _ := splitDevicePath(path)
 		kept.dirs[strings.ToUpper(strings.TrimSuffix(parent, `\`))] = true
 		if !dir && keep(path) {
@@ -533,7 +534,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 	if err != nil {
 		return fmt.Errorf("%s: partition %s: %v", u.r.Image, name, err)
 	}
-	err = kept.walk(func(path string, dir bool, size int64, attr byte, r io.Reader) error {
+	err = kept.walk(func(path string, dir bool, size int64, attr disk.Attributes, r io.Reader) error {
 		switch {
 		case dir && !full[strings.ToUpper(path)]:
 			// An empty directory of the old volume stays; one its files left goes.
@@ -544,7 +545,7 @@ func (u *update) rebuild(v *volume, removed map[string]bool) error {
 		case dir || !keep(path):
 			return nil
 		}
-		if err := v.fs.AddFileAttr(path, size, r, attr); err != nil {
+		if err := v.fs.AddFile(path, size, r, attr&keptAttrs); err != nil {
 			return fmt.Errorf("%s: %v", path, err)
 		}
 		return nil
@@ -563,15 +564,15 @@ type oldVolume struct {
 	dirs map[string]bool // upper-case paths of directories that hold entries (rebuild's pass 1)
 }
 
-func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r io.Reader) error) error {
+func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr disk.Attributes, r io.Reader) error) error {
 	if o.fat != nil {
-		return o.fat.Walk(func(f fat.File, r io.Reader) error { return fn(f.Path, f.Dir, f.Size, f.Attr, r) })
+		return o.fat.Walk(func(f fat.File, r io.Reader) error { return fn(f.Path, f.Dir, f.Size, disk.Attributes(f.Attr), r) })
 	}
 	return o.ntfs.Walk(func(path string, fi ntfs.FileInfo, f *ntfs.File) error {
 		if fi.IsDir() {
-			return fn(path, true, 0, byte(fi.Attr), nil)
+			return fn(path, true, 0, disk.Attributes(fi.Attr), nil)
 		}
-		return fn(path, false, fi.Size, byte(fi.Attr), f)
+		return fn(path, false, fi.Size, disk.Attributes(fi.Attr), f)
 	})
 }
 
@@ -579,7 +580,7 @@ func (o *oldVolume) walk(fn func(path string, dir bool, size int64, attr byte, r
 // with the same parameters: type, cluster size, label, serial number.
 func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVolume, error) {
 	ss := int(u.plan.SectorSize)
-	if v.placed.FileSystem == "NTFS" {
+	if v.placed.Layout.FileSystem == "NTFS" {
 		o, err := ntfs.Open(old, off, size)
 		if err != nil {
 			return nil, err
@@ -588,7 +589,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 		if err != nil {
 			return nil, err
 		}
-		v.fs = ntfsFS{w}
+		v.fs = w
 		return &oldVolume{ntfs: o, dirs: map[string]bool{}}, nil
 	}
 	o, err := fat.Open(old, off, size)
@@ -606,7 +607,7 @@ func (u *update) openWriter(v *volume, old io.ReaderAt, off, size int64) (*oldVo
 	if w.Type() != o.Type() {
 		return nil, fmt.Errorf("the volume is %v, but a new one of its size and cluster size would be %v", o.Type(), w.Type())
 	}
-	v.fs = fatFS{w}
+	v.fs = w
 	return &oldVolume{fat: o, dirs: map[string]bool{}}, nil
 }
 
@@ -673,29 +674,27 @@ func (u *update) write() error {
 	// The blocks stored before, less the rebuilt partitions, and what the writers wrote.
 	ss := int64(u.plan.SectorSize)
 	for _, e := range u.stored {
-		parts := []ffu.Extent{e}
+		parts := []disk.Extent{e}
 		for _, p := range u.plan.Partitions {
 			if !u.touched[strings.ToLower(p.Name)] {
 				continue
 			}
 			lo, hi := int64(p.FirstLBA)*ss, int64(p.LastLBA+1)*ss
-			var next []ffu.Extent
+			var next []disk.Extent
 			for _, x := range parts {
 				if x.Offset < lo {
-					next = append(next, ffu.Extent{Offset: x.Offset, Length: min(x.Offset+x.Length, lo) - x.Offset})
+					next = append(next, disk.Extent{Offset: x.Offset, Length: min(x.Offset+x.Length, lo) - x.Offset})
 				}
 				if end := x.Offset + x.Length; end > hi {
 					start := max(x.Offset, hi)
-					next = append(next, ffu.Extent{Offset: start, Length: end - start})
+					next = append(next, disk.Extent{Offset: start, Length: end - start})
 				}
 			}
 			parts = next
 		}
 		img.Allocated = append(img.Allocated, parts...)
 	}
-	for _, e := range extents {
-		img.Allocated = append(img.Allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-	}
+	img.Allocated = append(img.Allocated, extents...)
 	var out atomicfile.Set
 	defer out.Abort()
 	f, err := out.Create(u.r.Output)

@@ -1,9 +1,17 @@
+// Package layout places a device layout's store on a disk (Place): each partition's sectors,
+// GUID and attribute bits, the UseAllSpace partition, MBR_META and the EBRs of an MBR disk, as
+// ImageApp does; the placed partitions are the disk.Partitions tools/disk writes. The
+// DeviceLayout itself is parsed by tools/devicelayout.
 package layout
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Well-known partition GUIDs ImageApp normalizes (FORMATS.md section 3).
@@ -29,22 +37,32 @@ const DefaultAlignment = 1 << 20
 // layout gets no more, so that its chain of extended boot records stays short.
 const MaxPartitions = 128
 
-// Placed is a partition with its place on the disk.
+// Placed is a layout's partition with its place on the disk: its partition-table entry (the
+// one type tools/disk writes and reads: Name, LBAs, GUID, GPT attribute bits; Type is the
+// entry's, an upper-case GPT type GUID or an MBR type byte "0x0c") and the layout's
+// description of it.
 type Placed struct {
-	*Partition
-	FirstLBA, LastLBA uint64
-	GUID              string
-	Attributes        uint64 // GPT attribute bits
-	// EBR is, for a logical partition of an MBR disk, the sector of the extended boot record
-	// that describes it; 0 for a primary partition.
-	EBR uint64
+	disk.Partition
+	Layout *devicelayout.Partition
 	// Meta marks the MBR_META partition the writer adds to an MBR disk: it is not in the
 	// layout (nor in the FFU manifest).
 	Meta bool
 }
 
-// Sectors is the partition's size in sectors.
-func (p *Placed) Sectors() uint64 { return p.LastLBA - p.FirstLBA + 1 }
+// newPlaced is partition p of the layout at sectors first..last.
+func newPlaced(p *devicelayout.Partition, first, last uint64) *Placed {
+	return &Placed{Partition: disk.Partition{Name: p.Name, FirstLBA: first, LastLBA: last}, Layout: p}
+}
+
+// gptType is the entry's type of a GPT layout's partition: its Type, a GPT type GUID (with or
+// without braces), upper case.
+func gptType(p *devicelayout.Partition) (string, error) {
+	t := strings.ToUpper(strings.Trim(strings.TrimSpace(p.Type), "{}"))
+	if len(t) != 36 || strings.Count(t, "-") != 4 {
+		return "", fmt.Errorf("%s: partition %s: Type %q is not a GPT type GUID", p.Pos, p.Name, p.Type)
+	}
+	return t, nil
+}
 
 // Plan is a store laid out on a disk.
 type Plan struct {
@@ -100,7 +118,7 @@ const ebrGap = 64 << 10
 // the UseAllSpace partition comes last, rounded down to whole 128 KiB blocks.
 // A partition that overlaps another one or a partition table is an error naming both.
 // seed makes the disk GUID and the GUIDs of partitions without an Id depend on the image.
-func Place(d *DeviceLayout, s *Store, diskSectors uint64, content func(name string) uint64, extra map[string]uint64, seed string) (*Plan, error) {
+func Place(d *devicelayout.DeviceLayout, s *devicelayout.Store, diskSectors uint64, content func(name string) uint64, extra map[string]uint64, seed string) (*Plan, error) {
 	if len(s.Partitions) > MaxPartitions {
 		return nil, fmt.Errorf("%s: store %q has %d partitions; at most %d fit a partition table", s.Pos, s.ID, len(s.Partitions), MaxPartitions)
 	}
@@ -117,18 +135,31 @@ func Place(d *DeviceLayout, s *Store, diskSectors uint64, content func(name stri
 	}
 	plan.SectorSize, plan.DiskSectors = d.SectorSize, diskSectors
 	plan.DiskGUID = GUID("disk", seed)
-	for _, p := range plan.Partitions {
-		p.GUID = partitionGUID(p.Partition, seed)
-		if !plan.MBR {
-			p.Attributes = attributes(p.Partition)
+	for i, p := range plan.Partitions {
+		p.GUID = partitionGUID(p.Layout, seed)
+		if plan.MBR {
+			// As ReadMBR gives the entry: numbered as Linux does (logical ones from 5), the
+			// type byte, the boot flag as GPT's legacy-BIOS-bootable bit.
+			p.Index, p.Type = i+1, fmt.Sprintf("0x%02x", p.Layout.MBRType)
+			if plan.Logical(i) {
+				p.Index = 5 + i - 3
+			}
+			if p.Layout.Bootable {
+				p.Attributes = disk.MBRBootable
+			}
+			continue
+		}
+		p.Index, p.Attributes = i, attributes(p.Layout)
+		if p.Type, err = gptType(p.Layout); err != nil {
+			return nil, err
 		}
 	}
 	return plan, nil
 }
 
 type placer struct {
-	d       *DeviceLayout
-	s       *Store
+	d       *devicelayout.DeviceLayout
+	s       *devicelayout.Store
 	disk    uint64
 	ss      uint64
 	content func(string) uint64
@@ -137,7 +168,7 @@ type placer struct {
 
 // size is what a partition needs, in sectors (0 for UseAllSpace), saturating rather than
 // wrapping on absurd values.
-func (pl *placer) size(p *Partition) uint64 {
+func (pl *placer) size(p *devicelayout.Partition) uint64 {
 	switch {
 	case p.TotalSectors != 0:
 		return p.TotalSectors
@@ -160,7 +191,7 @@ func addSat(a, b uint64) uint64 {
 
 // align is a partition's start alignment in sectors: ByteAlignment, else the layout's
 // DefaultPartitionByteAlignment, else DefaultAlignment; one sector with SingleSectorAlignment.
-func (pl *placer) align(p *Partition) uint64 {
+func (pl *placer) align(p *devicelayout.Partition) uint64 {
 	a := p.ByteAlignment
 	if a == 0 {
 		a = pl.d.DefaultPartitionByteAlignment
@@ -190,7 +221,7 @@ type span struct {
 }
 
 func partSpan(p *Placed) span {
-	return span{p.FirstLBA, p.LastLBA, fmt.Sprintf("partition %s (sectors %d-%d, %s)", p.Name, p.FirstLBA, p.LastLBA, p.Pos)}
+	return span{p.FirstLBA, p.LastLBA, fmt.Sprintf("partition %s (sectors %d-%d, %s)", p.Name, p.FirstLBA, p.LastLBA, p.Layout.Pos)}
 }
 
 // checkOverlaps reports the first two spans that share a sector, naming both.
@@ -206,7 +237,7 @@ func checkOverlaps(spans []span) error {
 }
 
 // start places p at its OffsetInSectors or at the next aligned sector from cur.
-func (pl *placer) start(p *Partition, cur uint64) (uint64, error) {
+func (pl *placer) start(p *devicelayout.Partition, cur uint64) (uint64, error) {
 	if p.OffsetInSectors != 0 {
 		return p.OffsetInSectors, nil
 	}
@@ -218,14 +249,14 @@ func (pl *placer) start(p *Partition, cur uint64) (uint64, error) {
 }
 
 // place puts p at start with n sectors, checking it ends on the disk.
-func (pl *placer) place(p *Partition, start, n uint64) (*Placed, error) {
+func (pl *placer) place(p *devicelayout.Partition, start, n uint64) (*Placed, error) {
 	if n == 0 || n > pl.disk || start > pl.disk-n {
 		if p.OffsetInSectors != 0 && n <= pl.disk {
 			return nil, fmt.Errorf("%s: partition %s at OffsetInSectors %d with %d sectors ends beyond the %d-sector disk", p.Pos, p.Name, start, n, pl.disk)
 		}
 		return nil, pl.tooSmall()
 	}
-	return &Placed{Partition: p, FirstLBA: start, LastLBA: start + n - 1}, nil
+	return newPlaced(p, start, start+n-1), nil
 }
 
 func (pl *placer) placeGPT() (*Plan, error) {
@@ -283,11 +314,11 @@ func (pl *placer) placeGPT() (*Plan, error) {
 		if !ok || start >= top {
 			return nil, fmt.Errorf("%s: no space is left for %s (UseAllSpace): the other partitions take the whole %d-sector disk", p.Pos, p.Name, pl.disk)
 		}
-		placed[allSpace] = &Placed{Partition: p, FirstLBA: start, LastLBA: top - 1}
+		placed[allSpace] = newPlaced(p, start, top-1)
 	}
 	spans := []span{{0, firstUsable - 1, "the protective MBR and primary GPT (sectors 0-" + fmt.Sprint(firstUsable-1) + ")"}}
 	for _, p := range placed {
-		if p.LastLBA > lastUsable && p.OffsetInSectors == 0 {
+		if p.LastLBA > lastUsable && p.Layout.OffsetInSectors == 0 {
 			return nil, pl.tooSmall()
 		}
 		spans = append(spans, partSpan(p))
@@ -301,11 +332,11 @@ func (pl *placer) placeGPT() (*Plan, error) {
 
 // mbrOrder is ImageApp's partition order on an MBR disk (ImageStorage.CreateVirtualDisk):
 // MBR_META in the UseAllSpace partition's place, or last; the UseAllSpace partition last.
-func (pl *placer) mbrOrder() []*Partition {
-	meta := &Partition{Name: MBRMetaName, Type: fmt.Sprintf("0x%02x", MBRMetaType), MBRType: MBRMetaType,
+func (pl *placer) mbrOrder() []*devicelayout.Partition {
+	meta := &devicelayout.Partition{Name: MBRMetaName, Type: fmt.Sprintf("0x%02x", MBRMetaType), MBRType: MBRMetaType,
 		TotalSectors: MBRMetaBytes / pl.ss, SingleSectorAlignment: true, RequiredToFlash: true, Pos: pl.s.Pos}
-	var out []*Partition
-	var allSpace *Partition
+	var out []*devicelayout.Partition
+	var allSpace *devicelayout.Partition
 	for _, p := range pl.s.Partitions {
 		if p.UseAllSpace {
 			allSpace = p
@@ -353,7 +384,7 @@ func (pl *placer) placeMBR() (*Plan, error) {
 			if n == 0 {
 				return nil, fmt.Errorf("%s: no space is left for %s (UseAllSpace): less than 128 KiB remains after sector %d of the %d-sector disk", p.Pos, p.Name, start, pl.disk)
 			}
-			pp = &Placed{Partition: p, FirstLBA: start, LastLBA: start + n - 1}
+			pp = newPlaced(p, start, start+n-1)
 		} else if pp, err = pl.place(p, start, pl.size(p)); err != nil {
 			return nil, err
 		}
@@ -388,13 +419,13 @@ func (p *Plan) checkExtended() error {
 	logical := p.Partitions[3:]
 	for i := 1; i < len(logical); i++ {
 		if logical[i].EBR <= logical[i-1].LastLBA {
-			return fmt.Errorf("%s: logical partition %s (sector %d) comes before %s (sector %d) on the disk; the logical partitions (the fourth on) must be in disk order", logical[i].Pos, logical[i].Name, logical[i].FirstLBA, logical[i-1].Name, logical[i-1].FirstLBA)
+			return fmt.Errorf("%s: logical partition %s (sector %d) comes before %s (sector %d) on the disk; the logical partitions (the fourth on) must be in disk order", logical[i].Layout.Pos, logical[i].Name, logical[i].FirstLBA, logical[i-1].Name, logical[i-1].FirstLBA)
 		}
 	}
 	first, last := logical[0].EBR, logical[len(logical)-1].LastLBA
 	for _, q := range p.Partitions[:3] {
 		if q.FirstLBA <= last && q.LastLBA >= first {
-			return fmt.Errorf("%s: primary partition %s (sectors %d-%d) lies inside the extended partition (sectors %d-%d) that holds the fourth partition on", q.Pos, q.Name, q.FirstLBA, q.LastLBA, first, last)
+			return fmt.Errorf("%s: primary partition %s (sectors %d-%d) lies inside the extended partition (sectors %d-%d) that holds the fourth partition on", q.Layout.Pos, q.Name, q.FirstLBA, q.LastLBA, first, last)
 		}
 	}
 	return nil
@@ -413,7 +444,7 @@ func (pl *placer) tooSmall() error {
 		pl.s.Pos, total, strings.Join(parts, ", "), pl.disk, pl.ss)
 }
 
-func partitionGUID(p *Partition, seed string) string {
+func partitionGUID(p *devicelayout.Partition, seed string) string {
 	if id := strings.Trim(p.ID, "{}"); id != "" {
 		return strings.ToUpper(id)
 	}
@@ -425,7 +456,7 @@ func partitionGUID(p *Partition, seed string) string {
 
 // attributes maps a layout partition to GPT attribute bits. MainOS keeps a drive letter, as
 // ImageApp clears NO_DRIVE_LETTER on it.
-func attributes(p *Partition) uint64 {
+func attributes(p *devicelayout.Partition) uint64 {
 	var a uint64
 	if p.Bootable {
 		a |= AttrLegacyBootable
@@ -440,4 +471,13 @@ func attributes(p *Partition) uint64 {
 		a |= AttrNoDriveLetter
 	}
 	return a
+}
+
+// GUID derives a stable GUID (version-4 layout, RFC 4122 variant) from parts: the same inputs
+// give the same GUID on every machine, different inputs different GUIDs.
+func GUID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	h[6] = h[6]&0x0F | 0x40
+	h[8] = h[8]&0x3F | 0x80
+	return fmt.Sprintf("%X-%X-%X-%X-%X", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/devicelayout"
 )
 
 // checkPlan checks what every plan must satisfy: partitions inside the disk and outside its
@@ -82,9 +84,9 @@ const imx8 = `<DeviceLayout xmlns="http://schemas.microsoft.com/embedded/2004/10
   <SectorSize>512</SectorSize><ChunkSize>128</ChunkSize>
 </DeviceLayout>`
 
-func mustParse(t *testing.T, xml string) *DeviceLayout {
+func mustParse(t *testing.T, xml string) *devicelayout.DeviceLayout {
 	t.Helper()
-	d, err := ParseDeviceLayout("dl.xml", []byte(xml))
+	d, err := devicelayout.ParseDeviceLayout("dl.xml", []byte(xml))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func TestPlaceOverlaps(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			d, err := ParseDeviceLayout("dl.xml", []byte(tt.xml))
+			d, err := devicelayout.ParseDeviceLayout("dl.xml", []byte(tt.xml))
 			if err == nil {
 				_, err = Place(d, d.Stores[0], 1<<23, nil, nil, "s")
 			}

@@ -3,12 +3,11 @@
 //
 //	w, err := ntfs.New(img, offset, size, ntfs.Options{Label: "MainOS", Serial: 0x1234})
 //	err = w.Mkdir(`\Windows\System32`)
-//	err = w.AddFile(`\Windows\System32\a.dll`, size, r, ntfs.AttrArchive)
+//	err = w.AddFile(`\Windows\System32\a.dll`, size, r, disk.ReadOnly)
 //	extents, err := w.Close() // the byte ranges of the image that hold data
 //
-// Differences from package fat a caller bridging both needs to know: attr is a uint32 of
-// FILE_ATTRIBUTE_* bits (AttrReadOnly, AttrHidden, AttrSystem, AttrArchive have fat's values),
-// and Extent is this package's own type with fat.Extent's fields.
+// Both writers are a disk.FileSystem: the attributes, extents and file-name rules are
+// tools/disk's.
 //
 // Each file's data is copied once from its io.Reader straight to contiguous clusters as it
 // arrives (files of up to ~600 bytes stay resident in their MFT record); the MFT, directory
@@ -42,6 +41,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/oemimage/rules_oemimage/tools/disk"
 )
 
 // Options describe the volume to create.
@@ -56,9 +57,6 @@ type Options struct {
 
 // DefaultModTime is the timestamp of files when none is given: fixed, for reproducible images.
 var DefaultModTime = time.Date(2015, 7, 29, 0, 0, 0, 0, time.UTC)
-
-// Extent is a byte range of the image.
-type Extent struct{ Offset, Length int64 }
 
 // File attribute bits (FILE_ATTRIBUTE_*).
 const (
@@ -339,7 +337,7 @@ func splitPath(p string) []string {
 func (f *Writer) dir(parts []string, create bool) (*node, error) {
 	d := f.root
 	for i, p := range parts {
-		if err := checkName(p); err != nil {
+		if err := disk.CheckName(p); err != nil {
 			return nil, err
 		}
 		u := utf16.Encode([]rune(p))
@@ -390,9 +388,10 @@ func (f *Writer) residentMax(nameLen int) int64 {
 }
 
 // AddFile writes a file of size bytes read from r at path (e.g. \Windows\System32\a.dll),
-// creating its directories. attr holds FILE_ATTRIBUTE_* bits; 0 means AttrArchive, which
-// Windows gives new files. The data is copied to contiguous clusters at once.
-func (f *Writer) AddFile(path string, size int64, r io.Reader, attr uint32) error {
+// creating its directories. attrs holds the FILE_ATTRIBUTE_* bits ReadOnly, Hidden, System
+// and Archive; none means Archive, which Windows gives new files. The data is copied to
+// contiguous clusters at once.
+func (f *Writer) AddFile(path string, size int64, r io.Reader, attrs disk.Attributes) error {
 	if err := f.usable(); err != nil {
 		return err
 	}
@@ -408,7 +407,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr uint32) erro
 		return fmt.Errorf("ntfs: add %s: %w", path, err)
 	}
 	name := parts[len(parts)-1]
-	if err := checkName(name); err != nil {
+	if err := disk.CheckName(name); err != nil {
 		return fmt.Errorf("ntfs: add %s: %v", path, err)
 	}
 	u := utf16.Encode([]rune(name))
@@ -416,6 +415,7 @@ func (f *Writer) AddFile(path string, size int64, r io.Reader, attr uint32) erro
 	if d.children[key] != nil {
 		return &ErrExists{Path: path}
 	}
+	attr := uint32(attrs & (disk.ReadOnly | disk.Hidden | disk.System | disk.Archive))
 	if attr == 0 {
 		attr = AttrArchive
 	}
@@ -473,12 +473,18 @@ func (f *Writer) Used() int64 { return f.next * f.cs }
 func (f *Writer) Free() int64        { return (f.clusters - f.next) * f.cs }
 func (f *Writer) ClusterSize() int64 { return f.cs }
 
+// Name is "NTFS", for disk.FileSystem.
+func (f *Writer) Name() string { return "NTFS" }
+
+// The writer is a partition's file system for imggen.
+var _ disk.FileSystem = (*Writer)(nil)
+
 // ErrFull is the error (wrapped) of data that does not fit the clusters left.
 var ErrFull = errors.New("volume full")
 
 // Close writes the directory indexes, the MFT and its mirror, $Bitmap and the boot sectors, and
 // returns the extents that hold data.
-func (f *Writer) Close() ([]Extent, error) {
+func (f *Writer) Close() ([]disk.Extent, error) {
 	if err := f.usable(); err != nil {
 		return nil, err
 	}
@@ -562,11 +568,11 @@ func (f *Writer) Close() ([]Extent, error) {
 	}
 	ss := int64(f.opt.SectorSize)
 	backup := (f.size/ss - 1) * ss
-	ext := []Extent{{f.offset, f.next * f.cs}}
+	ext := []disk.Extent{{Offset: f.offset, Length: f.next * f.cs}}
 	if backup == f.next*f.cs {
 		ext[0].Length += ss
 	} else {
-		ext = append(ext, Extent{f.offset + backup, ss})
+		ext = append(ext, disk.Extent{Offset: f.offset + backup, Length: ss})
 	}
 	return ext, nil
 }

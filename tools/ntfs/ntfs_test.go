@@ -14,7 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/checker"
+	"github.com/oemimage/rules_oemimage/tools/internal/testfs"
 )
 
 type file struct {
@@ -22,32 +24,12 @@ type file struct {
 	data []byte
 }
 
-// build writes files into a new volume of size bytes and returns the image's path.
-func build(t testing.TB, size int64, opt Options, files []file) (string, []Extent) {
+// build writes files into a new volume of size bytes and returns the image's path and the
+// volume's extents.
+func build(t testing.TB, size int64, opt Options, files []file) (string, []disk.Extent) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "ntfs.img")
-	img, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer img.Close()
-	if err := img.Truncate(size); err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(img, 0, size, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		if err := w.AddFile(f.path, int64(len(f.data)), bytes.NewReader(f.data), 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ext, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, ext
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, size, opt) }
+	return testfs.Build(t, "ntfs.img", size, open, len(files), func(i int) (string, []byte) { return files[i].path, files[i].data })
 }
 
 // ntfsfix checks a volume with ntfsfix -n (no changes) and fails on anything but a clean report.
@@ -406,28 +388,11 @@ func TestErrors(t *testing.T) {
 func BenchmarkWrite(b *testing.B) {
 	data := make([]byte, 256<<10)
 	rand.New(rand.NewSource(1)).Read(data)
-	path := filepath.Join(b.TempDir(), "bench.img")
 	b.SetBytes(256 * int64(len(data)))
+	open := func(w io.WriterAt) (disk.FileSystem, error) { return New(w, 0, 256<<20, Options{}) }
 	for i := 0; i < b.N; i++ {
-		img, err := os.Create(path)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := img.Truncate(256 << 20); err != nil {
-			b.Fatal(err)
-		}
-		w, err := New(img, 0, 256<<20, Options{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		for j := 0; j < 256; j++ {
-			if err := w.AddFile(fmt.Sprintf(`\d%d\file%03d.bin`, j%8, j), int64(len(data)), bytes.NewReader(data), 0); err != nil {
-				b.Fatal(err)
-			}
-		}
-		if _, err := w.Close(); err != nil {
-			b.Fatal(err)
-		}
-		img.Close()
+		testfs.Build(b, "bench.img", 256<<20, open, 256, func(j int) (string, []byte) {
+			return fmt.Sprintf(`\d%d\file%03d.bin`, j%8, j), data
+		})
 	}
 }

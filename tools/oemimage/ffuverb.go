@@ -187,7 +187,7 @@ func ffuInfo(rd *ffu.Reader, path string, w io.Writer) error {
 	defer im.Close()
 	fmt.Fprintf(w, "partitions (%s):\n", im.Table())
 	for _, e := range im.GPT.Entries {
-		fmt.Fprintf(w, "  %-12s %10d-%-10d %s %s\n", e.Name, e.FirstLBA, e.LastLBA, e.TypeGUID, e.GUID)
+		fmt.Fprintf(w, "  %-12s %10d-%-10d %s %s\n", e.Name, e.FirstLBA, e.LastLBA, e.Type, e.GUID)
 	}
 	mainOS := im.Partition("MainOS")
 	if mainOS == nil {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 
 	"github.com/oemimage/rules_oemimage/tools/fat"
@@ -157,25 +158,25 @@ func init() {
 // made by tools/fat, with MainOS corrupted by corrupt.
 func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 	t.Helper()
-	disk, err := os.Create(filepath.Join(t.TempDir(), "disk.img"))
+	diskFile, err := os.Create(filepath.Join(t.TempDir(), "disk.img"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer disk.Close()
+	defer diskFile.Close()
 	size := int64(fatDiskSectors) * 512
-	if err := disk.Truncate(size); err != nil {
+	if err := diskFile.Truncate(size); err != nil {
 		t.Fatal(err)
 	}
-	if err := testgpt.Write(disk, fatDiskSectors, 512, []testgpt.Partition{
+	if err := testgpt.Write(diskFile, fatDiskSectors, 512, []testgpt.Partition{
 		{Name: "EFIESP", Type: testgpt.ESP, First: fatESPFirst, Last: fatESPLast},
 		{Name: "MainOS", Type: testgpt.BasicData, First: fatMainFirst, Last: fatMainLast},
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var allocated []ffu.Extent
+	var allocated []disk.Extent
 	format := func(first, last int64, opt fat.Options, files map[string]string) {
 		off, n := first*512, (last-first+1)*512
-		w, err := fat.New(disk, off, n, opt)
+		w, err := fat.New(diskFile, off, n, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,9 +189,7 @@ func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, e := range ext {
-			allocated = append(allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-		}
+		allocated = append(allocated, ext...)
 	}
 	format(fatESPFirst, fatESPLast, fat.Options{Label: "EFIESP"}, map[string]string{`\EFI\Boot\bootarm.efi`: "efi"})
 	format(fatMainFirst, fatMainLast, fat.Options{Type: fat.FAT32, ClusterSize: 512, Label: "MainOS"}, map[string]string{
@@ -201,20 +200,20 @@ func writeFATFFU(t *testing.T, path string, corrupt func(*testing.T, []byte)) {
 	})
 	// Corrupt the MainOS partition in place: its metadata lies in the extents the FFU keeps.
 	main := make([]byte, (fatMainLast-fatMainFirst+1)*512)
-	if _, err := disk.ReadAt(main, fatMainFirst*512); err != nil {
+	if _, err := diskFile.ReadAt(main, fatMainFirst*512); err != nil {
 		t.Fatal(err)
 	}
 	before := bytes.Clone(main)
 	corrupt(t, main)
 	for i := 0; i < len(main); i += 512 {
 		if !bytes.Equal(main[i:i+512], before[i:i+512]) {
-			if _, err := disk.WriteAt(main[i:i+512], fatMainFirst*512+int64(i)); err != nil {
+			if _, err := diskFile.WriteAt(main[i:i+512], fatMainFirst*512+int64(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	_, err = ffu.WriteFile(path, &ffu.Image{
-		Disk: disk, DiskSize: size, SectorSize: 512,
+		Disk: diskFile, DiskSize: size, SectorSize: 512,
 		Description: "hostile FAT", OSVersion: "10.0.15254.0", PlatformIDs: []string{"Contoso.Hostile"},
 		Store: ffu.StoreInfo{IsMainOSStore: true},
 		Partitions: []ffu.Partition{

@@ -7,9 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
-
-	"github.com/diskfs/go-diskfs/partition/gpt"
+	"github.com/oemimage/rules_oemimage/tools/internal/testgpt"
 
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
@@ -220,24 +220,22 @@ func writeNTFSFFU(t *testing.T, path, target string, corrupt ntfsCorruption) {
 		mainFirst   = 4096
 		mainSectors = 40960 // 20 MiB
 	)
-	disk, err := os.Create(filepath.Join(t.TempDir(), "disk.img"))
+	diskFile, err := os.Create(filepath.Join(t.TempDir(), "disk.img"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer disk.Close()
-	if err := disk.Truncate(diskSize); err != nil {
+	defer diskFile.Close()
+	if err := diskFile.Truncate(diskSize); err != nil {
 		t.Fatal(err)
 	}
-	parts := []*gpt.Partition{
-		{Index: 1, Start: 2048, End: 4095, Size: 1 << 20, Type: gpt.EFISystemPartition, Name: "EFIESP", GUID: "11111111-2222-4333-8444-555555555555"},
-		{Index: 2, Start: mainFirst, End: mainFirst + mainSectors - 1, Size: mainSectors * 512, Type: gpt.MicrosoftBasicData, Name: "MainOS", GUID: "66666666-7777-4888-8999-aaaaaaaaaaaa"},
-	}
-	table := &gpt.Table{LogicalSectorSize: 512, PhysicalSectorSize: 512, ProtectiveMBR: true, GUID: "BBBBBBBB-CCCC-4DDD-8EEE-FFFFFFFFFFFF", Partitions: parts}
-	if err := table.Write(disk, diskSize); err != nil {
+	if err := testgpt.Write(diskFile, diskSize/512, 512, []testgpt.Partition{
+		{Name: "EFIESP", Type: testgpt.ESP, First: 2048, Last: 4095},
+		{Name: "MainOS", Type: testgpt.BasicData, First: mainFirst, Last: mainFirst + mainSectors - 1},
+	}); err != nil {
 		t.Fatal(err)
 	}
 	off, size := int64(mainFirst*512), int64(mainSectors*512)
-	w, err := ntfs.New(disk, off, size, ntfs.Options{Label: "MainOS"})
+	w, err := ntfs.New(diskFile, off, size, ntfs.Options{Label: "MainOS"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +258,7 @@ func writeNTFSFFU(t *testing.T, path, target string, corrupt ntfsCorruption) {
 		t.Fatal(err)
 	}
 	img := make([]byte, size)
-	if _, err := disk.ReadAt(img, off); err != nil {
+	if _, err := diskFile.ReadAt(img, off); err != nil {
 		t.Fatal(err)
 	}
 	v, err := ntfs.Open(bytes.NewReader(img), 0, size)
@@ -268,15 +266,12 @@ func writeNTFSFFU(t *testing.T, path, target string, corrupt ntfsCorruption) {
 		t.Fatal(err)
 	}
 	corrupt(&ntfsVolume{t: t, img: img, v: v}, target)
-	if _, err := disk.WriteAt(img, off); err != nil {
+	if _, err := diskFile.WriteAt(img, off); err != nil {
 		t.Fatal(err)
 	}
-	allocated := []ffu.Extent{{Offset: 2048 * 512, Length: 1 << 20}}
-	for _, e := range exts {
-		allocated = append(allocated, ffu.Extent{Offset: e.Offset, Length: e.Length})
-	}
+	allocated := append([]disk.Extent{{Offset: 2048 * 512, Length: 1 << 20}}, exts...)
 	_, err = ffu.WriteFile(path, &ffu.Image{
-		Disk: disk, DiskSize: diskSize, SectorSize: 512,
+		Disk: diskFile, DiskSize: diskSize, SectorSize: 512,
 		PlatformIDs: []string{"Contoso.Hostile.NTFS"},
 		Partitions:  []ffu.Partition{{Name: "EFIESP", RequiredToFlash: true}, {Name: "MainOS", RequiredToFlash: true, FileSystem: "NTFS"}},
 		Allocated:   allocated,

@@ -20,7 +20,7 @@ import (
 
 	"github.com/beevik/etree"
 
-	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/ffudiff"
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
@@ -182,7 +182,7 @@ func (b *builder) regions() error {
 		return n
 	}
 	type part struct {
-		e          *ffu.GPTEntry
+		e          *disk.Partition
 		off, bytes int64
 	}
 	var parts []part
@@ -223,7 +223,7 @@ func (b *builder) regions() error {
 		}
 		gap(end, off)
 		end = off + size
-		reg := Region{Name: p.e.Name, Partition: true, Offset: off, Bytes: size, FileSystem: ffudiff.FileSystem(im, p.e), Type: p.e.TypeGUID, GUID: p.e.GUID}
+		reg := Region{Name: p.e.Name, Partition: true, Offset: off, Bytes: size, FileSystem: ffudiff.FileSystem(im, p.e), Type: p.e.Type, GUID: p.e.GUID}
 		if err := b.measure(&reg, p.e); err != nil {
 			return err
 		}
@@ -240,7 +240,7 @@ func (b *builder) regions() error {
 // measure opens a partition's file system, counts its free clusters and reads its files. A
 // volume that does not open or count is a note (the region is measured by stored blocks); a
 // walk that fails is an error.
-func (b *builder) measure(reg *Region, e *ffu.GPTEntry) error {
+func (b *builder) measure(reg *Region, e *disk.Partition) error {
 	im := b.im
 	if !im.IsNTFS(e) && !im.IsFAT(e) {
 		return nil

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/ffu"
 )
 
@@ -18,9 +19,9 @@ type Image struct {
 	Path string
 	FFU  *ffu.Reader
 	// GPT holds the partitions. On an MBR disk (MBR non-nil) it has only Entries, read from the
-	// MBR: names from its MBR_META partition (see ffu.MBR).
-	GPT        *ffu.GPT
-	MBR        *ffu.MBR
+	// MBR: names from its MBR_META partition (see disk.MBR).
+	GPT        *disk.GPT
+	MBR        *disk.MBR
 	SectorSize int64
 	file, disk *os.File
 	view       io.ReaderAt // the disk: the FFU's blocks, or disk once extracted
@@ -62,26 +63,10 @@ func OpenImage(path string, verify bool) (_ *Image, err error) {
 	}
 	s := im.FFU.Stores[0]
 	im.SectorSize = int64(s.SectorSize)
-	if im.GPT, im.MBR, err = readTable(im.view, s.DiskSize, s.SectorSize); err != nil {
+	if im.GPT, im.MBR, err = disk.ReadTable(im.view, s.DiskSize, s.SectorSize); err != nil {
 		return nil, fmt.Errorf("%s: %v", path, err)
 	}
 	return im, nil
-}
-
-// readTable reads a disk's GPT or, failing that, its MBR (an MBR layout's image).
-func readTable(disk io.ReaderAt, size int64, ss uint32) (*ffu.GPT, *ffu.MBR, error) {
-	g, gptErr := ffu.ReadGPT(disk, size, ss)
-	if gptErr == nil {
-		return g, nil, nil
-	}
-	m, mbrErr := ffu.ReadMBR(disk, size, ss)
-	switch {
-	case mbrErr == nil:
-		return m.AsGPT(), m, nil
-	case ffu.IsProtectiveMBR(mbrErr):
-		return nil, nil, gptErr
-	}
-	return nil, nil, fmt.Errorf("%v; and as an MBR disk: %v", gptErr, mbrErr)
 }
 
 // Close closes the FFU and removes the extracted disk.
@@ -143,7 +128,7 @@ func (im *Image) Table() string {
 }
 
 // Partition finds a partition entry by name, case-insensitively; nil if there is none.
-func (im *Image) Partition(name string) *ffu.GPTEntry {
+func (im *Image) Partition(name string) *disk.Partition {
 	for i, e := range im.GPT.Entries {
 		if strings.EqualFold(e.Name, name) {
 			return &im.GPT.Entries[i]
@@ -153,12 +138,12 @@ func (im *Image) Partition(name string) *ffu.GPTEntry {
 }
 
 // Extent is where a partition lies on the disk, in bytes.
-func (im *Image) Extent(e *ffu.GPTEntry) (offset, size int64) {
+func (im *Image) Extent(e *disk.Partition) (offset, size int64) {
 	return int64(e.FirstLBA) * im.SectorSize, int64(e.LastLBA-e.FirstLBA+1) * im.SectorSize
 }
 
 // IsFAT reports whether a partition starts with a FAT boot sector.
-func (im *Image) IsFAT(e *ffu.GPTEntry) bool {
+func (im *Image) IsFAT(e *disk.Partition) bool {
 	off, _ := im.Extent(e)
 	b := make([]byte, 512)
 	if _, err := im.view.ReadAt(b, off); err != nil {
@@ -168,7 +153,7 @@ func (im *Image) IsFAT(e *ffu.GPTEntry) bool {
 }
 
 // IsFAT32 reports whether a partition starts with a FAT32 boot sector (not FAT12/16).
-func (im *Image) IsFAT32(e *ffu.GPTEntry) bool {
+func (im *Image) IsFAT32(e *disk.Partition) bool {
 	off, _ := im.Extent(e)
 	b := make([]byte, 90)
 	if _, err := im.view.ReadAt(b, off); err != nil {
@@ -178,7 +163,7 @@ func (im *Image) IsFAT32(e *ffu.GPTEntry) bool {
 }
 
 // FAT opens a partition's FAT12, FAT16 or FAT32 file system.
-func (im *Image) FAT(e *ffu.GPTEntry) (*FAT, error) {
+func (im *Image) FAT(e *disk.Partition) (*FAT, error) {
 	off, size := im.Extent(e)
 	return OpenFAT(im.view, off, size, im.SectorSize)
 }

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/oemimage/rules_oemimage/tools/ffu"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/ntfs"
 )
 
@@ -69,7 +69,7 @@ func (n *NTFS) Walk(fn func(e Entry, r io.Reader) error) error {
 func (n *NTFS) Usage() (clusterBytes, clusters, free int64, err error) { return n.v.Usage() }
 
 // IsNTFS reports whether a partition starts with an NTFS boot sector.
-func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {
+func (im *Image) IsNTFS(e *disk.Partition) bool {
 	off, _ := im.Extent(e)
 	b := make([]byte, 11)
 	if _, err := im.view.ReadAt(b, off); err != nil {
@@ -79,7 +79,7 @@ func (im *Image) IsNTFS(e *ffu.GPTEntry) bool {
 }
 
 // Volume opens a partition's file system, NTFS or FAT (12, 16 or 32).
-func (im *Image) Volume(e *ffu.GPTEntry) (Reader, error) {
+func (im *Image) Volume(e *disk.Partition) (Reader, error) {
 	off, size := im.Extent(e)
 	if im.IsNTFS(e) {
 		return OpenNTFS(im.view, off, size)

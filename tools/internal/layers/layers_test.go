@@ -24,12 +24,12 @@ var layers = [][]string{
 	{"tools/internal/utf16le", "tools/internal/readfile"},
 	// Foundations: no project imports but the leaf helpers.
 	{"tools/internal/atomicfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
-		"tools/internal/testgpt", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
+		"tools/internal/testgpt", "tools/disk", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
 	// Formats and readers of one thing each.
-	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest"},
+	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest", "tools/internal/testfs"},
 	// Containers built on them, and the XML models.
-	{"tools/cab", "tools/wim", "tools/layout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
-	{"tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
+	{"tools/cab", "tools/wim", "tools/devicelayout", "tools/answerfile", "tools/volume", "tools/locate", "bench/ntfsdir"},
+	{"tools/layout", "tools/spkg", "tools/cab/cabtest", "tools/capture", "bench/cabdir", "bench/cabwrite", "bench/wimcapture"},
 	// The flows: package generation, selection, merging.
 	{"tools/pkggen", "tools/resolve", "tools/merge", "tools/imagecheck", "tools/ffudiff", "bench/genimage"},
 	{"tools/customization", "tools/gazelle", "tools/report"},

@@ -1,4 +1,4 @@
-package layout
+package devicelayout
 
 import (
 	"errors"
@@ -38,24 +38,13 @@ func layoutSeeds(f *testing.F) {
 	f.Add([]byte{0xFF, 0xFE, '<', 0})
 }
 
-// No input makes the layout parser panic, and a refused one is refused with positions; an
-// accepted layout can be placed (or refused) without a panic on a small and a huge disk.
+// No input makes the layout parser panic, and a refused one is refused with positions
+// (tools/layout's FuzzPlace places what it accepts).
 func FuzzParseDeviceLayout(f *testing.F) {
 	layoutSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		d, err := ParseDeviceLayout("f.xml", data)
+		_, err := ParseDeviceLayout("f.xml", data)
 		checkPositioned(t, err)
-		if err != nil {
-			return
-		}
-		for _, disk := range []uint64{1 << 21, 1 << 40} {
-			plan, err := Place(d, d.MainStore(), disk, func(string) uint64 { return 1 << 20 }, nil, "fuzz")
-			if err == nil {
-				if err := checkPlan(plan); err != nil {
-					t.Fatalf("Place accepted an invalid plan: %v", err)
-				}
-			}
-		}
 	})
 }
 

@@ -1,4 +1,4 @@
-package ffu
+package disk
 
 import (
 	"bytes"
@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
-	"slices"
 
 	"github.com/oemimage/rules_oemimage/tools/internal/utf16le"
 )
 
-// The little of GPT (UEFI 2.x section 5.3) the writer needs: find the primary and backup tables,
-// check their CRCs, and build the flash-only table without some entries.
+// Reading a GPT (UEFI 2.x section 5.3): find the primary and backup tables, check their CRCs
+// and bounds, and for the FFU writer build the flash-only table without some entries.
 
 const (
 	gptSignature     = "EFI PART"
@@ -21,10 +20,11 @@ const (
 	gptMinEntrySize  = 128
 	gptMaxEntrySize  = 4096    // bounds the entry size a header may claim; UEFI disks use 128
 	gptMaxArrayBytes = 4 << 20 // entry count × size; 16 KiB is usual, 4 MiB is 32,768 entries of 128 bytes
-	// The Microsoft tool reads and writes at least 16 KiB of entries
-	// (GuidPartitionTable.MIN_GPT_PARTITION_ARRAY_SIZE), whatever the header's count.
-	gptMinArrayBytes = 16384
 )
+
+// MaxSectorSize bounds the sector sizes read: disks have 512- or 4096-byte sectors, and a
+// table's header is one sector.
+const MaxSectorSize = 64 << 10
 
 // GPT is a GUID partition table as found on a disk.
 type GPT struct {
@@ -37,22 +37,29 @@ type GPT struct {
 	EntriesLBA     uint64
 	EntryCount     uint32
 	EntrySize      uint32
-	Entries        []GPTEntry // the used entries, in array order
+	Entries        []Partition // the used entries, in array order
 
 	header  []byte // the header sector
 	entries []byte // the entry array, EntryCount*EntrySize bytes
 }
 
-// GPTEntry is a used partition entry.
-type GPTEntry struct {
-	Index      int // position in the entry array
+// Partition is one partition of a disk's table, as placed, written and read: a GPT entry, or
+// an MBR entry, whose Type is its type byte ("0x07") and whose name and GUID MBR_META holds.
+type Partition struct {
+	Index      int // position in the entry array (GPT); the number Linux gives it (MBR: 1-4, 5 on)
 	Name       string
-	TypeGUID   string
+	Type       string // GPT: the type GUID; MBR: the type byte, "0x%02x"
 	GUID       string
 	FirstLBA   uint64
 	LastLBA    uint64
-	Attributes uint64
+	Attributes uint64 // GPT attribute bits; MBR: MBRBootable for the boot flag
+	// EBR is, for a logical partition of an MBR disk, the sector of the extended boot record
+	// that describes it; 0 for a primary partition (and as ReadMBR gives entries).
+	EBR uint64
 }
+
+// Sectors is the partition's size in sectors.
+func (p *Partition) Sectors() uint64 { return p.LastLBA - p.FirstLBA + 1 }
 
 // ReadGPT reads and checks the primary GPT (header at LBA 1) of a disk.
 func ReadGPT(r io.ReaderAt, diskSize int64, sectorSize uint32) (*GPT, error) {
@@ -130,9 +137,9 @@ func readGPT(r io.ReaderAt, diskSize int64, ss uint32, lba uint64, which string)
 		if allZero(e[:16]) {
 			continue
 		}
-		ent := GPTEntry{
+		ent := Partition{
 			Index:      i,
-			TypeGUID:   guidString(e[0:16]),
+			Type:       guidString(e[0:16]),
 			GUID:       guidString(e[16:32]),
 			FirstLBA:   le.Uint64(e[32:]),
 			LastLBA:    le.Uint64(e[40:]),
@@ -154,10 +161,11 @@ func headerCRC(h []byte) uint32 {
 	return crc32.ChecksumIEEE(c)
 }
 
-// withoutEntries returns the header sector and entry array of a copy of the table in which the
+// WithoutEntries returns the header sector and entry array of a copy of the table in which the
 // entries at the given indexes are zeroed, with both CRCs recomputed (the Microsoft tool's
-// RemoveEntry and FixCrcs: entries are cleared in place, not compacted).
-func (g *GPT) withoutEntries(indexes []int) (header, entries []byte) {
+// RemoveEntry and FixCrcs: entries are cleared in place, not compacted), for the FFU's
+// flash-only table.
+func (g *GPT) WithoutEntries(indexes []int) (header, entries []byte) {
 	header, entries = bytes.Clone(g.header), bytes.Clone(g.entries)
 	for _, i := range indexes {
 		clear(entries[i*int(g.EntrySize) : (i+1)*int(g.EntrySize)])
@@ -169,25 +177,17 @@ func (g *GPT) withoutEntries(indexes []int) (header, entries []byte) {
 	return header, entries
 }
 
-// blocks returns the indexes (from the start of the disk) of the blocks the table occupies as
-// the Microsoft tool reads and writes it: the header sector (for the primary table also the
-// protective MBR at LBA 0) and at least 16 KiB of entries from the entry array's LBA.
-func (g *GPT) blocks(diskSize int64, blockSize int64) []uint32 {
-	ss := int64(g.SectorSize)
-	array := max(int64(g.EntryCount)*int64(g.EntrySize), gptMinArrayBytes)
-	hdrStart := int64(g.HeaderLBA) * ss
-	ranges := [][2]int64{{hdrStart, hdrStart + ss}, {int64(g.EntriesLBA) * ss, min(int64(g.EntriesLBA)*ss+array, diskSize)}}
-	if g.HeaderLBA == 1 {
-		ranges = append(ranges, [2]int64{0, ss})
-	}
-	var out []uint32
-	for _, r := range ranges {
-		for b := r[0] / blockSize; b*blockSize < r[1]; b++ {
-			out = append(out, uint32(b))
+// SameEntries reports whether g and o have the same entry array, byte for byte (a primary and
+// a backup table must).
+func (g *GPT) SameEntries(o *GPT) bool { return bytes.Equal(g.entries, o.entries) }
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return true
 }
 
 func guidString(b []byte) string {

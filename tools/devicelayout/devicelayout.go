@@ -1,16 +1,16 @@
-// Package layout reads DeviceLayout.xml (v1 and v2) and OEMDevicePlatform.xml, the two files
-// that decide a device's partitions, and places the partitions on the disk
-// (FORMATS.md section 3, docs/set-device-platform-information.md).
-package layout
+// Package devicelayout reads DeviceLayout.xml (v1 and v2) and OEMDevicePlatform.xml, the two
+// files that decide a device's partitions (FORMATS.md section 3,
+// docs/set-device-platform-information.md). It parses and checks them only; tools/layout
+// places the partitions on a disk.
+package devicelayout
 
 import (
-	"crypto/sha256"
-	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 
 	"github.com/beevik/etree"
+	"github.com/oemimage/rules_oemimage/tools/disk"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 )
 
@@ -496,9 +496,9 @@ func (p *parser) partitionType(pt *Partition, el *etree.Element) {
 		p.x.Errorf(el, "partition %s: <Type> is %q; expected a GPT type GUID {xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx} or an MBR type byte (0x00 to 0xFF)", pt.Name, pt.Type)
 	case v == 0:
 		p.x.Errorf(el, "partition %s: MBR type 0x00 marks an unused entry; expected the partition's type byte", pt.Name)
-	case isExtendedType(byte(v)):
+	case disk.IsExtendedType(byte(v)):
 		p.x.Errorf(el, "partition %s: MBR type %#02x is an extended-partition container, which the writer makes itself; expected a data partition type", pt.Name, v)
-	case byte(v) == MBRMetaType:
+	case byte(v) == disk.MBRTypeMeta:
 		p.x.Errorf(el, "partition %s: MBR type %#02x is the MBR_META partition the writer adds; expected another type", pt.Name, v)
 	case byte(v) == 0xEE:
 		p.x.Errorf(el, "partition %s: MBR type 0xee marks a GPT protective MBR; use a GPT type GUID for a GPT layout", pt.Name)
@@ -601,13 +601,4 @@ func ParseDevicePlatform(file string, data []byte) (*DevicePlatform, error) {
 		return nil, err
 	}
 	return dp, nil
-}
-
-// GUID derives a stable GUID (version-4 layout, RFC 4122 variant) from parts: the same inputs
-// give the same GUID on every machine, different inputs different GUIDs.
-func GUID(parts ...string) string {
-	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
-	h[6] = h[6]&0x0F | 0x40
-	h[8] = h[8]&0x3F | 0x80
-	return fmt.Sprintf("%X-%X-%X-%X-%X", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }

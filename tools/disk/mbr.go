@@ -1,4 +1,4 @@
-package ffu
+package disk
 
 import (
 	"encoding/binary"
@@ -17,24 +17,22 @@ import (
 
 const (
 	mbrSignatureOffset = 510
-	mbrEntriesOffset   = 446
 	mbrTypeProtective  = 0xEE
-	mbrTypeMeta        = 0x70
-	mbrMetaSignature   = 0x00080001
-	mbrMetaHeaderSize  = 12
-	mbrMetaEntrySize   = 96
-	mbrMetaNameChars   = 36
+	// MBRTypeMeta is the type byte of ImageApp's MBR_META partition.
+	MBRTypeMeta       = 0x70
+	mbrMetaSignature  = 0x00080001
+	mbrMetaHeaderSize = 12
+	mbrMetaEntrySize  = 96
+	mbrMetaNameChars  = 36
 	// MaxMBRPartitions bounds the logical partitions followed through the EBR chain, and the
 	// MBR_META entries read: ImageApp's layouts have at most a handful, the project's writer 128.
 	MaxMBRPartitions = 128
-	// maxMBRSectorSize bounds the sector (each boot record is read whole): layouts have 512 or
-	// 4096, the FFU block 128 KiB.
-	maxMBRSectorSize = 64 << 10
-	// systemStoreSignature is the disk signature ImageApp writes into the FFU's MBR blocks.
-	systemStoreSignature = 0xAE420040
-	// mbrAttrBootable marks an entry with the MBR boot flag (0x80) in GPTEntry.Attributes,
+	// SystemStoreSignature is the disk signature ImageApp writes into the FFU's MBR blocks
+	// (ImageConstants SYSTEM_STORE_SIGNATURE).
+	SystemStoreSignature = 0xAE420040
+	// MBRBootable marks an entry with the MBR boot flag (0x80) in Partition.Attributes,
 	// as GPT's legacy-BIOS-bootable bit.
-	mbrAttrBootable = 1 << 2
+	MBRBootable = 1 << 2
 )
 
 // errProtective marks a GPT's protective MBR, which ReadMBR refuses.
@@ -49,10 +47,10 @@ type MBR struct {
 	DiskSignature uint32
 	// Entries are the partitions (extended containers left out), in table order: the
 	// primary ones, then the logical ones along the EBR chain. Index is the number Linux gives
-	// the partition (1-4 primary, 5 on logical); TypeGUID is the type byte as "0x07"; GUID and
+	// the partition (1-4 primary, 5 on logical); Type is the type byte as "0x07"; GUID and
 	// Name come from MBR_META, and a partition it does not name is called "PARTITION<Index>".
 	// Attributes has bit 2 (GPT's legacy-BIOS-bootable) for the boot flag.
-	Entries []GPTEntry
+	Entries []Partition
 	// HasMeta reports whether an MBR_META partition named the partitions.
 	HasMeta bool
 
@@ -76,8 +74,8 @@ func IsMBRType(t string) bool { return strings.HasPrefix(t, "0x") && len(t) == 4
 // must not overlap, the EBR chain must move forward inside its extended partition.
 func ReadMBR(r io.ReaderAt, diskSize int64, sectorSize uint32) (*MBR, error) {
 	ss := int64(sectorSize)
-	if ss < 512 || ss > maxMBRSectorSize || ss&(ss-1) != 0 {
-		return nil, fmt.Errorf("MBR: sector size %d is not a power of two from 512 to %d", sectorSize, maxMBRSectorSize)
+	if ss < 512 || ss > MaxSectorSize || ss&(ss-1) != 0 {
+		return nil, fmt.Errorf("MBR: sector size %d is not a power of two from 512 to %d", sectorSize, MaxSectorSize)
 	}
 	sectors := uint64(diskSize / ss)
 	if sectors < 2 {
@@ -103,7 +101,7 @@ func ReadMBR(r io.ReaderAt, diskSize int64, sectorSize uint32) (*MBR, error) {
 		if err := checkSpan(fmt.Sprintf("MBR entry %d (type %#02x)", i+1, typ), start, n, 1, sectors); err != nil {
 			return nil, err
 		}
-		if isContainer(typ) {
+		if IsExtendedType(typ) {
 			if ext != nil {
 				return nil, fmt.Errorf("MBR: entries %d and an earlier one are both extended partitions; expected at most one", i+1)
 			}
@@ -127,7 +125,8 @@ func ReadMBR(r io.ReaderAt, diskSize int64, sectorSize uint32) (*MBR, error) {
 	return m, nil
 }
 
-func isContainer(t byte) bool { return t == 0x05 || t == 0x0F || t == 0x85 || t == 0x13 }
+// IsExtendedType reports the type bytes readers take for extended-partition containers.
+func IsExtendedType(t byte) bool { return t == 0x05 || t == 0x0F || t == 0x85 || t == 0x13 }
 
 func readRecord(r io.ReaderAt, lba uint64, ss int64) (mbrRecord, error) {
 	b := make([]byte, ss)
@@ -155,10 +154,10 @@ func checkSpan(what string, start, n, lo, hi uint64) error {
 	return nil
 }
 
-func mbrEntry(index int, e []byte, start, n uint64) GPTEntry {
-	g := GPTEntry{Index: index, TypeGUID: fmt.Sprintf("0x%02x", e[4]), FirstLBA: start, LastLBA: start + n - 1}
+func mbrEntry(index int, e []byte, start, n uint64) Partition {
+	g := Partition{Index: index, Type: fmt.Sprintf("0x%02x", e[4]), FirstLBA: start, LastLBA: start + n - 1}
 	if e[0]&0x80 != 0 {
-		g.Attributes = mbrAttrBootable
+		g.Attributes = MBRBootable
 	}
 	return g
 }
@@ -185,7 +184,7 @@ func (m *MBR) readChain(r io.ReaderAt, ss int64, extStart, extSize uint64) error
 			if typ == 0 {
 				continue
 			}
-			if isContainer(typ) {
+			if IsExtendedType(typ) {
 				if next != 0 || i == 0 {
 					return fmt.Errorf("MBR: the extended boot record at sector %d has a link in entry %d; expected the logical partition in entry 1 and at most one link", lba, i+1)
 				}
@@ -243,9 +242,9 @@ func (m *MBR) readMeta(r io.ReaderAt, ss int64) error {
 			}
 		}
 	}()
-	var meta *GPTEntry
+	var meta *Partition
 	for i := range m.Entries {
-		if m.Entries[i].TypeGUID == fmt.Sprintf("0x%02x", mbrTypeMeta) {
+		if m.Entries[i].Type == fmt.Sprintf("0x%02x", MBRTypeMeta) {
 			if meta != nil {
 				return fmt.Errorf("MBR: partitions %d and %d are both MBR_META (type 0x70); expected one", meta.Index, m.Entries[i].Index)
 			}
@@ -324,9 +323,9 @@ func utf16Name(b []byte) string {
 // fields are left zero.
 func (m *MBR) AsGPT() *GPT { return &GPT{SectorSize: m.SectorSize, Entries: m.Entries} }
 
-// blocks returns the indexes of the blocks that hold the partition tables: the MBR, every EBR
-// and MBR_META's header and entries.
-func (m *MBR) blocks(blockSize int64) []uint32 {
+// TableBlocks returns the indexes of the blocks (of blockSize bytes) that hold the partition
+// tables: the MBR, every EBR and MBR_META's header and entries.
+func (m *MBR) TableBlocks(blockSize int64) []uint32 {
 	ss := int64(m.SectorSize)
 	seen := map[uint32]bool{}
 	var out []uint32
@@ -348,26 +347,49 @@ func (m *MBR) blocks(blockSize int64) []uint32 {
 	return out
 }
 
-// withoutEntries returns the boot records (sector, bytes) with ImageApp's disk signature in the
-// MBR and the entries at the given indexes into Entries zeroed (MbrDataEntryGenerator's
-// RemovePartition: the entry is cleared, links and MBR_META stay).
-func (m *MBR) withoutEntries(drop []int) []mbrRecord {
+// Record is a boot record to write: its sector and bytes.
+type Record struct {
+	LBA  uint64
+	Data []byte
+}
+
+// WithoutEntries returns the boot records with ImageApp's disk signature in the MBR and the
+// entries at the given indexes into Entries zeroed (MbrDataEntryGenerator's RemovePartition:
+// the entry is cleared, links and MBR_META stay), for the FFU's flash-only and final tables.
+func (m *MBR) WithoutEntries(drop []int) []Record {
 	gone := map[int]bool{}
 	for _, i := range drop {
 		gone[i] = true
 	}
-	out := make([]mbrRecord, len(m.records))
+	out := make([]Record, len(m.records))
 	for k, r := range m.records {
 		b := append([]byte(nil), r.data...)
 		if k == 0 {
-			binary.LittleEndian.PutUint32(b[440:], systemStoreSignature)
+			binary.LittleEndian.PutUint32(b[440:], SystemStoreSignature)
 		}
 		for slot, i := range r.slot {
 			if gone[i] {
 				clear(b[mbrEntriesOffset+16*slot : mbrEntriesOffset+16*slot+16])
 			}
 		}
-		out[k] = mbrRecord{lba: r.lba, data: b}
+		out[k] = Record{LBA: r.lba, Data: b}
 	}
 	return out
+}
+
+// ReadTable reads a disk's GPT or, when it has none but an MBR, the MBR (an MBR layout's
+// image); m is nil for a GPT disk, and for an MBR disk g holds its entries (AsGPT).
+func ReadTable(r io.ReaderAt, diskSize int64, sectorSize uint32) (g *GPT, m *MBR, err error) {
+	g, gptErr := ReadGPT(r, diskSize, sectorSize)
+	if gptErr == nil {
+		return g, nil, nil
+	}
+	m, mbrErr := ReadMBR(r, diskSize, sectorSize)
+	switch {
+	case mbrErr == nil:
+		return m.AsGPT(), m, nil
+	case IsProtectiveMBR(mbrErr):
+		return nil, nil, gptErr
+	}
+	return nil, nil, fmt.Errorf("%v; and as an MBR disk: %v", gptErr, mbrErr)
 }
