@@ -12,8 +12,15 @@ import (
 // The shape of the IoT Core kit's MBR8GB-R layout: MBR type bytes, Bootable, per-partition
 // ByteAlignment and ClusterSize, DefaultPartitionByteAlignment.
 
-// The layouts of the tests, in testdata (tools/layout's tests place them too).
-var v1, v2, mbr8R = testLayout("v1"), testLayout("v2"), testLayout("mbr8R")
+// The layouts of the tests, in testdata (tools/layout's tests place them too). They are read
+// in TestMain, not at package init: under Bazel the test starts in its runfiles directory
+// only once rules_go's test main has run, after this package's initializers.
+var v1, v2, mbr8R string
+
+func TestMain(m *testing.M) {
+	v1, v2, mbr8R = testLayout("v1"), testLayout("v2"), testLayout("mbr8R")
+	os.Exit(m.Run())
+}
 
 func testLayout(name string) string {
 	b, err := os.ReadFile(filepath.Join("testdata", name+".xml"))

@@ -9,8 +9,15 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/devicelayout"
 )
 
-// The layouts tools/devicelayout's tests parse, placed here.
-var v1, mbr8R = testLayout("v1"), testLayout("mbr8R")
+// The layouts tools/devicelayout's tests parse, placed here; read in TestMain, not at package
+// init, because under Bazel the test reaches its runfiles directory only after initializers.
+var v1, mbr8R string
+
+func TestMain(m *testing.M) {
+	v1, mbr8R = testLayout("v1"), testLayout("mbr8R")
+	mbr4 = mbr4From(mbr8R)
+	os.Exit(m.Run())
+}
 
 func testLayout(name string) string {
 	b, err := os.ReadFile(filepath.Join("..", "devicelayout", "testdata", name+".xml"))

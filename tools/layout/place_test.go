@@ -144,14 +144,19 @@ func TestPlaceOverlaps(t *testing.T) {
 	}
 }
 
-// The kit's MBR4GB layout: with MBR_META four partitions, all primary.
-var mbr4 = strings.Replace(mbr8R, `    <Partition>
+// The kit's MBR4GB layout: with MBR_META four partitions, all primary (made in TestMain, from
+// mbr8R).
+var mbr4 string
+
+func mbr4From(mbr8R string) string {
+	return strings.Replace(mbr8R, `    <Partition>
       <Name>MMOS</Name>
       <FileSystem>FAT32</FileSystem>
       <TotalSectors>4096000</TotalSectors>
       <Type>0x0C</Type>
     </Partition>
 `, "", 1)
+}
 
 // The NXP i.MX6/7 boards' MBR layout: a raw boot loader at sector 2, five partitions, so that
 // with MBR_META two of them are logical partitions.
