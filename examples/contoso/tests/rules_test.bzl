@@ -219,8 +219,13 @@ def _signed_image_test_impl(ctx):
             asserts.equals(env, "sign", argv[1])
             for flag in ctx.attr.signing_flags:
                 asserts.true(env, [a for a in argv if a.startswith(flag)] != [], "%s... in %s" % (flag, argv))
-            for req in ctx.attr.execution_requirements:
-                asserts.true(env, req in catalogs[0].execution_info, "%s in the execution requirements %s" % (req, catalogs[0].execution_info))
+
+            # Action.execution_info exists from Bazel 5 on: on 4.2.3 these requirements are not
+            # checked here (tests/signing_example.sh checks no-remote on key-signing actions
+            # through aquery).
+            info_of = getattr(catalogs[0], "execution_info", None)
+            for req in ctx.attr.execution_requirements if info_of != None else []:
+                asserts.true(env, req in info_of, "%s in the execution requirements %s" % (req, info_of))
             asserts.true(env, "--out=" + info.side_files["cat"].path in argv, "--out= in %s" % argv)
     return analysistest.end(env)
 
