@@ -220,7 +220,8 @@ func attr(el *etree.Element, key string) (string, bool) {
 
 // componentSources are the sources a component names outside its Files groups: InfSource of a
 // Driver, Source of its Reference elements, ImageSource of a BinaryPartition, Source of a
-// BCDStore (its BCD layout file).
+// BCDStore (its BCD layout file), Source of a Service's Executable or ServiceDll and of a
+// ComServer's Dll (the binaries pkggen places and registers).
 func componentSources(doc *manifest.Doc, comp *etree.Element) []srcRef {
 	var out []srcRef
 	add := func(el *etree.Element, key string) {
@@ -238,6 +239,16 @@ func componentSources(doc *manifest.Doc, comp *etree.Element) []srcRef {
 		add(comp, "ImageSource")
 	case "BCDStore":
 		add(comp, "Source")
+	case "Service":
+		for _, el := range comp.ChildElements() {
+			if el.Tag == "Executable" || el.Tag == "ServiceDll" {
+				add(el, "Source")
+			}
+		}
+	case "ComServer":
+		for _, el := range comp.SelectElements("Dll") {
+			add(el, "Source")
+		}
 	}
 	return out
 }
