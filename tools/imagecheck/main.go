@@ -18,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -179,8 +180,13 @@ func checkFileSystems(im *volume.Image, dir string, w io.Writer) (map[string]fun
 				return nil, fmt.Errorf("partition %s: %v", e.Name, err)
 			}
 			fmt.Fprintf(w, "ntfsfix -n %s: clean\n", e.Name)
+			names := &ntfsNames{part: part, dirs: map[string]map[string]string{}}
 			cat[name] = func(p string) (string, error) {
-				return run("ntfscat", part, strings.ReplaceAll(p, `\`, "/"))
+				actual, err := names.resolve(p)
+				if err != nil {
+					return "", err
+				}
+				return run("ntfscat", part, actual)
 			}
 			continue
 		}
@@ -243,7 +249,7 @@ func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]f
 	if len(listed) == 0 {
 		return errors.New("the update history lists no package")
 	}
-	files, images := 0, 0
+	files, images, regs := 0, 0, 0
 	for _, pf := range listed {
 		path, ok := byName[strings.ToLower(pf.Text())]
 		if !ok {
@@ -280,6 +286,9 @@ func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]f
 				return fmt.Errorf("%s: %s\\%s differs from the package's (%d bytes, want %d)", pf.Text(), p.Manifest.Partition, strings.TrimPrefix(fe.DevicePath, `\`), len(got), len(want))
 			}
 			files++
+			if strings.HasPrefix(strings.ToLower(fe.DevicePath), registryFiles) {
+				regs++
+			}
 			return nil
 		})
 		p.Close()
@@ -291,8 +300,15 @@ func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]f
 	if images > 0 {
 		fmt.Fprintf(w, "dd: %d binary partition images at the start of their partitions\n", images)
 	}
+	if regs > 0 {
+		fmt.Fprintf(w, "registry: %d .reg files of the packages' registry settings in place (\\Windows\\Packages\\RegistryFiles)\n", regs)
+	}
 	return nil
 }
+
+// registryFiles is where pkggen puts a package's registry settings (RegKeys, and what Driver,
+// Service, ComServer, BCDStore and SettingsGroup become), lower-cased.
+const registryFiles = `\windows\packages\registryfiles\`
 
 func copyRange(src *os.File, dst string, off, size int64) error {
 	out, err := os.Create(dst)
@@ -304,4 +320,39 @@ func copyRange(src *os.File, dst string, off, size int64) error {
 		return err
 	}
 	return out.Close()
+}
+
+// ntfsNames finds device paths in an NTFS volume the way Windows does, whatever their letter
+// case (package device paths come from macros such as $(runtime.drivers), "\windows\System32\
+// drivers", while the volume holds \Windows), for ntfs-3g's tools, whose lookups are
+// case-sensitive. Each directory is listed once (ntfsls), so the cost is one run per directory.
+type ntfsNames struct {
+	part string
+	dirs map[string]map[string]string // actual directory path -> lower-case name -> actual name
+}
+
+func (n *ntfsNames) resolve(devicePath string) (string, error) {
+	cur := "/"
+	for _, c := range strings.Split(strings.Trim(strings.ReplaceAll(devicePath, `\`, "/"), "/"), "/") {
+		names, ok := n.dirs[cur]
+		if !ok {
+			out, err := run("ntfsls", "-a", "-p", cur, n.part)
+			if err != nil {
+				return "", fmt.Errorf("%s: %v", devicePath, err)
+			}
+			names = map[string]string{}
+			for _, l := range strings.Split(out, "\n") {
+				if l != "" && l != "." && l != ".." {
+					names[strings.ToLower(l)] = l
+				}
+			}
+			n.dirs[cur] = names
+		}
+		actual, ok := names[strings.ToLower(c)]
+		if !ok {
+			return "", fmt.Errorf("%s: ntfsls -p %s lists no %q (in any letter case)", devicePath, cur, c)
+		}
+		cur = path.Join(cur, actual)
+	}
+	return cur, nil
 }
