@@ -52,17 +52,26 @@ def _oem_image_impl(ctx):
     unused = ctx.actions.declare_file(ctx.label.name + ".unused_inputs")
     args.add(unused, format = "--unused-inputs=%s")
 
-    # Positional arguments as ImgGen.cmd takes them. Under Bazel every package is found by file
-    # name among --package, so MSPackageRoot names the kit only for $(mspackageroot).
-    args.add(ffu)
-    args.add(ctx.file.oem_input)
-    args.add("MSPackages")
     inputs = [ctx.file.oem_input, selection]
     if ctx.file.trusted_root:
         # A Production image then refuses packages whose catalogs are unsigned, signed by
         # another root, or do not match their files.
         args.add(ctx.file.trusted_root, format = "--trusted-root=%s")
         inputs.append(ctx.file.trusted_root)
+    if ctx.file.tsa_root:
+        if not ctx.file.trusted_root:
+            fail("%s: tsa_root is given without trusted_root; a timestamp server's root only extends the check trusted_root makes" % ctx.label)
+
+        # A catalog timestamped by a server chaining to it is checked at the timestamp's time,
+        # so a signing certificate that has expired since still verifies.
+        args.add(ctx.file.tsa_root, format = "--tsa-root=%s")
+        inputs.append(ctx.file.tsa_root)
+
+    # Positional arguments as ImgGen.cmd takes them. Under Bazel every package is found by file
+    # name among --package, so MSPackageRoot names the kit only for $(mspackageroot).
+    args.add(ffu)
+    args.add(ctx.file.oem_input)
+    args.add("MSPackages")
     outputs = [ffu, unused] + side.values()
     transitive = [fms, packages]
     custom_dir = None
@@ -154,6 +163,10 @@ given back to `oem_image_signed` (docs/signing.md).""",
         "trusted_root": attr.label(
             allow_single_file = True,
             doc = "A root certificate (PEM or DER): a Production image refuses any package whose catalog does not chain to it or does not match the package's files (`imggen --trusted-root`).",
+        ),
+        "tsa_root": attr.label(
+            allow_single_file = True,
+            doc = "With `trusted_root`: the root certificate (PEM or DER) of RFC 3161 timestamp servers. A catalog whose timestamp chains to it is checked at the timestamp's time, so a signing certificate expired since still verifies (`imggen --tsa-root`).",
         ),
         "strict_setting_policies": attr.bool(doc = STRICT_SETTING_POLICIES_DOC + " Independent of the `customization_packages` target's own attribute."),
     }),

@@ -94,9 +94,16 @@ def _image_test_impl(ctx):
             asserts.true(env, [a for a in argv if a.startswith("--package=") and a.endswith("/" + p)] != [], "--package=...%s in %s" % (p, argv))
             asserts.true(env, p in resolve_inputs, "%s is an input of OemResolve" % p)
         asserts.equals(env, sorted([name + ".ffu", name + ".unused_inputs"] + side), _basenames(action.outputs.to_list()))
+        inputs = action.inputs.to_list()
+        for flag, file in ctx.attr.file_flags.items():
+            # --flag=PATH with PATH an input of the action (a certificate the check reads).
+            args = [a for a in argv if a.startswith(flag + "=") and a.endswith("/" + file)]
+            asserts.true(env, args != [], "%s=...%s in %s" % (flag, file, argv))
+            asserts.true(env, [f for f in inputs if f.basename == file] != [], "%s is an input of OemImgGen" % file)
     return analysistest.end(env)
 
 image_test = analysistest.make(_image_test_impl, attrs = {
+    "file_flags": attr.string_dict(doc = "flag -> basename of the file it must name, an input of the action"),
     "fm_args": attr.string_list(),
     "input_packages": attr.string_list(),
 })
