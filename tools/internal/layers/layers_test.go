@@ -24,7 +24,8 @@ var layers = [][]string{
 	{"tools/internal/utf16le", "tools/internal/readfile"},
 	// Foundations: no project imports but the leaf helpers.
 	{"tools/internal/atomicfile", "tools/catalog", "tools/internal/huffman", "tools/internal/checker",
-		"tools/internal/testgpt", "tools/disk", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata"},
+		"tools/internal/testgpt", "tools/disk", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata",
+		"tools/internal/p11"},
 	// Formats and readers of one thing each.
 	{"tools/lzx", "tools/fat", "tools/ntfs", "tools/ffu", "tools/manifest", "tools/catalog/catalogtest", "tools/internal/testfs"},
 	// Containers built on them, and the XML models.
