@@ -73,7 +73,7 @@ go test -count=1 -run '^TestHostileInputs$' ./tools/oemimage 2>&1 | tee -a "$log
 # -race, whose shadow memory the limit does not leave room for; TestBrowser is left out
 # (chromium reserves more address space than 2 GiB; it runs in the -race step above).
 step "reader tests under a 2 GiB address space"
-readers=(answerfile cab/... catalog customization fat ffu ffudiff imggen layout lzx manifest merge ntfs pkggen registry report resolve spkg volume wim winpath xmlpath)
+readers=(answerfile cab/... catalog customization devicelayout disk fat ffu ffudiff imggen layout lzx manifest merge ntfs pkggen registry report resolve spkg volume wim winpath xmlpath internal/readfile)
 CGO_ENABLED=0 prlimit --as=2147483648 -- go test -count=1 -skip '^TestBrowser$' "${readers[@]/#/./tools/}" 2>&1 | tee -a "$log"
 
 # Seeded random device layouts and package sets built into FFUs and judged by fdisk, sgdisk,
