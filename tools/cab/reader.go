@@ -44,7 +44,7 @@ type Reader struct {
 	Folders   []Folder
 	Files     []*File
 	dataExtra int              // per-CFDATA reserve bytes
-	byName    map[string]*File // case-folded name -> file
+	byName    map[string]*File // case-folded name -> file; nil for a small cabinet (lookup)
 	byFolder  [][]*File        // each folder's files, by offset
 	limits    []int64          // where each folder's data must end: the next folder's start, or the end
 	decoded   int64            // bytes ReadFile has decoded so far (maxReadFileDecode)
@@ -126,7 +126,10 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if nFiles > 0 && (coffFiles < headerSize || coffFiles+int64(nFiles)*(fileFixedSize+2) > cbCabinet) {
 		return nil, formatErr("%d files at offset %d do not fit in %d bytes", nFiles, coffFiles, cbCabinet)
 	}
-	cr := &Reader{r: r, size: cbCabinet, dataExtra: dataExtra, byName: make(map[string]*File, nFiles)}
+	cr := &Reader{r: r, size: cbCabinet, dataExtra: dataExtra}
+	if nFiles > scanFiles {
+		cr.byName = make(map[string]*File, nFiles)
+	}
 	fb := make([]byte, folderSize)
 	for i := 0; i < nFolders; i++ {
 		if _, err := r.ReadAt(fb, pos); err != nil {
@@ -193,11 +196,12 @@ func (cr *Reader) readFiles(pos int64, nFiles int) error {
 		if max := int64(cr.Folders[iFolder].Blocks) * blockSize; f.offset+f.Size > max {
 			return formatErr("file %q: bytes %d-%d beyond the %d its folder can hold", name, f.offset, f.offset+f.Size, max)
 		}
-		key := foldName(name)
-		if other := cr.byName[key]; other != nil {
+		if other := cr.Lookup(name); other != nil {
 			return formatErr("file %q given twice (as %q): which one is meant?", name, other.Name)
 		}
-		cr.byName[key] = f
+		if cr.byName != nil {
+			cr.byName[foldName(name)] = f
+		}
 		cr.Files = append(cr.Files, f)
 		pos += int64(fileFixedSize + nul + 1)
 	}
@@ -605,8 +609,24 @@ func (cr *Reader) ReadFile(name string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// scanFiles is the most files a cabinet finds by name with a scan rather than a map: a
+// package cabinet holds a few files, a kit 20,000 packages, each open for the whole run, and
+// a map costs a few hundred bytes even for three names.
+const scanFiles = 8
+
 // Lookup finds a file by name, case-insensitively.
-func (cr *Reader) Lookup(name string) *File { return cr.byName[foldName(name)] }
+func (cr *Reader) Lookup(name string) *File {
+	key := foldName(name)
+	if cr.byName != nil {
+		return cr.byName[key]
+	}
+	for _, f := range cr.Files {
+		if f.Name == name || foldName(f.Name) == key {
+			return f
+		}
+	}
+	return nil
+}
 
 // Offset is where the file's bytes start in its folder's uncompressed data (for RawFile).
 func (f *File) Offset() int64 { return f.offset }
