@@ -345,12 +345,30 @@ type folderReader struct {
 	block   int
 	out     int64  // bytes decoded so far
 	buf     []byte // decoded bytes of the current block not yet read
+	lzx     *lzx.CABDecoder
+	*blockBuffers
+}
+
+// blockBuffers are a folder reader's block buffers and inflater, some 170 KiB: pooled, as
+// each of a kit's 20,000 packages is read once or twice, and so many short-lived buffers
+// would mostly be garbage for the collector (and heap held until it runs).
+type blockBuffers struct {
+	raw     []byte // the current block's data as stored
+	dec     bytes.Buffer
 	history []byte // MSZIP: the previous block's output, the next block's dictionary
 	zr      io.ReadCloser
-	lzx     *lzx.CABDecoder
 	lzxOut  []byte
-	raw     []byte
-	dec     bytes.Buffer
+}
+
+var blockBufferPool = sync.Pool{New: func() any { return &blockBuffers{} }}
+
+// getBlockBuffers takes buffers from the pool: the next folder starts with no history (its
+// first block has none) and the inflater is reset with each block.
+func getBlockBuffers() *blockBuffers {
+	b := blockBufferPool.Get().(*blockBuffers)
+	b.history = b.history[:0]
+	b.dec.Reset()
+	return b
 }
 
 func (cr *Reader) openFolder(i int) (*folderReader, error) {
@@ -367,6 +385,7 @@ func (cr *Reader) openFolder(i int) (*folderReader, error) {
 	default:
 		return nil, unsupported(f.Compression)
 	}
+	fr.blockBuffers = getBlockBuffers()
 	return fr, nil
 }
 
@@ -430,8 +449,8 @@ func (fr *folderReader) readBlock() (raw []byte, cbUncomp int, checked bool, err
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if fr.raw == nil {
-		fr.raw = make([]byte, maxData(fr.f.Compression))
+	if len(fr.raw) < cbData {
+		fr.raw = make([]byte, max(maxMSZIPData, maxLZXData, blockSize))
 	}
 	raw = fr.raw[:cbData]
 	if _, err := fr.ra.ReadAt(raw, dataAt); err != nil {
@@ -498,7 +517,13 @@ func (fr *folderReader) next() error {
 }
 
 // release returns the folder reader's buffers.
-func (fr *folderReader) release() { fr.ra.release() }
+func (fr *folderReader) release() {
+	fr.ra.release()
+	if fr.blockBuffers != nil {
+		blockBufferPool.Put(fr.blockBuffers)
+		fr.blockBuffers, fr.buf = nil, nil
+	}
+}
 
 // memberReader yields one member's bytes of a folder: a folder that ends before the
 // member's declared size, or any decoding error, is an error naming the member, never a
