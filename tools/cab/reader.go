@@ -336,16 +336,16 @@ func (ra *readAhead) release() {
 
 // folderReader decodes the CFDATA blocks of a folder in order.
 type folderReader struct {
-	ra      *readAhead
-	cr      *Reader
-	index   int
-	f       Folder
-	limit   int64 // the folder's data ends here at the latest
-	pos     int64 // offset of the next CFDATA
-	block   int
-	out     int64  // bytes decoded so far
-	buf     []byte // decoded bytes of the current block not yet read
-	lzx     *lzx.CABDecoder
+	ra    *readAhead
+	cr    *Reader
+	index int
+	f     Folder
+	limit int64 // the folder's data ends here at the latest
+	pos   int64 // offset of the next CFDATA
+	block int
+	out   int64  // bytes decoded so far
+	buf   []byte // decoded bytes of the current block not yet read
+	lzx   *lzx.CABDecoder
 	*blockBuffers
 }
 
