@@ -55,6 +55,7 @@ type decoded struct {
 // package the writer waits for always gets it: no deadlock), workers decode, and next hands
 // the writer package i once it is decoded.
 type prefetcher struct {
+	pkgs    []*spkg.Package
 	results []chan *decoded
 	stop    chan struct{}
 	mu      sync.Mutex
@@ -70,7 +71,7 @@ func newPrefetcher(pkgs []*spkg.Package, checks []*spkg.CatalogCheck, stream fun
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	pf := &prefetcher{results: make([]chan *decoded, len(pkgs)), stop: make(chan struct{}), free: prefetchBudget}
+	pf := &prefetcher{pkgs: pkgs, results: make([]chan *decoded, len(pkgs)), stop: make(chan struct{}), free: prefetchBudget}
 	pf.cond = sync.NewCond(&pf.mu)
 	for i := range pf.results {
 		pf.results[i] = make(chan *decoded, 1)
@@ -188,6 +189,11 @@ func (pf *prefetcher) done(d *decoded) {
 		pf.release(d.size)
 	}
 }
+
+// forget drops the prefetcher's reference to package i, which the writer has installed (so
+// that the package can be collected). The dispatcher and the workers are done with it: the
+// result the writer took was sent after them.
+func (pf *prefetcher) forget(i int) { pf.pkgs[i] = nil }
 
 // close stops the prefetcher and waits for its goroutines (after an error, or at the end).
 func (pf *prefetcher) close() {

@@ -60,6 +60,14 @@ type Manifest struct {
 	Files             []FileEntry
 }
 
+// Header is a copy of m without its file list: what a record of the package needs once
+// its files are installed.
+func (m *Manifest) Header() *Manifest {
+	h := *m
+	h.Files = nil
+	return &h
+}
+
 // Name is the package's name.
 func (m *Manifest) Name() string {
 	return Name(m.Owner, m.Component, m.SubComponent, m.Culture, m.Resolution)
