@@ -44,7 +44,7 @@ type Reader struct {
 	Folders   []Folder
 	Files     []*File
 	dataExtra int              // per-CFDATA reserve bytes
-	byName    map[string]*File // case-folded name -> file
+	byName    map[string]*File // case-folded name -> file; nil for a small cabinet (lookup)
 	byFolder  [][]*File        // each folder's files, by offset
 	limits    []int64          // where each folder's data must end: the next folder's start, or the end
 	decoded   int64            // bytes ReadFile has decoded so far (maxReadFileDecode)
@@ -126,7 +126,10 @@ func NewReader(r io.ReaderAt, size int64) (*Reader, error) {
 	if nFiles > 0 && (coffFiles < headerSize || coffFiles+int64(nFiles)*(fileFixedSize+2) > cbCabinet) {
 		return nil, formatErr("%d files at offset %d do not fit in %d bytes", nFiles, coffFiles, cbCabinet)
 	}
-	cr := &Reader{r: r, size: cbCabinet, dataExtra: dataExtra, byName: make(map[string]*File, nFiles)}
+	cr := &Reader{r: r, size: cbCabinet, dataExtra: dataExtra}
+	if nFiles > scanFiles {
+		cr.byName = make(map[string]*File, nFiles)
+	}
 	fb := make([]byte, folderSize)
 	for i := 0; i < nFolders; i++ {
 		if _, err := r.ReadAt(fb, pos); err != nil {
@@ -193,11 +196,12 @@ func (cr *Reader) readFiles(pos int64, nFiles int) error {
 		if max := int64(cr.Folders[iFolder].Blocks) * blockSize; f.offset+f.Size > max {
 			return formatErr("file %q: bytes %d-%d beyond the %d its folder can hold", name, f.offset, f.offset+f.Size, max)
 		}
-		key := foldName(name)
-		if other := cr.byName[key]; other != nil {
+		if other := cr.Lookup(name); other != nil {
 			return formatErr("file %q given twice (as %q): which one is meant?", name, other.Name)
 		}
-		cr.byName[key] = f
+		if cr.byName != nil {
+			cr.byName[foldName(name)] = f
+		}
 		cr.Files = append(cr.Files, f)
 		pos += int64(fileFixedSize + nul + 1)
 	}
@@ -332,21 +336,39 @@ func (ra *readAhead) release() {
 
 // folderReader decodes the CFDATA blocks of a folder in order.
 type folderReader struct {
-	ra      *readAhead
-	cr      *Reader
-	index   int
-	f       Folder
-	limit   int64 // the folder's data ends here at the latest
-	pos     int64 // offset of the next CFDATA
-	block   int
-	out     int64  // bytes decoded so far
-	buf     []byte // decoded bytes of the current block not yet read
+	ra    *readAhead
+	cr    *Reader
+	index int
+	f     Folder
+	limit int64 // the folder's data ends here at the latest
+	pos   int64 // offset of the next CFDATA
+	block int
+	out   int64  // bytes decoded so far
+	buf   []byte // decoded bytes of the current block not yet read
+	lzx   *lzx.CABDecoder
+	*blockBuffers
+}
+
+// blockBuffers are a folder reader's block buffers and inflater, some 170 KiB: pooled, as
+// each of a kit's 20,000 packages is read once or twice, and so many short-lived buffers
+// would mostly be garbage for the collector (and heap held until it runs).
+type blockBuffers struct {
+	raw     []byte // the current block's data as stored
+	dec     bytes.Buffer
 	history []byte // MSZIP: the previous block's output, the next block's dictionary
 	zr      io.ReadCloser
-	lzx     *lzx.CABDecoder
 	lzxOut  []byte
-	raw     []byte
-	dec     bytes.Buffer
+}
+
+var blockBufferPool = sync.Pool{New: func() any { return &blockBuffers{} }}
+
+// getBlockBuffers takes buffers from the pool: the next folder starts with no history (its
+// first block has none) and the inflater is reset with each block.
+func getBlockBuffers() *blockBuffers {
+	b := blockBufferPool.Get().(*blockBuffers)
+	b.history = b.history[:0]
+	b.dec.Reset()
+	return b
 }
 
 func (cr *Reader) openFolder(i int) (*folderReader, error) {
@@ -363,6 +385,7 @@ func (cr *Reader) openFolder(i int) (*folderReader, error) {
 	default:
 		return nil, unsupported(f.Compression)
 	}
+	fr.blockBuffers = getBlockBuffers()
 	return fr, nil
 }
 
@@ -426,8 +449,8 @@ func (fr *folderReader) readBlock() (raw []byte, cbUncomp int, checked bool, err
 	if err != nil {
 		return nil, 0, false, err
 	}
-	if fr.raw == nil {
-		fr.raw = make([]byte, maxData(fr.f.Compression))
+	if len(fr.raw) < cbData {
+		fr.raw = make([]byte, max(maxMSZIPData, maxLZXData, blockSize))
 	}
 	raw = fr.raw[:cbData]
 	if _, err := fr.ra.ReadAt(raw, dataAt); err != nil {
@@ -494,7 +517,13 @@ func (fr *folderReader) next() error {
 }
 
 // release returns the folder reader's buffers.
-func (fr *folderReader) release() { fr.ra.release() }
+func (fr *folderReader) release() {
+	fr.ra.release()
+	if fr.blockBuffers != nil {
+		blockBufferPool.Put(fr.blockBuffers)
+		fr.blockBuffers, fr.buf = nil, nil
+	}
+}
 
 // memberReader yields one member's bytes of a folder: a folder that ends before the
 // member's declared size, or any decoding error, is an error naming the member, never a
@@ -605,8 +634,24 @@ func (cr *Reader) ReadFile(name string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// scanFiles is the most files a cabinet finds by name with a scan rather than a map: a
+// package cabinet holds a few files, a kit 20,000 packages, each open for the whole run, and
+// a map costs a few hundred bytes even for three names.
+const scanFiles = 8
+
 // Lookup finds a file by name, case-insensitively.
-func (cr *Reader) Lookup(name string) *File { return cr.byName[foldName(name)] }
+func (cr *Reader) Lookup(name string) *File {
+	key := foldName(name)
+	if cr.byName != nil {
+		return cr.byName[key]
+	}
+	for _, f := range cr.Files {
+		if f.Name == name || foldName(f.Name) == key {
+			return f
+		}
+	}
+	return nil
+}
 
 // Offset is where the file's bytes start in its folder's uncompressed data (for RawFile).
 func (f *File) Offset() int64 { return f.offset }

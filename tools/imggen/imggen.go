@@ -105,6 +105,17 @@ func (s *PackageSet) Open(path string) (*spkg.Package, error) {
 	return p, nil
 }
 
+// Release closes the package at path and forgets it (a later Open opens it again): Build
+// releases each package once its files are in the image, so that a kit's packages are not
+// all held until the end of the run.
+func (s *PackageSet) Release(path string) {
+	key := filepath.Clean(path)
+	if p, ok := s.open[key]; ok {
+		p.Close()
+		delete(s.open, key)
+	}
+}
+
 // Close closes every package the set opened.
 func (s *PackageSet) Close() {
 	for k, p := range s.open {
@@ -324,6 +335,7 @@ func (b *build) install(tmp *os.File) error {
 	}
 	pf := newPrefetcher(pkgs, checks, func(i int) bool { return pkgs[i].Manifest.IsBinaryPartition }, b.opt.Workers)
 	defer pf.close()
+	last := lastUses(b.pkgs)
 	for i, p := range b.pkgs {
 		dec := pf.next(i)
 		err := d.installDecoded(p.file, p.pkg, dec, checks[i])
@@ -331,7 +343,11 @@ func (b *build) install(tmp *os.File) error {
 		if err != nil {
 			return err
 		}
-		b.records = append(b.records, installed{File: p.file, Manifest: p.pkg.Manifest})
+		b.records = append(b.records, installed{File: p.file, Manifest: p.pkg.Manifest.Header()})
+		if last[p.pkg] == i {
+			b.release(i)
+			pf.forget(i)
+		}
 	}
 	if b.history, err = updateHistory(b.sel.Description, b.records, b.opt.Time); err != nil {
 		return err
@@ -368,6 +384,25 @@ func (b *build) install(tmp *os.File) error {
 	return nil
 }
 
+// lastUses gives, for each opened package, the index of the last image package that is it
+// (a selection naming one file twice installs it twice, and fails on its files).
+func lastUses(pkgs []*imagePackage) map[*spkg.Package]int {
+	last := make(map[*spkg.Package]int, len(pkgs))
+	for i, p := range pkgs {
+		last[p.pkg] = i
+	}
+	return last
+}
+
+// release lets go of image package i once its files are installed: its file, manifest
+// details and cabinet index are not needed again (the records keep its manifest's header),
+// and 20,000 of them held to the end are tens of MiB.
+func (b *build) release(i int) {
+	p := b.pkgs[i]
+	b.opt.Packages.Release(p.sel.HostPath)
+	p.pkg = nil
+}
+
 // writeFFU wraps the raw disk in the FFU, staged in out; it returns the FFU's catalog.
 func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
 	t := time.Now()
@@ -378,7 +413,7 @@ func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
 		SectorSize:  plan.SectorSize,
 		ChunkSizeKB: dl.ChunkSizeKB,
 		Description: b.sel.Description,
-		OSVersion:   osVersion(b.pkgs),
+		OSVersion:   osVersion(b.records),
 		PlatformIDs: b.dp.DevicePlatformIDs,
 		Store: ffu.StoreInfo{
 			StoreID:                       store.ID,
@@ -565,9 +600,9 @@ func imageSeed(sel *resolve.Selection, pkgs []*imagePackage, layoutXML []byte) s
 
 // osVersion is the version of the operating system in the image: that of its first
 // Microsoft-owned package (the kit's packages share the OS build number).
-func osVersion(pkgs []*imagePackage) string {
-	for _, p := range pkgs {
-		if m := p.pkg.Manifest; m.OwnerType == "Microsoft" {
+func osVersion(records []installed) string {
+	for _, r := range records {
+		if m := r.Manifest; m.OwnerType == "Microsoft" {
 			return m.Version.String()
 		}
 	}

@@ -55,6 +55,7 @@ type decoded struct {
 // package the writer waits for always gets it: no deadlock), workers decode, and next hands
 // the writer package i once it is decoded.
 type prefetcher struct {
+	pkgs    []*spkg.Package
 	results []chan *decoded
 	stop    chan struct{}
 	mu      sync.Mutex
@@ -70,7 +71,7 @@ func newPrefetcher(pkgs []*spkg.Package, checks []*spkg.CatalogCheck, stream fun
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	pf := &prefetcher{results: make([]chan *decoded, len(pkgs)), stop: make(chan struct{}), free: prefetchBudget}
+	pf := &prefetcher{pkgs: pkgs, results: make([]chan *decoded, len(pkgs)), stop: make(chan struct{}), free: prefetchBudget}
 	pf.cond = sync.NewCond(&pf.mu)
 	for i := range pf.results {
 		pf.results[i] = make(chan *decoded, 1)
@@ -81,7 +82,7 @@ func newPrefetcher(pkgs []*spkg.Package, checks []*spkg.CatalogCheck, stream fun
 		defer pf.wg.Done()
 		defer close(jobs)
 		for i, p := range pkgs {
-			size, _ := p.InstalledBytes()
+			size := budgetOf(p)
 			if stream(i) || size > prefetchBudget {
 				pf.results[i] <- &decoded{streamed: true}
 				continue
@@ -112,10 +113,9 @@ func newPrefetcher(pkgs []*spkg.Package, checks []*spkg.CatalogCheck, stream fun
 // decode reads every file of p into memory, each at most its cabinet size, and with check
 // hashes each (but the catalog) as the writer would have.
 func decode(p *spkg.Package, check *spkg.CatalogCheck) *decoded {
-	d := &decoded{}
-	d.size, _ = p.InstalledBytes()
+	d := &decoded{size: budgetOf(p)}
 	d.err = p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
-		data, err := io.ReadAll(io.LimitReader(r, fe.FileSize))
+		data, err := readSized(r, fe.FileSize)
 		f := decodedFile{entry: fe, data: data, err: err}
 		if check != nil && fe.FileType != "Catalog" && err == nil {
 			f.sum = check.Hash(fe)
@@ -125,6 +125,36 @@ func decode(p *spkg.Package, check *spkg.CatalogCheck) *decoded {
 		return err
 	})
 	return d
+}
+
+// readSized reads up to size bytes of r into a buffer of that size: as io.ReadAll of
+// io.LimitReader(r, size), without its growing copies. size is a cabinet member's size, and
+// the package's members fit the prefetch budget (budgetOf), so the allocation is bounded.
+func readSized(r io.Reader, size int64) ([]byte, error) {
+	data := make([]byte, size)
+	n := 0
+	for n < len(data) {
+		k, err := r.Read(data[n:])
+		n += k
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return data[:n], err
+		}
+	}
+	return data, nil
+}
+
+// perFileBudget is what a decoded file holds besides its bytes (its entry, the decodedFile,
+// its hash state), counted against the budget so that a package of many small files is not
+// taken as nearly free.
+const perFileBudget = 512
+
+// budgetOf is the budget package p holds while decoded: its bytes and its files' overhead.
+func budgetOf(p *spkg.Package) int64 {
+	size, files := p.InstalledBytes()
+	return size + int64(files)*perFileBudget
 }
 
 // acquire waits for n bytes of budget; false when the prefetcher is stopped.
@@ -159,6 +189,11 @@ func (pf *prefetcher) done(d *decoded) {
 		pf.release(d.size)
 	}
 }
+
+// forget drops the prefetcher's reference to package i, which the writer has installed (so
+// that the package can be collected). The dispatcher and the workers are done with it: the
+// result the writer took was sent after them.
+func (pf *prefetcher) forget(i int) { pf.pkgs[i] = nil }
 
 // close stops the prefetcher and waits for its goroutines (after an error, or at the end).
 func (pf *prefetcher) close() {

@@ -75,20 +75,6 @@ func bytesOf(d *etree.Document) ([]byte, error) {
 	return d.WriteToBytes()
 }
 
-// UpdateOutput is the UpdateOutput.xml of an imaging run.
-func updateOutput(description string, pkgs []installed) ([]byte, error) {
-	d, root := newDoc("UpdateOSOutput")
-	updateOSOutput(root, description, pkgs)
-	return bytesOf(d)
-}
-
-// updateHistory is the UpdateHistory.xml of a new image: one event, sequence 1, at when.
-func updateHistory(description string, pkgs []installed, when time.Time) ([]byte, error) {
-	d, root := newDoc("UpdateHistory")
-	addUpdateEvent(root.CreateElement("UpdateEvents"), 1, "Image created", description, pkgs, when)
-	return bytesOf(d)
-}
-
 // addUpdateEvent appends to <UpdateEvents> the <UpdateEvent> of sequence seq at when: its
 // summary and the packages it installed.
 func addUpdateEvent(events *etree.Element, seq int, summary, description string, pkgs []installed, when time.Time) {
@@ -97,12 +83,4 @@ func addUpdateEvent(events *etree.Element, seq int, summary, description string,
 	text(ev, "DateTime", when.UTC().Format("2006-01-02T15:04:05"))
 	text(ev, "Summary", summary)
 	updateOSOutput(ev.CreateElement("UpdateOSOutput"), description, pkgs)
-}
-
-// packageList is the PackageList.xml: the packages in the image, keyed by name, after the
-// history's complete events (here the imaging event alone).
-func packageList(pkgs []installed) ([]byte, error) {
-	d, root := newDoc("UpdateOSOutput")
-	updateOSOutput(root, "List of packages currently in this image or on this device", pkgs)
-	return bytesOf(d)
 }

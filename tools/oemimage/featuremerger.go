@@ -33,6 +33,7 @@ func runFeatureMerger(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	limitMemory()
 	if len(c.positional) != 4 {
 		return usageError{fmt.Sprintf("expected InputFile OutputPackageDir OutputPackageVersion OutputFMDir, got %d argument(s)", len(c.positional))}
 	}

@@ -28,6 +28,7 @@ func runImggen(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	limitMemory()
 	var version spkg.Version
 	switch len(c.positional) {
 	case 3:

@@ -306,6 +306,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "oemimage: %v\n", err)
 		os.Exit(2)
 	}
+	// OEMIMAGE_MEMPROFILE=FILE writes a heap profile taken at the largest live heap of the run
+	// (memprofile.go), for finding what holds memory at the peak.
+	if path := os.Getenv("OEMIMAGE_MEMPROFILE"); path != "" {
+		stop := startMemProfile(path)
+		code := runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr)
+		stop()
+		os.Exit(code)
+	}
 	// OEMIMAGE_CPUPROFILE=FILE writes a CPU profile of the run (go tool pprof FILE), for
 	// finding where a slow build spends its time.
 	if path := os.Getenv("OEMIMAGE_CPUPROFILE"); path != "" {

@@ -60,6 +60,14 @@ type Manifest struct {
 	Files             []FileEntry
 }
 
+// Header is a copy of m without its file list: what a record of the package needs once
+// its files are installed.
+func (m *Manifest) Header() *Manifest {
+	h := *m
+	h.Files = nil
+	return &h
+}
+
 // Name is the package's name.
 func (m *Manifest) Name() string {
 	return Name(m.Owner, m.Component, m.SubComponent, m.Culture, m.Resolution)
@@ -167,6 +175,39 @@ func (m *Manifest) Marshal() ([]byte, error) {
 	return doc.WriteToBytes()
 }
 
+// interned holds the values most fields of a DSM take (the enumerations, file types, common
+// attribute lists and partitions): a parsed value equal to one is replaced by it, so that the
+// manifests of a kit's 20,000 packages, open for the whole run, share these strings instead
+// of each keeping its own copies.
+var interned = func() map[string]string {
+	m := map[string]string{}
+	add := func(vs ...string) {
+		for _, v := range vs {
+			m[v] = v
+		}
+	}
+	for t := range fileTypes {
+		add(t)
+	}
+	for _, vs := range enums {
+		add(vs...)
+	}
+	for a := range fileAttributes {
+		add(a)
+	}
+	add("ReadOnly Hidden", "ReadOnly Hidden System", "Hidden System", "ReadOnly System",
+		"MainOS", "EFIESP", "Data", "CrashDump", "MMOS", "PLAT", "DPP", "UEFI", "true", "false")
+	return m
+}()
+
+// intern returns the shared copy of v if it is a common value, else v.
+func intern(v string) string {
+	if c, ok := interned[v]; ok {
+		return c
+	}
+	return v
+}
+
 // Elements of a DSM that real packages carry and this package keeps no field for: accepted
 // and ignored when reading, so that packages of the kit can be read.
 var ignoredElements = map[string]bool{"TargetGroups": true, "BuildString": true, "PublicKey": true, "Description": true}
@@ -195,7 +236,7 @@ func ParseManifest(data []byte, source string) (*Manifest, error) {
 			return nil, fail("<%s> appears twice", el.Tag)
 		}
 		seen[el.Tag] = true
-		value := strings.TrimSpace(el.Text())
+		value := intern(strings.TrimSpace(el.Text()))
 		var err error
 		switch el.Tag {
 		case "Identity":
@@ -256,7 +297,7 @@ func parseIdentity(el *etree.Element, id *Identity) error {
 	for _, c := range el.ChildElements() {
 		switch c.Tag {
 		case "Owner":
-			id.Owner = strings.TrimSpace(c.Text())
+			id.Owner = intern(strings.TrimSpace(c.Text()))
 		case "Component":
 			id.Component = strings.TrimSpace(c.Text())
 		case "SubComponent":
@@ -289,13 +330,13 @@ func parseFiles(el *etree.Element) ([]FileEntry, error) {
 			v := strings.TrimSpace(c.Text())
 			switch c.Tag {
 			case "FileType":
-				f.FileType = v
+				f.FileType = intern(v)
 			case "DevicePath":
 				f.DevicePath = v
 			case "CabPath":
 				f.CabPath = v
 			case "Attributes":
-				f.Attributes = v
+				f.Attributes = intern(v)
 			case "SourcePackage":
 				f.SourcePackage = v
 			case "FileSize":

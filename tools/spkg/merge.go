@@ -97,8 +97,9 @@ func payloadEntries(sources []Source) ([]catalog.Entry, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			buf := make([]byte, 32<<10) // one copy buffer a worker, not one a file
 			for i := range next {
-				perSource[i], errs[i] = sourceEntries(sources[i])
+				perSource[i], errs[i] = sourceEntries(sources[i], buf)
 			}
 		}()
 	}
@@ -117,15 +118,15 @@ func payloadEntries(sources []Source) ([]catalog.Entry, error) {
 	return entries, nil
 }
 
-// sourceEntries hashes the payload files of one source.
-func sourceEntries(src Source) ([]catalog.Entry, error) {
+// sourceEntries hashes the payload files of one source, copying through buf.
+func sourceEntries(src Source, buf []byte) ([]catalog.Entry, error) {
 	digests := map[string]catalog.Entry{}
 	err := src.Package.Walk(func(fe FileEntry, r io.Reader) error {
 		if fe.FileType == "Manifest" || fe.FileType == "Catalog" {
 			return nil
 		}
 		h := catalog.NewHasher(crypto.SHA1)
-		if _, err := io.Copy(h, r); err != nil {
+		if _, err := io.CopyBuffer(h, r, buf); err != nil {
 			return fmt.Errorf("%s (%s): %v", src.File, fe.DevicePath, err)
 		}
 		e, err := h.Entry(fe.DevicePath)

@@ -169,7 +169,6 @@ type Package struct {
 	cab      *cab.Reader
 	f        *readfile.File // through readfile.Packages: a kit of any size stays within the open-file limit
 	path     string
-	byDevice map[string]FileEntry // upper-case device path -> entry
 }
 
 // Open opens a package file and reads and validates its manifest. Only a regular file is
@@ -213,21 +212,32 @@ func newPackage(r io.ReaderAt, size int64, path string) (*Package, error) {
 			return nil, fmt.Errorf("%s: %s is %d bytes in the cabinet, the manifest says %d", path, fe.DevicePath, cf.Size, fe.FileSize)
 		}
 	}
-	// Never drop a file silently: what the cabinet holds, the manifest must list.
+	if err := checkAllListed(cr, m, path); err != nil {
+		return nil, err
+	}
+	return &Package{Manifest: m, cab: cr, path: path}, nil
+}
+
+// checkAllListed refuses a cabinet holding a file the manifest does not list: never drop a
+// file silently. Every entry of m was found in the cabinet under a distinct name (the
+// manifest's cab paths differ case-insensitively, as cabinet lookups compare), so the
+// cabinet holds no other file when the counts agree; the map naming the file is built only
+// when they do not (no map per package: imggen and featuremerger open a kit's packages
+// all at once).
+func checkAllListed(cr *cab.Reader, m *Manifest, path string) error {
+	if len(cr.Files) == len(m.Files) {
+		return nil
+	}
 	listed := make(map[string]bool, len(m.Files))
 	for _, fe := range m.Files {
 		listed[strings.ToLower(fe.CabPath)] = true
 	}
 	for _, cf := range cr.Files {
 		if !listed[strings.ToLower(cf.Name)] {
-			return nil, fmt.Errorf("%s: the cabinet holds %s, which the manifest does not list", path, cf.Name)
+			return fmt.Errorf("%s: the cabinet holds %s, which the manifest does not list", path, cf.Name)
 		}
 	}
-	byDevice := make(map[string]FileEntry, len(m.Files))
-	for _, fe := range m.Files {
-		byDevice[strings.ToUpper(fe.DevicePath)] = fe
-	}
-	return &Package{Manifest: m, cab: cr, path: path, byDevice: byDevice}, nil
+	return nil
 }
 
 // Close closes the package file.
@@ -241,23 +251,46 @@ func (p *Package) Close() error {
 // Walk calls fn for each file the manifest lists, in cabinet order, with its content;
 // fe.FileSize is the content's size.
 func (p *Package) Walk(fn func(fe FileEntry, r io.Reader) error) error {
-	byCab := make(map[string]FileEntry, len(p.Manifest.Files))
-	for _, fe := range p.Manifest.Files {
-		byCab[strings.ToLower(fe.CabPath)] = fe
-	}
+	byCab := p.entriesByCab()
 	return p.cab.Walk(func(f *cab.File, r io.Reader) error {
-		fe := byCab[strings.ToLower(f.Name)] // Open checked that the manifest lists every file
+		fe := byCab(f.Name) // Open checked that the manifest lists every file
 		// The reader yields the cabinet's bytes: say how many (the DSM's own entry says 0).
 		fe.FileSize = f.Size
 		return fn(fe, r)
 	})
 }
 
+// scanEntries is the most manifest entries Walk finds by a scan rather than a map: most
+// packages hold a few files, and Walk runs once for each of a kit's packages.
+const scanEntries = 8
+
+// entriesByCab returns the lookup of the manifest's entries by cab path, compared in lower
+// case as the cabinet's names are.
+func (p *Package) entriesByCab() func(name string) FileEntry {
+	files := p.Manifest.Files
+	if len(files) <= scanEntries {
+		return func(name string) FileEntry {
+			low := strings.ToLower(name)
+			for _, fe := range files {
+				if fe.CabPath == name || strings.ToLower(fe.CabPath) == low {
+					return fe
+				}
+			}
+			return FileEntry{}
+		}
+	}
+	byCab := make(map[string]FileEntry, len(files))
+	for _, fe := range files {
+		byCab[strings.ToLower(fe.CabPath)] = fe
+	}
+	return func(name string) FileEntry { return byCab[strings.ToLower(name)] }
+}
+
 // ReadFile returns the content of the file the manifest lists at devicePath (compared
 // case-insensitively, as on Windows). It is for metadata (a feature manifest, a policy):
 // at most cab.MaxMetadataSize bytes; content is read with Walk.
 func (p *Package) ReadFile(devicePath string) ([]byte, error) {
-	fe, ok := p.byDevice[strings.ToUpper(devicePath)]
+	fe, ok := p.entry(devicePath)
 	if !ok {
 		return nil, fmt.Errorf("%s: package %s has no file %s", p.path, p.Manifest.Name(), devicePath)
 	}
@@ -266,6 +299,21 @@ func (p *Package) ReadFile(devicePath string) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %s: %v", p.path, fe.DevicePath, err)
 	}
 	return data, nil
+}
+
+// entry finds the file the manifest lists at devicePath, compared as upper case (the last
+// such entry, as a map by upper-case path would keep). A scan, not a map kept per package:
+// ReadFile reads a package's metadata, a few times in a run, while every package of a kit
+// of 20,000 is open at once, and a map of a few entries costs a KiB each.
+func (p *Package) entry(devicePath string) (FileEntry, bool) {
+	want := strings.ToUpper(devicePath)
+	files := p.Manifest.Files
+	for i := len(files) - 1; i >= 0; i-- {
+		if fe := files[i]; fe.DevicePath == devicePath || strings.ToUpper(fe.DevicePath) == want {
+			return fe, true
+		}
+	}
+	return FileEntry{}, false
 }
 
 // Verify checks the package's whole cabinet (cab.Reader.Verify): before it is copied
