@@ -80,7 +80,7 @@ for n in "${counts[@]}"; do
   rm -rf "$d/merged" "$d/mergedfm"
   measure "imggen ($n)" "$work/oemimage" imggen "$d/bench.ffu" "$d/def/OEMInput.xml" MSPackages \
     "--package=$d/def/packages" "--fm=$d/def/fm" --timings=false
-  echo "  imggen / cabextract x$jobs: $(ratio "imggen ($n)" "cabextract x$jobs ($n)");  featuremerger / cp -r: $(ratio "featuremerger ($n)" "cp -r ($n)")"
+  echo "  imggen / cabextract x$jobs: $(ratio "imggen ($n)" "cabextract x$jobs ($n)");  featuremerger / cp -r: $(ratio "featuremerger ($n)" "cp -r ($n)");  featuremerger / cabextract x$jobs: $(ratio "featuremerger ($n)" "cabextract x$jobs ($n)")"
 
   # MainOS for wimlib: the volume, and for FAT32 its files (mtools), not timed.
   "$work/oemimage" ffu extract "$d/bench.ffu" "$d/disk.img" >/dev/null
