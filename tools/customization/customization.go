@@ -16,6 +16,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/oemimage/rules_oemimage/tools/answerfile"
 	"github.com/oemimage/rules_oemimage/tools/cab"
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 	"github.com/oemimage/rules_oemimage/tools/internal/readfile"
 	"github.com/oemimage/rules_oemimage/tools/manifest"
 	"github.com/oemimage/rules_oemimage/tools/registry"
@@ -24,7 +25,7 @@ import (
 
 // Device paths of what the packages hold.
 const (
-	RegistryFilePath  = `\Windows\Packages\RegistryFiles\OEMSettings.reg`
+	RegistryFilePath  = imageconst.RegistryFilesDir + `\OEMSettings.reg`
 	StaticProvXMLDir  = `\Programs\PhoneProvisioner_OEM\OEM\`
 	StaticSettingsXML = StaticProvXMLDir + `OEMCustomizations.provxml`
 	ProvisionDataPath = `\Programs\CommonFiles\ADC\Microsoft\ProvisionData.cab`

@@ -286,7 +286,7 @@ func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]f
 				return fmt.Errorf("%s: %s\\%s differs from the package's (%d bytes, want %d)", pf.Text(), p.Manifest.Partition, strings.TrimPrefix(fe.DevicePath, `\`), len(got), len(want))
 			}
 			files++
-			if strings.HasPrefix(strings.ToLower(fe.DevicePath), registryFiles) {
+			if strings.HasPrefix(strings.ToLower(fe.DevicePath), strings.ToLower(imageconst.RegistryFilesDir)+`\`) {
 				regs++
 			}
 			return nil
@@ -301,14 +301,10 @@ func checkPackages(im *volume.Image, dir string, pkgs []string, cat map[string]f
 		fmt.Fprintf(w, "dd: %d binary partition images at the start of their partitions\n", images)
 	}
 	if regs > 0 {
-		fmt.Fprintf(w, "registry: %d .reg files of the packages' registry settings in place (\\Windows\\Packages\\RegistryFiles)\n", regs)
+		fmt.Fprintf(w, "registry: %d .reg files of the packages' registry settings in place (%s)\n", regs, imageconst.RegistryFilesDir)
 	}
 	return nil
 }
-
-// registryFiles is where pkggen puts a package's registry settings (RegKeys, and what Driver,
-// Service, ComServer, BCDStore and SettingsGroup become), lower-cased.
-const registryFiles = `\windows\packages\registryfiles\`
 
 func copyRange(src *os.File, dst string, off, size int64) error {
 	out, err := os.Create(dst)

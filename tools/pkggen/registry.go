@@ -8,14 +8,11 @@ import (
 
 	"github.com/beevik/etree"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 	"github.com/oemimage/rules_oemimage/tools/registry"
 	"github.com/oemimage/rules_oemimage/tools/spkg"
 	"github.com/oemimage/rules_oemimage/tools/winpath"
 )
-
-// RegistryFilesDir is where a package's registry file goes on the device: one
-// <package name>.reg per package holding all its <RegKeys> (FORMATS.md, SPKG section).
-const RegistryFilesDir = `\Windows\Packages\RegistryFiles`
 
 // regRoots are the root keys a <RegKey>'s KeyName may name once expanded.
 var regRoots = []string{`HKEY_LOCAL_MACHINE`, `HKEY_CURRENT_USER`, `HKEY_USERS`, `HKEY_CLASSES_ROOT`}
@@ -176,7 +173,8 @@ func registryPayloads(pk *Package) ([]spkg.Payload, error) {
 		if len(f.values) == 0 {
 			continue
 		}
-		dp := RegistryFilesDir + `\` + pk.Manifest.Name() + f.ext
+		// One <package name>.reg per package holding all its <RegKeys> (FORMATS.md, SPKG section).
+		dp := imageconst.RegistryFilesDir + `\` + pk.Manifest.Name() + f.ext
 		if src, dup := pk.paths[strings.ToUpper(dp)]; dup {
 			return nil, fmt.Errorf("%s from %s is where the package's registry file goes (its <RegKeys>, Driver, Service and BCDStore settings)", dp, src)
 		}

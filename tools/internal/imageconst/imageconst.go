@@ -11,6 +11,9 @@ const (
 	DevicePlatformPath = `\Windows\ImageUpdate\OEMDevicePlatform.xml`
 	UpdateHistoryPath  = `\Windows\ImageUpdate\UpdateHistory.xml`
 	UpdateOutputPath   = `\SharedData\DuShared\UpdateOutput.xml`
+	// RegistryFilesDir holds each package's registry settings, <package>.reg (PkgGen), and
+	// customization's OEMSettings.reg.
+	RegistryFilesDir = `\Windows\Packages\RegistryFiles`
 )
 
 // Epoch stamps update records, file systems and WIM entries: fixed, so that images are
