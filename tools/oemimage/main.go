@@ -307,26 +307,26 @@ func main() {
 		os.Exit(2)
 	}
 	// OEMIMAGE_MEMPROFILE=FILE writes a heap profile taken at the largest live heap of the run
-	// (memprofile.go), for finding what holds memory at the peak.
+	// (memprofile.go), for finding what holds memory at the peak; OEMIMAGE_CPUPROFILE=FILE a CPU
+	// profile of the run (go tool pprof FILE), for finding where a slow build spends its time.
+	var stops []func()
 	if path := os.Getenv("OEMIMAGE_MEMPROFILE"); path != "" {
-		stop := startMemProfile(path)
-		code := runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr)
-		stop()
-		os.Exit(code)
+		stops = append(stops, startMemProfile(path))
 	}
-	// OEMIMAGE_CPUPROFILE=FILE writes a CPU profile of the run (go tool pprof FILE), for
-	// finding where a slow build spends its time.
 	if path := os.Getenv("OEMIMAGE_CPUPROFILE"); path != "" {
 		if f, err := os.Create(path); err == nil {
 			if err := pprof.StartCPUProfile(f); err == nil {
-				code := runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr)
-				pprof.StopCPUProfile()
+				stops = append(stops, func() { pprof.StopCPUProfile(); f.Close() })
+			} else {
 				f.Close()
-				os.Exit(code)
 			}
 		}
 	}
-	os.Exit(runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr))
+	code := runQuietly(os.Getenv("OEMIMAGE_QUIET") == "1", os.Args[1:], os.Stdout, os.Stderr)
+	for i := len(stops) - 1; i >= 0; i-- {
+		stops[i]()
+	}
+	os.Exit(code)
 }
 
 // enterWorkingDirectory makes relative paths mean what the user typed under `bazel run`: the
