@@ -2,6 +2,8 @@ package imggen
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +81,46 @@ func TestRecordWriterAttributes(t *testing.T) {
 		w.start("E", "v", v)
 		if got := w.bytes(); !bytes.Equal(got, want) {
 			t.Errorf("attribute %q:\n got %q\nwant %q", v, got, want)
+		}
+	}
+}
+
+// TestRecordWriterGenerated: seeded random package sets (0-40 packages; names, cultures and
+// platforms drawn from XML specials, control and invalid bytes, non-ASCII, whitespace; any
+// version; binary or not) give the bytes etree gives, for all three records.
+func TestRecordWriterGenerated(t *testing.T) {
+	rng := rand.New(rand.NewPCG(20261203, 1))
+	alphabet := []string{"a", "Z", "0", ".", "-", "_", " ", "\t", "\n", "\r", "&", "<", ">", "'", "\"", "\x00", "\x01", "\x7f", "\xff",
+		"\u00e9", "\u4e2d", "\U0001F600", "\uFFFE", "]]>", "&amp;"}
+	str := func(max int) string {
+		var b strings.Builder
+		for range rng.IntN(max + 1) {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	when := time.Date(2015, 7, 29, 0, 0, 0, 0, time.UTC)
+	for c := range 200 {
+		var pkgs []installed
+		for range rng.IntN(41) {
+			pkgs = append(pkgs, installed{File: str(12) + ".spkg", Manifest: &spkg.Manifest{
+				Identity: spkg.Identity{Owner: str(8), Component: str(8), SubComponent: str(6),
+					Version: spkg.Version{Major: uint16(rng.Uint32()), Minor: uint16(rng.Uint32()), QFE: uint16(rng.Uint32()), Build: uint16(rng.Uint32())}},
+				ReleaseType: str(4), OwnerType: str(4), BuildType: str(4), CpuType: str(4), Culture: str(5),
+				Partition: str(6), Platform: str(6), IsBinaryPartition: rng.IntN(2) == 0}})
+		}
+		description := str(20)
+		wantOut, wantHist, wantList := etreeRecords(description, pkgs, when)
+		out, _ := updateOutput(description, pkgs)
+		hist, _ := updateHistory(description, pkgs, when)
+		list, _ := packageList(pkgs)
+		for _, g := range []struct {
+			name      string
+			got, want []byte
+		}{{"UpdateOutput", out, wantOut}, {"UpdateHistory", hist, wantHist}, {"PackageList", list, wantList}} {
+			if !bytes.Equal(g.got, g.want) {
+				t.Fatalf("case %d (%d packages), %s:\n got %q\nwant %q", c, len(pkgs), g.name, g.got, g.want)
+			}
 		}
 	}
 }
