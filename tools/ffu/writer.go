@@ -109,12 +109,20 @@ type sourceKind uint8
 const (
 	srcZero sourceKind = iota
 	srcDisk            // index is the disk block (from the start)
-	srcMem             // index is into plan.mem
+	srcMem             // index is into plan.mem (and plan.tables)
 )
 
 type blockSource struct {
 	kind  sourceKind
 	index uint32
+}
+
+// tableBlock is a payload block made from a disk block holding partition tables: the disk's
+// bytes there, patched (the flash-only GPT without the partitions not required to flash, the
+// final MBR).
+type tableBlock struct {
+	block uint32
+	patch func(blk []byte, off int64)
 }
 
 // plan is everything Write decides before it writes a byte.
@@ -124,11 +132,29 @@ type plan struct {
 	header                   StoreHeader
 	entries                  []BlockEntry
 	sources                  []blockSource
+	tables                   []tableBlock // what plan.mem is made of, by loadTables
 	mem                      [][]byte
 	phase1, phase2, phase3   int
 	secRegion, imgRegion     int64
 	storeMeta, payload, body int64 // body: from the image header to EOF, chunk-aligned
 	catalogLen               int
+	tableWhat                string // "primary GPT" or "MBR", for errors
+}
+
+// loadTables makes the table blocks from the disk's bytes: the tables and whatever else
+// their blocks hold (the start of a partition sharing the first block).
+func (p *plan) loadTables(disk io.ReaderAt) error {
+	p.mem = make([][]byte, len(p.tables))
+	for i, t := range p.tables {
+		blk := make([]byte, p.bs)
+		off := int64(t.block) * p.bs
+		if _, err := disk.ReadAt(blk, off); err != nil {
+			return fmt.Errorf("disk: reading %s block %d (offset %d): %w", p.tableWhat, t.block, off, err)
+		}
+		t.patch(blk, off)
+		p.mem[i] = blk
+	}
+	return nil
 }
 
 // Write writes img as an FFU to w, from w's start. The security header, catalog and hash table
@@ -136,6 +162,9 @@ type plan struct {
 func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 	p, err := img.plan()
 	if err != nil {
+		return nil, err
+	}
+	if err := p.loadTables(img.Disk); err != nil {
 		return nil, err
 	}
 	if _, err := w.Seek(0, io.SeekStart); err != nil {
@@ -146,40 +175,17 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 	if err := writeZeros(w, p.secRegion); err != nil {
 		return nil, err
 	}
-	region := make([]byte, p.imgRegion)
-	le := binary.LittleEndian
-	le.PutUint32(region[0:], imageHeaderSize)
-	copy(region[4:16], imageSignature)
-	le.PutUint32(region[16:], uint32(len(p.manifest)))
-	le.PutUint32(region[20:], uint32(p.chunk/1024))
-	copy(region[imageHeaderSize:], p.manifest)
-	meta := make([]byte, 0, p.storeMeta)
-	meta = append(meta, p.header.encode()...)
-	meta = append(meta, encodeEntries(p.entries)...)
-	meta = meta[:p.storeMeta]
-
+	region, meta := p.headers()
 	table := make([]byte, p.body/p.chunk*hashSize)
 	fill := func(buf []byte, off int64) error { return p.fill(buf, off, region, meta, img.Disk) }
 	sink := func(buf []byte) error { _, err := w.Write(buf); return err }
 	if err := hashStream(p.body, p.chunk, table, fill, sink); err != nil {
 		return nil, err
 	}
-
-	catalog, err := BuildCatalog(table, img.CatalogTime)
+	sec, catalog, err := p.security(table, img.CatalogTime)
 	if err != nil {
 		return nil, err
 	}
-	if len(catalog) != p.catalogLen {
-		return nil, fmt.Errorf("ffu: internal error: catalog of %d bytes, %d planned", len(catalog), p.catalogLen)
-	}
-	sec := make([]byte, securityHeaderSize, securityHeaderSize+len(catalog)+len(table))
-	le.PutUint32(sec[0:], securityHeaderSize)
-	copy(sec[4:16], securitySignature)
-	le.PutUint32(sec[16:], uint32(p.chunk/1024))
-	le.PutUint32(sec[20:], AlgSHA256)
-	le.PutUint32(sec[24:], uint32(len(catalog)))
-	le.PutUint32(sec[28:], uint32(len(table)))
-	sec = append(append(sec, catalog...), table...)
 	if _, err := w.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
@@ -201,6 +207,43 @@ func Write(w io.WriteSeeker, img *Image) (*Result, error) {
 		Phase1: p.phase1, Phase2: p.phase2, Phase3: p.phase3,
 		PayloadBytes: p.payload,
 	}, nil
+}
+
+// headers returns the image header region (header and manifest) and the store's metadata
+// (store header and write descriptors), each padded to its size in the file.
+func (p *plan) headers() (region, meta []byte) {
+	region = make([]byte, p.imgRegion)
+	le := binary.LittleEndian
+	le.PutUint32(region[0:], imageHeaderSize)
+	copy(region[4:16], imageSignature)
+	le.PutUint32(region[16:], uint32(len(p.manifest)))
+	le.PutUint32(region[20:], uint32(p.chunk/1024))
+	copy(region[imageHeaderSize:], p.manifest)
+	meta = make([]byte, 0, p.storeMeta)
+	meta = append(meta, p.header.encode()...)
+	meta = append(meta, encodeEntries(p.entries)...)
+	return region, meta[:p.storeMeta]
+}
+
+// security returns the security header with the catalog of table and table itself (what goes
+// at the start of the file) and the catalog.
+func (p *plan) security(table []byte, catalogTime time.Time) (sec, catalog []byte, err error) {
+	catalog, err = BuildCatalog(table, catalogTime)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(catalog) != p.catalogLen {
+		return nil, nil, fmt.Errorf("ffu: internal error: catalog of %d bytes, %d planned", len(catalog), p.catalogLen)
+	}
+	le := binary.LittleEndian
+	sec = make([]byte, securityHeaderSize, securityHeaderSize+len(catalog)+len(table))
+	le.PutUint32(sec[0:], securityHeaderSize)
+	copy(sec[4:16], securitySignature)
+	le.PutUint32(sec[16:], uint32(p.chunk/1024))
+	le.PutUint32(sec[20:], AlgSHA256)
+	le.PutUint32(sec[24:], uint32(len(catalog)))
+	le.PutUint32(sec[28:], uint32(len(table)))
+	return append(append(sec, catalog...), table...), catalog, nil
 }
 
 // WriteFile writes the FFU to path, all or nothing (tools/internal/atomicfile): on error no
@@ -386,21 +429,13 @@ func (p *plan) descriptors(img *Image, tbl *diskTable, parts []disk.Partition, p
 		}
 	}
 	flashOnlyIndex := len(p.entries)
-	tableBlock := func(b uint32, patch func(blk []byte, off int64)) error {
-		blk := make([]byte, p.bs)
-		off := int64(b) * p.bs
-		if _, err := img.Disk.ReadAt(blk, off); err != nil {
-			return fmt.Errorf("disk: reading %s block %d (offset %d): %w", tbl.what, b, off, err)
-		}
-		patch(blk, off)
-		add(blockSource{srcMem, uint32(len(p.mem))}, DiskLocation{DiskBegin, b})
-		p.mem = append(p.mem, blk)
-		return nil
+	p.tableWhat = tbl.what
+	tableBlock := func(b uint32, patch func(blk []byte, off int64)) {
+		add(blockSource{srcMem, uint32(len(p.tables))}, DiskLocation{DiskBegin, b})
+		p.tables = append(p.tables, tableBlock{b, patch})
 	}
 	for _, b := range gptPrimary {
-		if err := tableBlock(b, func(blk []byte, off int64) { tbl.flashOnly(blk, off, drop) }); err != nil {
-			return err
-		}
+		tableBlock(b, func(blk []byte, off int64) { tbl.flashOnly(blk, off, drop) })
 	}
 	p.phase2 = len(p.entries) - p.phase1
 
@@ -413,8 +448,8 @@ func (p *plan) descriptors(img *Image, tbl *diskTable, parts []disk.Partition, p
 	for _, b := range gptPrimary {
 		if tbl.final == nil {
 			add(blockSource{srcDisk, b}, DiskLocation{DiskBegin, b})
-		} else if err := tableBlock(b, tbl.final); err != nil {
-			return err
+		} else {
+			tableBlock(b, tbl.final)
 		}
 	}
 	for _, b := range gptBackup {
