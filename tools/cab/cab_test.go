@@ -8,6 +8,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -522,6 +523,21 @@ func TestWriteWithRaw(t *testing.T) {
 		if !bytes.Equal(got[name], data) {
 			t.Errorf("%s differs", name)
 		}
+	}
+	// Each gives Walk's order (folder by folder) without decoding, over three folders.
+	mr, err := NewReader(bytes.NewReader(m.buf), int64(len(m.buf)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walked, listed []string
+	if err := mr.Walk(func(f *File, _ io.Reader) error { walked = append(walked, f.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := mr.Each(func(f *File) error { listed = append(listed, f.Name); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(mr.Folders) != 3 || !slices.Equal(walked, listed) {
+		t.Errorf("%d folders; Each gives %q, Walk %q", len(mr.Folders), listed, walked)
 	}
 	cabextract := checker.Find(t, "cabextract")
 	path := filepath.Join(t.TempDir(), "merged.cab")

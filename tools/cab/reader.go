@@ -567,6 +567,19 @@ func (fr *folderReader) seek(f *File) error {
 	return nil
 }
 
+// Each calls fn for every file in Walk's order, decoding nothing: what Walk will give, known
+// before it runs.
+func (cr *Reader) Each(fn func(f *File) error) error {
+	for _, files := range cr.byFolder {
+		for _, f := range files {
+			if err := fn(f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // Walk calls fn for every file, folder by folder and by offset within a folder, with a
 // reader of its content that is valid until fn returns. Each folder is decoded once, front
 // to back; a read error names the file.

@@ -1,9 +1,9 @@
 package imggen
 
 import (
+	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"sort"
 	"strings"
 	"time"
@@ -17,7 +17,7 @@ import (
 
 // writeTables writes plan's partition tables: an MBR (with its extended boot records and
 // MBR_META) for an MBR layout, else the protective MBR and both GPTs.
-func writeTables(f *os.File, plan *layout.Plan) error {
+func writeTables(f io.WriterAt, plan *layout.Plan) error {
 	if !plan.MBR {
 		return writeGPT(f, plan)
 	}
@@ -34,7 +34,7 @@ func writeTables(f *os.File, plan *layout.Plan) error {
 }
 
 // writeGPT writes the protective MBR and both GPTs of plan to f.
-func writeGPT(f *os.File, plan *layout.Plan) error {
+func writeGPT(f io.WriterAt, plan *layout.Plan) error {
 	entries := make([]disk.Partition, len(plan.Partitions))
 	for i, p := range plan.Partitions {
 		entries[i] = p.Partition
@@ -58,22 +58,26 @@ type volume struct {
 
 // diskImage builds the raw disk image: partitions, file systems, package files.
 type diskImage struct {
-	f       *os.File
-	plan    *layout.Plan
+	w    io.WriterAt
+	plan *layout.Plan
+	// dry lays the disk out without its content: packages are read from their file lists,
+	// decompressing nothing, so that the file systems allocate what they will when written
+	// (Build plans the FFU from that; the content then goes straight into it).
+	dry     bool
 	volumes map[string]*volume // lower-case partition name
 	owners  map[string]string  // partition + "|" + upper-case device path -> package
 	extents []disk.Extent      // raw data written outside file systems
 }
 
-func newDisk(f *os.File, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time) (*diskImage, error) {
-	size := int64(plan.DiskSectors) * int64(plan.SectorSize)
-	if err := f.Truncate(size); err != nil {
+// newDisk writes plan's partition tables and opens the file systems of its partitions on w,
+// the disk (zeros where nothing is written: a new sparse file, or an FFU's Layout); with dry,
+// what is written is not kept (diskImage.dry).
+func newDisk(w io.WriterAt, plan *layout.Plan, seed string, formatDPP bool, modTime time.Time, dry bool) (*diskImage, error) {
+	if err := writeTables(w, plan); err != nil {
 		return nil, err
 	}
-	if err := writeTables(f, plan); err != nil {
-		return nil, err
-	}
-	d := &diskImage{f: f, plan: plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &diskImage{w: w, plan: plan, dry: dry, volumes: map[string]*volume{}, owners: map[string]string{}}
+	f := w
 	for _, p := range plan.Partitions {
 		v := &volume{placed: p}
 		d.volumes[strings.ToLower(p.Name)] = v
@@ -141,11 +145,31 @@ func (d *diskImage) install(file string, p *spkg.Package) error {
 	return d.walkChecked(file, p, v, nil)
 }
 
+// walk calls fn for each file of p, in cabinet order, with its content; a dry disk gives
+// each file's entry with a reader of unspecified bytes, decompressing nothing.
+func (d *diskImage) walk(p *spkg.Package, fn func(fe spkg.FileEntry, r io.Reader) error) error {
+	if !d.dry {
+		return p.Walk(fn)
+	}
+	return p.Entries(func(fe spkg.FileEntry) error { return fn(fe, anyBytes{}) })
+}
+
+// anyBytes reads as much as asked, of bytes it leaves as they are: the content of a dry
+// disk's files, which nothing keeps.
+type anyBytes struct{}
+
+func (anyBytes) Read(p []byte) (int, error) { return len(p), nil }
+
+// discard is the disk of a dry run.
+type discard struct{}
+
+func (discard) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
+
 // walkChecked installs the files of p into v; with check (a Production image's trusted root),
 // each file's content is hashed as it is written and compared with p's catalog, so that the
 // package is decompressed once.
 func (d *diskImage) walkChecked(file string, p *spkg.Package, v *volume, check *spkg.CatalogCheck) error {
-	return p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
+	return d.walk(p, func(fe spkg.FileEntry, r io.Reader) error {
 		if check == nil || fe.FileType == "Catalog" {
 			return d.addPackageFile(file, v, fe, r)
 		}
@@ -228,7 +252,7 @@ func (d *diskImage) installBinary(file string, p *spkg.Package, v *volume) error
 	capacity := int64(v.placed.Sectors()) * int64(d.plan.SectorSize)
 	offset := int64(v.placed.FirstLBA) * int64(d.plan.SectorSize)
 	wrote := false
-	err := p.Walk(func(fe spkg.FileEntry, r io.Reader) error {
+	err := d.walk(p, func(fe spkg.FileEntry, r io.Reader) error {
 		switch fe.FileType {
 		case "Manifest", "Catalog":
 			mainOS := d.volumes["mainos"]
@@ -247,7 +271,7 @@ func (d *diskImage) installBinary(file string, p *spkg.Package, v *volume) error
 		if fe.FileSize > capacity {
 			return fmt.Errorf("%s: the %d-byte image %s does not fit partition %s (%d bytes)", file, fe.FileSize, fe.DevicePath, name, capacity)
 		}
-		if _, err := io.CopyN(io.NewOffsetWriter(d.f, offset), r, fe.FileSize); err != nil {
+		if _, err := io.CopyN(io.NewOffsetWriter(d.w, offset), r, fe.FileSize); err != nil {
 			return fmt.Errorf("%s: %v", file, err)
 		}
 		d.extents = append(d.extents, disk.Extent{Offset: offset, Length: fe.FileSize})
@@ -283,4 +307,32 @@ func (d *diskImage) close() ([]disk.Extent, error) {
 	}
 	sort.Slice(ext, func(i, j int) bool { return ext[i].Offset < ext[j].Offset })
 	return ext, nil
+}
+
+// tableDisk is a disk in memory that keeps what is written to it: the partition tables
+// alone, which the FFU is laid out from before the disk is written.
+type tableDisk struct {
+	writes []tableWrite
+}
+
+type tableWrite struct {
+	off  int64
+	data []byte
+}
+
+func (t *tableDisk) WriteAt(p []byte, off int64) (int, error) {
+	t.writes = append(t.writes, tableWrite{off, bytes.Clone(p)})
+	return len(p), nil
+}
+
+// ReadAt reads zeros where nothing was written, the later of two writes where they overlap.
+func (t *tableDisk) ReadAt(p []byte, off int64) (int, error) {
+	clear(p)
+	for _, w := range t.writes {
+		lo, hi := max(off, w.off), min(off+int64(len(p)), w.off+int64(len(w.data)))
+		if lo < hi {
+			copy(p[lo-off:hi-off], w.data[lo-w.off:hi-w.off])
+		}
+	}
+	return len(p), nil
 }

@@ -89,7 +89,10 @@ func newTestDisk(t *testing.T, layoutXML, img string) (*layout.Plan, *diskImage)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	dk, err := newDisk(f, plan, "test", false, imageconst.Epoch)
+	if err := f.Truncate(int64(plan.DiskSectors) * int64(plan.SectorSize)); err != nil {
+		t.Fatal(err)
+	}
+	dk, err := newDisk(f, plan, "test", false, imageconst.Epoch, false)
 	if err != nil {
 		t.Fatal(err)
 	}

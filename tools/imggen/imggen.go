@@ -10,8 +10,8 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -151,7 +151,8 @@ type build struct {
 	// install
 	records         []installed
 	history, output []byte
-	extents         []disk.Extent
+	ffu             *ffu.Layout
+	ffuDisk         *ffu.Disk
 }
 
 // Build makes the image of sel (whose packages carry their host paths): the FFU at
@@ -176,22 +177,13 @@ func Build(sel *resolve.Selection, opt Options) error {
 	if err := b.place(); err != nil {
 		return err
 	}
-	// The raw disk, as a sparse temporary file next to the output.
-	tmp, err := os.CreateTemp(filepath.Dir(opt.Output), ".disk-*.img")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		tmp.Close()
-		os.Remove(tmp.Name())
-	}()
-	if err := b.install(tmp); err != nil {
-		return err
-	}
 	// The FFU and its side files are one set of outputs: all of them or none.
 	var out atomicfile.Set
 	defer out.Abort()
-	catalog, err := b.writeFFU(&out, tmp)
+	if err := b.install(&out); err != nil {
+		return err
+	}
+	catalog, err := b.writeFFU()
 	if err != nil {
 		return err
 	}
@@ -315,14 +307,100 @@ func (b *build) place() error {
 	return nil
 }
 
-// install writes the partitions, their file systems, every package and the update records
-// into the raw disk tmp.
-func (b *build) install(tmp *os.File) error {
+// install lays the image out, then writes the partitions, their file systems, every package
+// and the update records straight into the FFU's payload, staged in out. There is no raw disk:
+// a first pass over the packages' file lists (decompressing nothing) gives the extents the file
+// systems will allocate, from which the FFU is laid out (ffu.Layout); the second pass writes
+// the content where the FFU stores it, and must allocate the same.
+func (b *build) install(out *atomicfile.Set) error {
 	t := time.Now()
-	d, err := newDisk(tmp, b.plan, b.seed, b.sel.FormatDPP, b.opt.Time)
+	planned, _, err := b.fill(discard{}, true)
 	if err != nil {
 		return err
 	}
+	tables := &tableDisk{}
+	if err := writeTables(tables, b.plan); err != nil {
+		return err
+	}
+	b.ffu, err = b.ffuImage(tables, planned).Plan()
+	if err != nil {
+		return fmt.Errorf("%s: %w", b.opt.Output, err)
+	}
+	f, err := out.Create(b.opt.Output)
+	if err != nil {
+		return err
+	}
+	if b.ffuDisk, err = b.ffu.Disk(f); err != nil {
+		return err
+	}
+	extents, d, err := b.fill(b.ffuDisk, false)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(extents, planned) {
+		return fmt.Errorf("internal error: the file systems allocated %d extents, not the %d laid out (a writer whose allocation depends on content?)", len(extents), len(planned))
+	}
+	for _, p := range b.plan.Partitions {
+		if v := d.volumes[strings.ToLower(p.Name)]; v.fs != nil {
+			b.log.printf("partition %s: %s, %d MiB of files", p.Name, v.fs.Name(), v.fs.Used()>>20)
+		}
+	}
+	if b.opt.TrustedRoots != nil && strings.EqualFold(b.sel.ReleaseType, "Production") {
+		files := 0
+		for _, p := range b.pkgs {
+			files += p.check.Files
+		}
+		b.log.printf("catalogs of %d packages verified against the trusted root: signatures and %d file hashes", len(b.pkgs), files)
+	}
+	b.log.step("installing packages", t)
+	return nil
+}
+
+// fill writes the partitions, file systems, packages and update records to w and returns the
+// extents that hold data; dry lays them out only (diskImage.dry), leaving the packages open
+// and unchecked for the pass that writes them.
+func (b *build) fill(w io.WriterAt, dry bool) ([]disk.Extent, *diskImage, error) {
+	d, err := newDisk(w, b.plan, b.seed, b.sel.FormatDPP, b.opt.Time, dry)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.records = b.records[:0]
+	if dry {
+		for _, p := range b.pkgs {
+			if err := d.install(p.file, p.pkg); err != nil {
+				return nil, nil, err
+			}
+			b.records = append(b.records, installed{File: p.file, Manifest: p.pkg.Manifest.Header()})
+		}
+	} else if err := b.installAll(d); err != nil {
+		return nil, nil, err
+	}
+	if b.history, err = updateHistory(b.sel.Description, b.records, b.opt.Time); err != nil {
+		return nil, nil, err
+	}
+	if b.output, err = updateOutput(b.sel.Description, b.records); err != nil {
+		return nil, nil, err
+	}
+	if err := d.addFile("MainOS", imageconst.UpdateHistoryPath, b.history); err != nil {
+		return nil, nil, err
+	}
+	if b.plan.Partition("Data") != nil {
+		if err := d.addFile("Data", imageconst.UpdateOutputPath, b.output); err != nil {
+			return nil, nil, err
+		}
+	} else if !dry {
+		b.log.printf("no Data partition: UpdateOutput.xml is written next to the image only")
+	}
+	extents, err := d.close()
+	if err != nil {
+		return nil, nil, err
+	}
+	return extents, d, nil
+}
+
+// installAll installs every package into d, decompressed ahead by the prefetcher, checked
+// against its catalog when that is asked, and released once installed.
+func (b *build) installAll(d *diskImage) error {
 	pkgs := make([]*spkg.Package, len(b.pkgs))
 	for i, p := range b.pkgs {
 		pkgs[i] = p.pkg
@@ -349,38 +427,6 @@ func (b *build) install(tmp *os.File) error {
 			pf.forget(i)
 		}
 	}
-	if b.history, err = updateHistory(b.sel.Description, b.records, b.opt.Time); err != nil {
-		return err
-	}
-	if b.output, err = updateOutput(b.sel.Description, b.records); err != nil {
-		return err
-	}
-	if err := d.addFile("MainOS", imageconst.UpdateHistoryPath, b.history); err != nil {
-		return err
-	}
-	if b.plan.Partition("Data") != nil {
-		if err := d.addFile("Data", imageconst.UpdateOutputPath, b.output); err != nil {
-			return err
-		}
-	} else {
-		b.log.printf("no Data partition: UpdateOutput.xml is written next to the image only")
-	}
-	if b.extents, err = d.close(); err != nil {
-		return err
-	}
-	for _, p := range b.plan.Partitions {
-		if v := d.volumes[strings.ToLower(p.Name)]; v.fs != nil {
-			b.log.printf("partition %s: %s, %d MiB of files", p.Name, v.fs.Name(), v.fs.Used()>>20)
-		}
-	}
-	if b.opt.TrustedRoots != nil && strings.EqualFold(b.sel.ReleaseType, "Production") {
-		files := 0
-		for _, p := range b.pkgs {
-			files += p.check.Files
-		}
-		b.log.printf("catalogs of %d packages verified against the trusted root: signatures and %d file hashes", len(b.pkgs), files)
-	}
-	b.log.step("installing packages", t)
 	return nil
 }
 
@@ -403,12 +449,12 @@ func (b *build) release(i int) {
 	p.pkg = nil
 }
 
-// writeFFU wraps the raw disk in the FFU, staged in out; it returns the FFU's catalog.
-func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
-	t := time.Now()
+// ffuImage describes the FFU of the image laid out in planned, with the partition tables on
+// tables.
+func (b *build) ffuImage(tables io.ReaderAt, planned []disk.Extent) *ffu.Image {
 	dl, plan, store := b.dl, b.plan, b.dl.MainStore()
-	img := &ffu.Image{
-		Disk:        disk,
+	return &ffu.Image{
+		Disk:        tables,
 		DiskSize:    int64(plan.DiskSectors) * int64(plan.SectorSize),
 		SectorSize:  plan.SectorSize,
 		ChunkSizeKB: dl.ChunkSizeKB,
@@ -423,18 +469,19 @@ func (b *build) writeFFU(out *atomicfile.Set, disk *os.File) ([]byte, error) {
 		},
 		V2:          dl.Version == 2,
 		CatalogTime: b.opt.Time,
+		Partitions:  ffuPartitions(plan),
+		Allocated:   planned,
 	}
-	img.Partitions = ffuPartitions(plan)
-	img.Allocated = b.extents
-	f, err := out.Create(b.opt.Output)
-	if err != nil {
-		return nil, err
-	}
-	res, err := ffu.Write(f, img)
+}
+
+// writeFFU finishes the FFU install wrote the payload of; it returns the FFU's catalog.
+func (b *build) writeFFU() ([]byte, error) {
+	t := time.Now()
+	res, err := b.ffu.Finish(b.ffuDisk)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", b.opt.Output, err)
 	}
-	b.log.printf("FFU: %d bytes, %d MiB of payload in %d+%d+%d blocks, chunk %d KB", res.Size, res.PayloadBytes>>20, res.Phase1, res.Phase2, res.Phase3, chunkKB(dl))
+	b.log.printf("FFU: %d bytes, %d MiB of payload in %d+%d+%d blocks, chunk %d KB", res.Size, res.PayloadBytes>>20, res.Phase1, res.Phase2, res.Phase3, chunkKB(b.dl))
 	b.log.step("writing the FFU", t)
 	return res.Catalog, nil
 }

@@ -418,7 +418,7 @@ func compareVersions(a, b spkg.Version) int {
 // install rebuilds each touched partition with its kept files, then installs the packages
 // and the update records.
 func (u *update) install() error {
-	d := &diskImage{f: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
+	d := &diskImage{w: u.disk, plan: u.plan, volumes: map[string]*volume{}, owners: map[string]string{}}
 	u.d = d
 	// Files of the image's packages that stay: another package may not bring them again.
 	removed := map[string]bool{} // partition|UPPER device path

@@ -251,13 +251,26 @@ func (p *Package) Close() error {
 // Walk calls fn for each file the manifest lists, in cabinet order, with its content;
 // fe.FileSize is the content's size.
 func (p *Package) Walk(fn func(fe FileEntry, r io.Reader) error) error {
+	entry := p.cabEntry()
+	return p.cab.Walk(func(f *cab.File, r io.Reader) error { return fn(entry(f), r) })
+}
+
+// Entries calls fn with each entry Walk gives, in Walk's order, decompressing nothing: an
+// image's file systems are laid out from it before their content is written.
+func (p *Package) Entries(fn func(fe FileEntry) error) error {
+	entry := p.cabEntry()
+	return p.cab.Each(func(f *cab.File) error { return fn(entry(f)) })
+}
+
+// cabEntry returns the manifest's entry of a cabinet file, with the cabinet's size.
+func (p *Package) cabEntry() func(f *cab.File) FileEntry {
 	byCab := p.entriesByCab()
-	return p.cab.Walk(func(f *cab.File, r io.Reader) error {
+	return func(f *cab.File) FileEntry {
 		fe := byCab(f.Name) // Open checked that the manifest lists every file
 		// The reader yields the cabinet's bytes: say how many (the DSM's own entry says 0).
 		fe.FileSize = f.Size
-		return fn(fe, r)
-	})
+		return fe
+	}
 }
 
 // scanEntries is the most manifest entries Walk finds by a scan rather than a map: most

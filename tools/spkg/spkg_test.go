@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -151,15 +152,24 @@ func TestWriteOpenRoundTrip(t *testing.T) {
 			t.Errorf("manifest lists %d files, wrote %d", len(p.Manifest.Files), len(written.Files))
 		}
 		got := map[string]string{}
+		var walked, listed []FileEntry
 		err = p.Walk(func(fe FileEntry, r io.Reader) error {
 			b, err := io.ReadAll(r)
 			if fe.FileType == "Regular" {
 				got[fe.DevicePath] = string(b)
 			}
+			walked = append(walked, fe)
 			return err
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// Entries says beforehand what Walk gives: imggen lays out file systems from it.
+		if err := p.Entries(func(fe FileEntry) error { listed = append(listed, fe); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(walked, listed) {
+			t.Errorf("%v: Entries gives\n%+v\nWalk gives\n%+v", comp, listed, walked)
 		}
 		for path, want := range testFiles {
 			if got[path] != want {
