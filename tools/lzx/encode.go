@@ -186,19 +186,48 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 			}
 		}
 	}
-	c := int(m.prev[i])
-	for d := m.p.depth; c >= limit && d > 0; d-- {
-		if b[c+bestLen] == b[i+bestLen] || bestLen < 3 {
-			if l := matchLen(b, i, c, max); l >= 3 {
+	// The chain runs to ever larger offsets, whose cost (matchCost) never falls, and a chain
+	// offset that is a recent one scored above already: only a candidate longer than
+	// bestLen can score more, so one that differs in the 4 bytes up to bestLen is passed
+	// over (as is one with under 3 bytes in common while bestLen < 3).
+	prev := m.prev
+	c := int(prev[i])
+	d := m.p.depth
+	if bestLen < 3 {
+		want := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16
+		for ; c >= limit && d > 0; d-- {
+			if binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
+				l := matchLen(b, i, c, max)
+				if s := m.score(i, l, uint32(i-c), r); s > bestScore {
+					bestLen, bestOff, bestScore = l, uint32(i-c), s
+					if l >= m.p.nice || l >= max {
+						return bestLen, bestOff, bestScore
+					}
+					d--
+					c = int(prev[c])
+					break
+				}
+			}
+			c = int(prev[c])
+		}
+		if bestLen < 3 {
+			return bestLen, bestOff, bestScore
+		}
+	}
+	want := binary.LittleEndian.Uint32(b[i+bestLen-3:])
+	for ; c >= limit && d > 0; d-- {
+		if binary.LittleEndian.Uint32(b[c+bestLen-3:]) == want {
+			if l := matchLen(b, i, c, max); l > bestLen {
 				if s := m.score(i, l, uint32(i-c), r); s > bestScore {
 					bestLen, bestOff, bestScore = l, uint32(i-c), s
 					if l >= m.p.nice || l >= max {
 						break
 					}
+					want = binary.LittleEndian.Uint32(b[i+bestLen-3:])
 				}
 			}
 		}
-		c = int(m.prev[c])
+		c = int(prev[c])
 	}
 	return bestLen, bestOff, bestScore
 }
