@@ -92,6 +92,36 @@ func (m *matcher) insert(i int) {
 	m.head[h] = int32(i)
 }
 
+// insertRange adds positions from to to-1 (to+2 <= len(buf)) to the chains, as insert
+// does one at a time.
+func (m *matcher) insertRange(from, to int) {
+	if from >= to {
+		return
+	}
+	b := m.buf
+	head, head3 := m.head, m.head3
+	s3, s4 := 32-(m.hashBits-2), 32-m.hashBits
+	n := min(to, len(b)-3) - from // positions with 4 bytes to hash
+	if n > 0 {
+		prev, near := m.prev[from:from+n], m.near[from:from+n]
+		src := b[from : from+n+3]
+		for k := range prev {
+			v := binary.LittleEndian.Uint32(src[k:])
+			h3 := ((v & 0xFFFFFF) * 0x9E3779B1) >> s3
+			near[k] = head3[h3]
+			head3[h3] = int32(from + k)
+			h := (v * 0x1E35A7BD) >> s4
+			prev[k] = head[h]
+			head[h] = int32(from + k)
+		}
+	} else {
+		n = 0
+	}
+	for i := from + n; i < to; i++ {
+		m.insert(i)
+	}
+}
+
 func matchLen(b []byte, a, c, max int) int {
 	n := 0
 	for n+8 <= max {
@@ -257,8 +287,9 @@ func (m *matcher) parse(items []item, lo, start, end int, r *[3]uint32) []item {
 		if to > insertTo {
 			to = insertTo
 		}
-		for ; m.next < to; m.next++ {
-			m.insert(m.next)
+		if m.next < to {
+			m.insertRange(m.next, to)
+			m.next = to
 		}
 	}
 	m.priceLiterals(start, end)

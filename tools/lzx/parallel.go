@@ -55,9 +55,7 @@ func EncodeCABFolder(windowBits int, level Level, workers int, next func([]byte)
 				}
 				m.prev, m.near = m.prev[:len(s.data)], m.near[:len(s.data)]
 				m.reset(window-3, p)
-				for i := 0; i < s.start && i+3 <= len(s.data); i++ {
-					m.insert(i)
-				}
+				m.insertRange(0, min(s.start, len(s.data)-2))
 				m.next = s.start
 				r := [3]uint32{1, 1, 1}
 				pos := s.start
