@@ -1,6 +1,7 @@
 package lzx
 
 import (
+	"flag"
 	"sync"
 	"testing"
 )
@@ -10,12 +11,16 @@ var (
 	benchSet  []byte
 )
 
+// benchMiB is the benchmarks' input: 32 MiB, or less for a run under valgrind
+// (-lzx.benchmib 2 gives a prefix of the same data).
+var benchMiB = flag.Int("lzx.benchmib", 32, "MiB of generated data the benchmarks compress")
+
 // benchData is 32 MiB of the guard's generated shapes, mostly PE-like and text-like as in a
 // Windows image, with some random and zero runs.
 func benchData() []byte {
 	benchOnce.Do(func() {
 		g := genRand(99)
-		for len(benchSet) < 32<<20 {
+		for len(benchSet) < *benchMiB<<20 {
 			n := 4096 + g.intn(1<<19)
 			switch r := g.intn(20); {
 			case r < 11:
@@ -28,7 +33,7 @@ func benchData() []byte {
 				benchSet = append(benchSet, make([]byte, n/4)...)
 			}
 		}
-		benchSet = benchSet[:32<<20]
+		benchSet = benchSet[:*benchMiB<<20]
 	})
 	return benchSet
 }

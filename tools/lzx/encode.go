@@ -168,12 +168,17 @@ func (m *matcher) priceLiterals(start, end int) {
 			cost[b] = uint32(min(max(c, 16), 15*16))
 		}
 	}
-	m.lit = append(m.lit[:0], 0)
-	var sum uint32
-	for _, b := range m.buf[start:end] {
-		sum += cost[b]
-		m.lit = append(m.lit, sum)
+	if cap(m.lit) < end-start+1 {
+		m.lit = make([]uint32, end-start+1)
 	}
+	lit := m.lit[:end-start+1]
+	lit[0] = 0
+	var sum uint32
+	for k, b := range m.buf[start:end] {
+		sum += cost[b]
+		lit[k+1] = sum
+	}
+	m.lit = lit
 	m.litBase = start
 }
 
@@ -191,6 +196,10 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	for k := 0; k < 3; k++ {
 		o := int(r[k])
 		if i-o < lo || o > m.maxOff {
+			continue
+		}
+		// A recent offset the same as one before it would score the same, not more.
+		if (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
 			continue
 		}
 		if l := matchLen(b, i, i-o, max); l >= minMatch {
