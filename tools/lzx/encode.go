@@ -44,15 +44,19 @@ const (
 	noPos = -1
 )
 
+// position is the type of the matcher's positions: int16 when they all fit (a WIM chunk of
+// 32 KiB, whose tables then take half the cache), else int32. The type changes no match.
+type position interface{ ~int16 | ~int32 }
+
 // matcher finds matches in buf with hash chains of 4-byte prefixes, and the nearest earlier
 // position with the same 3-byte prefix for the short matches the chains miss.
-type matcher struct {
+type matcher[P position] struct {
 	buf      []byte
-	head     []int32 // 2^hashBits chain heads
+	head     []P // 2^hashBits chain heads
 	hashBits uint
-	prev     []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
-	head3    []int32
-	near     []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
+	prev     []P // prev[p]: the previous position with p's 4-byte hash, or noPos
+	head3    []P
+	near     []P // near[p]: the previous position with p's 3-byte hash, or noPos
 	maxOff   int
 	p        params
 	next     int      // the next position to insert
@@ -60,13 +64,13 @@ type matcher struct {
 	litBase  int
 }
 
-func (m *matcher) reset(maxOff int, p params) {
+func (m *matcher[P]) reset(maxOff int, p params) {
 	if m.head == nil {
 		// About as many heads as window positions (up to 2^20): chains through data
 		// that does not repeat stay short.
 		m.hashBits = uint(min(max(bits.Len(uint(maxOff)), 15), 20))
-		m.head = make([]int32, 1<<m.hashBits)
-		m.head3 = make([]int32, 1<<(m.hashBits-2))
+		m.head = make([]P, 1<<m.hashBits)
+		m.head3 = make([]P, 1<<(m.hashBits-2))
 	}
 	for i := range m.head {
 		m.head[i] = noPos
@@ -78,23 +82,23 @@ func (m *matcher) reset(maxOff int, p params) {
 }
 
 // insert adds position i (i+3 <= len(buf)) to the chains.
-func (m *matcher) insert(i int) {
+func (m *matcher[P]) insert(i int) {
 	b := m.buf[i:]
 	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
 	h3 := (v * 0x9E3779B1) >> (32 - (m.hashBits - 2))
 	m.near[i] = m.head3[h3]
-	m.head3[h3] = int32(i)
+	m.head3[h3] = P(i)
 	if len(b) > 3 {
 		v |= uint32(b[3]) << 24
 	}
 	h := (v * 0x1E35A7BD) >> (32 - m.hashBits)
 	m.prev[i] = m.head[h]
-	m.head[h] = int32(i)
+	m.head[h] = P(i)
 }
 
 // insertRange adds positions from to to-1 (to+2 <= len(buf)) to the chains, as insert
 // does one at a time.
-func (m *matcher) insertRange(from, to int) {
+func (m *matcher[P]) insertRange(from, to int) {
 	if from >= to {
 		return
 	}
@@ -109,10 +113,10 @@ func (m *matcher) insertRange(from, to int) {
 			v := binary.LittleEndian.Uint32(src[k:])
 			h3 := ((v & 0xFFFFFF) * 0x9E3779B1) >> s3
 			near[k] = head3[h3]
-			head3[h3] = int32(from + k)
+			head3[h3] = P(from + k)
 			h := (v * 0x1E35A7BD) >> s4
 			prev[k] = head[h]
-			head[h] = int32(from + k)
+			head[h] = P(from + k)
 		}
 	} else {
 		n = 0
@@ -149,13 +153,13 @@ func matchCost(off uint32, r *[3]uint32) int {
 }
 
 // score is what a match at i saves over literals, in sixteenths of estimated bits.
-func (m *matcher) score(i, length int, off uint32, r *[3]uint32) int {
+func (m *matcher[P]) score(i, length int, off uint32, r *[3]uint32) int {
 	return int(m.lit[i+length-m.litBase]-m.lit[i-m.litBase]) - 16*matchCost(off, r)
 }
 
 // priceLiterals sets the literal costs of buf[start:end] from its own byte histogram:
 // lit[k] is the cost of the bytes from start to start+k, in sixteenths of bits.
-func (m *matcher) priceLiterals(start, end int) {
+func (m *matcher[P]) priceLiterals(start, end int) {
 	var hist [256]uint32
 	for _, b := range m.buf[start:end] {
 		hist[b]++
@@ -183,7 +187,7 @@ func (m *matcher) priceLiterals(start, end int) {
 }
 
 // best finds the best-scoring match at i, with history from lo, ending by end.
-func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
+func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	max := end - i
 	if max > maxMatch {
 		max = maxMatch
@@ -287,7 +291,7 @@ func updateR(r *[3]uint32, off uint32) {
 // parse appends the items of buf[start:end] to items: lazy matching with the recent offsets
 // in mind. Positions from lo may be matched. Every position before end with three bytes
 // after it goes into the hash chains.
-func (m *matcher) parse(items []item, lo, start, end int, r *[3]uint32) []item {
+func (m *matcher[P]) parse(items []item, lo, start, end int, r *[3]uint32) []item {
 	insertTo := len(m.buf) - 2 // positions with a full 3-byte hash
 	if m.next < start {
 		m.next = start

@@ -46,7 +46,7 @@ func EncodeCABFolder(windowBits int, level Level, workers int, next func([]byte)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var m matcher
+			var m matcher[int32]
 			for s := range jobs {
 				m.buf = s.data
 				if cap(m.prev) < len(s.data) {
