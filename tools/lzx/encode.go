@@ -141,21 +141,15 @@ func matchLen(b []byte, a, c, max int) int {
 	return n
 }
 
-// matchCost estimates a match's bits beyond its length: its main symbol and offset bits.
-func matchCost(off uint32, r *[3]uint32) int {
-	if off == r[0] {
-		return 6
-	}
-	if off == r[1] || off == r[2] {
-		return 8
-	}
-	return 10 + int(extraBits[slotOf(off+2)])
-}
+// The estimated bits of a match beyond its length, its main symbol and offset bits, in
+// sixteenths of bits: 6 for the most recent offset, 8 for the other two, and 10 and the
+// offset's extra bits for a new one.
+var recentCost = [2]int{16 * 6, 16 * 8}
 
-// score is what a match at i saves over literals, in sixteenths of estimated bits.
-func (m *matcher[P]) score(i, length int, off uint32, r *[3]uint32) int {
-	return int(m.lit[i+length-m.litBase]-m.lit[i-m.litBase]) - 16*matchCost(off, r)
-}
+var newCostBySlot [maxSlots + 1]int // set by init, after extraBits
+
+// newCost is the cost of a match at a new offset off.
+func newCost(off int) int { return newCostBySlot[slotOf(uint32(off)+2)] }
 
 // priceLiterals sets the literal costs of buf[start:end] from its own byte histogram:
 // lit[k] is the cost of the bytes from start to start+k, in sixteenths of bits.
@@ -197,6 +191,9 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 		return 0, 0, 0
 	}
 	b := m.buf
+	// The score of a match of length l: li[l] (its literals' cost) less its own cost.
+	li := m.lit[i-m.litBase : i-m.litBase+max+1]
+	base := int(li[0])
 	for k := 0; k < 3; k++ {
 		o := int(r[k])
 		if i-o < lo || o > m.maxOff {
@@ -207,7 +204,7 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 			continue
 		}
 		if l := matchLen(b, i, i-o, max); l >= minMatch {
-			if s := m.score(i, l, uint32(o), r); s > bestScore {
+			if s := int(li[l]) - base - recentCost[min(k, 1)]; s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(o), s
 			}
 		}
@@ -221,7 +218,7 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	}
 	if c := int(m.near[i]); c >= limit && bestLen < 3 {
 		if l := matchLen(b, i, c, max); l >= 3 {
-			if s := m.score(i, l, uint32(i-c), r); s > bestScore {
+			if s := int(li[l]) - base - newCost(i-c); s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(i-c), s
 				if l >= max {
 					return bestLen, bestOff, bestScore
@@ -229,8 +226,9 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 			}
 		}
 	}
-	// The chain runs to ever larger offsets, whose cost (matchCost) never falls, and a chain
-	// offset that is a recent one scored above already: only a candidate longer than
+	// The chain runs to ever larger offsets, whose cost (newCost) never falls, and a chain
+	// offset that is a recent one scored above already (newCost, which prices it as a new
+	// offset, only lowers a score that would not win): only a candidate longer than
 	// bestLen can score more, so one that differs in the 4 bytes up to bestLen is passed
 	// over (as is one with under 3 bytes in common while bestLen < 3).
 	prev := m.prev
@@ -241,7 +239,7 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 		for ; c >= limit && d > 0; d-- {
 			if binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
 				l := matchLen(b, i, c, max)
-				if s := m.score(i, l, uint32(i-c), r); s > bestScore {
+				if s := int(li[l]) - base - newCost(i-c); s > bestScore {
 					bestLen, bestOff, bestScore = l, uint32(i-c), s
 					if l >= m.p.nice || l >= max {
 						return bestLen, bestOff, bestScore
@@ -261,7 +259,7 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	for ; c >= limit && d > 0; d-- {
 		if binary.LittleEndian.Uint32(b[c+bestLen-3:]) == want {
 			if l := matchLen(b, i, c, max); l > bestLen {
-				if s := m.score(i, l, uint32(i-c), r); s > bestScore {
+				if s := int(li[l]) - base - newCost(i-c); s > bestScore {
 					bestLen, bestOff, bestScore = l, uint32(i-c), s
 					if l >= m.p.nice || l >= max {
 						break
