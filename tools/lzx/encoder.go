@@ -52,7 +52,7 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 		if pos-start >= FrameSize || i == len(c.items)-1 {
 			c.e.writeBlock(&c.w, c.buf[start:], c.items[first:i+1])
 			first, start = i+1, pos
-			if len(c.w.out) >= len(src) {
+			if c.w.flush(); len(c.w.out) >= len(src) {
 				return 0
 			}
 		}

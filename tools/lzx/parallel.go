@@ -171,10 +171,11 @@ func (c *cabBlockWriter) frame(data []byte, items []item) []byte {
 		c.w.put(wimFileSize>>16, 16)
 		c.w.put(wimFileSize&0xFFFF, 16)
 	}
+	c.w.flush()
 	mark, acc, n := len(c.w.out), c.w.acc, c.w.n
 	prevMain, prevLength := c.e.prevMain, c.e.prevLength
 	c.e.writeBlock(&c.w, data, items)
-	if len(c.w.out)-mark > len(data)+16 {
+	if c.w.flush(); len(c.w.out)-mark > len(data)+16 {
 		c.w.out, c.w.acc, c.w.n = c.w.out[:mark], acc, n
 		c.e.prevMain, c.e.prevLength = prevMain, prevLength
 		c.e.writeUncompressed(&c.w, data)
