@@ -44,15 +44,19 @@ const (
 	noPos = -1
 )
 
+// position is the type of the matcher's positions: int16 when they all fit (a WIM chunk of
+// 32 KiB, whose tables then take half the cache), else int32. The type changes no match.
+type position interface{ ~int16 | ~int32 }
+
 // matcher finds matches in buf with hash chains of 4-byte prefixes, and the nearest earlier
 // position with the same 3-byte prefix for the short matches the chains miss.
-type matcher struct {
+type matcher[P position] struct {
 	buf      []byte
-	head     []int32 // 2^hashBits chain heads
+	head     []P // 2^hashBits chain heads
 	hashBits uint
-	prev     []int32 // prev[p]: the previous position with p's 4-byte hash, or noPos
-	head3    []int32
-	near     []int32 // near[p]: the previous position with p's 3-byte hash, or noPos
+	prev     []P // prev[p]: the previous position with p's 4-byte hash, or noPos
+	head3    []P
+	near     []P // near[p]: the previous position with p's 3-byte hash, or noPos
 	maxOff   int
 	p        params
 	next     int      // the next position to insert
@@ -60,13 +64,13 @@ type matcher struct {
 	litBase  int
 }
 
-func (m *matcher) reset(maxOff int, p params) {
+func (m *matcher[P]) reset(maxOff int, p params) {
 	if m.head == nil {
 		// About as many heads as window positions (up to 2^20): chains through data
 		// that does not repeat stay short.
 		m.hashBits = uint(min(max(bits.Len(uint(maxOff)), 15), 20))
-		m.head = make([]int32, 1<<m.hashBits)
-		m.head3 = make([]int32, 1<<(m.hashBits-2))
+		m.head = make([]P, 1<<m.hashBits)
+		m.head3 = make([]P, 1<<(m.hashBits-2))
 	}
 	for i := range m.head {
 		m.head[i] = noPos
@@ -78,18 +82,48 @@ func (m *matcher) reset(maxOff int, p params) {
 }
 
 // insert adds position i (i+3 <= len(buf)) to the chains.
-func (m *matcher) insert(i int) {
+func (m *matcher[P]) insert(i int) {
 	b := m.buf[i:]
 	v := uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16
 	h3 := (v * 0x9E3779B1) >> (32 - (m.hashBits - 2))
 	m.near[i] = m.head3[h3]
-	m.head3[h3] = int32(i)
+	m.head3[h3] = P(i)
 	if len(b) > 3 {
 		v |= uint32(b[3]) << 24
 	}
 	h := (v * 0x1E35A7BD) >> (32 - m.hashBits)
 	m.prev[i] = m.head[h]
-	m.head[h] = int32(i)
+	m.head[h] = P(i)
+}
+
+// insertRange adds positions from to to-1 (to+2 <= len(buf)) to the chains, as insert
+// does one at a time.
+func (m *matcher[P]) insertRange(from, to int) {
+	if from >= to {
+		return
+	}
+	b := m.buf
+	head, head3 := m.head, m.head3
+	s3, s4 := 32-(m.hashBits-2), 32-m.hashBits
+	n := min(to, len(b)-3) - from // positions with 4 bytes to hash
+	if n > 0 {
+		prev, near := m.prev[from:from+n], m.near[from:from+n]
+		src := b[from : from+n+3]
+		for k := range prev {
+			v := binary.LittleEndian.Uint32(src[k:])
+			h3 := ((v & 0xFFFFFF) * 0x9E3779B1) >> s3
+			near[k] = head3[h3]
+			head3[h3] = P(from + k)
+			h := (v * 0x1E35A7BD) >> s4
+			prev[k] = head[h]
+			head[h] = P(from + k)
+		}
+	} else {
+		n = 0
+	}
+	for i := from + n; i < to; i++ {
+		m.insert(i)
+	}
 }
 
 func matchLen(b []byte, a, c, max int) int {
@@ -107,25 +141,19 @@ func matchLen(b []byte, a, c, max int) int {
 	return n
 }
 
-// matchCost estimates a match's bits beyond its length: its main symbol and offset bits.
-func matchCost(off uint32, r *[3]uint32) int {
-	if off == r[0] {
-		return 6
-	}
-	if off == r[1] || off == r[2] {
-		return 8
-	}
-	return 10 + int(extraBits[slotOf(off+2)])
-}
+// The estimated bits of a match beyond its length, its main symbol and offset bits, in
+// sixteenths of bits: 6 for the most recent offset, 8 for the other two, and 10 and the
+// offset's extra bits for a new one.
+var recentCost = [2]int{16 * 6, 16 * 8}
 
-// score is what a match at i saves over literals, in sixteenths of estimated bits.
-func (m *matcher) score(i, length int, off uint32, r *[3]uint32) int {
-	return int(m.lit[i+length-m.litBase]-m.lit[i-m.litBase]) - 16*matchCost(off, r)
-}
+var newCostBySlot [maxSlots + 1]int // set by init, after extraBits
+
+// newCost is the cost of a match at a new offset off.
+func newCost(off int) int { return newCostBySlot[slotOf(uint32(off)+2)] }
 
 // priceLiterals sets the literal costs of buf[start:end] from its own byte histogram:
 // lit[k] is the cost of the bytes from start to start+k, in sixteenths of bits.
-func (m *matcher) priceLiterals(start, end int) {
+func (m *matcher[P]) priceLiterals(start, end int) {
 	var hist [256]uint32
 	for _, b := range m.buf[start:end] {
 		hist[b]++
@@ -138,17 +166,22 @@ func (m *matcher) priceLiterals(start, end int) {
 			cost[b] = uint32(min(max(c, 16), 15*16))
 		}
 	}
-	m.lit = append(m.lit[:0], 0)
-	var sum uint32
-	for _, b := range m.buf[start:end] {
-		sum += cost[b]
-		m.lit = append(m.lit, sum)
+	if cap(m.lit) < end-start+1 {
+		m.lit = make([]uint32, end-start+1)
 	}
+	lit := m.lit[:end-start+1]
+	lit[0] = 0
+	var sum uint32
+	for k, b := range m.buf[start:end] {
+		sum += cost[b]
+		lit[k+1] = sum
+	}
+	m.lit = lit
 	m.litBase = start
 }
 
 // best finds the best-scoring match at i, with history from lo, ending by end.
-func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
+func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	max := end - i
 	if max > maxMatch {
 		max = maxMatch
@@ -158,13 +191,20 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 		return 0, 0, 0
 	}
 	b := m.buf
+	// The score of a match of length l: li[l] (its literals' cost) less its own cost.
+	li := m.lit[i-m.litBase : i-m.litBase+max+1]
+	base := int(li[0])
 	for k := 0; k < 3; k++ {
 		o := int(r[k])
 		if i-o < lo || o > m.maxOff {
 			continue
 		}
+		// A recent offset the same as one before it would score the same, not more.
+		if (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
+			continue
+		}
 		if l := matchLen(b, i, i-o, max); l >= minMatch {
-			if s := m.score(i, l, uint32(o), r); s > bestScore {
+			if s := int(li[l]) - base - recentCost[min(k, 1)]; s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(o), s
 			}
 		}
@@ -178,7 +218,7 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	}
 	if c := int(m.near[i]); c >= limit && bestLen < 3 {
 		if l := matchLen(b, i, c, max); l >= 3 {
-			if s := m.score(i, l, uint32(i-c), r); s > bestScore {
+			if s := int(li[l]) - base - newCost(i-c); s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(i-c), s
 				if l >= max {
 					return bestLen, bestOff, bestScore
@@ -186,19 +226,49 @@ func (m *matcher) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 			}
 		}
 	}
-	c := int(m.prev[i])
-	for d := m.p.depth; c >= limit && d > 0; d-- {
-		if b[c+bestLen] == b[i+bestLen] || bestLen < 3 {
-			if l := matchLen(b, i, c, max); l >= 3 {
-				if s := m.score(i, l, uint32(i-c), r); s > bestScore {
+	// The chain runs to ever larger offsets, whose cost (newCost) never falls, and a chain
+	// offset that is a recent one scored above already (newCost, which prices it as a new
+	// offset, only lowers a score that would not win): only a candidate longer than
+	// bestLen can score more, so one that differs in the 4 bytes up to bestLen is passed
+	// over (as is one with under 3 bytes in common while bestLen < 3).
+	prev := m.prev
+	c := int(prev[i])
+	d := m.p.depth
+	if bestLen < 3 {
+		want := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16
+		for ; c >= limit && d > 0; d-- {
+			if binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
+				l := matchLen(b, i, c, max)
+				if s := int(li[l]) - base - newCost(i-c); s > bestScore {
+					bestLen, bestOff, bestScore = l, uint32(i-c), s
+					if l >= m.p.nice || l >= max {
+						return bestLen, bestOff, bestScore
+					}
+					d--
+					c = int(prev[c])
+					break
+				}
+			}
+			c = int(prev[c])
+		}
+		if bestLen < 3 {
+			return bestLen, bestOff, bestScore
+		}
+	}
+	want := binary.LittleEndian.Uint32(b[i+bestLen-3:])
+	for ; c >= limit && d > 0; d-- {
+		if binary.LittleEndian.Uint32(b[c+bestLen-3:]) == want {
+			if l := matchLen(b, i, c, max); l > bestLen {
+				if s := int(li[l]) - base - newCost(i-c); s > bestScore {
 					bestLen, bestOff, bestScore = l, uint32(i-c), s
 					if l >= m.p.nice || l >= max {
 						break
 					}
+					want = binary.LittleEndian.Uint32(b[i+bestLen-3:])
 				}
 			}
 		}
-		c = int(m.prev[c])
+		c = int(prev[c])
 	}
 	return bestLen, bestOff, bestScore
 }
@@ -219,7 +289,7 @@ func updateR(r *[3]uint32, off uint32) {
 // parse appends the items of buf[start:end] to items: lazy matching with the recent offsets
 // in mind. Positions from lo may be matched. Every position before end with three bytes
 // after it goes into the hash chains.
-func (m *matcher) parse(items []item, lo, start, end int, r *[3]uint32) []item {
+func (m *matcher[P]) parse(items []item, lo, start, end int, r *[3]uint32) []item {
 	insertTo := len(m.buf) - 2 // positions with a full 3-byte hash
 	if m.next < start {
 		m.next = start
@@ -228,8 +298,9 @@ func (m *matcher) parse(items []item, lo, start, end int, r *[3]uint32) []item {
 		if to > insertTo {
 			to = insertTo
 		}
-		for ; m.next < to; m.next++ {
-			m.insert(m.next)
+		if m.next < to {
+			m.insertRange(m.next, to)
+			m.next = to
 		}
 	}
 	m.priceLiterals(start, end)

@@ -9,7 +9,8 @@ type WIMEncoder struct {
 	nodes []node
 	cands []cand
 	at    []int32
-	m     matcher
+	m16   matcher[int16] // for chunks of 32 KiB
+	m32   matcher[int32] // for larger ones
 	e     blockEncoder
 	w     bitWriter
 	buf   []byte
@@ -38,28 +39,10 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 	}
 	c.buf = append(c.buf[:0], src...)
 	e8Encode(c.buf, 0, wimFileSize)
-	c.m.buf = c.buf
-	if cap(c.m.prev) < len(c.buf) {
-		c.m.prev = make([]int32, 1<<c.bits)
-		c.m.near = make([]int32, 1<<c.bits)
-	}
-	c.m.prev, c.m.near = c.m.prev[:len(c.buf)], c.m.near[:len(c.buf)]
-	c.m.reset(1<<c.bits-3, c.p)
-	c.e.reset(c.bits, true)
-	r := [3]uint32{1, 1, 1}
-	if c.p.passes > 0 {
-		c.at, c.cands = c.m.findAll(c.at, c.cands)
-		// A first, greedy pass over the candidates prices the symbols of the first optimal one.
-		c.items = c.greedy(c.items[:0])
+	if c.bits == MinWindowBits { // positions up to 32767: int16
+		parseChunk(c, &c.m16)
 	} else {
-		c.items = c.m.parse(c.items[:0], 0, 0, len(c.buf), &r)
-	}
-	for pass := 0; pass < c.p.passes; pass++ {
-		// The previous parse's statistics price the symbols of the next, optimal one.
-		c.e.tally(c.buf, c.items)
-		c.cm.set(&c.e, c.e.mainSyms)
-		c.e.reset(c.bits, true)
-		c.items, c.nodes = c.m.optimalParse(c.items[:0], c.nodes, &c.cm, c.at, c.cands)
+		parseChunk(c, &c.m32)
 	}
 	c.w = bitWriter{out: c.w.out[:0]}
 	// Blocks of about 32 KiB: each has its own trees.
@@ -69,7 +52,7 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 		if pos-start >= FrameSize || i == len(c.items)-1 {
 			c.e.writeBlock(&c.w, c.buf[start:], c.items[first:i+1])
 			first, start = i+1, pos
-			if len(c.w.out) >= len(src) {
+			if c.w.flush(); len(c.w.out) >= len(src) {
 				return 0
 			}
 		}
@@ -81,12 +64,39 @@ func (c *WIMEncoder) Compress(dst, src []byte) int {
 	return copy(dst, c.w.out)
 }
 
+// parseChunk sets c.items to the parse of c.buf, with m as the matcher.
+func parseChunk[P position](c *WIMEncoder, m *matcher[P]) {
+	m.buf = c.buf
+	if cap(m.prev) < len(c.buf) {
+		m.prev = make([]P, 1<<c.bits)
+		m.near = make([]P, 1<<c.bits)
+	}
+	m.prev, m.near = m.prev[:len(c.buf)], m.near[:len(c.buf)]
+	m.reset(1<<c.bits-3, c.p)
+	c.e.reset(c.bits, true)
+	r := [3]uint32{1, 1, 1}
+	if c.p.passes > 0 {
+		c.at, c.cands = m.findAll(c.at, c.cands)
+		// A first, greedy pass over the candidates prices the symbols of the first optimal one.
+		c.items = c.greedy(c.items[:0])
+	} else {
+		c.items = m.parse(c.items[:0], 0, 0, len(c.buf), &r)
+	}
+	for pass := 0; pass < c.p.passes; pass++ {
+		// The previous parse's statistics price the symbols of the next, optimal one.
+		c.e.tally(c.buf, c.items)
+		c.cm.set(&c.e, c.e.mainSyms)
+		c.e.reset(c.bits, true)
+		c.items, c.nodes = m.optimalParse(c.items[:0], c.nodes, &c.cm, c.at, c.cands)
+	}
+}
+
 // CABEncoder compresses the frames of one CAB folder in order, each into the payload of
 // one CFDATA block. Each frame is one LZX block (or an uncompressed block when that is
 // smaller), ending on a 16-bit boundary as CAB readers expect.
 type CABEncoder struct {
 	bits   int
-	m      matcher
+	m      matcher[int32]
 	bw     cabBlockWriter
 	buf    []byte // E8-translated history (up to the window) and the current frame
 	items  []item

@@ -10,6 +10,7 @@
 package lzx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 )
@@ -56,6 +57,9 @@ func init() {
 			slotBase[i] = slotBase[i-1] + 1<<extraBits[i-1]
 		}
 	}
+	for s := range newCostBySlot {
+		newCostBySlot[s] = 16 * (10 + int(extraBits[s]))
+	}
 }
 
 // numSlots is the number of position slots of a window: the first slot whose base reaches
@@ -94,10 +98,12 @@ func e8Decode(data []byte, pos int64, fileSize int32) {
 		return
 	}
 	end := len(data) - 10
-	for i := 0; i < end; i++ {
-		if data[i] != 0xE8 {
-			continue
+	for i := 0; i < end; i += 5 {
+		k := bytes.IndexByte(data[i:end], 0xE8)
+		if k < 0 {
+			break
 		}
+		i += k
 		cur := int32(pos + int64(i))
 		abs := int32(binary.LittleEndian.Uint32(data[i+1:]))
 		if abs >= -cur && abs < fileSize {
@@ -107,7 +113,6 @@ func e8Decode(data []byte, pos int64, fileSize int32) {
 			}
 			binary.LittleEndian.PutUint32(data[i+1:], uint32(rel))
 		}
-		i += 4
 	}
 }
 
@@ -117,10 +122,12 @@ func e8Encode(data []byte, pos int64, fileSize int32) {
 		return
 	}
 	end := len(data) - 10
-	for i := 0; i < end; i++ {
-		if data[i] != 0xE8 {
-			continue
+	for i := 0; i < end; i += 5 {
+		k := bytes.IndexByte(data[i:end], 0xE8)
+		if k < 0 {
+			break
 		}
+		i += k
 		cur := int32(pos + int64(i))
 		rel := int32(binary.LittleEndian.Uint32(data[i+1:]))
 		if rel >= -cur && rel < fileSize {
@@ -130,6 +137,5 @@ func e8Encode(data []byte, pos int64, fileSize int32) {
 			}
 			binary.LittleEndian.PutUint32(data[i+1:], uint32(abs))
 		}
-		i += 4
 	}
 }

@@ -48,7 +48,7 @@ type node struct {
 type cand struct{ len, off int }
 
 // candidates appends the hash chain matches at i, with strictly increasing lengths.
-func (m *matcher) candidates(out []cand, i, end int) []cand {
+func (m *matcher[P]) candidates(out []cand, i, end int) []cand {
 	max := min(end-i, maxMatch)
 	if max < 3 {
 		return out
@@ -91,7 +91,7 @@ func max0(v int) int {
 // findAll indexes buf and lists every position's hash chain candidates once, for all the
 // optimal passes: cands[at[i]:at[i+1]] are position i's. After a match of nice length or
 // more, the positions it covers get none (as they would rarely be worth them).
-func (m *matcher) findAll(at []int32, cands []cand) ([]int32, []cand) {
+func (m *matcher[P]) findAll(at []int32, cands []cand) ([]int32, []cand) {
 	n := len(m.buf)
 	at = append(at[:0], 0)
 	cands = cands[:0]
@@ -114,7 +114,7 @@ func (m *matcher) findAll(at []int32, cands []cand) ([]int32, []cand) {
 }
 
 // optimalParse returns the items of buf (one WIM chunk) under the cost model.
-func (m *matcher) optimalParse(items []item, nodes []node, cm *costModel, at []int32, cands []cand) ([]item, []node) {
+func (m *matcher[P]) optimalParse(items []item, nodes []node, cm *costModel, at []int32, cands []cand) ([]item, []node) {
 	n := len(m.buf)
 	if cap(nodes) < n+1 {
 		nodes = make([]node, n+1)

@@ -46,7 +46,7 @@ func EncodeCABFolder(windowBits int, level Level, workers int, next func([]byte)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			var m matcher
+			var m matcher[int32]
 			for s := range jobs {
 				m.buf = s.data
 				if cap(m.prev) < len(s.data) {
@@ -55,9 +55,7 @@ func EncodeCABFolder(windowBits int, level Level, workers int, next func([]byte)
 				}
 				m.prev, m.near = m.prev[:len(s.data)], m.near[:len(s.data)]
 				m.reset(window-3, p)
-				for i := 0; i < s.start && i+3 <= len(s.data); i++ {
-					m.insert(i)
-				}
+				m.insertRange(0, min(s.start, len(s.data)-2))
 				m.next = s.start
 				r := [3]uint32{1, 1, 1}
 				pos := s.start
@@ -173,10 +171,11 @@ func (c *cabBlockWriter) frame(data []byte, items []item) []byte {
 		c.w.put(wimFileSize>>16, 16)
 		c.w.put(wimFileSize&0xFFFF, 16)
 	}
+	c.w.flush()
 	mark, acc, n := len(c.w.out), c.w.acc, c.w.n
 	prevMain, prevLength := c.e.prevMain, c.e.prevLength
 	c.e.writeBlock(&c.w, data, items)
-	if len(c.w.out)-mark > len(data)+16 {
+	if c.w.flush(); len(c.w.out)-mark > len(data)+16 {
 		c.w.out, c.w.acc, c.w.n = c.w.out[:mark], acc, n
 		c.e.prevMain, c.e.prevLength = prevMain, prevLength
 		c.e.writeUncompressed(&c.w, data)
