@@ -64,10 +64,7 @@ func (l *Layout) payloadOffset(k uint32) int64 {
 // would not read it; the blocks the partition tables are made from are kept in memory for
 // Finish.
 func (l *Layout) Disk(f File) (*Disk, error) {
-	if err := f.Truncate(0); err != nil {
-		return nil, err
-	}
-	if err := f.Truncate(l.p.secRegion + l.p.body); err != nil {
+	if err := emptyTo(f, l.p.secRegion+l.p.body); err != nil {
 		return nil, err
 	}
 	d := &Disk{l: l, f: f, tables: map[uint32][]byte{}}

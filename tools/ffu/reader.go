@@ -562,10 +562,7 @@ func (rd *Reader) VerifyExtract(dst *os.File) error {
 		return fmt.Errorf("the image has %d stores: extract them one by one (ExtractStore)", len(rd.Stores))
 	}
 	st := rd.Stores[0]
-	if err := dst.Truncate(0); err != nil {
-		return err
-	}
-	if err := dst.Truncate(st.DiskSize); err != nil {
+	if err := emptyTo(dst, st.DiskSize); err != nil {
 		return err
 	}
 	bs := int64(st.Header.BlockSize)
@@ -651,10 +648,7 @@ func (rd *Reader) ExtractStore(s int, dst *os.File) error {
 	if s < 0 || s >= len(rd.Stores) {
 		return fmt.Errorf("no store %d (the image has %d)", s+1, len(rd.Stores))
 	}
-	if err := dst.Truncate(0); err != nil {
-		return err
-	}
-	if err := dst.Truncate(rd.Stores[s].DiskSize); err != nil {
+	if err := emptyTo(dst, rd.Stores[s].DiskSize); err != nil {
 		return err
 	}
 	return rd.extractTo(s, dst)
