@@ -81,6 +81,7 @@ type Disk struct {
 	l      *Layout
 	f      File
 	tables map[uint32][]byte // table blocks, whole
+	early  *early            // hashing chunks as they become final (ExpectWrites), or nil
 }
 
 // WriteAt writes b at disk offset off.
@@ -100,10 +101,14 @@ func (d *Disk) WriteAt(b []byte, off int64) (int, error) {
 		}
 		slots := d.l.slots
 		i := sort.Search(len(slots), func(i int) bool { return slots[i].block >= blk })
-		for ; i < len(slots) && slots[i].block == blk; i++ {
-			if _, err := d.f.WriteAt(part, d.l.payloadOffset(slots[i].index)+inner); err != nil {
+		j := i
+		for ; j < len(slots) && slots[j].block == blk; j++ {
+			if _, err := d.f.WriteAt(part, d.l.payloadOffset(slots[j].index)+inner); err != nil {
 				return done, err
 			}
+		}
+		if d.early != nil && j > i {
+			d.early.wrote(d.l, blk, n, slots[i:j])
 		}
 		done += n
 	}
@@ -142,13 +147,21 @@ func (l *Layout) Finish(d *Disk) (*Result, error) {
 			}
 		}
 	}
-	table := make([]byte, p.body/p.chunk*hashSize)
-	fill := func(buf []byte, off int64) error {
-		_, err := f.ReadAt(buf, p.secRegion+off)
-		return err
-	}
-	if err := hashStream(p.body, p.chunk, table, fill, nil); err != nil {
-		return nil, err
+	var table []byte
+	if d.early != nil {
+		var err error
+		if table, err = d.early.finish(d.l, f); err != nil {
+			return nil, err
+		}
+	} else {
+		table = make([]byte, p.body/p.chunk*hashSize)
+		fill := func(buf []byte, off int64) error {
+			_, err := f.ReadAt(buf, p.secRegion+off)
+			return err
+		}
+		if err := hashStream(p.body, p.chunk, table, fill, nil); err != nil {
+			return nil, err
+		}
 	}
 	sec, catalog, err := p.security(table, l.img.CatalogTime)
 	if err != nil {

@@ -160,11 +160,6 @@ type anyBytes struct{}
 
 func (anyBytes) Read(p []byte) (int, error) { return len(p), nil }
 
-// discard is the disk of a dry run.
-type discard struct{}
-
-func (discard) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
-
 // walkChecked installs the files of p into v; with check (a Production image's trusted root),
 // each file's content is hashed as it is written and compared with p's catalog, so that the
 // package is decompressed once.

@@ -314,7 +314,11 @@ func (b *build) place() error {
 // the content where the FFU stores it, and must allocate the same.
 func (b *build) install(out *atomicfile.Set) error {
 	t := time.Now()
-	planned, _, err := b.fill(discard{}, true)
+	// The layout pass makes the writes the second pass will make, with other bytes: counting
+	// them per block lets the FFU hash each chunk once its blocks have all been written
+	// (ffu.Disk.ExpectWrites) instead of reading the whole file back at the end.
+	counts := ffu.NewBlockCounts(int64(b.plan.DiskSectors) * int64(b.plan.SectorSize))
+	planned, _, err := b.fill(counts, true)
 	if err != nil {
 		return err
 	}
@@ -333,6 +337,7 @@ func (b *build) install(out *atomicfile.Set) error {
 	if b.ffuDisk, err = b.ffu.Disk(f); err != nil {
 		return err
 	}
+	b.ffuDisk.ExpectWrites(counts)
 	extents, d, err := b.fill(b.ffuDisk, false)
 	if err != nil {
 		return err
