@@ -99,11 +99,11 @@ func (d *Decoder) Decode(buf []byte, start int, src []byte) (end int, err error)
 		case 0:
 			out, err = r.stored(buf, out)
 		case 1:
-			out, err = d.block(&r, buf, out, fixedLit[:], fixedDist[:], fixedLitMin, fixedDistMin)
+			out, err = d.block(&r, buf, out, &fixedLit, &fixedDist, fixedLitMin, fixedDistMin)
 		case 2:
 			var litMin, distMin uint
 			if litMin, distMin, err = d.dynamic(&r); err == nil {
-				out, err = d.block(&r, buf, out, d.lit[:], d.dist[:], litMin, distMin)
+				out, err = d.block(&r, buf, out, &d.lit, &d.dist, litMin, distMin)
 			}
 		default:
 			err = r.corrupt("reserved block type 3")
@@ -220,31 +220,43 @@ func (d *Decoder) dynamic(r *bitReader) (litMin, distMin uint, err error) {
 	return litMin, distMin, nil
 }
 
-// block decodes a compressed block's symbols up to its end-of-block code.
-func (d *Decoder) block(r *bitReader, buf []byte, out int, lt, dt []uint32, litMin, distMin uint) (int, error) {
+// block decodes a compressed block's symbols up to its end-of-block code: fast while it can,
+// then with every check of input and output bounds.
+func (d *Decoder) block(r *bitReader, buf []byte, out int, lt *[litTableSize]uint32, dt *[distTableSize]uint32, litMin, distMin uint) (int, error) {
 	src := r.src
 	b, nb, pad, in := r.b, r.nb, r.pad, r.in
+	if pad == 0 {
+		var done bool
+		in, b, nb, out, done = fast(src, in, b, nb, buf, out, lt, dt)
+		if done {
+			r.b, r.nb, r.in = b, nb, in
+			return out, nil
+		}
+	}
 	var err error
-	for {
-		if in+8 <= len(src) {
-			b |= binary.LittleEndian.Uint64(src[in:]) << nb
-			in += int(63-nb) >> 3
-			nb |= 56
-		} else {
-			for nb <= 56 {
-				if in < len(src) {
-					b |= uint64(src[in]) << nb
-					in++
-				} else {
-					pad += 8
-				}
-				nb += 8
+	// Invariant at the top of the loop: e is the entry of the next symbol, looked up from
+	// at least 15 bits, and nb >= 56 (counting pad).
+	if in+8 <= len(src) {
+		b |= binary.LittleEndian.Uint64(src[in:]) << nb
+		in += int(63-nb) >> 3
+		nb |= 56
+	} else {
+		for nb <= 56 {
+			if in < len(src) {
+				b |= uint64(src[in]) << nb
+				in++
+			} else {
+				pad += 8
 			}
+			nb += 8
 		}
-		e := lt[b&(1<<litBits-1)]
-		if e&kindMask == kindSub {
-			e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
-		}
+	}
+	var e uint32
+	e = lt[b&(1<<litBits-1)]
+	if e&kindMask == kindSub {
+		e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
+	}
+	for {
 		n := uint(e & 15)
 		if pad != 0 && (nb-pad < litMin || e&kindMask != kindInvalid && n > nb-pad) {
 			err = io.ErrUnexpectedEOF
@@ -259,6 +271,27 @@ func (d *Decoder) block(r *bitReader, buf []byte, out int, lt, dt []uint32, litM
 			out++
 			b >>= n
 			nb -= n
+			// At least 41 bits are left: look the next symbol up before the refill, which
+			// only adds bits above them.
+			e = lt[b&(1<<litBits-1)]
+			if e&kindMask == kindSub {
+				e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
+			}
+			if in+8 <= len(src) {
+				b |= binary.LittleEndian.Uint64(src[in:]) << nb
+				in += int(63-nb) >> 3
+				nb |= 56
+			} else {
+				for nb <= 56 {
+					if in < len(src) {
+						b |= uint64(src[in]) << nb
+						in++
+					} else {
+						pad += 8
+					}
+					nb += 8
+				}
+			}
 			continue
 		}
 		if e&kindMask != kindLength {
@@ -338,7 +371,124 @@ func (d *Decoder) block(r *bitReader, buf []byte, out int, lt, dt []uint32, litM
 			}
 		}
 		out += length
+		if in+8 <= len(src) {
+			b |= binary.LittleEndian.Uint64(src[in:]) << nb
+			in += int(63-nb) >> 3
+			nb |= 56
+		} else {
+			for nb <= 56 {
+				if in < len(src) {
+					b |= uint64(src[in]) << nb
+					in++
+				} else {
+					pad += 8
+				}
+				nb += 8
+			}
+		}
+		e = lt[b&(1<<litBits-1)]
+		if e&kindMask == kindSub {
+			e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
+		}
 	}
 	r.b, r.nb, r.pad, r.in = b, nb, pad, in
 	return out, err
+}
+
+// fastRoom is the output room fast needs before a symbol: a longest match and the slack of
+// its 8-byte copies.
+const fastRoom = 258 + 8
+
+// fast decodes symbols while at least 8 input bytes are left to refill from and fastRoom
+// bytes of output room, so that neither the input's end nor the output limit needs a check.
+// It stops before any symbol it does not simply decode (invalid or undefined codes, a
+// distance too far back), leaving it to the careful loop, and reports done when it has
+// consumed the end-of-block code.
+func fast(src []byte, in int, b uint64, nb uint, buf []byte, out int, lt *[litTableSize]uint32, dt *[distTableSize]uint32) (int, uint64, uint, int, bool) {
+	outLimit := len(buf) - fastRoom
+	for in+8 <= len(src) && out <= outLimit {
+		b |= binary.LittleEndian.Uint64(src[in:]) << nb
+		in += int(63-nb) >> 3
+		nb |= 56
+		e := lt[b&(1<<litBits-1)]
+		if e&kindMask == kindSub {
+			e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
+		}
+		if e&kindMask == kindLiteral {
+			// Up to three literals from one refill (56 bits, codes of at most 15).
+			b >>= e & 15
+			nb -= uint(e & 15)
+			buf[out] = byte(e >> 16)
+			out++
+			e = lt[b&(1<<litBits-1)]
+			if e&kindMask == kindSub {
+				e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
+			}
+			if e&kindMask != kindLiteral {
+				continue
+			}
+			b >>= e & 15
+			nb -= uint(e & 15)
+			buf[out] = byte(e >> 16)
+			out++
+			e = lt[b&(1<<litBits-1)]
+			if e&kindMask == kindSub {
+				e = lt[uint(e>>16)+uint(b>>litBits)&(1<<(e>>4&15)-1)]
+			}
+			if e&kindMask != kindLiteral {
+				continue
+			}
+			b >>= e & 15
+			nb -= uint(e & 15)
+			buf[out] = byte(e >> 16)
+			out++
+			continue
+		}
+		if e&kindMask != kindLength {
+			if e&kindMask == kindEnd {
+				return in, b >> (e & 15), nb - uint(e&15), out, true
+			}
+			break
+		}
+		b0, nb0 := b, nb
+		b >>= e & 15
+		nb -= uint(e & 15)
+		xb := e >> 4 & 15
+		length := int(e>>16) + int(b&(1<<xb-1))
+		b >>= xb
+		nb -= uint(xb)
+		e = dt[b&(1<<distBits-1)]
+		if e&kindMask == kindSub {
+			e = dt[uint(e>>16)+uint(b>>distBits)&(1<<(e>>4&15)-1)]
+		}
+		if e&kindMask != kindLength {
+			return in, b0, nb0, out, false
+		}
+		b >>= e & 15
+		nb -= uint(e & 15)
+		xb = e >> 4 & 15
+		dist := int(e>>16) + int(b&(1<<xb-1))
+		b >>= xb
+		nb -= uint(xb)
+		if dist > out {
+			return in, b0, nb0, out, false
+		}
+		s := out - dist
+		if dist >= 8 {
+			for i := 0; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(buf[out+i:], binary.LittleEndian.Uint64(buf[s+i:]))
+			}
+		} else if dist == 1 {
+			v := uint64(buf[s]) * 0x0101010101010101
+			for i := 0; i < length; i += 8 {
+				binary.LittleEndian.PutUint64(buf[out+i:], v)
+			}
+		} else {
+			for k := 0; k < length; {
+				k += copy(buf[out+k:out+length], buf[s:out+k])
+			}
+		}
+		out += length
+	}
+	return in, b, nb, out, false
 }
