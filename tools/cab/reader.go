@@ -349,7 +349,7 @@ type folderReader struct {
 	*blockBuffers
 }
 
-// blockBuffers are a folder reader's block buffers and inflater, some 170 KiB: pooled, as
+// blockBuffers are a folder reader's block buffers and inflater, some 190 KiB: pooled, as
 // each of a kit's 20,000 packages is read once or twice, and so many short-lived buffers
 // would mostly be garbage for the collector (and heap held until it runs).
 type blockBuffers struct {

@@ -44,7 +44,7 @@ func (w *bw) sym(s int) *bw { // length symbols and EOB
 	}
 	return w.code(0xC0+uint32(s-280), 8)
 }
-func (w *bw) dist(code uint32) *bw { return w.code(code, 5) }
+func (w *bw) dist(code uint32) *bw   { return w.code(code, 5) }
 func (w *bw) fixed(final uint32) *bw { return w.bits(final, 1).bits(1, 2) }
 
 func TestTable(t *testing.T) {
@@ -101,8 +101,8 @@ func TestTable(t *testing.T) {
 // dynRepeatFirst is a dynamic block whose first code length is "repeat the previous".
 func dynRepeatFirst() []byte {
 	w := new(bw).bits(1, 1).bits(2, 2).bits(0, 5).bits(0, 5).bits(0, 4) // 4 code length codes: 16, 17, 18, 0
-	w.bits(1, 3).bits(1, 3).bits(0, 3).bits(0, 3)                        // 16 and 17: one bit each
-	w.code(0, 1).bits(0, 2)                                              // symbol 16 first
+	w.bits(1, 3).bits(1, 3).bits(0, 3).bits(0, 3)                       // 16 and 17: one bit each
+	w.code(0, 1).bits(0, 2)                                             // symbol 16 first
 	return w.out
 }
 
