@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -607,5 +608,35 @@ func TestCompleteCodes(t *testing.T) {
 	}
 	if err := completeCodes([]byte{0x07}); err == nil {
 		t.Error("block type 3: no error")
+	}
+}
+
+// BenchmarkReadGcabMSZIP reads a cabinet gcab wrote (-z, MSZIP through zlib) of 64 MiB of
+// text-like, code-like and random files, as imggen reads packages.
+func BenchmarkReadGcabMSZIP(b *testing.B) {
+	gcab := checker.Find(b, "gcab")
+	dir := b.TempDir()
+	files := map[string][]byte{"a.txt": text(24 << 20), "b.dll": x86ish(3, 32<<20), "c.bin": randomBytes(6, 8<<20)}
+	var names []string
+	total := 0
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		names = append(names, name)
+		total += len(data)
+	}
+	sort.Strings(names)
+	checker.Run(b, dir, gcab, append([]string{"-c", "-z", "out.cab"}, names...)...)
+	data, err := os.ReadFile(filepath.Join(dir, "out.cab"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(total))
+	b.ResetTimer()
+	for range b.N {
+		if err := walkAll(data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

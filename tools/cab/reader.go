@@ -2,7 +2,6 @@ package cab
 
 import (
 	"bytes"
-	"compress/flate"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oemimage/rules_oemimage/tools/internal/inflate"
 	"github.com/oemimage/rules_oemimage/tools/lzx"
 )
 
@@ -349,25 +349,27 @@ type folderReader struct {
 	*blockBuffers
 }
 
-// blockBuffers are a folder reader's block buffers and inflater, some 170 KiB: pooled, as
+// blockBuffers are a folder reader's block buffers and inflater, some 190 KiB: pooled, as
 // each of a kit's 20,000 packages is read once or twice, and so many short-lived buffers
 // would mostly be garbage for the collector (and heap held until it runs).
 type blockBuffers struct {
-	raw     []byte // the current block's data as stored
-	dec     bytes.Buffer
-	history []byte // MSZIP: the previous block's output, the next block's dictionary
-	zr      io.ReadCloser
+	raw []byte // the current block's data as stored
+	// MSZIP: the previous block's output (the next block's dictionary) in mszip[:history],
+	// the current block's after it; moved to the front before the next block.
+	mszip   []byte
+	history int
+	last    int // end of the current block's output in mszip
+	inf     *inflate.Decoder
 	lzxOut  []byte
 }
 
 var blockBufferPool = sync.Pool{New: func() any { return &blockBuffers{} }}
 
 // getBlockBuffers takes buffers from the pool: the next folder starts with no history (its
-// first block has none) and the inflater is reset with each block.
+// first block has none).
 func getBlockBuffers() *blockBuffers {
 	b := blockBufferPool.Get().(*blockBuffers)
-	b.history = b.history[:0]
-	b.dec.Reset()
+	b.history, b.last = 0, 0
 	return b
 }
 
@@ -484,23 +486,24 @@ func (fr *folderReader) next() error {
 		if len(raw) < 2 || raw[0] != 'C' || raw[1] != 'K' {
 			return formatErr("%s: MSZIP block without its \"CK\" signature", where())
 		}
-		fr.dec.Reset()
-		if fr.zr == nil {
-			fr.zr = flate.NewReaderDict(bytes.NewReader(raw[2:]), fr.history)
-		} else if err := fr.zr.(flate.Resetter).Reset(bytes.NewReader(raw[2:]), fr.history); err != nil {
+		if fr.inf == nil {
+			fr.inf = new(inflate.Decoder)
+			fr.mszip = make([]byte, 2*blockSize)
+		}
+		// The previous block's output is this one's history (32 KiB window).
+		h := copy(fr.mszip, fr.mszip[fr.history:fr.last])
+		end, err := fr.inf.Decode(fr.mszip[:h+cbUncomp], h, raw[2:])
+		fr.history, fr.last = h, end
+		switch {
+		case errors.Is(err, inflate.ErrTooLong):
+			// The stream decodes to more than cbUncomp bytes: at least one more.
+			return formatErr("%s: MSZIP block decodes to %d bytes or more, header says %d", where(), cbUncomp+1, cbUncomp)
+		case err != nil && !errors.Is(err, io.ErrUnexpectedEOF):
 			return formatErr("%s: MSZIP: %v", where(), err)
+		case end-h != cbUncomp:
+			return formatErr("%s: MSZIP block decodes to %d bytes or more, header says %d", where(), end-h, cbUncomp)
 		}
-		// One byte more than promised shows a block that decodes to too much.
-		n, err := io.Copy(&fr.dec, io.LimitReader(fr.zr, int64(cbUncomp)+1))
-		if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
-			return formatErr("%s: MSZIP: %v", where(), err)
-		}
-		if int(n) != cbUncomp {
-			return formatErr("%s: MSZIP block decodes to %d bytes or more, header says %d", where(), n, cbUncomp)
-		}
-		fr.buf = fr.dec.Bytes()
-		// The next block may refer to this one's output: keep it as history (32 KiB window).
-		fr.history = append(fr.history[:0], fr.buf...)
+		fr.buf = fr.mszip[h:end]
 	case LZX:
 		if fr.lzxOut == nil {
 			fr.lzxOut = make([]byte, blockSize)
