@@ -361,6 +361,7 @@ type blockBuffers struct {
 	last    int // end of the current block's output in mszip
 	inf     *inflate.Decoder
 	lzxOut  []byte
+	lzxDec  *lzx.CABDecoder // reset for each LZX folder
 }
 
 var blockBufferPool = sync.Pool{New: func() any { return &blockBuffers{} }}
@@ -377,17 +378,25 @@ func (cr *Reader) openFolder(i int) (*folderReader, error) {
 	f := cr.Folders[i]
 	fr := &folderReader{ra: &readAhead{r: cr.r, end: cr.size}, cr: cr, index: i, f: f, limit: cr.limits[i], pos: f.start}
 	switch f.Compression & 0xF {
-	case None, MSZIP:
-	case LZX:
-		d, err := lzx.NewCABDecoder(f.Compression.WindowBits())
-		if err != nil {
-			return nil, formatErr("folder %d: %v", i, err)
-		}
-		fr.lzx = d
+	case None, MSZIP, LZX:
 	default:
 		return nil, unsupported(f.Compression)
 	}
 	fr.blockBuffers = getBlockBuffers()
+	if f.Compression&0xF == LZX {
+		// The decoder (and its window of up to 2 MiB) comes with the pooled buffers.
+		var err error
+		if fr.lzxDec == nil {
+			fr.lzxDec, err = lzx.NewCABDecoder(f.Compression.WindowBits())
+		} else {
+			err = fr.lzxDec.Reset(f.Compression.WindowBits())
+		}
+		if err != nil {
+			fr.release()
+			return nil, formatErr("folder %d: %v", i, err)
+		}
+		fr.lzx = fr.lzxDec
+	}
 	return fr, nil
 }
 
@@ -524,7 +533,7 @@ func (fr *folderReader) release() {
 	fr.ra.release()
 	if fr.blockBuffers != nil {
 		blockBufferPool.Put(fr.blockBuffers)
-		fr.blockBuffers, fr.buf = nil, nil
+		fr.blockBuffers, fr.buf, fr.lzx = nil, nil, nil
 	}
 }
 

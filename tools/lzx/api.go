@@ -29,6 +29,24 @@ func NewCABDecoder(windowBits int) (*CABDecoder, error) {
 	return c, nil
 }
 
+// Reset makes c a decoder for a new folder with a window of 2^windowBits bytes, as
+// NewCABDecoder would, keeping its window when it is of that size: 2 MiB that need not be
+// allocated and cleared again for each folder. What the last folder left in the window is
+// never seen: a match reaching before the first byte the folder has written is an error.
+func (c *CABDecoder) Reset(windowBits int) error {
+	if err := checkWindow(windowBits); err != nil {
+		return err
+	}
+	win, pending := c.d.win, c.pending[:0]
+	*c = CABDecoder{pending: pending}
+	c.d.reset(windowBits, false)
+	if len(win) != 1<<windowBits {
+		win = make([]byte, 1<<windowBits)
+	}
+	c.d.win = win
+	return nil
+}
+
 // Decode decodes the next frame: src is the block's compressed bytes, and dst, whose length
 // is the block's uncompressed size (at most 32768), receives the output.
 func (c *CABDecoder) Decode(dst, src []byte) error {
