@@ -83,3 +83,20 @@ func BenchmarkCABFolderFast(b *testing.B) {
 		b.ReportMetric(float64(out)/float64(len(data)), "ratio")
 	}
 }
+
+// BenchmarkWIMStrongRandom is imgtowim on random bytes (compressed files): chunks that are
+// stored, which incompressible finds before the parse.
+func BenchmarkWIMStrongRandom(b *testing.B) {
+	g := genRand(7)
+	data := genRandom(g.next(), 8<<20)
+	enc, _ := NewWIMEncoder(1<<15, Strong)
+	dst := make([]byte, Bound(1<<15))
+	b.SetBytes(int64(len(data)))
+	for range b.N {
+		for off := 0; off < len(data); off += 1 << 15 {
+			if enc.Compress(dst, data[off:off+1<<15]) != 0 {
+				b.Fatal("a random chunk was compressed")
+			}
+		}
+	}
+}

@@ -15,6 +15,7 @@ type WIMEncoder struct {
 	w     bitWriter
 	buf   []byte
 	items []item
+	last  *[1 << repeatBits]uint16 // incompressible's table
 }
 
 // NewWIMEncoder returns an encoder for chunks of chunkSize bytes (a power of two from 2^15
@@ -33,12 +34,19 @@ func Bound(n int) int { return n + 64 }
 // Compress compresses src (at most the chunk size) into dst, which holds Bound(len(src))
 // bytes, and returns the compressed size, or 0 when that would not be smaller than src (the
 // chunk is then stored as it is).
-func (c *WIMEncoder) Compress(dst, src []byte) int {
+func (c *WIMEncoder) Compress(dst, src []byte) int { return c.compress(dst, src, true) }
+
+// compress is Compress; without shortcut, a chunk incompressible passes is parsed too (for
+// the test that it is then stored).
+func (c *WIMEncoder) compress(dst, src []byte, shortcut bool) int {
 	if len(src) == 0 || len(src) > 1<<c.bits {
 		return 0
 	}
 	c.buf = append(c.buf[:0], src...)
 	e8Encode(c.buf, 0, wimFileSize)
+	if shortcut && c.incompressible() {
+		return 0
+	}
 	if c.bits == MinWindowBits { // positions up to 32767: int16
 		parseChunk(c, &c.m16)
 	} else {
