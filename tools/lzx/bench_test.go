@@ -100,3 +100,29 @@ func BenchmarkWIMStrongRandom(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkWIMStrongHalfRandom is bench/genimage's payload: 4 KiB runs of repeated text
+// lines and of random bytes, in turn at random, so every chunk has both.
+func BenchmarkWIMStrongHalfRandom(b *testing.B) {
+	g := genRand(8)
+	line := []byte("Windows 10 Mobile benchmark payload, text-like and compressible. ")
+	var data []byte
+	for len(data) < 8<<20 {
+		if g.intn(2) == 0 {
+			for k := 0; k < 4096/len(line); k++ {
+				data = append(data, line...)
+			}
+		} else {
+			data = append(data, genRandom(g.next(), 4096)...)
+		}
+	}
+	data = data[:8<<20]
+	enc, _ := NewWIMEncoder(1<<15, Strong)
+	dst := make([]byte, Bound(1<<15))
+	b.SetBytes(int64(len(data)))
+	for range b.N {
+		for off := 0; off < len(data); off += 1 << 15 {
+			enc.Compress(dst, data[off:off+1<<15])
+		}
+	}
+}

@@ -203,9 +203,17 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 		if (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
 			continue
 		}
+		// Two bytes in common first: most positions have none.
+		if b[i] != b[i-o] || b[i+1] != b[i+1-o] {
+			continue
+		}
 		if l := matchLen(b, i, i-o, max); l >= minMatch {
 			if s := int(li[l]) - base - recentCost[min(k, 1)]; s > bestScore {
 				bestLen, bestOff, bestScore = l, uint32(o), s
+				// A later recent offset costs no less (recentCost), so it can only tie.
+				if l >= max {
+					break
+				}
 			}
 		}
 	}
@@ -287,36 +295,27 @@ func updateR(r *[3]uint32, off uint32) {
 }
 
 // parse appends the items of buf[start:end] to items: lazy matching with the recent offsets
-// in mind. Positions from lo may be matched. Every position before end with three bytes
-// after it goes into the hash chains.
+// in mind. Positions from lo may be matched. Every position up to end with three bytes after
+// it goes into the hash chains, all of them before the parse: best(i) reads only the chains
+// of i and of earlier positions, which later insertions leave as they are, so inserting
+// ahead finds the same matches as inserting one position at a time, in one tight loop.
 func (m *matcher[P]) parse(items []item, lo, start, end int, r *[3]uint32) []item {
-	insertTo := len(m.buf) - 2 // positions with a full 3-byte hash
-	if m.next < start {
-		m.next = start
-	}
-	ins := func(_, to int) {
-		if to > insertTo {
-			to = insertTo
-		}
-		if m.next < to {
-			m.insertRange(m.next, to)
-			m.next = to
-		}
+	m.next = max(m.next, start)
+	if to := min(end+1, len(m.buf)-2); m.next < to {
+		m.insertRange(m.next, to)
+		m.next = to
 	}
 	m.priceLiterals(start, end)
 	i := start
-	ins(i, i+1)
 	for i < end {
 		l, off, s := m.best(i, lo, end, r)
 		if s <= 0 {
 			items = append(items, item{})
 			i++
-			ins(i, i+1)
 			continue
 		}
 		// Lazy evaluation: a better match one byte on makes this byte a literal.
 		for l < m.p.lazy && i+1 < end {
-			ins(i+1, i+2)
 			l2, off2, s2 := m.best(i+1, lo, end, r)
 			if s2 <= s+8 {
 				break
@@ -327,7 +326,6 @@ func (m *matcher[P]) parse(items []item, lo, start, end int, r *[3]uint32) []ite
 		}
 		items = append(items, item{length: uint32(l), off: off})
 		updateR(r, off)
-		ins(i+1, i+l+1)
 		i += l
 	}
 	return items
