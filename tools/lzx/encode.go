@@ -281,6 +281,39 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	return bestLen, bestOff, bestScore
 }
 
+// noMatch reports, more cheaply than best, that best(i, lo, end, r) finds no match: no
+// recent offset has the next two bytes, and neither the nearest 3-byte hash position nor any
+// chain candidate best would try has the next three. It may report false where best also
+// finds none (too close to end, or a candidate that scores no more than its literals).
+func (m *matcher[P]) noMatch(i, lo, end int, r *[3]uint32) bool {
+	if end-i < 3 {
+		return false
+	}
+	b := m.buf
+	for k := 0; k < 3; k++ {
+		o := int(r[k])
+		if i-o < lo || o > m.maxOff || (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
+			continue
+		}
+		if b[i] == b[i-o] && b[i+1] == b[i+1-o] {
+			return false
+		}
+	}
+	limit := max(i-m.maxOff, lo)
+	want := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16
+	if c := int(m.near[i]); c >= limit && binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
+		return false
+	}
+	prev := m.prev
+	for c, d := int(prev[i]), m.p.depth; c >= limit && d > 0; d-- {
+		if binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
+			return false
+		}
+		c = int(prev[c])
+	}
+	return true
+}
+
 // updateR applies a match's offset to the recent offsets, as the decoder will.
 func updateR(r *[3]uint32, off uint32) {
 	switch off {
@@ -308,6 +341,11 @@ func (m *matcher[P]) parse(items []item, lo, start, end int, r *[3]uint32) []ite
 	m.priceLiterals(start, end)
 	i := start
 	for i < end {
+		if m.noMatch(i, lo, end, r) {
+			items = append(items, item{})
+			i++
+			continue
+		}
 		l, off, s := m.best(i, lo, end, r)
 		if s <= 0 {
 			items = append(items, item{})
