@@ -281,37 +281,44 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	return bestLen, bestOff, bestScore
 }
 
-// noMatch reports, more cheaply than best, that best(i, lo, end, r) finds no match: no
-// recent offset has the next two bytes, and neither the nearest 3-byte hash position nor any
-// chain candidate best would try has the next three. It may report false where best also
-// finds none (too close to end, or a candidate that scores no more than its literals).
-func (m *matcher[P]) noMatch(i, lo, end int, r *[3]uint32) bool {
-	if end-i < 3 {
-		return false
-	}
-	b := m.buf
+// literalRun returns the first position from i on where best(i, lo, end, r) could find a
+// match, or where fewer than 3 bytes are left: the positions before it have no recent offset
+// with their next two bytes, and neither their nearest 3-byte hash position nor any chain
+// candidate best would try with their next three. These are the tests best makes before any
+// scoring, so the positions before it are literals in best's parse too. One loop over the
+// run, with the recent offsets (fixed while no match is taken) sorted out once.
+func (m *matcher[P]) literalRun(i, lo, end int, r *[3]uint32) int {
+	var offs [3]int
+	n := 0
 	for k := 0; k < 3; k++ {
 		o := int(r[k])
-		if i-o < lo || o > m.maxOff || (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
+		if o > m.maxOff || (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
 			continue
 		}
-		if b[i] == b[i-o] && b[i+1] == b[i+1-o] {
-			return false
+		offs[n] = o
+		n++
+	}
+	b, prev, near := m.buf, m.prev, m.near
+	depth := m.p.depth
+	for ; end-i >= 3; i++ {
+		for _, o := range offs[:n] {
+			if i-o >= lo && b[i] == b[i-o] && b[i+1] == b[i+1-o] {
+				return i
+			}
+		}
+		limit := max(i-m.maxOff, lo)
+		want := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16
+		if c := int(near[i]); c >= limit && binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
+			return i
+		}
+		for c, d := int(prev[i]), depth; c >= limit && d > 0; d-- {
+			if binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
+				return i
+			}
+			c = int(prev[c])
 		}
 	}
-	limit := max(i-m.maxOff, lo)
-	want := uint32(b[i]) | uint32(b[i+1])<<8 | uint32(b[i+2])<<16
-	if c := int(m.near[i]); c >= limit && binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
-		return false
-	}
-	prev := m.prev
-	for c, d := int(prev[i]), m.p.depth; c >= limit && d > 0; d-- {
-		if binary.LittleEndian.Uint32(b[c:])&0xFFFFFF == want {
-			return false
-		}
-		c = int(prev[c])
-	}
-	return true
+	return i
 }
 
 // updateR applies a match's offset to the recent offsets, as the decoder will.
@@ -341,10 +348,11 @@ func (m *matcher[P]) parse(items []item, lo, start, end int, r *[3]uint32) []ite
 	m.priceLiterals(start, end)
 	i := start
 	for i < end {
-		if m.noMatch(i, lo, end, r) {
+		for j := m.literalRun(i, lo, end, r); i < j; i++ {
 			items = append(items, item{})
-			i++
-			continue
+		}
+		if i >= end {
+			break
 		}
 		l, off, s := m.best(i, lo, end, r)
 		if s <= 0 {
