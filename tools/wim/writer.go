@@ -175,7 +175,10 @@ func NewWriter(out Output, opt Options) (*Writer, error) {
 			}()
 		}
 	}
-	o := &output{f: out, buf: make([]byte, 0, 1<<20)}
+	// 128 KiB: the buffer stays in the core's cache from the copy in to the write's copy out
+	// (with 1 MiB, the kernel's copy into the page cache read it back from memory: imgtowim
+	// --compression=none of a 2 GiB MainOS spent 3.6 s in system time instead of 2.0 s).
+	o := &output{f: out, buf: make([]byte, 0, 128<<10)}
 	o.write(make([]byte, headerSize)) // the header is written last
 	w.wg.Add(1)
 	go func() {
