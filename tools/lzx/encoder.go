@@ -1,5 +1,7 @@
 package lzx
 
+import "github.com/oemimage/rules_oemimage/tools/internal/repeats"
+
 // WIMEncoder compresses WIM chunks, one at a time (keep one per goroutine).
 type WIMEncoder struct {
 	bits  int
@@ -15,7 +17,7 @@ type WIMEncoder struct {
 	w     bitWriter
 	buf   []byte
 	items []item
-	last  *[1 << repeatBits]uint16 // incompressible's table
+	last  *repeats.Table // incompressible's
 }
 
 // NewWIMEncoder returns an encoder for chunks of chunkSize bytes (a power of two from 2^15

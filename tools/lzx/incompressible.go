@@ -1,6 +1,6 @@
 package lzx
 
-import "encoding/binary"
+import "github.com/oemimage/rules_oemimage/tools/internal/repeats"
 
 // Random-looking chunks (compressed files, media, keys) are stored as they are, after a
 // parse that costs most of the encoder's time for nothing: on random bytes the parse finds
@@ -8,9 +8,8 @@ import "encoding/binary"
 // 60-90 bytes larger than the chunk. incompressible says so before the parse, from two
 // cheap facts about the E8-translated chunk:
 //
-//   - its 4-byte sequences hardly repeat: a table of the last position of each 4-byte hash
-//     finds at most maxRepeats4 sequences seen before (random data has about 0.1 per 32 KiB;
-//     any run of repeated bytes, text or code shows one per byte of the run);
+//   - its 4-byte sequences hardly repeat: repeats.Few finds at most maxRepeats4 (random
+//     data has about 0.1 per 32 KiB; text or code one per byte of each repeated run);
 //   - the block the encoder would write for it as literals alone, trees and all, is at least
 //     storeMargin bytes larger than the chunk: a Huffman code of its bytes does not pay.
 //
@@ -21,7 +20,6 @@ import "encoding/binary"
 const (
 	maxRepeats4 = 2
 	storeMargin = 32
-	repeatBits  = 15
 )
 
 // incompressible reports whether c.buf (one block's worth: at most FrameSize bytes) would be
@@ -32,20 +30,10 @@ func (c *WIMEncoder) incompressible() bool {
 		return false
 	}
 	if c.last == nil {
-		c.last = new([1 << repeatBits]uint16)
+		c.last = new(repeats.Table)
 	}
-	last := c.last
-	clear(last[:])
-	repeats := 0
-	for i := 0; i+4 <= len(b); i++ {
-		v := binary.LittleEndian.Uint32(b[i:])
-		h := (v * 0x1E35A7BD) >> (32 - repeatBits)
-		if p := int(last[h]); p != 0 && binary.LittleEndian.Uint32(b[p-1:]) == v {
-			if repeats++; repeats > maxRepeats4 {
-				return false
-			}
-		}
-		last[h] = uint16(i + 1)
+	if !repeats.Few(b, c.last, maxRepeats4) {
+		return false
 	}
 	// The literals-only block, as writeBlock would write it.
 	c.items = c.items[:0]

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"github.com/oemimage/rules_oemimage/tools/internal/huffman"
+	"github.com/oemimage/rules_oemimage/tools/internal/repeats"
 	"math/bits"
 )
 
@@ -84,6 +85,7 @@ type xpressCompressor struct {
 	extraBits int // offset bits of the parsed matches
 	lenBytes  int // extra length bytes of the parsed matches
 	hs        *huffman.Scratch
+	rep       *repeats.Table // incompressible's
 
 	// Hash-chain match finder over one chunk, positions in 16 bits (half the cache
 	// footprint of 32). 0 means none, so position 0 is never a match source; the head
@@ -105,9 +107,16 @@ func newXPRESSCompressor(maxChunk int) *xpressCompressor {
 // Compress compresses src (at most 64 KiB) into dst, which must hold xpressBound(len(src))
 // bytes, and returns the compressed size, or 0 when the result would not be smaller than
 // src: WIM stores such chunks as they are.
-func (c *xpressCompressor) Compress(dst, src []byte) int {
+func (c *xpressCompressor) Compress(dst, src []byte) int { return c.compress(dst, src, true) }
+
+// compress is Compress; without shortcut, a chunk incompressible passes is parsed too (for
+// the test that it is then stored).
+func (c *xpressCompressor) compress(dst, src []byte, shortcut bool) int {
 	if len(src) <= 256+4 || len(src) > len(c.items) {
 		return 0 // the Huffman table alone is 256 bytes
+	}
+	if shortcut && c.incompressible(src) {
+		return 0
 	}
 	c.head3 = [1 << hash3Bits]uint16{}
 	c.head4 = [1 << hash4Bits]uint16{}
@@ -119,6 +128,39 @@ func (c *xpressCompressor) Compress(dst, src []byte) int {
 		return 0
 	}
 	return c.encode(dst)
+}
+
+// Random-looking chunks (compressed files, media) are stored after a parse that finds
+// nothing worth its cost. incompressible tells them beforehand, as the LZX encoder does
+// (tools/lzx incompressible.go): at most xpressMaxRepeats4 of the chunk's 4-byte sequences
+// repeat (repeats.Few), and its literals alone, Huffman coded, come to at least
+// xpressStoreMargin bytes more than the chunk. XPRESS takes no match under 3 bytes nor one
+// of 3 bytes from 4 KiB back or more, and a 3-byte match costs its symbol and up to 11
+// offset bits: such a chunk has no match that pays, so the parse stores it too
+// (TestXPRESSIncompressibleSameAsParse).
+const (
+	xpressMaxRepeats4 = 2
+	xpressStoreMargin = 32
+)
+
+func (c *xpressCompressor) incompressible(src []byte) bool {
+	if len(src) < 1024 {
+		return false
+	}
+	if c.rep == nil {
+		c.rep = new(repeats.Table)
+	}
+	if !repeats.Few(src, c.rep, xpressMaxRepeats4) {
+		return false
+	}
+	c.freqs = [xpressSymbols]uint32{}
+	for _, b := range src {
+		c.freqs[b]++
+	}
+	c.freqs[xpressEOD]++
+	huffman.Lengths(c.freqs[:], xpressMaxCodeLen, c.lens[:], c.hs)
+	c.extraBits, c.lenBytes = 0, 0
+	return c.encodedSize() >= len(src)+xpressStoreMargin
 }
 
 func hash3(v uint32) uint32 { return (v << 8) * 0x9E3779B1 >> (32 - hash3Bits) }
