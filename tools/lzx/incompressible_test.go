@@ -1,57 +1,14 @@
 package lzx
 
 import (
-	"bytes"
-	"compress/flate"
-	"fmt"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/repeats/repeatstest"
 )
 
-// nearRandom gives chunks on both sides of incompressible's line: random bytes over a
-// smaller alphabet or with a skewed byte, with short and long repeats copied in, and
-// deflate streams of text (compressed files, as in a real image).
-func nearRandom(seed uint64) (string, []byte) {
-	g := genRand(seed)
-	n := []int{1024, 4000, 32767, 32768}[g.intn(4)]
-	b := genRandom(g.next(), n)
-	kind := g.intn(5)
-	switch kind {
-	case 0: // uniform
-	case 1: // an alphabet of 200 to 256 bytes
-		a := 200 + g.intn(57)
-		for i := range b {
-			b[i] = byte(int(b[i]) % a)
-		}
-	case 2: // one byte more frequent than the rest
-		p := 1 + g.intn(40)
-		for i := range b {
-			if g.intn(1000) < p {
-				b[i] = 0
-			}
-		}
-	case 3: // repeats of 2 to 24 bytes copied from earlier in the chunk
-		k := 1 + g.geom(9)
-		for ; k > 0; k-- {
-			l := 2 + g.intn(23)
-			from, to := g.intn(n-l), g.intn(n-l)
-			if from < to {
-				copy(b[to:to+l], b[from:from+l])
-			}
-		}
-	case 4: // deflate of text
-		var out bytes.Buffer
-		w, _ := flate.NewWriter(&out, 1+g.intn(9))
-		for out.Len() < n {
-			w.Write(genText(g.next(), 4*n))
-		}
-		w.Close()
-		b = out.Bytes()[:n]
-	}
-	return fmt.Sprintf("seed %d kind %d size %d", seed, kind, n), b
-}
-
 // TestIncompressibleSameAsParse: every chunk incompressible passes is one the full parse
-// stores, and it passes most random chunks (or it would save nothing).
+// stores (over repeatstest's chunks on both sides of the line), and it passes most random
+// chunks (or it would save nothing).
 func TestIncompressibleSameAsParse(t *testing.T) {
 	n := 3000
 	if testing.Short() {
@@ -61,8 +18,8 @@ func TestIncompressibleSameAsParse(t *testing.T) {
 	full, _ := NewWIMEncoder(1<<15, Strong)
 	dst := make([]byte, Bound(1<<15))
 	passed, stored, uniform, uniformPassed := 0, 0, 0, 0
-	for seed := uint64(0); seed < uint64(n); seed++ {
-		name, b := nearRandom(seed)
+	for seed := int64(0); seed < int64(n); seed++ {
+		kind, b, name := repeatstest.Chunk(seed, []int{1024, 4000, 32767, 32768})
 		c.buf = append(c.buf[:0], b...)
 		e8Encode(c.buf, 0, wimFileSize)
 		quick := c.incompressible()
@@ -76,7 +33,7 @@ func TestIncompressibleSameAsParse(t *testing.T) {
 				t.Errorf("%s: incompressible, but the parse compresses it to %d bytes", name, fullSize)
 			}
 		}
-		if name[len(fmt.Sprintf("seed %d ", seed)):][:6] == "kind 0" {
+		if kind == repeatstest.Uniform {
 			uniform++
 			if quick {
 				uniformPassed++
