@@ -199,8 +199,7 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 		if i-o < lo || o > m.maxOff {
 			continue
 		}
-		// A recent offset the same as one before it would score the same, not more.
-		if (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
+		if repeatsEarlier(r, k) {
 			continue
 		}
 		// Two bytes in common first: most positions have none.
@@ -281,6 +280,12 @@ func (m *matcher[P]) best(i, lo, end int, r *[3]uint32) (int, uint32, int) {
 	return bestLen, bestOff, bestScore
 }
 
+// repeatsEarlier reports whether recent offset k is one before it: it would score the same,
+// not more, so best and literalRun pass it over.
+func repeatsEarlier(r *[3]uint32, k int) bool {
+	return (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1])
+}
+
 // literalRun returns the first position from i on where best(i, lo, end, r) could find a
 // match, or where fewer than 3 bytes are left: the positions before it have no recent offset
 // with their next two bytes, and neither their nearest 3-byte hash position nor any chain
@@ -292,7 +297,7 @@ func (m *matcher[P]) literalRun(i, lo, end int, r *[3]uint32) int {
 	n := 0
 	for k := 0; k < 3; k++ {
 		o := int(r[k])
-		if o > m.maxOff || (k >= 1 && r[k] == r[0]) || (k == 2 && r[2] == r[1]) {
+		if o > m.maxOff || repeatsEarlier(r, k) {
 			continue
 		}
 		offs[n] = o
