@@ -8,6 +8,8 @@ import (
 	"flag"
 	"fmt"
 	"testing"
+
+	"github.com/oemimage/rules_oemimage/tools/internal/codectest"
 )
 
 // The guard: the SHA-256 of the encoder's output over seeded generated inputs. The digests in
@@ -184,22 +186,11 @@ func guardWIM(t *testing.T, data []byte, chunk int, level Level) string {
 		t.Fatal(err)
 	}
 	dec, _ := NewWIMDecoder(chunk)
-	h := sha256.New()
-	dst := make([]byte, Bound(chunk))
-	got := make([]byte, chunk)
-	for off := 0; off < len(data); off += chunk {
-		src := data[off:min(off+chunk, len(data))]
-		n := enc.Compress(dst, src)
-		binary.Write(h, binary.LittleEndian, uint32(n))
-		h.Write(dst[:n])
-		if n == 0 {
-			continue
-		}
-		if err := dec.Decompress(got[:len(src)], dst[:n]); err != nil || !bytes.Equal(got[:len(src)], src) {
-			t.Fatalf("chunk at %d: round trip: %v", off, err)
-		}
+	d, err := codectest.ChunkDigest(data, chunk, codectest.Codec{Bound: Bound(chunk), Compress: enc.Compress, Decompress: dec.Decompress})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return d
 }
 
 // guardCAB compresses data as one CAB folder, frame by frame, and checks the round trip.

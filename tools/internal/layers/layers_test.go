@@ -23,7 +23,7 @@ var layers = [][]string{
 	// Leaf helpers the foundations share.
 	{"tools/internal/utf16le", "tools/internal/readfile"},
 	// Foundations: no project imports but the leaf helpers.
-	{"tools/internal/atomicfile", "tools/catalog", "tools/internal/huffman", "tools/internal/inflate", "tools/internal/repeats", "tools/internal/repeats/repeatstest", "tools/internal/checker",
+	{"tools/internal/atomicfile", "tools/catalog", "tools/internal/huffman", "tools/internal/inflate", "tools/internal/repeats", "tools/internal/repeats/repeatstest", "tools/internal/codectest", "tools/internal/checker",
 		"tools/internal/testgpt", "tools/disk", "tools/winpath", "tools/xmlpath", "tools/docgen", "tools/registry", "tools/internal/imageconst", "bench/gendata",
 		"tools/internal/p11"},
 	// Formats and readers of one thing each.
