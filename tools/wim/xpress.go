@@ -30,8 +30,14 @@ const (
 	xpressSearchDepth = 46
 	xpressNiceLen     = 93
 
-	hash3Bits = 12 // length-3 matches only pay at small offsets; a small table will do
-	hash4Bits = 15
+	// wimlib's hash tables (its hc_matchfinder: 2^15 heads for 3-byte sequences, 2^16
+	// for 4-byte ones, both hashed with multiplier 0x1E35A7BD), which decide the candidates
+	// a search of limited depth sees: with them, and with its rule of no search within 5
+	// bytes of the chunk's end, our chunks are wimlib's byte for byte
+	// (TestCompressesLikeWimlib). Fewer collisions than smaller tables also mean fewer
+	// searches of random bytes.
+	hash3Bits = 15
+	hash4Bits = 16
 
 	// The chunk is copied into a fixed array and indexes are masked, so that the compiler
 	// drops bounds checks in the match finder's inner loops (bytes past the chunk are
@@ -163,13 +169,18 @@ func (c *xpressCompressor) incompressible(src []byte) bool {
 	return c.encodedSize() >= len(src)+xpressStoreMargin
 }
 
-func hash3(v uint32) uint32 { return (v << 8) * 0x9E3779B1 >> (32 - hash3Bits) }
+func hash3(v uint32) uint32 { return (v & 0xFFFFFF) * 0x1E35A7BD >> (32 - hash3Bits) }
 func hash4(v uint32) uint32 { return v * 0x1E35A7BD >> (32 - hash4Bits) }
+
+// xpressSearchEnd is how many bytes a position needs before the chunk's end to be searched
+// and entered into the hash tables: 5, as in wimlib, whose match finder reads the next
+// position's 4 bytes ahead. The last 4 bytes are always literals.
+const xpressSearchEnd = 5
 
 // longestMatch enters pos into the hash tables and returns the longest match at pos longer
 // than bestLen, looking at no more than depth earlier positions, or bestLen and offset 0.
 func (c *xpressCompressor) longestMatch(n, pos, bestLen, depth int) (int, int) {
-	if n-pos < 4 {
+	if n-pos < xpressSearchEnd {
 		return bestLen, 0
 	}
 	cur := c.win.load32(pos)
@@ -247,7 +258,7 @@ func (c *xpressCompressor) search(n, pos int, cur uint32, cand3, cand uint16, be
 
 // skip enters count positions from pos on into the hash tables without searching.
 func (c *xpressCompressor) skip(n, pos, count int) {
-	end := min(pos+count, n-3)
+	end := min(pos+count, n-xpressSearchEnd+1)
 	for ; pos < end; pos++ {
 		v := c.win.load32(pos)
 		c.head3[hash3(v)] = uint16(pos)
@@ -276,7 +287,7 @@ func (c *xpressCompressor) parse(in []byte) {
 		// longestMatch's insertion written out: as a shared method it is not inlined (cost
 		// 112 > 80) and the call measured about 20% slower on BenchmarkXPRESSCompressRandom.
 		var curLen, curOff int
-		if n-pos >= 4 {
+		if n-pos >= xpressSearchEnd {
 			cur := c.win.load32(pos)
 			h3 := hash3(cur)
 			cand3 := c.head3[h3]
@@ -285,7 +296,9 @@ func (c *xpressCompressor) parse(in []byte) {
 			cand4 := c.head4[h4]
 			c.prev[uint16(pos)] = cand4
 			c.head4[h4] = uint16(pos)
-			if cand4 != 0 {
+			// A 4-byte match also shares its 3-byte hash, so with no 3-byte candidate
+			// there is none to search for.
+			if cand4 != 0 && cand3 != 0 {
 				curLen, curOff = c.search(n, pos, cur, cand3, cand4, xpressMinMatch-1, xpressSearchDepth)
 			} else if cand3 != 0 && (c.win.load32(int(cand3))^cur)&0xFFFFFF == 0 {
 				curLen, curOff = xpressMinMatch, pos-int(cand3)

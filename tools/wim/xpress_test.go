@@ -185,6 +185,9 @@ func BenchmarkXPRESSCompressMixed(b *testing.B)  { benchmarkCompress(b, mixed(1,
 func BenchmarkXPRESSCompressText(b *testing.B)   { benchmarkCompress(b, text(1, 4<<20)) }
 func BenchmarkXPRESSCompressRandom(b *testing.B) { benchmarkCompress(b, randomBytes(1, 4<<20)) }
 
+// bench/genimage's payload: 4 KiB random runs among text, in chunks the shortcut leaves to the parse.
+func BenchmarkXPRESSCompressHalfRandom(b *testing.B) { benchmarkCompress(b, halfRandom(1, 4<<20)) }
+
 func BenchmarkXPRESSDecompress(b *testing.B) {
 	data := mixed(1, 4<<20)
 	c := newXPRESSCompressor(xpressMaxChunk)
