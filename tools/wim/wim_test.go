@@ -279,6 +279,13 @@ var roundTripCases = []struct {
 	{"incompressible chunks", []entry{file("random.bin", randomBytes(6, 3*32768+100)), file("mixed.bin", mixed(7, 200000))}, 2},
 	{"streamed large files", []entry{file("large.bin", mixed(8, 3<<20+1)), file("large-random.bin", randomBytes(9, (1<<20)+1))}, 2},
 	{"duplicate large file last", []entry{file("x/large.bin", mixed(10, 2<<20)), file("y/copy.bin", mixed(10, 2<<20))}, 1},
+	// Over 10 MiB of random bytes (stored even when compressed), so the integrity table has
+	// several pieces, with streamed blobs and a discarded duplicate across piece boundaries.
+	{"integrity pieces", []entry{
+		file("a/first.bin", randomBytes(20, 9<<20+333)), file("b/small.txt", text(21, 70000)),
+		file("c/second.bin", randomBytes(22, 3<<20+5)), file("d/copy-of-first.bin", randomBytes(20, 9<<20+333)),
+		file("e/mixed.bin", mixed(23, 2<<20+99)), file("f/tail.bin", randomBytes(24, 1<<20+1)),
+	}, 5},
 	{"case-insensitive order", []entry{
 		file("b.txt", []byte("b")), file("A.txt", []byte("A")), file("a_", []byte("a_")),
 		file("C", []byte("C")), dir("aa"), file("Z/z", []byte("z")), file("_", []byte("_")),

@@ -16,9 +16,10 @@ import (
 	"github.com/oemimage/rules_oemimage/tools/internal/imageconst"
 )
 
-// Output is what a Writer writes to; *os.File satisfies it. The writer writes forward,
-// seeks back to fill in chunk tables and the header, and reads the written bytes back to
-// compute the integrity table.
+// Output is what a Writer writes to; *os.File satisfies it. The writer writes forward and
+// seeks back to fill in chunk tables and the header. It hashes the integrity table's pieces
+// as it writes them, except where a chunk table is filled in after its chunks (a compressed
+// file over 1 MiB): those bytes it reads back once the table is written.
 type Output interface {
 	io.Writer
 	io.Seeker
@@ -105,7 +106,8 @@ type Writer struct {
 	blobs  map[[20]byte]*blob
 	order  []*blob // file contents in file order
 	meta   *blob
-	err    error // sticky, set by Close
+	o      *output // owned by the output goroutine until it ends
+	err    error   // sticky, set by Close
 	free   chan *job
 	workQ  chan *job
 	writeQ chan op
@@ -178,8 +180,9 @@ func NewWriter(out Output, opt Options) (*Writer, error) {
 	// 128 KiB: the buffer stays in the core's cache from the copy in to the write's copy out
 	// (with 1 MiB, the kernel's copy into the page cache read it back from memory: imgtowim
 	// --compression=none of a 2 GiB MainOS spent 3.6 s in system time instead of 2.0 s).
-	o := &output{f: out, buf: make([]byte, 0, 128<<10)}
+	o := &output{f: out, buf: make([]byte, 0, 128<<10), integ: newPieceHasher(), hashed: headerSize, hold: -1}
 	o.write(make([]byte, headerSize)) // the header is written last
+	w.o = o
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
@@ -408,6 +411,7 @@ func (w *Writer) drain(o *output) {
 		start, tablePos int64
 		sizes           []int64 // compressed chunk sizes of the streamed blob
 		entry           int     // chunk table entry size of the streamed blob
+		saved           pieceState
 	)
 	wait := func(j *job) {
 		if w.codec != nil {
@@ -431,7 +435,11 @@ func (w *Writer) drain(o *output) {
 			entry = chunkEntrySize(op.blob.size)
 			tablePos = start
 			if w.codec != nil && op.nchunks > 1 {
-				o.write(make([]byte, (op.nchunks-1)*entry)) // filled in at opEnd
+				// The integrity pieces wait for the chunk table, filled in at opEnd.
+				o.hold = start
+				o.write(make([]byte, (op.nchunks-1)*entry))
+			} else {
+				saved = o.mark() // to go back to if the blob is discarded
 			}
 		case opChunk:
 			j := op.jobs[0]
@@ -447,6 +455,12 @@ func (w *Writer) drain(o *output) {
 		case opEnd:
 			if op.discard {
 				o.rewind(start)
+				if o.hold >= 0 {
+					o.hold = -1
+				} else {
+					o.integ.restore(saved)
+					o.hashed = start
+				}
 				continue
 			}
 			res := Resource{Offset: start, SizeInWIM: o.pos() - start, UncompressedSize: op.blob.size}
@@ -456,6 +470,9 @@ func (w *Writer) drain(o *output) {
 				if len(sizes) > 1 {
 					o.patch(tablePos, chunkTable(sizes, entry))
 				}
+			}
+			if o.hold >= 0 {
+				o.release()
 			}
 			op.blob.res = res
 		}
@@ -617,11 +634,12 @@ func (w *Writer) finish() error {
 	}
 
 	// The integrity table covers the bytes after the header up to the end of the blob
-	// table.
-	integ, err := integrityTable(w.out, headerSize, blobTable.Offset+blobTable.SizeInWIM, w.opt.Workers)
-	if err != nil {
-		return fmt.Errorf("integrity table: %w", err)
+	// table; the output goroutine hashed those before the blob table.
+	if w.o.hashed != blobTable.Offset {
+		return fmt.Errorf("integrity table: %d bytes hashed, the blob table starts at %d", w.o.hashed, blobTable.Offset)
 	}
+	w.o.integ.write(table)
+	integ := w.o.integ.table()
 	integRes := Resource{Offset: pos, SizeInWIM: int64(len(integ)), UncompressedSize: int64(len(integ))}
 	if err := write(integ); err != nil {
 		return err
@@ -665,13 +683,18 @@ func (w *Writer) finish() error {
 	return write(h.marshal())
 }
 
-// output buffers the forward writes of the output goroutine and remembers the first error.
+// output buffers the forward writes of the output goroutine, hashes the integrity table's
+// pieces from its buffer before writing it, and remembers the first error.
 type output struct {
-	f      io.WriteSeeker
+	f      Output
 	buf    []byte
 	bufOff int64 // file offset of buf[0]
 	end    int64 // end of what was written to f
 	err    error
+
+	integ  *pieceHasher
+	hashed int64 // integ has the bytes from headerSize to hashed
+	hold   int64 // bytes from hold on may still change (a chunk table to come); -1: none
 }
 
 func (o *output) pos() int64 { return o.bufOff + int64(len(o.buf)) }
@@ -682,6 +705,7 @@ func (o *output) flush() {
 		o.buf = o.buf[:0]
 		return
 	}
+	o.hashBuffered()
 	_, o.err = o.f.Write(o.buf)
 	o.bufOff += int64(len(o.buf))
 	o.end = max(o.end, o.bufOff)
@@ -727,59 +751,45 @@ func (o *output) rewind(off int64) {
 	o.bufOff = off
 }
 
-// integrityTable hashes [start, end) of r in 10 MiB pieces, on up to workers goroutines.
-func integrityTable(r io.ReaderAt, start, end int64, workers int) ([]byte, error) {
-	n := int((end - start + integrityChunk - 1) / integrityChunk)
-	t := make([]byte, 12+20*n)
-	binary.LittleEndian.PutUint32(t[0:], uint32(len(t)))
-	binary.LittleEndian.PutUint32(t[4:], uint32(n))
-	binary.LittleEndian.PutUint32(t[8:], integrityChunk)
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+// hashBuffered gives the integrity hasher the buffered bytes it does not have yet, up to the
+// hold. Bytes past the hold are written unhashed; release reads them back.
+func (o *output) hashBuffered() {
+	hi := o.pos()
+	if o.hold >= 0 {
+		hi = min(hi, o.hold)
 	}
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		ferr error
-		next = make(chan int)
-	)
-	for k := 0; k < min(workers, n); k++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, 1<<20)
-			for i := range next {
-				off := start + int64(i)*integrityChunk
-				sum, err := hashRange(r, off, min(end, off+integrityChunk), buf)
-				if err != nil {
-					mu.Lock()
-					ferr = err
-					mu.Unlock()
-					continue
-				}
-				copy(t[12+20*i:], sum[:])
-			}
-		}()
+	if o.hashed < o.bufOff || o.hashed >= hi {
+		return
 	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return t, ferr
+	o.integ.write(o.buf[o.hashed-o.bufOff : hi-o.bufOff])
+	o.hashed = hi
 }
 
-func hashRange(r io.ReaderAt, off, end int64, buf []byte) ([20]byte, error) {
-	h := sha1.New()
-	for off < end {
-		b := buf[:min(int64(len(buf)), end-off)]
-		if _, err := r.ReadAt(b, off); err != nil {
-			return [20]byte{}, fmt.Errorf("reading back bytes %d-%d: %w", off, off+int64(len(b)), err)
-		}
-		h.Write(b)
-		off += int64(len(b))
+// mark hashes everything written so far and returns the hasher's state, for a blob that may
+// be rewound over.
+func (o *output) mark() pieceState {
+	o.hashBuffered()
+	if o.hashed != o.pos() && o.err == nil {
+		o.err = fmt.Errorf("integrity table: %d bytes hashed at offset %d (internal error)", o.hashed, o.pos())
 	}
-	var sum [20]byte
-	h.Sum(sum[:0])
-	return sum, nil
+	return o.integ.save()
+}
+
+// release ends the hold once the chunk table is filled in: the bytes already written out
+// unhashed are read back and hashed; the buffered ones are hashed when flushed.
+func (o *output) release() {
+	o.hold = -1
+	if o.err != nil || o.hashed >= o.bufOff {
+		return
+	}
+	buf := make([]byte, min(o.bufOff-o.hashed, 1<<20))
+	for o.hashed < o.bufOff && o.err == nil {
+		b := buf[:min(int64(len(buf)), o.bufOff-o.hashed)]
+		if _, err := o.f.ReadAt(b, o.hashed); err != nil {
+			o.err = fmt.Errorf("reading back bytes %d-%d for the integrity table: %w", o.hashed, o.hashed+int64(len(b)), err)
+			return
+		}
+		o.integ.write(b)
+		o.hashed += int64(len(b))
+	}
 }
