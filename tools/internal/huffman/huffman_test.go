@@ -1,6 +1,10 @@
 package huffman
 
-import "testing"
+import (
+	"math/rand"
+	"slices"
+	"testing"
+)
 
 func TestLengths(t *testing.T) {
 	fib := make([]uint32, 512)
@@ -65,6 +69,29 @@ func TestCodes(t *testing.T) {
 	for i := range want {
 		if codes[i] != want[i] {
 			t.Errorf("symbol %d: code %b, want %b", i, codes[i], want[i])
+		}
+	}
+}
+
+// TestSortKeysSameAsSort: the radix sort gives slices.Sort's order, ties included, for key
+// counts on both sides of its cut-over and frequencies of one to four bytes.
+func TestSortKeysSameAsSort(t *testing.T) {
+	rng := rand.New(rand.NewSource(3))
+	var tmp []uint64
+	for i := 0; i < 2000; i++ {
+		n := 1 + rng.Intn(700)
+		maxF := []int{3, 200, 70000, 1 << 23, 1 << 30}[rng.Intn(5)]
+		var keys []uint64
+		for sym := 0; sym < n; sym++ {
+			if f := rng.Intn(maxF); f != 0 {
+				keys = append(keys, uint64(f)<<16|uint64(sym))
+			}
+		}
+		want := slices.Clone(keys)
+		slices.Sort(want)
+		tmp = sortKeys(keys, tmp)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("%d keys, frequencies below %d: order differs from slices.Sort", len(keys), maxF)
 		}
 	}
 }
