@@ -411,7 +411,7 @@ func (w *Writer) drain(o *output) {
 		start, tablePos int64
 		sizes           []int64 // compressed chunk sizes of the streamed blob
 		entry           int     // chunk table entry size of the streamed blob
-		saved           pieceState
+		saved           outputMark
 	)
 	wait := func(j *job) {
 		if w.codec != nil {
@@ -458,8 +458,7 @@ func (w *Writer) drain(o *output) {
 				if o.hold >= 0 {
 					o.hold = -1
 				} else {
-					o.integ.restore(saved)
-					o.hashed = start
+					o.backTo(saved)
 				}
 				continue
 			}
@@ -636,7 +635,7 @@ func (w *Writer) finish() error {
 	// The integrity table covers the bytes after the header up to the end of the blob
 	// table; the output goroutine hashed those before the blob table.
 	if w.o.hashed != blobTable.Offset {
-		return fmt.Errorf("integrity table: %d bytes hashed, the blob table starts at %d", w.o.hashed, blobTable.Offset)
+		return fmt.Errorf("integrity table: %d bytes hashed, the blob table starts at %d (internal error)", w.o.hashed, blobTable.Offset)
 	}
 	w.o.integ.write(table)
 	integ := w.o.integ.table()
@@ -693,8 +692,9 @@ type output struct {
 	err    error
 
 	integ  *pieceHasher
-	hashed int64 // integ has the bytes from headerSize to hashed
-	hold   int64 // bytes from hold on may still change (a chunk table to come); -1: none
+	hashed int64  // integ has the bytes from headerSize to hashed
+	hold   int64  // bytes from hold on may still change (a chunk table to come); -1: none
+	back   []byte // release's read-back buffer, allocated once
 }
 
 func (o *output) pos() int64 { return o.bufOff + int64(len(o.buf)) }
@@ -765,14 +765,26 @@ func (o *output) hashBuffered() {
 	o.hashed = hi
 }
 
+// outputMark is the integrity hasher's state at an offset, to go back to.
+type outputMark struct {
+	state pieceState
+	at    int64
+}
+
 // mark hashes everything written so far and returns the hasher's state, for a blob that may
 // be rewound over.
-func (o *output) mark() pieceState {
+func (o *output) mark() outputMark {
 	o.hashBuffered()
 	if o.hashed != o.pos() && o.err == nil {
 		o.err = fmt.Errorf("integrity table: %d bytes hashed at offset %d (internal error)", o.hashed, o.pos())
 	}
-	return o.integ.save()
+	return outputMark{o.integ.save(), o.hashed}
+}
+
+// backTo returns the hasher to a mark, after a rewind to the mark's offset.
+func (o *output) backTo(m outputMark) {
+	o.integ.restore(m.state)
+	o.hashed = m.at
 }
 
 // release ends the hold once the chunk table is filled in: the bytes already written out
@@ -782,9 +794,11 @@ func (o *output) release() {
 	if o.err != nil || o.hashed >= o.bufOff {
 		return
 	}
-	buf := make([]byte, min(o.bufOff-o.hashed, 1<<20))
+	if o.back == nil {
+		o.back = make([]byte, 1<<20)
+	}
 	for o.hashed < o.bufOff && o.err == nil {
-		b := buf[:min(int64(len(buf)), o.bufOff-o.hashed)]
+		b := o.back[:min(int64(len(o.back)), o.bufOff-o.hashed)]
 		if _, err := o.f.ReadAt(b, o.hashed); err != nil {
 			o.err = fmt.Errorf("reading back bytes %d-%d for the integrity table: %w", o.hashed, o.hashed+int64(len(b)), err)
 			return
