@@ -36,16 +36,9 @@ var xpressGuardDigests = map[string]string{
 // halfRandom is bench/genimage's payload shape: 4 KiB runs of random bytes among text, so
 // that chunks hold both and the store-without-parse shortcut does not take them.
 func halfRandom(seed int64, n int) []byte {
-	rng := rand.New(rand.NewSource(seed))
-	var b []byte
-	for len(b) < n {
-		if rng.Intn(2) == 0 {
-			b = append(b, randomBytes(rng.Int63(), 4096)...)
-		} else {
-			b = append(b, text(rng.Int63(), 1+rng.Intn(8192))...)
-		}
-	}
-	return b[:n]
+	return interleave(seed, n,
+		func(rng *rand.Rand) []byte { return randomBytes(rng.Int63(), 4096) },
+		func(rng *rand.Rand) []byte { return text(rng.Int63(), 1+rng.Intn(8192)) })
 }
 
 // longRuns has runs of one byte and repeats of every length class, far and near.

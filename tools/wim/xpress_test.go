@@ -29,13 +29,20 @@ func randomBytes(seed int64, n int) []byte {
 
 // mixed alternates text and random runs, roughly 2:1 compressible like program binaries.
 func mixed(seed int64, n int) []byte {
+	return interleave(seed, n,
+		func(rng *rand.Rand) []byte { return text(rng.Int63(), 2048) },
+		func(rng *rand.Rand) []byte { return randomBytes(rng.Int63(), 1024) })
+}
+
+// interleave appends, until n bytes, runs from heads or tails, a coin toss each.
+func interleave(seed int64, n int, heads, tails func(*rand.Rand) []byte) []byte {
 	rng := rand.New(rand.NewSource(seed))
 	var b []byte
 	for len(b) < n {
 		if rng.Intn(2) == 0 {
-			b = append(b, text(rng.Int63(), 2048)...)
+			b = append(b, heads(rng)...)
 		} else {
-			b = append(b, randomBytes(rng.Int63(), 1024)...)
+			b = append(b, tails(rng)...)
 		}
 	}
 	return b[:n]

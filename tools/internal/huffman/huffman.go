@@ -123,7 +123,7 @@ func Codes(lens []uint8, codes []uint16) {
 // sortKeys sorts keys (frequency<<16 | symbol, made in symbol order) as slices.Sort does, by
 // frequency and then symbol: a radix sort on the frequency's bytes, least significant first,
 // each pass stable, so equal frequencies keep their symbol order. A chunk's few hundred keys
-// take two passes, about a third of pdqsort's time. tmp is scratch; sortKeys returns it.
+// take two passes. tmp is scratch; sortKeys returns it.
 func sortKeys(keys, tmp []uint64) []uint64 {
 	var all uint64
 	for _, k := range keys {
